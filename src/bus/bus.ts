@@ -1,0 +1,34 @@
+import type { Iso, Metadata, TokenStatus } from '../core/types.js';
+
+/**
+ * What happens on one node that others (other nodes, the dashboard's live view, session kicks)
+ * must hear about. The in-process bus delivers to local subscribers; a NATS bus would also carry
+ * events between nodes, which is why events are plain JSON.
+ */
+export type TetherEvent =
+  | { type: 'endpoint.created'; endpointId: string; applicationName: string; at: Iso }
+  | { type: 'endpoint.deleted'; endpointId: string; applicationName: string; at: Iso }
+  | { type: 'metadata.updated'; endpointId: string; applicationName: string; at: Iso; metadata: Metadata }
+  | { type: 'connectivity.changed'; endpointId: string; applicationName: string; connected: boolean; at: Iso }
+  | {
+      type: 'token.status-changed';
+      endpointId: string;
+      applicationName: string;
+      tokenId: string;
+      tokenHash: string;
+      status: TokenStatus;
+      at: Iso;
+    };
+
+export type TetherEventType = TetherEvent['type'];
+
+export type EventHandler = (event: TetherEvent) => void;
+
+export interface EventBus {
+  readonly kind: string;
+  /** Resolves once the event is handed to the bus; local handlers may run later. */
+  publish(event: TetherEvent): Promise<void>;
+  /** Returns a function that removes the handler. A throwing handler must not affect others. */
+  subscribe(handler: EventHandler): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,107 @@
+/**
+ * The one error catalog. Every error a user can cause is created here, with a stable code,
+ * an HTTP-style status and a message that says what was wrong and what to do.
+ * The same error becomes a 1/KP `/error` reply (`statusCode`, `reasonPhrase`) over MQTT
+ * and a problem body (`status`, `code`, `message`) over HTTP, so a mistake reads the same everywhere.
+ */
+export class TetherError extends Error {
+  override readonly name = 'TetherError';
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isTetherError(err: unknown): err is TetherError {
+  return err instanceof TetherError;
+}
+
+const q = (value: string) => JSON.stringify(value);
+
+export const errors = {
+  // --- 1/KP routing ------------------------------------------------------
+  notKpTopic: (topic: string) =>
+    new TetherError('KP_TOPIC_INVALID', 400, `Topic ${q(topic)} is not a 1/KP topic. Use kp1/<appVersion>/<extension>/<endpointToken>/<resource>[/<requestId>].`),
+  unknownAppVersion: (name: string) =>
+    new TetherError('APP_VERSION_NOT_FOUND', 404, `Application version ${q(name)} does not exist. Check the second topic level, or create the version in the config file or over REST.`),
+  extensionNotEnabled: (instance: string, appVersion: string) =>
+    new TetherError('EXTENSION_NOT_ENABLED', 404, `Extension instance ${q(instance)} is not enabled for application version ${q(appVersion)}. Enable it for the version, or use one of its enabled extensions.`),
+  unknownResource: (extension: string, path: string) =>
+    new TetherError('RESOURCE_NOT_FOUND', 404, `Extension ${q(extension)} has no resource ${q(path)}. See the extension's protocol for the supported resource paths.`),
+  requestIdInvalid: (value: string) =>
+    new TetherError('REQUEST_ID_INVALID', 400, `Request ID ${q(value)} is out of range. Use a positive integer below 2^53.`),
+
+  // --- tokens (Kaa CM) -----------------------------------------------------
+  tokenInvalid: () =>
+    new TetherError('TOKEN_INVALID', 400, 'Endpoint token is malformed. Tokens are 1-256 characters without "+", "#", "/", "." or control characters.'),
+  tokenUnknown: () =>
+    new TetherError('TOKEN_UNKNOWN', 401, 'Endpoint token is not known to this application. Create an endpoint (or issue a token) and use the token it returns.'),
+  tokenSuspended: () =>
+    new TetherError('TOKEN_SUSPENDED', 403, 'Endpoint token is suspended. An operator can reactivate it.'),
+  tokenRevoked: () =>
+    new TetherError('TOKEN_REVOKED', 403, 'Endpoint token is revoked and can never be used again. Issue a new token for the endpoint.'),
+  tokenTaken: () =>
+    new TetherError('TOKEN_CONFLICT', 409, 'That endpoint token is already used in this application. Choose another token or leave it out to have one generated.'),
+  tokenNotFound: (tokenId: string) =>
+    new TetherError('TOKEN_NOT_FOUND', 404, `Token ${q(tokenId)} does not exist for this endpoint. List the endpoint's tokens to find its ID.`),
+  tokenTransitionInvalid: (from: string, action: string) =>
+    new TetherError('TOKEN_STATE_CONFLICT', 409, `A ${from} token cannot be ${action}d. Revoked tokens are final; issue a new token instead.`),
+
+  // --- payloads ------------------------------------------------------------
+  payloadNotJson: (what: string) =>
+    new TetherError('PAYLOAD_INVALID', 400, `Payload is not valid UTF-8 JSON. Send ${what}.`),
+  payloadInvalid: (what: string, problem: string) =>
+    new TetherError('PAYLOAD_INVALID', 400, `Payload is not ${what}: ${problem}.`),
+
+  // --- metadata (10/EPMP) ---------------------------------------------------
+  metadataKeyInvalid: (key: string) =>
+    new TetherError('METADATA_KEY_INVALID', 400, `Metadata key ${q(key)} is invalid. Keys match ^[a-zA-Z0-9_]+$.`),
+  metadataKeyReadDenied: (key: string) =>
+    new TetherError('METADATA_KEY_READ_DENIED', 403, `Metadata key ${q(key)} is not readable by devices of this application version. Leave it out of the request.`),
+  metadataKeyWriteDenied: (key: string) =>
+    new TetherError('METADATA_KEY_WRITE_DENIED', 403, `Metadata key ${q(key)} is not writable by devices of this application version. Leave it out of the request.`),
+  metadataKeyNotFound: (key: string) =>
+    new TetherError('METADATA_KEY_NOT_FOUND', 404, `Endpoint has no metadata key ${q(key)}.`),
+
+  // --- registry (Kaa EPR) -----------------------------------------------------
+  endpointNotFound: (id: string) =>
+    new TetherError('ENDPOINT_NOT_FOUND', 404, `Endpoint ${q(id)} does not exist. List endpoints with GET /epr/api/v1/endpoints.`),
+  endpointIdTaken: (id: string) =>
+    new TetherError('ENDPOINT_CONFLICT', 409, `Endpoint ${q(id)} already exists. Choose another endpointId or leave it out to have one generated.`),
+  endpointIdInvalid: (id: string) =>
+    new TetherError('ENDPOINT_ID_INVALID', 400, `Endpoint ID ${q(id)} is invalid. Use 1-128 characters from A-Z a-z 0-9 _ . : -.`),
+
+  // --- applications ------------------------------------------------------------
+  applicationNotFound: (name: string) =>
+    new TetherError('APPLICATION_NOT_FOUND', 404, `Application ${q(name)} does not exist. List applications with GET /api/v1/applications.`),
+  applicationTaken: (name: string) =>
+    new TetherError('APPLICATION_CONFLICT', 409, `Application ${q(name)} already exists.`),
+  appVersionTaken: (name: string) =>
+    new TetherError('APP_VERSION_CONFLICT', 409, `Application version ${q(name)} already exists.`),
+  nameInvalid: (what: string, name: string) =>
+    new TetherError('NAME_INVALID', 400, `${what} name ${q(name)} is invalid. Names match ^[a-z0-9_-]+$.`),
+
+  // --- API ------------------------------------------------------------------------
+  unauthorized: () =>
+    new TetherError('UNAUTHORIZED', 401, 'Authentication required. Send "Authorization: Bearer <admin API key>" or sign in to the dashboard.'),
+  forbidden: (why: string) => new TetherError('FORBIDDEN', 403, why),
+  validation: (problem: string) => new TetherError('VALIDATION_FAILED', 400, `Request is invalid: ${problem}.`),
+  notFound: (what: string) => new TetherError('NOT_FOUND', 404, `${what} does not exist.`),
+  rateLimited: (what: string) =>
+    new TetherError('RATE_LIMITED', 429, `Too many ${what}. Slow down and try again shortly.`),
+
+  // --- everything else ----------------------------------------------------------
+  internal: (cause?: unknown) =>
+    new TetherError('INTERNAL', 500, 'The server failed to process the request. It was logged; try again, and report it if it persists.', { cause }),
+  unavailable: (cause?: unknown) =>
+    new TetherError('UNAVAILABLE', 503, 'The server is shutting down or its storage is unavailable. Retry shortly.', { cause }),
+} as const;
+
+/** Anything thrown that is not a TetherError is an internal error: its details stay in the log. */
+export function toTetherError(err: unknown): TetherError {
+  return isTetherError(err) ? err : errors.internal(err);
+}

@@ -1,0 +1,86 @@
+import type {
+  AppVersion,
+  Application,
+  EndpointQuery,
+  EndpointRecord,
+  Iso,
+  JsonValue,
+  Metadata,
+  MetadataChange,
+  Page,
+  TokenRecord,
+  TokenStatus,
+} from '../core/types.js';
+
+/**
+ * Everything Tether keeps. Every implementation (SQLite now, PostgreSQL later) passes the
+ * shared conformance suite in test/storage/conformance.ts.
+ *
+ * Durability contract: a returned promise resolves only after the change is committed durably.
+ * Implementations may batch concurrent writes into one transaction (group commit); they must
+ * still resolve each caller only after its write is committed, and reject it if that commit fails.
+ *
+ * Errors: unique-key violations reject with TetherError codes ENDPOINT_CONFLICT / TOKEN_CONFLICT /
+ * APPLICATION_CONFLICT / APP_VERSION_CONFLICT (from core/errors.ts). Anything else is internal.
+ */
+export interface Storage {
+  /** `sqlite`, `postgres`, … for logs and docs. */
+  readonly kind: string;
+
+  /** Creates or migrates the schema. Idempotent. */
+  init(): Promise<void>;
+  /** Flushes pending writes, then releases the database. Further calls reject. */
+  close(): Promise<void>;
+
+  // --- applications ------------------------------------------------------
+  insertApplication(app: Application): Promise<void>;
+  getApplication(name: string): Promise<Application | undefined>;
+  listApplications(): Promise<Application[]>;
+  /** Deletes the application with its versions, endpoints, metadata and tokens. */
+  deleteApplication(name: string): Promise<boolean>;
+
+  insertAppVersion(version: AppVersion): Promise<void>;
+  /** Replaces `extensions` and `metadataKeyAccess` of an existing version. */
+  updateAppVersion(version: AppVersion): Promise<void>;
+  getAppVersion(name: string): Promise<AppVersion | undefined>;
+  listAppVersions(applicationName?: string): Promise<AppVersion[]>;
+
+  // --- endpoints (Kaa EPR) ---------------------------------------------------
+  /** Inserts the endpoint, its initial metadata and (optionally) its first token atomically. */
+  insertEndpoint(endpoint: EndpointRecord, metadata: Metadata, token?: TokenRecord): Promise<void>;
+  getEndpoint(endpointId: string, includeMetadata: boolean): Promise<EndpointRecord | undefined>;
+  queryEndpoints(query: EndpointQuery): Promise<Page<EndpointRecord>>;
+  /** Deletes the endpoint with its metadata and tokens. */
+  deleteEndpoint(endpointId: string): Promise<boolean>;
+
+  // --- metadata ---------------------------------------------------------------
+  getMetadata(endpointId: string): Promise<Metadata | undefined>;
+  /**
+   * Applies the change and sets `metadataUpdatedDate` to `at`. Resolves with the endpoint's whole
+   * metadata after the change, or `undefined` when the endpoint does not exist. The hot path of
+   * every 10/EPMP update: implementations should group-commit.
+   */
+  changeMetadata(endpointId: string, change: MetadataChange, at: Iso): Promise<Metadata | undefined>;
+  /** Distinct metadata keys used by any endpoint of the application, sorted. */
+  metadataKeysOfApplication(applicationName: string): Promise<string[]>;
+
+  // --- tokens (Kaa CM) ---------------------------------------------------------
+  insertToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(applicationName: string, tokenHash: string): Promise<TokenRecord | undefined>;
+  getToken(tokenId: string): Promise<TokenRecord | undefined>;
+  listTokens(endpointId: string): Promise<TokenRecord[]>;
+  updateTokenStatus(tokenId: string, status: TokenStatus, at: Iso): Promise<void>;
+
+  // --- connectivity (9/ELCE) ------------------------------------------------------
+  /** Sets `connected` and `connectivityTs` (and `lastSeen` when connecting). */
+  recordConnectivity(endpointId: string, connected: boolean, at: Iso): Promise<void>;
+  /** Sets `lastSeen`. Called for every device message: implementations should batch. */
+  recordSeen(endpointId: string, at: Iso): Promise<void>;
+  /** After an unclean stop no session survives: marks every connected endpoint disconnected at `at`. */
+  resetConnectivity(at: Iso): Promise<number>;
+
+  // --- settings: small JSON documents (dashboard widgets, forms, accounts) ----------
+  getSetting(key: string): Promise<JsonValue | undefined>;
+  putSetting(key: string, value: JsonValue): Promise<void>;
+  deleteSetting(key: string): Promise<boolean>;
+}
