@@ -32,6 +32,10 @@ export const errors = {
     new TetherError('EXTENSION_NOT_ENABLED', 404, `Extension instance ${q(instance)} is not enabled for application version ${q(appVersion)}. Enable it for the version, or use one of its enabled extensions.`),
   unknownResource: (extension: string, path: string) =>
     new TetherError('RESOURCE_NOT_FOUND', 404, `Extension ${q(extension)} has no resource ${q(path)}. See the extension's protocol for the supported resource paths.`),
+  extensionUnavailable: (instance: string) =>
+    new TetherError('EXTENSION_UNAVAILABLE', 404, `Extension instance ${q(instance)} is enabled for this application version, but this server does not provide that extension. Remove it from the version or map it to a supported extension type.`),
+  subscriptionDenied: (filter: string) =>
+    new TetherError('SUBSCRIPTION_DENIED', 403, `Subscription ${q(filter)} is not allowed. Subscribe to response topics of your own requests: kp1/<appVersion>/<extension>/<endpointToken>/...`),
   requestIdInvalid: (value: string) =>
     new TetherError('REQUEST_ID_INVALID', 400, `Request ID ${q(value)} is out of range. Use a positive integer below 2^53.`),
 
@@ -49,7 +53,7 @@ export const errors = {
   tokenNotFound: (tokenId: string) =>
     new TetherError('TOKEN_NOT_FOUND', 404, `Token ${q(tokenId)} does not exist for this endpoint. List the endpoint's tokens to find its ID.`),
   tokenTransitionInvalid: (from: string, action: string) =>
-    new TetherError('TOKEN_STATE_CONFLICT', 409, `A ${from} token cannot be ${action}d. Revoked tokens are final; issue a new token instead.`),
+    new TetherError('TOKEN_STATE_CONFLICT', 409, `A ${from} token cannot be ${action.replace(/e?$/, 'ed')}. Revoked tokens are final; issue a new token instead.`),
 
   // --- payloads ------------------------------------------------------------
   payloadNotJson: (what: string) =>
@@ -91,8 +95,38 @@ export const errors = {
   forbidden: (why: string) => new TetherError('FORBIDDEN', 403, why),
   validation: (problem: string) => new TetherError('VALIDATION_FAILED', 400, `Request is invalid: ${problem}.`),
   notFound: (what: string) => new TetherError('NOT_FOUND', 404, `${what} does not exist.`),
+  payloadTooLarge: (limitBytes: number) =>
+    new TetherError('PAYLOAD_TOO_LARGE', 413, `Request body is larger than ${limitBytes} bytes. Send a smaller body.`),
+  unsupportedMediaType: (contentType: string, expected: string) =>
+    new TetherError('UNSUPPORTED_MEDIA_TYPE', 415, `Content-Type ${q(contentType)} is not supported here. Send ${expected}.`),
+  patchTestFailed: (index: number) =>
+    new TetherError('PATCH_CONFLICT', 409, `JSON Patch operation ${index} ("test") failed: the metadata has changed. Read it again and rebuild the patch.`),
   rateLimited: (what: string) =>
     new TetherError('RATE_LIMITED', 429, `Too many ${what}. Slow down and try again shortly.`),
+
+  // --- configuration and start-up (one line each: the CLI prints the message alone) ----------
+  configInvalid: (source: string, problem: string) =>
+    new TetherError('CONFIG_INVALID', 400, `Invalid ${source}: ${problem}.`),
+  portInUse: (what: string, port: number, flag: string, env: string) =>
+    new TetherError('PORT_IN_USE', 409, `${what} port ${port} is in use. Start with ${flag} <port> (or ${env}).`),
+  listenFailed: (what: string, address: string, problem: string, fix: string) =>
+    new TetherError('LISTEN_FAILED', 500, `${what} cannot listen on ${address}: ${problem}. ${fix}`),
+  dataDirUnusable: (dir: string, problem: string) =>
+    new TetherError('DATA_DIR_UNUSABLE', 500, `Data directory ${q(dir)} cannot be used: ${problem}. Start with --data-dir <dir> (or TETHER_DATA_DIR).`),
+
+  // --- dashboard -------------------------------------------------------------------
+  signInFailed: () =>
+    new TetherError('SIGN_IN_FAILED', 401, 'Username or password is wrong. The first password is TETHER_ADMIN_PASSWORD, or the one printed at the first start.'),
+  adminPasswordTooShort: (min: number) =>
+    new TetherError('ADMIN_PASSWORD_INVALID', 400, `The admin password must be at least ${min} characters. Set a longer TETHER_ADMIN_PASSWORD.`),
+
+  // --- command line (tether endpoints/tokens/device talking to a server) -------------------
+  apiUnreachable: (url: string, problem: string) =>
+    new TetherError('API_UNREACHABLE', 503, `Cannot reach the Tether API at ${url} (${problem}). Is \`tether start\` running? Point elsewhere with --api <url>.`),
+  apiKeyMissing: (file: string) =>
+    new TetherError('API_KEY_MISSING', 401, `No admin API key: pass --api-key <key> or set TETHER_API_KEY (a local server keeps its key in ${file}; use --data-dir if it runs elsewhere).`),
+  mqttUnreachable: (address: string, problem: string) =>
+    new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`tether start\` running? Use --host and --port to point elsewhere.`),
 
   // --- everything else ----------------------------------------------------------
   internal: (cause?: unknown) =>

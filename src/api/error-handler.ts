@@ -1,0 +1,63 @@
+/**
+ * One place turns anything thrown while serving a request into `{status, code, message}`.
+ * User-caused errors are logged once at warn with their code; the rest at error, with the cause
+ * kept in the log and never sent to the client.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors, isTetherError, type TetherError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+/** Fastify's own request errors (parsing, limits) mapped onto the catalog. */
+function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): TetherError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(String(request.headers['content-type'] ?? ''), 'application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.payloadNotJson('a JSON body, or leave out the Content-Type header');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.payloadNotJson('a valid JSON body');
+  }
+  // JSON.parse failures surface as SyntaxError marked 400 by fastify's body parser.
+  if (err instanceof SyntaxError && err.statusCode === 400) return errors.payloadNotJson('a valid JSON body');
+  if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    // Fastify's 4xx messages describe the request, not the server; safe to pass on.
+    return errors.validation(err.message.replace(/\.$/, ''));
+  }
+  return undefined;
+}
+
+export function toResponseError(err: unknown, request: FastifyRequest, bodyLimit: number): TetherError {
+  if (isTetherError(err)) return err;
+  const mapped = typeof err === 'object' && err !== null ? fromFastifyError(err as FastifyError, request, bodyLimit) : undefined;
+  return mapped ?? errors.internal(err);
+}
+
+export function sendError(reply: FastifyReply, error: TetherError): void {
+  if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+  void reply
+    .code(error.status)
+    .type('application/json; charset=utf-8')
+    .send({ status: error.status, code: error.code, message: error.message });
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyLimit: number): void {
+  app.setErrorHandler((err, request, reply) => {
+    const error = toResponseError(err, request, bodyLimit);
+    const where = { reqId: request.id, method: request.method, url: request.routeOptions.url ?? 'unknown', code: error.code };
+    if (error.status >= 500) {
+      logger.error({ ...where, err: error.cause ?? err }, 'request failed');
+    } else {
+      logger.warn({ ...where, status: error.status }, error.message);
+    }
+    sendError(reply, error);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const error = errors.notFound(`Route ${request.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`);
+    logger.warn({ reqId: request.id, code: error.code, status: 404 }, error.message);
+    sendError(reply, error);
+  });
+}

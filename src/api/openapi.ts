@@ -1,0 +1,36 @@
+/** The OpenAPI document, built by @fastify/swagger from the route schemas and served unauthenticated. */
+import swagger from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+
+export const OPENAPI_PATH = '/api/openapi.json';
+
+/** Must be registered before the routes: swagger collects them as they are added. */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Tether REST API',
+        version: '1',
+        description:
+          'Endpoints and metadata (Kaa EPR paths under /epr/api/v1), tokens (Kaa CM paths under /cm/api/v1), applications (/api/v1). Every error is {status, code, message}.',
+      },
+      components: { securitySchemes: { adminApiKey: { type: 'http', scheme: 'bearer', description: 'The admin API key.' } } },
+      security: [{ adminApiKey: [] }],
+      tags: [
+        { name: 'endpoints', description: 'Kaa EPR: endpoint registry' },
+        { name: 'metadata', description: 'Kaa EPR: endpoint metadata (10/EPMP data)' },
+        { name: 'tokens', description: 'Kaa CM: endpoint tokens' },
+        { name: 'applications', description: 'Applications and application versions' },
+      ],
+    },
+    // Keep the shared schemas' $id as their component names (Endpoint, Token, Error, ...).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+}
+
+export function openApiRoute(app: FastifyInstance): void {
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async (_request, reply) => {
+    return reply.type('application/json; charset=utf-8').send(app.swagger());
+  });
+}

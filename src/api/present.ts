@@ -1,0 +1,61 @@
+/** Domain records -> the Kaa-shaped JSON the API returns. */
+import type { Services } from '../core/services.js';
+import type { AppVersion, EndpointRecord, Iso, Metadata, TokenRecord } from '../core/types.js';
+
+export interface EndpointView {
+  endpointId: string;
+  appVersion: { name: string; registeredDate: Iso | null };
+  applicationName: string;
+  createdDate: Iso;
+  metadataUpdatedDate: Iso | null;
+  connected: boolean;
+  connectivityTs: Iso | null;
+  lastSeen: Iso | null;
+  metadata?: Metadata;
+}
+
+export function endpointView(e: EndpointRecord, version: AppVersion | undefined): EndpointView {
+  const view: EndpointView = {
+    endpointId: e.endpointId,
+    appVersion: { name: e.appVersionName, registeredDate: version?.registeredDate ?? null },
+    applicationName: e.applicationName,
+    createdDate: e.createdDate,
+    metadataUpdatedDate: e.metadataUpdatedDate,
+    connected: e.connected,
+    connectivityTs: e.connectivityTs,
+    lastSeen: e.lastSeen,
+  };
+  if (e.metadata !== undefined) view.metadata = e.metadata;
+  return view;
+}
+
+/** Looks each version up once per response (versions are served from memory anyway). */
+export function versionLookup(services: Services): (name: string) => Promise<AppVersion | undefined> {
+  const seen = new Map<string, Promise<AppVersion | undefined>>();
+  return (name) => {
+    let found = seen.get(name);
+    if (!found) {
+      found = services.applications.getVersion(name).catch(() => undefined);
+      seen.set(name, found);
+    }
+    return found;
+  };
+}
+
+export async function endpointViews(services: Services, records: EndpointRecord[]): Promise<EndpointView[]> {
+  const lookup = versionLookup(services);
+  return Promise.all(records.map(async (e) => endpointView(e, await lookup(e.appVersionName))));
+}
+
+/** Never exposes tokenHash (the response schema would drop it too). */
+export function tokenView(t: TokenRecord) {
+  return {
+    tokenId: t.tokenId,
+    endpointId: t.endpointId,
+    applicationName: t.applicationName,
+    status: t.status,
+    createdDate: t.createdDate,
+    statusUpdatedDate: t.statusUpdatedDate,
+    hint: t.hint,
+  };
+}

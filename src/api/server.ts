@@ -1,0 +1,84 @@
+/**
+ * Builds the REST API as a fastify instance (not listening: the composition root calls listen).
+ * Layout: global pieces first (error format, security headers, OpenAPI), then the dashboard's
+ * plugins, then the API routes in their own encapsulated context where authentication applies.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../core/log.js';
+import type { Services } from '../core/services.js';
+import type { EventBus } from '../bus/bus.js';
+import type { Storage } from '../storage/storage.js';
+import { createAuthHook, type SessionVerifier } from './auth.js';
+import { installErrorHandling } from './error-handler.js';
+import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
+import { openApiRoute, registerOpenApi } from './openapi.js';
+import { applicationRoutes } from './routes/applications.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { metadataRoutes } from './routes/metadata.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { sharedSchemas } from './schemas.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { ajvTetherKeywords, formatSchemaErrors } from './validation.js';
+import { errors } from '../core/errors.js';
+
+export interface ApiDeps {
+  services: Services;
+  storage: Storage;
+  bus: EventBus;
+  logger: Logger;
+  /** Bearer key for every API route. Empty disables bearer auth (sessions only). */
+  adminApiKey: string;
+  /** The dashboard's cookie session check; a truthy result authorizes an API call. */
+  sessionVerifier?: SessionVerifier;
+  /** Called with the root instance before the API routes (dashboard: sign-in, static files, SSE). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
+const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1'];
+
+export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const logger = deps.logger.child({ component: 'api' });
+  if (deps.adminApiKey.length === 0) logger.warn({}, 'no admin API key configured: only dashboard sessions can use the REST API');
+
+  const app = Fastify({
+    // Requests are logged by the error handler (once per failure), not per request by fastify.
+    logger: false,
+    bodyLimit,
+    ajv: { customOptions: { verbose: true }, plugins: [ajvTetherKeywords] },
+    schemaErrorFormatter: (ajvErrors, part) => formatSchemaErrors(ajvErrors, part),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  installErrorHandling(app, logger, bodyLimit);
+  installSecurityHeaders(app);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await registerOpenApi(app);
+  openApiRoute(app);
+
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', createAuthHook(deps.adminApiKey, deps.sessionVerifier));
+    // Patch media types parse as JSON with the same prototype-poisoning protection as application/json.
+    api.addContentTypeParser([JSON_PATCH, MERGE_PATCH], { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
+
+    endpointRoutes(api, deps.services);
+    metadataRoutes(api, deps.services);
+    tokenRoutes(api, deps.services);
+    applicationRoutes(api, deps.services);
+
+    for (const prefix of OWNED_PREFIXES) {
+      api.all(`${prefix}/*`, { schema: { hide: true } }, async (request) => {
+        throw errors.notFound(`Route ${request.method} ${request.url.split('?')[0]}`);
+      });
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { TetherError, errors } from '../core/errors.js';
+import { adminApiKeyPath, readKey } from '../platform/admin-key.js';
+import type { Io } from './io.js';
+
+/** Flags every REST-backed command accepts. */
+export const API_FLAGS = {
+  api: { type: 'string' },
+  'api-key': { type: 'string' },
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const API_FLAGS_HELP = `Connection options:
+  --api <url>        Tether HTTP address (default: TETHER_API_URL, else http://localhost:8080)
+  --api-key <key>    admin API key (default: TETHER_API_KEY, TETHER_ADMIN_API_KEY, else the key a
+                     local server keeps in <data-dir>/admin-api-key)
+  --data-dir <dir>   where the local server keeps its data (default: TETHER_DATA_DIR, else ./data)
+  --json             print the API's JSON response instead of text`;
+
+export interface ApiClient {
+  baseUrl: string;
+  request<T>(method: 'GET' | 'POST' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
+}
+
+interface ApiFlagValues {
+  api?: string | undefined;
+  'api-key'?: string | undefined;
+  'data-dir'?: string | undefined;
+}
+
+export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<ApiClient> {
+  const baseUrl = normalizeBaseUrl(flags.api ?? nonEmpty(io.env['TETHER_API_URL']) ?? 'http://localhost:8080');
+  const apiKey = flags['api-key'] ?? nonEmpty(io.env['TETHER_API_KEY']) ?? nonEmpty(io.env['TETHER_ADMIN_API_KEY']) ?? (await localKey(flags, io));
+  return {
+    baseUrl,
+    request: (method, pathAndQuery, body) => call(baseUrl, apiKey, method, pathAndQuery, body),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function normalizeBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw errors.configInvalid(`--api "${raw}"`, 'use an http(s) URL such as http://localhost:8080');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw errors.configInvalid(`--api "${raw}"`, 'use an http(s) URL such as http://localhost:8080');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+async function localKey(flags: ApiFlagValues, io: Io): Promise<string> {
+  const dataDir = path.resolve(io.cwd, flags['data-dir'] ?? nonEmpty(io.env['TETHER_DATA_DIR']) ?? './data');
+  const file = adminApiKeyPath(dataDir);
+  const key = await readKey(file);
+  if (key === undefined) throw errors.apiKeyMissing(file);
+  return key;
+}
+
+async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: unknown): Promise<T> {
+  const url = `${baseUrl}${pathAndQuery}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (err) {
+    throw errors.apiUnreachable(baseUrl, networkProblem(err));
+  }
+  const text = await response.text();
+  const json = parseJson(text);
+  if (!response.ok) {
+    // The API's problem body: {status, code, message}, built from the same error catalog.
+    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
+    const snippet = text.split('\n')[0]!.slice(0, 200);
+    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}${snippet ? `: ${snippet}` : ''}.`);
+  }
+  return json as T;
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isProblem(value: unknown): value is { status: number; code: string; message: string } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v['status'] === 'number' && typeof v['code'] === 'string' && typeof v['message'] === 'string';
+}
+
+function networkProblem(err: unknown): string {
+  // fetch reports network failures as TypeError('fetch failed') with the socket error as cause.
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timed out';
+  return code ?? cause?.message ?? (err as Error).message;
+}

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { CONFIG_HELP, loadConfig } from '../../config/index.js';
+import type { TetherConfig } from '../../config/index.js';
+import { adminApiKeyPath } from '../../platform/admin-key.js';
+import { createLogger } from '../../platform/logger.js';
+import { startTether } from '../../platform/tether.js';
+import type { RunningTether } from '../../platform/tether.js';
+import type { Command } from '../command.js';
+import { wantsHelp } from '../command.js';
+import type { Io } from '../io.js';
+import { oneLine } from '../io.js';
+import { tetherVersion } from '../version.js';
+
+const help = `Usage: tether start [options]
+
+Starts Tether: the MQTT server devices connect to (Kaa Protocol 1/KP), the REST API and the web
+dashboard, with its data in one folder. Stop it with Ctrl+C (SIGINT) or SIGTERM.
+
+${CONFIG_HELP}`;
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'start the server (MQTT for devices, REST API and dashboard)',
+  help,
+  async run(argv, io) {
+    if (wantsHelp(argv)) {
+      io.out(help);
+      return 0;
+    }
+    const config = await loadConfig(argv, io.env, { cwd: io.cwd });
+    const logger = createLogger(config.logLevel);
+    const running = await startTether(config, { logger });
+    printBanner(running, config, io);
+    return waitForSignal(running, io);
+  },
+};
+
+/** Resolves with the exit code once a signal has stopped Tether gracefully. */
+function waitForSignal(running: RunningTether, io: Io): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        io.err(`Received ${signal} again: exiting without waiting.`);
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      io.out(`Received ${signal}: stopping (devices are disconnected, pending writes are saved)...`);
+      running.stop().then(
+        () => {
+          io.out('Stopped.');
+          resolve(0);
+        },
+        (err: unknown) => {
+          io.err(`Error: stopping failed: ${oneLine(err)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function urlHost(host: string): string {
+  // A wildcard bind address is not something to type into a browser or a device.
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function printBanner(running: RunningTether, config: TetherConfig, io: Io): void {
+  const host = urlHost(running.host);
+  const bind = (port: number) => `${running.host.includes(':') ? `[${running.host}]` : running.host}:${port}`;
+  const httpUrl = `http://${host}:${running.httpPort}`;
+  const keyFile = adminApiKeyPath(running.dataDir);
+
+  io.out(`Tether ${tetherVersion()} is running.`);
+  io.out(`  MQTT (1/KP):      listening on ${bind(running.mqttPort)}  ->  devices connect to mqtt://${host}:${running.mqttPort}`);
+  io.out(`  Dashboard + API:  listening on ${bind(running.httpPort)}  ->  ${httpUrl}/  (REST: ${httpUrl}/epr/api/v1, OpenAPI: ${httpUrl}/api/openapi.json)`);
+  io.out(`  Data directory:   ${running.dataDir}`);
+  io.out('  Client authentication: anonymous. MQTT clients need no username or password; a device is identified');
+  io.out('  by the endpoint token in its topics, and unknown, suspended or revoked tokens are refused.');
+  if (running.adminApiKeyGenerated) {
+    io.out('');
+    io.out(`Admin API key (generated now and shown only this once; kept in ${keyFile}):`);
+    io.out(`  ${running.adminApiKey}`);
+  }
+  if (running.generatedAdminPassword !== undefined) {
+    io.out('');
+    io.out('Dashboard sign-in (generated now and shown only this once; set TETHER_ADMIN_PASSWORD to choose it):');
+    io.out(`  user admin, password ${running.generatedAdminPassword}`);
+  }
+
+  // The follow-up commands must work as printed, so they carry every non-default setting.
+  const apiFlags: string[] = [];
+  if (running.httpPort !== 8080 || host !== 'localhost') apiFlags.push(`--api ${httpUrl}`);
+  if (config.adminApiKey === undefined && running.dataDir !== path.resolve(io.cwd, 'data')) apiFlags.push(`--data-dir ${shellQuote(running.dataDir)}`);
+  const deviceFlags: string[] = [];
+  if (host !== 'localhost') deviceFlags.push(`--host ${host}`);
+  if (running.mqttPort !== 1883) deviceFlags.push(`--port ${running.mqttPort}`);
+  const keyExpression = config.adminApiKey !== undefined ? '$TETHER_ADMIN_API_KEY' : `$(cat ${shellQuote(keyFile)})`;
+  const body = JSON.stringify({ appVersion: { name: 'demo_application_v1' } });
+
+  io.out('');
+  io.out('Next: create an endpoint, then connect a device with its token:');
+  io.out(`  tether endpoints create --app-version demo_application_v1${apiFlags.map((f) => ` ${f}`).join('')}`);
+  io.out(`  (or: curl -X POST ${httpUrl}/epr/api/v1/endpoints -H "Authorization: Bearer ${keyExpression}" -H 'Content-Type: application/json' -d '${body}')`);
+  io.out(`  tether device --token <token>${deviceFlags.map((f) => ` ${f}`).join('')}`);
+  io.out('');
+  io.out('Press Ctrl+C to stop.');
+}

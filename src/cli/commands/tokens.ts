@@ -1,0 +1,113 @@
+import { parseFlags } from '../../config/flags.js';
+import { errors } from '../../core/errors.js';
+import { API_FLAGS, API_FLAGS_HELP, createApiClient } from '../api-client.js';
+import type { Command } from '../command.js';
+import { wantsHelp } from '../command.js';
+import { json, table } from '../format.js';
+import type { Io } from '../io.js';
+
+const CM = '/cm/api/v1';
+
+interface TokenView {
+  tokenId: string;
+  endpointId: string;
+  applicationName: string;
+  status: string;
+  createdDate: string;
+  statusUpdatedDate: string;
+  hint: string;
+}
+
+const STATUS_ACTIONS = ['suspend', 'reactivate', 'revoke'] as const;
+type StatusAction = (typeof STATUS_ACTIONS)[number];
+
+const help = `Usage: tether tokens <list|issue|suspend|reactivate|revoke> <endpointId> [tokenId] [options]
+
+Manage an endpoint's tokens (Kaa CM) through the REST API of a running Tether.
+Plain tokens are shown only when created; listings show a hint (the last characters).
+
+  tether tokens list <endpointId>
+  tether tokens issue <endpointId> [--token <token>]      a new token (generated unless --token)
+  tether tokens suspend <endpointId> <tokenId>            disconnects devices using it; reversible
+  tether tokens reactivate <endpointId> <tokenId>
+  tether tokens revoke <endpointId> <tokenId>             final: the token can never be used again
+
+${API_FLAGS_HELP}`;
+
+const ISSUE_FLAGS = { ...API_FLAGS, token: { type: 'string' } } as const;
+const USAGE = { usage: 'see tether tokens --help' };
+
+export const tokensCommand: Command = {
+  name: 'tokens',
+  summary: 'list, issue, suspend, reactivate or revoke endpoint tokens',
+  help,
+  async run(argv, io) {
+    const [action, ...rest] = argv;
+    if (action === undefined || wantsHelp(argv)) {
+      io.out(help);
+      return action === undefined ? 1 : 0;
+    }
+    if (action === 'list') return listTokens(rest, io);
+    if (action === 'issue') return issue(rest, io);
+    const statusAction = STATUS_ACTIONS.find((a) => a === action);
+    if (statusAction !== undefined) return changeStatus(statusAction, rest, io);
+    throw errors.configInvalid(`tokens action "${action}"`, 'use list, issue, suspend, reactivate or revoke (see tether tokens --help)');
+  },
+};
+
+function ids(positionals: string[], action: string, needToken: boolean): { endpointId: string; tokenId: string } {
+  const [endpointId, tokenId] = positionals;
+  const shape = needToken ? `tether tokens ${action} <endpointId> <tokenId>` : `tether tokens ${action} <endpointId>`;
+  if (endpointId === undefined || endpointId === '' || (needToken && (tokenId === undefined || tokenId === ''))) {
+    throw errors.configInvalid(`tether tokens ${action}`, `give ${needToken ? 'the endpoint and token IDs' : 'the endpoint ID'}: ${shape}`);
+  }
+  return { endpointId, tokenId: tokenId ?? '' };
+}
+
+const tokensPath = (endpointId: string) => `${CM}/endpoints/${encodeURIComponent(endpointId)}/tokens`;
+
+async function listTokens(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseFlags(argv, API_FLAGS, { ...USAGE, maxPositionals: 1 });
+  const { endpointId } = ids(positionals, 'list', false);
+  const client = await createApiClient(values, io);
+  const tokens = await client.request<TokenView[]>('GET', tokensPath(endpointId));
+  if (values.json === true) {
+    io.out(json(tokens));
+    return 0;
+  }
+  if (tokens.length === 0) {
+    io.out(`Endpoint ${endpointId} has no tokens. Issue one with: tether tokens issue ${endpointId}`);
+    return 0;
+  }
+  const rows = tokens.map((t) => [t.tokenId, t.status, t.hint, t.createdDate, t.statusUpdatedDate]);
+  for (const line of table(['TOKEN ID', 'STATUS', 'HINT', 'CREATED', 'STATUS CHANGED'], rows)) io.out(line);
+  return 0;
+}
+
+async function issue(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseFlags(argv, ISSUE_FLAGS, { ...USAGE, maxPositionals: 1 });
+  const { endpointId } = ids(positionals, 'issue', false);
+  const client = await createApiClient(values, io);
+  const body = values.token !== undefined ? { token: values.token } : {};
+  const issued = await client.request<{ tokenId: string; token: string; status: string }>('POST', tokensPath(endpointId), body);
+  if (values.json === true) {
+    io.out(json(issued));
+    return 0;
+  }
+  io.out(`Token issued for endpoint ${endpointId}.`);
+  io.out(`  Token ID:     ${issued.tokenId}`);
+  io.out(`  Token:        ${issued.token}`);
+  io.out(`  Token status: ${issued.status} (becomes ACTIVE on first use)`);
+  io.out('The token is shown only this once.');
+  return 0;
+}
+
+async function changeStatus(action: StatusAction, argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseFlags(argv, API_FLAGS, { ...USAGE, maxPositionals: 2 });
+  const { endpointId, tokenId } = ids(positionals, action, true);
+  const client = await createApiClient(values, io);
+  const token = await client.request<TokenView>('POST', `${tokensPath(endpointId)}/${encodeURIComponent(tokenId)}/${action}`);
+  if (values.json === true) io.out(json(token));
+  else io.out(`Token ${token.tokenId} of endpoint ${endpointId} is now ${token.status}.`);
+  return 0;
+}

@@ -1,0 +1,54 @@
+import type { Command } from './command.js';
+import { deviceCommand } from './commands/device.js';
+import { endpointsCommand } from './commands/endpoints.js';
+import { startCommand } from './commands/start.js';
+import { tokensCommand } from './commands/tokens.js';
+import type { Io } from './io.js';
+import { oneLine } from './io.js';
+import { tetherVersion } from './version.js';
+
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: tether <command> [options]
+
+Tether: an open-source IoT endpoint platform that speaks the Kaa Protocol (1/KP over MQTT).
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run \`tether <command> --help\` for a command's options. Quick start:
+  tether start
+  tether endpoints create --app-version demo_application_v1
+  tether device --token <token>`;
+}
+
+/** Runs one command line; resolves with the exit code. Failures are printed as one line, no stack. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err(mainHelp());
+    return 1;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    io.out(topic?.help ?? mainHelp());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(tetherVersion());
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    io.err(`Error: Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See tether --help.`);
+    return 1;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    io.err(`Error: ${oneLine(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,17 @@
+import type { DeclaredApplication } from '../core/services.js';
+
+/** The tutorial's application: `kp1/demo_application_v1/epmx/<token>/update/keys` works out of the box. */
+export function defaultApplications(): DeclaredApplication[] {
+  return [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] }];
+}
+
+export const DEFAULTS = {
+  host: '0.0.0.0',
+  mqttPort: 1883,
+  httpPort: 8080,
+  dataDir: './data',
+  logLevel: 'info',
+  storageKind: 'sqlite',
+  sqliteSynchronous: 'full',
+  busKind: 'memory',
+} as const;

@@ -1,0 +1,194 @@
+import path from 'node:path';
+import { errors } from '../core/errors.js';
+import { parseApplications } from './applications.js';
+import { DEFAULTS, defaultApplications } from './defaults.js';
+import { readConfigFile } from './file.js';
+import { parseFlags } from './flags.js';
+import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
+import type { TetherConfig } from './types.js';
+import { Invalid, host, nonEmptyPath, oneOf, port, secret } from './values.js';
+import type { Parser } from './values.js';
+
+interface Setting<T> {
+  flag?: string;
+  env?: string;
+  /** Dotted path in the config file, e.g. `storage.synchronous`. */
+  fileKey?: string;
+  parse: Parser<T>;
+  /** Never echo the value in an error message. */
+  secret?: boolean;
+}
+
+// Secrets have no flags: command lines are visible to every user of the machine (`ps`).
+const SETTINGS = {
+  host: { flag: 'host', env: 'TETHER_HOST', fileKey: 'host', parse: host },
+  mqttPort: { flag: 'mqtt-port', env: 'TETHER_MQTT_PORT', fileKey: 'mqttPort', parse: port },
+  httpPort: { flag: 'http-port', env: 'TETHER_HTTP_PORT', fileKey: 'httpPort', parse: port },
+  dataDir: { flag: 'data-dir', env: 'TETHER_DATA_DIR', fileKey: 'dataDir', parse: nonEmptyPath },
+  logLevel: { flag: 'log-level', env: 'TETHER_LOG_LEVEL', fileKey: 'logLevel', parse: oneOf(LOG_LEVELS) },
+  adminApiKey: { env: 'TETHER_ADMIN_API_KEY', fileKey: 'adminApiKey', parse: secret('an API key', 16), secret: true },
+  adminPassword: { env: 'TETHER_ADMIN_PASSWORD', fileKey: 'adminPassword', parse: secret('a password', 8), secret: true },
+  storageKind: {
+    flag: 'storage', env: 'TETHER_STORAGE', fileKey: 'storage.kind',
+    parse: oneOf(STORAGE_KINDS, ' (PostgreSQL support is planned)'),
+  },
+  sqliteSynchronous: {
+    flag: 'sqlite-synchronous', env: 'TETHER_SQLITE_SYNCHRONOUS', fileKey: 'storage.synchronous',
+    parse: oneOf(SQLITE_SYNCHRONOUS, ' (full keeps every acknowledged write through a power loss)'),
+  },
+  busKind: { flag: 'bus', env: 'TETHER_BUS', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (NATS support is planned)') },
+} satisfies Record<string, Setting<unknown>>;
+
+const FILE_KEYS: Record<string, string[]> = {
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications'],
+  storage: ['kind', 'synchronous'],
+  bus: ['kind'],
+};
+
+export const CONFIG_FLAGS = {
+  config: { type: 'string' },
+  host: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  storage: { type: 'string' },
+  'sqlite-synchronous': { type: 'string' },
+  bus: { type: 'string' },
+} as const;
+
+/** Help lines for `tether start --help`, kept next to the settings they describe. */
+export const CONFIG_HELP = `Options (flag / environment variable / config file key; flags win over environment, environment over file):
+  --config <file>              TETHER_CONFIG              YAML or JSON config file
+  --host <address>             TETHER_HOST                host       bind address (default ${DEFAULTS.host})
+  --mqtt-port <port>           TETHER_MQTT_PORT           mqttPort   MQTT (1/KP) port (default ${DEFAULTS.mqttPort}; 0 = any free port)
+  --http-port <port>           TETHER_HTTP_PORT           httpPort   dashboard and REST API port (default ${DEFAULTS.httpPort}; 0 = any free port)
+  --data-dir <dir>             TETHER_DATA_DIR            dataDir    where the database and admin API key live (default ${DEFAULTS.dataDir})
+  --log-level <level>          TETHER_LOG_LEVEL           logLevel   ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
+  --storage <kind>             TETHER_STORAGE             storage.kind          ${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})
+  --sqlite-synchronous <mode>  TETHER_SQLITE_SYNCHRONOUS  storage.synchronous   ${SQLITE_SYNCHRONOUS.join(' | ')} (default ${DEFAULTS.sqliteSynchronous})
+  --bus <kind>                 TETHER_BUS                 bus.kind              ${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})
+                               TETHER_ADMIN_API_KEY       adminApiKey   REST API key (default: generated once, kept in <data-dir>/admin-api-key)
+                               TETHER_ADMIN_PASSWORD      adminPassword dashboard sign-in password
+  The config file may also declare applications (merged with the default demo_application):
+    applications:
+      - name: smart_meters
+        versions:
+          - name: smart_meters_v1
+            extensions: [epmx]
+            metadataKeyAccess: { serial: read-only }`;
+
+type Source = { kind: 'flag'; raw: string } | { kind: 'env'; raw: string } | { kind: 'file'; raw: unknown };
+
+/**
+ * Builds the configuration from command-line flags (the arguments after `tether start`), the
+ * environment and an optional config file. Precedence: flags > environment > file > defaults.
+ * Rejects with a one-line CONFIG_INVALID TetherError naming the flag, variable or file key.
+ */
+export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<TetherConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const { values: flags } = parseFlags(argv, CONFIG_FLAGS, { usage: 'see tether start --help' });
+  const envValue = (name: string): string | undefined => {
+    const value = env[name];
+    // An empty variable (`TETHER_HOST=`) means "not set", as in most shells' habits.
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  let configFile: string | undefined;
+  let file: Record<string, unknown> = {};
+  const fileFlag = flags.config;
+  const fileEnv = envValue('TETHER_CONFIG');
+  if (fileFlag !== undefined || fileEnv !== undefined) {
+    configFile = path.resolve(cwd, (fileFlag ?? fileEnv)!);
+    file = await readConfigFile(configFile, fileFlag !== undefined ? '--config' : 'TETHER_CONFIG');
+    checkFileKeys(file, configFile);
+  }
+
+  const sourceOf = (setting: Setting<unknown>): Source | undefined => {
+    const flag = setting.flag !== undefined ? (flags as Record<string, string | undefined>)[setting.flag] : undefined;
+    if (flag !== undefined) return { kind: 'flag', raw: flag };
+    const fromEnv = setting.env !== undefined ? envValue(setting.env) : undefined;
+    if (fromEnv !== undefined) return { kind: 'env', raw: fromEnv };
+    if (setting.fileKey !== undefined) {
+      const raw = fileValue(file, setting.fileKey);
+      if (raw !== undefined && raw !== null) return { kind: 'file', raw };
+    }
+    return undefined;
+  };
+
+  function resolve<T>(setting: Setting<T>, fallback: T): T;
+  function resolve<T>(setting: Setting<T>): T | undefined;
+  function resolve<T>(setting: Setting<T>, fallback?: T): T | undefined {
+    const source = sourceOf(setting);
+    if (source === undefined) return fallback;
+    try {
+      return setting.parse(source.raw);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      const shown = setting.secret === true ? '' : ` ${JSON.stringify(source.raw)}`;
+      const label =
+        source.kind === 'flag' ? `--${setting.flag}${shown}`
+        : source.kind === 'env' ? `${setting.env}${shown}`
+        : `${setting.fileKey}${shown} in ${configFile}`;
+      throw errors.configInvalid(label, err.message);
+    }
+  }
+
+  // Relative data dirs in the file are relative to the file, so the file can be moved with its data.
+  const dataDirSource = sourceOf(SETTINGS.dataDir);
+  const dataDirBase = dataDirSource?.kind === 'file' && configFile !== undefined ? path.dirname(configFile) : cwd;
+
+  let applications = defaultApplications();
+  if (file['applications'] !== undefined) {
+    try {
+      applications = parseApplications(file['applications'], applications);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      throw errors.configInvalid(`config file ${configFile}`, err.message);
+    }
+  }
+
+  const config: TetherConfig = {
+    host: resolve(SETTINGS.host, DEFAULTS.host),
+    mqttPort: resolve(SETTINGS.mqttPort, DEFAULTS.mqttPort),
+    httpPort: resolve(SETTINGS.httpPort, DEFAULTS.httpPort),
+    dataDir: path.resolve(dataDirBase, resolve(SETTINGS.dataDir, DEFAULTS.dataDir)),
+    logLevel: resolve(SETTINGS.logLevel, DEFAULTS.logLevel),
+    storage: { kind: resolve(SETTINGS.storageKind, DEFAULTS.storageKind), synchronous: resolve(SETTINGS.sqliteSynchronous, DEFAULTS.sqliteSynchronous) },
+    bus: { kind: resolve(SETTINGS.busKind, DEFAULTS.busKind) },
+    applications,
+  };
+  const adminApiKey = resolve(SETTINGS.adminApiKey);
+  if (adminApiKey !== undefined) config.adminApiKey = adminApiKey;
+  const adminPassword = resolve(SETTINGS.adminPassword);
+  if (adminPassword !== undefined) config.adminPassword = adminPassword;
+  if (configFile !== undefined) config.configFile = configFile;
+  if (config.mqttPort !== 0 && config.mqttPort === config.httpPort) {
+    throw errors.configInvalid(`ports`, `MQTT and HTTP cannot both use port ${config.mqttPort}; change --mqtt-port or --http-port`);
+  }
+  return config;
+}
+
+function fileValue(file: Record<string, unknown>, dotted: string): unknown {
+  let value: unknown = file;
+  for (const part of dotted.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function checkFileKeys(file: Record<string, unknown>, configFile: string): void {
+  for (const [section, allowed] of Object.entries(FILE_KEYS)) {
+    const value = section === '' ? file : file[section];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw errors.configInvalid(`${section} in ${configFile}`, `it must be a mapping with keys ${allowed.join(', ')}`);
+    }
+    const unknown = Object.keys(value).find((key) => !allowed.includes(key));
+    if (unknown !== undefined) {
+      const name = section === '' ? unknown : `${section}.${unknown}`;
+      throw errors.configInvalid(`key ${name} in ${configFile}`, `there is no such setting; allowed: ${allowed.join(', ')}`);
+    }
+  }
+}

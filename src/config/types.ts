@@ -1,0 +1,41 @@
+import type { DeclaredApplication } from '../core/services.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * SQLite `PRAGMA synchronous`. `full` makes every acknowledged write survive a power loss; `normal`
+ * survives a process crash only. Weaker modes would break the "nothing acknowledged is lost" promise.
+ */
+export type SqliteSynchronous = 'full' | 'normal';
+export const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ['full', 'normal'];
+
+/** Only SQLite for now; PostgreSQL will add `{ kind: 'postgres'; url: string }`. */
+export type StorageConfig = { kind: 'sqlite'; synchronous: SqliteSynchronous };
+export const STORAGE_KINDS = ['sqlite'] as const;
+
+/** Only the in-process bus for now; NATS will add `{ kind: 'nats'; url: string }`. */
+export type BusConfig = { kind: 'memory' };
+export const BUS_KINDS = ['memory'] as const;
+
+/** Everything `tether start` needs, validated and with defaults applied. */
+export interface TetherConfig {
+  /** Address both servers bind to. */
+  host: string;
+  /** 0 picks a free port (tests). */
+  mqttPort: number;
+  httpPort: number;
+  /** Absolute path; holds tether.db and admin-api-key. */
+  dataDir: string;
+  logLevel: LogLevel;
+  /** From TETHER_ADMIN_API_KEY or the file; when absent one is generated and kept in the data dir. */
+  adminApiKey?: string;
+  /** Dashboard sign-in password (TETHER_ADMIN_PASSWORD). */
+  adminPassword?: string;
+  storage: StorageConfig;
+  bus: BusConfig;
+  /** Applications and versions that must exist after start (created or updated). */
+  applications: DeclaredApplication[];
+  /** Absolute path of the config file that was read, if any. */
+  configFile?: string;
+}

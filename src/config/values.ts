@@ -1,0 +1,56 @@
+import { isIP } from 'node:net';
+
+/**
+ * Parsers for single settings. Flags and environment variables arrive as strings, file values as
+ * JSON/YAML values; each parser accepts both and throws `Invalid` saying what is allowed.
+ */
+export class Invalid extends Error {
+  override readonly name = 'Invalid';
+}
+
+export type Parser<T> = (raw: unknown) => T;
+
+export const port: Parser<number> = (raw) => {
+  const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : undefined;
+  if (text === undefined || !/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new Invalid('use a port number from 0 to 65535 (0 picks a free port)');
+  }
+  return Number(text);
+};
+
+// Rules out URLs and `host:port`, which people paste by habit.
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+export const host: Parser<string> = (raw) => {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (isIP(text) === 0 && !HOST_NAME.test(text)) {
+    throw new Invalid('use a host name or IP address to bind to, e.g. 0.0.0.0, 127.0.0.1 or ::');
+  }
+  return text;
+};
+
+export const nonEmptyPath: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || raw.trim() === '' || raw.includes('\0')) {
+    throw new Invalid('use a directory path');
+  }
+  return raw;
+};
+
+export function oneOf<T extends string>(allowed: readonly T[], note = ''): Parser<T> {
+  return (raw) => {
+    const text = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
+    const found = allowed.find((value) => value === text);
+    if (found === undefined) throw new Invalid(`use one of ${allowed.join(', ')}${note}`);
+    return found;
+  };
+}
+
+/** Secrets are never echoed back in messages; see configInvalid's callers. */
+export function secret(what: string, minLength: number): Parser<string> {
+  return (raw) => {
+    if (typeof raw !== 'string' || raw.length < minLength || /\s/.test(raw)) {
+      throw new Invalid(`use ${what} of at least ${minLength} characters without spaces`);
+    }
+    return raw;
+  };
+}

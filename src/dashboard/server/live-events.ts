@@ -1,0 +1,112 @@
+import type { ServerResponse } from 'node:http';
+import type { EventBus, TetherEvent } from '../../bus/bus.js';
+import { errors } from '../../core/errors.js';
+import type { ConnectionHistory, DashboardEvent } from './model.js';
+
+const HEARTBEAT_MS = 20_000;
+const MAX_STREAMS = 200;
+const HISTORY_LIMIT = 50_000;
+
+/** Strips what browsers need not see (token hashes) and the application, which the stream is already for. */
+export function toDashboardEvent(event: TetherEvent): DashboardEvent {
+  switch (event.type) {
+    case 'endpoint.created':
+      return { type: event.type, endpointId: event.endpointId, at: event.at };
+    case 'endpoint.deleted':
+      return { type: event.type, endpointId: event.endpointId, at: event.at };
+    case 'metadata.updated':
+      return { type: event.type, endpointId: event.endpointId, at: event.at, metadata: event.metadata };
+    case 'connectivity.changed':
+      return { type: event.type, endpointId: event.endpointId, at: event.at, connected: event.connected };
+    case 'token.status-changed':
+      return { type: event.type, endpointId: event.endpointId, at: event.at, tokenId: event.tokenId, status: event.status };
+  }
+}
+
+interface Stream {
+  applicationName: string;
+  response: ServerResponse;
+}
+
+/**
+ * Server-Sent Events for the dashboard: one bus subscription fans out to every open stream of the
+ * event's application. Also remembers each endpoint's last connect and last disconnect, which the
+ * endpoint record folds into one `connectivityTs`.
+ */
+export class LiveEvents {
+  private readonly streams = new Set<Stream>();
+  private readonly history = new Map<string, ConnectionHistory>();
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(bus: EventBus) {
+    this.unsubscribe = bus.subscribe((event) => this.onEvent(event));
+    this.heartbeat = setInterval(() => this.broadcastComment('ping'), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Takes over the response for the lifetime of the stream. */
+  /** Rejects before anything is written, so the caller can still answer with an error. */
+  assertCapacity(): void {
+    if (this.streams.size >= MAX_STREAMS) throw errors.rateLimited('open live-update streams');
+  }
+
+  open(applicationName: string, response: ServerResponse): void {
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    // EventSource reconnects by itself; 2 s keeps a restart from looking like a long outage.
+    response.write('retry: 2000\n: connected\n\n');
+    const stream = { applicationName, response };
+    this.streams.add(stream);
+    response.on('close', () => this.streams.delete(stream));
+  }
+
+  historyOf(endpointId: string): ConnectionHistory {
+    return this.history.get(endpointId) ?? { lastConnect: null, lastDisconnect: null };
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  close(): void {
+    this.unsubscribe();
+    clearInterval(this.heartbeat);
+    for (const stream of this.streams) stream.response.end();
+    this.streams.clear();
+  }
+
+  private onEvent(event: TetherEvent): void {
+    this.remember(event);
+    const data = `data: ${JSON.stringify(toDashboardEvent(event))}\n\n`;
+    for (const stream of this.streams) {
+      if (stream.applicationName === event.applicationName) stream.response.write(data);
+    }
+  }
+
+  private remember(event: TetherEvent): void {
+    if (event.type === 'endpoint.deleted') {
+      this.history.delete(event.endpointId);
+      return;
+    }
+    if (event.type !== 'connectivity.changed') return;
+    const entry = this.history.get(event.endpointId) ?? { lastConnect: null, lastDisconnect: null };
+    if (event.connected) entry.lastConnect = event.at;
+    else entry.lastDisconnect = event.at;
+    // Re-insert so the Map's order is least recently changed first, then bound memory.
+    this.history.delete(event.endpointId);
+    this.history.set(event.endpointId, entry);
+    if (this.history.size > HISTORY_LIMIT) {
+      const oldest = this.history.keys().next().value;
+      if (oldest !== undefined) this.history.delete(oldest);
+    }
+  }
+
+  private broadcastComment(text: string): void {
+    for (const stream of this.streams) stream.response.write(`: ${text}\n\n`);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The documents and messages the dashboard's server side and its SPA exchange. Types only, so the
+ * SPA (bundled by Vite) imports them without pulling server code into the browser.
+ */
+
+/** One metadata column of the Endpoint List widget: `key` is the metadata key, `header` its title. */
+export interface WidgetColumn {
+  key: string;
+  header: string;
+}
+
+/** Endpoint List widget settings, shared by every operator of an application. */
+export interface WidgetConfig {
+  columns: WidgetColumn[];
+  pageSize: number;
+}
+
+export type FormFieldType = 'string' | 'number' | 'boolean';
+
+/** One custom metadata field of the endpoint creation form. */
+export interface FormField {
+  key: string;
+  label: string;
+  type: FormFieldType;
+  required: boolean;
+}
+
+export interface FormDefinition {
+  fields: FormField[];
+}
+
+/** Where devices connect: the dashboard prints it in the command lines it shows. */
+export interface ServerInfo {
+  mqttHost: string;
+  mqttPort: number;
+}
+
+export interface SessionInfo {
+  username: string;
+}
+
+/** Last connect/disconnect this server observed for an endpoint (the record keeps only the latest edge). */
+export interface ConnectionHistory {
+  lastConnect: string | null;
+  lastDisconnect: string | null;
+}
+
+/** What the live stream sends: bus events for one application, without secrets. */
+export type DashboardEvent =
+  | { type: 'endpoint.created'; endpointId: string; at: string }
+  | { type: 'endpoint.deleted'; endpointId: string; at: string }
+  | { type: 'metadata.updated'; endpointId: string; at: string; metadata: Record<string, unknown> }
+  | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
+  | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string };
+
+export const SESSION_COOKIE = 'tether_session';

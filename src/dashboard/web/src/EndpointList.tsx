@@ -1,0 +1,307 @@
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { AddEndpointDialog } from './AddEndpointDialog.js';
+import { api, type AppVersion, type DashboardEvent, type Endpoint, type ServerInfo, type WidgetConfig } from './api.js';
+import { ColumnsDialog } from './ColumnsDialog.js';
+import { EmptyState } from './EmptyState.js';
+import { FormDialog } from './FormDialog.js';
+import { formatAgo, formatDate, formatValue } from './format.js';
+import { useLiveEvents } from './live.js';
+import { endpointUrl, linkHandler, navigate } from './router.js';
+import { ErrorMessage, StatusBadge } from './ui.js';
+
+const PAGE_SIZES = [10, 20, 50, 100];
+
+interface Column {
+  /** The API sort field. */
+  field: string;
+  header: string;
+  render: (endpoint: Endpoint) => ReactNode;
+}
+
+const BASE_COLUMNS: Column[] = [
+  { field: 'endpointId', header: 'Endpoint ID', render: (e) => e.endpointId },
+  { field: 'createdDate', header: 'Registered', render: (e) => formatDate(e.createdDate) },
+  {
+    field: 'connected',
+    header: 'Connection',
+    render: (e) => (
+      <span className="connection">
+        <StatusBadge connected={e.connected} />
+        <span className="muted">{e.connected ? `since ${formatAgo(e.connectivityTs)}` : `last seen ${formatAgo(e.lastSeen)}`}</span>
+      </span>
+    ),
+  },
+];
+
+interface ListState {
+  version: string;
+  search: string;
+  connection: '' | 'online' | 'offline';
+  sort: string;
+  page: number;
+}
+
+function readState(query: URLSearchParams): ListState {
+  const connection = query.get('state');
+  return {
+    version: query.get('version') ?? '',
+    search: query.get('q') ?? '',
+    connection: connection === 'online' || connection === 'offline' ? connection : '',
+    sort: query.get('sort') ?? 'createdDate,desc',
+    page: Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1),
+  };
+}
+
+function writeState(app: string, state: ListState): string {
+  const q = new URLSearchParams({ app });
+  if (state.version) q.set('version', state.version);
+  if (state.search) q.set('q', state.search);
+  if (state.connection) q.set('state', state.connection);
+  if (state.sort !== 'createdDate,desc') q.set('sort', state.sort);
+  if (state.page > 1) q.set('page', String(state.page));
+  return `/?${q.toString()}`;
+}
+
+export function EndpointList({ app, server, query }: { app: string; server: ServerInfo | undefined; query: URLSearchParams }) {
+  const state = readState(query);
+  const [widget, setWidget] = useState<WidgetConfig>();
+  const [versions, setVersions] = useState<AppVersion[]>([]);
+  const [page, setPage] = useState<{ total: number; rows: Endpoint[] }>();
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | null>(null);
+  const [searchText, setSearchText] = useState(state.search);
+  const [pageSizeError, setPageSizeError] = useState<unknown>(null);
+
+  const update = (patch: Partial<ListState>) => navigate(writeState(app, { ...state, page: 1, ...patch }), { replace: true });
+
+  useEffect(() => {
+    Promise.all([api.widget(app), api.versions(app)]).then(([w, v]) => {
+      setWidget(w);
+      setVersions(v);
+    }, setLoadError);
+  }, [app]);
+
+  // Search as you type, without a request per keystroke.
+  useEffect(() => {
+    if (searchText === state.search) return;
+    const timer = setTimeout(() => update({ search: searchText.trim() }), 300);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [searchText]);
+
+  const columns: Column[] = widget
+    ? [
+        ...BASE_COLUMNS,
+        ...widget.columns.map((c) => ({ field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) })),
+      ]
+    : BASE_COLUMNS;
+  const pageSize = widget?.pageSize ?? 20;
+  const searchKeys = widget?.columns.map((c) => c.key) ?? [];
+
+  const request = useRef(0);
+  const load = useCallback(async () => {
+    if (!widget) return;
+    const id = ++request.current;
+    try {
+      const result = await api.endpoints({
+        applicationName: app,
+        ...(state.version ? { applicationVersionName: state.version } : {}),
+        offset: (state.page - 1) * pageSize,
+        limit: pageSize,
+        sort: state.sort,
+        ...(state.search ? { search: state.search, searchKeys } : {}),
+        ...(state.connection ? { connected: state.connection === 'online' } : {}),
+      });
+      // A slower earlier request must not overwrite a newer answer.
+      if (id !== request.current) return;
+      setPage({ total: result.totalElements, rows: result.content });
+      setLoadError(null);
+    } catch (err) {
+      if (id === request.current) setLoadError(err);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [app, widget, state.version, state.page, state.sort, state.search, state.connection, pageSize]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // Live updates: patch the visible row at once, and reload the page when the change may move rows.
+  const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const scheduleReload = () => {
+    if (reloadTimer.current) return;
+    reloadTimer.current = setTimeout(() => {
+      reloadTimer.current = undefined;
+      void load();
+    }, 250);
+  };
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+
+  useLiveEvents(
+    app,
+    (event: DashboardEvent) => {
+      if (event.type === 'token.status-changed') return;
+      if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
+      const patch: Partial<Endpoint> =
+        event.type === 'metadata.updated'
+          ? { metadata: event.metadata as Endpoint['metadata'], metadataUpdatedDate: event.at }
+          : { connected: event.connected, connectivityTs: event.at, ...(event.connected ? { lastSeen: event.at } : {}) };
+      setPage((current) => current && { ...current, rows: current.rows.map((row) => (row.endpointId === event.endpointId ? { ...row, ...patch } : row)) });
+      const sortField = state.sort.split(',')[0] ?? '';
+      const reorders =
+        event.type === 'metadata.updated'
+          ? state.search !== '' || sortField.startsWith('metadata') || !page?.rows.some((r) => r.endpointId === event.endpointId)
+          : state.connection !== '' || ['connected', 'connectivityTs', 'lastSeen'].includes(sortField) || !page?.rows.some((r) => r.endpointId === event.endpointId);
+      if (reorders) scheduleReload();
+    },
+    () => void load(),
+  );
+
+  const [sortField, sortDirection] = state.sort.split(',');
+  const toggleSort = (field: string) =>
+    update({ sort: `${field},${sortField === field && sortDirection === 'asc' ? 'desc' : 'asc'}` });
+
+  const filtered = state.search !== '' || state.connection !== '' || state.version !== '';
+  const pages = page ? Math.max(1, Math.ceil(page.total / pageSize)) : 1;
+  const first = page && page.total > 0 ? (state.page - 1) * pageSize + 1 : 0;
+  const last = page ? Math.min(page.total, state.page * pageSize) : 0;
+
+  return (
+    <section className="card widget" aria-labelledby="list-title">
+      <div className="widget-head">
+        <h1 id="list-title">Endpoints</h1>
+        <div className="widget-actions">
+          <button type="button" onClick={() => setDialog('add')}>
+            Add endpoint
+          </button>
+          <button type="button" className="secondary" onClick={() => setDialog('columns')} disabled={!widget}>
+            Configure columns
+          </button>
+          <button type="button" className="secondary" onClick={() => setDialog('form')}>
+            Edit creation form
+          </button>
+        </div>
+      </div>
+
+      <div className="filters" role="search">
+        <label className="field grow">
+          <span>Search</span>
+          <input type="search" value={searchText} placeholder="Endpoint ID or any shown value" onChange={(e) => setSearchText(e.target.value)} />
+        </label>
+        <label className="field">
+          <span>Connection</span>
+          <select value={state.connection} onChange={(e) => update({ connection: e.target.value as ListState['connection'] })}>
+            <option value="">All</option>
+            <option value="online">Online</option>
+            <option value="offline">Offline</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Version</span>
+          <select value={state.version} onChange={(e) => update({ version: e.target.value })}>
+            <option value="">All versions</option>
+            {versions.map((v) => (
+              <option key={v.name} value={v.name}>
+                {v.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+
+      <ErrorMessage error={loadError} />
+
+      {page && page.total === 0 && !filtered ? (
+        <EmptyState server={server} onAdd={() => setDialog('add')} />
+      ) : (
+        <>
+          <div className="table-wrap">
+            <table className="endpoints" aria-labelledby="list-title" aria-busy={!page}>
+              <thead>
+                <tr>
+                  {columns.map((c) => {
+                    const active = sortField === c.field;
+                    return (
+                      <th key={c.field} scope="col" aria-sort={active ? (sortDirection === 'desc' ? 'descending' : 'ascending') : 'none'}>
+                        <button type="button" className="sort" onClick={() => toggleSort(c.field)} aria-label={`Sort by ${c.header}`}>
+                          {c.header}
+                          <span aria-hidden="true" className="sort-mark">
+                            {active ? (sortDirection === 'desc' ? '▼' : '▲') : '↕'}
+                          </span>
+                        </button>
+                      </th>
+                    );
+                  })}
+                </tr>
+              </thead>
+              <tbody>
+                {page?.rows.map((row) => (
+                  <tr key={row.endpointId} className="row-link" data-endpoint-id={row.endpointId} onClick={() => navigate(endpointUrl(app, row.endpointId))}>
+                    {columns.map((c, index) => (
+                      <td key={c.field} data-label={c.header}>
+                        {index === 0 ? (
+                          <a href={endpointUrl(app, row.endpointId)} onClick={(e) => { e.stopPropagation(); linkHandler(endpointUrl(app, row.endpointId))(e); }}>
+                            {row.endpointId}
+                          </a>
+                        ) : (
+                          c.render(row)
+                        )}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+                {page && page.rows.length === 0 && (
+                  <tr>
+                    <td colSpan={columns.length} className="empty">
+                      No endpoints match.{' '}
+                      <button type="button" className="link" onClick={() => { setSearchText(''); update({ search: '', connection: '', version: '' }); }}>
+                        Clear search and filters
+                      </button>
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+          </div>
+          <nav className="pager" aria-label="Pages">
+            <span role="status">{page ? `${first}–${last} of ${page.total.toLocaleString()}` : 'Loading…'}</span>
+            <label className="inline">
+              <span>Rows per page</span>
+              <select
+                value={pageSize}
+                onChange={(e) => {
+                  if (!widget) return;
+                  const next = { ...widget, pageSize: Number(e.target.value) };
+                  setPageSizeError(null);
+                  api.saveWidget(app, next).then((saved) => { setWidget(saved); update({}); }, setPageSizeError);
+                }}
+              >
+                {PAGE_SIZES.map((size) => (
+                  <option key={size} value={size}>
+                    {size}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <ErrorMessage error={pageSizeError} />
+            <button type="button" className="secondary" disabled={state.page <= 1} onClick={() => update({ page: state.page - 1 })}>
+              Previous page
+            </button>
+            <span>
+              Page {state.page} of {pages}
+            </span>
+            <button type="button" className="secondary" disabled={state.page >= pages} onClick={() => update({ page: state.page + 1 })}>
+              Next page
+            </button>
+          </nav>
+        </>
+      )}
+
+      {dialog === 'add' && <AddEndpointDialog app={app} versions={versions} server={server} onClose={() => setDialog(null)} onCreated={() => void load()} />}
+      {dialog === 'columns' && widget && (
+        <ColumnsDialog app={app} widget={widget} onClose={() => setDialog(null)} onSaved={(w) => { setWidget(w); setDialog(null); }} />
+      )}
+      {dialog === 'form' && <FormDialog app={app} onClose={() => setDialog(null)} />}
+    </section>
+  );
+}

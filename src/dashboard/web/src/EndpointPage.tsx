@@ -1,0 +1,167 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, ApiError, type ConnectionHistory, type Endpoint, type ServerInfo, type Token } from './api.js';
+import { formatAgo, formatDate } from './format.js';
+import { useLiveEvents } from './live.js';
+import { MetadataSection } from './MetadataSection.js';
+import { linkHandler, navigate } from './router.js';
+import { TokensSection } from './TokensSection.js';
+import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+
+export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
+  const [endpoint, setEndpoint] = useState<Endpoint>();
+  const [tokens, setTokens] = useState<Token[]>();
+  const [history, setHistory] = useState<ConnectionHistory>({ lastConnect: null, lastDisconnect: null });
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [gone, setGone] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const remove = useAction();
+  const listUrl = `/?app=${encodeURIComponent(app)}`;
+
+  const load = useCallback(async () => {
+    try {
+      const [e, t, h] = await Promise.all([api.endpoint(endpointId), api.tokens(endpointId), api.connectionHistory(endpointId)]);
+      setEndpoint(e);
+      setTokens(t);
+      setHistory(h);
+      setLoadError(null);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) setGone(true);
+      else setLoadError(err);
+    }
+  }, [endpointId]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  useLiveEvents(
+    app,
+    (event) => {
+      if (event.endpointId !== endpointId) return;
+      if (event.type === 'endpoint.deleted') return setGone(true);
+      clearTimeout(timer.current);
+      timer.current = setTimeout(() => void load(), 100);
+    },
+    () => void load(),
+  );
+
+  const back = (
+    <a className="back" href={listUrl} onClick={linkHandler(listUrl)}>
+      ← All endpoints
+    </a>
+  );
+
+  if (gone) {
+    return (
+      <section className="card">
+        {back}
+        <h1>Endpoint not found</h1>
+        <p>
+          Endpoint <code>{endpointId}</code> does not exist (any more).
+        </p>
+      </section>
+    );
+  }
+
+  // Last connect / last disconnect: the record keeps the latest edge in connectivityTs; the server
+  // remembers both edges it has seen since it started.
+  const lastConnect = history.lastConnect ?? (endpoint?.connected ? endpoint.connectivityTs : null);
+  const lastDisconnect = history.lastDisconnect ?? (endpoint && !endpoint.connected ? endpoint.connectivityTs : null);
+
+  return (
+    <div className="endpoint-page">
+      {back}
+      <ErrorMessage error={loadError} />
+      <section className="card" aria-labelledby="endpoint-title">
+        <div className="widget-head">
+          <h1 id="endpoint-title" className="endpoint-title">
+            <span className="muted">Endpoint</span> <span data-testid="endpoint-id">{endpointId}</span>
+          </h1>
+          {endpoint && <StatusBadge connected={endpoint.connected} />}
+        </div>
+        {endpoint && (
+          <dl className="facts">
+            <div>
+              <dt>Application version</dt>
+              <dd>{endpoint.appVersion.name}</dd>
+            </div>
+            <div>
+              <dt>Registered</dt>
+              <dd>{formatDate(endpoint.createdDate)}</dd>
+            </div>
+            <div>
+              <dt>Metadata updated</dt>
+              <dd>{formatDate(endpoint.metadataUpdatedDate)}</dd>
+            </div>
+          </dl>
+        )}
+      </section>
+
+      {endpoint && (
+        <section className="card" aria-labelledby="connection-title">
+          <h2 id="connection-title">Connection</h2>
+          <dl className="facts" data-testid="connection-history">
+            <div>
+              <dt>State</dt>
+              <dd>{endpoint.connected ? 'Online' : 'Offline'}</dd>
+            </div>
+            <div>
+              <dt>Last connect</dt>
+              <dd>{lastConnect ? formatDate(lastConnect) : 'Not recorded'}</dd>
+            </div>
+            <div>
+              <dt>Last disconnect</dt>
+              <dd>{lastDisconnect ? formatDate(lastDisconnect) : 'Not recorded'}</dd>
+            </div>
+            <div>
+              <dt>Last seen</dt>
+              <dd title={formatDate(endpoint.lastSeen)}>{formatAgo(endpoint.lastSeen)}</dd>
+            </div>
+          </dl>
+        </section>
+      )}
+
+      {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
+      {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
+
+      {endpoint && (
+        <section className="card danger-zone" aria-labelledby="delete-title">
+          <h2 id="delete-title">Delete endpoint</h2>
+          <p>Deleting removes the endpoint, its metadata and its tokens. Devices using its tokens are refused from then on.</p>
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+            Delete endpoint…
+          </button>
+        </section>
+      )}
+
+      {confirmDelete && (
+        <Dialog title="Delete this endpoint?" onClose={() => setConfirmDelete(false)}>
+          <p>
+            Endpoint <code>{endpointId}</code>, its metadata and tokens will be deleted. This cannot be undone.
+          </p>
+          <ErrorMessage error={remove.error} />
+          <div className="dialog-actions">
+            <button type="button" className="secondary" autoFocus onClick={() => setConfirmDelete(false)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="danger"
+              disabled={remove.busy}
+              onClick={() =>
+                remove.run(async () => {
+                  await api.deleteEndpoint(endpointId);
+                  navigate(listUrl);
+                })
+              }
+            >
+              Delete endpoint
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </div>
+  );
+}

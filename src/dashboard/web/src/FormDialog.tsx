@@ -1,0 +1,106 @@
+import { useEffect, useState } from 'react';
+import { api, type FormField } from './api.js';
+import { Dialog, ErrorMessage, useAction } from './ui.js';
+
+const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
+
+/** The fields of the Add endpoint form: each fills one metadata key of the new endpoint. */
+export function FormDialog({ app, onClose }: { app: string; onClose: () => void }) {
+  const [fields, setFields] = useState<FormField[]>();
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [validation, setValidation] = useState<string | null>(null);
+  const save = useAction();
+
+  useEffect(() => {
+    api.form(app).then((f) => setFields(f.fields), setLoadError);
+  }, [app]);
+
+  const change = (index: number, patch: Partial<FormField>) => setFields(fields?.map((f, i) => (i === index ? { ...f, ...patch } : f)));
+  const move = (index: number, by: number) => {
+    if (!fields) return;
+    const next = [...fields];
+    const [item] = next.splice(index, 1);
+    if (item) next.splice(index + by, 0, item);
+    setFields(next);
+  };
+
+  return (
+    <Dialog title="Edit creation form" onClose={onClose} wide>
+      <ErrorMessage error={loadError} />
+      {fields && (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            const bad = fields.find((f) => !KEY_PATTERN.test(f.key));
+            if (bad) return setValidation(`Metadata key "${bad.key}" is invalid: use letters, digits and _ only.`);
+            const seen = new Set<string>();
+            const twice = fields.find((f) => (seen.has(f.key) ? true : (seen.add(f.key), false)));
+            if (twice) return setValidation(`Metadata key "${twice.key}" is used by two fields.`);
+            setValidation(null);
+            void save.run(async () => {
+              await api.saveForm(app, { fields: fields.map((f) => ({ ...f, label: f.label.trim() || f.key })) });
+              onClose();
+            });
+          }}
+        >
+          <p className="hint">Each field becomes a metadata key of endpoints created with the Add endpoint button in {app}.</p>
+          {fields.length === 0 && <p className="muted">The form has no custom fields yet.</p>}
+          <ol className="edit-list">
+            {fields.map((field, index) => (
+              <li key={index} className="edit-row">
+                <label className="field">
+                  <span>Label</span>
+                  <input required value={field.label} aria-label={`Label of field ${index + 1}`} onChange={(e) => change(index, { label: e.target.value })} />
+                </label>
+                <label className="field">
+                  <span>Metadata key</span>
+                  <input required value={field.key} aria-label={`Metadata key of field ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
+                </label>
+                <label className="field">
+                  <span>Type</span>
+                  <select value={field.type} aria-label={`Type of field ${index + 1}`} onChange={(e) => change(index, { type: e.target.value as FormField['type'] })}>
+                    <option value="string">Text</option>
+                    <option value="number">Number</option>
+                    <option value="boolean">Yes/no</option>
+                  </select>
+                </label>
+                <label className="check">
+                  <input type="checkbox" checked={field.required} aria-label={`Field ${index + 1} is required`} onChange={(e) => change(index, { required: e.target.checked })} />
+                  <span>Required</span>
+                </label>
+                <div className="row-buttons">
+                  <button type="button" className="icon-button" aria-label={`Move field ${field.key || index + 1} up`} disabled={index === 0} onClick={() => move(index, -1)}>
+                    ↑
+                  </button>
+                  <button type="button" className="icon-button" aria-label={`Move field ${field.key || index + 1} down`} disabled={index === fields.length - 1} onClick={() => move(index, 1)}>
+                    ↓
+                  </button>
+                  <button type="button" className="icon-button danger" aria-label={`Remove field ${field.key || index + 1}`} onClick={() => setFields(fields.filter((_, i) => i !== index))}>
+                    ✕
+                  </button>
+                </div>
+              </li>
+            ))}
+          </ol>
+          <button type="button" className="secondary" onClick={() => setFields([...fields, { key: '', label: '', type: 'string', required: false }])}>
+            Add field
+          </button>
+          {validation && (
+            <p className="error" role="alert">
+              {validation}
+            </p>
+          )}
+          <ErrorMessage error={save.error} />
+          <div className="dialog-actions">
+            <button type="button" className="secondary" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" disabled={save.busy}>
+              Save form
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}

@@ -1,0 +1,154 @@
+import type {
+  ConnectionHistory,
+  FormDefinition,
+  ServerInfo,
+  SessionInfo,
+  WidgetConfig,
+} from '../../server/model.js';
+
+export type { ConnectionHistory, FormDefinition, FormField, ServerInfo, SessionInfo, WidgetColumn, WidgetConfig, DashboardEvent } from '../../server/model.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type Metadata = Record<string, JsonValue>;
+
+export interface Endpoint {
+  endpointId: string;
+  applicationName: string;
+  appVersion: { name: string; registeredDate: string | null };
+  createdDate: string;
+  metadataUpdatedDate: string | null;
+  connected: boolean;
+  connectivityTs: string | null;
+  lastSeen: string | null;
+  metadata?: Metadata;
+}
+
+export interface Page<T> {
+  totalElements: number;
+  content: T[];
+}
+
+export type TokenStatus = 'INACTIVE' | 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
+
+export interface Token {
+  tokenId: string;
+  endpointId: string;
+  status: TokenStatus;
+  createdDate: string;
+  statusUpdatedDate: string;
+  hint: string;
+}
+
+export interface Application {
+  name: string;
+  description: string;
+  createdDate: string;
+}
+
+export interface AppVersion {
+  name: string;
+  applicationName: string;
+  registeredDate: string;
+}
+
+/** An error the server explained (`{status, code, message}`), or a network failure. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const signedOutListeners = new Set<Listener>();
+
+/** Called when any request finds the session gone (expired, signed out in another tab). */
+export function onSignedOut(listener: Listener): () => void {
+  signedOutListeners.add(listener);
+  return () => signedOutListeners.delete(listener);
+}
+
+async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: 'same-origin',
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check that tether is running, then try again.');
+  }
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const problem = (parsed ?? {}) as { code?: string; message?: string };
+    const error = new ApiError(response.status, problem.code ?? `HTTP_${response.status}`, problem.message ?? `The server answered ${response.status} ${response.statusText}.`);
+    if (response.status === 401 && !url.endsWith('/sign-in')) for (const listener of signedOutListeners) listener();
+    throw error;
+  }
+  return parsed as T;
+}
+
+const enc = encodeURIComponent;
+
+export interface EndpointListParams {
+  applicationName: string;
+  applicationVersionName?: string;
+  offset: number;
+  limit: number;
+  sort?: string;
+  search?: string;
+  searchKeys?: string[];
+  connected?: boolean;
+}
+
+export const api = {
+  signIn: (username: string, password: string) => request<SessionInfo>('POST', '/dashboard/api/sign-in', { username, password }),
+  signOut: () => request<void>('POST', '/dashboard/api/sign-out'),
+  me: () => request<SessionInfo>('GET', '/dashboard/api/me'),
+  info: () => request<ServerInfo>('GET', '/dashboard/api/info'),
+
+  widget: (app: string) => request<WidgetConfig>('GET', `/dashboard/api/applications/${enc(app)}/widget`),
+  saveWidget: (app: string, config: WidgetConfig) => request<WidgetConfig>('PUT', `/dashboard/api/applications/${enc(app)}/widget`, config),
+  form: (app: string) => request<FormDefinition>('GET', `/dashboard/api/applications/${enc(app)}/form`),
+  saveForm: (app: string, form: FormDefinition) => request<FormDefinition>('PUT', `/dashboard/api/applications/${enc(app)}/form`, form),
+  metadataKeys: (app: string) => request<{ keys: string[] }>('GET', `/dashboard/api/applications/${enc(app)}/metadata-keys`),
+  connectionHistory: (id: string) => request<ConnectionHistory>('GET', `/dashboard/api/endpoints/${enc(id)}/connection-history`),
+
+  applications: () => request<Application[]>('GET', '/api/v1/applications'),
+  versions: (app: string) => request<AppVersion[]>('GET', `/api/v1/applications/${enc(app)}/versions`),
+
+  endpoints: (p: EndpointListParams) => {
+    const q = new URLSearchParams({ applicationName: p.applicationName, include: 'metadata', offset: String(p.offset), limit: String(p.limit) });
+    if (p.applicationVersionName) q.set('applicationVersionName', p.applicationVersionName);
+    if (p.sort) q.set('sort', p.sort);
+    if (p.search) q.set('search', p.search);
+    if (p.search && p.searchKeys && p.searchKeys.length > 0) q.set('searchKeys', p.searchKeys.join(','));
+    if (p.connected !== undefined) q.set('connected', String(p.connected));
+    return request<Page<Endpoint>>('GET', `/epr/api/v1/endpoints?${q.toString()}`);
+  },
+  endpoint: (id: string) => request<Endpoint>('GET', `/epr/api/v1/endpoints/${enc(id)}?include=metadata`),
+  createEndpoint: (input: { appVersion: { name: string }; metadata: Metadata; endpointToken?: string }) =>
+    request<{ endpointId: string; token: string; status?: string }>('POST', '/epr/api/v1/endpoints', input),
+  deleteEndpoint: (id: string) => request<void>('DELETE', `/epr/api/v1/endpoints/${enc(id)}`),
+  putMetadataKey: (id: string, key: string, value: JsonValue) =>
+    request<unknown>('PUT', `/epr/api/v1/endpoints/${enc(id)}/metadata/${enc(key)}`, value),
+  deleteMetadataKey: (id: string, key: string) => request<void>('DELETE', `/epr/api/v1/endpoints/${enc(id)}/metadata/${enc(key)}`),
+
+  tokens: (id: string) => request<Token[]>('GET', `/cm/api/v1/endpoints/${enc(id)}/tokens`),
+  issueToken: (id: string, token?: string) =>
+    request<{ token: string; tokenId?: string }>('POST', `/cm/api/v1/endpoints/${enc(id)}/tokens`, token ? { token } : {}),
+  changeToken: (id: string, tokenId: string, action: 'suspend' | 'reactivate' | 'revoke') =>
+    request<Token>('POST', `/cm/api/v1/endpoints/${enc(id)}/tokens/${enc(tokenId)}/${action}`),
+};

@@ -1,0 +1,69 @@
+import { errors } from '../../core/errors.js';
+import type { Registry } from '../../core/services.js';
+import type { Metadata } from '../../core/types.js';
+import type { Extension, ExtensionContext, KpRequest, KpResponse } from '../extension.js';
+import { parseDeleteRequest, parseGetRequest, parseUpdateRequest } from './payload.js';
+
+/** Extension type name; also the default instance name enabled for app versions. */
+export const EPMX = 'epmx';
+
+/**
+ * 10/EPMP endpoint metadata over 1/KP. Device key access rules (hidden, read-only) are enforced by
+ * the registry for the `device` actor; this module only speaks the protocol.
+ */
+export function createEpmxExtension(deps: { registry: Registry }): Extension {
+  const { registry } = deps;
+
+  async function getKeys(ctx: ExtensionContext): Promise<KpResponse> {
+    // 10/EPMP: keys the device can neither read nor write are filtered out (registry, `device` actor).
+    const keys = await registry.metadataKeys(ctx.endpointId, 'device');
+    return json(keys);
+  }
+
+  async function get(request: KpRequest, ctx: ExtensionContext): Promise<KpResponse> {
+    const keys = parseGetRequest(request.payload);
+    if (keys === undefined) return json(await registry.getMetadata(ctx.endpointId, 'device'));
+    // 10/EPMP: explicitly requesting a restricted key is an error, not a silent omission.
+    const access = ctx.appVersion.metadataKeyAccess;
+    for (const key of keys) {
+      if (Object.hasOwn(access, key) && access[key] === 'hidden') throw errors.metadataKeyReadDenied(key);
+    }
+    const all = await registry.getMetadata(ctx.endpointId, 'device');
+    // Null prototype: `__proto__` is a valid 10/EPMP key and must stay an ordinary property.
+    const picked: Metadata = Object.create(null) as Metadata;
+    for (const key of keys) {
+      const value = Object.hasOwn(all, key) ? all[key] : undefined;
+      if (value !== undefined) picked[key] = value;
+    }
+    return json(picked);
+  }
+
+  return {
+    name: EPMX,
+    async handle(request, ctx) {
+      switch (request.resourcePath) {
+        case 'get/keys':
+          // 10/EPMP: the server MUST ignore the get/keys payload.
+          return getKeys(ctx);
+        case 'get':
+          return get(request, ctx);
+        case 'update':
+          // 10/EPMP: a full update removes keys absent from the payload (writable ones only: registry).
+          await registry.changeMetadata(ctx.endpointId, { kind: 'replace', metadata: parseUpdateRequest(request.payload) }, 'device');
+          return; // 10/EPMP: success responses of updates and deletes have a zero-length payload.
+        case 'update/keys':
+          await registry.changeMetadata(ctx.endpointId, { kind: 'merge', metadata: parseUpdateRequest(request.payload) }, 'device');
+          return;
+        case 'delete/keys':
+          await registry.changeMetadata(ctx.endpointId, { kind: 'delete', keys: parseDeleteRequest(request.payload) }, 'device');
+          return;
+        default:
+          throw errors.unknownResource(ctx.instance, request.resourcePath);
+      }
+    },
+  };
+}
+
+function json(value: unknown): KpResponse {
+  return { payload: Buffer.from(JSON.stringify(value), 'utf8') };
+}

@@ -1,0 +1,45 @@
+import { createApplications } from '../applications/index.js';
+import type { EventBus } from '../bus/bus.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { type Logger, silentLogger } from '../core/log.js';
+import type { Services } from '../core/services.js';
+import { createConnectivity } from '../connectivity/index.js';
+import { createCredentials } from '../credentials/index.js';
+import { createRegistry } from '../registry/index.js';
+import type { Storage } from '../storage/storage.js';
+
+export interface ServicesDeps {
+  storage: Storage;
+  bus: EventBus;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Wires applications, credentials, registry and connectivity over one storage and one bus.
+ * The storage must be initialised; storage and bus stay owned (and closed) by the caller.
+ */
+export async function createServices(deps: ServicesDeps): Promise<Services & { close(): Promise<void> }> {
+  const { storage, bus } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silentLogger;
+  const base = { storage, bus, clock, logger };
+
+  const applications = await createApplications(base);
+  const credentials = createCredentials(base);
+  const registry = createRegistry({ ...base, applications, credentials });
+  const connectivity = createConnectivity(base);
+  await connectivity.ready;
+
+  return {
+    applications,
+    credentials,
+    registry,
+    connectivity,
+    async close() {
+      await connectivity.close();
+      registry.close();
+      credentials.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApiServer } from '../api/index.js';
+import type { EventBus } from '../bus/bus.js';
+import { createMemoryBus } from '../bus/memory/index.js';
+import type { TetherConfig } from '../config/types.js';
+import { errors, isTetherError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Services } from '../core/services.js';
+import { createDashboard } from '../dashboard/server/index.js';
+import { openSqliteStorage } from '../storage/sqlite/index.js';
+import type { Storage } from '../storage/storage.js';
+import { createMqttServer } from '../transport/index.js';
+import { resolveAdminApiKey } from './admin-key.js';
+import { createLogger } from './logger.js';
+import { createServices } from './services.js';
+
+export interface RunningTether {
+  /** Bound ports (the real ones when the config said 0). */
+  mqttPort: number;
+  httpPort: number;
+  host: string;
+  dataDir: string;
+  adminApiKey: string;
+  /** True only on the start that generated the key: show it once. */
+  adminApiKeyGenerated: boolean;
+  /** Set only on the first start without TETHER_ADMIN_PASSWORD: show it once. */
+  generatedAdminPassword?: string;
+  services: Services;
+  storage: Storage;
+  bus: EventBus;
+  /** Graceful stop: stop accepting, end MQTT sessions, finish HTTP requests, flush storage. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** One step of the shutdown, registered as each part opens, run in reverse. */
+type Closer = { name: string; close: () => Promise<void> | void };
+
+/**
+ * The composition root: wires storage, bus, services, the MQTT front door and the HTTP server
+ * (REST API + dashboard) into one running Tether. A failure part-way closes what was opened.
+ */
+export async function startTether(config: TetherConfig, options: { logger?: Logger } = {}): Promise<RunningTether> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const closers: Closer[] = [];
+  try {
+    await prepareDataDir(config.dataDir);
+
+    const storage = await openStorage(config);
+    closers.push({ name: 'storage', close: () => storage.close() });
+    const bus = createBus(config);
+    closers.push({ name: 'bus', close: () => bus.close() });
+
+    const services = await createServices({ storage, bus, logger });
+    closers.push({ name: 'services', close: () => services.close() });
+    await services.applications.ensureDeclared(config.applications);
+
+    const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
+
+    // Registered before MQTT so that stop() ends device sessions first, then HTTP requests.
+    let app: FastifyInstance | undefined;
+    closers.push({ name: 'http', close: () => app?.close() });
+
+    const mqtt = createMqttServer({ services, bus, logger });
+    closers.push({ name: 'mqtt', close: () => mqtt.close() });
+    const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
+
+    const dashboard = await createDashboard({
+      storage,
+      bus,
+      logger,
+      ...(config.adminPassword !== undefined ? { adminPassword: config.adminPassword } : {}),
+      mqttPort: () => mqttPort,
+      publicHost: () => config.host,
+      secureCookies: false,
+    });
+    closers.push({ name: 'dashboard', close: () => dashboard.close() });
+    app = await createApiServer({
+      services,
+      storage,
+      bus,
+      logger,
+      adminApiKey: admin.key,
+      sessionVerifier: dashboard.sessionVerifier,
+      plugins: [dashboard.plugin],
+    });
+    await explainListenFailure(app.listen({ port: config.httpPort, host: config.host }), HTTP_LISTENER, config);
+    const httpPort = boundPort(app);
+
+    logger.info({ mqttPort, httpPort, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind }, 'tether started');
+
+    let stopping: Promise<void> | undefined;
+    const running: RunningTether = {
+      mqttPort,
+      httpPort,
+      host: config.host,
+      dataDir: config.dataDir,
+      adminApiKey: admin.key,
+      adminApiKeyGenerated: admin.generated,
+      services,
+      storage,
+      bus,
+      stop: () => (stopping ??= closeAll(closers, logger).then(() => logger.info({}, 'tether stopped'))),
+    };
+    if (dashboard.generatedAdminPassword !== undefined) running.generatedAdminPassword = dashboard.generatedAdminPassword;
+    return running;
+  } catch (err) {
+    await closeAll(closers, logger);
+    throw err;
+  }
+}
+
+function boundPort(app: FastifyInstance): number {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw errors.internal(new Error('HTTP server has no TCP address'));
+  return address.port;
+}
+
+async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EEXIST' || code === 'ENOTDIR' ? 'it is not a directory' : `it cannot be created (${code ?? String(err)})`;
+    throw errors.dataDirUnusable(dataDir, problem);
+  }
+}
+
+async function openStorage(config: TetherConfig): Promise<Storage> {
+  const file = path.join(config.dataDir, 'tether.db');
+  try {
+    return await openSqliteStorage({ file, synchronous: config.storage.synchronous === 'normal' ? 'NORMAL' : 'FULL' });
+  } catch (err) {
+    if (isTetherError(err)) throw err;
+    const code = (err as { code?: string }).code ?? '';
+    // better-sqlite3 reports open failures as SqliteError with SQLITE_* codes.
+    const problem =
+      code === 'SQLITE_CANTOPEN' || code === 'EACCES' ? `the database ${file} cannot be opened (permission denied or not a file)`
+      : code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? `${file} is not a Tether database or is damaged`
+      : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? `the database ${file} is locked by another process (is Tether already running on it?)`
+      : `the database ${file} cannot be opened (${code || (err as Error).message})`;
+    throw errors.dataDirUnusable(config.dataDir, problem);
+  }
+}
+
+function createBus(config: TetherConfig): EventBus {
+  switch (config.bus.kind) {
+    case 'memory':
+      return createMemoryBus();
+  }
+}
+
+interface Listener {
+  what: string;
+  flag: string;
+  env: string;
+  port: (config: TetherConfig) => number;
+}
+
+const MQTT_LISTENER: Listener = { what: 'MQTT', flag: '--mqtt-port', env: 'TETHER_MQTT_PORT', port: (c) => c.mqttPort };
+const HTTP_LISTENER: Listener = { what: 'HTTP', flag: '--http-port', env: 'TETHER_HTTP_PORT', port: (c) => c.httpPort };
+
+/** Turns the socket errors people actually hit into one line that says which setting to change. */
+async function explainListenFailure<T>(listening: Promise<T>, listener: Listener, config: TetherConfig): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    const code = findCode(err);
+    const port = listener.port(config);
+    const address = `${config.host}:${port}`;
+    if (code === 'EADDRINUSE') throw errors.portInUse(listener.what, port, listener.flag, listener.env);
+    if (code === 'EACCES') {
+      throw errors.listenFailed(listener.what, address, 'permission denied (ports below 1024 need privileges)', `Start with ${listener.flag} <port> (or ${listener.env}).`);
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw errors.listenFailed(listener.what, address, `${config.host} is not an address of this machine`, 'Start with --host <address> (or TETHER_HOST), e.g. 0.0.0.0.');
+    }
+    throw err;
+  }
+}
+
+function findCode(err: unknown): string | undefined {
+  for (let current = err, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
+  // Reverse order of opening: MQTT sessions end first, then HTTP requests finish, then services,
+  // bus, and storage last so every write the servers acknowledged is flushed before it closes.
+  while (closers.length > 0) {
+    const closer = closers.pop()!;
+    try {
+      await closer.close();
+    } catch (err) {
+      logger.error({ err, part: closer.name }, 'failed to close cleanly');
+    }
+  }
+}

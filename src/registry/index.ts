@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBus, TetherEvent } from '../bus/bus.js';
+import type { Clock } from '../core/clock.js';
+import { errors } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { KeyedSerial } from '../core/serial.js';
+import type { Applications, Credentials, Registry } from '../core/services.js';
+import type { Actor, EndpointQuery, EndpointRecord, Metadata, MetadataChange } from '../core/types.js';
+import type { Storage } from '../storage/storage.js';
+import { checkToken, generateToken, newTokenRecord } from '../credentials/tokens.js';
+import { type KeyRules, needsCurrentMetadata, planDeviceChange, visibleToDevice } from './access.js';
+import { checkChange, checkEndpointId, checkMetadata } from './validate.js';
+
+export interface RegistryDeps {
+  storage: Storage;
+  bus: EventBus;
+  clock: Clock;
+  logger: Logger;
+  applications: Applications;
+  credentials: Credentials;
+}
+
+/** Where an endpoint belongs. Never changes for an endpoint, so it is cached until deletion. */
+interface Placement {
+  applicationName: string;
+  appVersionName: string;
+}
+
+const PLACEMENT_CACHE_SIZE = 100_000;
+const MAX_PAGE = 1000;
+
+/**
+ * Kaa EPR: endpoints and their metadata. `changeMetadata` is the 10/EPMP hot path: it reads the
+ * endpoint's placement and key rules from memory and makes one storage write.
+ */
+export function createRegistry(deps: RegistryDeps): Registry & { close(): void } {
+  const { storage, bus, clock, applications } = deps;
+  const logger = deps.logger.child({ part: 'registry' });
+  const placements = new Map<string, Placement>();
+  // Metadata changes of one endpoint apply in arrival order, and a device's full update that must
+  // keep protected keys reads and writes without another change slipping in between.
+  const perEndpoint = new KeyedSerial();
+
+  const unsubscribe = bus.subscribe((event: TetherEvent) => {
+    if (event.type === 'endpoint.deleted') placements.delete(event.endpointId);
+  });
+
+  function remember(endpoint: EndpointRecord): Placement {
+    const placement = { applicationName: endpoint.applicationName, appVersionName: endpoint.appVersionName };
+    placements.set(endpoint.endpointId, placement);
+    if (placements.size > PLACEMENT_CACHE_SIZE) {
+      const oldest = placements.keys().next().value;
+      if (oldest !== undefined) placements.delete(oldest);
+    }
+    return placement;
+  }
+
+  async function placementOf(endpointId: string): Promise<Placement> {
+    const cached = placements.get(endpointId);
+    if (cached) return cached;
+    const endpoint = await storage.getEndpoint(endpointId, false);
+    if (!endpoint) throw errors.endpointNotFound(endpointId);
+    return remember(endpoint);
+  }
+
+  async function deviceRules(endpointId: string): Promise<KeyRules> {
+    const placement = await placementOf(endpointId);
+    return (await applications.getVersion(placement.appVersionName)).metadataKeyAccess;
+  }
+
+  async function publish(event: TetherEvent): Promise<void> {
+    // The write is already durable; a bus failure must not turn it into an error for the caller.
+    await bus.publish(event).catch((err: unknown) => logger.error({ err, event: event.type }, 'failed to publish event'));
+  }
+
+  async function storedMetadata(endpointId: string): Promise<Metadata> {
+    const metadata = await storage.getMetadata(endpointId);
+    if (!metadata) throw errors.endpointNotFound(endpointId);
+    return metadata;
+  }
+
+  async function metadataFor(endpointId: string, actor: Actor): Promise<Metadata> {
+    if (actor === 'operator') return storedMetadata(endpointId);
+    const rules = await deviceRules(endpointId);
+    return visibleToDevice(await storedMetadata(endpointId), rules);
+  }
+
+  async function applyChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Metadata> {
+    const placement = await placementOf(endpointId);
+    let rules: KeyRules = {};
+    let toStore = change;
+    if (actor === 'device') {
+      rules = (await applications.getVersion(placement.appVersionName)).metadataKeyAccess;
+      const current = needsCurrentMetadata(change, rules) ? await storedMetadata(endpointId) : {};
+      toStore = planDeviceChange(change, rules, current);
+    }
+    const at = clock.iso();
+    const metadata = await storage.changeMetadata(endpointId, toStore, at);
+    if (!metadata) {
+      placements.delete(endpointId);
+      throw errors.endpointNotFound(endpointId);
+    }
+    await publish({ type: 'metadata.updated', endpointId, applicationName: placement.applicationName, at, metadata });
+    return actor === 'device' ? visibleToDevice(metadata, rules) : metadata;
+  }
+
+  return {
+    async createEndpoint(input) {
+      const version = await applications.getVersion(input.appVersionName);
+      const endpointId = input.endpointId === undefined ? randomUUID() : checkEndpointId(input.endpointId);
+      const metadata = checkMetadata(input.metadata ?? {});
+      const token = input.endpointToken === undefined ? generateToken() : checkToken(input.endpointToken);
+      const at = clock.iso();
+      const tokenRecord = newTokenRecord(token, endpointId, version.applicationName, at);
+      if (await storage.getEndpoint(endpointId, false)) throw errors.endpointIdTaken(endpointId);
+      // Kaa CM: tokens are unique per application.
+      if (await storage.findTokenByHash(version.applicationName, tokenRecord.tokenHash)) throw errors.tokenTaken();
+      const endpoint: EndpointRecord = {
+        endpointId,
+        applicationName: version.applicationName,
+        appVersionName: version.name,
+        createdDate: at,
+        metadataUpdatedDate: Object.keys(metadata).length > 0 ? at : null,
+        connected: false,
+        connectivityTs: null,
+        lastSeen: null,
+      };
+      await storage.insertEndpoint(endpoint, metadata, tokenRecord);
+      remember(endpoint);
+      logger.info({ endpointId, appVersion: version.name, tokenId: tokenRecord.tokenId }, 'endpoint created');
+      await publish({ type: 'endpoint.created', endpointId, applicationName: version.applicationName, at });
+      return { endpoint: { ...endpoint, metadata }, token, tokenRecord };
+    },
+
+    async getEndpoint(endpointId, includeMetadata) {
+      const endpoint = await storage.getEndpoint(endpointId, includeMetadata);
+      if (!endpoint) throw errors.endpointNotFound(endpointId);
+      return endpoint;
+    },
+
+    listEndpoints(query: EndpointQuery) {
+      const limit = Math.min(MAX_PAGE, Math.max(1, Math.trunc(query.limit) || 1));
+      const offset = Math.max(0, Math.trunc(query.offset) || 0);
+      return storage.queryEndpoints({ ...query, limit, offset });
+    },
+
+    async deleteEndpoint(endpointId) {
+      const endpoint = await storage.getEndpoint(endpointId, false);
+      if (!endpoint || !(await storage.deleteEndpoint(endpointId))) throw errors.endpointNotFound(endpointId);
+      placements.delete(endpointId);
+      logger.info({ endpointId }, 'endpoint deleted');
+      await publish({ type: 'endpoint.deleted', endpointId, applicationName: endpoint.applicationName, at: clock.iso() });
+    },
+
+    getMetadata: metadataFor,
+
+    async changeMetadata(endpointId, change, actor) {
+      checkChange(change);
+      return perEndpoint.run(endpointId, () => applyChange(endpointId, change, actor));
+    },
+
+    async metadataKeys(endpointId, actor) {
+      // 10/EPMP: keys the client can neither read nor write are filtered out (hidden keys).
+      const metadata = await metadataFor(endpointId, actor);
+      return Object.keys(metadata).sort();
+    },
+
+    async applicationMetadataKeys(applicationName) {
+      await applications.getApplication(applicationName);
+      return storage.metadataKeysOfApplication(applicationName);
+    },
+
+    close() {
+      unsubscribe();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { createMqttServer } from './server.js';
+export type { MqttServer, MqttServerDeps } from './server.js';

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { PublishPacket } from 'aedes';
+import { errors, isTetherError, toTetherError } from '../core/errors.js';
+import type { TetherError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Services } from '../core/services.js';
+import type { ExtensionSet } from '../extensions/index.js';
+import { errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../protocol/index.js';
+import type { KpTopic } from '../protocol/index.js';
+import type { Responder } from './responder.js';
+import type { Session, SessionTable } from './session.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export interface RequestDeps {
+  services: Services;
+  extensions: ExtensionSet;
+  sessions: SessionTable;
+  respond: Responder;
+  logger: Logger;
+}
+
+/**
+ * The path of every device PUBLISH: 1/KP topic -> app version -> extension instance -> token ->
+ * connectivity -> extension -> response. Resolves once the request is fully processed (for updates:
+ * committed), which is when aedes may send the PUBACK. Never rejects: failures become `/error` replies.
+ */
+export function createRequestHandler(deps: RequestDeps) {
+  const { services, extensions, sessions, respond, logger } = deps;
+
+  async function process(session: Session, packet: PublishPacket, kp: KpTopic): Promise<void> {
+    const version = await services.applications.getVersion(kp.appVersionName);
+    if (!version.extensions.includes(kp.extensionInstance)) {
+      throw errors.extensionNotEnabled(kp.extensionInstance, version.name);
+    }
+    const extension = extensions.resolve(kp.extensionInstance);
+    if (!extension) throw errors.extensionUnavailable(kp.extensionInstance);
+
+    const token = await services.credentials.resolveToken(version.applicationName, kp.endpointToken);
+    const endpointId = token.endpointId;
+    sessions.noteUse(session, token.tokenHash, endpointId);
+    let attached = session.attached.get(endpointId);
+    if (!attached) {
+      // 9/ELCE: the first valid request on a session connects the endpoint; once per session.
+      attached = services.connectivity.attach(session.id, endpointId, version.applicationName).catch((err: unknown) => {
+        session.attached.delete(endpointId); // the next request tries again
+        throw err;
+      });
+      session.attached.set(endpointId, attached);
+    }
+    await attached;
+    services.connectivity.seen(endpointId);
+
+    const response = await extension.handle(
+      { resourcePath: kp.resourcePath, payload: packet.payload as Buffer, requestId: kp.requestId },
+      { appVersion: version, instance: kp.extensionInstance, endpointId, token, sessionId: session.id, logger },
+    );
+    // 1/KP: without a request ID, no success response is published.
+    if (kp.requestId !== undefined) {
+      respond(session.client, statusTopic(packet.topic), response?.payload ?? EMPTY, packet.qos);
+    }
+  }
+
+  function fail(session: Session, packet: PublishPacket, kp: KpTopic | undefined, cause: unknown): void {
+    const err = toTetherError(cause);
+    log(session, packet, kp, err, cause);
+    // 1/KP only says success responses SHOULD NOT be sent without a request ID. Errors are still sent:
+    // Kaa clients subscribe to `<topic>/error` for such requests too, and a silent failure is worse.
+    respond(session.client, errorTopic(packet.topic), errorPayload(err), packet.qos);
+  }
+
+  function log(session: Session, packet: PublishPacket, kp: KpTopic | undefined, err: TetherError, cause: unknown): void {
+    const fields: Record<string, unknown> = {
+      code: err.code,
+      status: err.status,
+      sessionId: session.id,
+      clientId: session.client.id,
+      topic: redactTopic(packet.topic),
+    };
+    // Never the token itself: a hash prefix lets an operator match it against the token list.
+    if (kp) fields['tokenHash'] = tokenHashPrefix(kp.endpointToken);
+    if (isTetherError(cause) && err.status < 500) {
+      // The KP_TOPIC_INVALID message quotes the topic, which may hold a token.
+      logger.warn(fields, err.code === 'KP_TOPIC_INVALID' ? 'request refused: not a 1/KP topic' : `request refused: ${err.message}`);
+    } else {
+      logger.error({ ...fields, err: cause }, 'request failed');
+    }
+  }
+
+  return function handleRequest(session: Session, packet: PublishPacket): Promise<void> {
+    let kp: KpTopic;
+    try {
+      kp = parseKpTopic(packet.topic);
+    } catch (err) {
+      fail(session, packet, undefined, err);
+      return Promise.resolve();
+    }
+    // Requests for one token run in order (an update followed by a get reads its own write).
+    return session.requests.run(kp.endpointToken, () =>
+      process(session, packet, kp).catch((err: unknown) => fail(session, packet, kp, err)),
+    );
+  };
+}
+
+function tokenHashPrefix(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 12);
+}

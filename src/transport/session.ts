@@ -1,0 +1,85 @@
+import type { Client } from 'aedes';
+import { KeyedSerial } from '../core/serial.js';
+
+/**
+ * One MQTT connection. Its ID is unique per connection, not the MQTT client ID: when a client
+ * reconnects with the same client ID (takeover), the old session detaches and the new one attaches
+ * independently, so connectivity (9/ELCE) stays right whichever finishes first.
+ */
+export class Session {
+  /** Requests on one token run in arrival order; different tokens (gateways) run concurrently. */
+  readonly requests = new KeyedSerial();
+  /** Endpoints this session spoke for, with their `connectivity.attach` calls. */
+  readonly attached = new Map<string, Promise<void>>();
+  /** SHA-256 hashes of the tokens used on this session: a suspended or revoked token ends it. */
+  readonly tokenHashes = new Set<string>();
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly client: Client,
+  ) {}
+}
+
+/** The open sessions, indexed by the things that can end them (token status changes, endpoint deletion). */
+export class SessionTable {
+  private readonly byClient = new WeakMap<Client, Session>();
+  private readonly open = new Set<Session>();
+  private readonly byTokenHash = new Map<string, Set<Session>>();
+  private readonly byEndpoint = new Map<string, Set<Session>>();
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  add(session: Session): void {
+    this.open.add(session);
+    this.byClient.set(session.client, session);
+  }
+
+  of(client: Client): Session | undefined {
+    return this.byClient.get(client);
+  }
+
+  /** Records that the session used a token of an endpoint. Ignored once the session is closed. */
+  noteUse(session: Session, tokenHash: string, endpointId: string): void {
+    if (session.closed) return;
+    if (!session.tokenHashes.has(tokenHash)) {
+      session.tokenHashes.add(tokenHash);
+      addTo(this.byTokenHash, tokenHash, session);
+    }
+    if (!session.attached.has(endpointId)) addTo(this.byEndpoint, endpointId, session);
+  }
+
+  remove(session: Session): void {
+    session.closed = true;
+    this.open.delete(session);
+    for (const hash of session.tokenHashes) removeFrom(this.byTokenHash, hash, session);
+    for (const endpointId of session.attached.keys()) removeFrom(this.byEndpoint, endpointId, session);
+  }
+
+  usingToken(tokenHash: string): Session[] {
+    return [...(this.byTokenHash.get(tokenHash) ?? [])];
+  }
+
+  speakingFor(endpointId: string): Session[] {
+    return [...(this.byEndpoint.get(endpointId) ?? [])];
+  }
+
+  all(): Session[] {
+    return [...this.open];
+  }
+}
+
+function addTo(index: Map<string, Set<Session>>, key: string, session: Session): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(session);
+}
+
+function removeFrom(index: Map<string, Set<Session>>, key: string, session: Session): void {
+  const set = index.get(key);
+  if (!set) return;
+  set.delete(session);
+  if (set.size === 0) index.delete(key);
+}

@@ -1,0 +1,658 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isTetherError } from '../../src/core/errors.js';
+import type { EndpointQuery, EndpointRecord, JsonValue, Metadata } from '../../src/core/types.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { T0, application, appVersion, at, endpoint, seedApplication, sha256, token } from './fixtures.js';
+
+/**
+ * The behaviour every Storage implementation must have. A backend's test file calls this once with
+ * a function that opens a fresh, empty store; `reopen` (when the backend can) opens the same data
+ * again after `storage.close()`, to prove durability.
+ */
+export interface OpenedStorage {
+  storage: Storage;
+  cleanup: () => Promise<void>;
+  reopen?: () => Promise<Storage>;
+}
+
+export function storageConformance(name: string, open: () => Promise<OpenedStorage>): void {
+  /** Runs `fn` on a fresh store and always cleans up (closing twice is allowed). */
+  async function withStorage(fn: (storage: Storage, opened: OpenedStorage) => Promise<void>): Promise<void> {
+    const opened = await open();
+    try {
+      await fn(opened.storage, opened);
+    } finally {
+      await opened.cleanup();
+    }
+  }
+
+  async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+    await assert.rejects(promise, (err: unknown) => {
+      assert.ok(isTetherError(err), `expected a TetherError ${code}, got ${String(err)}`);
+      assert.equal(err.code, code);
+      return true;
+    });
+  }
+
+  const query = (extra: Partial<EndpointQuery> = {}): EndpointQuery => ({ offset: 0, limit: 100, includeMetadata: false, ...extra });
+  const ids = (page: { content: EndpointRecord[] }) => page.content.map((e) => e.endpointId);
+
+  describe(`Storage conformance: ${name}`, () => {
+    describe('lifecycle', () => {
+      test('init() is idempotent', () =>
+        withStorage(async (storage) => {
+          await storage.init();
+          await seedApplication(storage);
+          await storage.init();
+          assert.equal((await storage.listApplications()).length, 1);
+          assert.equal(typeof storage.kind, 'string');
+        }));
+
+      test('reads and writes after close() reject with UNAVAILABLE', () =>
+        withStorage(async (storage) => {
+          await storage.close();
+          await rejectsWith(storage.insertApplication(application('late')), 'UNAVAILABLE');
+          await rejectsWith(storage.getApplication('late'), 'UNAVAILABLE');
+          await rejectsWith(storage.changeMetadata('x', { kind: 'merge', metadata: {} }, T0), 'UNAVAILABLE');
+          await rejectsWith(storage.recordSeen('x', T0), 'UNAVAILABLE');
+          await rejectsWith(storage.queryEndpoints(query()), 'UNAVAILABLE');
+        }));
+
+      test('close() commits writes that were still pending', () =>
+        withStorage(async (storage, opened) => {
+          if (!opened.reopen) return;
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {});
+          const pending = [
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { a: 1 } }, at(1)),
+            storage.putSetting('s', { x: 1 }),
+            storage.recordSeen('e1', at(2)),
+          ];
+          await storage.close();
+          await Promise.all(pending);
+          const again = await opened.reopen();
+          try {
+            assert.deepEqual(await again.getMetadata('e1'), { a: 1 });
+            assert.deepEqual(await again.getSetting('s'), { x: 1 });
+            assert.equal((await again.getEndpoint('e1', false))?.lastSeen, at(2));
+          } finally {
+            await again.close();
+          }
+        }));
+
+      test('reopening keeps everything', () =>
+        withStorage(async (storage, opened) => {
+          if (!opened.reopen) return;
+          const { app, version } = await seedApplication(storage);
+          const tok = token('e1', app, 'secret-1');
+          await storage.insertEndpoint(endpoint('e1', version, app), { name: 'Ünïcødé ✓', n: 1.5, list: [1, { b: null }] }, tok);
+          await storage.recordConnectivity('e1', true, at(5));
+          await storage.putSetting('dashboard', { widgets: ['a'] });
+          await storage.close();
+          const again = await opened.reopen();
+          try {
+            assert.deepEqual(await again.getApplication(app), application(app));
+            assert.deepEqual(await again.getAppVersion(version), appVersion(app, version));
+            assert.deepEqual(await again.getEndpoint('e1', true), {
+              ...endpoint('e1', version, app, { connected: true, connectivityTs: at(5), lastSeen: at(5) }),
+              metadata: { name: 'Ünïcødé ✓', n: 1.5, list: [1, { b: null }] },
+            });
+            assert.deepEqual(await again.getToken(tok.tokenId), tok);
+            assert.deepEqual(await again.getSetting('dashboard'), { widgets: ['a'] });
+            const page = await again.queryEndpoints(query({ search: 'ünïc' }));
+            assert.deepEqual(ids(page), ['e1']);
+          } finally {
+            await again.close();
+          }
+        }));
+    });
+
+    describe('group commit', () => {
+      test('500 concurrent changeMetadata calls all resolve and are all stored', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await Promise.all(Array.from({ length: 50 }, (_, i) => storage.insertEndpoint(endpoint(`e${i}`, version, app), {})));
+          const results = await Promise.all(
+            Array.from({ length: 500 }, (_, i) =>
+              storage.changeMetadata(`e${i % 50}`, { kind: 'merge', metadata: { [`k${Math.floor(i / 50)}`]: i } }, at(i)),
+            ),
+          );
+          assert.equal(results.length, 500);
+          assert.ok(results.every((m) => m !== undefined));
+          for (let e = 0; e < 50; e++) {
+            const expected: Metadata = {};
+            for (let k = 0; k < 10; k++) expected[`k${k}`] = k * 50 + e;
+            assert.deepEqual(await storage.getMetadata(`e${e}`), expected);
+          }
+          // Each caller sees the document as of its own write: the 10th merge of e0 sees all 10 keys.
+          assert.equal(Object.keys(results[450]!).length, 10);
+          assert.equal(Object.keys(results[0]!).length, 1);
+        }));
+
+      test('a failing write in a batch rejects alone; the others commit', () =>
+        withStorage(async (storage) => {
+          await storage.insertApplication(application('taken'));
+          const outcomes = await Promise.allSettled([
+            storage.insertApplication(application('a1')),
+            storage.insertApplication(application('taken')),
+            storage.putSetting('k', 1),
+            storage.insertApplication(application('a2')),
+          ]);
+          assert.deepEqual(
+            outcomes.map((o) => o.status),
+            ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+          );
+          const rejected = outcomes[1] as PromiseRejectedResult;
+          assert.ok(isTetherError(rejected.reason) && rejected.reason.code === 'APPLICATION_CONFLICT');
+          assert.deepEqual((await storage.listApplications()).map((a) => a.name), ['a1', 'a2', 'taken']);
+          assert.equal(await storage.getSetting('k'), 1);
+        }));
+
+      test('concurrent merges of one endpoint lose no keys', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {});
+          await Promise.all(
+            Array.from({ length: 200 }, (_, i) => storage.changeMetadata('e1', { kind: 'merge', metadata: { [`k${i}`]: i } }, at(i))),
+          );
+          assert.equal(Object.keys((await storage.getMetadata('e1'))!).length, 200);
+        }));
+    });
+
+    describe('applications and versions', () => {
+      test('insert, get, list sorted by name', () =>
+        withStorage(async (storage) => {
+          await storage.insertApplication(application('zeta', 'last'));
+          await storage.insertApplication(application('alpha', 'first'));
+          assert.deepEqual(await storage.getApplication('zeta'), application('zeta', 'last'));
+          assert.equal(await storage.getApplication('missing'), undefined);
+          assert.deepEqual((await storage.listApplications()).map((a) => a.name), ['alpha', 'zeta']);
+        }));
+
+      test('a duplicate application rejects APPLICATION_CONFLICT', () =>
+        withStorage(async (storage) => {
+          await storage.insertApplication(application('a'));
+          await rejectsWith(storage.insertApplication(application('a', 'again')), 'APPLICATION_CONFLICT');
+          assert.equal((await storage.getApplication('a'))?.description, '');
+        }));
+
+      test('versions: insert, get, list all and per application, duplicate rejects APP_VERSION_CONFLICT', () =>
+        withStorage(async (storage) => {
+          await storage.insertApplication(application('a'));
+          await storage.insertApplication(application('b'));
+          const v = appVersion('a', 'a_v1', { extensions: ['epmx', 'x'], metadataKeyAccess: { secret: 'hidden', serial: 'read-only' } });
+          await storage.insertAppVersion(v);
+          await storage.insertAppVersion(appVersion('a', 'a_v2'));
+          await storage.insertAppVersion(appVersion('b', 'b_v1'));
+          assert.deepEqual(await storage.getAppVersion('a_v1'), v);
+          assert.equal(await storage.getAppVersion('nope'), undefined);
+          assert.deepEqual((await storage.listAppVersions('a')).map((x) => x.name), ['a_v1', 'a_v2']);
+          assert.deepEqual((await storage.listAppVersions()).map((x) => x.name).sort(), ['a_v1', 'a_v2', 'b_v1']);
+          assert.deepEqual(await storage.listAppVersions('none'), []);
+          await rejectsWith(storage.insertAppVersion(appVersion('b', 'a_v1')), 'APP_VERSION_CONFLICT');
+        }));
+
+      test('updateAppVersion replaces extensions and key access', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          const updated = appVersion(app, version, { extensions: [], metadataKeyAccess: { k: 'read-only' } });
+          await storage.updateAppVersion(updated);
+          assert.deepEqual(await storage.getAppVersion(version), updated);
+        }));
+
+      test('deleteApplication removes versions, endpoints, metadata and tokens, and only those', () =>
+        withStorage(async (storage) => {
+          const a = await seedApplication(storage, 'app_a');
+          const b = await seedApplication(storage, 'app_b');
+          const tokA = token('ea', a.app, 'tok-a');
+          const tokB = token('eb', b.app, 'tok-b');
+          await storage.insertEndpoint(endpoint('ea', a.version, a.app), { k: 1 }, tokA);
+          await storage.insertEndpoint(endpoint('eb', b.version, b.app), { k: 2 }, tokB);
+          assert.equal(await storage.deleteApplication(a.app), true);
+          assert.equal(await storage.deleteApplication(a.app), false);
+          assert.equal(await storage.getApplication(a.app), undefined);
+          assert.equal(await storage.getAppVersion(a.version), undefined);
+          assert.equal(await storage.getEndpoint('ea', true), undefined);
+          assert.equal(await storage.getMetadata('ea'), undefined);
+          assert.equal(await storage.getToken(tokA.tokenId), undefined);
+          assert.equal(await storage.findTokenByHash(a.app, tokA.tokenHash), undefined);
+          assert.deepEqual(await storage.metadataKeysOfApplication(a.app), []);
+          assert.deepEqual(await storage.getMetadata('eb'), { k: 2 });
+          assert.deepEqual(await storage.getToken(tokB.tokenId), tokB);
+          // The ID is free again.
+          await seedApplication(storage, 'app_a');
+          await storage.insertEndpoint(endpoint('ea', a.version, a.app), {}, token('ea', a.app, 'tok-a'));
+        }));
+    });
+
+    describe('endpoints', () => {
+      test('insertEndpoint stores the endpoint, metadata and first token; getEndpoint with and without metadata', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          const record = endpoint('e1', version, app, { createdDate: at(1), metadataUpdatedDate: at(1) });
+          const tok = token('e1', app, 'tok-1');
+          await storage.insertEndpoint(record, { serial: 'SN1' }, tok);
+          const without = await storage.getEndpoint('e1', false);
+          assert.deepEqual(without, record);
+          assert.equal(Object.hasOwn(without!, 'metadata'), false);
+          assert.deepEqual(await storage.getEndpoint('e1', true), { ...record, metadata: { serial: 'SN1' } });
+          assert.deepEqual(await storage.listTokens('e1'), [tok]);
+          assert.equal(await storage.getEndpoint('nope', true), undefined);
+        }));
+
+      test('a duplicate endpoint ID rejects ENDPOINT_CONFLICT and stores nothing of the second insert', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { a: 1 });
+          const second = token('e1', app, 'tok-2');
+          await rejectsWith(storage.insertEndpoint(endpoint('e1', version, app), { b: 2 }, second), 'ENDPOINT_CONFLICT');
+          assert.deepEqual(await storage.getMetadata('e1'), { a: 1 });
+          assert.equal(await storage.getToken(second.tokenId), undefined);
+        }));
+
+      test('a token already used in the application rejects TOKEN_CONFLICT and the endpoint is not created', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {}, token('e1', app, 'same'));
+          await rejectsWith(storage.insertEndpoint(endpoint('e2', version, app), { a: 1 }, token('e2', app, 'same')), 'TOKEN_CONFLICT');
+          assert.equal(await storage.getEndpoint('e2', false), undefined);
+          assert.deepEqual(await storage.metadataKeysOfApplication(app), []);
+        }));
+
+      test('deleteEndpoint removes its metadata and tokens and reports whether it existed', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          const tok = token('e1', app, 'tok-1');
+          await storage.insertEndpoint(endpoint('e1', version, app), { k: 'v' }, tok);
+          await storage.insertEndpoint(endpoint('e2', version, app), { other: 'v' });
+          assert.equal(await storage.deleteEndpoint('e1'), true);
+          assert.equal(await storage.deleteEndpoint('e1'), false);
+          assert.equal(await storage.getEndpoint('e1', true), undefined);
+          assert.equal(await storage.getMetadata('e1'), undefined);
+          assert.equal(await storage.getToken(tok.tokenId), undefined);
+          assert.deepEqual(await storage.listTokens('e1'), []);
+          assert.deepEqual(await storage.metadataKeysOfApplication(app), ['other']);
+          assert.equal((await storage.queryEndpoints(query({ metadataFilters: [{ key: 'k', op: 'exists' }] }))).totalElements, 0);
+          // The token can be used again.
+          await storage.insertEndpoint(endpoint('e3', version, app), {}, token('e3', app, 'tok-1'));
+        }));
+    });
+
+    describe('metadata', () => {
+      const values: Record<string, JsonValue> = {
+        text: 'plain',
+        unicode: 'Grüße, 世界 🌍 "quoted" \\ back\nslash',
+        empty: '',
+        int: 42,
+        negative: -7,
+        float: 3.141592653589793,
+        big: 1e300,
+        yes: true,
+        no: false,
+        nothing: null,
+        list: [1, 'two', [3], { four: 4 }, null],
+        emptyList: [],
+        object: { nested: { deep: [true, { x: 'y' }] }, 'weird key ✓': 1 },
+        emptyObject: {},
+        __proto__: { polluted: true },
+      };
+      const allValues = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(values)))) as Metadata;
+      // JSON.parse keeps "__proto__" as an ordinary key; make sure the fixture has it.
+      Object.defineProperty(allValues, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+
+      test('values round-trip any JSON, including a __proto__ key', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), allValues);
+          assert.deepEqual(await storage.getMetadata('e1'), allValues);
+          await storage.insertEndpoint(endpoint('e2', version, app), {});
+          const merged = await storage.changeMetadata('e2', { kind: 'merge', metadata: allValues }, at(1));
+          assert.deepEqual(merged, allValues);
+          const stored = await storage.getMetadata('e2');
+          assert.deepEqual(stored, allValues);
+          assert.equal(Object.getPrototypeOf(stored), Object.prototype);
+          assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+          assert.deepEqual((await storage.getEndpoint('e2', true))?.metadata, allValues);
+        }));
+
+      test('replace sets the whole document; absent keys are removed (10/EPMP update)', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { a: 1, b: 2 });
+          const result = await storage.changeMetadata('e1', { kind: 'replace', metadata: { b: 3, c: 4 } }, at(7));
+          assert.deepEqual(result, { b: 3, c: 4 });
+          assert.deepEqual(await storage.getMetadata('e1'), { b: 3, c: 4 });
+          assert.equal((await storage.getEndpoint('e1', false))?.metadataUpdatedDate, at(7));
+          assert.deepEqual(await storage.metadataKeysOfApplication(app), ['b', 'c']);
+          assert.equal((await storage.queryEndpoints(query({ metadataFilters: [{ key: 'a', op: 'exists' }] }))).totalElements, 0);
+        }));
+
+      test('merge creates or updates only the given keys (10/EPMP update/keys)', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { a: 1, b: 2 });
+          assert.deepEqual(await storage.changeMetadata('e1', { kind: 'merge', metadata: { b: 'two', c: [3] } }, at(2)), {
+            a: 1,
+            b: 'two',
+            c: [3],
+          });
+          assert.equal((await storage.queryEndpoints(query({ metadataFilters: [{ key: 'b', op: 'eq', value: 'two' }] }))).totalElements, 1);
+          assert.equal((await storage.queryEndpoints(query({ metadataFilters: [{ key: 'b', op: 'eq', value: 2 }] }))).totalElements, 0);
+        }));
+
+      test('delete removes the given keys and ignores unknown ones (10/EPMP delete/keys)', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { a: 1, b: 2, c: 3 });
+          assert.deepEqual(await storage.changeMetadata('e1', { kind: 'delete', keys: ['a', 'zzz'] }, at(3)), { b: 2, c: 3 });
+          assert.deepEqual(await storage.getMetadata('e1'), { b: 2, c: 3 });
+          assert.equal((await storage.getEndpoint('e1', false))?.metadataUpdatedDate, at(3));
+        }));
+
+      test('changeMetadata of a missing endpoint resolves undefined', () =>
+        withStorage(async (storage) => {
+          assert.equal(await storage.changeMetadata('ghost', { kind: 'merge', metadata: { a: 1 } }, T0), undefined);
+          assert.equal(await storage.getMetadata('ghost'), undefined);
+        }));
+
+      test('metadataKeysOfApplication lists distinct keys of that application, sorted', () =>
+        withStorage(async (storage) => {
+          const a = await seedApplication(storage, 'app_a');
+          const b = await seedApplication(storage, 'app_b');
+          await storage.insertEndpoint(endpoint('e1', a.version, a.app), { zeta: 1, alpha: 2 });
+          await storage.insertEndpoint(endpoint('e2', a.version, a.app), { alpha: 3, Mid: 4 });
+          await storage.insertEndpoint(endpoint('e3', b.version, b.app), { onlyB: 1 });
+          assert.deepEqual(await storage.metadataKeysOfApplication(a.app), ['Mid', 'alpha', 'zeta']);
+          assert.deepEqual(await storage.metadataKeysOfApplication(b.app), ['onlyB']);
+          assert.deepEqual(await storage.metadataKeysOfApplication('none'), []);
+          await storage.changeMetadata('e1', { kind: 'delete', keys: ['zeta'] }, at(1));
+          assert.deepEqual(await storage.metadataKeysOfApplication(a.app), ['Mid', 'alpha']);
+        }));
+    });
+
+    describe('tokens', () => {
+      test('insert, get, find by hash within its application, list, update status', () =>
+        withStorage(async (storage) => {
+          const a = await seedApplication(storage, 'app_a');
+          const b = await seedApplication(storage, 'app_b');
+          await storage.insertEndpoint(endpoint('e1', a.version, a.app), {});
+          await storage.insertEndpoint(endpoint('e2', b.version, b.app), {});
+          const t1 = token('e1', a.app, 'shared-token');
+          const t2 = { ...token('e1', a.app, 'second'), createdDate: at(1), statusUpdatedDate: at(1) };
+          await storage.insertToken(t1);
+          await storage.insertToken(t2);
+          // The same token in another application is a different token.
+          const t3 = token('e2', b.app, 'shared-token');
+          await storage.insertToken(t3);
+          assert.deepEqual(await storage.getToken(t1.tokenId), t1);
+          assert.equal(await storage.getToken('nope'), undefined);
+          assert.deepEqual(await storage.findTokenByHash(a.app, sha256('shared-token')), t1);
+          assert.deepEqual(await storage.findTokenByHash(b.app, sha256('shared-token')), t3);
+          assert.equal(await storage.findTokenByHash(a.app, sha256('unknown')), undefined);
+          assert.deepEqual(await storage.listTokens('e1'), [t1, t2]);
+          await storage.updateTokenStatus(t1.tokenId, 'SUSPENDED', at(9));
+          assert.deepEqual(await storage.getToken(t1.tokenId), { ...t1, status: 'SUSPENDED', statusUpdatedDate: at(9) });
+        }));
+
+      test('a token hash already used in the application rejects TOKEN_CONFLICT', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {}, token('e1', app, 'dup'));
+          await storage.insertEndpoint(endpoint('e2', version, app), {});
+          await rejectsWith(storage.insertToken(token('e2', app, 'dup')), 'TOKEN_CONFLICT');
+          assert.deepEqual(await storage.listTokens('e2'), []);
+        }));
+    });
+
+    describe('connectivity', () => {
+      test('recordConnectivity sets connected, connectivityTs and (on connect) lastSeen', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {});
+          await storage.recordConnectivity('e1', true, at(1));
+          assert.deepEqual(
+            await storage.getEndpoint('e1', false),
+            endpoint('e1', version, app, { connected: true, connectivityTs: at(1), lastSeen: at(1) }),
+          );
+          await storage.recordConnectivity('e1', false, at(5));
+          assert.deepEqual(
+            await storage.getEndpoint('e1', false),
+            endpoint('e1', version, app, { connected: false, connectivityTs: at(5), lastSeen: at(1) }),
+          );
+          // An unknown endpoint is not an error.
+          await storage.recordConnectivity('ghost', true, at(1));
+        }));
+
+      test('recordSeen sets lastSeen; concurrent calls keep the latest time', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {});
+          await storage.insertEndpoint(endpoint('e2', version, app), {});
+          await Promise.all([
+            storage.recordSeen('e1', at(3)),
+            storage.recordSeen('e1', at(9)),
+            storage.recordSeen('e1', at(4)),
+            storage.recordSeen('e2', at(2)),
+            storage.recordSeen('ghost', at(2)),
+          ]);
+          assert.equal((await storage.getEndpoint('e1', false))?.lastSeen, at(9));
+          assert.equal((await storage.getEndpoint('e2', false))?.lastSeen, at(2));
+          assert.equal((await storage.getEndpoint('e2', false))?.connected, false);
+        }));
+
+      test('resetConnectivity disconnects every connected endpoint and counts them', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          for (const id of ['e1', 'e2', 'e3']) await storage.insertEndpoint(endpoint(id, version, app), {});
+          await storage.recordConnectivity('e1', true, at(1));
+          await storage.recordConnectivity('e2', true, at(1));
+          assert.equal(await storage.resetConnectivity(at(10)), 2);
+          for (const id of ['e1', 'e2']) {
+            const e = await storage.getEndpoint(id, false);
+            assert.equal(e?.connected, false);
+            assert.equal(e?.connectivityTs, at(10));
+            assert.equal(e?.lastSeen, at(1));
+          }
+          assert.equal((await storage.getEndpoint('e3', false))?.connectivityTs, null);
+          assert.equal(await storage.resetConnectivity(at(11)), 0);
+        }));
+    });
+
+    describe('settings', () => {
+      test('put, get, overwrite and delete JSON documents', () =>
+        withStorage(async (storage) => {
+          assert.equal(await storage.getSetting('k'), undefined);
+          const doc = { widgets: [{ type: 'map', '✓': 'ünï' }], n: 1, off: false, none: null } as unknown as JsonValue;
+          await storage.putSetting('k', doc);
+          assert.deepEqual(await storage.getSetting('k'), doc);
+          await storage.putSetting('k', 'just a string');
+          assert.equal(await storage.getSetting('k'), 'just a string');
+          await storage.putSetting('n', null);
+          assert.equal(await storage.getSetting('n'), null);
+          assert.equal(await storage.deleteSetting('k'), true);
+          assert.equal(await storage.deleteSetting('k'), false);
+          assert.equal(await storage.getSetting('k'), undefined);
+        }));
+    });
+
+    describe('queryEndpoints', () => {
+      /** Two applications; app_a has 12 endpoints with varied metadata and connectivity. */
+      async function seedQueryData(storage: Storage): Promise<{ app: string; version: string; version2: string }> {
+        const a = await seedApplication(storage, 'app_a');
+        await storage.insertAppVersion(appVersion(a.app, 'app_a_v2'));
+        const b = await seedApplication(storage, 'app_b');
+        for (let i = 0; i < 12; i++) {
+          const id = `dev-${String(i).padStart(2, '0')}`;
+          const metadata: Metadata = { serial: `SN-${i}`, temp: 20 + ((i * 7) % 12), room: i % 3 === 0 ? 'Küche' : `room ${i % 3}` };
+          if (i % 4 === 0) metadata['tags'] = { floor: i / 4, kind: 'sensor' };
+          if (i === 5) metadata['label'] = 'Greenhouse Öst';
+          await storage.insertEndpoint(
+            endpoint(id, i < 8 ? a.version : 'app_a_v2', a.app, { createdDate: at(100 - i), lastSeen: i % 2 ? at(i) : null }),
+            metadata,
+          );
+        }
+        for (const i of [1, 4, 7]) await storage.recordConnectivity(`dev-0${i}`, true, at(50 + i));
+        await storage.insertEndpoint(endpoint('other-app', b.version, b.app), { serial: 'SN-1', room: 'Küche' });
+        return { app: a.app, version: a.version, version2: 'app_a_v2' };
+      }
+
+      test('filters by application, version, endpoint IDs and connected', () =>
+        withStorage(async (storage) => {
+          const { app, version, version2 } = await seedQueryData(storage);
+          assert.equal((await storage.queryEndpoints(query())).totalElements, 13);
+          assert.equal((await storage.queryEndpoints(query({ applicationName: app }))).totalElements, 12);
+          assert.equal((await storage.queryEndpoints(query({ applicationName: 'none' }))).totalElements, 0);
+          assert.equal((await storage.queryEndpoints(query({ appVersionName: version }))).totalElements, 8);
+          assert.deepEqual(ids(await storage.queryEndpoints(query({ appVersionName: version2, sort: { field: 'endpointId', direction: 'asc' } }))), [
+            'dev-08',
+            'dev-09',
+            'dev-10',
+            'dev-11',
+          ]);
+          assert.deepEqual(
+            ids(await storage.queryEndpoints(query({ endpointIds: ['dev-03', 'other-app', 'missing'], sort: { field: 'endpointId', direction: 'asc' } }))),
+            ['dev-03', 'other-app'],
+          );
+          assert.equal((await storage.queryEndpoints(query({ endpointIds: [] }))).totalElements, 0);
+          const connected = await storage.queryEndpoints(query({ applicationName: app, connected: true, sort: { field: 'endpointId', direction: 'asc' } }));
+          assert.deepEqual(ids(connected), ['dev-01', 'dev-04', 'dev-07']);
+          assert.ok(connected.content.every((e) => e.connected));
+          assert.equal((await storage.queryEndpoints(query({ applicationName: app, connected: false }))).totalElements, 9);
+        }));
+
+      test('metadata filters: eq is JSON equality, contains is case-insensitive, exists checks presence; filters combine', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          const count = async (extra: Partial<EndpointQuery>) => (await storage.queryEndpoints(query({ applicationName: app, ...extra }))).totalElements;
+          assert.equal(await count({ metadataFilters: [{ key: 'serial', op: 'eq', value: 'SN-1' }] }), 1);
+          assert.equal(await count({ metadataFilters: [{ key: 'serial', op: 'eq', value: 'sn-1' }] }), 0);
+          assert.equal(await count({ metadataFilters: [{ key: 'temp', op: 'eq', value: 20 }] }), 1);
+          assert.equal(await count({ metadataFilters: [{ key: 'temp', op: 'eq', value: '20' }] }), 0);
+          // Key order does not matter for object equality.
+          assert.equal(await count({ metadataFilters: [{ key: 'tags', op: 'eq', value: { kind: 'sensor', floor: 1 } }] }), 1);
+          assert.equal(await count({ metadataFilters: [{ key: 'tags', op: 'exists' }] }), 3);
+          assert.equal(await count({ metadataFilters: [{ key: 'room', op: 'contains', value: 'KÜCHE' }] }), 4);
+          assert.equal(await count({ metadataFilters: [{ key: 'room', op: 'contains', value: 'room' }] }), 8);
+          assert.equal(await count({ metadataFilters: [{ key: 'tags', op: 'contains', value: 'SENSOR' }] }), 3);
+          assert.equal(
+            await count({
+              connected: true,
+              metadataFilters: [
+                { key: 'room', op: 'contains', value: 'room 1' },
+                { key: 'serial', op: 'exists' },
+              ],
+            }),
+            3,
+          );
+          // Without an application the filters still work.
+          assert.equal((await storage.queryEndpoints(query({ metadataFilters: [{ key: 'serial', op: 'eq', value: 'SN-1' }] }))).totalElements, 2);
+          // null is a value: eq null matches only a stored null.
+          await storage.changeMetadata('dev-00', { kind: 'merge', metadata: { maybe: null } }, at(1));
+          assert.equal(await count({ metadataFilters: [{ key: 'maybe', op: 'eq', value: null }] }), 1);
+          assert.equal(await count({ metadataFilters: [{ key: 'maybe', op: 'exists' }] }), 1);
+        }));
+
+      test('search matches the endpoint ID and metadata values case-insensitively, optionally only in searchKeys', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          const search = async (term: string, searchKeys?: string[]) =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, search: term, searchKeys, sort: { field: 'endpointId', direction: 'asc' } })));
+          assert.deepEqual(await search('DEV-1'), ['dev-10', 'dev-11']);
+          assert.deepEqual(await search('greenhouse öST'), ['dev-05']);
+          assert.deepEqual(await search('sn-11'), ['dev-11']);
+          assert.deepEqual(await search('greenhouse', ['serial']), []);
+          assert.deepEqual(await search('greenhouse', ['label', 'serial']), ['dev-05']);
+          assert.deepEqual(await search('dev-02', ['label']), ['dev-02']);
+          // Search terms are data, never SQL or LIKE patterns.
+          assert.deepEqual(await search("%' OR 1=1 --"), []);
+          assert.deepEqual(await search('_'), []);
+          assert.equal((await storage.queryEndpoints(query({ applicationName: app, search: '' }))).totalElements, 12);
+          // Keys can contain quotes without breaking anything either.
+          assert.equal(
+            (await storage.queryEndpoints(query({ metadataFilters: [{ key: "x'); DROP TABLE endpoints; --", op: 'exists' }] }))).totalElements,
+            0,
+          );
+          assert.equal((await storage.queryEndpoints(query())).totalElements, 13);
+        }));
+
+      test('sorts by endpoint fields in both directions', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          const sorted = async (field: EndpointQuery['sort'] & object) => ids(await storage.queryEndpoints(query({ applicationName: app, sort: field })));
+          const all = Array.from({ length: 12 }, (_, i) => `dev-${String(i).padStart(2, '0')}`);
+          assert.deepEqual(await sorted({ field: 'endpointId', direction: 'asc' }), all);
+          assert.deepEqual(await sorted({ field: 'endpointId', direction: 'desc' }), [...all].reverse());
+          assert.deepEqual(await sorted({ field: 'createdDate', direction: 'asc' }), [...all].reverse());
+          assert.deepEqual(await sorted({ field: 'createdDate', direction: 'desc' }), all);
+          const byConnected = await sorted({ field: 'connected', direction: 'desc' });
+          assert.deepEqual(byConnected.slice(0, 3).sort(), ['dev-01', 'dev-04', 'dev-07']);
+          const byConnectivity = await sorted({ field: 'connectivityTs', direction: 'desc' });
+          assert.deepEqual(byConnectivity.slice(0, 3), ['dev-07', 'dev-04', 'dev-01']);
+          const byLastSeen = await sorted({ field: 'lastSeen', direction: 'desc' });
+          // Connecting sets lastSeen too (dev-01/04/07 at 51/54/57 s).
+          assert.deepEqual(byLastSeen.slice(0, 5), ['dev-07', 'dev-04', 'dev-01', 'dev-11', 'dev-09']);
+          await storage.changeMetadata('dev-03', { kind: 'merge', metadata: { x: 1 } }, at(500));
+          assert.equal((await sorted({ field: 'metadataUpdatedDate', direction: 'desc' }))[0], 'dev-03');
+        }));
+
+      test('sorts by a metadata key: numbers numerically, endpoints without the key included', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          const page = await storage.queryEndpoints(query({ applicationName: app, includeMetadata: true, sort: { field: 'metadata.temp', direction: 'asc' } }));
+          const temps = page.content.map((e) => e.metadata?.['temp'] as number);
+          assert.deepEqual(temps, [...temps].sort((x, y) => x - y));
+          assert.equal(temps.length, 12);
+          const desc = await storage.queryEndpoints(query({ applicationName: app, includeMetadata: true, sort: { field: 'metadata.temp', direction: 'desc' } }));
+          assert.deepEqual(desc.content.map((e) => e.metadata?.['temp']), [...temps].reverse());
+          // Numbers of different magnitude sort as numbers, not as text.
+          await storage.changeMetadata('dev-00', { kind: 'merge', metadata: { temp: 100 } }, at(1));
+          await storage.changeMetadata('dev-01', { kind: 'merge', metadata: { temp: 9 } }, at(1));
+          const again = await storage.queryEndpoints(query({ applicationName: app, sort: { field: 'metadata.temp', direction: 'asc' } }));
+          assert.equal(ids(again)[0], 'dev-01');
+          assert.equal(ids(again)[11], 'dev-00');
+          const byLabel = await storage.queryEndpoints(query({ applicationName: app, sort: { field: 'metadata.label', direction: 'desc' } }));
+          assert.equal(byLabel.totalElements, 12);
+          assert.equal(ids(byLabel)[0], 'dev-05');
+          const byLabelAsc = await storage.queryEndpoints(query({ applicationName: app, sort: { field: 'metadata.label', direction: 'asc' } }));
+          assert.equal(ids(byLabelAsc)[11], 'dev-05');
+        }));
+
+      test('pagination: pages partition the result, totalElements counts every match', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          for (const sort of [
+            undefined,
+            { field: 'endpointId', direction: 'desc' },
+            { field: 'connected', direction: 'asc' },
+            { field: 'metadata.room', direction: 'asc' },
+          ] as const) {
+            const seen: string[] = [];
+            for (let offset = 0; offset < 12; offset += 5) {
+              const page = await storage.queryEndpoints(query({ applicationName: app, offset, limit: 5, sort }));
+              assert.equal(page.totalElements, 12);
+              assert.equal(page.content.length, Math.min(5, 12 - offset));
+              seen.push(...ids(page));
+            }
+            assert.equal(new Set(seen).size, 12, `sort ${JSON.stringify(sort)}`);
+          }
+          const beyond = await storage.queryEndpoints(query({ applicationName: app, offset: 50, limit: 5 }));
+          assert.deepEqual(beyond, { totalElements: 12, content: [] });
+          const none = await storage.queryEndpoints(query({ applicationName: app, limit: 0 }));
+          assert.deepEqual(none, { totalElements: 12, content: [] });
+          const filtered = await storage.queryEndpoints(query({ applicationName: app, connected: true, limit: 2 }));
+          assert.equal(filtered.totalElements, 3);
+          assert.equal(filtered.content.length, 2);
+        }));
+
+      test('includeMetadata controls whether records carry their metadata', () =>
+        withStorage(async (storage) => {
+          const { app } = await seedQueryData(storage);
+          const withMeta = await storage.queryEndpoints(query({ endpointIds: ['dev-05'], includeMetadata: true }));
+          assert.deepEqual(withMeta.content[0]?.metadata, { serial: 'SN-5', temp: 20 + 35 % 12, room: 'room 2', label: 'Greenhouse Öst' });
+          const without = await storage.queryEndpoints(query({ applicationName: app, includeMetadata: false }));
+          assert.ok(without.content.every((e) => !Object.hasOwn(e, 'metadata')));
+        }));
+    });
+  });
+}

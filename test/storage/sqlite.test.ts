@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
+import { storageConformance } from './conformance.js';
+import { appVersion, application, endpoint } from './fixtures.js';
+
+function tempFile(): { file: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
+  return { dir, file: path.join(dir, 'tether.db') };
+}
+
+for (const options of [{}, { synchronous: 'NORMAL', commitDelayMs: 2 }] as const) {
+  storageConformance(`sqlite ${JSON.stringify(options)}`, async () => {
+    const { dir, file } = tempFile();
+    const storage = await openSqliteStorage({ file, ...options });
+    return {
+      storage,
+      reopen: () => openSqliteStorage({ file, ...options }),
+      cleanup: async () => {
+        await storage.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+test('sqlite: the file is in WAL mode with foreign keys and the current schema version', async () => {
+  const { dir, file } = tempFile();
+  try {
+    const storage = await openSqliteStorage({ file });
+    await storage.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: opening twice on the same file migrates once and keeps data', async () => {
+  const { dir, file } = tempFile();
+  try {
+    const first = await openSqliteStorage({ file });
+    await first.insertApplication(application('a'));
+    await first.insertAppVersion(appVersion('a', 'a_v1'));
+    await first.insertEndpoint(endpoint('e1', 'a_v1', 'a'), { k: 'v' });
+    await first.close();
+    const second = await openSqliteStorage({ file });
+    try {
+      await second.init();
+      assert.deepEqual(await second.getMetadata('e1'), { k: 'v' });
+      assert.deepEqual(await second.metadataKeysOfApplication('a'), ['k']);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: a file from a newer Tether is refused instead of damaged', async () => {
+  const { dir, file } = tempFile();
+  try {
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    await assert.rejects(openSqliteStorage({ file }), /newer than this Tether/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: foreign keys are enforced (an endpoint needs its version)', async () => {
+  const { dir, file } = tempFile();
+  const storage = await openSqliteStorage({ file });
+  try {
+    await assert.rejects(storage.insertEndpoint(endpoint('e1', 'no_version', 'no_app'), {}), /FOREIGN KEY/);
+  } finally {
+    await storage.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
