@@ -51,6 +51,8 @@ export interface QueryTiming {
   latency: LatencySummary;
   /** `totalElements` of each distinct request, a sanity check that searches match something. */
   totals: number[];
+  /** Median time of each request shape, to tell which page shapes are slow. */
+  shapeMedians: number[];
   errors: number;
   firstError?: string;
 }
@@ -88,16 +90,18 @@ export async function timeHttpQueries(httpPort: number, adminKey: string, reques
       totals.push(page.totalElements ?? NaN);
     }
     const times: number[] = [];
+    const byShape: number[][] = requests.map(() => []);
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
       const res = await get(requests[i % requests.length]!);
       times.push(performance.now() - t0);
+      byShape[i % requests.length]!.push(times[i]!);
       if (res.status !== 200) {
         errors++;
         firstError ??= `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
       }
     }
-    return { latency: percentilesOf(times), totals, errors, firstError };
+    return { latency: percentilesOf(times), totals, shapeMedians: byShape.map((t) => percentilesOf(t).p50), errors, firstError };
   } finally {
     agent.destroy();
   }
@@ -122,15 +126,21 @@ export async function timeStorageQueries(dataDir: string, requests: ListRequest[
     const totals: number[] = [];
     for (const r of requests) totals.push((await storage.queryEndpoints(queryOf(r))).totalElements);
     const times: number[] = [];
+    const byShape: number[][] = requests.map(() => []);
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
       const page = await storage.queryEndpoints(queryOf(requests[i % requests.length]!));
       // Serializing is part of what a caller pays for; the HTTP side does it too.
       JSON.stringify(page);
       times.push(performance.now() - t0);
+      byShape[i % requests.length]!.push(times[i]!);
     }
-    return { latency: percentilesOf(times), totals, errors: 0 };
+    return { latency: percentilesOf(times), totals, shapeMedians: byShape.map((t) => percentilesOf(t).p50), errors: 0 };
   } finally {
     await storage.close();
   }
+}
+
+export function describe(r: ListRequest): string {
+  return `sort=${r.sort}${r.search !== undefined ? ` search="${r.search}"` : ''} offset=${r.offset}`;
 }

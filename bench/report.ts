@@ -53,6 +53,8 @@ export interface Environment {
   node: string;
   mosquitto: string;
   kernel: string;
+  /** 1-minute load average when the run started: above ~0.5 others were using the cores. */
+  loadAverage: number;
 }
 
 export function environment(mosquitto: string): Environment {
@@ -64,6 +66,7 @@ export function environment(mosquitto: string): Environment {
     node: process.version,
     mosquitto,
     kernel: `${os.type()} ${os.release()}`,
+    loadAverage: os.loadavg()[0] ?? 0,
   };
 }
 
@@ -82,8 +85,9 @@ shorter windows; its figures are noisier. Each run appends a dated section below
   with persistence off, anonymous access and no connection cap. The load generator is a worker
   thread of the bench process speaking raw MQTT 3.1.1 over loopback sockets (a minimal codec, so it
   costs little CPU); the same generator drives both brokers. On a 2-core machine the generator and
-  the broker each get roughly one core, which is reported as *generator utilization*: near 100 %
-  means the generator, not the broker, was the limit.
+  the broker each get roughly one core; the bench reports the CPU each used (*broker CPU*,
+  *generator CPU*, in % of one core): a generator near 100 % means it, not the broker, was the limit.
+  Other work on the machine skews everything, so each run records the load average at its start.
 - **10/EPMP update throughput.** 200 devices each keep a fixed window of QoS 1
   \`kp1/demo_application_v1/epmx/<token>/update/keys\` publishes in flight (closed loop); every
   PUBACK releases the next publish. Tether acknowledges after the update is committed to SQLite;
@@ -114,13 +118,18 @@ export function appendToDocs(file: string, env: Environment, mode: string, rows:
     '',
     `## ${env.date} — ${mode} run`,
     '',
-    `Machine: ${env.cores} cores (\`nproc\`), ${env.cpuModel}, ${env.memoryGb} GB RAM, ${env.kernel}; Node ${env.node}; mosquitto ${env.mosquitto}.`,
+    `Machine: ${env.cores} cores (\`nproc\`), ${env.cpuModel}, ${env.memoryGb} GB RAM, ${env.kernel}; Node ${env.node}; mosquitto ${env.mosquitto}; load average at start ${env.loadAverage.toFixed(2)}.`,
     '',
     markdownTable(rows),
     '',
-    ...details.map((d) => `- ${d}`),
+    ...details.map(bullet('-')),
     '',
   ].join('\n');
   if (!fs.existsSync(file)) fs.writeFileSync(file, DOC_HEADER);
   fs.appendFileSync(file, section);
+}
+
+/** Details indented by two spaces are sub-items of the one before. */
+export function bullet(mark: string): (detail: string) => string {
+  return (d) => (d.startsWith('  ') ? `  ${mark} ${d.trim()}` : `${mark} ${d}`);
 }

@@ -14,7 +14,7 @@ export const APP_VERSION = 'demo_application_v1';
 /** The file name Tether uses inside its data dir. */
 export const DB_FILE = 'tether.db';
 
-const BATCH = 1000;
+const BATCH = 2000;
 
 export interface Seeded {
   tokens: string[];

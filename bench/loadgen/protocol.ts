@@ -14,8 +14,11 @@ export type Command =
   | (Base & { kind: 'closed'; window: number; warmupMs: number; durationMs: number })
   /** Open loop: updates at a fixed total `rate`/s, spread round-robin over the devices. */
   | (Base & { kind: 'paced'; rate: number; warmupMs: number; durationMs: number })
-  /** Connects one idle device per token and keeps them open until `idle-close`. */
-  | (Base & { kind: 'idle-open'; concurrency: number })
+  /**
+   * Connects one idle device per token and keeps them open until `idle-close`. Stops starting
+   * new connections after `deadlineMs` so a slow broker cannot stall the whole run.
+   */
+  | (Base & { kind: 'idle-open'; concurrency: number; deadlineMs: number })
   | { kind: 'idle-close' }
   /**
    * Connect, subscribe, one request, response, disconnect, with `concurrency` devices in flight.
@@ -33,8 +36,11 @@ export interface PublishResult {
   /** Packet IDs reused while still in flight (open loop fell too far behind). */
   overflow: number;
   disconnects: number;
-  /** Share of the generator thread's time spent busy: near 1 means the generator was the limit. */
-  generatorUtilization: number;
+  /**
+   * CPU the bench process used, in cores (1.0 = one core busy). The orchestrator thread is idle
+   * while a scenario runs, so this is the generator: near 1 means it, not the broker, was the limit.
+   */
+  generatorCpu: number;
 }
 
 export interface IdleResult {
@@ -51,8 +57,13 @@ export interface ConnectRateResult {
   seconds: number;
   rate: number;
   latency: LatencySummary;
-  generatorUtilization: number;
+  generatorCpu: number;
   firstError?: string;
 }
 
 export type Reply = { ok: true; result: unknown } | { ok: false; error: string };
+
+export function cpuShare(since: NodeJS.CpuUsage, seconds: number): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6 / seconds;
+}

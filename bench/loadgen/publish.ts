@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { DISCONNECT, encodePublish, encodePuback } from '../mqtt-codec.js';
 import { Samples } from '../stats.js';
 import { Device, pool } from './device.js';
-import type { Command, PublishResult } from './protocol.js';
+import { cpuShare, type Command, type PublishResult } from './protocol.js';
 
 /** Packet IDs cycle through this many values per device; the send time is kept per ID. */
 const ID_RING = 4096;
@@ -84,12 +84,12 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
 
   await sleep(cmd.warmupMs);
   measuring = true;
-  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(cmd.durationMs);
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
-  const elu = performance.eventLoopUtilization(elu0).utilization;
+  const generatorCpu = cpuShare(cpu0, seconds);
   sending = false;
   stopPacing();
 
@@ -107,7 +107,7 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
     lost,
     overflow,
     disconnects,
-    generatorUtilization: elu,
+    generatorCpu,
   };
 }
 

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { DISCONNECT, encodePuback, encodePublish, encodeSubscribe, type Packet } from '../mqtt-codec.js';
 import { Samples } from '../stats.js';
 import { Device, pool, type Target } from './device.js';
-import type { Command, ConnectRateResult, IdleResult } from './protocol.js';
+import { cpuShare, type Command, type ConnectRateResult, type IdleResult } from './protocol.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -44,9 +44,11 @@ let idle: Device[] = [];
 
 export async function openIdle(cmd: Extract<Command, { kind: 'idle-open' }>, tag: string): Promise<IdleResult> {
   const t0 = performance.now();
+  const deadline = t0 + cmd.deadlineMs;
   let failed = 0;
   let firstError: string | undefined;
   await pool(cmd.tokens, cmd.concurrency, async (token, i) => {
+    if (performance.now() > deadline) return;
     try {
       const device = await Device.connect(cmd.target, `${tag}${i}`, 600);
       const topic = `${cmd.prefix}/${token}/update/keys/1`;
@@ -83,7 +85,7 @@ export async function runConnectRate(cmd: Extract<Command, { kind: 'connect-rate
   let errorResponses = 0;
   let started = 0;
   let firstError: string | undefined;
-  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + cmd.durationMs;
 
@@ -122,7 +124,7 @@ export async function runConnectRate(cmd: Extract<Command, { kind: 'connect-rate
     seconds,
     rate: completed / seconds,
     latency: samples.summary(),
-    generatorUtilization: performance.eventLoopUtilization(elu0).utilization,
+    generatorCpu: cpuShare(cpu0, seconds),
     firstError,
   };
 }

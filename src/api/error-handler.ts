@@ -17,9 +17,10 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit:
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.payloadNotJson('a JSON body, or leave out the Content-Type header');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return errors.payloadNotJson('a valid JSON body');
+      // Also raised for "__proto__" / "constructor.prototype" members, which are refused as unsafe.
+      return errors.payloadNotJson('a valid JSON body without "__proto__" members');
   }
-  // JSON.parse failures surface as SyntaxError marked 400 by fastify's body parser.
+  // JSON.parse failures from other parsers surface as a SyntaxError marked 400.
   if (err instanceof SyntaxError && err.statusCode === 400) return errors.payloadNotJson('a valid JSON body');
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     // Fastify's 4xx messages describe the request, not the server; safe to pass on.

@@ -4,6 +4,7 @@
  * plugins, then the API routes in their own encapsulated context where authentication applies.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { errors } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { EventBus } from '../bus/bus.js';
@@ -19,7 +20,6 @@ import { tokenRoutes } from './routes/tokens.js';
 import { sharedSchemas } from './schemas.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { ajvTetherKeywords, formatSchemaErrors } from './validation.js';
-import { errors } from '../core/errors.js';
 
 export interface ApiDeps {
   services: Services;

@@ -100,7 +100,8 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     authorizeSubscribe,
     authorizeForward,
   }).then((broker) => {
-    broker.on('error', (err: Error) => logger.error({ err }, 'broker error'));
+    // aedes emits `error` when its persistence fails; unhandled, that would end the process.
+    (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
     broker.on('clientError', (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, 'client error'));
     broker.on('connectionError', (_client: Client, err: Error) => logger.debug({ err: err.message }, 'connection error'));
     handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger });

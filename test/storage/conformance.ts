@@ -589,6 +589,9 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           assert.deepEqual(byConnected.slice(0, 3).sort(), ['dev-01', 'dev-04', 'dev-07']);
           const byConnectivity = await sorted({ field: 'connectivityTs', direction: 'desc' });
           assert.deepEqual(byConnectivity.slice(0, 3), ['dev-07', 'dev-04', 'dev-01']);
+          // Endpoints never seen come last in both directions.
+          const byLastSeenAsc = await sorted({ field: 'lastSeen', direction: 'asc' });
+          assert.deepEqual(byLastSeenAsc, ['dev-03', 'dev-05', 'dev-09', 'dev-11', 'dev-01', 'dev-04', 'dev-07', 'dev-00', 'dev-02', 'dev-06', 'dev-08', 'dev-10']);
           const byLastSeen = await sorted({ field: 'lastSeen', direction: 'desc' });
           // Connecting sets lastSeen too (dev-01/04/07 at 51/54/57 s).
           assert.deepEqual(byLastSeen.slice(0, 5), ['dev-07', 'dev-04', 'dev-01', 'dev-11', 'dev-09']);
@@ -614,8 +617,9 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           const byLabel = await storage.queryEndpoints(query({ applicationName: app, sort: { field: 'metadata.label', direction: 'desc' } }));
           assert.equal(byLabel.totalElements, 12);
           assert.equal(ids(byLabel)[0], 'dev-05');
+          // Endpoints without the key come last in both directions.
           const byLabelAsc = await storage.queryEndpoints(query({ applicationName: app, sort: { field: 'metadata.label', direction: 'asc' } }));
-          assert.equal(ids(byLabelAsc)[11], 'dev-05');
+          assert.equal(ids(byLabelAsc)[0], 'dev-05');
         }));
 
       test('pagination: pages partition the result, totalElements counts every match', () =>
@@ -643,6 +647,56 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           const filtered = await storage.queryEndpoints(query({ applicationName: app, connected: true, limit: 2 }));
           assert.equal(filtered.totalElements, 3);
           assert.equal(filtered.content.length, 2);
+        }));
+
+      test('pagination by a metadata key that only some endpoints have, in both directions and at every page size', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          // 7 with a number, 2 with null, 5 without the key; ties on purpose.
+          const values: Array<JsonValue | undefined> = [3, undefined, 1, null, 3, undefined, 2, undefined, 10, null, undefined, 1, undefined, 0];
+          for (const [i, value] of values.entries()) {
+            await storage.insertEndpoint(endpoint(`e${String(i).padStart(2, '0')}`, version, app), value === undefined ? { other: i } : { v: value });
+          }
+          const full = async (direction: 'asc' | 'desc', applicationName: string | undefined) =>
+            ids(await storage.queryEndpoints(query({ applicationName, sort: { field: 'metadata.v', direction }, limit: 100 })));
+          const valueOf = (id: string) => values[Number(id.slice(1))] ?? null;
+          const byValue = (direction: 'asc' | 'desc') => {
+            const keyed = values.flatMap((v, i) => (typeof v === 'number' ? [i] : []));
+            const unkeyed = values.flatMap((v, i) => (typeof v === 'number' ? [] : [i]));
+            const sign = direction === 'asc' ? 1 : -1;
+            keyed.sort((x, y) => sign * ((values[x] as number) - (values[y] as number) || x - y));
+            unkeyed.sort((x, y) => sign * (x - y));
+            return [...keyed, ...unkeyed].map((i) => `e${String(i).padStart(2, '0')}`);
+          };
+          // Numbers in order, then endpoints with null or no value, in both directions.
+          const asc = await full('asc', app);
+          assert.deepEqual(asc, byValue('asc'));
+          assert.deepEqual(asc.slice(-7).map(valueOf), [null, null, null, null, null, null, null]);
+          const desc = await full('desc', app);
+          assert.deepEqual(desc, byValue('desc'));
+          // Without an application filter the same order comes out.
+          assert.deepEqual(await full('asc', undefined), asc);
+          assert.deepEqual(await full('desc', undefined), desc);
+          for (const direction of ['asc', 'desc'] as const) {
+            const expected = direction === 'asc' ? asc : desc;
+            for (const limit of [1, 2, 3, 5, 13]) {
+              const pages: string[] = [];
+              for (let offset = 0; offset < values.length + limit; offset += limit) {
+                const page = await storage.queryEndpoints(query({ applicationName: app, offset, limit, sort: { field: 'metadata.v', direction } }));
+                assert.equal(page.totalElements, values.length);
+                pages.push(...ids(page));
+              }
+              assert.deepEqual(pages, expected, `${direction} limit ${limit}`);
+            }
+          }
+          // Combined with a filter the runs are counted over matching endpoints only.
+          await storage.recordConnectivity('e01', true, at(1));
+          await storage.recordConnectivity('e08', true, at(1));
+          await storage.recordConnectivity('e13', true, at(1));
+          const connected = async (offset: number, direction: 'asc' | 'desc') =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, connected: true, offset, limit: 1, sort: { field: 'metadata.v', direction } })));
+          assert.deepEqual([...(await connected(0, 'asc')), ...(await connected(1, 'asc')), ...(await connected(2, 'asc'))], ['e13', 'e08', 'e01']);
+          assert.deepEqual([...(await connected(0, 'desc')), ...(await connected(1, 'desc')), ...(await connected(2, 'desc'))], ['e08', 'e13', 'e01']);
         }));
 
       test('includeMetadata controls whether records carry their metadata', () =>

@@ -117,10 +117,10 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
 
   let exitCode = 0;
   try {
-    const reply = o.requestId !== undefined ? await awaitReply(client, topic, o) : undefined;
+    const waiting = o.requestId !== undefined ? await awaitReply(client, topic, o) : undefined;
     await client.publishAsync(topic, o.metadata, { qos: o.qos });
     io.out(`INFO: Sent metadata: ${o.metadata}`);
-    if (reply !== undefined) exitCode = report(await reply, topic, io);
+    if (waiting !== undefined) exitCode = report(await waiting.reply, topic, io);
   } finally {
     io.out(`INFO: Disconnecting from server at ${address}.`);
     await disconnect(client, o.timeoutMs);
@@ -166,13 +166,14 @@ function connectDevice(o: DeviceOptions, address: string): Promise<MqttClient> {
 type Reply = { kind: 'status' | 'error'; payload: string } | { kind: 'timeout' } | { kind: 'closed' };
 
 /** Subscribes to the 1/KP response topics before publishing, so a fast reply is not missed. */
-async function awaitReply(client: MqttClient, topic: string, o: DeviceOptions): Promise<Promise<Reply>> {
+async function awaitReply(client: MqttClient, topic: string, o: DeviceOptions): Promise<{ reply: Promise<Reply> }> {
   const statusTopic = `${topic}/status`;
   const errorTopic = `${topic}/error`;
   const granted = await client.subscribeAsync([statusTopic, errorTopic], { qos: o.qos });
   const refused = granted.find((g) => g.qos === 128);
   if (refused !== undefined) throw new Error(`The server refused the subscription to ${refused.topic}, so its reply cannot be received.`);
-  return new Promise<Reply>((resolve) => {
+  // Wrapped: an async function returning a bare promise would wait for the reply itself.
+  const reply = new Promise<Reply>((resolve) => {
     const done = (reply: Reply) => {
       clearTimeout(timer);
       client.removeListener('message', onMessage);
@@ -188,6 +189,7 @@ async function awaitReply(client: MqttClient, topic: string, o: DeviceOptions): 
     client.on('message', onMessage);
     client.on('close', onClose);
   });
+  return { reply };
 }
 
 function report(reply: Reply, topic: string, io: Io): number {

@@ -39,6 +39,9 @@ export interface SessionInfo {
   username: string;
 }
 
+/** GET /dashboard/api/me answers 200 either way, so a signed-out first visit logs no failed request. */
+export type MeInfo = { signedIn: true; username: string } | { signedIn: false };
+
 /** Last connect/disconnect this server observed for an endpoint (the record keeps only the latest edge). */
 export interface ConnectionHistory {
   lastConnect: string | null;

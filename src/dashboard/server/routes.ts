@@ -6,7 +6,7 @@ import type { Storage } from '../../storage/storage.js';
 import type { AdminAccount } from './admin-account.js';
 import { dashboardErrorHandler } from './http-errors.js';
 import type { LiveEvents } from './live-events.js';
-import { SESSION_COOKIE, type FormDefinition, type ServerInfo, type WidgetConfig } from './model.js';
+import { SESSION_COOKIE, type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
 import { isSameOrigin } from './same-origin.js';
 import { readCookie, sessionCookie, type SessionStore } from './sessions.js';
 import { formSchema, widgetSchema, type DashboardSettings } from './settings.js';
@@ -48,7 +48,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
   // Every dashboard route but sign-in needs a signed-in browser.
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0] ?? '';
-    if (!path.startsWith(`${PREFIX}/`) || path === `${PREFIX}/sign-in`) return;
+    if (!path.startsWith(`${PREFIX}/`) || path === `${PREFIX}/sign-in` || path === `${PREFIX}/me`) return;
     if (sessions.lookup(cookieOf(request)) === undefined) throw errors.unauthorized();
     if (!isSameOrigin(request)) throw errors.forbidden('The request came from another site. Use the dashboard served by this server.');
   });
@@ -94,7 +94,10 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
     return reply.code(204).send();
   });
 
-  app.get(`${PREFIX}/me`, async (request) => ({ username: sessions.lookup(cookieOf(request)) }));
+  app.get(`${PREFIX}/me`, async (request): Promise<MeInfo> => {
+    const username = sessions.lookup(cookieOf(request));
+    return username === undefined ? { signedIn: false } : { signedIn: true, username };
+  });
 
   app.get(`${PREFIX}/info`, async (request): Promise<ServerInfo> => {
     const host = deps.publicHost();

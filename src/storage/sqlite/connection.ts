@@ -19,6 +19,8 @@ export function openDatabase(file: string, synchronous: SynchronousMode): Db {
     // Endpoint queries scan indexes of 100,000s of rows: keep them in memory.
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
+    // Bounds the work of PRAGMA optimize's ANALYZE on large tables.
+    db.pragma('analysis_limit = 1000');
     return db;
   } catch (err) {
     db.close();

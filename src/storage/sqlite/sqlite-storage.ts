@@ -15,7 +15,7 @@ import type {
 } from '../../core/types.js';
 import type { Storage } from '../storage.js';
 import { mapUniqueViolation } from './constraint-errors.js';
-import { compileEndpointQuery } from './endpoint-query.js';
+import { ENDPOINT_COLUMNS, planEndpointPage } from './endpoint-query.js';
 import { applyChange, endpointSearchText, indexRowOf } from './metadata-rows.js';
 import {
   type AppVersionRow,
@@ -57,6 +57,8 @@ export class SqliteStorage implements Storage {
     this.assertOpen();
     if (this.statements) return;
     migrate(this.db);
+    // Refreshes planner statistics where stale (bounded work), so endpoint queries pick the right index.
+    this.db.pragma('optimize=0x10002');
     this.statements = prepareStatements(this.db);
   }
 
@@ -65,6 +67,7 @@ export class SqliteStorage implements Storage {
     this.closed = true;
     await this.writer.flush();
     this.queryCache.clear();
+    this.db.pragma('optimize');
     this.db.close();
   }
 
@@ -174,13 +177,20 @@ export class SqliteStorage implements Storage {
 
   queryEndpoints(query: EndpointQuery): Promise<Page<EndpointRecord>> {
     return this.read(() => {
-      const compiled = compileEndpointQuery(query);
-      const totalElements = (this.prepareCached(compiled.countSql).get(...compiled.countParams) as { n: number }).n;
-      const rows =
-        query.limit > 0 && query.offset < totalElements
-          ? (this.prepareCached(compiled.pageSql).all(...compiled.pageParams) as EndpointRow[])
-          : [];
-      return { totalElements, content: rows.map((row) => toEndpoint(row, query.includeMetadata)) };
+      const run = (sql: string, params: unknown[]) => this.prepareCached(sql).all(...params);
+      const { totalElements, seqs } = planEndpointPage(query, run);
+      if (seqs.length === 0) return { totalElements, content: [] };
+      const columns = query.includeMetadata ? `${ENDPOINT_COLUMNS}, e.metadata` : ENDPOINT_COLUMNS;
+      const rows = run(`SELECT ${columns} FROM endpoints e WHERE e.seq IN (SELECT value FROM json_each(?))`, [
+        JSON.stringify(seqs),
+      ]) as EndpointRow[];
+      const bySeq = new Map(rows.map((row) => [row.seq, row]));
+      const content: EndpointRecord[] = [];
+      for (const seq of seqs) {
+        const row = bySeq.get(seq);
+        if (row) content.push(toEndpoint(row, query.includeMetadata));
+      }
+      return { totalElements, content };
     });
   }
 

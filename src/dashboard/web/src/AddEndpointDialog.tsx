@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, type AppVersion, type FormField, type Metadata, type ServerInfo } from './api.js';
 import { endpointUrl, navigate } from './router.js';
 import { TokenReveal } from './TokenReveal.js';
-import { Dialog, ErrorMessage, useAction } from './ui.js';
+import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
 
 type Values = Record<string, string | boolean>;
 
@@ -81,16 +81,17 @@ export function AddEndpointDialog({
             });
           }}
         >
-          <label className="field">
-            <span>Application version</span>
-            <select required value={version} onChange={(e) => setVersion(e.target.value)}>
-              {versions.map((v) => (
-                <option key={v.name} value={v.name}>
-                  {v.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <Field label="Application version">
+            {(id) => (
+              <select id={id} required value={version} onChange={(e) => setVersion(e.target.value)}>
+                {versions.map((v) => (
+                  <option key={v.name} value={v.name}>
+                    {v.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
           {fields.map((field) =>
             field.type === 'boolean' ? (
               <label key={field.key} className="check">
@@ -98,28 +99,34 @@ export function AddEndpointDialog({
                 <span>{field.label}</span>
               </label>
             ) : (
-              <label key={field.key} className="field">
-                <span>
-                  {field.label}
-                  {field.required && <span aria-hidden="true"> *</span>} <span className="muted">({field.key})</span>
-                </span>
-                <input
-                  name={field.key}
-                  type={field.type === 'number' ? 'number' : 'text'}
-                  step={field.type === 'number' ? 'any' : undefined}
-                  required={field.required}
-                  value={typeof values[field.key] === 'string' ? (values[field.key] as string) : ''}
-                  onChange={(e) => setValues({ ...values, [field.key]: e.target.value })}
-                />
-              </label>
+              <Field
+                key={field.key}
+                label={
+                  <>
+                    {field.label}
+                    {field.required && <span aria-hidden="true"> *</span>} <span className="muted">({field.key})</span>
+                  </>
+                }
+              >
+                {(id) => (
+                  <input
+                    id={id}
+                    name={field.key}
+                    type={field.type === 'number' ? 'number' : 'text'}
+                    step={field.type === 'number' ? 'any' : undefined}
+                    required={field.required}
+                    value={typeof values[field.key] === 'string' ? (values[field.key] as string) : ''}
+                    onChange={(e) => setValues({ ...values, [field.key]: e.target.value })}
+                  />
+                )}
+              </Field>
             ),
           )}
-          <label className="field">
-            <span>
-              Custom token <span className="muted">(optional; leave empty to generate one)</span>
-            </span>
-            <input name="endpointToken" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />
-          </label>
+          <Field label={<>Custom token <span className="muted">(optional; leave empty to generate one)</span></>}>
+            {(id) => (
+              <input id={id} name="endpointToken" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />
+            )}
+          </Field>
           {fields.length === 0 && <p className="hint">Add your own fields, such as meterDescription, with Edit creation form.</p>}
           <ErrorMessage error={create.error} />
           <div className="dialog-actions">

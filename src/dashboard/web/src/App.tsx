@@ -13,7 +13,7 @@ export function App() {
 
   useEffect(() => {
     api.me().then(
-      (session) => setState({ kind: 'signed-in', session }),
+      (me) => setState(me.signedIn ? { kind: 'signed-in', session: { username: me.username } } : { kind: 'signed-out' }),
       () => setState({ kind: 'signed-out' }),
     );
     return onSignedOut(() => setState({ kind: 'signed-out' }));
@@ -55,16 +55,16 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: SessionInfo; o
           Tether
         </a>
         {applications && applications.length > 0 && (
-          <label className="app-picker">
-            <span>Application</span>
-            <select value={app} onChange={(event) => navigate(`/?app=${encodeURIComponent(event.target.value)}`)}>
+          <div className="app-picker">
+            <label htmlFor="app-picker">Application</label>
+            <select id="app-picker" value={app} onChange={(event) => navigate(`/?app=${encodeURIComponent(event.target.value)}`)}>
               {applications.map((a) => (
                 <option key={a.name} value={a.name}>
                   {a.name}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         )}
         <div className="topbar-end">
           <span className="user" aria-label={`Signed in as ${session.username}`}>

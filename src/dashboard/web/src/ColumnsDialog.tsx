@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'react';
 import { api, type WidgetColumn, type WidgetConfig } from './api.js';
-import { Dialog, ErrorMessage, useAction } from './ui.js';
+import { Dialog, ErrorMessage, useAction, Field } from './ui.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
@@ -48,14 +48,16 @@ export function ColumnsDialog({ app, widget, onClose, onSaved }: { app: string; 
         <ol className="edit-list">
           {columns.map((column, index) => (
             <li key={index} className="edit-row">
-              <label className="field">
-                <span>Metadata key</span>
-                <input required list={listId} value={column.key} aria-label={`Metadata key of column ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
-              </label>
-              <label className="field">
-                <span>Header</span>
-                <input value={column.header} aria-label={`Header of column ${index + 1}`} placeholder={column.key} onChange={(e) => change(index, { header: e.target.value })} />
-              </label>
+              <Field label="Metadata key">
+                {(id) => (
+                  <input id={id} required list={listId} value={column.key} aria-label={`Metadata key of column ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
+                )}
+              </Field>
+              <Field label="Header">
+                {(id) => (
+                  <input id={id} value={column.header} aria-label={`Header of column ${index + 1}`} placeholder={column.key} onChange={(e) => change(index, { header: e.target.value })} />
+                )}
+              </Field>
               <div className="row-buttons">
                 <button type="button" className="icon-button" aria-label={`Move column ${column.key || index + 1} up`} disabled={index === 0} onClick={() => move(index, -1)}>
                   ↑

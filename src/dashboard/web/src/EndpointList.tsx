@@ -7,7 +7,7 @@ import { FormDialog } from './FormDialog.js';
 import { formatAgo, formatDate, formatValue } from './format.js';
 import { useLiveEvents } from './live.js';
 import { endpointUrl, linkHandler, navigate } from './router.js';
-import { ErrorMessage, StatusBadge } from './ui.js';
+import { ErrorMessage, StatusBadge, Field } from './ui.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -184,29 +184,32 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       </div>
 
       <div className="filters" role="search">
-        <label className="field grow">
-          <span>Search</span>
-          <input type="search" value={searchText} placeholder="Endpoint ID or any shown value" onChange={(e) => setSearchText(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>Connection</span>
-          <select value={state.connection} onChange={(e) => update({ connection: e.target.value as ListState['connection'] })}>
-            <option value="">All</option>
-            <option value="online">Online</option>
-            <option value="offline">Offline</option>
-          </select>
-        </label>
-        <label className="field">
-          <span>Version</span>
-          <select value={state.version} onChange={(e) => update({ version: e.target.value })}>
-            <option value="">All versions</option>
-            {versions.map((v) => (
-              <option key={v.name} value={v.name}>
-                {v.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Field className="field grow" label="Search">
+          {(id) => (
+            <input id={id} type="search" value={searchText} placeholder="Endpoint ID or any shown value" onChange={(e) => setSearchText(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Connection">
+          {(id) => (
+            <select id={id} value={state.connection} onChange={(e) => update({ connection: e.target.value as ListState['connection'] })}>
+              <option value="">All</option>
+              <option value="online">Online</option>
+              <option value="offline">Offline</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Version">
+          {(id) => (
+            <select id={id} value={state.version} onChange={(e) => update({ version: e.target.value })}>
+              <option value="">All versions</option>
+              {versions.map((v) => (
+                <option key={v.name} value={v.name}>
+                  {v.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
       </div>
 
       <ErrorMessage error={loadError} />
@@ -265,9 +268,10 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
           </div>
           <nav className="pager" aria-label="Pages">
             <span role="status">{page ? `${first}–${last} of ${page.total.toLocaleString()}` : 'Loading…'}</span>
-            <label className="inline">
-              <span>Rows per page</span>
+            <Field className="inline" label="Rows per page">
+              {(id) => (
               <select
+                id={id}
                 value={pageSize}
                 onChange={(e) => {
                   if (!widget) return;
@@ -282,7 +286,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                   </option>
                 ))}
               </select>
-            </label>
+              )}
+            </Field>
             <ErrorMessage error={pageSizeError} />
             <button type="button" className="secondary" disabled={state.page <= 1} onClick={() => update({ page: state.page - 1 })}>
               Previous page

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, type FormField } from './api.js';
-import { Dialog, ErrorMessage, useAction } from './ui.js';
+import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
@@ -48,22 +48,25 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
           <ol className="edit-list">
             {fields.map((field, index) => (
               <li key={index} className="edit-row">
-                <label className="field">
-                  <span>Label</span>
-                  <input required value={field.label} aria-label={`Label of field ${index + 1}`} onChange={(e) => change(index, { label: e.target.value })} />
-                </label>
-                <label className="field">
-                  <span>Metadata key</span>
-                  <input required value={field.key} aria-label={`Metadata key of field ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
-                </label>
-                <label className="field">
-                  <span>Type</span>
-                  <select value={field.type} aria-label={`Type of field ${index + 1}`} onChange={(e) => change(index, { type: e.target.value as FormField['type'] })}>
-                    <option value="string">Text</option>
-                    <option value="number">Number</option>
-                    <option value="boolean">Yes/no</option>
-                  </select>
-                </label>
+                <Field label="Label">
+                  {(id) => (
+                    <input id={id} required value={field.label} aria-label={`Label of field ${index + 1}`} onChange={(e) => change(index, { label: e.target.value })} />
+                  )}
+                </Field>
+                <Field label="Metadata key">
+                  {(id) => (
+                    <input id={id} required value={field.key} aria-label={`Metadata key of field ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
+                  )}
+                </Field>
+                <Field label="Type">
+                  {(id) => (
+                    <select id={id} value={field.type} aria-label={`Type of field ${index + 1}`} onChange={(e) => change(index, { type: e.target.value as FormField['type'] })}>
+                      <option value="string">Text</option>
+                      <option value="number">Number</option>
+                      <option value="boolean">Yes/no</option>
+                    </select>
+                  )}
+                </Field>
                 <label className="check">
                   <input type="checkbox" checked={field.required} aria-label={`Field ${index + 1} is required`} onChange={(e) => change(index, { required: e.target.checked })} />
                   <span>Required</span>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, type JsonValue, type Metadata } from './api.js';
 import { formatValue } from './format.js';
-import { ErrorMessage, useAction } from './ui.js';
+import { ErrorMessage, useAction, Field } from './ui.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 type Kind = 'text' | 'json';
@@ -137,21 +137,24 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
           });
         }}
       >
-        <label className="field">
-          <span>New key</span>
-          <input required value={newKey} onChange={(e) => setNewKey(e.target.value)} />
-        </label>
-        <label className="field grow">
-          <span>Value</span>
-          <input value={newValue} onChange={(e) => setNewValue(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>Type</span>
-          <select value={newKind} onChange={(e) => setNewKind(e.target.value as Kind)}>
-            <option value="text">Text</option>
-            <option value="json">JSON</option>
-          </select>
-        </label>
+        <Field label="New key">
+          {(id) => (
+            <input id={id} required value={newKey} onChange={(e) => setNewKey(e.target.value)} />
+          )}
+        </Field>
+        <Field className="field grow" label="Value">
+          {(id) => (
+            <input id={id} value={newValue} onChange={(e) => setNewValue(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Type">
+          {(id) => (
+            <select id={id} value={newKind} onChange={(e) => setNewKind(e.target.value as Kind)}>
+              <option value="text">Text</option>
+              <option value="json">JSON</option>
+            </select>
+          )}
+        </Field>
         <button type="submit" disabled={add.busy}>
           Add key
         </button>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { api, type SessionInfo } from './api.js';
-import { ErrorMessage, useAction } from './ui.js';
+import { ErrorMessage, useAction, Field } from './ui.js';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (session: SessionInfo) => void }) {
   const [username, setUsername] = useState('admin');
@@ -17,14 +17,16 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SessionInfo) => v
         }}
       >
         <h1 id="sign-in-title">Sign in to Tether</h1>
-        <label className="field">
-          <span>Username</span>
-          <input name="username" autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input name="password" type="password" autoComplete="current-password" required autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
-        </label>
+        <Field label="Username">
+          {(id) => (
+            <input id={id} name="username" autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Password">
+          {(id) => (
+            <input id={id} name="password" type="password" autoComplete="current-password" required autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
+          )}
+        </Field>
         <button type="submit" disabled={action.busy}>
           {action.busy ? 'Signing in…' : 'Sign in'}
         </button>

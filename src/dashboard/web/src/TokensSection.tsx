@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatDate } from './format.js';
 import { TokenReveal } from './TokenReveal.js';
-import { Dialog, ErrorMessage, useAction } from './ui.js';
+import { Dialog, ErrorMessage, useAction, Field } from './ui.js';
 
 type TokenAction = 'suspend' | 'reactivate' | 'revoke';
 
@@ -142,12 +142,11 @@ function IssueTokenDialog({ endpoint, server, onClose, onIssued }: { endpoint: E
             });
           }}
         >
-          <label className="field">
-            <span>
-              Custom token <span className="muted">(optional; leave empty to generate one)</span>
-            </span>
-            <input autoComplete="off" value={custom} onChange={(e) => setCustom(e.target.value)} />
-          </label>
+          <Field label={<>Custom token <span className="muted">(optional; leave empty to generate one)</span></>}>
+            {(id) => (
+              <input id={id} autoComplete="off" value={custom} onChange={(e) => setCustom(e.target.value)} />
+            )}
+          </Field>
           <ErrorMessage error={issue.error} />
           <div className="dialog-actions">
             <button type="button" className="secondary" onClick={onClose}>

@@ -1,6 +1,7 @@
 import type {
   ConnectionHistory,
   FormDefinition,
+  MeInfo,
   ServerInfo,
   SessionInfo,
   WidgetConfig,
@@ -116,7 +117,7 @@ export interface EndpointListParams {
 export const api = {
   signIn: (username: string, password: string) => request<SessionInfo>('POST', '/dashboard/api/sign-in', { username, password }),
   signOut: () => request<void>('POST', '/dashboard/api/sign-out'),
-  me: () => request<SessionInfo>('GET', '/dashboard/api/me'),
+  me: () => request<MeInfo>('GET', '/dashboard/api/me'),
   info: () => request<ServerInfo>('GET', '/dashboard/api/info'),
 
   widget: (app: string) => request<WidgetConfig>('GET', `/dashboard/api/applications/${enc(app)}/widget`),

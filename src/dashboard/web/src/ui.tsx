@@ -1,6 +1,17 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from './api.js';
 
+/** A label bound to its control by id (a wrapping label would fold a select's options into its name). */
+export function Field({ label, className = 'field', children }: { label: ReactNode; className?: string; children: (id: string) => ReactNode }) {
+  const id = useId();
+  return (
+    <div className={className}>
+      <label htmlFor={id}>{label}</label>
+      {children(id)}
+    </div>
+  );
+}
+
 /** Shown next to the control whose action failed; read out by screen readers. */
 export function ErrorMessage({ error }: { error: unknown }) {
   if (!error) return null;

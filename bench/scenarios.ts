@@ -1,0 +1,127 @@
+/** The MQTT scenarios, run against any broker through the load generator. */
+import type { LoadGenerator } from './loadgen/client.js';
+import type { Target } from './loadgen/device.js';
+import type { ConnectRateResult, PublishResult } from './loadgen/protocol.js';
+import { cpuMeter, rssMb, waitIdle } from './procstat.js';
+import { fmt } from './report.js';
+import type { RunningServer } from './servers.js';
+
+export interface Plan {
+  mode: 'quick' | 'full';
+  publishDevices: number;
+  window: number;
+  warmupMs: number;
+  publishMs: number;
+  pacedMs: number;
+  connectConcurrency: number;
+  connectMs: number;
+  idleDevices: number;
+  idleDeadlineMs: number;
+  queryEndpoints: number;
+  queryRequests: number;
+}
+
+export const PREFIX = 'kp1/demo_application_v1/epmx';
+const LOCAL_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+
+export interface BrokerFigures {
+  publish?: PublishResult & { serverCpu: number };
+  paced?: PublishResult & { serverCpu: number };
+  connect?: ConnectRateResult & { serverCpu: number };
+  idle?: { rssBeforeMb: number; rssMb: number; open: number; failed: number; seconds: number; firstError?: string };
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function targetOf(server: RunningServer): Target {
+  return { host: '127.0.0.1', port: server.mqttPort, localAddresses: LOCAL_ADDRESSES };
+}
+
+/**
+ * Max update rate (closed loop), then latency at `pacedRate` (open loop). `pacedRate` gets the
+ * broker's own max rate; it returns the rate to offer.
+ */
+export async function measureUpdates(
+  gen: LoadGenerator,
+  server: RunningServer,
+  plan: Plan,
+  tokens: string[],
+  pacedRate: (ownMax: number) => number,
+): Promise<Pick<BrokerFigures, 'publish' | 'paced'>> {
+  const target = targetOf(server);
+  const publishTokens = tokens.slice(0, plan.publishDevices);
+  log(`${server.name}: closed-loop update/keys, ${plan.publishDevices} devices × ${plan.window} in flight, ${plan.publishMs / 1000} s`);
+  let meter = cpuMeter(server.pid);
+  const max = await gen.run({
+    kind: 'closed',
+    target,
+    prefix: PREFIX,
+    tokens: publishTokens,
+    window: plan.window,
+    warmupMs: plan.warmupMs,
+    durationMs: plan.publishMs,
+  });
+  const publish = { ...max, serverCpu: meter() };
+  log(`${server.name}: ${fmt(max.rate)} updates/s, p50 ${fmt(max.latency.p50, 2)} ms, p99 ${fmt(max.latency.p99, 2)} ms`);
+  await waitIdle(server.pid);
+
+  const rate = pacedRate(max.rate);
+  if (!(rate >= 1)) return { publish };
+  log(`${server.name}: open-loop update/keys at ${fmt(rate)}/s, ${plan.pacedMs / 1000} s`);
+  meter = cpuMeter(server.pid);
+  const half = await gen.run({ kind: 'paced', target, prefix: PREFIX, tokens: publishTokens, rate, warmupMs: plan.warmupMs, durationMs: plan.pacedMs });
+  const paced = { ...half, serverCpu: meter() };
+  log(`${server.name}: ${fmt(half.rate)} updates/s, p50 ${fmt(half.latency.p50, 2)} ms, p99 ${fmt(half.latency.p99, 2)} ms`);
+  await waitIdle(server.pid);
+  return { publish, paced };
+}
+
+/**
+ * Connect churn. `echo`: the broker has no one to answer requests (mosquitto), so devices publish
+ * to their own response topic instead.
+ */
+export async function measureConnects(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[], echo: boolean): Promise<BrokerFigures['connect']> {
+  log(`${server.name}: connect, subscribe, request, response, disconnect; ${plan.connectConcurrency} in flight, ${plan.connectMs / 1000} s`);
+  const meter = cpuMeter(server.pid);
+  const result = await gen.run({
+    kind: 'connect-rate',
+    target: targetOf(server),
+    prefix: PREFIX,
+    tokens,
+    concurrency: plan.connectConcurrency,
+    durationMs: plan.connectMs,
+    maxCount: 1_000_000,
+    echo,
+  });
+  const connect = { ...result, serverCpu: meter() };
+  log(
+    `${server.name}: ${fmt(result.rate)} connects/s (${result.failed} failed, ${result.errorResponses} error responses)${result.firstError ? `; first error: ${result.firstError}` : ''}`,
+  );
+  await waitIdle(server.pid);
+  return connect;
+}
+
+/** RSS of the broker with `plan.idleDevices` connected devices; run on a fresh broker process. */
+export async function measureIdle(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[]): Promise<BrokerFigures['idle']> {
+  const count = Math.min(plan.idleDevices, tokens.length);
+  await waitIdle(server.pid);
+  const rssBeforeMb = rssMb(server.pid);
+  log(`${server.name}: connecting ${count} idle devices (RSS before: ${fmt(rssBeforeMb, 1)} MB)`);
+  const opened = await gen.run({
+    kind: 'idle-open',
+    target: targetOf(server),
+    prefix: PREFIX,
+    tokens: tokens.slice(0, count),
+    concurrency: 100,
+    deadlineMs: plan.idleDeadlineMs,
+  });
+  await waitIdle(server.pid);
+  const rss = rssMb(server.pid);
+  log(
+    `${server.name}: ${opened.open} idle devices open (${opened.failed} failed) in ${fmt(opened.seconds, 1)} s, RSS ${fmt(rss, 1)} MB${opened.firstError ? `; first error: ${opened.firstError}` : ''}`,
+  );
+  await gen.run({ kind: 'idle-close' });
+  return { rssBeforeMb, rssMb: rss, open: opened.open, failed: opened.failed, seconds: opened.seconds, firstError: opened.firstError };
+}

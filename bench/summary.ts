@@ -1,0 +1,149 @@
+/** Turns the figures of a run into table rows (with verdicts) and detail lines. */
+import type { QueryTiming } from './query.js';
+import { fmt, ratio, type Row, type Verdict } from './report.js';
+import type { BrokerFigures, Plan } from './scenarios.js';
+
+/** Targets are stated for the full run's sizes; a quick run shows figures without verdicts. */
+const FULL_IDLE_DEVICES = 10_000;
+const FULL_QUERY_ENDPOINTS = 100_000;
+
+function verdict(ok: boolean): Verdict {
+  return ok ? 'PASS' : 'MISS';
+}
+
+export interface RunFigures {
+  tether: BrokerFigures;
+  reference: BrokerFigures;
+  /** Why the reference column is empty, e.g. `skipped`. */
+  referenceMissing: string;
+  httpQuery?: QueryTiming;
+  storageQuery?: QueryTiming;
+  queryEndpoints: number;
+  queryShapes: string[];
+}
+
+export function buildRows(plan: Plan, f: RunFigures): Row[] {
+  const { tether: t, reference: r } = f;
+  const rows: Row[] = [];
+  const ref = (v: number | undefined, digits = 0) => (v === undefined ? f.referenceMissing : fmt(v, digits));
+  if (t.publish) {
+    rows.push({
+      metric: 'update/keys QoS 1, max rate (updates/s)',
+      tether: fmt(t.publish.rate),
+      reference: ref(r.publish?.rate),
+      ratio: ratio(t.publish.rate, r.publish?.rate),
+      target: '≥ 0.60×',
+      verdict: r.publish ? verdict(t.publish.rate / r.publish.rate >= 0.6 && t.publish.lost === 0) : '',
+    });
+    for (const p of ['p50', 'p90', 'p99', 'max'] as const) {
+      rows.push({
+        metric: `  PUBLISH→PUBACK at max rate, ${p} (ms)`,
+        tether: fmt(t.publish.latency[p], 2),
+        reference: ref(r.publish?.latency[p], 2),
+        ratio: ratio(t.publish.latency[p], r.publish?.latency[p]),
+        target: '',
+        verdict: '',
+      });
+    }
+  }
+  if (t.paced) {
+    rows.push({
+      metric: `p99 at 50 % of max rate, ${fmt(t.paced.rate)}/s (ms)`,
+      tether: fmt(t.paced.latency.p99, 2),
+      reference: ref(r.paced?.latency.p99, 2),
+      ratio: ratio(t.paced.latency.p99, r.paced?.latency.p99),
+      target: '< 10 ms',
+      verdict: verdict(t.paced.latency.p99 < 10 && t.paced.lost === 0),
+    });
+  }
+  if (t.connect) {
+    rows.push({
+      metric: 'connects/s (connect, subscribe, request, response)',
+      tether: fmt(t.connect.rate),
+      reference: ref(r.connect?.rate),
+      ratio: ratio(t.connect.rate, r.connect?.rate),
+      target: '≥ 3,000/s',
+      verdict: verdict(t.connect.rate >= 3000 && t.connect.failed === 0 && t.connect.errorResponses === 0),
+    });
+  }
+  if (t.idle) {
+    rows.push({
+      metric: `RSS with ${fmt(t.idle.open)} idle devices (MB)`,
+      tether: fmt(t.idle.rssMb, 1),
+      reference: ref(r.idle?.rssMb, 1),
+      ratio: ratio(t.idle.rssMb, r.idle?.rssMb),
+      target: '< 250 MB',
+      verdict: plan.idleDevices < FULL_IDLE_DEVICES ? '' : verdict(t.idle.rssMb < 250 && t.idle.open >= FULL_IDLE_DEVICES),
+    });
+  }
+  if (f.httpQuery) {
+    const n = fmt(f.queryEndpoints);
+    const { httpQuery: h, storageQuery: s } = f;
+    rows.push({
+      metric: `endpoint list, ${n} endpoints, p50 (ms)`,
+      tether: fmt(h.latency.p50, 1),
+      reference: s ? fmt(s.latency.p50, 1) : '—',
+      ratio: ratio(h.latency.p50, s?.latency.p50),
+      target: '',
+      verdict: '',
+    });
+    rows.push({
+      metric: `endpoint list, ${n} endpoints, p99 (ms)`,
+      tether: fmt(h.latency.p99, 1),
+      reference: s ? fmt(s.latency.p99, 1) : '—',
+      ratio: ratio(h.latency.p99, s?.latency.p99),
+      target: '< 50 ms',
+      verdict: f.queryEndpoints < FULL_QUERY_ENDPOINTS ? '' : verdict(h.latency.p99 < 50 && h.errors === 0),
+    });
+  }
+  return rows;
+}
+
+function pct(v: number): string {
+  return `${Math.round(v * 100)} %`;
+}
+
+export function buildDetails(plan: Plan, f: RunFigures): string[] {
+  const out: string[] = [
+    'Reference column: mosquitto for the MQTT rows; for the endpoint list, the same query on the storage layer in-process.',
+  ];
+  const both: Array<[string, BrokerFigures]> = [
+    ['Tether', f.tether],
+    ['mosquitto', f.reference],
+  ];
+  for (const [name, b] of both) {
+    if (b.publish) {
+      out.push(
+        `${name} max rate: ${fmt(b.publish.acked)} PUBACKs in ${fmt(b.publish.seconds, 1)} s (${plan.publishDevices} devices × ${plan.window} in flight); broker CPU ${pct(b.publish.serverCpu)} of a core, generator CPU ${pct(b.publish.generatorCpu)}; unacknowledged ${b.publish.lost}, disconnects ${b.publish.disconnects}`,
+      );
+    }
+    if (b.paced) {
+      out.push(
+        `${name} half load: ${fmt(b.paced.rate)}/s acknowledged, open loop; p50 ${fmt(b.paced.latency.p50, 2)} / p90 ${fmt(b.paced.latency.p90, 2)} / p99 ${fmt(b.paced.latency.p99, 2)} / max ${fmt(b.paced.latency.max, 2)} ms; broker CPU ${pct(b.paced.serverCpu)}; unacknowledged ${b.paced.lost}`,
+      );
+    }
+    if (b.connect) {
+      out.push(
+        `${name} connects: ${fmt(b.connect.completed)} in ${fmt(b.connect.seconds, 1)} s with ${plan.connectConcurrency} in flight; cycle p50 ${fmt(b.connect.latency.p50, 1)} / p99 ${fmt(b.connect.latency.p99, 1)} ms; broker CPU ${pct(b.connect.serverCpu)}, generator CPU ${pct(b.connect.generatorCpu)}; failed ${b.connect.failed}, error responses ${b.connect.errorResponses}`,
+      );
+    }
+    if (b.idle) {
+      const perDevice = ((b.idle.rssMb - b.idle.rssBeforeMb) * 1024) / Math.max(1, b.idle.open);
+      out.push(
+        `${name} idle (fresh process): RSS ${fmt(b.idle.rssBeforeMb, 1)} MB before, ${fmt(b.idle.rssMb, 1)} MB with ${fmt(b.idle.open)} devices (${fmt(perDevice, 1)} kB/device); connecting them took ${fmt(b.idle.seconds, 1)} s; failed ${b.idle.failed}`,
+      );
+    }
+  }
+  const { httpQuery: h, storageQuery: s } = f;
+  if (h) {
+    out.push(
+      `endpoint list: ${h.latency.count} sequential requests over HTTP keep-alive, ${f.queryShapes.length} page shapes in turn; max ${fmt(h.latency.max, 1)} ms (storage only: ${fmt(s?.latency.max, 1)} ms). Median per shape, HTTP / storage, and totalElements:`,
+    );
+    f.queryShapes.forEach((shape, i) => {
+      out.push(`  \`${shape}\`: ${fmt(h.shapeMedians[i], 1)} / ${fmt(s?.shapeMedians[i], 1)} ms, ${fmt(h.totals[i])}`);
+    });
+    if (h.firstError) out.push(`endpoint list errors: ${h.errors}, first: ${h.firstError}`);
+  }
+  if (plan.mode === 'quick') out.push('Quick run: fewer idle devices and endpoints, short windows; verdicts only where the full-run sizes were used.');
+  return out;
+}

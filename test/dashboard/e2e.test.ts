@@ -1,0 +1,208 @@
+/**
+ * The operator's story from how-to-connect-device.md, in a real headless Chromium against a real
+ * `tether start` (ports 0, SQLite in a temp dir) and a real MQTT device.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import mqtt, { type MqttClient } from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/index.js';
+import { startTether, type RunningTether } from '../../src/platform/tether.js';
+import { buildSpa, CHROMIUM, eventually, screenshotDir } from './helpers.js';
+
+const PASSWORD = 'correct-horse-battery-staple';
+const VERSION = 'demo_application_v1';
+
+let webRoot: string;
+let dataDir: string;
+let tether: RunningTether;
+let browser: Browser;
+let base: string;
+const devices: MqttClient[] = [];
+
+before(async () => {
+  webRoot = await buildSpa();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
+  process.env.TETHER_DASHBOARD_WEB_ROOT = webRoot;
+  const config = await loadConfig(['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
+    TETHER_ADMIN_PASSWORD: PASSWORD,
+  });
+  tether = await startTether(config);
+  base = `http://127.0.0.1:${tether.httpPort}`;
+  browser = await chromium.launch(CHROMIUM);
+});
+
+after(async () => {
+  for (const device of devices) await device.endAsync(true).catch(() => {});
+  await browser?.close();
+  await tether?.stop();
+  delete process.env.TETHER_DASHBOARD_WEB_ROOT;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(webRoot, { recursive: true, force: true });
+});
+
+/** A page that fails the test on any console error or uncaught exception. */
+async function openPage(width = 1280, height = 900): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return { page, problems };
+}
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(base);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+}
+
+async function connectDevice(): Promise<MqttClient> {
+  const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+  devices.push(device);
+  return device;
+}
+
+/** 10/EPMP update/keys with a request ID; resolves with the reply's sub-topic and payload. */
+async function reportMetadata(device: MqttClient, token: string, metadata: object, requestId: number): Promise<{ result: string; payload: string }> {
+  const topic = `kp1/${VERSION}/epmx/${token}/update/keys/${requestId}`;
+  const reply = new Promise<{ result: string; payload: string }>((resolve) => {
+    const onMessage = (t: string, payload: Buffer) => {
+      if (!t.startsWith(`${topic}/`)) return;
+      device.off('message', onMessage);
+      resolve({ result: t.slice(topic.length + 1), payload: payload.toString('utf8') });
+    };
+    device.on('message', onMessage);
+  });
+  await device.subscribeAsync([`${topic}/status`, `${topic}/error`]);
+  await device.publishAsync(topic, JSON.stringify(metadata), { qos: 1 });
+  return reply;
+}
+
+const cell = (page: Page, endpointId: string, header: string) => page.locator(`tr[data-endpoint-id="${endpointId}"] td[data-label="${header}"]`);
+
+test('an operator adds an endpoint, a device connects with its token and reports, the list shows it live', async () => {
+  const { page, problems } = await openPage();
+  const shots = screenshotDir();
+
+  // Sign in; a new user sees how to connect a device, with this server's real MQTT port.
+  await signIn(page);
+  await page.getByRole('heading', { name: 'No endpoints yet' }).waitFor();
+  assert.match((await page.locator('.empty-state pre').textContent()) ?? '', new RegExp(`--host 127\\.0\\.0\\.1 --port ${tether.mqttPort}$`));
+  await page.screenshot({ path: path.join(shots, 'empty-state-1280.png'), fullPage: true });
+
+  // Playbook 1: add the meterDescription field to the creation form.
+  await page.getByRole('button', { name: 'Edit creation form' }).click();
+  const formDialog = page.getByRole('dialog', { name: 'Edit creation form' });
+  await formDialog.getByRole('button', { name: 'Add field' }).click();
+  await formDialog.getByLabel('Label of field 1').fill('Meter description');
+  await formDialog.getByLabel('Metadata key of field 1').fill('meterDescription');
+  await formDialog.getByLabel('Field 1 is required').check();
+  await formDialog.getByRole('button', { name: 'Save form' }).click();
+  await formDialog.waitFor({ state: 'detached' });
+
+  // Playbook 2: create the endpoint record; the token is shown once with the command lines.
+  await page.getByRole('button', { name: 'Add endpoint' }).first().click();
+  const addDialog = page.getByRole('dialog', { name: 'Add endpoint' });
+  await addDialog.getByLabel(/Meter description/).fill('Kitchen meter, floor 2');
+  await addDialog.getByRole('button', { name: 'Create endpoint' }).click();
+  const created = page.getByRole('dialog', { name: 'Endpoint created' });
+  const token = await created.getByLabel('Endpoint token', { exact: true }).inputValue();
+  const endpointId = (await created.getByTestId('created-endpoint-id').textContent()) ?? '';
+  assert.ok(token.length >= 16, `token ${token} looks generated`);
+  assert.equal(await created.getByTestId('cli-command').textContent(), `tether device --token ${token} --host 127.0.0.1 --port ${tether.mqttPort}`);
+  assert.match((await created.getByTestId('mosquitto-command').textContent()) ?? '', new RegExp(`-p ${tether.mqttPort} -t kp1/${VERSION}/epmx/${token}/update/keys `));
+  await page.screenshot({ path: path.join(shots, 'token-created-1280.png') });
+  await created.getByRole('button', { name: 'Done' }).click();
+  await eventually('the new row', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Offline') === true);
+  const stored = await tether.services.registry.getEndpoint(endpointId, true);
+  assert.deepEqual(stored.metadata, { meterDescription: 'Kitchen meter, floor 2' });
+
+  // Everything below must happen without a reload: this marker would vanish with one.
+  await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
+
+  // Playbook 3: the device connects with the token and reports model and mac.
+  const device = await connectDevice();
+  const reply = await reportMetadata(device, token, { model: 'MySmartMeter A300', mac: '00-14-22-01-23-45' }, 1);
+  assert.equal(reply.result, 'status');
+  await eventually('the row to show the device online', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Online') === true);
+
+  // Playbook 4: configure the model and mac columns.
+  await page.getByRole('button', { name: 'Configure columns' }).click();
+  const columns = page.getByRole('dialog', { name: 'Configure columns' });
+  await columns.getByRole('button', { name: 'Add column' }).click();
+  await columns.getByLabel('Metadata key of column 1').fill('mac');
+  await columns.getByLabel('Header of column 1').fill('MAC address');
+  await columns.getByRole('button', { name: 'Add column' }).click();
+  await columns.getByLabel('Metadata key of column 2').fill('model');
+  await columns.getByLabel('Header of column 2').fill('Model');
+  // Reorder: model first.
+  await columns.getByRole('button', { name: 'Move column model up' }).click();
+  await columns.getByRole('button', { name: 'Save columns' }).click();
+  await columns.waitFor({ state: 'detached' });
+  await eventually('model and mac in the row', async () =>
+    (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A300' && (await cell(page, endpointId, 'MAC address').textContent()) === '00-14-22-01-23-45',
+  );
+
+  // A new report reaches the row live (Server-Sent Events), still without reload.
+  assert.equal((await reportMetadata(device, token, { model: 'MySmartMeter A310' }, 2)).result, 'status');
+  await eventually('the row to show the new model', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310');
+  // An endpoint created elsewhere (REST) appears too.
+  const other = await tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Other meter' } });
+  await eventually('the endpoint created over REST', async () => (await cell(page, other.endpoint.endpointId, 'Model').textContent()) === 'Other meter');
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
+
+  // Search across shown values, and the connection filter, are server-side.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('A310');
+  await eventually('search to narrow the list', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1);
+  await page.getByRole('searchbox', { name: 'Search' }).fill('');
+  await eventually('search to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2);
+  await page.getByRole('combobox', { name: 'Connection' }).selectOption('online');
+  await eventually('the online filter', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1);
+  await page.getByRole('combobox', { name: 'Connection' }).selectOption('');
+  await eventually('the filter to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2);
+
+  // Reload: the column layout was saved on the server.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+  await eventually('the row after reload', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310');
+  const headers = await page.locator('thead th button.sort').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')));
+  assert.deepEqual(headers, ['Sort by Endpoint ID', 'Sort by Registered', 'Sort by Connection', 'Sort by Model', 'Sort by MAC address']);
+  await page.screenshot({ path: path.join(shots, 'endpoint-list-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(shots, 'endpoint-list-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // The endpoint page: metadata, connection, tokens.
+  await page.locator(`tr[data-endpoint-id="${endpointId}"]`).click();
+  await page.getByTestId('endpoint-id').filter({ hasText: endpointId }).waitFor();
+  const metadataTable = page.getByTestId('metadata-table');
+  await eventually('the metadata table', async () => (await metadataTable.locator('tr[data-key="meterDescription"] td.value').textContent()) === 'Kitchen meter, floor 2');
+  assert.equal(await metadataTable.locator('tr[data-key="mac"] td.value').textContent(), '00-14-22-01-23-45');
+  const tokenRow = page.getByTestId('tokens-table').locator('tbody tr').first();
+  await eventually('the token to be active', async () => (await tokenRow.locator('.status').textContent()) === 'ACTIVE');
+  await page.screenshot({ path: path.join(shots, 'endpoint-page-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(shots, 'endpoint-page-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Suspend the token: the device is disconnected and refused from then on.
+  const kicked = new Promise<void>((resolve) => device.once('close', () => resolve()));
+  await tokenRow.getByRole('button', { name: /^Suspend token ending/ }).click();
+  await eventually('the token to show suspended', async () => (await tokenRow.locator('.status').textContent()) === 'SUSPENDED');
+  await kicked;
+  const again = await connectDevice();
+  const refused = await reportMetadata(again, token, { model: 'should not land' }, 3);
+  assert.equal(refused.result, 'error');
+  assert.equal((JSON.parse(refused.payload) as { statusCode: number }).statusCode, 403);
+  assert.equal((await tether.services.registry.getMetadata(endpointId, 'operator')).model, 'MySmartMeter A310');
+  await eventually('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true);
+
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,57 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package folder, found from this file whether it runs from dist/ or a .build/<name>/ dir. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tether') return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json of tether not found above the test file');
+    dir = parent;
+  }
+}
+
+/**
+ * Builds the SPA from the current sources into a fresh temp dir with Vite's API, so the browser
+ * tests always exercise the code under test, never a stale dist/web.
+ */
+export async function buildSpa(): Promise<string> {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'tether-web-'));
+  const { build } = await import('vite');
+  await build({
+    configFile: path.join(repoRoot(), 'src/dashboard/web/vite.config.ts'),
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+    logLevel: 'error',
+  });
+  return outDir;
+}
+
+export function screenshotDir(): string {
+  const dir = path.join(repoRoot(), 'test-artifacts', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Polls `check` every 50 ms until it returns true; fails with `what` after the deadline. */
+export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export const CHROMIUM = {
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+};

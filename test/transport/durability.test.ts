@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Storage } from '../../src/storage/storage.js';
+import { Inbox, connect, createEndpoint, kpTopic, startHarness } from './harness.js';
+import type { Harness } from './harness.js';
+
+/**
+ * Storage whose metadata writes take a few extra event-loop turns and record what has committed,
+ * so an acknowledgement sent before the commit would be seen.
+ */
+function slowCommits(committed: Set<string>) {
+  return (storage: Storage): Storage =>
+    new Proxy(storage, {
+      get(target, prop, receiver) {
+        if (prop === 'changeMetadata') {
+          const change: Storage['changeMetadata'] = async (endpointId, metadataChange, at) => {
+            for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+            const result = await target.changeMetadata(endpointId, metadataChange, at);
+            if (metadataChange.kind !== 'delete') for (const key of Object.keys(metadataChange.metadata)) committed.add(key);
+            return result;
+          };
+          return change;
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+}
+
+describe('durability', () => {
+  let h: Harness;
+  const committed = new Set<string>();
+  before(async () => {
+    h = await startHarness({ wrapStorage: slowCommits(committed) });
+  });
+  after(() => h.close());
+
+  for (const qos of [1, 2] as const) {
+    it(`acknowledges a QoS ${qos} update only after it is committed`, async () => {
+      const ep = await createEndpoint(h);
+      const client = await connect(h);
+      const n = 40;
+      const acked = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const key = `q${qos}_k${i}`;
+          await client.publishAsync(kpTopic(ep.token, 'update/keys'), JSON.stringify({ [key]: i }), { qos });
+          // Checked the moment the acknowledgement arrives.
+          return { key, committedAtAck: committed.has(key) };
+        }),
+      );
+      for (const { key, committedAtAck } of acked) assert.ok(committedAtAck, `${key} was acknowledged before its commit`);
+      const stored = await h.services.storage.getMetadata(ep.endpointId);
+      for (let i = 0; i < n; i++) assert.equal(stored?.[`q${qos}_k${i}`], i);
+    });
+  }
+
+  it('sends the /status reply only after the commit', async () => {
+    const ep = await createEndpoint(h);
+    const client = await connect(h);
+    const inbox = new Inbox(client);
+    const topic = kpTopic(ep.token, 'update/keys', 1);
+    let committedAtReply: boolean | undefined;
+    client.on('message', (t) => {
+      if (t === `${topic}/status`) committedAtReply = committed.has('status_key');
+    });
+    client.publish(topic, '{"status_key":true}', { qos: 0 });
+    await inbox.next(`${topic}/status`);
+    assert.equal(committedAtReply, true);
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import mqttPacket from 'mqtt-packet';
+import { createEndpoint, kpTopic, startHarness, waitFor } from './harness.js';
+import type { Harness } from './harness.js';
+
+/**
+ * The Kaa tutorial's paho client sends CONNECT, PUBLISH and DISCONNECT back to back and closes the
+ * socket without waiting for CONNACK. These tests do the same with raw bytes.
+ */
+describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  function packets(clientId: string, topic: string, payload: string, qos: 0 | 1): Buffer[] {
+    return [
+      mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 60 }),
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic,
+        payload: Buffer.from(payload),
+        qos,
+        retain: false,
+        dup: false,
+        ...(qos > 0 ? { messageId: 1 } : {}),
+      }),
+      mqttPacket.generate({ cmd: 'disconnect' }),
+    ];
+  }
+
+  /** Opens a socket, sends the chunks as told, then closes its side. Resolves when the socket is closed. */
+  function send(chunks: Buffer[], mode: 'one-write' | 'separate-writes'): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const received: Buffer[] = [];
+      const socket = net.connect(h.port, '127.0.0.1', () => {
+        if (mode === 'one-write') socket.end(Buffer.concat(chunks));
+        else {
+          for (const chunk of chunks) socket.write(chunk);
+          socket.end();
+        }
+      });
+      socket.on('data', (d: Buffer) => received.push(d));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(received)));
+    });
+  }
+
+  const connectivityEvents = (endpointId: string) =>
+    h.services.events.filter((e) => e.type === 'connectivity.changed' && e.endpointId === endpointId).map((e) => (e.type === 'connectivity.changed' ? e.connected : null));
+
+  for (const qos of [0, 1] as const) {
+    for (const mode of ['one-write', 'separate-writes'] as const) {
+      it(`stores the metadata at QoS ${qos} (${mode}), then disconnects the endpoint`, async () => {
+        const ep = await createEndpoint(h);
+        const payload = JSON.stringify({ model: 'MySmartMeter A300', mac: '00-14-22-01-23-45', qos, mode });
+        await send(packets(`paho-${qos}-${mode}`, kpTopic(ep.token, 'update/keys'), payload, qos), mode);
+        await waitFor(async () => Object.keys(await h.services.registry.getMetadata(ep.endpointId, 'operator')).length > 0, 'metadata stored');
+        assert.deepEqual(await h.services.registry.getMetadata(ep.endpointId, 'operator'), JSON.parse(payload));
+        // Connected by the request, then disconnected by the session's end, in that order.
+        await waitFor(() => connectivityEvents(ep.endpointId).length === 2, 'connect and disconnect events');
+        assert.deepEqual(connectivityEvents(ep.endpointId), [true, false]);
+        const endpoint = await h.services.registry.getEndpoint(ep.endpointId, false);
+        assert.equal(endpoint.connected, false);
+        assert.ok(endpoint.lastSeen);
+      });
+    }
+  }
+
+  it('processes a request with an ID and an error without waiting for CONNACK', async () => {
+    const ep = await createEndpoint(h, { a: 1 });
+    const ok = kpTopic(ep.token, 'update/keys', 5);
+    const bad = kpTopic('unknown-token', 'update/keys', 6);
+    const chunks = packets('pipelined-ids', ok, '{"b":2}', 1);
+    chunks.splice(2, 0, mqttPacket.generate({ cmd: 'publish', topic: bad, payload: Buffer.from('{"b":2}'), qos: 0, retain: false, dup: false }));
+    await send(chunks, 'one-write');
+    await waitFor(async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['b'] === 2, 'metadata stored');
+  });
+
+  it('drops a connection that closes without sending anything', async () => {
+    await waitFor(() => h.server.sessionCount() === 0, 'no sessions');
+    const socket = net.connect(h.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await waitFor(() => h.server.sessionCount() === 1, 'the session to open');
+    socket.end();
+    await waitFor(() => h.server.sessionCount() === 0, 'the session to close');
+  });
+
+  it('answers a pipelined client that stays to read its replies', async () => {
+    const ep = await createEndpoint(h, { a: 1 });
+    const topic = kpTopic(ep.token, 'get', 9);
+    const chunks = packets('pipelined-reader', topic, '', 1).slice(0, 2);
+    const socket = net.connect(h.port, '127.0.0.1', () => socket.write(Buffer.concat(chunks)));
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const seen: mqttPacket.Packet[] = [];
+    parser.on('packet', (p) => seen.push(p));
+    socket.on('data', (d: Buffer) => parser.parse(d));
+    await waitFor(() => seen.some((p) => p.cmd === 'publish') && seen.some((p) => p.cmd === 'puback'), 'reply and PUBACK');
+    const reply = seen.find((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish')!;
+    assert.equal(reply.topic, `${topic}/status`);
+    assert.deepEqual(JSON.parse(reply.payload.toString()), { a: 1 });
+    assert.equal(seen[0]!.cmd, 'connack');
+    socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  });
+});
