@@ -4,7 +4,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EndpointQuery, Metadata } from '../src/core/types.js';
 import { openSqliteStorage } from '../src/storage/sqlite/index.js';
-import type { Storage } from '../src/storage/storage.js';
 
 export interface StorageBenchFigures {
   endpoints: number;
@@ -122,5 +121,3 @@ async function median(repeats: number, run: () => Promise<unknown>): Promise<num
 if (process.argv[1] && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href) {
   benchStorage().then((figures) => console.log(JSON.stringify(figures, null, 2)));
 }
-
-export type { Storage };

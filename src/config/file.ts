@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { errors } from '../core/errors.js';
 
 /**
@@ -16,7 +15,7 @@ export async function readConfigFile(file: string, source: string): Promise<Reco
     const problem = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : `it cannot be read (${code ?? 'unknown error'})`;
     throw errors.configInvalid(`${source} "${file}"`, `${problem}; point it at a YAML or JSON config file`);
   }
-  const value = path.extname(file).toLowerCase() === '.json' ? parseJson(file, text) : parseYaml(file, text);
+  const value = path.extname(file).toLowerCase() === '.json' ? parseJson(file, text) : await parseYaml(file, text);
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw errors.configInvalid(`config file ${file}`, 'the top level must be a mapping of settings, e.g. "mqttPort: 1883"');
@@ -32,7 +31,8 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
-function parseYaml(file: string, text: string): unknown {
+async function parseYaml(file: string, text: string): Promise<unknown> {
+  const { parseDocument } = await import('yaml');
   // With prettyErrors (the default) the first line of a message names the line and column.
   const doc = parseDocument(text, { uniqueKeys: true });
   const first = doc.errors[0];

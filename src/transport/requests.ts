@@ -28,7 +28,7 @@ export interface RequestDeps {
 export function createRequestHandler(deps: RequestDeps) {
   const { services, extensions, sessions, respond, logger } = deps;
 
-  async function process(session: Session, packet: PublishPacket, kp: KpTopic): Promise<void> {
+  async function process(session: Session, packet: PublishPacket, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<void> {
     const version = await services.applications.getVersion(kp.appVersionName);
     if (!version.extensions.includes(kp.extensionInstance)) {
       throw errors.extensionNotEnabled(kp.extensionInstance, version.name);
@@ -51,10 +51,14 @@ export function createRequestHandler(deps: RequestDeps) {
     await attached;
     services.connectivity.seen(endpointId);
 
-    const response = await extension.handle(
+    // MQTT keeps a connection's messages in order; so do extensions, per token.
+    if (previousTurn) await previousTurn;
+    const handled = extension.handle(
       { resourcePath: kp.resourcePath, payload: packet.payload as Buffer, requestId: kp.requestId },
       { appVersion: version, instance: kp.extensionInstance, endpointId, token, sessionId: session.id, logger },
     );
+    endTurn();
+    const response = await handled;
     // 1/KP: without a request ID, no success response is published.
     if (kp.requestId !== undefined) {
       respond(session.client, statusTopic(packet.topic), response?.payload ?? EMPTY, packet.qos);
@@ -95,10 +99,20 @@ export function createRequestHandler(deps: RequestDeps) {
       fail(session, packet, undefined, err);
       return Promise.resolve();
     }
-    // Requests for one token run in order (an update followed by a get reads its own write).
-    return session.requests.run(kp.endpointToken, () =>
-      process(session, packet, kp).catch((err: unknown) => fail(session, packet, kp, err)),
-    );
+    const key = kp.endpointToken;
+    const previousTurn = session.turns.get(key);
+    let endTurn!: () => void;
+    const turn = new Promise<void>((resolve) => (endTurn = resolve));
+    session.turns.set(key, turn);
+    const done = process(session, packet, kp, previousTurn, endTurn)
+      .catch((err: unknown) => fail(session, packet, kp, err))
+      .finally(() => {
+        endTurn(); // a request that failed before reaching its extension must not block the next
+        if (session.turns.get(key) === turn) session.turns.delete(key);
+        session.inflight.delete(done);
+      });
+    session.inflight.add(done);
+    return done;
   };
 }
 

@@ -147,7 +147,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     sessions.remove(session);
     // Requests already received (e.g. a PUBLISH pipelined before DISCONNECT) finish first, so the
     // endpoint is detached after, not before, they attached it.
-    await session.requests.drain();
+    await session.drain();
     if (session.attached.size === 0) return;
     await Promise.allSettled(session.attached.values());
     try {

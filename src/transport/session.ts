@@ -1,5 +1,4 @@
 import type { Client } from 'aedes';
-import { KeyedSerial } from '../core/serial.js';
 
 /**
  * One MQTT connection. Its ID is unique per connection, not the MQTT client ID: when a client
@@ -7,8 +6,14 @@ import { KeyedSerial } from '../core/serial.js';
  * independently, so connectivity (9/ELCE) stays right whichever finishes first.
  */
 export class Session {
-  /** Requests on one token run in arrival order; different tokens (gateways) run concurrently. */
-  readonly requests = new KeyedSerial();
+  /**
+   * Per token, the turn of the latest request: it settles once that request has handed itself to
+   * its extension. The next request on the token waits for it, so extensions see requests in
+   * arrival order while their storage writes still overlap (group commit).
+   */
+  readonly turns = new Map<string, Promise<void>>();
+  /** Requests received and not finished yet. */
+  readonly inflight = new Set<Promise<void>>();
   /** Endpoints this session spoke for, with their `connectivity.attach` calls. */
   readonly attached = new Map<string, Promise<void>>();
   /** SHA-256 hashes of the tokens used on this session: a suspended or revoked token ends it. */
@@ -19,6 +24,11 @@ export class Session {
     readonly id: string,
     readonly client: Client,
   ) {}
+
+  /** Resolves when every request received so far has finished. */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
 }
 
 /** The open sessions, indexed by the things that can end them (token status changes, endpoint deletion). */

@@ -166,7 +166,8 @@ test('start-up errors are one line with exit code 1', async (t) => {
   t.after(() => blocker.close());
   const busy = (blocker.address() as net.AddressInfo).port;
 
-  const inUse = await tether(['start', '--host', '127.0.0.1', '--mqtt-port', String(busy), '--http-port', '0', '--data-dir', dataDir]);
+  // At log level warn, a clean failure writes nothing but its one line to stderr.
+  const inUse = await tether(['start', '--host', '127.0.0.1', '--mqtt-port', String(busy), '--http-port', '0', '--data-dir', dataDir], { TETHER_LOG_LEVEL: 'warn' });
   assertOneLineError(inUse, new RegExp(`^Error: MQTT port ${busy} is in use\\. Start with --mqtt-port <port> \\(or TETHER_MQTT_PORT\\)\\.$`));
 
   assertOneLineError(await tether(['start', '--mqtt-port', 'abc']), /^Error: Invalid --mqtt-port "abc": use a port number from 0 to 65535/);

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { connect } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { parseFlags } from '../../config/flags.js';
 import { errors } from '../../core/errors.js';
@@ -112,7 +111,9 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
   io.out(`DEBUG: Composed metadata topic: ${topic}`);
   io.out(`INFO: Connecting to KPC instance at ${address}...`);
-  const client = await connectDevice(o, address);
+  // Loaded on use so the other commands start quickly.
+  const { connect } = await import('mqtt');
+  const client = await connectDevice(connect, o, address);
   io.out('INFO: Successfully connected');
 
   let exitCode = 0;
@@ -129,7 +130,7 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   return exitCode;
 }
 
-function connectDevice(o: DeviceOptions, address: string): Promise<MqttClient> {
+function connectDevice(connect: typeof import('mqtt').connect, o: DeviceOptions, address: string): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     // 1/KP clients authenticate by token only, so no username or password; MQTT 3.1.1 like paho.
     const client = connect({ host: o.host, port: o.port, protocol: 'mqtt', protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: o.timeoutMs });

@@ -2,8 +2,6 @@ import path from 'node:path';
 import { CONFIG_HELP, loadConfig } from '../../config/index.js';
 import type { TetherConfig } from '../../config/index.js';
 import { adminApiKeyPath } from '../../platform/admin-key.js';
-import { createLogger } from '../../platform/logger.js';
-import { startTether } from '../../platform/tether.js';
 import type { RunningTether } from '../../platform/tether.js';
 import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
@@ -28,6 +26,9 @@ export const startCommand: Command = {
       return 0;
     }
     const config = await loadConfig(argv, io.env, { cwd: io.cwd });
+    // Loaded here, not at the top: the server's modules (fastify, aedes, SQLite) would slow every
+    // other command down by a second.
+    const [{ startTether }, { createLogger }] = await Promise.all([import('../../platform/tether.js'), import('../../platform/logger.js')]);
     const logger = createLogger(config.logLevel);
     const running = await startTether(config, { logger });
     printBanner(running, config, io);

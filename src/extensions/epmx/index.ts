@@ -1,6 +1,6 @@
 import { errors } from '../../core/errors.js';
 import type { Registry } from '../../core/services.js';
-import type { Metadata } from '../../core/types.js';
+import type { Metadata, MetadataChange } from '../../core/types.js';
 import type { Extension, ExtensionContext, KpRequest, KpResponse } from '../extension.js';
 import { parseDeleteRequest, parseGetRequest, parseUpdateRequest } from './payload.js';
 
@@ -13,15 +13,35 @@ export const EPMX = 'epmx';
  */
 export function createEpmxExtension(deps: { registry: Registry }): Extension {
   const { registry } = deps;
+  /**
+   * Per endpoint, the latest accepted write. Writes are handed to the registry as they arrive (it
+   * applies them in order and storage commits them in groups); a read waits for the writes accepted
+   * before it, so a device reads its own writes even when it pipelines requests.
+   */
+  const lastWrite = new Map<string, Promise<void>>();
+
+  function write(endpointId: string, change: MetadataChange): Promise<void> {
+    const written = registry.changeMetadata(endpointId, change, 'device');
+    const settled = written.then(noop, noop);
+    lastWrite.set(endpointId, settled);
+    void settled.then(() => {
+      if (lastWrite.get(endpointId) === settled) lastWrite.delete(endpointId);
+    });
+    return written.then(noop);
+  }
 
   async function getKeys(ctx: ExtensionContext): Promise<KpResponse> {
+    const pending = lastWrite.get(ctx.endpointId);
+    if (pending) await pending;
     // 10/EPMP: keys the device can neither read nor write are filtered out (registry, `device` actor).
     const keys = await registry.metadataKeys(ctx.endpointId, 'device');
     return json(keys);
   }
 
   async function get(request: KpRequest, ctx: ExtensionContext): Promise<KpResponse> {
+    const pending = lastWrite.get(ctx.endpointId);
     const keys = parseGetRequest(request.payload);
+    if (pending) await pending;
     if (keys === undefined) return json(await registry.getMetadata(ctx.endpointId, 'device'));
     // 10/EPMP: explicitly requesting a restricted key is an error, not a silent omission.
     const access = ctx.appVersion.metadataKeyAccess;
@@ -49,13 +69,13 @@ export function createEpmxExtension(deps: { registry: Registry }): Extension {
           return get(request, ctx);
         case 'update':
           // 10/EPMP: a full update removes keys absent from the payload (writable ones only: registry).
-          await registry.changeMetadata(ctx.endpointId, { kind: 'replace', metadata: parseUpdateRequest(request.payload) }, 'device');
+          await write(ctx.endpointId, { kind: 'replace', metadata: parseUpdateRequest(request.payload) });
           return; // 10/EPMP: success responses of updates and deletes have a zero-length payload.
         case 'update/keys':
-          await registry.changeMetadata(ctx.endpointId, { kind: 'merge', metadata: parseUpdateRequest(request.payload) }, 'device');
+          await write(ctx.endpointId, { kind: 'merge', metadata: parseUpdateRequest(request.payload) });
           return;
         case 'delete/keys':
-          await registry.changeMetadata(ctx.endpointId, { kind: 'delete', keys: parseDeleteRequest(request.payload) }, 'device');
+          await write(ctx.endpointId, { kind: 'delete', keys: parseDeleteRequest(request.payload) });
           return;
         default:
           throw errors.unknownResource(ctx.instance, request.resourcePath);
@@ -63,6 +83,8 @@ export function createEpmxExtension(deps: { registry: Registry }): Extension {
     },
   };
 }
+
+function noop(): void {}
 
 function json(value: unknown): KpResponse {
   return { payload: Buffer.from(JSON.stringify(value), 'utf8') };
