@@ -24,6 +24,41 @@ export function cpuMeter(pid: number): () => number {
   return () => (cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000);
 }
 
+/** Busy CPU seconds of the whole machine (all cores) so far, from /proc/stat. */
+export function machineBusySeconds(): number {
+  const first = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const [, ...ticks] = first.trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const busy = (ticks[0] ?? 0) + (ticks[1] ?? 0) + (ticks[2] ?? 0) + (ticks[5] ?? 0) + (ticks[6] ?? 0) + (ticks[7] ?? 0);
+  return busy / 100;
+}
+
+export interface PhaseCpu {
+  /** The broker child, in cores. */
+  server: number;
+  /** Everything else on the machine except the broker and this bench process, in cores. */
+  others: number;
+}
+
+/**
+ * Measures where CPU went during a scenario. `others` tells whether the figures are trustworthy:
+ * on a 2-core machine, other work competing with the broker skews every rate and latency.
+ */
+export function phaseMeter(pid: number): () => PhaseCpu {
+  const server0 = cpuSeconds(pid);
+  const self0 = process.cpuUsage();
+  const machine0 = machineBusySeconds();
+  const t0 = performance.now();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    const server = (cpuSeconds(pid) - server0) / seconds;
+    const selfUsage = process.cpuUsage(self0);
+    const self = (selfUsage.user + selfUsage.system) / 1e6 / seconds;
+    const machine = (machineBusySeconds() - machine0) / seconds;
+    return { server, others: Math.max(0, machine - server - self) };
+  };
+}
+
 /**
  * Waits until the child is nearly idle (below 5 % of a core over 500 ms), so backlog from one
  * scenario (disconnect bookkeeping, write batches) does not leak into the next measurement.

@@ -55,6 +55,8 @@ export interface Environment {
   kernel: string;
   /** 1-minute load average when the run started: above ~0.5 others were using the cores. */
   loadAverage: number;
+  /** Cores' worth of CPU other processes used in the second before the run started. */
+  busyCoresBefore?: number;
 }
 
 export function environment(mosquitto: string): Environment {
@@ -118,7 +120,7 @@ export function appendToDocs(file: string, env: Environment, mode: string, rows:
     '',
     `## ${env.date} — ${mode} run`,
     '',
-    `Machine: ${env.cores} cores (\`nproc\`), ${env.cpuModel}, ${env.memoryGb} GB RAM, ${env.kernel}; Node ${env.node}; mosquitto ${env.mosquitto}; load average at start ${env.loadAverage.toFixed(2)}.`,
+    `Machine: ${env.cores} cores (\`nproc\`), ${env.cpuModel}, ${env.memoryGb} GB RAM, ${env.kernel}; Node ${env.node}; mosquitto ${env.mosquitto}; load average at start ${env.loadAverage.toFixed(2)}${env.busyCoresBefore !== undefined ? `, CPU busy just before the run ${Math.round(env.busyCoresBefore * 100)} % of a core` : ''}.`,
     '',
     markdownTable(rows),
     '',

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LoadGenerator } from './loadgen/client.js';
-import { fdLimits } from './procstat.js';
+import { fdLimits, machineBusySeconds } from './procstat.js';
 import type { QueryTiming } from './query.js';
 import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.js';
 import { type BrokerFigures, type Plan, log, measureConnects, measureIdle, measureUpdates } from './scenarios.js';
@@ -111,8 +111,13 @@ async function main(): Promise<void> {
     plan.idleDevices = capped;
   }
   const env = environment(mosquittoVersion());
+  const busy0 = machineBusySeconds();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  env.busyCoresBefore = machineBusySeconds() - busy0;
   log(`${plan.mode} run on ${env.cores} cores, Node ${env.node}, mosquitto ${env.mosquitto}; server ${path.relative(root, entry)}; work dir ${workDir}`);
-  if (env.loadAverage > 0.5) log(`load average is ${env.loadAverage.toFixed(2)}: other work is using the cores, expect lower and noisier figures`);
+  if (env.busyCoresBefore > 0.2) {
+    log(`the machine is busy (${Math.round(env.busyCoresBefore * 100)} % of a core before start, load average ${env.loadAverage.toFixed(2)}): expect lower, noisier figures`);
+  }
 
   let referenceMissing = '—';
   let useMosquitto = brokers.has('mosquitto');

@@ -2,7 +2,7 @@
 import type { LoadGenerator } from './loadgen/client.js';
 import type { Target } from './loadgen/device.js';
 import type { ConnectRateResult, PublishResult } from './loadgen/protocol.js';
-import { cpuMeter, rssMb, waitIdle } from './procstat.js';
+import { type PhaseCpu, phaseMeter, rssMb, waitIdle } from './procstat.js';
 import { fmt } from './report.js';
 import type { RunningServer } from './servers.js';
 
@@ -24,15 +24,27 @@ export interface Plan {
 export const PREFIX = 'kp1/demo_application_v1/epmx';
 const LOCAL_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 
+/** CPU use during the scenario, in cores: the broker's, and other processes' on the machine. */
+interface Cpu {
+  serverCpu: number;
+  othersCpu: number;
+}
+
 export interface BrokerFigures {
-  publish?: PublishResult & { serverCpu: number };
-  paced?: PublishResult & { serverCpu: number };
-  connect?: ConnectRateResult & { serverCpu: number };
+  publish?: PublishResult & Cpu;
+  paced?: PublishResult & Cpu;
+  connect?: ConnectRateResult & Cpu;
   idle?: { rssBeforeMb: number; rssMb: number; open: number; failed: number; seconds: number; firstError?: string };
 }
 
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function cpu(meter: () => PhaseCpu): Cpu {
+  const { server, others } = meter();
+  if (others > 0.25) log(`other processes used ${Math.round(others * 100)} % of a core meanwhile: figures are skewed`);
+  return { serverCpu: server, othersCpu: others };
 }
 
 function targetOf(server: RunningServer): Target {
@@ -53,7 +65,7 @@ export async function measureUpdates(
   const target = targetOf(server);
   const publishTokens = tokens.slice(0, plan.publishDevices);
   log(`${server.name}: closed-loop update/keys, ${plan.publishDevices} devices × ${plan.window} in flight, ${plan.publishMs / 1000} s`);
-  let meter = cpuMeter(server.pid);
+  let meter = phaseMeter(server.pid);
   const max = await gen.run({
     kind: 'closed',
     target,
@@ -63,16 +75,16 @@ export async function measureUpdates(
     warmupMs: plan.warmupMs,
     durationMs: plan.publishMs,
   });
-  const publish = { ...max, serverCpu: meter() };
+  const publish = { ...max, ...cpu(meter) };
   log(`${server.name}: ${fmt(max.rate)} updates/s, p50 ${fmt(max.latency.p50, 2)} ms, p99 ${fmt(max.latency.p99, 2)} ms`);
   await waitIdle(server.pid);
 
   const rate = pacedRate(max.rate);
   if (!(rate >= 1)) return { publish };
   log(`${server.name}: open-loop update/keys at ${fmt(rate)}/s, ${plan.pacedMs / 1000} s`);
-  meter = cpuMeter(server.pid);
+  meter = phaseMeter(server.pid);
   const half = await gen.run({ kind: 'paced', target, prefix: PREFIX, tokens: publishTokens, rate, warmupMs: plan.warmupMs, durationMs: plan.pacedMs });
-  const paced = { ...half, serverCpu: meter() };
+  const paced = { ...half, ...cpu(meter) };
   log(`${server.name}: ${fmt(half.rate)} updates/s, p50 ${fmt(half.latency.p50, 2)} ms, p99 ${fmt(half.latency.p99, 2)} ms`);
   await waitIdle(server.pid);
   return { publish, paced };
@@ -84,7 +96,7 @@ export async function measureUpdates(
  */
 export async function measureConnects(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[], echo: boolean): Promise<BrokerFigures['connect']> {
   log(`${server.name}: connect, subscribe, request, response, disconnect; ${plan.connectConcurrency} in flight, ${plan.connectMs / 1000} s`);
-  const meter = cpuMeter(server.pid);
+  const meter = phaseMeter(server.pid);
   const result = await gen.run({
     kind: 'connect-rate',
     target: targetOf(server),
@@ -95,7 +107,7 @@ export async function measureConnects(gen: LoadGenerator, server: RunningServer,
     maxCount: 1_000_000,
     echo,
   });
-  const connect = { ...result, serverCpu: meter() };
+  const connect = { ...result, ...cpu(meter) };
   log(
     `${server.name}: ${fmt(result.rate)} connects/s (${result.failed} failed, ${result.errorResponses} error responses)${result.firstError ? `; first error: ${result.firstError}` : ''}`,
   );

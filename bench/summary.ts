@@ -114,17 +114,17 @@ export function buildDetails(plan: Plan, f: RunFigures): string[] {
   for (const [name, b] of both) {
     if (b.publish) {
       out.push(
-        `${name} max rate: ${fmt(b.publish.acked)} PUBACKs in ${fmt(b.publish.seconds, 1)} s (${plan.publishDevices} devices × ${plan.window} in flight); broker CPU ${pct(b.publish.serverCpu)} of a core, generator CPU ${pct(b.publish.generatorCpu)}; unacknowledged ${b.publish.lost}, disconnects ${b.publish.disconnects}`,
+        `${name} max rate: ${fmt(b.publish.acked)} PUBACKs in ${fmt(b.publish.seconds, 1)} s (${plan.publishDevices} devices × ${plan.window} in flight); broker CPU ${pct(b.publish.serverCpu)} of a core, generator ${pct(b.publish.generatorCpu)}, other processes ${pct(b.publish.othersCpu)}; unacknowledged ${b.publish.lost}, disconnects ${b.publish.disconnects}`,
       );
     }
     if (b.paced) {
       out.push(
-        `${name} half load: ${fmt(b.paced.rate)}/s acknowledged, open loop; p50 ${fmt(b.paced.latency.p50, 2)} / p90 ${fmt(b.paced.latency.p90, 2)} / p99 ${fmt(b.paced.latency.p99, 2)} / max ${fmt(b.paced.latency.max, 2)} ms; broker CPU ${pct(b.paced.serverCpu)}; unacknowledged ${b.paced.lost}`,
+        `${name} half load: ${fmt(b.paced.rate)}/s acknowledged, open loop; p50 ${fmt(b.paced.latency.p50, 2)} / p90 ${fmt(b.paced.latency.p90, 2)} / p99 ${fmt(b.paced.latency.p99, 2)} / max ${fmt(b.paced.latency.max, 2)} ms; broker CPU ${pct(b.paced.serverCpu)}, other processes ${pct(b.paced.othersCpu)}; unacknowledged ${b.paced.lost}`,
       );
     }
     if (b.connect) {
       out.push(
-        `${name} connects: ${fmt(b.connect.completed)} in ${fmt(b.connect.seconds, 1)} s with ${plan.connectConcurrency} in flight; cycle p50 ${fmt(b.connect.latency.p50, 1)} / p99 ${fmt(b.connect.latency.p99, 1)} ms; broker CPU ${pct(b.connect.serverCpu)}, generator CPU ${pct(b.connect.generatorCpu)}; failed ${b.connect.failed}, error responses ${b.connect.errorResponses}`,
+        `${name} connects: ${fmt(b.connect.completed)} in ${fmt(b.connect.seconds, 1)} s with ${plan.connectConcurrency} in flight; cycle p50 ${fmt(b.connect.latency.p50, 1)} / p99 ${fmt(b.connect.latency.p99, 1)} ms; broker CPU ${pct(b.connect.serverCpu)} of a core, generator ${pct(b.connect.generatorCpu)}, other processes ${pct(b.connect.othersCpu)}; failed ${b.connect.failed}, error responses ${b.connect.errorResponses}`,
       );
     }
     if (b.idle) {

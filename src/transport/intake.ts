@@ -11,9 +11,9 @@ import { Duplex } from 'node:stream';
  * the queued PUBLISH run first. Writes that fail while held are ignored for the same reason: a
  * CONNACK that cannot be delivered must not abort the session before its queued requests run.
  *
- * The hold ends when `release()` is called (the server does so on aedes' `connected` event), or at
- * once if the peer closed without sending anything. A peer that sends bytes but never a complete
- * CONNECT is dropped by aedes' connect timeout, as any silent connection is.
+ * The hold ends when `release()` is called (the server does so on aedes' `connected` event), or
+ * once the peer has closed and what it sent turned out to hold no CONNECT (nothing, a partial
+ * packet, or garbage aedes has already refused).
  */
 export class IntakeStream extends Duplex {
   private held = true;
@@ -22,8 +22,16 @@ export class IntakeStream extends Duplex {
   private innerClosed = false;
   private endPushed = false;
   private innerError: Error | undefined;
+  private stallChecks = 0;
 
-  constructor(private readonly inner: Duplex) {
+  /**
+   * @param connectStarted whether aedes has parsed a CONNECT on this stream (it is connecting or
+   *   connected); until then a closed peer's bytes may still hold one.
+   */
+  constructor(
+    private readonly inner: Duplex,
+    private readonly connectStarted: () => boolean,
+  ) {
     super({ allowHalfOpen: true, decodeStrings: false });
     inner.on('data', (chunk: Buffer) => {
       this.received = true;
@@ -33,6 +41,7 @@ export class IntakeStream extends Duplex {
       this.innerEnded = true;
       if (!this.received) this.held = false;
       this.passOn();
+      this.checkStalled();
     });
     inner.on('error', (err: Error) => {
       this.innerError ??= err;
@@ -42,8 +51,19 @@ export class IntakeStream extends Duplex {
       this.innerClosed = true;
       if (!this.received) this.held = false;
       this.passOn();
+      this.checkStalled();
     });
   }
+
+  /**
+   * The peer is gone: once aedes has read everything it sent without starting a CONNECT, no
+   * CONNECT can come any more, so there is nothing to hold for. aedes reads on the next ticks.
+   */
+  private readonly checkStalled = (): void => {
+    if (!this.held || this.destroyed || this.connectStarted()) return;
+    if (this.readableLength === 0) this.release();
+    else if (this.stallChecks++ < 20) setImmediate(this.checkStalled);
+  };
 
   /** Lets the underlying stream's end, close or error through to the reader (aedes). */
   release(): void {
@@ -69,15 +89,17 @@ export class IntakeStream extends Duplex {
     this.inner.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.inner.write(chunk, (err) => callback(this.held ? null : err));
+  // mqtt-packet writes topics as strings: they pass through undecoded, the socket encodes them.
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.inner.write(chunk, encoding, (err) => callback(this.held ? null : err));
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+  override _writev(chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
     const inner = this.inner;
+    const last = chunks.length - 1;
     inner.cork();
-    for (let i = 0; i < chunks.length - 1; i++) inner.write(chunks[i]!.chunk);
-    inner.write(chunks[chunks.length - 1]!.chunk, (err) => callback(this.held ? null : err));
+    for (let i = 0; i < last; i++) inner.write(chunks[i]!.chunk, chunks[i]!.encoding);
+    inner.write(chunks[last]!.chunk, chunks[last]!.encoding, (err) => callback(this.held ? null : err));
     inner.uncork();
   }
 

@@ -28,7 +28,7 @@ export interface RequestDeps {
 export function createRequestHandler(deps: RequestDeps) {
   const { services, extensions, sessions, respond, logger } = deps;
 
-  async function process(session: Session, packet: PublishPacket, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<void> {
+  async function processRequest(session: Session, packet: PublishPacket, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<void> {
     const version = await services.applications.getVersion(kp.appVersionName);
     if (!version.extensions.includes(kp.extensionInstance)) {
       throw errors.extensionNotEnabled(kp.extensionInstance, version.name);
@@ -104,7 +104,7 @@ export function createRequestHandler(deps: RequestDeps) {
     let endTurn!: () => void;
     const turn = new Promise<void>((resolve) => (endTurn = resolve));
     session.turns.set(key, turn);
-    const done = process(session, packet, kp, previousTurn, endTurn)
+    const done = processRequest(session, packet, kp, previousTurn, endTurn)
       .catch((err: unknown) => fail(session, packet, kp, err))
       .finally(() => {
         endTurn(); // a request that failed before reaching its extension must not block the next

@@ -17,6 +17,11 @@ import { createResponder } from './responder.js';
 import { Session, SessionTable } from './session.js';
 import { isAllowedSubscription } from './topic-filter.js';
 
+/** aedes' persistence is not in its typings; the QoS 2 duplicate check needs one lookup. */
+interface WithPersistence {
+  persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> };
+}
+
 export interface MqttServerDeps {
   services: Services;
   bus: EventBus;
@@ -68,15 +73,24 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     }
     // Device publishes are requests, never kept: no retained messages.
     packet.retain = false;
-    // aedes sends the PUBACK (QoS 1) or PUBREC (QoS 2) only after this callback, so an
-    // acknowledged update is a committed update.
-    handleRequest(session, packet).then(
-      () => callback(null),
-      (err: unknown) => {
-        logger.error({ err, sessionId: session.id }, 'request handler failed');
-        callback(null);
-      },
-    );
+    const run = handleRequest;
+    const start = () =>
+      // aedes sends the PUBACK (QoS 1) or PUBREC (QoS 2) only after this callback, so an
+      // acknowledged update is a committed update.
+      run(session, packet).then(
+        () => callback(null),
+        (err: unknown) => {
+          logger.error({ err, sessionId: session.id }, 'request handler failed');
+          callback(null);
+        },
+      );
+    if (packet.qos === 2 && packet.dup && broker) {
+      // MQTT 4.3.3: a QoS 2 retransmission (DUP) still awaiting PUBREL was processed already;
+      // aedes answers it with PUBREC alone.
+      (broker as unknown as WithPersistence).persistence.incomingGetPacket(client, packet).then(() => callback(null), start);
+      return;
+    }
+    void start();
   }
 
   function authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, sub?: Subscription | null) => void): void {
@@ -126,11 +140,13 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
   }
 
   function serve(b: Aedes, stream: Duplex): void {
-    const intake = new IntakeStream(stream);
-    const client = b.handle(intake);
+    let client: Client | undefined;
+    const intake = new IntakeStream(stream, () => client !== undefined && (client.connecting || client.connected));
+    client = b.handle(intake);
     const session = new Session(randomUUID(), client);
     sessions.add(session);
     intakes.add(intake);
+    logger.debug({ sessionId: session.id }, 'session opened');
     // Registered after aedes' own listener, which runs the packets queued before CONNACK.
     client.once('connected', () => intake.release());
     const lifetime = new Promise<void>((resolve) => {
@@ -145,6 +161,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   async function end(session: Session): Promise<void> {
     sessions.remove(session);
+    logger.debug({ sessionId: session.id, clientId: session.client.id }, 'session closed');
     // Requests already received (e.g. a PUBLISH pipelined before DISCONNECT) finish first, so the
     // endpoint is detached after, not before, they attached it.
     await session.drain();

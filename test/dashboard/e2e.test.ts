@@ -53,6 +53,7 @@ async function openPage(width = 1280, height = 900): Promise<{ page: Page; probl
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('response', (response) => { if (response.status() >= 400) console.log('DEBUG', response.status(), response.url()); });
   return { page, problems };
 }
 
@@ -205,4 +206,105 @@ test('an operator adds an endpoint, a device connects with its token and reports
   await eventually('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true);
 
   assert.deepEqual(problems, []);
+});
+
+/** Every button, link and form control has a name a screen reader can announce. */
+async function unnamedControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ outerHTML: string; textContent: string | null; getAttribute(n: string): string | null; labels?: ArrayLike<unknown> | null }> } }).document;
+    const unnamed: string[] = [];
+    for (const el of Array.from(doc.querySelectorAll('button, a[href], input, select, textarea'))) {
+      const named = (el.getAttribute('aria-label') ?? '').trim() !== '' || (el.getAttribute('aria-labelledby') ?? '') !== '' || (el.labels?.length ?? 0) > 0;
+      const text = (el.textContent ?? '').trim() !== '';
+      if (!named && !(text && !/^<(input|select|textarea)/.test(el.outerHTML))) unnamed.push(el.outerHTML.slice(0, 120));
+    }
+    return unnamed;
+  });
+}
+
+test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', async () => {
+  const { page, problems } = await openPage();
+  // Its own application, so the other story's form and columns do not matter here.
+  await tether.services.applications.createApplication({ name: 'keyboard_app' });
+  await tether.services.applications.createVersion({ applicationName: 'keyboard_app', name: 'keyboard_app_v1', extensions: ['epmx'] });
+  const { endpoint } = await tether.services.registry.createEndpoint({ appVersionName: 'keyboard_app_v1', endpointToken: 'kbd-token-1', metadata: { model: 'Keyboard meter' } });
+  const id = endpoint.endpointId;
+
+  // Sign in without the mouse: the password field has focus, Enter submits.
+  await page.goto(`${base}/endpoints/${id}?app=keyboard_app`);
+  await eventually('focus in the password field', () =>
+    page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('name') === 'password'),
+  );
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.getByTestId('endpoint-id').filter({ hasText: id }).waitFor();
+  assert.deepEqual(await unnamedControls(page), []);
+
+  // Metadata: add a JSON value, edit it, delete it.
+  await page.getByLabel('New key').focus();
+  await page.keyboard.type('floor');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('2');
+  await page.getByRole('combobox', { name: 'Type', exact: true }).selectOption('json');
+  await page.getByRole('button', { name: 'Add key' }).press('Enter');
+  const floor = page.getByTestId('metadata-table').locator('tr[data-key="floor"] td.value');
+  await eventually('the new key', async () => (await floor.textContent()) === '2');
+  assert.equal((await tether.services.registry.getMetadata(id, 'operator')).floor, 2);
+  await page.getByRole('button', { name: 'Edit floor' }).press('Enter');
+  await page.getByLabel('New value of floor').fill('3');
+  await page.keyboard.press('Enter');
+  await eventually('the edited key', async () => (await floor.textContent()) === '3');
+  await page.getByRole('button', { name: 'Delete floor' }).press('Enter');
+  await eventually('the key to go', async () => (await floor.count()) === 0);
+
+  // An API error appears next to the action that failed: a token already in use.
+  await page.getByRole('button', { name: 'Issue new token' }).press('Enter');
+  const issue = page.getByRole('dialog', { name: 'Issue new token' });
+  await issue.getByLabel(/Custom token/).fill('kbd-token-1');
+  await issue.getByRole('button', { name: 'Issue token' }).press('Enter');
+  assert.match((await issue.getByRole('alert').textContent()) ?? '', /already used in this application.*TOKEN_CONFLICT/);
+  await issue.getByLabel(/Custom token/).fill('');
+  await issue.getByRole('button', { name: 'Issue token' }).press('Enter');
+  const issued = page.getByRole('dialog', { name: 'New token issued' });
+  const second = await issued.getByLabel('Endpoint token', { exact: true }).inputValue();
+  assert.ok(second.length >= 16);
+  await page.keyboard.press('Escape');
+  await issued.waitFor({ state: 'detached' });
+
+  // Token lifecycle: suspend and reactivate the first token, revoke the second after confirming.
+  const rows = page.getByTestId('tokens-table').locator('tbody tr');
+  await eventually('two tokens', async () => (await rows.count()) === 2);
+  const first = rows.filter({ hasText: '…en-1' });
+  await first.getByRole('button', { name: 'Suspend token ending en-1' }).press('Enter');
+  await eventually('suspended', async () => (await first.locator('.status').textContent()) === 'SUSPENDED');
+  await first.getByRole('button', { name: 'Reactivate token ending en-1' }).press('Enter');
+  await eventually('reactivated', async () => (await first.locator('.status').textContent()) === 'ACTIVE');
+  const other = rows.filter({ hasNotText: '…en-1' });
+  await other.getByRole('button', { name: /^Revoke token ending/ }).press('Enter');
+  await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke token' }).press('Enter');
+  await eventually('revoked', async () => (await other.locator('.status').textContent()) === 'REVOKED');
+  assert.equal(await other.getByRole('button').count(), 0, 'a revoked token offers no actions');
+
+  // Delete after confirmation, back to the list.
+  await page.getByRole('button', { name: 'Delete endpoint…' }).press('Enter');
+  const confirm = page.getByRole('dialog', { name: 'Delete this endpoint?' });
+  assert.deepEqual(await unnamedControls(page), []);
+  await confirm.getByRole('button', { name: 'Delete endpoint' }).press('Enter');
+  await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+  await assert.rejects(tether.services.registry.getEndpoint(id, false), { code: 'ENDPOINT_NOT_FOUND' });
+
+  // The Add endpoint form shows the API's error in the dialog too, and Escape closes it.
+  await page.getByRole('button', { name: 'Add endpoint' }).first().press('Enter');
+  const add = page.getByRole('dialog', { name: 'Add endpoint' });
+  assert.deepEqual(await unnamedControls(page), []);
+  await add.getByLabel(/Custom token/).fill('bad/token');
+  await add.getByRole('button', { name: 'Create endpoint' }).press('Enter');
+  assert.match((await add.getByRole('alert').textContent()) ?? '', /TOKEN_INVALID|malformed/);
+  await page.keyboard.press('Escape');
+  await add.waitFor({ state: 'detached' });
+
+  // The browser itself logs the two refused requests this test provoked; nothing else may appear.
+  const provoked = /^console: Failed to load resource: the server responded with a status of (409|400)/;
+  assert.equal(problems.filter((p) => provoked.test(p)).length, 2);
+  assert.deepEqual(problems.filter((p) => !provoked.test(p)), []);
 });

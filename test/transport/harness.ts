@@ -1,6 +1,7 @@
 import { connectAsync } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../../src/core/log.js';
+import type { Services } from '../../src/core/services.js';
 import type { Metadata } from '../../src/core/types.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import type { MqttServer } from '../../src/transport/index.js';
@@ -41,10 +42,10 @@ export interface Harness {
 }
 
 /** MQTT server on 127.0.0.1:0 wired to real services over a temp SQLite file. */
-export async function startHarness(options: TestServicesOptions = {}): Promise<Harness> {
+export async function startHarness(options: TestServicesOptions & { wrapServices?: (services: Services) => Services } = {}): Promise<Harness> {
   const services = await createTestServices(options);
   const logger = createRecordingLogger();
-  const server = createMqttServer({ services, bus: services.bus, logger });
+  const server = createMqttServer({ services: options.wrapServices ? options.wrapServices(services) : services, bus: services.bus, logger });
   let port: number;
   try {
     port = await server.listen(0, '127.0.0.1');

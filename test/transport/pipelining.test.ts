@@ -106,4 +106,59 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   });
+
+  it('processes a retransmitted QoS 2 request (DUP) once', async () => {
+    const ep = await createEndpoint(h);
+    const topic = kpTopic(ep.token, 'update/keys', 11);
+    const publish = (dup: boolean) =>
+      mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.from('{"n":1}'), qos: 2, messageId: 7, retain: false, dup });
+    const socket = net.connect(h.port, '127.0.0.1');
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const seen: mqttPacket.Packet[] = [];
+    parser.on('packet', (p) => seen.push(p));
+    socket.on('data', (d: Buffer) => parser.parse(d));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'qos2-dup', keepalive: 60 }));
+    socket.write(publish(false));
+    await waitFor(() => seen.some((p) => p.cmd === 'pubrec'), 'PUBREC');
+    socket.write(publish(true));
+    await waitFor(() => seen.filter((p) => p.cmd === 'pubrec').length === 2, 'second PUBREC');
+    socket.write(mqttPacket.generate({ cmd: 'pubrel', messageId: 7 }));
+    await waitFor(() => seen.some((p) => p.cmd === 'pubcomp'), 'PUBCOMP');
+    // A later request's reply is the barrier: a second reply to the first would have come before it.
+    const later = kpTopic(ep.token, 'get', 12);
+    socket.write(mqttPacket.generate({ cmd: 'publish', topic: later, payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
+    const replies = () => seen.filter((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish');
+    await waitFor(() => replies().some((p) => p.topic === `${later}/status`), 'barrier reply');
+    assert.equal(replies().filter((p) => p.topic === `${topic}/status`).length, 1);
+    socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  });
+
+  it('detaches the session of a client whose keepalive expires', async () => {
+    const ep = await createEndpoint(h);
+    const socket = net.connect(h.port, '127.0.0.1');
+    socket.on('data', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // keepalive 1 s: aedes gives up after 1.5 s without a packet.
+    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
+    socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
+    await waitFor(async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 'endpoint connected');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await waitFor(async () => !(await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 'endpoint disconnected', 5000);
+    await closed;
+  });
+
+  it('survives garbage bytes and keeps serving', async () => {
+    for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f]), Buffer.from([0x30, 0x02, 0x00]), Buffer.alloc(64, 0xff)]) {
+      const socket = net.connect(h.port, '127.0.0.1', () => socket.end(junk));
+      socket.on('error', () => {});
+      socket.on('data', () => {});
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    }
+    await waitFor(() => h.server.sessionCount() === 0, 'junk connections closed', 5000);
+    const ep = await createEndpoint(h);
+    await send(packets('after-junk', kpTopic(ep.token, 'update/keys'), '{"ok":true}', 1), 'one-write');
+    await waitFor(async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['ok'] === true, 'metadata stored');
+  });
 });

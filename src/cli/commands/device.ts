@@ -82,7 +82,7 @@ export const deviceCommand: Command = {
 function parseOptions(argv: string[], io: Io): DeviceOptions {
   const { values } = parseFlags(argv, FLAGS, { usage: 'see tether device --help' });
   const token = values.token;
-  if (token === undefined) throw errors.configInvalid('tether device', 'give the endpoint token: tether device --token <token>');
+  if (token === undefined) throw errors.configInvalid('command line', 'the endpoint token is missing; use tether device --token <token> (the token from tether endpoints create)');
   if (!isValidToken(token)) throw errors.configInvalid(`--token ${JSON.stringify(token)}`, 'tokens are 1-256 characters without "+", "#", "/", "." or control characters');
   const envPort = io.env['TETHER_MQTT_PORT'];
   const portText = values.port ?? (envPort !== undefined && envPort !== '' ? envPort : '1883');

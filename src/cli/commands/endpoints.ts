@@ -92,7 +92,7 @@ export const endpointsCommand: Command = {
 function requireId(positionals: string[], action: string): string {
   const id = positionals[0];
   if (id === undefined || id === '') {
-    throw errors.configInvalid(`tether endpoints ${action}`, `give the endpoint ID: tether endpoints ${action} <endpointId>`);
+    throw errors.configInvalid('command line', `the endpoint ID is missing; use tether endpoints ${action} <endpointId>`);
   }
   return id;
 }

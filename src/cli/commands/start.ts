@@ -30,38 +30,61 @@ export const startCommand: Command = {
     // other command down by a second.
     const [{ startTether }, { createLogger }] = await Promise.all([import('../../platform/tether.js'), import('../../platform/logger.js')]);
     const logger = createLogger(config.logLevel);
-    const running = await startTether(config, { logger });
+    // Handlers go in before anything is printed: a supervisor may signal as soon as it sees the
+    // banner, and without a handler Node would die on the spot instead of stopping gracefully.
+    const signals = catchSignals(io);
+    let running: RunningTether;
+    try {
+      running = await startTether(config, { logger });
+    } catch (err) {
+      signals.release();
+      throw err;
+    }
     printBanner(running, config, io);
-    return waitForSignal(running, io);
+    return signals.stopOn(running);
   },
 };
 
-/** Resolves with the exit code once a signal has stopped Tether gracefully. */
-function waitForSignal(running: RunningTether, io: Io): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        io.err(`Received ${signal} again: exiting without waiting.`);
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      io.out(`Received ${signal}: stopping (devices are disconnected, pending writes are saved)...`);
-      running.stop().then(
-        () => {
-          io.out('Stopped.');
-          resolve(0);
-        },
-        (err: unknown) => {
-          io.err(`Error: stopping failed: ${oneLine(err)}`);
+/** Catches SIGINT/SIGTERM from now on; `stopOn` stops Tether at the first one (or at once if it came already). */
+function catchSignals(io: Io) {
+  let received: NodeJS.Signals | undefined;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => {
+    received ??= signal;
+  };
+  const handler = (signal: NodeJS.Signals) => onSignal(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  const release = () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+
+  const stopOn = (running: RunningTether): Promise<number> =>
+    new Promise((resolve) => {
+      let stopping = false;
+      onSignal = (signal) => {
+        if (stopping) {
+          io.err(`Received ${signal} again: exiting without waiting.`);
           resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+          return;
+        }
+        stopping = true;
+        io.out(`Received ${signal}: stopping (devices are disconnected, pending writes are saved)...`);
+        running.stop().then(
+          () => {
+            io.out('Stopped.');
+            resolve(0);
+          },
+          (err: unknown) => {
+            io.err(`Error: stopping failed: ${oneLine(err)}`);
+            resolve(1);
+          },
+        );
+      };
+      if (received !== undefined) onSignal(received);
+    });
+
+  return { release, stopOn };
 }
 
 function urlHost(host: string): string {

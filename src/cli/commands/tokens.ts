@@ -59,7 +59,7 @@ function ids(positionals: string[], action: string, needToken: boolean): { endpo
   const [endpointId, tokenId] = positionals;
   const shape = needToken ? `tether tokens ${action} <endpointId> <tokenId>` : `tether tokens ${action} <endpointId>`;
   if (endpointId === undefined || endpointId === '' || (needToken && (tokenId === undefined || tokenId === ''))) {
-    throw errors.configInvalid(`tether tokens ${action}`, `give ${needToken ? 'the endpoint and token IDs' : 'the endpoint ID'}: ${shape}`);
+    throw errors.configInvalid('command line', `${needToken ? 'the endpoint or token ID is' : 'the endpoint ID is'} missing; use ${shape}`);
   }
   return { endpointId, tokenId: tokenId ?? '' };
 }

@@ -10,8 +10,12 @@ export function isSameOrigin(request: FastifyRequest): boolean {
   if (SAFE_METHODS.has(request.method)) return true;
   const origin = request.headers.origin;
   if (origin === undefined) return true;
+  const host = request.headers.host;
+  if (host === undefined) return false;
   try {
-    return new URL(origin).host === request.headers.host;
+    // Parse both with the origin's scheme so default ports (:80, :443) compare equal.
+    const from = new URL(origin);
+    return from.host === new URL(`${from.protocol}//${host}`).host;
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 import type { EndpointQuery, JsonValue, MetadataFilter } from '../../core/types.js';
 import { errors } from '../../core/errors.js';
 import { indexRowOf, renderText } from './metadata-rows.js';
+import { SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, trigramQuery } from './search-match.js';
 
 /**
  * Turns an EndpointQuery into SQL. Only fixed fragments from this file are concatenated; every
@@ -38,9 +39,8 @@ const DIRECTIONS = { asc: 'ASC', desc: 'DESC' } as const;
  * the devices that report one first.
  */
 export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPagePlan {
-  const { whereSql, whereParams } = compileWhere(query);
-  const countRow = run(`SELECT count(*) AS n FROM endpoints e${whereSql}`, whereParams)[0] as { n: number };
-  const totalElements = countRow.n;
+  const { whereSql, whereParams, onlyApplication } = compileWhere(query);
+  const totalElements = countMatches(query, whereSql, whereParams, run);
   const limit = Math.max(0, Math.floor(query.limit));
   const offset = Math.max(0, Math.floor(query.offset));
   if (limit === 0 || offset >= totalElements) return { totalElements, seqs: [] };
@@ -76,13 +76,18 @@ export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPag
   // Sorting by a metadata key walks the (application_name, key, sort_value, endpoint_seq) index, so a
   // page costs about `offset + limit` index steps however many endpoints there are. Endpoints without
   // a value for the key ("unkeyed") are not in that index range and form their own run, ordered by seq.
-  const keyedSql =
-    `SELECT s.endpoint_seq AS seq FROM endpoint_metadata s JOIN endpoints e ON e.seq = s.endpoint_seq` +
-    `${and} s.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL` +
-    ` ORDER BY s.sort_value ${direction}, s.endpoint_seq ${direction} LIMIT ? OFFSET ?`;
+  // With no condition beyond the application (which the index row carries) the walk needs no join:
+  // a deep page (offset 50,000) then costs index steps only, not one endpoint lookup per skipped row.
+  const keyedSql = onlyApplication
+    ? `SELECT s.endpoint_seq AS seq FROM endpoint_metadata s WHERE s.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL` +
+      ` ORDER BY s.sort_value ${direction}, s.endpoint_seq ${direction} LIMIT ? OFFSET ?`
+    : `SELECT s.endpoint_seq AS seq FROM endpoint_metadata s JOIN endpoints e ON e.seq = s.endpoint_seq` +
+      `${and} s.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL` +
+      ` ORDER BY s.sort_value ${direction}, s.endpoint_seq ${direction} LIMIT ? OFFSET ?`;
   const unkeyedWhere = `${and} NOT EXISTS (SELECT 1 FROM endpoint_metadata s WHERE s.endpoint_seq = e.seq AND s.key = ? AND s.sort_value IS NOT NULL)`;
   const unkeyedSql = `SELECT e.seq FROM endpoints e${unkeyedWhere} ORDER BY e.seq ${direction} LIMIT ? OFFSET ?`;
-  const keyed = (lim: number, off: number) => seqsOf(run(keyedSql, [...whereParams, query.applicationName, key, lim, off]));
+  const keyedParams = onlyApplication ? [] : whereParams;
+  const keyed = (lim: number, off: number) => seqsOf(run(keyedSql, [...keyedParams, query.applicationName, key, lim, off]));
   const unkeyed = (lim: number, off: number) => seqsOf(run(unkeyedSql, [...whereParams, key, lim, off]));
   const unkeyedCount = () => (run(`SELECT count(*) AS n FROM endpoints e${unkeyedWhere}`, [...whereParams, key])[0] as { n: number }).n;
 
@@ -95,7 +100,35 @@ export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPag
   return { totalElements, seqs: [...head, ...tail] };
 }
 
-function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: unknown[] } {
+/**
+ * Counts the endpoints matching the query. Without filters beyond application and connected state
+ * (the dashboard's default list) the count comes from endpoint_counts, kept by triggers, instead of
+ * walking an index entry per endpoint.
+ */
+function countMatches(query: EndpointQuery, whereSql: string, whereParams: unknown[], run: RunSql): number {
+  const unfiltered =
+    query.appVersionName === undefined &&
+    query.endpointIds === undefined &&
+    (query.metadataFilters ?? []).length === 0 &&
+    (query.search === undefined || query.search === '');
+  if (unfiltered) {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.applicationName !== undefined) {
+      where.push('application_name = ?');
+      params.push(query.applicationName);
+    }
+    if (query.connected !== undefined) {
+      where.push('connected = ?');
+      params.push(query.connected ? 1 : 0);
+    }
+    const sql = `SELECT coalesce(sum(n), 0) AS n FROM endpoint_counts${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    return (run(sql, params)[0] as { n: number }).n;
+  }
+  return (run(`SELECT count(*) AS n FROM endpoints e${whereSql}`, whereParams)[0] as { n: number }).n;
+}
+
+function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: unknown[]; onlyApplication: boolean } {
   const where: string[] = [];
   const whereParams: unknown[] = [];
 
@@ -123,7 +156,21 @@ function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: un
   }
   if (query.search !== undefined && query.search !== '') {
     const needle = query.search.toLowerCase();
-    if (query.searchKeys === undefined) {
+    const match = trigramQuery(needle);
+    if (match !== undefined) {
+      // The index holds the endpoint ID (key_id 0) and every value: one lookup, no scan.
+      if (query.searchKeys === undefined) {
+        where.push(`e.seq IN (${SEARCH_MATCH_SQL})`);
+        whereParams.push(match);
+      } else {
+        where.push(
+          `e.seq IN (${SEARCH_MATCH_SQL} AND ${SEARCH_KEY_ID_SQL} IN` +
+            ' (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?))))',
+        );
+        whereParams.push(match, JSON.stringify(query.searchKeys));
+      }
+    } else if (query.searchKeys === undefined) {
+      // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
       where.push('instr(e.search_text, ?) > 0');
       whereParams.push(needle);
     } else {
@@ -134,7 +181,8 @@ function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: un
       whereParams.push(needle, JSON.stringify(query.searchKeys), needle);
     }
   }
-  return { whereSql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', whereParams };
+  const onlyApplication = where.length === 1 && query.applicationName !== undefined;
+  return { whereSql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', whereParams, onlyApplication };
 }
 
 function compileFilter(filter: MetadataFilter, applicationName: string | undefined, where: string[], params: unknown[]): void {
@@ -157,9 +205,18 @@ function compileFilter(filter: MetadataFilter, applicationName: string | undefin
       }
       return;
     }
-    case 'contains':
-      where.push('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND instr(m.search_text, ?) > 0)');
-      params.push(filter.key, renderText((filter.value ?? '') as JsonValue).toLowerCase());
+    case 'contains': {
+      const needle = renderText((filter.value ?? '') as JsonValue).toLowerCase();
+      const match = trigramQuery(needle);
+      if (match !== undefined) {
+        where.push(`e.seq IN (${SEARCH_MATCH_SQL} AND ${SEARCH_KEY_ID_SQL} = (SELECT id FROM metadata_keys WHERE key = ?))`);
+        params.push(match, filter.key);
+      } else {
+        // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
+        where.push('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND instr(m.search_text, ?) > 0)');
+        params.push(filter.key, needle);
+      }
       return;
+    }
   }
 }

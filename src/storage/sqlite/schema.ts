@@ -9,7 +9,9 @@ import type { Database } from 'better-sqlite3';
  * - `endpoint_metadata`: one row per key with derived columns so filters, search and sorting by a
  *   metadata key use indexes instead of parsing 100,000 documents.
  */
-export const MIGRATIONS: readonly string[] = [
+export type Migration = string | ((db: Database) => void);
+
+export const MIGRATIONS: readonly Migration[] = [
   /* 1: initial schema */ `
   CREATE TABLE applications (
     name          TEXT PRIMARY KEY,
@@ -81,7 +83,89 @@ export const MIGRATIONS: readonly string[] = [
     value  TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  /* 2: trigram search index and endpoint counts */ addSearchIndex,
 ];
+
+/**
+ * Substring search ("contains", `search`) without scanning: one FTS5 trigram index holds every
+ * metadata value and every endpoint ID, one row each, lower-cased by the application (JavaScript's
+ * Unicode lower-casing; SQLite's lower() is ASCII-only), so the index matches case-sensitively.
+ *
+ * An index row's rowid is `endpoint_seq * 2^32 + key_id`, key_id 0 being the endpoint ID. A match
+ * thus names its endpoint and key without a lookup, and a row is found for update/delete from the
+ * metadata row alone. Key IDs are never deleted or reused, so an ID always means the same key.
+ * The index is contentless (the text is already in endpoint_metadata.search_text) with
+ * contentless_delete, so updating a value does not have to re-read the old text.
+ *
+ * Triggers keep the index in step with endpoint_metadata in the same statement, including rows
+ * removed by foreign-key cascades (deleteEndpoint, deleteApplication). The endpoint ID row is written
+ * by insertEndpoint (it needs JavaScript's lower-casing) and removed by trigger.
+ *
+ * endpoint_counts holds how many endpoints each application has, connected or not, so the
+ * dashboard's unfiltered and connected-only counts do not walk 100,000s of index entries.
+ */
+export const SEARCH_KEY_BITS = 4294967296;
+
+function addSearchIndex(db: Database): void {
+  db.exec(`
+  CREATE TABLE metadata_keys (
+    id   INTEGER PRIMARY KEY,
+    key  TEXT NOT NULL UNIQUE
+  );
+  CREATE VIRTUAL TABLE endpoint_search USING fts5(
+    text, content='', contentless_delete=1, tokenize='trigram case_sensitive 1'
+  );
+  INSERT INTO metadata_keys (key) SELECT DISTINCT key FROM endpoint_metadata ORDER BY key;
+  INSERT INTO endpoint_search (rowid, text)
+    SELECT m.endpoint_seq * ${SEARCH_KEY_BITS} + k.id, m.search_text
+    FROM endpoint_metadata m JOIN metadata_keys k ON k.key = m.key;
+
+  CREATE TRIGGER endpoint_metadata_search_insert AFTER INSERT ON endpoint_metadata BEGIN
+    INSERT OR IGNORE INTO metadata_keys (key) VALUES (new.key);
+    INSERT INTO endpoint_search (rowid, text)
+      VALUES (new.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = new.key), new.search_text);
+  END;
+  CREATE TRIGGER endpoint_metadata_search_update AFTER UPDATE OF search_text ON endpoint_metadata
+    WHEN old.search_text IS NOT new.search_text BEGIN
+    UPDATE endpoint_search SET text = new.search_text
+      WHERE rowid = new.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = new.key);
+  END;
+  CREATE TRIGGER endpoint_metadata_search_delete AFTER DELETE ON endpoint_metadata BEGIN
+    DELETE FROM endpoint_search
+      WHERE rowid = old.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = old.key);
+  END;
+  CREATE TRIGGER endpoints_search_delete AFTER DELETE ON endpoints BEGIN
+    DELETE FROM endpoint_search WHERE rowid = old.seq * ${SEARCH_KEY_BITS};
+  END;
+
+  CREATE TABLE endpoint_counts (
+    application_name  TEXT NOT NULL,
+    connected         INTEGER NOT NULL,
+    n                 INTEGER NOT NULL,
+    PRIMARY KEY (application_name, connected)
+  ) WITHOUT ROWID;
+  INSERT INTO endpoint_counts (application_name, connected, n)
+    SELECT application_name, connected, count(*) FROM endpoints GROUP BY application_name, connected;
+  CREATE TRIGGER endpoints_count_insert AFTER INSERT ON endpoints BEGIN
+    INSERT INTO endpoint_counts (application_name, connected, n) VALUES (new.application_name, new.connected, 1)
+      ON CONFLICT (application_name, connected) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER endpoints_count_delete AFTER DELETE ON endpoints BEGIN
+    UPDATE endpoint_counts SET n = n - 1 WHERE application_name = old.application_name AND connected = old.connected;
+  END;
+  CREATE TRIGGER endpoints_count_update AFTER UPDATE OF connected ON endpoints
+    WHEN old.connected IS NOT new.connected BEGIN
+    UPDATE endpoint_counts SET n = n - 1 WHERE application_name = old.application_name AND connected = old.connected;
+    INSERT INTO endpoint_counts (application_name, connected, n) VALUES (new.application_name, new.connected, 1)
+      ON CONFLICT (application_name, connected) DO UPDATE SET n = n + 1;
+  END;
+  `);
+  // The endpoint ID rows need JavaScript's lower-casing (see above).
+  const insert = db.prepare(`INSERT INTO endpoint_search (rowid, text) VALUES (? * ${SEARCH_KEY_BITS}, ?)`);
+  for (const row of db.prepare('SELECT seq, endpoint_id FROM endpoints').all() as Array<{ seq: number; endpoint_id: string }>) {
+    insert.run(row.seq, row.endpoint_id.toLowerCase());
+  }
+}
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -93,7 +177,9 @@ export function migrate(db: Database): void {
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
+      const migration = MIGRATIONS[version]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       // PRAGMA takes no bound parameters; the value is our own integer.
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();

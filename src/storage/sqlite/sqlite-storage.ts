@@ -153,6 +153,7 @@ export class SqliteStorage implements Storage {
           search_text: endpointSearchText(endpoint.endpointId, metadata),
         });
         const seq = Number(lastInsertRowid);
+        s.insertEndpointSearch.run(seq, endpoint.endpointId.toLowerCase());
         for (const [key, value] of Object.entries(metadata)) {
           const row = indexRowOf(value);
           s.upsertMetadataKey.run(seq, key, endpoint.applicationName, row.canon, row.sortValue, row.searchText);

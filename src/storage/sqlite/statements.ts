@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { SEARCH_KEY_BITS } from './schema.js';
 
 /**
  * Every fixed statement, prepared once after migrations: the hot paths (metadata changes, lastSeen)
@@ -37,6 +38,8 @@ export function prepareStatements(db: Database) {
          connected, connectivity_ts, last_seen, metadata FROM endpoints WHERE endpoint_id = ?`,
     ),
     deleteEndpoint: p('DELETE FROM endpoints WHERE endpoint_id = ?'),
+    // The endpoint ID's row of the search index (key_id 0); see schema.ts.
+    insertEndpointSearch: p(`INSERT INTO endpoint_search (rowid, text) VALUES (? * ${SEARCH_KEY_BITS}, ?)`),
 
     // metadata
     getMetadataDoc: p('SELECT seq, application_name, metadata FROM endpoints WHERE endpoint_id = ?'),
