@@ -53,7 +53,6 @@ async function openPage(width = 1280, height = 900): Promise<{ page: Page; probl
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('response', (response) => { if (response.status() >= 400) console.log('DEBUG', response.status(), response.url()); });
   return { page, problems };
 }
 

@@ -17,7 +17,10 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   const remove = useAction();
   const listUrl = `/?app=${encodeURIComponent(app)}`;
 
+  // Set while deleting: a reload then would only find the endpoint gone.
+  const deleting = useRef(false);
   const load = useCallback(async () => {
+    if (deleting.current) return;
     try {
       const [e, t, h] = await Promise.all([api.endpoint(endpointId), api.tokens(endpointId), api.connectionHistory(endpointId)]);
       setEndpoint(e);
@@ -152,7 +155,14 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
               disabled={remove.busy}
               onClick={() =>
                 remove.run(async () => {
-                  await api.deleteEndpoint(endpointId);
+                  deleting.current = true;
+                  clearTimeout(timer.current);
+                  try {
+                    await api.deleteEndpoint(endpointId);
+                  } catch (err) {
+                    deleting.current = false;
+                    throw err;
+                  }
                   navigate(listUrl);
                 })
               }
