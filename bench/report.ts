@@ -41,7 +41,8 @@ export function markdownTable(rows: Row[]): string {
   return [
     `| ${HEADERS.join(' | ')} |`,
     `|${HEADERS.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows.map((r) => `| ${cells(r).map(esc).join(' | ')} |`),
+    // Markdown drops leading spaces, so sub-rows get an arrow instead of the terminal's indent.
+    ...rows.map((r) => `| ${cells({ ...r, metric: r.metric.startsWith('  ') ? `↳ ${r.metric.trim()}` : r.metric }).map(esc).join(' | ')} |`),
   ].join('\n');
 }
 
@@ -89,7 +90,9 @@ shorter windows; its figures are noisier. Each run appends a dated section below
   costs little CPU); the same generator drives both brokers. On a 2-core machine the generator and
   the broker each get roughly one core; the bench reports the CPU each used (*broker CPU*,
   *generator CPU*, in % of one core): a generator near 100 % means it, not the broker, was the limit.
-  Other work on the machine skews everything, so each run records the load average at its start.
+  Other work on the machine skews everything: each run records the load average and CPU use before
+  it starts, and the CPU other processes used during each scenario (*other processes*); figures
+  from a run where that is high are only good for ratios, and even those only roughly.
 - **10/EPMP update throughput.** 200 devices each keep a fixed window of QoS 1
   \`kp1/demo_application_v1/epmx/<token>/update/keys\` publishes in flight (closed loop); every
   PUBACK releases the next publish. Tether acknowledges after the update is committed to SQLite;

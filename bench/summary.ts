@@ -107,6 +107,11 @@ export function buildDetails(plan: Plan, f: RunFigures): string[] {
   const out: string[] = [
     'Reference column: mosquitto for the MQTT rows; for the endpoint list, the same query on the storage layer in-process.',
   ];
+  const others = [f.tether, f.reference].flatMap((b) => [b.publish, b.paced, b.connect]).map((x) => x?.othersCpu ?? 0);
+  const worst = Math.max(0, ...others);
+  if (worst > 0.25) {
+    out.push(`**Skewed run:** other processes used up to ${pct(worst)} of a core during the scenarios (2 cores in all); absolute figures are low, ratios only indicative.`);
+  }
   const both: Array<[string, BrokerFigures]> = [
     ['Tether', f.tether],
     ['mosquitto', f.reference],

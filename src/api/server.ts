@@ -14,6 +14,8 @@ import { installErrorHandling } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { applicationRoutes } from './routes/applications.js';
+import { clientCredentialRoutes } from './routes/client-credentials.js';
+import type { ClientAuthService } from '../client-auth/index.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -34,6 +36,8 @@ export interface ApiDeps {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Client credentials (MQTT username/password, X.509); their routes are served only when given. */
+  clientAuth?: ClientAuthService;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -72,6 +76,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     metadataRoutes(api, deps.services);
     tokenRoutes(api, deps.services);
     applicationRoutes(api, deps.services);
+    if (deps.clientAuth) clientCredentialRoutes(api, deps.clientAuth);
 
     for (const prefix of OWNED_PREFIXES) {
       api.all(`${prefix}/*`, { schema: { hide: true } }, async (request) => {

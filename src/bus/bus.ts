@@ -1,5 +1,8 @@
 import type { Iso, Metadata, TokenStatus } from '../core/types.js';
 
+/** What happened to a client credential; every change but `reactivated` ends the sessions authenticated with it. */
+export type ClientCredentialChange = 'suspended' | 'reactivated' | 'revoked' | 'endpoints-bound' | 'deleted';
+
 /**
  * What happens on one node that others (other nodes, the dashboard's live view, session kicks)
  * must hear about. The in-process bus delivers to local subscribers; a NATS bus would also carry
@@ -17,6 +20,14 @@ export type TetherEvent =
       tokenId: string;
       tokenHash: string;
       status: TokenStatus;
+      at: Iso;
+    }
+  | {
+      // Not about one endpoint: consumers that expect `endpointId` must skip it.
+      type: 'client-credential.changed';
+      credentialId: string;
+      applicationName: string;
+      change: ClientCredentialChange;
       at: Iso;
     };
 

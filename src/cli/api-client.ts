@@ -21,7 +21,7 @@ export const API_FLAGS_HELP = `Connection options:
 
 export interface ApiClient {
   baseUrl: string;
-  request<T>(method: 'GET' | 'POST' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
 }
 
 interface ApiFlagValues {

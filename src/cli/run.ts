@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { credentialsCommand } from './commands/credentials.js';
 import { deviceCommand } from './commands/device.js';
 import { endpointsCommand } from './commands/endpoints.js';
 import { startCommand } from './commands/start.js';
@@ -7,7 +8,7 @@ import type { Io } from './io.js';
 import { oneLine } from './io.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -9,6 +9,8 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   mqttPort: 1883,
   httpPort: 8080,
+  mqttsPort: 8883,
+  httpsPort: 8443,
   dataDir: './data',
   logLevel: 'info',
   storageKind: 'sqlite',

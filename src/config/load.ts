@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { errors } from '../core/errors.js';
 import { parseApplications } from './applications.js';
+import { CLIENT_AUTH_MODES } from '../client-auth/types.js';
+import { parseClientAuthApplications } from './client-auth.js';
 import { DEFAULTS, defaultApplications } from './defaults.js';
 import { readConfigFile } from './file.js';
 import { parseFlags } from './flags.js';
 import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
-import type { TetherConfig } from './types.js';
-import { Invalid, host, nonEmptyPath, oneOf, port, secret } from './values.js';
+import type { TetherConfig, TlsConfig } from './types.js';
+import { Invalid, filePath, host, nonEmptyPath, oneOf, port, secret } from './values.js';
 import type { Parser } from './values.js';
 
 interface Setting<T> {
@@ -37,13 +39,28 @@ const SETTINGS = {
     parse: oneOf(SQLITE_SYNCHRONOUS, ' (full keeps every acknowledged write through a power loss)'),
   },
   busKind: { flag: 'bus', env: 'TETHER_BUS', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (NATS support is planned)') },
+  clientAuthMode: { flag: 'client-auth', env: 'TETHER_CLIENT_AUTH', fileKey: 'clientAuth.mode', parse: oneOf(CLIENT_AUTH_MODES) },
+  tlsCert: { flag: 'tls-cert', env: 'TETHER_TLS_CERT', fileKey: 'tls.cert', parse: filePath },
+  tlsKey: { flag: 'tls-key', env: 'TETHER_TLS_KEY', fileKey: 'tls.key', parse: filePath },
+  tlsCa: { flag: 'tls-ca', env: 'TETHER_TLS_CA', fileKey: 'tls.ca', parse: filePath },
+  mqttsPort: { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', fileKey: 'tls.mqttPort', parse: port },
+  httpsPort: { flag: 'https-port', env: 'TETHER_HTTPS_PORT', fileKey: 'tls.httpsPort', parse: port },
 } satisfies Record<string, Setting<unknown>>;
 
 const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications'],
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls'],
   storage: ['kind', 'synchronous'],
   bus: ['kind'],
+  clientAuth: ['mode', 'applications'],
+  tls: ['cert', 'key', 'ca', 'mqttPort', 'httpsPort'],
 };
+
+/** How each TLS file is set, for messages about the files themselves (read at start and on SIGHUP). */
+export const TLS_FILE_SETTINGS = {
+  cert: { flag: '--tls-cert', env: 'TETHER_TLS_CERT' },
+  key: { flag: '--tls-key', env: 'TETHER_TLS_KEY' },
+  ca: { flag: '--tls-ca', env: 'TETHER_TLS_CA' },
+} as const;
 
 export const CONFIG_FLAGS = {
   config: { type: 'string' },
@@ -55,6 +72,12 @@ export const CONFIG_FLAGS = {
   storage: { type: 'string' },
   'sqlite-synchronous': { type: 'string' },
   bus: { type: 'string' },
+  'client-auth': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'mqtts-port': { type: 'string' },
+  'https-port': { type: 'string' },
 } as const;
 
 /** Help lines for `tether start --help`, kept next to the settings they describe. */
@@ -68,6 +91,14 @@ export const CONFIG_HELP = `Options (flag / environment variable / config file k
   --storage <kind>             TETHER_STORAGE             storage.kind          ${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})
   --sqlite-synchronous <mode>  TETHER_SQLITE_SYNCHRONOUS  storage.synchronous   ${SQLITE_SYNCHRONOUS.join(' | ')} (default ${DEFAULTS.sqliteSynchronous})
   --bus <kind>                 TETHER_BUS                 bus.kind              ${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})
+  --client-auth <mode>         TETHER_CLIENT_AUTH         clientAuth.mode       ${CLIENT_AUTH_MODES.join(' | ')} (default anonymous): what MQTT clients need at CONNECT
+                                                          clientAuth.applications  per application, e.g. { smart_meters: x509 } (see docs/security.md)
+  --tls-cert <file>            TETHER_TLS_CERT            tls.cert      PEM certificate (chain); with --tls-key turns on MQTT over TLS and HTTPS
+  --tls-key <file>             TETHER_TLS_KEY             tls.key       PEM private key of the certificate (unencrypted)
+  --tls-ca <file>              TETHER_TLS_CA              tls.ca        PEM CA bundle: clients are asked for a certificate signed by it (mutual TLS)
+  --mqtts-port <port>          TETHER_MQTTS_PORT          tls.mqttPort  MQTT over TLS port (default ${DEFAULTS.mqttsPort})
+  --https-port <port>          TETHER_HTTPS_PORT          tls.httpsPort dashboard, REST API and MQTT over WebSocket (/ws) over TLS (default ${DEFAULTS.httpsPort})
+                               The TLS files are read again on SIGHUP (new connections get the new certificate).
                                TETHER_ADMIN_API_KEY       adminApiKey   REST API key (default: generated once, kept in <data-dir>/admin-api-key)
                                TETHER_ADMIN_PASSWORD      adminPassword dashboard sign-in password
   The config file may also declare applications (merged with the default demo_application):
@@ -148,6 +179,33 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     }
   }
 
+  // Relative TLS file paths in the config file are relative to the file too.
+  const filePathOf = (setting: Setting<string>): string | undefined => {
+    const value = resolve(setting);
+    if (value === undefined) return undefined;
+    return path.resolve(sourceOf(setting)?.kind === 'file' && configFile !== undefined ? path.dirname(configFile) : cwd, value);
+  };
+
+  // TLS is off unless both a certificate and a key are given: the first start stays plain MQTT.
+  function resolveTls(): TlsConfig | undefined {
+    const cert = filePathOf(SETTINGS.tlsCert);
+    const key = filePathOf(SETTINGS.tlsKey);
+    if (cert === undefined || key === undefined) {
+      const given = [SETTINGS.tlsCert, SETTINGS.tlsKey, SETTINGS.tlsCa, SETTINGS.mqttsPort, SETTINGS.httpsPort].find((s) => sourceOf(s) !== undefined);
+      if (given === undefined) return undefined;
+      throw errors.configInvalid(`--${given.flag}`, 'TLS needs both a certificate and a key; add --tls-cert <file> and --tls-key <file> (or TETHER_TLS_CERT/TETHER_TLS_KEY, or tls.cert/tls.key in the config file)');
+    }
+    const tls: TlsConfig = { cert, key, mqttPort: resolve(SETTINGS.mqttsPort, DEFAULTS.mqttsPort), httpsPort: resolve(SETTINGS.httpsPort, DEFAULTS.httpsPort) };
+    const ca = filePathOf(SETTINGS.tlsCa);
+    if (ca !== undefined) tls.ca = ca;
+    const ports: Array<[string, number]> = [['--mqtt-port', config.mqttPort], ['--http-port', config.httpPort], ['--mqtts-port', tls.mqttPort], ['--https-port', tls.httpsPort]];
+    for (const [i, [flagA, a]] of ports.entries()) {
+      const clash = ports.slice(i + 1).find(([, b]) => a !== 0 && a === b);
+      if (clash !== undefined) throw errors.configInvalid('ports', `${flagA} and ${clash[0]} cannot both use port ${a}; change one of them`);
+    }
+    return tls;
+  }
+
   const config: TetherConfig = {
     host: resolve(SETTINGS.host, DEFAULTS.host),
     mqttPort: resolve(SETTINGS.mqttPort, DEFAULTS.mqttPort),
@@ -163,9 +221,21 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
   const adminPassword = resolve(SETTINGS.adminPassword);
   if (adminPassword !== undefined) config.adminPassword = adminPassword;
   if (configFile !== undefined) config.configFile = configFile;
+  config.clientAuth = { mode: resolve(SETTINGS.clientAuthMode, 'anonymous') };
+  const clientAuthApps = fileValue(file, 'clientAuth.applications');
+  if (clientAuthApps !== undefined && clientAuthApps !== null) {
+    try {
+      config.clientAuth.applications = parseClientAuthApplications(clientAuthApps);
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      throw errors.configInvalid(`config file ${configFile}`, err.message);
+    }
+  }
   if (config.mqttPort !== 0 && config.mqttPort === config.httpPort) {
     throw errors.configInvalid(`ports`, `MQTT and HTTP cannot both use port ${config.mqttPort}; change --mqtt-port or --http-port`);
   }
+  const tls = resolveTls();
+  if (tls !== undefined) config.tls = tls;
   return config;
 }
 

@@ -1,3 +1,4 @@
+import type { ClientAuthConfig } from '../client-auth/types.js';
 import type { DeclaredApplication } from '../core/services.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -38,4 +39,20 @@ export interface TetherConfig {
   applications: DeclaredApplication[];
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;
+  /** MQTT client authentication; anonymous when absent. */
+  clientAuth?: ClientAuthConfig;
+  /** MQTT over TLS and HTTPS (with WSS); absent unless a certificate and key are configured. */
+  tls?: TlsConfig;
+}
+
+export interface TlsConfig {
+  /** Absolute paths of PEM files, re-read on SIGHUP. */
+  cert: string;
+  key: string;
+  /** CA bundle for client certificates; when set, clients are asked for one (mutual TLS). */
+  ca?: string;
+  /** MQTT over TLS port (mqtts); 0 picks a free port. */
+  mqttPort: number;
+  /** HTTPS port: dashboard, REST API and MQTT over secure WebSocket (/ws). */
+  httpsPort: number;
 }

@@ -54,3 +54,10 @@ export function secret(what: string, minLength: number): Parser<string> {
     return raw;
   };
 }
+
+export const filePath: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || raw.trim() === '' || raw.includes('\0')) {
+    throw new Invalid('use the path of a PEM file');
+  }
+  return raw;
+};

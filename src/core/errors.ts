@@ -36,6 +36,16 @@ export const errors = {
     new TetherError('EXTENSION_UNAVAILABLE', 404, `Extension instance ${q(instance)} is enabled for this application version, but this server does not provide that extension. Remove it from the version or map it to a supported extension type.`),
   subscriptionDenied: (filter: string) =>
     new TetherError('SUBSCRIPTION_DENIED', 403, `Subscription ${q(filter)} is not allowed. Subscribe to response topics of your own requests: kp1/<appVersion>/<extension>/<endpointToken>/...`),
+  topicTooLong: (maxLength: number) =>
+    new TetherError('KP_TOPIC_TOO_LONG', 400, `Topic is longer than ${maxLength} characters (limits.maxTopicLength). Use shorter names and tokens.`),
+  topicTooDeep: (maxLevels: number) =>
+    new TetherError('KP_TOPIC_TOO_DEEP', 400, `Topic has more than ${maxLevels} levels (limits.maxTopicLevels).`),
+  packetTooLarge: (maxBytes: number) =>
+    new TetherError('MQTT_PACKET_TOO_LARGE', 413, `MQTT packet is larger than ${maxBytes} bytes (limits.maxPacketSize). Send smaller payloads.`),
+  mqttPacketMalformed: (problem: string) =>
+    new TetherError('MQTT_PACKET_MALFORMED', 400, `MQTT packet is malformed: ${problem}.`),
+  tooManyConnections: (what: string, max: number) =>
+    new TetherError('TOO_MANY_CONNECTIONS', 503, `Too many MQTT connections ${what} (at most ${max}). Close idle connections and retry later.`),
   requestIdInvalid: (value: string) =>
     new TetherError('REQUEST_ID_INVALID', 400, `Request ID ${q(value)} is out of range. Use a positive integer below 2^53.`),
 
@@ -55,6 +65,22 @@ export const errors = {
   tokenTransitionInvalid: (from: string, action: string) =>
     new TetherError('TOKEN_STATE_CONFLICT', 409, `A ${from} token cannot be ${action.replace(/e?$/, 'ed')}. Revoked tokens are final; issue a new token instead.`),
 
+  // --- client credentials (Kaa CM client authentication) -----------------------
+  clientCredentialNotFound: (id: string) =>
+    new TetherError('CLIENT_CREDENTIAL_NOT_FOUND', 404, `Client credential ${q(id)} does not exist. List client credentials with GET /cm/api/v1/client-credentials.`),
+  clientCredentialTaken: (what: string) =>
+    new TetherError('CLIENT_CREDENTIAL_CONFLICT', 409, `${what} is already used by another client credential. Choose another one, or delete the old credential first.`),
+  clientCredentialTransitionInvalid: (from: string, action: string) =>
+    new TetherError('CLIENT_CREDENTIAL_STATE_CONFLICT', 409, `A ${from} client credential cannot be ${action.replace(/e?$/, 'ed')}. Revoked credentials are final; create a new credential instead.`),
+  clientCertificateInvalid: (problem: string) =>
+    new TetherError('CERTIFICATE_INVALID', 400, `The client certificate cannot be used: ${problem}. Send a PEM-encoded X.509 certificate or its SHA-256 fingerprint (64 hex digits).`),
+  clientAuthRequired: (applicationName: string, mode: string) =>
+    new TetherError('CLIENT_AUTH_REQUIRED', 401, `Application ${q(applicationName)} requires ${mode} client authentication. Connect with ${mode === 'x509' ? 'a client certificate' : 'the username and password'} of one of its client credentials.`),
+  clientCredentialForbidden: (applicationName: string, mode: string) =>
+    new TetherError('CLIENT_CREDENTIAL_FORBIDDEN', 403, `This connection's client credential is not a ${mode} credential of application ${q(applicationName)}. Connect with one of that application's credentials.`),
+  endpointNotBound: () =>
+    new TetherError('ENDPOINT_NOT_BOUND', 403, `This connection's client credential is bound to other endpoints. Use a token of a bound endpoint, or bind the endpoint to the credential.`),
+
   // --- payloads ------------------------------------------------------------
   payloadNotJson: (what: string) =>
     new TetherError('PAYLOAD_INVALID', 400, `Payload is not valid UTF-8 JSON. Send ${what}.`),
@@ -70,6 +96,12 @@ export const errors = {
     new TetherError('METADATA_KEY_WRITE_DENIED', 403, `Metadata key ${q(key)} is not writable by devices of this application version. Leave it out of the request.`),
   metadataKeyNotFound: (key: string) =>
     new TetherError('METADATA_KEY_NOT_FOUND', 404, `Endpoint has no metadata key ${q(key)}.`),
+  metadataTooManyKeys: (max: number) =>
+    new TetherError('METADATA_TOO_MANY_KEYS', 400, `The change would leave the endpoint with more than ${max} metadata keys. Delete keys you no longer need, or raise limits.maxMetadataKeys.`),
+  metadataValueTooLarge: (key: string, maxBytes: number) =>
+    new TetherError('METADATA_VALUE_TOO_LARGE', 413, `Metadata value of ${q(key)} is larger than ${maxBytes} bytes of JSON. Send a smaller value, or raise limits.maxMetadataValueBytes.`),
+  metadataValueTooDeep: (key: string, maxDepth: number) =>
+    new TetherError('METADATA_VALUE_TOO_DEEP', 400, `Metadata value of ${q(key)} nests deeper than ${maxDepth} levels. Flatten the value, or raise limits.maxMetadataDepth.`),
 
   // --- registry (Kaa EPR) -----------------------------------------------------
   endpointNotFound: (id: string) =>
@@ -113,6 +145,9 @@ export const errors = {
     new TetherError('LISTEN_FAILED', 500, `${what} cannot listen on ${address}: ${problem}. ${fix}`),
   dataDirUnusable: (dir: string, problem: string) =>
     new TetherError('DATA_DIR_UNUSABLE', 500, `Data directory ${q(dir)} cannot be used: ${problem}. Start with --data-dir <dir> (or TETHER_DATA_DIR).`),
+  tlsFileUnreadable: (what: string, file: string, problem: string, flag: string, env: string) =>
+    new TetherError('TLS_FILE_UNREADABLE', 400, `TLS ${what} file ${q(file)} cannot be read: ${problem}. Point ${flag} (or ${env}) at a readable PEM file.`),
+  tlsMaterialInvalid: (problem: string) => new TetherError('TLS_INVALID', 400, `TLS: ${problem}.`),
 
   // --- dashboard -------------------------------------------------------------------
   signInFailed: () =>

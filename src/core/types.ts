@@ -110,3 +110,30 @@ export type MetadataChange =
 
 /** Who asked for a change: devices are subject to key access rules, operators are not. */
 export type Actor = 'device' | 'operator';
+
+/** Kaa CM client credentials: how an MQTT client (a device or gateway) proves who it is at CONNECT. */
+export type ClientCredentialKind = 'basic' | 'x509';
+
+/** Like endpoint tokens: SUSPENDED is reversible, REVOKED is final. */
+export type ClientCredentialStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
+
+export interface ClientCredentialRecord {
+  credentialId: string;
+  /** The application whose 1/KP requests the credential may make. */
+  applicationName: string;
+  kind: ClientCredentialKind;
+  /** basic: the MQTT CONNECT username, unique across applications (a CONNECT names no application). */
+  username: string | null;
+  /** basic: `scrypt$N$r$p$<salt>$<key>` (base64url). The password itself is never stored. */
+  passwordHash: string | null;
+  /** x509: SHA-256 of the certificate's DER encoding, lower-case hex, unique. */
+  certificateFingerprint: string | null;
+  /** x509: the certificate's subject, for people telling credentials apart. */
+  certificateSubject: string | null;
+  /** Gateway binding: when not empty, sessions authenticated with this credential may only use tokens of these endpoints. */
+  boundEndpoints: string[];
+  status: ClientCredentialStatus;
+  description: string;
+  createdDate: Iso;
+  statusUpdatedDate: Iso;
+}

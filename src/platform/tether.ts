@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
+import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
 import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -11,7 +12,8 @@ import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import type { Storage } from '../storage/storage.js';
-import { createMqttServer } from '../transport/index.js';
+import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
+import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
 import { resolveAdminApiKey } from './admin-key.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services.js';
@@ -20,6 +22,11 @@ export interface RunningTether {
   /** Bound ports (the real ones when the config said 0). */
   mqttPort: number;
   httpPort: number;
+  /** Present only when TLS is configured: MQTT over TLS, and HTTPS (dashboard, API, WSS). */
+  mqttsPort?: number;
+  httpsPort?: number;
+  /** Path of MQTT over WebSocket on the HTTP (and HTTPS) port. */
+  wsPath: string;
   host: string;
   dataDir: string;
   adminApiKey: string;
@@ -30,6 +37,12 @@ export interface RunningTether {
   services: Services;
   storage: Storage;
   bus: EventBus;
+  /**
+   * SIGHUP: re-reads the TLS certificate, key and CA files; new connections use them, existing ones
+   * go on. Resolves with the new certificate (undefined when TLS is not configured); rejects with a
+   * one-line TetherError and keeps the previous certificate if the files are unusable.
+   */
+  reloadTls(): Promise<TlsCertificateInfo | undefined>;
   /** Graceful stop: stop accepting, end MQTT sessions, finish HTTP requests, flush storage. Idempotent. */
   stop(): Promise<void>;
 }
@@ -58,6 +71,16 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
 
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
 
+    // TLS files are read before anything listens: a wrong path fails the start with one line.
+    const tlsCredentials = config.tls ? await TlsCredentials.load(config.tls, TLS_FILE_SETTINGS, logger) : undefined;
+    // Run after the MQTT core has ended the sessions they carry.
+    let https: HttpsListening | undefined;
+    let mqtts: Listening | undefined;
+    const webSockets: Array<{ close(): void }> = [];
+    closers.push({ name: 'https', close: () => https?.close() });
+    closers.push({ name: 'mqtts', close: () => mqtts?.close() });
+    closers.push({ name: 'websocket', close: () => webSockets.forEach((ws) => ws.close()) });
+
     // Registered before MQTT so that stop() ends device sessions first, then HTTP requests.
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
@@ -85,15 +108,26 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [dashboard.plugin],
     });
+    // MQTT over WebSocket shares the HTTP port: upgrades on /ws go to the MQTT core, not to fastify.
+    webSockets.push(attachMqttWebSocket({ server: app.server, handle: mqtt.handle, secure: false, logger }));
     await explainListenFailure(app.listen({ port: config.httpPort, host: config.host }), HTTP_LISTENER, config);
     const httpPort = boundPort(app);
 
-    logger.info({ mqttPort, httpPort, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind }, 'tether started');
+    if (config.tls && tlsCredentials) {
+      const tls = { credentials: tlsCredentials, host: config.host, logger };
+      mqtts = await explainListenFailure(listenMqttTls({ ...tls, handle: mqtt.handle, port: config.tls.mqttPort }), MQTTS_LISTENER, config);
+      // The same fastify app behind a second (HTTPS) server: app.routing is its request listener.
+      https = await explainListenFailure(listenHttps({ ...tls, handler: app.routing, like: app.server, port: config.tls.httpsPort }), HTTPS_LISTENER, config);
+      webSockets.push(attachMqttWebSocket({ server: https.server, handle: mqtt.handle, secure: true, logger }));
+    }
+
+    logger.info({ mqttPort, httpPort, mqttsPort: mqtts?.port, httpsPort: https?.port, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind }, 'tether started');
 
     let stopping: Promise<void> | undefined;
     const running: RunningTether = {
       mqttPort,
       httpPort,
+      wsPath: MQTT_WS_PATH,
       host: config.host,
       dataDir: config.dataDir,
       adminApiKey: admin.key,
@@ -101,9 +135,18 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       services,
       storage,
       bus,
+      reloadTls: async () => {
+        if (!tlsCredentials) {
+          logger.info({}, 'TLS is not configured: nothing to reload');
+          return undefined;
+        }
+        return tlsCredentials.reload();
+      },
       stop: () => (stopping ??= closeAll(closers, logger).then(() => logger.info({}, 'tether stopped'))),
     };
     if (dashboard.generatedAdminPassword !== undefined) running.generatedAdminPassword = dashboard.generatedAdminPassword;
+    if (mqtts) running.mqttsPort = mqtts.port;
+    if (https) running.httpsPort = https.port;
     return running;
   } catch (err) {
     await closeAll(closers, logger);
@@ -160,6 +203,8 @@ interface Listener {
 
 const MQTT_LISTENER: Listener = { what: 'MQTT', flag: '--mqtt-port', env: 'TETHER_MQTT_PORT', port: (c) => c.mqttPort };
 const HTTP_LISTENER: Listener = { what: 'HTTP', flag: '--http-port', env: 'TETHER_HTTP_PORT', port: (c) => c.httpPort };
+const MQTTS_LISTENER: Listener = { what: 'MQTT over TLS', flag: '--mqtts-port', env: 'TETHER_MQTTS_PORT', port: (c) => c.tls?.mqttPort ?? 0 };
+const HTTPS_LISTENER: Listener = { what: 'HTTPS', flag: '--https-port', env: 'TETHER_HTTPS_PORT', port: (c) => c.tls?.httpsPort ?? 0 };
 
 /** Turns the socket errors people actually hit into one line that says which setting to change. */
 async function explainListenFailure<T>(listening: Promise<T>, listener: Listener, config: TetherConfig): Promise<T> {

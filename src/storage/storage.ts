@@ -1,6 +1,8 @@
 import type {
   AppVersion,
   Application,
+  ClientCredentialRecord,
+  ClientCredentialStatus,
   EndpointQuery,
   EndpointRecord,
   Iso,
@@ -83,4 +85,33 @@ export interface Storage {
   getSetting(key: string): Promise<JsonValue | undefined>;
   putSetting(key: string, value: JsonValue): Promise<void>;
   deleteSetting(key: string): Promise<boolean>;
+}
+
+/**
+ * Kaa CM client credentials (MQTT username/password and X.509 certificates). Kept apart from
+ * `Storage`: credential writes are rare operator actions, so a backend may serve them from its own
+ * connection. Every implementation passes test/client-auth/store-conformance.ts.
+ *
+ * Durability: a returned promise resolves only after the change is committed durably.
+ * Errors: a taken username or certificate fingerprint rejects with CLIENT_CREDENTIAL_CONFLICT;
+ * calls after `close()` reject with UNAVAILABLE.
+ */
+export interface ClientCredentialStore {
+  readonly kind: string;
+  /** Creates the table if missing. Idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  insert(record: ClientCredentialRecord): Promise<void>;
+  get(credentialId: string): Promise<ClientCredentialRecord | undefined>;
+  findByUsername(username: string): Promise<ClientCredentialRecord | undefined>;
+  /** `fingerprint`: SHA-256 of the certificate's DER, lower-case hex. */
+  findByFingerprint(fingerprint: string): Promise<ClientCredentialRecord | undefined>;
+  /** Oldest first; all applications when `applicationName` is absent. */
+  list(applicationName?: string): Promise<ClientCredentialRecord[]>;
+  /** Resolves false when the credential does not exist. */
+  updateStatus(credentialId: string, status: ClientCredentialStatus, at: Iso): Promise<boolean>;
+  /** Replaces the gateway binding; resolves false when the credential does not exist. */
+  updateBoundEndpoints(credentialId: string, endpointIds: string[]): Promise<boolean>;
+  delete(credentialId: string): Promise<boolean>;
 }

@@ -1,2 +1,11 @@
 export { createMqttServer } from './server.js';
 export type { MqttServer, MqttServerDeps } from './server.js';
+export { TlsCredentials } from './tls-credentials.js';
+export type { TlsFiles, TlsFileSettings, TlsCertificateInfo } from './tls-credentials.js';
+export { listenMqttTls } from './tls.js';
+export { listenHttps } from './https.js';
+export type { HttpsListening } from './https.js';
+export { attachMqttWebSocket, MQTT_WS_PATH } from './websocket.js';
+export type { Listening } from './listen.js';
+export { peerOf } from './peer.js';
+export type { TransportPeer, TransportKind } from './peer.js';

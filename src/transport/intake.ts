@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream';
+import { carryPeer } from './peer.js';
 
 /**
  * Wraps a device connection before aedes sees it, so that the connection's end reaches aedes only
@@ -33,6 +34,8 @@ export class IntakeStream extends Duplex {
     private readonly connectStarted: () => boolean,
   ) {
     super({ allowHalfOpen: true, decodeStrings: false });
+    // aedes' client.conn is this wrapper: client authentication reads the transport's peer from it.
+    carryPeer(inner, this);
     inner.on('data', (chunk: Buffer) => {
       this.received = true;
       if (!this.push(chunk)) inner.pause();

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { PublishPacket } from 'aedes';
+import { type Clock, systemClock } from '../core/clock.js';
 import { errors, isTetherError, toTetherError } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
+import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { ExtensionSet } from '../extensions/index.js';
 import { errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../protocol/index.js';
 import type { KpTopic } from '../protocol/index.js';
+import { Gate, LogThrottle, TokenBucket } from './limits.js';
 import type { Responder } from './responder.js';
 import type { Session, SessionTable } from './session.js';
 
@@ -18,6 +22,16 @@ export interface RequestDeps {
   sessions: SessionTable;
   respond: Responder;
   logger: Logger;
+  /** Per-connection publish rate and in-flight limits; defaults: DEFAULT_LIMITS. */
+  limits?: Pick<Limits, 'publishRate' | 'publishBurst' | 'maxInflight'>;
+  clock?: Clock;
+}
+
+/** What the limits keep per connection. */
+interface ConnectionBudget {
+  rate: TokenBucket;
+  inflight: Gate;
+  dropLog: LogThrottle;
 }
 
 /**
@@ -27,6 +41,34 @@ export interface RequestDeps {
  */
 export function createRequestHandler(deps: RequestDeps) {
   const { services, extensions, sessions, respond, logger } = deps;
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const clock = deps.clock ?? systemClock;
+  const budgets = new WeakMap<Session, ConnectionBudget>();
+
+  function budgetOf(session: Session): ConnectionBudget {
+    let budget = budgets.get(session);
+    if (!budget) {
+      budget = { rate: new TokenBucket(clock, limits.publishRate, limits.publishBurst), inflight: new Gate(limits.maxInflight), dropLog: new LogThrottle(clock) };
+      budgets.set(session, budget);
+    }
+    return budget;
+  }
+
+  /**
+   * Over the publish rate: a QoS 1/2 request with a request ID is answered 429 on /error (the
+   * device can back off); anything else is dropped. Either way one log line per interval at most.
+   */
+  function overRate(session: Session, packet: PublishPacket, budget: ConnectionBudget): void {
+    const err = errors.rateLimited('requests on this connection');
+    const held = budget.dropLog.pass();
+    if (held !== undefined) {
+      logger.warn(
+        { code: err.code, status: err.status, sessionId: session.id, clientId: session.client.id, topic: redactTopic(packet.topic), ...(held > 0 && { alsoRefused: held }) },
+        'request refused: publish rate limit (limits.publishRate) exceeded',
+      );
+    }
+    if (packet.qos > 0 && requestIdOf(packet.topic) !== undefined) respond(session.client, errorTopic(packet.topic), errorPayload(err), packet.qos);
+  }
 
   async function processRequest(session: Session, packet: PublishPacket, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<void> {
     const version = await services.applications.getVersion(kp.appVersionName);
@@ -92,6 +134,12 @@ export function createRequestHandler(deps: RequestDeps) {
   }
 
   return function handleRequest(session: Session, packet: PublishPacket): Promise<void> {
+    // The rate applies to every PUBLISH, well-formed or not: refusals cost a reply and a log line too.
+    const budget = budgetOf(session);
+    if (!budget.rate.take()) {
+      overRate(session, packet, budget);
+      return Promise.resolve();
+    }
     let kp: KpTopic;
     try {
       kp = parseKpTopic(packet.topic);
@@ -104,9 +152,18 @@ export function createRequestHandler(deps: RequestDeps) {
     let endTurn!: () => void;
     const turn = new Promise<void>((resolve) => (endTurn = resolve));
     session.turns.set(key, turn);
-    const done = processRequest(session, packet, kp, previousTurn, endTurn)
+    // Beyond maxInflight a request waits for a slot; aedes reads no further packets from the
+    // connection until this batch is done, so the wait pushes back on the device.
+    let leave: (() => void) | undefined;
+    const done = budget.inflight
+      .enter()
+      .then((release) => {
+        leave = release;
+        return processRequest(session, packet, kp, previousTurn, endTurn);
+      })
       .catch((err: unknown) => fail(session, packet, kp, err))
       .finally(() => {
+        leave?.();
         endTurn(); // a request that failed before reaching its extension must not block the next
         if (session.turns.get(key) === turn) session.turns.delete(key);
         session.inflight.delete(done);
@@ -114,6 +171,14 @@ export function createRequestHandler(deps: RequestDeps) {
     session.inflight.add(done);
     return done;
   };
+}
+
+function requestIdOf(topic: string): number | undefined {
+  try {
+    return parseKpTopic(topic).requestId;
+  } catch {
+    return undefined;
+  }
 }
 
 function tokenHashPrefix(token: string): string {

@@ -3,24 +3,25 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
+import type { Client } from 'aedes';
 import type { EventBus, TetherEvent } from '../bus/bus.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
+import type { TetherError } from '../core/errors.js';
+import { withDefaultLimits } from '../core/limits.js';
+import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createEpmxExtension, createExtensionSet } from '../extensions/index.js';
 import type { Extension } from '../extensions/index.js';
-import { redactTopic } from '../protocol/index.js';
+import { createAuthorization } from './authorize.js';
 import { IntakeStream } from './intake.js';
+import { ConnectionCounter, LogThrottle } from './limits.js';
+import { PacketSizeGuard } from './packet-guard.js';
+import { peerOf } from './peer.js';
 import { createRequestHandler } from './requests.js';
 import { createResponder } from './responder.js';
 import { Session, SessionTable } from './session.js';
-import { isAllowedSubscription } from './topic-filter.js';
-
-/** aedes' persistence is not in its typings; the QoS 2 duplicate check needs one lookup. */
-interface WithPersistence {
-  persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> };
-}
 
 export interface MqttServerDeps {
   services: Services;
@@ -30,8 +31,12 @@ export interface MqttServerDeps {
   extensions?: Extension[];
   /** Extra extension instance names and their types, e.g. `{ "epmx-2": "epmx" }`. */
   extensionInstances?: Record<string, string>;
-  /** How long a connection may take to send CONNECT (aedes `connectTimeout`). Default 30 s. */
+  /** How long a connection may take to send CONNECT (aedes `connectTimeout`). Default: limits.connectTimeoutMs. */
   connectTimeoutMs?: number;
+  /** Packet, topic, rate and connection limits; missing ones take DEFAULT_LIMITS (core/limits.ts). */
+  limits?: Partial<Limits>;
+  /** Time for the publish rate limit; tests pass a controllable one. */
+  clock?: Clock;
 }
 
 export interface MqttServer {
@@ -64,83 +69,74 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
   let handleRequest: ReturnType<typeof createRequestHandler> | undefined;
   let closed = false;
 
-  function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
-    const session = client ? sessions.of(client) : undefined;
-    if (!client || !session || client.closed || !handleRequest) {
-      // A will (published after the connection is gone) has no session to answer; Tether drops it.
-      callback(new Error('wills are not published'));
-      return;
-    }
-    // Device publishes are requests, never kept: no retained messages.
-    packet.retain = false;
-    const run = handleRequest;
-    const start = () =>
-      // aedes sends the PUBACK (QoS 1) or PUBREC (QoS 2) only after this callback, so an
-      // acknowledged update is a committed update.
-      run(session, packet).then(
-        () => callback(null),
-        (err: unknown) => {
-          logger.error({ err, sessionId: session.id }, 'request handler failed');
-          callback(null);
-        },
-      );
-    if (packet.qos === 2 && packet.dup && broker) {
-      // MQTT 4.3.3: a QoS 2 retransmission (DUP) still awaiting PUBREL was processed already;
-      // aedes answers it with PUBREC alone.
-      (broker as unknown as WithPersistence).persistence.incomingGetPacket(client, packet).then(() => callback(null), start);
-      return;
-    }
-    void start();
-  }
-
-  function authorizeSubscribe(client: Client, sub: Subscription, callback: (error: Error | null, sub?: Subscription | null) => void): void {
-    if (isAllowedSubscription(sub.topic)) {
-      callback(null, sub);
-      return;
-    }
-    const err = errors.subscriptionDenied(sub.topic);
-    logger.warn({ code: err.code, status: err.status, clientId: client.id, filter: redactTopic(sub.topic) }, 'subscription refused');
-    callback(null, null); // SUBACK failure (0x80); the connection stays up
-  }
-
-  // A PUBLISH from a device carries the publishing client's ID; responses published by Tether do not.
-  function authorizeForward(_client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-    return (packet as AedesPublishPacket & { clientId?: string }).clientId === undefined ? packet : null;
-  }
+  const limits = withDefaultLimits(deps.limits);
+  const clock = deps.clock ?? systemClock;
+  const connections = new ConnectionCounter(limits.maxConnections, limits.maxConnectionsPerIp);
+  // Refused connections and oversized packets: one log line per interval, however many there are.
+  const connectionLog = new LogThrottle(clock);
+  let broker: Aedes | undefined;
+  const authorization = createAuthorization({
+    services,
+    sessions,
+    limits,
+    logger,
+    clock,
+    requests: () => handleRequest,
+    broker: () => broker,
+  });
 
   const brokerReady = Aedes.createBroker({
-    connectTimeout: deps.connectTimeoutMs ?? 30_000,
-    authorizePublish,
-    authorizeSubscribe,
-    authorizeForward,
+    connectTimeout: deps.connectTimeoutMs ?? limits.connectTimeoutMs,
+    // One level more than devices may use: responses append `/status` or `/error`. The exact
+    // limit is checked in authorizePublish, which can say why; aedes' check is a backstop.
+    maxTopicLevels: Math.min(100, limits.maxTopicLevels + 1),
+    authorizePublish: authorization.authorizePublish,
+    authorizeSubscribe: authorization.authorizeSubscribe,
+    authorizeForward: authorization.authorizeForward,
   }).then((broker) => {
     // aedes emits `error` when its persistence fails; unhandled, that would end the process.
     (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
     broker.on('clientError', (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, 'client error'));
     broker.on('connectionError', (_client: Client, err: Error) => logger.debug({ err: err.message }, 'connection error'));
-    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger });
+    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger, limits, clock });
     return broker;
   });
-  let broker: Aedes | undefined;
   void brokerReady.then((b) => (broker = b), (err: unknown) => logger.error({ err }, 'MQTT broker failed to start'));
 
   const unsubscribe = bus.subscribe((event) => onEvent(event));
 
   function onEvent(event: TetherEvent): void {
     if (event.type === 'token.status-changed' && (event.status === 'SUSPENDED' || event.status === 'REVOKED')) {
-      for (const session of sessions.usingToken(event.tokenHash)) kick(session, `token ${event.status.toLowerCase()}`);
+      const reason = `token ${event.status.toLowerCase()}`;
+      for (const session of sessions.usingToken(event.tokenHash)) kick(session, reason);
+      // Subscribed to the token's responses without publishing on it: the subscription ends too.
+      for (const session of authorization.subscribedWithToken(event.tokenHash)) kick(session, reason);
     } else if (event.type === 'endpoint.deleted') {
       for (const session of sessions.speakingFor(event.endpointId)) kick(session, 'endpoint deleted');
+      for (const session of authorization.subscribedForEndpoint(event.endpointId)) kick(session, 'endpoint deleted');
     }
   }
 
   function kick(session: Session, reason: string): void {
+    if (session.client.closed) return;
     logger.info({ sessionId: session.id, clientId: session.client.id, reason }, 'closing session');
     session.client.close();
   }
 
   function serve(b: Aedes, stream: Duplex): void {
     let client: Client | undefined;
+    // Registered before the intake's own listener: a packet over limits.maxPacketSize ends the
+    // connection before the MQTT parser buffers it.
+    const guard = new PacketSizeGuard(limits.maxPacketSize);
+    const watch = (chunk: Buffer | string) => {
+      const verdict = guard.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      if (!verdict) return;
+      stream.off('data', watch);
+      const err = verdict.kind === 'too-large' ? errors.packetTooLarge(limits.maxPacketSize) : errors.mqttPacketMalformed(verdict.problem);
+      logRefusal(err, { clientId: client?.id ?? undefined, ...(verdict.kind === 'too-large' && { size: verdict.size }) }, 'connection closed');
+      intake.destroy();
+    };
+    stream.on('data', watch);
     const intake = new IntakeStream(stream, () => client !== undefined && (client.connecting || client.connected));
     client = b.handle(intake);
     const session = new Session(randomUUID(), client);
@@ -161,6 +157,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   async function end(session: Session): Promise<void> {
     sessions.remove(session);
+    authorization.forget(session);
     logger.debug({ sessionId: session.id, clientId: session.client.id }, 'session closed');
     // Requests already received (e.g. a PUBLISH pipelined before DISCONNECT) finish first, so the
     // endpoint is detached after, not before, they attached it.
@@ -174,11 +171,31 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     }
   }
 
+  function logRefusal(err: TetherError, fields: Record<string, unknown>, what: string): void {
+    const held = connectionLog.pass();
+    if (held === undefined) return;
+    logger.warn({ code: err.code, status: err.status, ...fields, ...(held > 0 && { alsoRefused: held }) }, `${what}: ${err.message}`);
+  }
+
   function handle(stream: Duplex): void {
     if (closed) {
       stream.destroy();
       return;
     }
+    // TLS and WebSocket transports attach their peer; a plain TCP socket knows its address.
+    const remoteAddress = peerOf(stream)?.remoteAddress ?? (stream as Partial<net.Socket>).remoteAddress;
+    const admitted = connections.admit(remoteAddress);
+    if ('refused' in admitted) {
+      const err =
+        admitted.refused === 'total'
+          ? errors.tooManyConnections('in total', limits.maxConnections)
+          : errors.tooManyConnections('from one address', limits.maxConnectionsPerIp);
+      logRefusal(err, { remoteAddress }, 'connection refused');
+      stream.on('error', () => {});
+      stream.destroy();
+      return;
+    }
+    stream.once('close', admitted.release);
     if (broker) {
       serve(broker, stream);
       return;

@@ -197,11 +197,24 @@ test('an operator adds an endpoint, a device connects with its token and reports
   await tokenRow.getByRole('button', { name: /^Suspend token ending/ }).click();
   await eventually('the token to show suspended', async () => (await tokenRow.locator('.status').textContent()) === 'SUSPENDED');
   await kicked;
+  // Refused: the token's response topics cannot be subscribed, and a report (acknowledged only
+  // after Tether handled it) changes nothing; if the subscription is allowed, the reply is a 403.
   const again = await connectDevice();
-  const refused = await reportMetadata(again, token, { model: 'should not land' }, 3);
-  assert.equal(refused.result, 'error');
-  assert.equal((JSON.parse(refused.payload) as { statusCode: number }).statusCode, 403);
+  const topic = `kp1/${VERSION}/epmx/${token}/update/keys/3`;
+  const subscribed = await again.subscribeAsync([`${topic}/status`, `${topic}/error`]).then(
+    () => true,
+    () => false,
+  );
+  const replies: Array<{ topic: string; payload: string }> = [];
+  again.on('message', (t, payload) => replies.push({ topic: t, payload: payload.toString('utf8') }));
+  await again.publishAsync(topic, JSON.stringify({ model: 'should not land' }), { qos: 1 }).catch(() => {});
+  if (subscribed) {
+    await eventually('the error reply', () => replies.length > 0);
+    assert.equal(replies[0]!.topic, `${topic}/error`);
+    assert.equal((JSON.parse(replies[0]!.payload) as { statusCode: number }).statusCode, 403);
+  }
   assert.equal((await tether.services.registry.getMetadata(endpointId, 'operator')).model, 'MySmartMeter A310');
+  assert.ok(replies.every((r) => !r.topic.endsWith('/status')), 'no success reply for a suspended token');
   await eventually('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true);
 
   assert.deepEqual(problems, []);

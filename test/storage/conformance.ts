@@ -576,6 +576,169 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           assert.equal((await storage.queryEndpoints(query())).totalElements, 13);
         }));
 
+      test('search and contains take every needle literally: quotes, FTS operators, LIKE wildcards, short needles', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          const texts: Record<string, string> = {
+            q1: 'say "hi" there',
+            q2: 'star*glob and ^caret',
+            q3: 'x OR y AND z NOT w NEAR(v)',
+            q4: '100% of_it',
+            q5: "it's o'clock",
+            q6: 'col:umn (paren) {brace} -minus +plus',
+            q7: 'plain text',
+          };
+          for (const [id, text] of Object.entries(texts)) await storage.insertEndpoint(endpoint(id, version, app), { note: text, other: 'zzz' });
+          const search = async (needle: string, extra: Partial<EndpointQuery> = {}) =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, search: needle, sort: { field: 'endpointId', direction: 'asc' }, ...extra }))).sort();
+          const contains = async (needle: string, key = 'note') =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, metadataFilters: [{ key, op: 'contains', value: needle }] }))).sort();
+          const expected = (needle: string) =>
+            Object.entries(texts)
+              .filter(([id, text]) => text.toLowerCase().includes(needle.toLowerCase()) || id.includes(needle.toLowerCase()))
+              .map(([id]) => id)
+              .sort();
+          const needles = ['"', '""', '"hi"', 'y "hi', '*', 'r*g', '^ca', 'OR', ' or y', 'AND', 'NOT w', 'NEAR(', '%', '0% ', '_', 'f_i', "'", "'s o'", "o'c", ':', 'col:u', '(paren)', '{', '-minus +', 'q1', 'Q3', 'xx', 'x', ' ', '  ', 'PLAIN TEXT', '\\'];
+          for (const needle of needles) {
+            assert.deepEqual(await search(needle), expected(needle), `search ${JSON.stringify(needle)}`);
+            assert.deepEqual(await search(needle, { searchKeys: ['note'] }), expected(needle), `search in note ${JSON.stringify(needle)}`);
+            const inNote = Object.entries(texts)
+              .filter(([, text]) => text.toLowerCase().includes(needle.toLowerCase()))
+              .map(([id]) => id)
+              .sort();
+            assert.deepEqual(await contains(needle), inNote, `contains ${JSON.stringify(needle)}`);
+          }
+          // The needle is searched in the named keys only (and the endpoint ID).
+          assert.deepEqual(await search('plain', { searchKeys: ['other'] }), []);
+          assert.deepEqual(await search('q7', { searchKeys: ['other'] }), ['q7']);
+          assert.deepEqual(await search('zzz', { searchKeys: ['other'] }), Object.keys(texts).sort());
+          assert.deepEqual(await search('zzz', { searchKeys: ['missing'] }), []);
+          assert.deepEqual(await contains('plain', 'other'), []);
+          assert.deepEqual(await contains('plain', 'missing'), []);
+          // A match never spans two values or a value and the ID.
+          assert.deepEqual(await search('zzzsay'), []);
+          assert.deepEqual(await search('q1say'), []);
+          // A NUL character is data too.
+          assert.deepEqual(await search('a\u0000b'), []);
+        }));
+
+      test('search and contains follow metadata changes, deletions and non-string values', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { name: 'Alpha Kitchen', n: 12345, flag: true, obj: { City: 'Zürich' } });
+          await storage.insertEndpoint(endpoint('e2', version, app), { name: 'Beta Garage' });
+          const search = async (needle: string, searchKeys?: string[]) =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, search: needle, searchKeys, sort: { field: 'endpointId', direction: 'asc' } })));
+          const contains = async (key: string, value: JsonValue) =>
+            ids(await storage.queryEndpoints(query({ applicationName: app, metadataFilters: [{ key, op: 'contains', value }], sort: { field: 'endpointId', direction: 'asc' } })));
+          assert.deepEqual(await search('KITCHEN'), ['e1']);
+          assert.deepEqual(await search('234'), ['e1']);
+          assert.deepEqual(await contains('n', 234), ['e1']);
+          assert.deepEqual(await contains('flag', 'TRUE'), ['e1']);
+          // Objects are rendered as JSON text; case folding is Unicode-aware.
+          assert.deepEqual(await contains('obj', '"city":"zÜRICH"'), ['e1']);
+          assert.deepEqual(await search('ZÜRICH', ['obj']), ['e1']);
+          await storage.changeMetadata('e1', { kind: 'merge', metadata: { name: 'Alpha Office' } }, at(1));
+          assert.deepEqual(await search('kitchen'), []);
+          assert.deepEqual(await search('office', ['name']), ['e1']);
+          await storage.changeMetadata('e2', { kind: 'replace', metadata: { room: 'Kitchen' } }, at(2));
+          assert.deepEqual(await search('garage'), []);
+          assert.deepEqual(await contains('room', 'itche'), ['e2']);
+          assert.deepEqual(await contains('name', 'itche'), []);
+          await storage.changeMetadata('e2', { kind: 'delete', keys: ['room'] }, at(3));
+          assert.deepEqual(await search('kitchen'), []);
+          // Several changes of one key in one batch: the last one wins.
+          await Promise.all([
+            storage.changeMetadata('e2', { kind: 'merge', metadata: { room: 'Cellar' } }, at(4)),
+            storage.changeMetadata('e2', { kind: 'merge', metadata: { room: 'Attic' } }, at(4)),
+            storage.changeMetadata('e2', { kind: 'delete', keys: ['room'] }, at(4)),
+            storage.changeMetadata('e2', { kind: 'merge', metadata: { room: 'Basement' } }, at(4)),
+          ]);
+          assert.deepEqual(await search('cellar'), []);
+          assert.deepEqual(await search('attic'), []);
+          assert.deepEqual(await search('basement'), ['e2']);
+          // Deleting an endpoint (or its application) removes it from the index; a new one may reuse its internal key.
+          assert.equal(await storage.deleteEndpoint('e2'), true);
+          assert.deepEqual(await search('basement'), []);
+          await storage.insertEndpoint(endpoint('e3', version, app), { room: 'Hall' });
+          assert.deepEqual(await search('basement'), []);
+          assert.deepEqual(await search('hall'), ['e3']);
+          assert.deepEqual(await search('e3'), []);
+          assert.deepEqual(await search('e3', []), []);
+          assert.equal(await storage.deleteApplication(app), true);
+          await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e9', version, app), {});
+          assert.deepEqual(await search('hall'), []);
+          assert.deepEqual(await search('office'), []);
+        }));
+
+      test('search and contains combine with filters, sorting and pagination; totalElements counts all matches', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          const other = await seedApplication(storage, 'other_app');
+          const rooms = ['Kitchen', 'Living room', 'Garage'];
+          const all: Array<{ id: string; name: string; room: string; temp: number; connected: boolean }> = [];
+          for (let i = 0; i < 30; i++) {
+            const row = { id: `ep-${String(i).padStart(2, '0')}`, name: `Sensor ${i}`, room: rooms[i % 3]!, temp: (i * 7) % 11, connected: i % 2 === 0 };
+            all.push(row);
+            await storage.insertEndpoint(endpoint(row.id, version, app, { connected: row.connected }), { name: row.name, room: row.room, temp: row.temp });
+          }
+          await storage.insertEndpoint(endpoint('foreign', other.version, other.app), { name: 'Sensor 1', room: 'Kitchen' });
+          const cases: Array<{ extra: Partial<EndpointQuery>; match: (r: (typeof all)[number]) => boolean }> = [
+            { extra: { search: 'SENSOR 1' }, match: (r) => r.name.toLowerCase().includes('sensor 1') },
+            { extra: { search: 'kitchen', connected: true }, match: (r) => r.room === 'Kitchen' && r.connected },
+            { extra: { search: 'ep-1', searchKeys: ['room'] }, match: (r) => r.id.startsWith('ep-1') },
+            { extra: { search: 'sensor 2', searchKeys: ['name'] }, match: (r) => r.name.startsWith('Sensor 2') },
+            { extra: { metadataFilters: [{ key: 'room', op: 'contains', value: 'ROOM' }] }, match: (r) => r.room === 'Living room' },
+            {
+              extra: { search: 'sensor', metadataFilters: [{ key: 'room', op: 'contains', value: 'arag' }, { key: 'temp', op: 'exists' }] },
+              match: (r) => r.room === 'Garage',
+            },
+          ];
+          const sorts = [
+            { field: 'metadata.temp', direction: 'asc' },
+            { field: 'metadata.name', direction: 'desc' },
+            { field: 'endpointId', direction: 'desc' },
+          ] as const;
+          for (const { extra, match } of cases) {
+            const expectedIds = all.filter(match).map((r) => r.id);
+            for (const sort of sorts) {
+              const full = ids(await storage.queryEndpoints(query({ applicationName: app, sort, ...extra })));
+              assert.deepEqual([...full].sort(), expectedIds, `${JSON.stringify(extra)} ${sort.field}`);
+              for (const limit of [1, 4]) {
+                const pages: string[] = [];
+                for (let offset = 0; offset < expectedIds.length + limit; offset += limit) {
+                  const page = await storage.queryEndpoints(query({ applicationName: app, sort, offset, limit, ...extra }));
+                  assert.equal(page.totalElements, expectedIds.length);
+                  pages.push(...ids(page));
+                }
+                assert.deepEqual(pages, full, `${JSON.stringify(extra)} ${sort.field} limit ${limit}`);
+              }
+            }
+          }
+          // Without an application filter other applications' endpoints match too.
+          assert.equal((await storage.queryEndpoints(query({ search: 'sensor 1' }))).totalElements, 12);
+        }));
+
+      test('unfiltered counts follow inserts, deletes and connectivity changes', () =>
+        withStorage(async (storage) => {
+          const a = await seedApplication(storage, 'app_a');
+          const b = await seedApplication(storage, 'app_b');
+          for (let i = 0; i < 5; i++) await storage.insertEndpoint(endpoint(`a${i}`, a.version, a.app, { connected: i < 2 }), {});
+          await storage.insertEndpoint(endpoint('b0', b.version, b.app), {});
+          const count = async (extra: Partial<EndpointQuery>) => (await storage.queryEndpoints(query(extra))).totalElements;
+          assert.deepEqual([await count({}), await count({ applicationName: a.app }), await count({ applicationName: a.app, connected: true }), await count({ connected: false })], [6, 5, 2, 4]);
+          await storage.recordConnectivity('a4', true, at(1));
+          await storage.recordConnectivity('a4', true, at(2));
+          await storage.recordConnectivity('a0', false, at(3));
+          await storage.deleteEndpoint('a1');
+          assert.deepEqual([await count({ applicationName: a.app }), await count({ applicationName: a.app, connected: true }), await count({ connected: false })], [4, 1, 4]);
+          assert.equal(await storage.resetConnectivity(at(4)), 1);
+          assert.deepEqual([await count({ connected: true }), await count({ applicationName: a.app, connected: false })], [0, 4]);
+          await storage.deleteApplication(a.app);
+          assert.deepEqual([await count({}), await count({ applicationName: a.app }), await count({ connected: false })], [1, 0, 1]);
+        }));
+
       test('sorts by endpoint fields in both directions', () =>
         withStorage(async (storage) => {
           const { app } = await seedQueryData(storage);

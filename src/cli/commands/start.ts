@@ -12,7 +12,8 @@ import { tetherVersion } from '../version.js';
 const help = `Usage: tether start [options]
 
 Starts Tether: the MQTT server devices connect to (Kaa Protocol 1/KP), the REST API and the web
-dashboard, with its data in one folder. Stop it with Ctrl+C (SIGINT) or SIGTERM.
+dashboard, with its data in one folder. Stop it with Ctrl+C (SIGINT) or SIGTERM. With TLS
+configured, SIGHUP re-reads the certificate, key and CA files.
 
 ${CONFIG_HELP}`;
 
@@ -41,9 +42,29 @@ export const startCommand: Command = {
       throw err;
     }
     printBanner(running, config, io);
-    return signals.stopOn(running);
+    const stopReloading = reloadTlsOnHangup(running, io);
+    try {
+      return await signals.stopOn(running);
+    } finally {
+      stopReloading();
+    }
   },
 };
+
+/** SIGHUP re-reads the TLS files (certificate renewal without a restart); a failure keeps the old ones. */
+function reloadTlsOnHangup(running: RunningTether, io: Io): () => void {
+  const handler = () => {
+    running.reloadTls().then(
+      (certificate) => {
+        if (certificate === undefined) io.out('Received SIGHUP: TLS is not configured, nothing to reload.');
+        else io.out(`Received SIGHUP: TLS certificate reloaded (${certificate.subject}, valid until ${certificate.validTo}); new connections use it.`);
+      },
+      (err: unknown) => io.err(`Error: TLS reload failed, still using the previous certificate: ${oneLine(err)}`),
+    );
+  };
+  process.on('SIGHUP', handler);
+  return () => process.off('SIGHUP', handler);
+}
 
 /** Catches SIGINT/SIGTERM from now on; `stopOn` stops Tether at the first one (or at once if it came already). */
 function catchSignals(io: Io) {
@@ -106,6 +127,14 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
   io.out(`Tether ${tetherVersion()} is running.`);
   io.out(`  MQTT (1/KP):      listening on ${bind(running.mqttPort)}  ->  devices connect to mqtt://${host}:${running.mqttPort}`);
   io.out(`  Dashboard + API:  listening on ${bind(running.httpPort)}  ->  ${httpUrl}/  (REST: ${httpUrl}/epr/api/v1, OpenAPI: ${httpUrl}/api/openapi.json)`);
+  io.out(`  MQTT over WebSocket: ws://${host}:${running.httpPort}${running.wsPath}  (subprotocol mqtt, on the HTTP port)`);
+  if (running.mqttsPort !== undefined) {
+    io.out(`  MQTT over TLS:    listening on ${bind(running.mqttsPort)}  ->  mqtts://${host}:${running.mqttsPort}${config.tls?.ca !== undefined ? '  (client certificates requested)' : ''}`);
+  }
+  if (running.httpsPort !== undefined) {
+    const httpsUrl = `https://${host}:${running.httpsPort}`;
+    io.out(`  HTTPS:            listening on ${bind(running.httpsPort)}  ->  ${httpsUrl}/  (dashboard, REST API; MQTT over WebSocket: wss://${host}:${running.httpsPort}${running.wsPath})`);
+  }
   io.out(`  Data directory:   ${running.dataDir}`);
   io.out('  Client authentication: anonymous. MQTT clients need no username or password; a device is identified');
   io.out('  by the endpoint token in its topics, and unknown, suspended or revoked tokens are refused.');

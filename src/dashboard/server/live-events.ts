@@ -7,8 +7,11 @@ const HEARTBEAT_MS = 20_000;
 const MAX_STREAMS = 200;
 const HISTORY_LIMIT = 50_000;
 
-/** Strips what browsers need not see (token hashes) and the application, which the stream is already for. */
-export function toDashboardEvent(event: TetherEvent): DashboardEvent {
+/**
+ * Strips what browsers need not see (token hashes) and the application, which the stream is already
+ * for. Events that are not about one endpoint are not shown: undefined.
+ */
+export function toDashboardEvent(event: TetherEvent): DashboardEvent | undefined {
   switch (event.type) {
     case 'endpoint.created':
       return { type: event.type, endpointId: event.endpointId, at: event.at };
@@ -20,6 +23,8 @@ export function toDashboardEvent(event: TetherEvent): DashboardEvent {
       return { type: event.type, endpointId: event.endpointId, at: event.at, connected: event.connected };
     case 'token.status-changed':
       return { type: event.type, endpointId: event.endpointId, at: event.at, tokenId: event.tokenId, status: event.status };
+    default:
+      return undefined;
   }
 }
 
@@ -82,7 +87,9 @@ export class LiveEvents {
 
   private onEvent(event: TetherEvent): void {
     this.remember(event);
-    const data = `data: ${JSON.stringify(toDashboardEvent(event))}\n\n`;
+    const shown = toDashboardEvent(event);
+    if (!shown) return;
+    const data = `data: ${JSON.stringify(shown)}\n\n`;
     for (const stream of this.streams) {
       if (stream.applicationName === event.applicationName) stream.response.write(data);
     }

@@ -95,18 +95,29 @@ export const MIGRATIONS: readonly Migration[] = [
  * thus names its endpoint and key without a lookup, and a row is found for update/delete from the
  * metadata row alone. Key IDs are never deleted or reused, so an ID always means the same key.
  * The index is contentless (the text is already in endpoint_metadata.search_text) with
- * contentless_delete, so updating a value does not have to re-read the old text.
+ * contentless_delete, so replacing a value does not have to re-read the old text.
  *
- * Triggers keep the index in step with endpoint_metadata in the same statement, including rows
- * removed by foreign-key cascades (deleteEndpoint, deleteApplication). The endpoint ID row is written
- * by insertEndpoint (it needs JavaScript's lower-casing) and removed by trigger.
+ * Triggers record every change of endpoint_metadata (including foreign-key cascades from
+ * deleteEndpoint and deleteApplication) in endpoint_search_pending, and the writer applies that
+ * queue to the index in bulk just before each commit (SqliteStorage.flushSearchIndex), in the same transaction.
+ * Writing the index from the triggers directly would be simpler but slow: every statement that
+ * fires a trigger opens a statement savepoint, and FTS5 flushes its in-memory terms to a new
+ * segment at each savepoint, so a batch of 5,000 writes made 5,000 tiny segments to merge.
+ * The endpoint ID row is queued by insertEndpoint (it needs JavaScript's lower-casing).
  *
  * endpoint_counts holds how many endpoints each application has, connected or not, so the
  * dashboard's unfiltered and connected-only counts do not walk 100,000s of index entries.
  */
 export const SEARCH_KEY_BITS = 4294967296;
 
+/** Queues one index row: `existed` remembers whether the index holds it since the last flush. */
+function queueSearchRow(rowid: string, existed: 0 | 1, text: string): string {
+  return `INSERT INTO endpoint_search_pending (rowid, existed, text) VALUES (${rowid}, ${existed}, ${text})
+      ON CONFLICT (rowid) DO UPDATE SET text = excluded.text;`;
+}
+
 function addSearchIndex(db: Database): void {
+  const keyId = (row: 'new' | 'old') => `(SELECT id FROM metadata_keys WHERE key = ${row}.key)`;
   db.exec(`
   CREATE TABLE metadata_keys (
     id   INTEGER PRIMARY KEY,
@@ -115,27 +126,30 @@ function addSearchIndex(db: Database): void {
   CREATE VIRTUAL TABLE endpoint_search USING fts5(
     text, content='', contentless_delete=1, tokenize='trigram case_sensitive 1'
   );
+  -- text NULL: delete the row
+  CREATE TABLE endpoint_search_pending (
+    rowid    INTEGER PRIMARY KEY,
+    existed  INTEGER NOT NULL,
+    text     TEXT
+  );
   INSERT INTO metadata_keys (key) SELECT DISTINCT key FROM endpoint_metadata ORDER BY key;
   INSERT INTO endpoint_search (rowid, text)
     SELECT m.endpoint_seq * ${SEARCH_KEY_BITS} + k.id, m.search_text
-    FROM endpoint_metadata m JOIN metadata_keys k ON k.key = m.key;
+    FROM endpoint_metadata m JOIN metadata_keys k ON k.key = m.key ORDER BY 1;
 
   CREATE TRIGGER endpoint_metadata_search_insert AFTER INSERT ON endpoint_metadata BEGIN
     INSERT OR IGNORE INTO metadata_keys (key) VALUES (new.key);
-    INSERT INTO endpoint_search (rowid, text)
-      VALUES (new.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = new.key), new.search_text);
+    ${queueSearchRow(`new.endpoint_seq * ${SEARCH_KEY_BITS} + ${keyId('new')}`, 0, 'new.search_text')}
   END;
   CREATE TRIGGER endpoint_metadata_search_update AFTER UPDATE OF search_text ON endpoint_metadata
     WHEN old.search_text IS NOT new.search_text BEGIN
-    UPDATE endpoint_search SET text = new.search_text
-      WHERE rowid = new.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = new.key);
+    ${queueSearchRow(`new.endpoint_seq * ${SEARCH_KEY_BITS} + ${keyId('new')}`, 1, 'new.search_text')}
   END;
   CREATE TRIGGER endpoint_metadata_search_delete AFTER DELETE ON endpoint_metadata BEGIN
-    DELETE FROM endpoint_search
-      WHERE rowid = old.endpoint_seq * ${SEARCH_KEY_BITS} + (SELECT id FROM metadata_keys WHERE key = old.key);
+    ${queueSearchRow(`old.endpoint_seq * ${SEARCH_KEY_BITS} + ${keyId('old')}`, 1, 'NULL')}
   END;
   CREATE TRIGGER endpoints_search_delete AFTER DELETE ON endpoints BEGIN
-    DELETE FROM endpoint_search WHERE rowid = old.seq * ${SEARCH_KEY_BITS};
+    ${queueSearchRow(`old.seq * ${SEARCH_KEY_BITS}`, 1, 'NULL')}
   END;
 
   CREATE TABLE endpoint_counts (
@@ -160,7 +174,8 @@ function addSearchIndex(db: Database): void {
       ON CONFLICT (application_name, connected) DO UPDATE SET n = n + 1;
   END;
   `);
-  // The endpoint ID rows need JavaScript's lower-casing (see above).
+  // The endpoint ID rows need JavaScript's lower-casing (see above). Migrations run in one
+  // transaction, and these single-row inserts open no savepoint, so FTS5 buffers them all.
   const insert = db.prepare(`INSERT INTO endpoint_search (rowid, text) VALUES (? * ${SEARCH_KEY_BITS}, ?)`);
   for (const row of db.prepare('SELECT seq, endpoint_id FROM endpoints').all() as Array<{ seq: number; endpoint_id: string }>) {
     insert.run(row.seq, row.endpoint_id.toLowerCase());
@@ -168,6 +183,7 @@ function addSearchIndex(db: Database): void {
 }
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
 
 /** Runs the migrations the file has not seen yet, each in its own transaction. */
 export function migrate(db: Database): void {

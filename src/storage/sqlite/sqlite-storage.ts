@@ -50,7 +50,7 @@ export class SqliteStorage implements Storage {
     private readonly db: Database,
     commitDelayMs: number,
   ) {
-    this.writer = new GroupCommitWriter(db, commitDelayMs);
+    this.writer = new GroupCommitWriter(db, commitDelayMs, () => this.flushSearchIndex());
   }
 
   async init(): Promise<void> {
@@ -60,6 +60,8 @@ export class SqliteStorage implements Storage {
     // Refreshes planner statistics where stale (bounded work), so endpoint queries pick the right index.
     this.db.pragma('optimize=0x10002');
     this.statements = prepareStatements(this.db);
+    // Another process may have committed queued search rows without applying them.
+    this.db.transaction(() => this.flushSearchIndex()).immediate();
   }
 
   async close(): Promise<void> {
@@ -332,6 +334,15 @@ export class SqliteStorage implements Storage {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** Applies the search index changes the batch's triggers queued (see schema.ts), in one go. */
+  private flushSearchIndex(): void {
+    const s = this.requireStatements();
+    if (!s.hasPendingSearchRows.get()) return;
+    s.searchDeletePending.run();
+    s.searchInsertPending.run();
+    s.clearPendingSearchRows.run();
   }
 
   private assertOpen(): void {

@@ -39,7 +39,17 @@ export function prepareStatements(db: Database) {
     ),
     deleteEndpoint: p('DELETE FROM endpoints WHERE endpoint_id = ?'),
     // The endpoint ID's row of the search index (key_id 0); see schema.ts.
-    insertEndpointSearch: p(`INSERT INTO endpoint_search (rowid, text) VALUES (? * ${SEARCH_KEY_BITS}, ?)`),
+    insertEndpointSearch: p(
+      `INSERT INTO endpoint_search_pending (rowid, existed, text) VALUES (? * ${SEARCH_KEY_BITS}, 0, ?)
+       ON CONFLICT (rowid) DO UPDATE SET text = excluded.text`,
+    ),
+    // Applies the queued search index changes in bulk; see schema.ts.
+    hasPendingSearchRows: p('SELECT EXISTS (SELECT 1 FROM endpoint_search_pending) AS pending').pluck(),
+    searchDeletePending: p('DELETE FROM endpoint_search WHERE rowid IN (SELECT rowid FROM endpoint_search_pending WHERE existed = 1)'),
+    searchInsertPending: p(
+      'INSERT INTO endpoint_search (rowid, text) SELECT rowid, text FROM endpoint_search_pending WHERE text IS NOT NULL ORDER BY rowid',
+    ),
+    clearPendingSearchRows: p('DELETE FROM endpoint_search_pending'),
 
     // metadata
     getMetadataDoc: p('SELECT seq, application_name, metadata FROM endpoints WHERE endpoint_id = ?'),

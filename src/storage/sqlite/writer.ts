@@ -29,9 +29,14 @@ export class GroupCommitWriter {
   private scheduled = false;
   private idleWaiters: Array<() => void> = [];
 
+  /**
+   * `beforeCommit` runs inside each transaction after its writes, just before COMMIT (e.g. to apply
+   * work the writes queued); if it throws, the transaction rolls back like a failing write.
+   */
   constructor(
     private readonly db: Database,
     private readonly delayMs: number,
+    private readonly beforeCommit: () => void = () => {},
   ) {}
 
   get pending(): number {
@@ -108,6 +113,7 @@ export class GroupCommitWriter {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         for (const write of batch) results.push(write.run());
+        this.beforeCommit();
         this.db.exec('COMMIT');
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -127,6 +133,7 @@ export class GroupCommitWriter {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         result = write.run();
+        this.beforeCommit();
         this.db.exec('COMMIT');
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { api, type WidgetColumn, type WidgetConfig } from './api.js';
 import { Dialog, ErrorMessage, useAction, Field } from './ui.js';
 
@@ -6,7 +6,9 @@ const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
 /** Add, remove, reorder and rename the metadata columns of the Endpoint List widget. */
 export function ColumnsDialog({ app, widget, onClose, onSaved }: { app: string; widget: WidgetConfig; onClose: () => void; onSaved: (widget: WidgetConfig) => void }) {
-  const [columns, setColumns] = useState<WidgetColumn[]>(widget.columns);
+  // `uid` keeps each row's DOM (and keyboard focus) with its column when rows move.
+  const [columns, setColumns] = useState<Array<WidgetColumn & { uid: number }>>(() => widget.columns.map((c, i) => ({ ...c, uid: i })));
+  const nextUid = useRef(widget.columns.length);
   const [keys, setKeys] = useState<string[]>([]);
   const [validation, setValidation] = useState<string | null>(null);
   const save = useAction();
@@ -47,7 +49,7 @@ export function ColumnsDialog({ app, widget, onClose, onSaved }: { app: string; 
         {columns.length === 0 && <p className="muted">No metadata columns yet.</p>}
         <ol className="edit-list">
           {columns.map((column, index) => (
-            <li key={index} className="edit-row">
+            <li key={column.uid} className="edit-row">
               <Field label="Metadata key">
                 {(id) => (
                   <input id={id} required list={listId} value={column.key} aria-label={`Metadata key of column ${index + 1}`} onChange={(e) => change(index, { key: e.target.value.trim() })} />
@@ -72,7 +74,7 @@ export function ColumnsDialog({ app, widget, onClose, onSaved }: { app: string; 
             </li>
           ))}
         </ol>
-        <button type="button" className="secondary" onClick={() => setColumns([...columns, { key: '', header: '' }])}>
+        <button type="button" className="secondary" onClick={() => setColumns([...columns, { key: '', header: '', uid: nextUid.current++ }])}>
           Add column
         </button>
         {validation && (

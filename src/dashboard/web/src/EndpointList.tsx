@@ -126,6 +126,12 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
     void load();
   }, [load]);
 
+  // Deletions can leave the current page past the end: go to the last page that has rows.
+  useEffect(() => {
+    if (page && page.rows.length === 0 && page.total > 0 && state.page > 1) update({ page: Math.ceil(page.total / pageSize) });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [page]);
+
   // Live updates: patch the visible row at once, and reload the page when the change may move rows.
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const scheduleReload = () => {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, type FormField } from './api.js';
 import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
 
@@ -6,13 +6,15 @@ const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
 /** The fields of the Add endpoint form: each fills one metadata key of the new endpoint. */
 export function FormDialog({ app, onClose }: { app: string; onClose: () => void }) {
-  const [fields, setFields] = useState<FormField[]>();
+  // `uid` keeps each row's DOM (and keyboard focus) with its field when rows move.
+  const [fields, setFields] = useState<Array<FormField & { uid: number }>>();
+  const nextUid = useRef(0);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [validation, setValidation] = useState<string | null>(null);
   const save = useAction();
 
   useEffect(() => {
-    api.form(app).then((f) => setFields(f.fields), setLoadError);
+    api.form(app).then((f) => setFields(f.fields.map((field) => ({ ...field, uid: nextUid.current++ }))), setLoadError);
   }, [app]);
 
   const change = (index: number, patch: Partial<FormField>) => setFields(fields?.map((f, i) => (i === index ? { ...f, ...patch } : f)));
@@ -38,7 +40,7 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
             if (twice) return setValidation(`Metadata key "${twice.key}" is used by two fields.`);
             setValidation(null);
             void save.run(async () => {
-              await api.saveForm(app, { fields: fields.map((f) => ({ ...f, label: f.label.trim() || f.key })) });
+              await api.saveForm(app, { fields: fields.map(({ uid: _uid, ...f }) => ({ ...f, label: f.label.trim() || f.key })) });
               onClose();
             });
           }}
@@ -47,7 +49,7 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
           {fields.length === 0 && <p className="muted">The form has no custom fields yet.</p>}
           <ol className="edit-list">
             {fields.map((field, index) => (
-              <li key={index} className="edit-row">
+              <li key={field.uid} className="edit-row">
                 <Field label="Label">
                   {(id) => (
                     <input id={id} required value={field.label} aria-label={`Label of field ${index + 1}`} onChange={(e) => change(index, { label: e.target.value })} />
@@ -85,7 +87,7 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
               </li>
             ))}
           </ol>
-          <button type="button" className="secondary" onClick={() => setFields([...fields, { key: '', label: '', type: 'string', required: false }])}>
+          <button type="button" className="secondary" onClick={() => setFields([...fields, { key: '', label: '', type: 'string', required: false, uid: nextUid.current++ }])}>
             Add field
           </button>
           {validation && (

@@ -59,14 +59,14 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
           <tbody>
             {tokens.map((token) => (
               <tr key={token.tokenId} data-token-id={token.tokenId}>
-                <td>
+                <td data-label="Token">
                   <code>…{token.hint.replace(/^…/, '')}</code>
                 </td>
-                <td>
+                <td data-label="Status">
                   <span className={`status status-${token.status.toLowerCase()}`}>{token.status}</span>
                 </td>
-                <td>{formatDate(token.createdDate)}</td>
-                <td>{formatDate(token.statusUpdatedDate)}</td>
+                <td data-label="Created">{formatDate(token.createdDate)}</td>
+                <td data-label="Status changed">{formatDate(token.statusUpdatedDate)}</td>
                 <td className="actions">
                   {actionsFor(token.status).map((action) => (
                     <button

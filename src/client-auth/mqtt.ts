@@ -1,0 +1,95 @@
+import type { TetherEvent } from '../bus/bus.js';
+import type { Connectivity, Services } from '../core/services.js';
+import { admit } from './policy.js';
+import type { ClientAuthService, PeerInfo } from './service.js';
+import type { ClientIdentity } from './types.js';
+
+/** aedes refuses a CONNECT with the `returnCode` of the error its authenticate hook reports. */
+export class ConnectRefused extends Error {
+  readonly returnCode = 5; // CONNACK 5: not authorized
+  constructor(readonly reason: string) {
+    super('Not authorized');
+  }
+}
+
+/**
+ * The transport's view of client authentication: the CONNECT check, which session is authenticated
+ * with which credential, and which sessions must end when a credential changes. The MQTT server
+ * only forwards aedes' hooks here; the decisions live in service.ts and policy.ts.
+ */
+export interface MqttClientAuth {
+  /** aedes `authenticate`: resolves when the session may connect; rejects with ConnectRefused. */
+  authenticate(session: { id: string; clientId: string }, username: string | undefined, password: Buffer | undefined, peer: PeerInfo | undefined): Promise<void>;
+  /** The session ended. */
+  ended(sessionId: string): void;
+  /** Sessions to disconnect because of the event (a credential suspended, revoked, re-bound or deleted). */
+  sessionsToEnd(event: TetherEvent): string[];
+  /**
+   * Services for the request path: a session's first request for an endpoint (9/ELCE attach) is
+   * where the application's mode and the credential's gateway binding are checked.
+   */
+  guard(services: Services): Services;
+}
+
+interface Entry {
+  identity: ClientIdentity;
+  bound: ReadonlySet<string>;
+}
+
+export function createMqttClientAuth(service: ClientAuthService): MqttClientAuth {
+  const bySession = new Map<string, Entry>();
+  const byCredential = new Map<string, Set<string>>();
+
+  function remember(sessionId: string, identity: ClientIdentity): void {
+    bySession.set(sessionId, { identity, bound: new Set(identity.boundEndpoints) });
+    let sessions = byCredential.get(identity.credentialId);
+    if (!sessions) byCredential.set(identity.credentialId, (sessions = new Set()));
+    sessions.add(sessionId);
+  }
+
+  function ended(sessionId: string): void {
+    const entry = bySession.get(sessionId);
+    if (!entry) return;
+    bySession.delete(sessionId);
+    const sessions = byCredential.get(entry.identity.credentialId);
+    sessions?.delete(sessionId);
+    if (sessions?.size === 0) byCredential.delete(entry.identity.credentialId);
+  }
+
+  return {
+    async authenticate(session, username, password, peer) {
+      const outcome = await service.authenticate({ clientId: session.clientId, username, password, peer });
+      if (!outcome.ok) throw new ConnectRefused(outcome.reason);
+      if (!outcome.identity) return;
+      remember(session.id, outcome.identity);
+      // A suspend or revoke committed while this CONNECT was being checked published its event
+      // before the session was known here; reading the status again closes that gap.
+      if (!(await service.stillActive(outcome.identity.credentialId))) {
+        ended(session.id);
+        throw new ConnectRefused('suspended');
+      }
+    },
+
+    ended,
+
+    sessionsToEnd(event) {
+      if (event.type !== 'client-credential.changed' || event.change === 'reactivated') return [];
+      return [...(byCredential.get(event.credentialId) ?? [])];
+    },
+
+    guard(services) {
+      const inner: Connectivity = services.connectivity;
+      const connectivity: Connectivity = {
+        async attach(sessionId, endpointId, applicationName) {
+          const entry = bySession.get(sessionId);
+          admit(service.config, entry?.identity, applicationName, endpointId, entry?.bound);
+          return inner.attach(sessionId, endpointId, applicationName);
+        },
+        detachSession: (sessionId) => inner.detachSession(sessionId),
+        seen: (endpointId) => inner.seen(endpointId),
+        sessionsOf: (endpointId) => inner.sessionsOf(endpointId),
+      };
+      return { ...services, connectivity };
+    },
+  };
+}

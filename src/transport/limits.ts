@@ -1,0 +1,130 @@
+import type { Clock } from '../core/clock.js';
+
+/**
+ * Per-connection and per-address bookkeeping for the MQTT limits in core/limits.ts.
+ * Small classes, no I/O: the server and request path decide what to do on excess.
+ */
+
+/** Token bucket: `capacity` messages at once, refilled at `ratePerSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ratePerSecond: number,
+    private readonly capacity: number,
+  ) {
+    this.tokens = capacity;
+    this.last = clock.now();
+  }
+
+  /** Takes one token; false when the bucket is empty (the message is over the rate). */
+  take(): boolean {
+    const now = this.clock.now();
+    const elapsed = Math.max(0, now - this.last);
+    this.last = now;
+    this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * Lets one line through per `intervalMs` and counts what it held back, so a flood of refused
+ * messages costs one log line per interval, not one per message.
+ */
+export class LogThrottle {
+  private lastAt = -Infinity;
+  private suppressed = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  /** The number of lines held back since the last one, or undefined when this one is held back too. */
+  pass(): number | undefined {
+    const now = this.clock.now();
+    if (now - this.lastAt < this.intervalMs) {
+      this.suppressed++;
+      return undefined;
+    }
+    this.lastAt = now;
+    const held = this.suppressed;
+    this.suppressed = 0;
+    return held;
+  }
+}
+
+/**
+ * A first-in first-out gate with `size` slots: requests beyond it wait for a slot, so one
+ * connection never has more than `size` requests being processed.
+ */
+export class Gate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  /** Resolves with a release function once a slot is free. */
+  enter(): Promise<() => void> {
+    if (this.active < this.size) {
+      this.active++;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next(); // the slot passes on without becoming free in between
+      else this.active--;
+    };
+  }
+}
+
+/** Open connections in total and per client address. */
+export class ConnectionCounter {
+  private total = 0;
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    private readonly maxTotal: number,
+    private readonly maxPerAddress: number,
+  ) {}
+
+  /**
+   * Counts a new connection, or says which limit refuses it. The returned release must be
+   * called exactly once when the connection ends (extra calls are ignored).
+   */
+  admit(address: string | undefined): { release: () => void } | { refused: 'total' | 'address' } {
+    if (this.total >= this.maxTotal) return { refused: 'total' };
+    const key = address ?? '';
+    const count = this.perAddress.get(key) ?? 0;
+    // A stream without an address (e.g. an in-process test stream) counts only towards the total.
+    if (address !== undefined && count >= this.maxPerAddress) return { refused: 'address' };
+    this.total++;
+    this.perAddress.set(key, count + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.total--;
+        const left = (this.perAddress.get(key) ?? 1) - 1;
+        if (left <= 0) this.perAddress.delete(key);
+        else this.perAddress.set(key, left);
+      },
+    };
+  }
+
+  get size(): number {
+    return this.total;
+  }
+}

@@ -1,0 +1,55 @@
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../core/log.js';
+import { listenOn, trackConnections } from './listen.js';
+import type { Listening } from './listen.js';
+import { setPeer, tlsPeer } from './peer.js';
+import type { TlsCredentials } from './tls-credentials.js';
+
+export interface MqttTlsOptions {
+  credentials: TlsCredentials;
+  /** The MQTT core's `handle`: TLS is only another source of streams. */
+  handle: (stream: Duplex) => void;
+  port: number;
+  host: string;
+  logger: Logger;
+}
+
+/**
+ * MQTT over TLS (mqtts, 8883 by default). Each connection is handed to the MQTT core once the
+ * handshake is done, carrying its TransportPeer (client certificate and whether it verified).
+ */
+export async function listenMqttTls(options: MqttTlsOptions): Promise<Listening> {
+  const logger = options.logger.child({ component: 'mqtts' });
+  // allowHalfOpen as for plain TCP: a client that sends CONNECT, PUBLISH, DISCONNECT and closes its
+  // side still gets its requests processed (see IntakeStream).
+  const server = tls.createServer({ ...options.credentials.serverOptions(), allowHalfOpen: true, noDelay: true });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    setPeer(socket, tlsPeer(socket, 'tls'));
+    options.handle(socket);
+  });
+  // Failed handshakes (wrong CA on the client, plain MQTT on the TLS port) are the client's problem.
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    logger.debug({ err: err.code ?? err.message, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+  });
+  const connections = trackConnections(server);
+  const detach = options.credentials.attach(server);
+  try {
+    await listenOn(server, options.port, options.host);
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  server.on('error', (err) => logger.error({ err }, 'MQTT TLS listener error'));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: options.host, port }, 'MQTT over TLS listening');
+  return {
+    port,
+    close: async () => {
+      detach();
+      await connections.closeAndCut();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** The SPA has its own tsconfig (DOM, JSX) outside the root build, and Vite does not typecheck: do it here. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from './helpers.js';
+
+test('the dashboard SPA typechecks under strict TypeScript', () => {
+  const root = repoRoot();
+  const result = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'src/dashboard/web/tsconfig.json')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 0, `tsc reported:\n${result.stdout}${result.stderr}`);
+});

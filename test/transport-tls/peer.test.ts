@@ -1,0 +1,121 @@
+/**
+ * Mutual TLS: the client certificate (and whether it verified) travels with the stream to the MQTT
+ * layer, where aedes' preConnect/authenticate read it from `client.conn` with `peerOf`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import { connectAsync } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
+import { silentLogger } from '../../src/core/log.js';
+import { IntakeStream } from '../../src/transport/intake.js';
+import { TlsCredentials, attachMqttWebSocket, listenHttps, listenMqttTls, peerOf } from '../../src/transport/index.js';
+import type { TlsFiles, TransportPeer } from '../../src/transport/index.js';
+import { generateTestPki } from '../helpers/certs.js';
+import { tempDir } from '../platform/helpers.js';
+import { testPki } from './setup.js';
+
+const SETTINGS = {
+  cert: { flag: '--tls-cert', env: 'TETHER_TLS_CERT' },
+  key: { flag: '--tls-key', env: 'TETHER_TLS_KEY' },
+  ca: { flag: '--tls-ca', env: 'TETHER_TLS_CA' },
+};
+
+type Transport = 'tls' | 'wss' | 'ws';
+
+/**
+ * An aedes broker fed the way Tether's MQTT core feeds it (through IntakeStream), whose preConnect
+ * records `peerOf(client.conn)`; behind one transport listener on a free port.
+ */
+async function startProbe(t: { after(fn: () => unknown): void }, transport: Transport, files: TlsFiles) {
+  const seen: Array<TransportPeer | undefined> = [];
+  const broker = await Aedes.createBroker({
+    preConnect: (client, _packet, callback) => {
+      seen.push(peerOf(client.conn));
+      callback(null, true);
+    },
+  });
+  t.after(() => new Promise<void>((resolve) => broker.close(() => resolve())));
+  const handle = (stream: Duplex) => {
+    const intake = new IntakeStream(stream, () => true);
+    intake.release();
+    broker.handle(intake);
+  };
+  if (transport === 'ws') {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    attachMqttWebSocket({ server, handle, secure: false, logger: silentLogger });
+    t.after(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    return { seen, url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/ws` };
+  }
+  const credentials = await TlsCredentials.load(files, SETTINGS, silentLogger);
+  if (transport === 'tls') {
+    const listening = await listenMqttTls({ credentials, handle, port: 0, host: '127.0.0.1', logger: silentLogger });
+    t.after(() => listening.close());
+    return { seen, url: `mqtts://127.0.0.1:${listening.port}` };
+  }
+  const listening = await listenHttps({
+    credentials,
+    handler: (_request, response) => response.writeHead(404).end(),
+    like: http.createServer(),
+    port: 0,
+    host: '127.0.0.1',
+    logger: silentLogger,
+  });
+  attachMqttWebSocket({ server: listening.server, handle, secure: true, logger: silentLogger });
+  t.after(() => listening.close());
+  return { seen, url: `wss://127.0.0.1:${listening.port}/ws` };
+}
+
+async function peerSeen(t: { after(fn: () => unknown): void }, transport: Transport, files: TlsFiles, client: IClientOptions = {}): Promise<TransportPeer | undefined> {
+  const probe = await startProbe(t, transport, files);
+  const mqtt = await connectAsync(probe.url, { protocolVersion: 4, reconnectPeriod: 0, ca: testPki().ca.certPem, ...client });
+  await mqtt.endAsync();
+  assert.equal(probe.seen.length, 1);
+  return probe.seen[0];
+}
+
+const withCa = () => ({ ...testPki().server, ca: testPki().ca.cert });
+const clientCert = () => ({ cert: testPki().client.certPem, key: testPki().client.keyPem });
+
+for (const transport of ['tls', 'wss'] as const) {
+  test(`${transport}: a client certificate signed by tls.ca is presented and verified`, async (t) => {
+    const peer = await peerSeen(t, transport, withCa(), clientCert());
+    assert.ok(peer?.certificate);
+    assert.equal(peer.transport, transport);
+    assert.equal(peer.certificate.subject.CN, 'tether-test-device');
+    assert.equal(peer.authorized, true);
+    assert.equal(peer.authorizationError, undefined);
+    assert.equal(peer.remoteAddress, '127.0.0.1');
+  });
+
+  test(`${transport}: without a client certificate the handshake still succeeds; the MQTT layer decides`, async (t) => {
+    const peer = await peerSeen(t, transport, withCa());
+    assert.deepEqual({ ...peer, remoteAddress: undefined }, { transport, remoteAddress: undefined, certificate: undefined, authorized: false, authorizationError: undefined });
+  });
+
+  test(`${transport}: a certificate from another CA is seen but not authorized, with the reason`, async (t) => {
+    const stranger = generateTestPki(tempDir(t)).client;
+    const peer = await peerSeen(t, transport, withCa(), { cert: stranger.certPem, key: stranger.keyPem });
+    assert.equal(peer?.certificate?.subject.CN, 'tether-test-device');
+    assert.equal(peer.authorized, false);
+    assert.match(peer.authorizationError ?? '', /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
+  });
+
+  test(`${transport}: without tls.ca no client certificate is asked for`, async (t) => {
+    const peer = await peerSeen(t, transport, testPki().server, clientCert());
+    assert.equal(peer?.transport, transport);
+    assert.equal(peer.certificate, undefined);
+    assert.equal(peer.authorized, false);
+  });
+}
+
+test('ws: the peer says plain WebSocket, with no certificate', async (t) => {
+  const peer = await peerSeen(t, 'ws', testPki().server);
+  assert.deepEqual({ ...peer }, { transport: 'ws', remoteAddress: '127.0.0.1', certificate: undefined, authorized: false, authorizationError: undefined });
+});

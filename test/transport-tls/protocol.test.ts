@@ -1,0 +1,88 @@
+/**
+ * The same 1/KP behaviour on every transport: TCP, MQTT over TLS, WebSocket and secure WebSocket,
+ * each against a whole Tether (TLS configured) with real mqtt@5 clients.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { MqttClient } from 'mqtt';
+import { DISCONNECT_PACKET, api, connectPacket, createEndpoint, eventually, publishQos0Packet, tempDir } from '../platform/helpers.js';
+import type { RunningTether } from '../../src/platform/tether.js';
+import { TRANSPORTS, startSecure } from './setup.js';
+
+const TUTORIAL_PAYLOAD = '{"model":"MySmartMeter A300","mac":"00-14-22-01-23-45"}';
+const TUTORIAL_METADATA = { model: 'MySmartMeter A300', mac: '00-14-22-01-23-45' };
+
+interface EndpointBody {
+  connected: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+const getEndpoint = async (running: RunningTether, id: string) =>
+  (await api<EndpointBody>(running, 'GET', `/epr/api/v1/endpoints/${id}?include=metadata`)).body;
+
+/**
+ * Publishes with a request ID and resolves with the reply topic suffix and payload. Without
+ * `subscribe`, the reply still arrives: Kaa clients get it on the requesting connection.
+ */
+async function request(client: MqttClient, topic: string, payload: string, subscribe = true): Promise<{ suffix: string; body: unknown }> {
+  if (subscribe) await client.subscribeAsync([`${topic}/status`, `${topic}/error`]);
+  const reply = new Promise<{ suffix: string; body: unknown }>((resolve) => {
+    const onMessage = (replyTopic: string, replyPayload: Buffer) => {
+      if (!replyTopic.startsWith(`${topic}/`)) return;
+      client.off('message', onMessage);
+      const text = replyPayload.toString('utf8');
+      resolve({ suffix: replyTopic.slice(topic.length + 1), body: text === '' ? undefined : JSON.parse(text) });
+    };
+    client.on('message', onMessage);
+  });
+  await client.publishAsync(topic, payload, { qos: 1 });
+  return reply;
+}
+
+for (const transport of TRANSPORTS) {
+  describe(`1/KP over ${transport.name}`, () => {
+    test('tutorial: update/keys with a request ID gets /status, the metadata is stored, the endpoint connects and disconnects', async (t) => {
+      const running = await startSecure(t, tempDir(t));
+      const { endpointId, token } = await createEndpoint(running);
+      const device = await transport.connect(running);
+      t.after(() => device.end(true));
+
+      const topic = `kp1/demo_application_v1/epmx/${token}/update/keys`;
+      assert.deepEqual(await request(device, `${topic}/1`, TUTORIAL_PAYLOAD), { suffix: 'status', body: undefined });
+      const stored = await eventually('endpoint connected', () => getEndpoint(running, endpointId), (e) => e.connected);
+      assert.deepEqual(stored.metadata, TUTORIAL_METADATA);
+
+      // 10/EPMP get: the reply carries the whole metadata.
+      const got = await request(device, `kp1/demo_application_v1/epmx/${token}/get/2`, '{}');
+      assert.deepEqual(got, { suffix: 'status', body: TUTORIAL_METADATA });
+
+      await device.endAsync();
+      await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+    });
+
+    test('an unknown token gets a 1/KP 401 /error reply on the requesting connection', async (t) => {
+      const running = await startSecure(t, tempDir(t));
+      const device = await transport.connect(running);
+      t.after(() => device.end(true));
+      const reply = await request(device, 'kp1/demo_application_v1/epmx/not-a-token/update/keys/7', TUTORIAL_PAYLOAD, false);
+      assert.equal(reply.suffix, 'error');
+      assert.equal((reply.body as { statusCode: number }).statusCode, 401);
+    });
+
+    test('CONNECT, PUBLISH and DISCONNECT in one write, then close without waiting: the update is applied', async (t) => {
+      const running = await startSecure(t, tempDir(t));
+      const { endpointId, token } = await createEndpoint(running);
+      await transport.sendAndClose(
+        running,
+        Buffer.concat([
+          connectPacket(`pipelined-${transport.name}`),
+          publishQos0Packet(`kp1/demo_application_v1/epmx/${token}/update/keys`, TUTORIAL_PAYLOAD),
+          DISCONNECT_PACKET,
+        ]),
+      );
+      const endpoint = await eventually('metadata of the pipelined client', () => getEndpoint(running, endpointId), (e) => e.metadata?.['model'] !== undefined);
+      assert.deepEqual(endpoint.metadata, TUTORIAL_METADATA);
+      await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+    });
+  });
+}
