@@ -1,4 +1,5 @@
 import type { TetherEvent } from '../bus/bus.js';
+import { type Logger, silentLogger } from '../core/log.js';
 import type { Connectivity, Services } from '../core/services.js';
 import { admit } from './policy.js';
 import type { ClientAuthService, PeerInfo } from './service.js';
@@ -6,9 +7,12 @@ import type { ClientIdentity } from './types.js';
 
 /** aedes refuses a CONNECT with the `returnCode` of the error its authenticate hook reports. */
 export class ConnectRefused extends Error {
-  readonly returnCode = 5; // CONNACK 5: not authorized
-  constructor(readonly reason: string) {
-    super('Not authorized');
+  constructor(
+    readonly reason: string,
+    // CONNACK 5: not authorized; 3: server unavailable (the check itself failed, e.g. storage).
+    readonly returnCode: 3 | 5 = 5,
+  ) {
+    super(returnCode === 5 ? 'Not authorized' : 'Server unavailable');
   }
 }
 
@@ -36,7 +40,7 @@ interface Entry {
   bound: ReadonlySet<string>;
 }
 
-export function createMqttClientAuth(service: ClientAuthService): MqttClientAuth {
+export function createMqttClientAuth(service: ClientAuthService, logger: Logger = silentLogger): MqttClientAuth {
   const bySession = new Map<string, Entry>();
   const byCredential = new Map<string, Set<string>>();
 
@@ -58,7 +62,13 @@ export function createMqttClientAuth(service: ClientAuthService): MqttClientAuth
 
   return {
     async authenticate(session, username, password, peer) {
-      const outcome = await service.authenticate({ clientId: session.clientId, username, password, peer });
+      let outcome;
+      try {
+        outcome = await service.authenticate({ clientId: session.clientId, username, password, peer });
+      } catch (err) {
+        logger.error({ err, clientId: session.clientId }, 'client authentication failed to run');
+        throw new ConnectRefused('internal error', 3);
+      }
       if (!outcome.ok) throw new ConnectRefused(outcome.reason);
       if (!outcome.identity) return;
       remember(session.id, outcome.identity);

@@ -3,8 +3,9 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import type { Client } from 'aedes';
+import type { AuthenticateError, Client } from 'aedes';
 import type { EventBus, TetherEvent } from '../bus/bus.js';
+import type { MqttClientAuth } from '../client-auth/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
@@ -37,6 +38,8 @@ export interface MqttServerDeps {
   limits?: Partial<Limits>;
   /** Time for the publish rate limit; tests pass a controllable one. */
   clock?: Clock;
+  /** Client authentication (src/client-auth/): CONNECT credentials and per-application checks. Anonymous when absent. */
+  clientAuth?: MqttClientAuth;
 }
 
 export interface MqttServer {
@@ -56,7 +59,9 @@ export interface MqttServer {
  * to other clients.
  */
 export function createMqttServer(deps: MqttServerDeps): MqttServer {
-  const { services, bus } = deps;
+  const { bus, clientAuth } = deps;
+  // Client authentication checks a session's first request for each endpoint (9/ELCE attach).
+  const services = clientAuth ? clientAuth.guard(deps.services) : deps.services;
   const logger = deps.logger.child({ component: 'mqtt' });
   const sessions = new SessionTable();
   const extensions = createExtensionSet(
@@ -93,6 +98,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     authorizePublish: authorization.authorizePublish,
     authorizeSubscribe: authorization.authorizeSubscribe,
     authorizeForward: authorization.authorizeForward,
+    ...(clientAuth && { authenticate }),
   }).then((broker) => {
     // aedes emits `error` when its persistence fails; unhandled, that would end the process.
     (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
@@ -105,6 +111,19 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   const unsubscribe = bus.subscribe((event) => onEvent(event));
 
+  // aedes `authenticate`: the decision is client-auth's; a refusal is CONNACK 5 (3 if the check failed).
+  function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
+    const session = sessions.of(client);
+    if (!clientAuth || !session) {
+      done(Object.assign(new Error('Not authorized'), { returnCode: 5 }) as AuthenticateError, false);
+      return;
+    }
+    clientAuth.authenticate({ id: session.id, clientId: client.id }, username, password, peerOf(client.conn)).then(
+      () => done(null, true),
+      (err: Error & { returnCode?: number }) => done(Object.assign(err, { returnCode: err.returnCode === 3 ? 3 : 5 }) as AuthenticateError, false),
+    );
+  }
+
   function onEvent(event: TetherEvent): void {
     if (event.type === 'token.status-changed' && (event.status === 'SUSPENDED' || event.status === 'REVOKED')) {
       const reason = `token ${event.status.toLowerCase()}`;
@@ -114,6 +133,10 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     } else if (event.type === 'endpoint.deleted') {
       for (const session of sessions.speakingFor(event.endpointId)) kick(session, 'endpoint deleted');
       for (const session of authorization.subscribedForEndpoint(event.endpointId)) kick(session, 'endpoint deleted');
+    } else if (event.type === 'client-credential.changed' && clientAuth) {
+      const ending = new Set(clientAuth.sessionsToEnd(event));
+      if (ending.size === 0) return;
+      for (const session of sessions.all()) if (ending.has(session.id)) kick(session, `client credential ${event.change}`);
     }
   }
 
@@ -158,6 +181,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
   async function end(session: Session): Promise<void> {
     sessions.remove(session);
     authorization.forget(session);
+    clientAuth?.ended(session.id);
     logger.debug({ sessionId: session.id, clientId: session.client.id }, 'session closed');
     // Requests already received (e.g. a PUBLISH pipelined before DISCONNECT) finish first, so the
     // endpoint is detached after, not before, they attached it.
