@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   let storageQuery: QueryTiming | undefined;
   let queryShapes: string[] = [];
   const gen = new LoadGenerator();
+  let failures = 0;
   let tetherRuns = 0;
   const tetherIn = (dataDir: string) => () => {
     const name = `tether-${++tetherRuns}`;
@@ -165,8 +166,19 @@ async function main(): Promise<void> {
   const mosquittoIn = () => startMosquitto(workDir);
 
   try {
-    const { seedEndpoints, meterMetadata } = await import('./seed.js');
-    if (only.has('publish') || only.has('connect') || only.has('idle')) {
+    const { seedEndpoints, seedListedEndpoints, meterMetadata } = await import('./seed.js');
+    // A failing section is reported and the others still run, so a run always leaves its figures.
+    const section = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        failures++;
+        const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+        log(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        notes.push(`${name} failed: ${message}`);
+      }
+    };
+    if (only.has('publish') || only.has('connect') || only.has('idle')) await section('MQTT scenarios', async () => {
       const dataDir = path.join(workDir, 'data-devices');
       fs.mkdirSync(dataDir);
       const count = Math.max(plan.idleDevices, plan.publishDevices);
@@ -190,13 +202,13 @@ async function main(): Promise<void> {
         if (only.has('publish') || only.has('connect')) await withServer(mosquittoIn, (s) => traffic(s, reference, half, true));
         if (only.has('idle')) reference.idle = await withServer(mosquittoIn, (s) => measureIdle(gen, s, plan, tokens));
       }
-    }
+    });
 
-    if (only.has('query') && brokers.has('tether')) {
+    if (only.has('query') && brokers.has('tether')) await section('endpoint list', async () => {
       const dataDir = path.join(workDir, 'data-endpoints');
       fs.mkdirSync(dataDir);
       log(`seeding ${fmt(plan.queryEndpoints)} endpoints with metadata`);
-      const seeded = await seedEndpoints(dataDir, plan.queryEndpoints, meterMetadata);
+      const seeded = await seedListedEndpoints(dataDir, plan.queryEndpoints, meterMetadata);
       log(`seeded in ${fmt(seeded.seconds, 1)} s`);
       const { describe, listRequests, timeHttpQueries, timeStorageQueries } = await import('./query.js');
       const requests = listRequests(plan.queryEndpoints);
@@ -205,7 +217,7 @@ async function main(): Promise<void> {
       log(`storage: p50 ${fmt(storageQuery.latency.p50, 1)} ms, p99 ${fmt(storageQuery.latency.p99, 1)} ms`);
       httpQuery = await withServer<TetherServer, QueryTiming>(tetherIn(dataDir), (s) => timeHttpQueries(s.httpPort, s.adminKey, requests, plan.queryRequests));
       log(`HTTP: p50 ${fmt(httpQuery.latency.p50, 1)} ms, p99 ${fmt(httpQuery.latency.p99, 1)} ms; ${httpQuery.errors} errors`);
-    }
+    });
   } finally {
     await gen.close();
   }
@@ -221,6 +233,7 @@ async function main(): Promise<void> {
     log(`appended to ${doc}`);
   }
   if (values.profile) log(`CPU profiles of the Tether children: ${profileDir}`);
+  if (failures > 0) process.exitCode = 1;
   if (keep) log(`kept ${workDir}`);
   else fs.rmSync(workDir, { recursive: true, force: true });
 }

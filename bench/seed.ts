@@ -3,9 +3,10 @@
  * starts: creating thousands of endpoints over HTTP would dominate the run and measure nothing.
  * Storage is closed again before the child opens the same file.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createMemoryBus } from '../src/bus/memory/index.js';
-import type { Metadata } from '../src/core/types.js';
+import type { EndpointRecord, Metadata } from '../src/core/types.js';
 import { createServices } from '../src/platform/services.js';
 import { openSqliteStorage } from '../src/storage/sqlite/index.js';
 
@@ -60,6 +61,47 @@ export async function seedEndpoints(dataDir: string, count: number, metadataOf?:
   }
   return { tokens, endpointIds, seconds: (performance.now() - t0) / 1000 };
 }
+
+/**
+ * Endpoints without tokens, written straight through Storage in large batches: the dashboard list
+ * benchmark needs 100,000 of them and no device ever connects, so the per-endpoint token work of
+ * the registry is skipped. Creation times are spread one second apart so sorting by them is real.
+ */
+export async function seedListedEndpoints(dataDir: string, count: number, metadataOf: (i: number) => Metadata): Promise<{ seconds: number }> {
+  const t0 = performance.now();
+  const storage = await openSqliteStorage({ file: path.join(dataDir, DB_FILE), synchronous: 'NORMAL' });
+  const bus = createMemoryBus();
+  try {
+    const services = await createServices({ storage, bus });
+    await services.applications.ensureDeclared([{ name: APPLICATION, versions: [{ name: APP_VERSION, extensions: ['epmx'] }] }]);
+    await services.close();
+    const start = Date.now() - count * 1000;
+    for (let first = 0; first < count; first += LIST_BATCH) {
+      const batch: Promise<void>[] = [];
+      for (let i = first; i < Math.min(count, first + LIST_BATCH); i++) {
+        const at = new Date(start + i * 1000).toISOString();
+        const endpoint: EndpointRecord = {
+          endpointId: randomUUID(),
+          applicationName: APPLICATION,
+          appVersionName: APP_VERSION,
+          createdDate: at,
+          metadataUpdatedDate: at,
+          connected: false,
+          connectivityTs: null,
+          lastSeen: null,
+        };
+        batch.push(storage.insertEndpoint(endpoint, metadataOf(i)));
+      }
+      await Promise.all(batch);
+    }
+  } finally {
+    await bus.close();
+    await storage.close();
+  }
+  return { seconds: (performance.now() - t0) / 1000 };
+}
+
+const LIST_BATCH = 5000;
 
 const MODELS = ['EM-100', 'EM-200', 'EM-300X', 'HeatMeter-7', 'WaterSense-2', 'GasPro-5', 'Sensor-A', 'Sensor-B'];
 const BUILDINGS = ['North Tower', 'South Wing', 'Warehouse', 'Lab', 'Plant 3', 'Depot'];

@@ -10,6 +10,8 @@ export interface StorageBenchFigures {
   insertPerSecond: number;
   /** Median milliseconds per query shape, over `repeats` runs each. */
   queryMs: Record<string, number>;
+  /** Fastest and slowest of those runs: the machine may be shared, so one median can mislead. */
+  queryRangeMs: Record<string, [number, number]>;
   mergeCount: number;
   mergesPerSecond: number;
   seenPerSecond: number;
@@ -69,10 +71,15 @@ export async function benchStorage(options: { endpoints?: number; merges?: numbe
       'eq serial (1 match)': { ...base, metadataFilters: [{ key: 'serial', op: 'eq', value: 'SN-0042424' }] },
       'search all metadata, connected, sort lastSeen': { ...base, connected: true, search: 'sensor 77', sort: { field: 'lastSeen', direction: 'desc' } },
       'search in name, sort metadata.name': { ...base, search: 'sensor 12', searchKeys: ['name'], sort: { field: 'metadata.name', direction: 'asc' } },
+      // Needles under 3 characters cannot use the trigram index and scan.
+      'search 2 characters (scan), sort endpointId': { ...base, search: '77', sort: { field: 'endpointId', direction: 'asc' } },
     };
     const queryMs: Record<string, number> = {};
+    const queryRangeMs: Record<string, [number, number]> = {};
     for (const [name, query] of Object.entries(shapes)) {
-      queryMs[name] = await median(repeats, () => storage.queryEndpoints(query));
+      const times = await timings(repeats, () => storage.queryEndpoints(query));
+      queryMs[name] = times[Math.floor(times.length / 2)]!;
+      queryRangeMs[name] = [times[0]!, times[times.length - 1]!];
     }
 
     started = performance.now();
@@ -88,7 +95,7 @@ export async function benchStorage(options: { endpoints?: number; merges?: numbe
     await Promise.all(Array.from({ length: merges }, (_, i) => storage.recordSeen(`device-${String(i % total).padStart(6, '0')}`, new Date().toISOString())));
     const seenPerSecond = merges / ((performance.now() - started) / 1000);
 
-    return { endpoints: total, insertPerSecond: Math.round(insertPerSecond), queryMs, mergeCount: merges, mergesPerSecond: Math.round(mergesPerSecond), seenPerSecond: Math.round(seenPerSecond) };
+    return { endpoints: total, insertPerSecond: Math.round(insertPerSecond), queryMs, queryRangeMs, mergeCount: merges, mergesPerSecond: Math.round(mergesPerSecond), seenPerSecond: Math.round(seenPerSecond) };
   } finally {
     await storage.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -106,15 +113,15 @@ function metadataOf(i: number): Metadata {
   };
 }
 
-async function median(repeats: number, run: () => Promise<unknown>): Promise<number> {
+/** Milliseconds of each run, sorted. */
+async function timings(repeats: number, run: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const started = performance.now();
     await run();
-    times.push(performance.now() - started);
+    times.push(Math.round((performance.now() - started) * 100) / 100);
   }
-  times.sort((a, b) => a - b);
-  return Math.round(times[Math.floor(times.length / 2)]! * 100) / 100;
+  return times.sort((a, b) => a - b);
 }
 
 // `node .build/<dir>/bench/storage.js` prints the figures.

@@ -4,12 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
+import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js';
+import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
 import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
+import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
@@ -37,6 +40,9 @@ export interface RunningTether {
   services: Services;
   storage: Storage;
   bus: EventBus;
+  /** Effective MQTT client authentication (global mode and per-application modes). */
+  clientAuthConfig: ClientAuthConfig;
+  clientAuth: ClientAuthService;
   /**
    * SIGHUP: re-reads the TLS certificate, key and CA files; new connections use them, existing ones
    * go on. Resolves with the new certificate (undefined when TLS is not configured); rejects with a
@@ -69,6 +75,15 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'services', close: () => services.close() });
     await services.applications.ensureDeclared(config.applications);
 
+    const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
+    if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
+      throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
+    }
+    const credentialStore = await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
+    closers.push({ name: 'client credentials', close: () => credentialStore.close() });
+    const clientAuth = createClientAuth({ store: credentialStore, bus, applications: services.applications, registry: services.registry, config: clientAuthConfig, logger });
+    closers.push({ name: 'client auth', close: () => clientAuth.close() });
+
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
 
     // TLS files are read before anything listens: a wrong path fails the start with one line.
@@ -85,7 +100,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
 
-    const mqtt = createMqttServer({ services, bus, logger });
+    const mqtt = createMqttServer({ services, bus, logger, clientAuth: createMqttClientAuth(clientAuth, logger) });
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
@@ -107,6 +122,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       adminApiKey: admin.key,
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [dashboard.plugin],
+      clientAuth,
     });
     // MQTT over WebSocket shares the HTTP port: upgrades on /ws go to the MQTT core, not to fastify.
     webSockets.push(attachMqttWebSocket({ server: app.server, handle: mqtt.handle, secure: false, logger }));
@@ -135,6 +151,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       services,
       storage,
       bus,
+      clientAuthConfig,
+      clientAuth,
       reloadTls: async () => {
         if (!tlsCredentials) {
           logger.info({}, 'TLS is not configured: nothing to reload');
@@ -152,6 +170,10 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     await closeAll(closers, logger);
     throw err;
   }
+}
+
+function usesX509(config: ClientAuthConfig): boolean {
+  return config.mode === 'x509' || Object.values(config.applications ?? {}).includes('x509');
 }
 
 function boundPort(app: FastifyInstance): number {

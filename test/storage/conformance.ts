@@ -663,8 +663,11 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           await storage.insertEndpoint(endpoint('e3', version, app), { room: 'Hall' });
           assert.deepEqual(await search('basement'), []);
           assert.deepEqual(await search('hall'), ['e3']);
-          assert.deepEqual(await search('e3'), []);
-          assert.deepEqual(await search('e3', []), []);
+          // The endpoint ID is always searched, by the short-needle scan and by the index alike.
+          assert.deepEqual(await search('e3'), ['e3']);
+          assert.deepEqual(await search('e3', []), ['e3']);
+          await storage.insertEndpoint(endpoint('e3-x', version, app), {});
+          assert.deepEqual(await search('E3-', []), ['e3-x']);
           assert.equal(await storage.deleteApplication(app), true);
           await seedApplication(storage);
           await storage.insertEndpoint(endpoint('e9', version, app), {});

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
-import { SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
+import type { EndpointQuery } from '../../src/core/types.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { storageConformance } from './conformance.js';
-import { appVersion, application, endpoint } from './fixtures.js';
+import { T0, appVersion, application, endpoint } from './fixtures.js';
 
 function tempFile(): { file: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
@@ -86,6 +87,46 @@ test('sqlite: foreign keys are enforced (an endpoint needs its version)', async 
     await assert.rejects(storage.insertEndpoint(endpoint('e1', 'no_version', 'no_app'), {}), /FOREIGN KEY/);
   } finally {
     await storage.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: a schema 1 file migrates, and its endpoints are found by search, contains and counts', async () => {
+  const { dir, file } = tempFile();
+  try {
+    // A file as the first schema left it, written without the current code.
+    const db = new Database(file);
+    db.exec(MIGRATIONS[0] as string);
+    db.pragma('user_version = 1');
+    db.exec(`
+      INSERT INTO applications VALUES ('a', '', '${T0}');
+      INSERT INTO app_versions VALUES ('a_v1', 'a', '${T0}', '[]', '{}');
+      INSERT INTO endpoints (seq, endpoint_id, application_name, app_version_name, created_date, connected, metadata, search_text)
+        VALUES (1, 'Old-Device', 'a', 'a_v1', '${T0}', 1, '{"room":"Kitchen"}', 'old-device' || char(31) || 'kitchen'),
+               (2, 'other', 'a', 'a_v1', '${T0}', 0, '{"room":"Garage"}', 'other' || char(31) || 'garage');
+      INSERT INTO endpoint_metadata VALUES (1, 'room', 'a', '"Kitchen"', 'Kitchen', 'kitchen'), (2, 'room', 'a', '"Garage"', 'Garage', 'garage');
+    `);
+    db.close();
+    const storage = await openSqliteStorage({ file });
+    try {
+      const found = async (extra: Partial<EndpointQuery>) =>
+        (await storage.queryEndpoints({ offset: 0, limit: 10, includeMetadata: false, ...extra })).content.map((e) => e.endpointId);
+      assert.deepEqual(await found({ search: 'KITCH' }), ['Old-Device']);
+      assert.deepEqual(await found({ search: 'old-dev', searchKeys: ['nothing'] }), ['Old-Device']);
+      assert.deepEqual(await found({ metadataFilters: [{ key: 'room', op: 'contains', value: 'ARAG' }] }), ['other']);
+      assert.equal((await storage.queryEndpoints({ applicationName: 'a', connected: true, offset: 0, limit: 0, includeMetadata: false })).totalElements, 1);
+      assert.equal((await storage.queryEndpoints({ applicationName: 'a', offset: 0, limit: 0, includeMetadata: false })).totalElements, 2);
+      // Migrated rows stay in step with later changes.
+      await storage.changeMetadata('Old-Device', { kind: 'merge', metadata: { room: 'Office' } }, T0);
+      assert.deepEqual(await found({ search: 'kitchen' }), []);
+      assert.deepEqual(await found({ search: 'offic', searchKeys: ['room'] }), ['Old-Device']);
+      await storage.deleteEndpoint('other');
+      assert.deepEqual(await found({ search: 'garage' }), []);
+      assert.equal((await storage.queryEndpoints({ applicationName: 'a', offset: 0, limit: 0, includeMetadata: false })).totalElements, 1);
+    } finally {
+      await storage.close();
+    }
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

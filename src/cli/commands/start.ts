@@ -118,6 +118,24 @@ function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:@%+=-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
+/** The effective client authentication, so nobody is surprised by who may connect. */
+function clientAuthLines(running: RunningTether): string[] {
+  const { mode, applications = {} } = running.clientAuthConfig;
+  const perApp = Object.entries(applications).filter(([, m]) => m !== mode);
+  const overrides = perApp.length > 0 ? ` (per application: ${perApp.map(([app, m]) => `${app} ${m}`).join(', ')})` : '';
+  if (mode === 'anonymous') {
+    return [
+      `  Client authentication: anonymous${overrides}. MQTT clients need no username or password; a device is identified`,
+      '  by the endpoint token in its topics, and unknown, suspended or revoked tokens are refused.',
+    ];
+  }
+  const what = mode === 'basic' ? 'the username and password of an active client credential' : 'a client certificate registered as an active client credential (mutual TLS)';
+  return [
+    `  Client authentication: ${mode}${overrides}. MQTT clients must connect with ${what};`,
+    '  manage credentials with `tether credentials`. Endpoint tokens are checked as well.',
+  ];
+}
+
 function printBanner(running: RunningTether, config: TetherConfig, io: Io): void {
   const host = urlHost(running.host);
   const bind = (port: number) => `${running.host.includes(':') ? `[${running.host}]` : running.host}:${port}`;
@@ -127,7 +145,7 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
   io.out(`Tether ${tetherVersion()} is running.`);
   io.out(`  MQTT (1/KP):      listening on ${bind(running.mqttPort)}  ->  devices connect to mqtt://${host}:${running.mqttPort}`);
   io.out(`  Dashboard + API:  listening on ${bind(running.httpPort)}  ->  ${httpUrl}/  (REST: ${httpUrl}/epr/api/v1, OpenAPI: ${httpUrl}/api/openapi.json)`);
-  io.out(`  MQTT over WebSocket: ws://${host}:${running.httpPort}${running.wsPath}  (subprotocol mqtt, on the HTTP port)`);
+  io.out(`  MQTT WebSocket:   ws://${host}:${running.httpPort}${running.wsPath}  (on the HTTP port, subprotocol mqtt)`);
   if (running.mqttsPort !== undefined) {
     io.out(`  MQTT over TLS:    listening on ${bind(running.mqttsPort)}  ->  mqtts://${host}:${running.mqttsPort}${config.tls?.ca !== undefined ? '  (client certificates requested)' : ''}`);
   }
@@ -136,8 +154,7 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
     io.out(`  HTTPS:            listening on ${bind(running.httpsPort)}  ->  ${httpsUrl}/  (dashboard, REST API; MQTT over WebSocket: wss://${host}:${running.httpsPort}${running.wsPath})`);
   }
   io.out(`  Data directory:   ${running.dataDir}`);
-  io.out('  Client authentication: anonymous. MQTT clients need no username or password; a device is identified');
-  io.out('  by the endpoint token in its topics, and unknown, suspended or revoked tokens are refused.');
+  for (const line of clientAuthLines(running)) io.out(line);
   if (running.adminApiKeyGenerated) {
     io.out('');
     io.out(`Admin API key (generated now and shown only this once; kept in ${keyFile}):`);

@@ -37,7 +37,10 @@ export function indexRowOf(value: JsonValue): MetadataIndexRow {
 // A separator no search term will realistically contain, so a match cannot span two values.
 const SEPARATOR = '\u001f';
 
-/** Lower-cased endpoint ID and all metadata values, searched when no `searchKeys` are given. */
+/**
+ * Lower-cased endpoint ID and all metadata values (endpoints.search_text). Only searches for needles
+ * under 3 characters scan it; longer ones use the trigram index (see schema.ts).
+ */
 export function endpointSearchText(endpointId: string, metadata: Metadata): string {
   const parts = [endpointId.toLowerCase()];
   for (const value of Object.values(metadata)) parts.push(renderText(value).toLowerCase());
