@@ -3,8 +3,10 @@
  * Layout: global pieces first (error format, security headers, OpenAPI), then the dashboard's
  * plugins, then the API routes in their own encapsulated context where authentication applies.
  */
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { errors } from '../core/errors.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { EventBus } from '../bus/bus.js';
@@ -34,13 +36,15 @@ export interface ApiDeps {
   sessionVerifier?: SessionVerifier;
   /** Called with the root instance before the API routes (dashboard: sign-in, static files, SSE). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
-  /** Largest accepted request body in bytes (default 1 MiB). */
+  /** Largest accepted request body in bytes (default: limits.httpBodyLimit, 1 MiB). */
   bodyLimit?: number;
+  /** Token issue requests per client IP per minute (default: limits.tokenIssuePerMinute). */
+  tokenIssuePerMinute?: number;
   /** Client credentials (MQTT username/password, X.509); their routes are served only when given. */
   clientAuth?: ClientAuthService;
 }
 
-const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
 
 /** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
 const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1'];
@@ -69,12 +73,17 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(async (api) => {
     api.addHook('onRequest', createAuthHook(deps.adminApiKey, deps.sessionVerifier));
+    // Per-route limits only (routes opt in with `config.rateLimit`); the 429 is a catalog error.
+    await api.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_request, context) => errors.rateLimited(`requests of this kind; retry in ${context.after}`),
+    });
     // Patch media types parse as JSON with the same prototype-poisoning protection as application/json.
     api.addContentTypeParser([JSON_PATCH, MERGE_PATCH], { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
 
     endpointRoutes(api, deps.services);
     metadataRoutes(api, deps.services);
-    tokenRoutes(api, deps.services);
+    tokenRoutes(api, deps.services, { issuePerMinute: deps.tokenIssuePerMinute ?? DEFAULT_LIMITS.tokenIssuePerMinute });
     applicationRoutes(api, deps.services);
     if (deps.clientAuth) clientCredentialRoutes(api, deps.clientAuth);
 

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { errors } from '../core/errors.js';
+import { DEFAULT_LIMITS, LIMIT_MINIMUMS } from '../core/limits.js';
+import type { LimitName, Limits } from '../core/limits.js';
 import { parseApplications } from './applications.js';
 import { CLIENT_AUTH_MODES } from '../client-auth/types.js';
 import { parseClientAuthApplications } from './client-auth.js';
@@ -8,7 +10,7 @@ import { readConfigFile } from './file.js';
 import { parseFlags } from './flags.js';
 import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
 import type { TetherConfig, TlsConfig } from './types.js';
-import { Invalid, filePath, host, nonEmptyPath, oneOf, port, secret } from './values.js';
+import { Invalid, filePath, host, limitValue, nonEmptyPath, oneOf, port, secret } from './values.js';
 import type { Parser } from './values.js';
 
 interface Setting<T> {
@@ -47,8 +49,23 @@ const SETTINGS = {
   httpsPort: { flag: 'https-port', env: 'TETHER_HTTPS_PORT', fileKey: 'tls.httpsPort', parse: port },
 } satisfies Record<string, Setting<unknown>>;
 
+const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as LimitName[];
+
+/** `maxPacketSize` -> `TETHER_LIMITS_MAX_PACKET_SIZE`: the file key and the variable name say the same. */
+export function limitEnvName(name: LimitName): string {
+  return `TETHER_LIMITS_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+const LIMIT_SETTINGS = Object.fromEntries(
+  LIMIT_NAMES.map((name) => [
+    name,
+    { env: limitEnvName(name), fileKey: `limits.${name}`, parse: limitValue(LIMIT_MINIMUMS[name], name === 'publishRate') },
+  ]),
+) as Record<LimitName, Setting<number>>;
+
 const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls'],
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits'],
+  limits: LIMIT_NAMES,
   storage: ['kind', 'synchronous'],
   bus: ['kind'],
   clientAuth: ['mode', 'applications'],
@@ -101,6 +118,8 @@ export const CONFIG_HELP = `Options (flag / environment variable / config file k
                                The TLS files are read again on SIGHUP (new connections get the new certificate).
                                TETHER_ADMIN_API_KEY       adminApiKey   REST API key (default: generated once, kept in <data-dir>/admin-api-key)
                                TETHER_ADMIN_PASSWORD      adminPassword dashboard sign-in password
+  Limits (environment variable / config file key; see docs/security.md):
+${LIMIT_NAMES.map((name) => `                               ${limitEnvName(name).padEnd(42)} limits.${name} (default ${DEFAULT_LIMITS[name]})`).join('\n')}
   The config file may also declare applications (merged with the default demo_application):
     applications:
       - name: smart_meters
@@ -214,6 +233,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     logLevel: resolve(SETTINGS.logLevel, DEFAULTS.logLevel),
     storage: { kind: resolve(SETTINGS.storageKind, DEFAULTS.storageKind), synchronous: resolve(SETTINGS.sqliteSynchronous, DEFAULTS.sqliteSynchronous) },
     bus: { kind: resolve(SETTINGS.busKind, DEFAULTS.busKind) },
+    limits: Object.fromEntries(LIMIT_NAMES.map((name) => [name, resolve(LIMIT_SETTINGS[name], DEFAULT_LIMITS[name])])) as unknown as Limits,
     applications,
   };
   const adminApiKey = resolve(SETTINGS.adminApiKey);

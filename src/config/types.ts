@@ -1,4 +1,5 @@
 import type { ClientAuthConfig } from '../client-auth/types.js';
+import type { Limits } from '../core/limits.js';
 import type { DeclaredApplication } from '../core/services.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +36,8 @@ export interface TetherConfig {
   adminPassword?: string;
   storage: StorageConfig;
   bus: BusConfig;
+  /** Resource limits (core/limits.ts), each from `limits.<name>` / TETHER_LIMITS_<NAME> or its default. */
+  limits: Limits;
   /** Applications and versions that must exist after start (created or updated). */
   applications: DeclaredApplication[];
   /** Absolute path of the config file that was read, if any. */

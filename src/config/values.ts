@@ -61,3 +61,15 @@ export const filePath: Parser<string> = (raw) => {
   }
   return raw;
 };
+
+/** A limit: an integer (or, with `fractional`, any number) of at least `min`. */
+export function limitValue(min: number, fractional = false): Parser<number> {
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+    const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(value) || value < min || (!fractional && !Number.isInteger(value)) || value > Number.MAX_SAFE_INTEGER) {
+      throw new Invalid(`use ${fractional ? 'a number' : 'a whole number'} of at least ${min}`);
+    }
+    return value;
+  };
+}

@@ -2,6 +2,7 @@ import { createApplications } from '../applications/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { type Logger, silentLogger } from '../core/log.js';
+import type { Limits } from '../core/limits.js';
 import type { Services } from '../core/services.js';
 import { createConnectivity } from '../connectivity/index.js';
 import { createCredentials } from '../credentials/index.js';
@@ -13,6 +14,8 @@ export interface ServicesDeps {
   bus: EventBus;
   clock?: Clock;
   logger?: Logger;
+  /** Metadata limits for the registry (the rest of Limits is read by the transports and API). */
+  limits?: Partial<Limits>;
 }
 
 /**
@@ -27,7 +30,7 @@ export async function createServices(deps: ServicesDeps): Promise<Services & { c
 
   const applications = await createApplications(base);
   const credentials = createCredentials(base);
-  const registry = createRegistry({ ...base, applications, credentials });
+  const registry = createRegistry({ ...base, applications, credentials, ...(deps.limits && { limits: deps.limits }) });
   const connectivity = createConnectivity(base);
   await connectivity.ready;
 

@@ -71,7 +71,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     const bus = createBus(config);
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const services = await createServices({ storage, bus, logger });
+    const services = await createServices({ storage, bus, logger, limits: config.limits });
     closers.push({ name: 'services', close: () => services.close() });
     await services.applications.ensureDeclared(config.applications);
 
@@ -100,7 +100,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
 
-    const mqtt = createMqttServer({ services, bus, logger, clientAuth: createMqttClientAuth(clientAuth, logger) });
+    const mqtt = createMqttServer({ services, bus, logger, clientAuth: createMqttClientAuth(clientAuth, logger), limits: config.limits });
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
@@ -123,6 +123,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [dashboard.plugin],
       clientAuth,
+      bodyLimit: config.limits.httpBodyLimit,
+      tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
     // MQTT over WebSocket shares the HTTP port: upgrades on /ws go to the MQTT core, not to fastify.
     webSockets.push(attachMqttWebSocket({ server: app.server, handle: mqtt.handle, secure: false, logger }));

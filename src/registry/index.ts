@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus, TetherEvent } from '../bus/bus.js';
 import type { Clock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import { KeyedSerial } from '../core/serial.js';
 import type { Applications, Credentials, Registry } from '../core/services.js';
@@ -9,6 +10,8 @@ import type { Actor, EndpointQuery, EndpointRecord, Metadata, MetadataChange } f
 import type { Storage } from '../storage/storage.js';
 import { checkToken, generateToken, newTokenRecord } from '../credentials/tokens.js';
 import { type KeyRules, needsCurrentMetadata, planDeviceChange, visibleToDevice } from './access.js';
+import { checkMetadataKeyCount, checkMetadataValues } from './metadata-limits.js';
+import type { MetadataLimits } from './metadata-limits.js';
 import { checkChange, checkEndpointId, checkMetadata } from './validate.js';
 
 export interface RegistryDeps {
@@ -18,6 +21,8 @@ export interface RegistryDeps {
   logger: Logger;
   applications: Applications;
   credentials: Credentials;
+  /** Metadata keys per endpoint, value size and depth; defaults: DEFAULT_LIMITS. */
+  limits?: Partial<MetadataLimits>;
 }
 
 /** Where an endpoint belongs. Never changes for an endpoint, so it is cached until deletion. */
@@ -40,9 +45,22 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
   // Metadata changes of one endpoint apply in arrival order, and a device's full update that must
   // keep protected keys reads and writes without another change slipping in between.
   const perEndpoint = new KeyedSerial();
+  const limits: MetadataLimits = {
+    maxMetadataKeys: deps.limits?.maxMetadataKeys ?? DEFAULT_LIMITS.maxMetadataKeys,
+    maxMetadataValueBytes: deps.limits?.maxMetadataValueBytes ?? DEFAULT_LIMITS.maxMetadataValueBytes,
+    maxMetadataDepth: deps.limits?.maxMetadataDepth ?? DEFAULT_LIMITS.maxMetadataDepth,
+  };
+  /**
+   * Metadata key count per endpoint after its last change, so a merge that clearly stays under
+   * limits.maxMetadataKeys needs no read. Bounded like the placement cache.
+   */
+  const keyCounts = new Map<string, number>();
 
   const unsubscribe = bus.subscribe((event: TetherEvent) => {
-    if (event.type === 'endpoint.deleted') placements.delete(event.endpointId);
+    if (event.type === 'endpoint.deleted') {
+      placements.delete(event.endpointId);
+      keyCounts.delete(event.endpointId);
+    }
   });
 
   function remember(endpoint: EndpointRecord): Placement {
@@ -85,6 +103,27 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
     return visibleToDevice(await storedMetadata(endpointId), rules);
   }
 
+  function noteKeyCount(endpointId: string, count: number): void {
+    keyCounts.delete(endpointId); // re-inserted last: the oldest entry is the least recently changed
+    keyCounts.set(endpointId, count);
+    if (keyCounts.size > PLACEMENT_CACHE_SIZE) {
+      const oldest = keyCounts.keys().next().value;
+      if (oldest !== undefined) keyCounts.delete(oldest);
+    }
+  }
+
+  /** limits.maxMetadataKeys: rejects a change that would leave the endpoint with too many keys. Runs inside perEndpoint. */
+  async function checkKeyCount(endpointId: string, change: MetadataChange): Promise<void> {
+    if (change.kind === 'delete') return;
+    const incoming = Object.keys(change.metadata);
+    if (change.kind === 'replace') return checkMetadataKeyCount(incoming.length, limits);
+    const known = keyCounts.get(endpointId);
+    if (known !== undefined && known + incoming.length <= limits.maxMetadataKeys) return;
+    const current = await storedMetadata(endpointId);
+    const added = incoming.filter((key) => !Object.hasOwn(current, key)).length;
+    checkMetadataKeyCount(Object.keys(current).length + added, limits);
+  }
+
   async function applyChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Metadata> {
     const placement = await placementOf(endpointId);
     let rules: KeyRules = {};
@@ -94,12 +133,15 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       const current = needsCurrentMetadata(change, rules) ? await storedMetadata(endpointId) : {};
       toStore = planDeviceChange(change, rules, current);
     }
+    await checkKeyCount(endpointId, toStore);
     const at = clock.iso();
     const metadata = await storage.changeMetadata(endpointId, toStore, at);
     if (!metadata) {
       placements.delete(endpointId);
+      keyCounts.delete(endpointId);
       throw errors.endpointNotFound(endpointId);
     }
+    noteKeyCount(endpointId, Object.keys(metadata).length);
     await publish({ type: 'metadata.updated', endpointId, applicationName: placement.applicationName, at, metadata });
     return actor === 'device' ? visibleToDevice(metadata, rules) : metadata;
   }
@@ -109,6 +151,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       const version = await applications.getVersion(input.appVersionName);
       const endpointId = input.endpointId === undefined ? randomUUID() : checkEndpointId(input.endpointId);
       const metadata = checkMetadata(input.metadata ?? {});
+      checkMetadataKeyCount(Object.keys(metadata).length, limits);
+      checkMetadataValues(metadata, limits);
       const token = input.endpointToken === undefined ? generateToken() : checkToken(input.endpointToken);
       const at = clock.iso();
       const tokenRecord = newTokenRecord(token, endpointId, version.applicationName, at);
@@ -127,6 +171,7 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       };
       await storage.insertEndpoint(endpoint, metadata, tokenRecord);
       remember(endpoint);
+      noteKeyCount(endpointId, Object.keys(metadata).length);
       logger.info({ endpointId, appVersion: version.name, tokenId: tokenRecord.tokenId }, 'endpoint created');
       await publish({ type: 'endpoint.created', endpointId, applicationName: version.applicationName, at });
       return { endpoint: { ...endpoint, metadata }, token, tokenRecord };
@@ -156,6 +201,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
 
     async changeMetadata(endpointId, change, actor) {
       checkChange(change);
+      // Before queueing: an oversized or too deep value is refused without touching storage.
+      if (change.kind !== 'delete') checkMetadataValues(change.metadata, limits);
       return perEndpoint.run(endpointId, () => applyChange(endpointId, change, actor));
     },
 

@@ -6,7 +6,7 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { KP1_PREFIX, redactTopic } from '../protocol/index.js';
-import { LogThrottle } from './limits.js';
+import { LogThrottle, topicLimitProblem } from './limits.js';
 import type { Session, SessionTable } from './session.js';
 import { isAllowedSubscription } from './topic-filter.js';
 
@@ -41,19 +41,9 @@ export function createAuthorization(deps: AuthorizationDeps) {
   const subscribed = new WeakMap<Session, Array<{ tokenHash: string; endpointId: string }>>();
   const refusalLog = new LogThrottle(deps.clock);
 
-  /** Topic length and depth: checked before anything else looks at the topic. */
-  function topicProblem(topic: string): TetherError | undefined {
-    if (topic.length > limits.maxTopicLength) return errors.topicTooLong(limits.maxTopicLength);
-    let levels = 1;
-    for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
-    if (levels > limits.maxTopicLevels) return errors.topicTooDeep(limits.maxTopicLevels);
-    return undefined;
-  }
-
   /**
    * Every device PUBLISH is a 1/KP request: it is processed (answered on /status or /error) and
-   * never delivered to subscribers. A topic over the length or depth limit ends the connection:
-   * answering it would echo the oversized topic back.
+   * never delivered to subscribers.
    */
   function authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
     const session = client ? sessions.of(client) : undefined;
@@ -61,12 +51,6 @@ export function createAuthorization(deps: AuthorizationDeps) {
     if (!client || !session || client.closed || !handleRequest) {
       // A will (published after the connection is gone) has no session to answer; Tether drops it.
       callback(new Error('wills are not published'));
-      return;
-    }
-    const problem = topicProblem(packet.topic);
-    if (problem) {
-      logger.warn({ code: problem.code, status: problem.status, sessionId: session.id, clientId: client.id, topic: redactTopic(packet.topic) }, `connection closed: ${problem.message}`);
-      callback(problem);
       return;
     }
     // Device publishes are requests, never kept: no retained messages.
@@ -117,7 +101,7 @@ export function createAuthorization(deps: AuthorizationDeps) {
       callback(null, null);
       return;
     }
-    const problem = topicProblem(sub.topic);
+    const problem = topicLimitProblem(sub.topic, limits);
     if (problem) return refuse(problem);
     if (!isAllowedSubscription(sub.topic)) return refuse(errors.subscriptionDenied(sub.topic));
     const [appVersionName = '', extensionInstance = '', token = ''] = sub.topic.slice(KP1_PREFIX.length).split('/', 3);

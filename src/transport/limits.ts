@@ -1,4 +1,7 @@
 import type { Clock } from '../core/clock.js';
+import { errors } from '../core/errors.js';
+import type { TetherError } from '../core/errors.js';
+import type { Limits } from '../core/limits.js';
 
 /**
  * Per-connection and per-address bookkeeping for the MQTT limits in core/limits.ts.
@@ -127,4 +130,13 @@ export class ConnectionCounter {
   get size(): number {
     return this.total;
   }
+}
+
+/** Topic length and depth (limits.maxTopicLength, limits.maxTopicLevels), checked before anything parses the topic. */
+export function topicLimitProblem(topic: string, limits: Pick<Limits, 'maxTopicLength' | 'maxTopicLevels'>): TetherError | undefined {
+  if (topic.length > limits.maxTopicLength) return errors.topicTooLong(limits.maxTopicLength);
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 47) levels++;
+  if (levels > limits.maxTopicLevels) return errors.topicTooDeep(limits.maxTopicLevels);
+  return undefined;
 }

@@ -10,7 +10,7 @@ import type { Services } from '../core/services.js';
 import type { ExtensionSet } from '../extensions/index.js';
 import { errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../protocol/index.js';
 import type { KpTopic } from '../protocol/index.js';
-import { Gate, LogThrottle, TokenBucket } from './limits.js';
+import { Gate, LogThrottle, TokenBucket, topicLimitProblem } from './limits.js';
 import type { Responder } from './responder.js';
 import type { Session, SessionTable } from './session.js';
 
@@ -23,7 +23,7 @@ export interface RequestDeps {
   respond: Responder;
   logger: Logger;
   /** Per-connection publish rate and in-flight limits; defaults: DEFAULT_LIMITS. */
-  limits?: Pick<Limits, 'publishRate' | 'publishBurst' | 'maxInflight'>;
+  limits?: Pick<Limits, 'publishRate' | 'publishBurst' | 'maxInflight' | 'maxTopicLength' | 'maxTopicLevels'>;
   clock?: Clock;
 }
 
@@ -142,6 +142,8 @@ export function createRequestHandler(deps: RequestDeps) {
     }
     let kp: KpTopic;
     try {
+      const tooBig = topicLimitProblem(packet.topic, limits);
+      if (tooBig) throw tooBig;
       kp = parseKpTopic(packet.topic);
     } catch (err) {
       fail(session, packet, undefined, err);

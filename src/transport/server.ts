@@ -92,9 +92,6 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   const brokerReady = Aedes.createBroker({
     connectTimeout: deps.connectTimeoutMs ?? limits.connectTimeoutMs,
-    // One level more than devices may use: responses append `/status` or `/error`. The exact
-    // limit is checked in authorizePublish, which can say why; aedes' check is a backstop.
-    maxTopicLevels: Math.min(100, limits.maxTopicLevels + 1),
     authorizePublish: authorization.authorizePublish,
     authorizeSubscribe: authorization.authorizeSubscribe,
     authorizeForward: authorization.authorizeForward,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
+import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-config-'));
@@ -36,6 +37,7 @@ test('defaults apply when nothing is set', async (t) => {
     logLevel: 'info',
     storage: { kind: 'sqlite', synchronous: 'full' },
     bus: { kind: 'memory' },
+    limits: { ...DEFAULT_LIMITS },
     applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] }],
   });
 });

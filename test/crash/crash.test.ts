@@ -11,7 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
 import { indexRowOf } from '../../src/storage/sqlite/metadata-rows.js';
-import { api, createDevices, startServer, startTraffic, updateOf, waitFor } from './harness.js';
+import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf, waitFor } from './harness.js';
 import type { Cleanup, Device, ServerProcess } from './harness.js';
 
 const DEVICES = 40;
@@ -219,5 +219,5 @@ test('SIGTERM under load: the server exits 0 and every acknowledged update is st
   t.diagnostic(`SIGTERM after ${acks} PUBACKs with ${inflight} updates in flight`);
 
   const docs = checkDatabase(path.join(dataDir, 'tether.db'));
-  for (const device of devices) verifyDevice(device, docs.get(device.endpointId), {}, 1);
+  for (const device of devices) verifyDevice(device, docs.get(device.endpointId), {}, FIRST_SEQ);
 });

@@ -1,5 +1,6 @@
 /** Kaa CM: endpoint tokens under /cm/api/v1. */
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_LIMITS } from '../../core/limits.js';
 import type { Services } from '../../core/services.js';
 import { tokenView } from '../present.js';
 import { endpointParams, errorResponses, ref, tokenInput, tokenParams } from '../schemas.js';
@@ -14,7 +15,7 @@ const ACTION_SUMMARY: Record<(typeof ACTIONS)[number], string> = {
   revoke: 'Revoke a token for good (-> REVOKED); sessions using it are disconnected',
 };
 
-export function tokenRoutes(app: FastifyInstance, services: Services): void {
+export function tokenRoutes(app: FastifyInstance, services: Services, options: { issuePerMinute: number } = { issuePerMinute: DEFAULT_LIMITS.tokenIssuePerMinute }): void {
   const tags = ['tokens'];
 
   app.get<{ Params: { endpointId: string } }>(
@@ -36,6 +37,8 @@ export function tokenRoutes(app: FastifyInstance, services: Services): void {
   app.post<{ Params: { endpointId: string }; Body: { token?: string } | null }>(
     `${CM}/endpoints/:endpointId/tokens`,
     {
+      // limits.tokenIssuePerMinute: per client IP (@fastify/rate-limit, registered in server.ts).
+      config: { rateLimit: { max: options.issuePerMinute, timeWindow: 60_000 } },
       schema: {
         tags,
         summary: 'Issue a token',
