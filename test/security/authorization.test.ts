@@ -118,7 +118,7 @@ describe('authorization', () => {
     // A barrier on the spy's own token: replies on one connection arrive in order, so anything
     // of the victim's published before it would have arrived by now.
     assert.equal((await request(spy, spyInbox, kpTopic(snoop.token, 'get', 99), '')).kind, 'status');
-    const leaked = spyInbox.messages.filter((m) => m.topic.includes(victim.token) || m.payload.toString().includes('victim-data') || m.payload.toString().includes('1234'));
+    const leaked = spyInbox.messages.filter((m) => m.topic.split('/')[3] === victim.token || m.payload.toString().includes('victim-data') || m.payload.toString().includes('1234'));
     assert.deepEqual(leaked.map((m) => m.topic), []);
     assert.ok(spyInbox.messages.every((m) => m.topic.includes(snoop.token) || m.topic.endsWith('/error')), 'the spy received only its own replies');
     await waitFor(() => spyInbox.messages.some((m) => m.topic.includes(`${victim.token}x`)), 'the reply to the fake response');

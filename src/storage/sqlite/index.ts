@@ -1,5 +1,5 @@
 import type { Storage } from '../storage.js';
-import { type SynchronousMode, openDatabase } from './connection.js';
+import type { SynchronousMode } from './connection.js';
 import { SqliteStorage } from './sqlite-storage.js';
 
 export interface SqliteStorageOptions {
@@ -8,16 +8,27 @@ export interface SqliteStorageOptions {
   /** Default FULL: an acknowledged write survives power loss. NORMAL survives a process crash only. */
   synchronous?: SynchronousMode;
   /**
-   * How long writes are gathered into one transaction. 0 (default) commits on the next macrotask,
-   * which already batches everything arriving in the same tick.
+   * How long writes are gathered before they go to the writer thread. 0 (default) sends them on
+   * the next macrotask; the writer then commits everything that arrived while its last commit ran.
    */
   commitDelayMs?: number;
+  /**
+   * Told once if the writer thread dies; every write then rejects with UNAVAILABLE.
+   * Default: one line on stderr.
+   */
+  onWriterFailure?: (err: unknown) => void;
 }
 
 /** Opens (creating or migrating) the SQLite database and returns a ready Storage. */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
-  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
-  const storage = new SqliteStorage(db, Math.max(0, options.commitDelayMs ?? 0));
+  const storage = new SqliteStorage({
+    file: options.file,
+    synchronous: options.synchronous ?? 'FULL',
+    commitDelayMs: Math.max(0, options.commitDelayMs ?? 0),
+    onWriterFailure:
+      options.onWriterFailure ??
+      ((err: unknown) => console.error(`Tether: the SQLite writer thread failed; writes are refused until restart: ${String(err)}`)),
+  });
   try {
     await storage.init();
   } catch (err) {

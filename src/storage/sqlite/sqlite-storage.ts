@@ -14,9 +14,9 @@ import type {
   TokenStatus,
 } from '../../core/types.js';
 import type { Storage } from '../storage.js';
+import { type SynchronousMode, openDatabase } from './connection.js';
 import { mapUniqueViolation } from './constraint-errors.js';
 import { ENDPOINT_COLUMNS, planEndpointPage } from './endpoint-query.js';
-import { applyChange, endpointSearchText, indexRowOf } from './metadata-rows.js';
 import {
   type AppVersionRow,
   type ApplicationRow,
@@ -26,63 +26,67 @@ import {
   toApplication,
   toEndpoint,
   toToken,
-  tokenParams,
 } from './rows.js';
-import { migrate } from './schema.js';
 import { type Statements, prepareStatements } from './statements.js';
-import { GroupCommitWriter } from './writer.js';
+import type { WriteOpName, WriteOps } from './write-ops.js';
+import { WriterThread } from './writer.js';
 
 const QUERY_CACHE_SIZE = 64;
 
+export interface SqliteStorageSettings {
+  file: string;
+  synchronous: SynchronousMode;
+  commitDelayMs: number;
+  /** Told once when the writer thread dies (every write then rejects with UNAVAILABLE). */
+  onWriterFailure: (err: unknown) => void;
+}
+
 /**
- * Storage over one SQLite file. Reads run directly (better-sqlite3 is synchronous and WAL readers
- * see the last commit); every write goes through the group-commit writer.
+ * Storage over one SQLite file with two connections. Writes go to a writer thread (writer.ts,
+ * write-worker.ts) that owns the write connection, migrates the schema and group-commits; reads
+ * run directly on this thread's own connection (better-sqlite3 is synchronous). WAL lets that
+ * reader run beside the writer, and a read after a resolved write sees it: the write committed
+ * before its promise resolved, and each read statement starts from the latest commit.
  */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite';
+  private db: Database | undefined;
   private statements: Statements | undefined;
-  private readonly writer: GroupCommitWriter;
+  private writer: WriterThread | undefined;
   /** Compiled endpoint queries by SQL text: dashboards repeat the same few shapes. */
   private readonly queryCache = new Map<string, Statement<unknown[], unknown>>();
   private closed = false;
 
-  constructor(
-    private readonly db: Database,
-    commitDelayMs: number,
-  ) {
-    this.writer = new GroupCommitWriter(db, commitDelayMs, () => this.flushSearchIndex());
-  }
+  constructor(private readonly settings: SqliteStorageSettings) {}
 
   async init(): Promise<void> {
     this.assertOpen();
     if (this.statements) return;
-    migrate(this.db);
-    // Refreshes planner statistics where stale (bounded work), so endpoint queries pick the right index.
-    this.db.pragma('optimize=0x10002');
+    const { file, synchronous, commitDelayMs, onWriterFailure } = this.settings;
+    // The writer creates or migrates the schema before this thread opens its reading connection.
+    this.writer ??= await WriterThread.start({ file, synchronous }, commitDelayMs, onWriterFailure);
+    this.db ??= openDatabase(file, synchronous);
+    this.db.pragma('query_only = ON');
     this.statements = prepareStatements(this.db);
-    // Another process may have committed queued search rows without applying them.
-    this.db.transaction(() => this.flushSearchIndex()).immediate();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.flush();
-    this.queryCache.clear();
-    this.db.pragma('optimize');
-    this.db.close();
+    try {
+      await this.writer?.close();
+    } finally {
+      this.queryCache.clear();
+      this.db?.close();
+    }
   }
 
   // --- applications ------------------------------------------------------
 
   insertApplication(app: Application): Promise<void> {
-    return this.write((s) => {
-      try {
-        s.insertApplication.run(app.name, app.description, app.createdDate);
-      } catch (err) {
-        mapUniqueViolation(err, { 'applications.name': () => errors.applicationTaken(app.name) });
-      }
-    });
+    return this.write('insertApplication', app).catch((err: unknown) =>
+      mapUniqueViolation(err, { 'applications.name': () => errors.applicationTaken(app.name) }),
+    );
   }
 
   getApplication(name: string): Promise<Application | undefined> {
@@ -97,30 +101,17 @@ export class SqliteStorage implements Storage {
   }
 
   deleteApplication(name: string): Promise<boolean> {
-    // Foreign keys cascade to versions, endpoints, their metadata and tokens.
-    return this.write((s) => s.deleteApplication.run(name).changes > 0);
+    return this.write('deleteApplication', name);
   }
 
   insertAppVersion(version: AppVersion): Promise<void> {
-    return this.write((s) => {
-      try {
-        s.insertAppVersion.run(
-          version.name,
-          version.applicationName,
-          version.registeredDate,
-          JSON.stringify(version.extensions),
-          JSON.stringify(version.metadataKeyAccess),
-        );
-      } catch (err) {
-        mapUniqueViolation(err, { 'app_versions.name': () => errors.appVersionTaken(version.name) });
-      }
-    });
+    return this.write('insertAppVersion', version).catch((err: unknown) =>
+      mapUniqueViolation(err, { 'app_versions.name': () => errors.appVersionTaken(version.name) }),
+    );
   }
 
   updateAppVersion(version: AppVersion): Promise<void> {
-    return this.write((s) => {
-      s.updateAppVersion.run(JSON.stringify(version.extensions), JSON.stringify(version.metadataKeyAccess), version.name);
-    });
+    return this.write('updateAppVersion', version);
   }
 
   getAppVersion(name: string): Promise<AppVersion | undefined> {
@@ -140,34 +131,12 @@ export class SqliteStorage implements Storage {
   // --- endpoints ---------------------------------------------------------
 
   insertEndpoint(endpoint: EndpointRecord, metadata: Metadata, token?: TokenRecord): Promise<void> {
-    return this.write((s) => {
-      try {
-        const { lastInsertRowid } = s.insertEndpoint.run({
-          endpoint_id: endpoint.endpointId,
-          application_name: endpoint.applicationName,
-          app_version_name: endpoint.appVersionName,
-          created_date: endpoint.createdDate,
-          metadata_updated_date: endpoint.metadataUpdatedDate,
-          connected: endpoint.connected ? 1 : 0,
-          connectivity_ts: endpoint.connectivityTs,
-          last_seen: endpoint.lastSeen,
-          metadata: JSON.stringify(metadata),
-          search_text: endpointSearchText(endpoint.endpointId, metadata),
-        });
-        const seq = Number(lastInsertRowid);
-        s.insertEndpointSearch.run(seq, endpoint.endpointId.toLowerCase());
-        for (const [key, value] of Object.entries(metadata)) {
-          const row = indexRowOf(value);
-          s.upsertMetadataKey.run(seq, key, endpoint.applicationName, row.canon, row.sortValue, row.searchText);
-        }
-        if (token) s.insertToken.run(tokenParams(token));
-      } catch (err) {
-        mapUniqueViolation(err, {
-          'endpoints.endpoint_id': () => errors.endpointIdTaken(endpoint.endpointId),
-          'tokens.application_name, tokens.token_hash': () => errors.tokenTaken(),
-        });
-      }
-    });
+    return this.write('insertEndpoint', endpoint, metadata, token).catch((err: unknown) =>
+      mapUniqueViolation(err, {
+        'endpoints.endpoint_id': () => errors.endpointIdTaken(endpoint.endpointId),
+        'tokens.application_name, tokens.token_hash': () => errors.tokenTaken(),
+      }),
+    );
   }
 
   getEndpoint(endpointId: string, includeMetadata: boolean): Promise<EndpointRecord | undefined> {
@@ -198,8 +167,7 @@ export class SqliteStorage implements Storage {
   }
 
   deleteEndpoint(endpointId: string): Promise<boolean> {
-    // Foreign keys cascade to metadata rows and tokens.
-    return this.write((s) => s.deleteEndpoint.run(endpointId).changes > 0);
+    return this.write('deleteEndpoint', endpointId);
   }
 
   // --- metadata ------------------------------------------------------------
@@ -212,19 +180,8 @@ export class SqliteStorage implements Storage {
   }
 
   changeMetadata(endpointId: string, change: MetadataChange, at: Iso): Promise<Metadata | undefined> {
-    // Reads the document inside the batch transaction, so concurrent merges never lose keys.
-    return this.write((s) => {
-      const row = s.getMetadataDoc.get(endpointId) as { seq: number; application_name: string; metadata: string } | undefined;
-      if (!row) return undefined;
-      const applied = applyChange(JSON.parse(row.metadata) as Metadata, change);
-      s.updateMetadataDoc.run(JSON.stringify(applied.metadata), endpointSearchText(endpointId, applied.metadata), at, row.seq);
-      for (const key of applied.removed) s.deleteMetadataKey.run(row.seq, key);
-      for (const key of applied.upserted) {
-        const index = indexRowOf(applied.metadata[key]!);
-        s.upsertMetadataKey.run(row.seq, key, row.application_name, index.canon, index.sortValue, index.searchText);
-      }
-      return applied.metadata;
-    });
+    // The writer reads the document inside the batch transaction, so concurrent merges never lose keys.
+    return this.write('changeMetadata', endpointId, change, at);
   }
 
   metadataKeysOfApplication(applicationName: string): Promise<string[]> {
@@ -234,13 +191,9 @@ export class SqliteStorage implements Storage {
   // --- tokens ----------------------------------------------------------------
 
   insertToken(token: TokenRecord): Promise<void> {
-    return this.write((s) => {
-      try {
-        s.insertToken.run(tokenParams(token));
-      } catch (err) {
-        mapUniqueViolation(err, { 'tokens.application_name, tokens.token_hash': () => errors.tokenTaken() });
-      }
-    });
+    return this.write('insertToken', token).catch((err: unknown) =>
+      mapUniqueViolation(err, { 'tokens.application_name, tokens.token_hash': () => errors.tokenTaken() }),
+    );
   }
 
   findTokenByHash(applicationName: string, tokenHash: string): Promise<TokenRecord | undefined> {
@@ -262,38 +215,26 @@ export class SqliteStorage implements Storage {
   }
 
   updateTokenStatus(tokenId: string, status: TokenStatus, at: Iso): Promise<void> {
-    return this.write((s) => {
-      s.updateTokenStatus.run(status, at, tokenId);
-    });
+    return this.write('updateTokenStatus', tokenId, status, at);
   }
 
   // --- connectivity (9/ELCE) ----------------------------------------------------
 
   recordConnectivity(endpointId: string, connected: boolean, at: Iso): Promise<void> {
-    return this.write((s) => {
-      (connected ? s.recordConnected : s.recordDisconnected).run({ at, id: endpointId });
-    });
+    return this.write('recordConnectivity', endpointId, connected, at);
   }
 
   recordSeen(endpointId: string, at: Iso): Promise<void> {
     try {
-      this.assertOpen();
-      const statements = this.requireStatements();
       // Called for every device message: a batch writes each endpoint's latest time once.
-      // ISO strings order like the times they name.
-      return this.writer.enqueueCoalesced(
-        endpointId,
-        at,
-        (latest) => void statements.recordSeen.run(latest, endpointId),
-        (a, b) => (b > a ? b : a),
-      );
+      return this.requireWriter().recordSeen(endpointId, at);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   resetConnectivity(at: Iso): Promise<number> {
-    return this.write((s) => s.resetConnectivity.run(at).changes);
+    return this.write('resetConnectivity', at);
   }
 
   // --- settings --------------------------------------------------------------------
@@ -306,13 +247,11 @@ export class SqliteStorage implements Storage {
   }
 
   putSetting(key: string, value: JsonValue): Promise<void> {
-    return this.write((s) => {
-      s.putSetting.run(key, JSON.stringify(value));
-    });
+    return this.write('putSetting', key, value);
   }
 
   deleteSetting(key: string): Promise<boolean> {
-    return this.write((s) => s.deleteSetting.run(key).changes > 0);
+    return this.write('deleteSetting', key);
   }
 
   // --- plumbing ------------------------------------------------------------------------
@@ -326,23 +265,18 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  private write<T>(run: (s: Statements) => T): Promise<T> {
+  private write<K extends WriteOpName>(op: K, ...args: Parameters<WriteOps[K]>): Promise<ReturnType<WriteOps[K]>> {
     try {
-      this.assertOpen();
-      const statements = this.requireStatements();
-      return this.writer.enqueue(() => run(statements));
+      return this.requireWriter().enqueue(op, ...args);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Applies the search index changes the batch's triggers queued (see schema.ts), in one go. */
-  private flushSearchIndex(): void {
-    const s = this.requireStatements();
-    if (!s.hasPendingSearchRows.get()) return;
-    s.searchDeletePending.run();
-    s.searchInsertPending.run();
-    s.clearPendingSearchRows.run();
+  private requireWriter(): WriterThread {
+    this.assertOpen();
+    if (!this.writer || !this.statements) throw errors.unavailable(new Error('SQLite storage used before init()'));
+    return this.writer;
   }
 
   private assertOpen(): void {
@@ -361,7 +295,7 @@ export class SqliteStorage implements Storage {
         // Evict the oldest entry: Map iteration follows insertion order.
         this.queryCache.delete(this.queryCache.keys().next().value!);
       }
-      statement = this.db.prepare<unknown[], unknown>(sql);
+      statement = this.db!.prepare<unknown[], unknown>(sql);
       this.queryCache.set(sql, statement);
     }
     return statement;

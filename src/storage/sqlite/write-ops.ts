@@ -13,8 +13,32 @@ import { type Statements, prepareStatements } from './statements.js';
 export function createWriteOps(db: Database) {
   const s = prepareStatements(db);
   const docs = new MetadataDocs(s);
+  const ops = writeOps(s, docs);
 
-  const ops = {
+  return {
+    ops,
+    /**
+     * Runs one write. Writes that may touch an endpoint row other than through its metadata
+     * document first write out the documents the batch changed so far, so they see them.
+     */
+    run(op: WriteOpName, args: unknown[]): unknown {
+      if (op !== 'changeMetadata' && op !== 'recordSeen') docs.flush();
+      return (ops[op] as (...a: unknown[]) => unknown)(...args);
+    },
+    /** Just before COMMIT: the batch's metadata documents, then the search index rows they queued. */
+    beforeCommit(): void {
+      docs.flush();
+      flushSearchIndex(s);
+    },
+    /** The batch rolled back: forget what it had read. */
+    discard(): void {
+      docs.clear();
+    },
+  };
+}
+
+function writeOps(s: Statements, docs: MetadataDocs) {
+  return {
     insertApplication(app: Application): void {
       s.insertApplication.run(app.name, app.description, app.createdDate);
     },
@@ -74,30 +98,9 @@ export function createWriteOps(db: Database) {
     },
     deleteSetting: (key: string): boolean => s.deleteSetting.run(key).changes > 0,
   };
-
-  return {
-    ops,
-    /**
-     * Runs one write. Writes that may touch an endpoint row other than through its metadata
-     * document first write out the documents the batch changed so far, so they see them.
-     */
-    run(op: WriteOpName, args: unknown[]): unknown {
-      if (op !== 'changeMetadata' && op !== 'recordSeen') docs.flush();
-      return (ops[op] as (...a: unknown[]) => unknown)(...args);
-    },
-    /** Just before COMMIT: the batch's metadata documents, then the search index rows they queued. */
-    beforeCommit(): void {
-      docs.flush();
-      flushSearchIndex(s);
-    },
-    /** The batch rolled back: forget what it had read. */
-    discard(): void {
-      docs.clear();
-    },
-  };
 }
 
-export type WriteOps = ReturnType<typeof createWriteOps>['ops'];
+export type WriteOps = ReturnType<typeof writeOps>;
 export type WriteOpName = keyof WriteOps;
 
 /** Applies the search index changes the batch's triggers queued (see schema.ts), in one go. */

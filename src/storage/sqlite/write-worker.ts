@@ -37,22 +37,21 @@ function open(init: WriterInit): { db: Database; writer: ReturnType<typeof creat
   }
 }
 
-let opened: ReturnType<typeof open>;
+let opened: ReturnType<typeof open> | undefined;
 try {
   opened = open(workerData as WriterInit);
+  send({ kind: 'ready' });
 } catch (err) {
+  // The calling thread rejects init(); closing the port lets this thread end.
   send({ kind: 'init-failed', error: errorOf(err) });
   port.close();
-  throw err;
 }
-const { db, writer } = opened;
-send({ kind: 'ready' });
 
 /**
  * Group commit: the writes of every batch waiting run in ONE transaction. If anything fails, it
  * is rolled back and each write runs again in a transaction of its own: only the failing one fails.
  */
-function commit(writes: WriteRequest[]): WriteResult[] {
+function commit({ db, writer }: NonNullable<typeof opened>, writes: WriteRequest[]): WriteResult[] {
   const results: WriteResult[] = [];
   try {
     db.exec('BEGIN IMMEDIATE');
@@ -66,12 +65,12 @@ function commit(writes: WriteRequest[]): WriteResult[] {
       throw err;
     }
   } catch {
-    return writes.map(commitOne);
+    return writes.map((write) => commitOne({ db, writer }, write));
   }
   return results;
 }
 
-function commitOne([op, args]: WriteRequest): WriteResult {
+function commitOne({ db, writer }: NonNullable<typeof opened>, [op, args]: WriteRequest): WriteResult {
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -89,7 +88,10 @@ function commitOne([op, args]: WriteRequest): WriteResult {
   }
 }
 
-port.on('message', (first: ToWriter) => {
+if (opened) port.on('message', (first: ToWriter) => serve(opened!, first));
+
+function serve(connection: NonNullable<typeof opened>, first: ToWriter): void {
+  const { db } = connection;
   // Everything that queued up while the last commit ran joins this one.
   const messages = [first];
   for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
@@ -97,7 +99,7 @@ port.on('message', (first: ToWriter) => {
   }
   const batches = messages.filter((m): m is Extract<ToWriter, { kind: 'batch' }> => m.kind === 'batch');
   if (batches.length > 0) {
-    const results = commit(batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes));
+    const results = commit(connection, batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes));
     let offset = 0;
     for (const batch of batches) {
       send({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
@@ -113,4 +115,4 @@ port.on('message', (first: ToWriter) => {
       port.close();
     }
   }
-});
+}
