@@ -90,6 +90,7 @@ function commitOne({ db, writer }: NonNullable<typeof opened>, [op, args]: Write
 
 if (opened) port.on('message', (first: ToWriter) => serve(opened!, first));
 
+const STATS = { n: 0, writes: 0, ms: 0, max: 0, last: Date.now() };
 function serve(connection: NonNullable<typeof opened>, first: ToWriter): void {
   const { db } = connection;
   // Everything that queued up while the last commit ran joins this one.
@@ -99,7 +100,11 @@ function serve(connection: NonNullable<typeof opened>, first: ToWriter): void {
   }
   const batches = messages.filter((m): m is Extract<ToWriter, { kind: 'batch' }> => m.kind === 'batch');
   if (batches.length > 0) {
-    const results = commit(connection, batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes));
+    const t0 = performance.now();
+    const all = batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes);
+    const results = commit(connection, all);
+    STATS.n++; STATS.writes += all.length; STATS.ms += performance.now() - t0; STATS.max = Math.max(STATS.max, performance.now() - t0);
+    if (process.env['TETHER_WRITER_STATS'] && Date.now() - STATS.last > 1000) { console.error(`[writer] ${STATS.n} commits, ${(STATS.writes / STATS.n).toFixed(0)} writes/commit, ${(STATS.ms / STATS.n).toFixed(2)} ms/commit, max ${STATS.max.toFixed(1)}, busy ${(STATS.ms / (Date.now() - STATS.last)).toFixed(2)}`); STATS.n = 0; STATS.writes = 0; STATS.ms = 0; STATS.max = 0; STATS.last = Date.now(); }
     let offset = 0;
     for (const batch of batches) {
       send({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
