@@ -1,6 +1,5 @@
 import type { TetherEvent } from '../bus/bus.js';
 import { type Logger, silentLogger } from '../core/log.js';
-import type { Connectivity, Services } from '../core/services.js';
 import { admit } from './policy.js';
 import type { ClientAuthService, PeerInfo } from './service.js';
 import type { ClientIdentity } from './types.js';
@@ -29,10 +28,10 @@ export interface MqttClientAuth {
   /** Sessions to disconnect because of the event (a credential suspended, revoked, re-bound or deleted). */
   sessionsToEnd(event: TetherEvent): string[];
   /**
-   * Services for the request path: a session's first request for an endpoint (9/ELCE attach) is
-   * where the application's mode and the credential's gateway binding are checked.
+   * The request path, once the token names the endpoint: throws the 1/KP error (401/403) when the
+   * application's mode or the credential's gateway binding does not let the session speak for it.
    */
-  guard(services: Services): Services;
+  admit(sessionId: string, applicationName: string, endpointId: string): void;
 }
 
 interface Entry {
@@ -87,19 +86,9 @@ export function createMqttClientAuth(service: ClientAuthService, logger: Logger 
       return [...(byCredential.get(event.credentialId) ?? [])];
     },
 
-    guard(services) {
-      const inner: Connectivity = services.connectivity;
-      const connectivity: Connectivity = {
-        async attach(sessionId, endpointId, applicationName) {
-          const entry = bySession.get(sessionId);
-          admit(service.config, entry?.identity, applicationName, endpointId, entry?.bound);
-          return inner.attach(sessionId, endpointId, applicationName);
-        },
-        detachSession: (sessionId) => inner.detachSession(sessionId),
-        seen: (endpointId) => inner.seen(endpointId),
-        sessionsOf: (endpointId) => inner.sessionsOf(endpointId),
-      };
-      return { ...services, connectivity };
+    admit(sessionId, applicationName, endpointId) {
+      const entry = bySession.get(sessionId);
+      admit(service.config, entry?.identity, applicationName, endpointId, entry?.bound);
     },
   };
 }

@@ -241,14 +241,18 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
   const adminPassword = resolve(SETTINGS.adminPassword);
   if (adminPassword !== undefined) config.adminPassword = adminPassword;
   if (configFile !== undefined) config.configFile = configFile;
-  config.clientAuth = { mode: resolve(SETTINGS.clientAuthMode, 'anonymous') };
+  // Left out when nothing is set: absent means anonymous (the platform's default).
+  const clientAuthMode = resolve(SETTINGS.clientAuthMode);
   const clientAuthApps = fileValue(file, 'clientAuth.applications');
-  if (clientAuthApps !== undefined && clientAuthApps !== null) {
-    try {
-      config.clientAuth.applications = parseClientAuthApplications(clientAuthApps);
-    } catch (err) {
-      if (!(err instanceof Invalid)) throw err;
-      throw errors.configInvalid(`config file ${configFile}`, err.message);
+  if (clientAuthMode !== undefined || (clientAuthApps !== undefined && clientAuthApps !== null)) {
+    config.clientAuth = { mode: clientAuthMode ?? 'anonymous' };
+    if (clientAuthApps !== undefined && clientAuthApps !== null) {
+      try {
+        config.clientAuth.applications = parseClientAuthApplications(clientAuthApps);
+      } catch (err) {
+        if (!(err instanceof Invalid)) throw err;
+        throw errors.configInvalid(`config file ${configFile}`, err.message);
+      }
     }
   }
   if (config.mqttPort !== 0 && config.mqttPort === config.httpPort) {

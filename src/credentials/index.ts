@@ -27,16 +27,24 @@ const GENERATE_ATTEMPTS = 3;
  * the cache follows `token.status-changed` and `endpoint.deleted` from the bus, so it stays true when
  * another node changes a token.
  */
-export function createCredentials(deps: CredentialsDeps): Credentials & { close(): void } {
+export function createCredentials(deps: CredentialsDeps): Credentials & { close(): Promise<void> } {
   const { storage, bus, clock } = deps;
   const logger = deps.logger.child({ part: 'credentials' });
   const cache = new TokenCache(deps.cacheSize ?? 100_000);
   // Status changes of one token (operator actions, first-use activation) never interleave.
   const perToken = new KeyedSerial();
+  /** First-use activations not committed yet (close waits for them). */
+  const activations = new Set<Promise<void>>();
+  const loading = new Map<string, { epoch: number; loaded: Promise<TokenRecord> }>();
 
   const unsubscribe = bus.subscribe((event: TetherEvent) => {
-    if (event.type === 'token.status-changed') cache.invalidate(TokenCache.key(event.applicationName, event.tokenHash));
-    else if (event.type === 'endpoint.deleted') cache.invalidateEndpoint(event.endpointId);
+    if (event.type === 'token.status-changed') {
+      const key = TokenCache.key(event.applicationName, event.tokenHash);
+      // Already cached as ACTIVE (e.g. this node's own first-use activation): nothing is stale, and
+      // keeping it spares the next message a storage read.
+      if (event.status === 'ACTIVE' && cache.get(key)?.status === 'ACTIVE') return;
+      cache.invalidate(key);
+    } else if (event.type === 'endpoint.deleted') cache.invalidateEndpoint(event.endpointId);
   });
 
   async function publishStatus(record: TokenRecord): Promise<void> {
@@ -54,18 +62,32 @@ export function createCredentials(deps: CredentialsDeps): Credentials & { close(
   }
 
   /** Kaa CM: an INACTIVE token becomes ACTIVE the first time a device uses it. */
-  function activate(tokenId: string): Promise<TokenRecord> {
+  function activate(tokenId: string, at: string): Promise<void> {
     return perToken.run(tokenId, async () => {
       const current = await storage.getToken(tokenId);
-      if (!current) throw errors.tokenUnknown();
-      if (current.status !== 'INACTIVE') return current;
-      const at = clock.iso();
+      // Changed meanwhile (suspended, revoked, deleted): that change stands, and its event told the cache.
+      if (current?.status !== 'INACTIVE') return;
       await storage.updateTokenStatus(tokenId, 'ACTIVE', at);
-      const active: TokenRecord = { ...current, status: 'ACTIVE', statusUpdatedDate: at };
-      logger.info({ tokenId, endpointId: active.endpointId }, 'token activated on first use');
-      await publishStatus(active);
-      return active;
+      // Debug: a fleet connecting for the first time would write one line per device.
+      logger.debug({ tokenId, endpointId: current.endpointId }, 'token activated on first use');
+      await publishStatus({ ...current, status: 'ACTIVE', statusUpdatedDate: at });
     });
+  }
+
+  /**
+   * Activation is written in the background: the device is served without waiting for the commit.
+   * The token is valid either way, and a crash before the commit leaves it INACTIVE, which the
+   * next use activates again.
+   */
+  function activateSoon(record: TokenRecord, key: string, at: string): void {
+    const write = activate(record.tokenId, at)
+      .catch((err: unknown) => {
+        // Not cached as ACTIVE any more, so the next use tries again.
+        cache.invalidate(key);
+        logger.warn({ err, tokenId: record.tokenId }, 'failed to record token activation');
+      })
+      .finally(() => activations.delete(write));
+    activations.add(write);
   }
 
   function usable(record: TokenRecord): TokenRecord {
@@ -74,18 +96,33 @@ export function createCredentials(deps: CredentialsDeps): Credentials & { close(
     return record;
   }
 
-  async function resolveSlow(applicationName: string, tokenHash: string, key: string): Promise<TokenRecord> {
+  async function load(applicationName: string, tokenHash: string, key: string): Promise<TokenRecord> {
     const epoch = cache.epoch;
-    let record = await storage.findTokenByHash(applicationName, tokenHash);
-    if (!record) throw errors.tokenUnknown();
-    if (record.status === 'INACTIVE') {
-      // Only the first message waits for this write. Its own event advances the epoch, so the
-      // result may not be cached; the next lookup then reads the ACTIVE record and caches it.
-      record = await activate(record.tokenId);
+    const stored = await storage.findTokenByHash(applicationName, tokenHash);
+    if (!stored) throw errors.tokenUnknown();
+    let record = stored;
+    if (stored.status === 'INACTIVE') {
+      const at = clock.iso();
+      record = { ...stored, status: 'ACTIVE', statusUpdatedDate: at };
+      activateSoon(stored, key, at);
     }
     const frozen = Object.freeze(record);
     cache.set(key, frozen, epoch);
-    return usable(frozen);
+    return frozen;
+  }
+
+  /** One storage lookup per token at a time: a device's SUBSCRIBE and first request often race. */
+  function resolveSlow(applicationName: string, tokenHash: string, key: string): Promise<TokenRecord> {
+    const current = loading.get(key);
+    // A lookup begun before an invalidation may have read the old record: not joined.
+    if (current && current.epoch === cache.epoch) return current.loaded.then(usable);
+    const entry = { epoch: cache.epoch, loaded: load(applicationName, tokenHash, key) };
+    loading.set(key, entry);
+    const forget = () => {
+      if (loading.get(key) === entry) loading.delete(key);
+    };
+    entry.loaded.then(forget, forget);
+    return entry.loaded.then(usable);
   }
 
   return {
@@ -138,8 +175,9 @@ export function createCredentials(deps: CredentialsDeps): Credentials & { close(
       return resolveSlow(applicationName, tokenHash, key);
     },
 
-    close() {
+    async close() {
       unsubscribe();
+      await Promise.all([...activations]);
     },
   };
 }

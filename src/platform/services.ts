@@ -42,7 +42,7 @@ export async function createServices(deps: ServicesDeps): Promise<Services & { c
     async close() {
       await connectivity.close();
       registry.close();
-      credentials.close();
+      await credentials.close();
     },
   };
 }

@@ -45,6 +45,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
   // Metadata changes of one endpoint apply in arrival order, and a device's full update that must
   // keep protected keys reads and writes without another change slipping in between.
   const perEndpoint = new KeyedSerial();
+  /** Per endpoint, the latest metadata write queued in storage and not yet committed. */
+  const lastWrite = new Map<string, Promise<void>>();
   const limits: MetadataLimits = {
     maxMetadataKeys: deps.limits?.maxMetadataKeys ?? DEFAULT_LIMITS.maxMetadataKeys,
     maxMetadataValueBytes: deps.limits?.maxMetadataValueBytes ?? DEFAULT_LIMITS.maxMetadataValueBytes,
@@ -112,36 +114,69 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
     }
   }
 
-  /** limits.maxMetadataKeys: rejects a change that would leave the endpoint with too many keys. Runs inside perEndpoint. */
+  /**
+   * limits.maxMetadataKeys: rejects a change that would leave the endpoint with too many keys.
+   * Runs in the endpoint's turn, before the change is queued. `keyCounts` holds an upper bound of
+   * the count after every queued write (a merge adds all its keys, as if none existed), so a merge
+   * that clearly fits needs no read; when the bound says it may not fit, the exact count is read
+   * after the queued writes and the bound is reset to it.
+   */
   async function checkKeyCount(endpointId: string, change: MetadataChange): Promise<void> {
-    if (change.kind === 'delete') return;
+    if (change.kind === 'delete') return; // the bound stays an upper bound
     const incoming = Object.keys(change.metadata);
-    if (change.kind === 'replace') return checkMetadataKeyCount(incoming.length, limits);
+    if (change.kind === 'replace') {
+      checkMetadataKeyCount(incoming.length, limits);
+      return noteKeyCount(endpointId, incoming.length);
+    }
     const known = keyCounts.get(endpointId);
-    if (known !== undefined && known + incoming.length <= limits.maxMetadataKeys) return;
+    if (known !== undefined && known + incoming.length <= limits.maxMetadataKeys) return noteKeyCount(endpointId, known + incoming.length);
+    await lastWrite.get(endpointId);
     const current = await storedMetadata(endpointId);
-    const added = incoming.filter((key) => !Object.hasOwn(current, key)).length;
-    checkMetadataKeyCount(Object.keys(current).length + added, limits);
+    const after = Object.keys(current).length + incoming.filter((key) => !Object.hasOwn(current, key)).length;
+    checkMetadataKeyCount(after, limits);
+    noteKeyCount(endpointId, after);
   }
 
-  async function applyChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Metadata> {
+  /**
+   * Plans the change and hands it to storage, in the endpoint's turn; resolves once it is queued,
+   * not committed, so a device pipelining updates gets them into one group commit. Storage applies
+   * queued writes in order. A change planned from the current metadata waits for the writes queued
+   * before it, so it reads what they wrote.
+   */
+  async function queueChange(endpointId: string, change: MetadataChange, actor: Actor) {
     const placement = await placementOf(endpointId);
     let rules: KeyRules = {};
     let toStore = change;
     if (actor === 'device') {
       rules = (await applications.getVersion(placement.appVersionName)).metadataKeyAccess;
-      const current = needsCurrentMetadata(change, rules) ? await storedMetadata(endpointId) : {};
-      toStore = planDeviceChange(change, rules, current);
+      if (needsCurrentMetadata(change, rules)) {
+        await lastWrite.get(endpointId);
+        toStore = planDeviceChange(change, rules, await storedMetadata(endpointId));
+      } else {
+        toStore = planDeviceChange(change, rules, {});
+      }
     }
     await checkKeyCount(endpointId, toStore);
     const at = clock.iso();
-    const metadata = await storage.changeMetadata(endpointId, toStore, at);
+    const written = storage.changeMetadata(endpointId, toStore, at);
+    // A failed write leaves the count unknown: the next merge reads it.
+    written.catch(() => keyCounts.delete(endpointId));
+    const settled = written.then(noop, noop);
+    lastWrite.set(endpointId, settled);
+    void settled.then(() => {
+      if (lastWrite.get(endpointId) === settled) lastWrite.delete(endpointId);
+    });
+    return { placement, rules, at, written };
+  }
+
+  async function applyChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Metadata> {
+    const { placement, rules, at, written } = await perEndpoint.run(endpointId, () => queueChange(endpointId, change, actor));
+    const metadata = await written;
     if (!metadata) {
       placements.delete(endpointId);
       keyCounts.delete(endpointId);
       throw errors.endpointNotFound(endpointId);
     }
-    noteKeyCount(endpointId, Object.keys(metadata).length);
     await publish({ type: 'metadata.updated', endpointId, applicationName: placement.applicationName, at, metadata });
     return actor === 'device' ? visibleToDevice(metadata, rules) : metadata;
   }
@@ -203,7 +238,7 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       checkChange(change);
       // Before queueing: an oversized or too deep value is refused without touching storage.
       if (change.kind !== 'delete') checkMetadataValues(change.metadata, limits);
-      return perEndpoint.run(endpointId, () => applyChange(endpointId, change, actor));
+      return applyChange(endpointId, change, actor);
     },
 
     async metadataKeys(endpointId, actor) {
@@ -222,3 +257,5 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
     },
   };
 }
+
+function noop(): void {}

@@ -25,6 +25,8 @@ export interface RequestDeps {
   /** Per-connection publish rate and in-flight limits; defaults: DEFAULT_LIMITS. */
   limits?: Pick<Limits, 'publishRate' | 'publishBurst' | 'maxInflight' | 'maxTopicLength' | 'maxTopicLevels'>;
   clock?: Clock;
+  /** Throws the 1/KP error when the session may not speak for the endpoint (src/client-auth/). */
+  admit?: (sessionId: string, applicationName: string, endpointId: string) => void;
 }
 
 /** What the limits keep per connection. */
@@ -80,17 +82,19 @@ export function createRequestHandler(deps: RequestDeps) {
 
     const token = await services.credentials.resolveToken(version.applicationName, kp.endpointToken);
     const endpointId = token.endpointId;
+    // Client authentication: the application's mode and the credential's gateway binding.
+    deps.admit?.(session.id, version.applicationName, endpointId);
     sessions.noteUse(session, token.tokenHash, endpointId);
-    let attached = session.attached.get(endpointId);
-    if (!attached) {
+    if (!session.attached.has(endpointId)) {
       // 9/ELCE: the first valid request on a session connects the endpoint; once per session.
-      attached = services.connectivity.attach(session.id, endpointId, version.applicationName).catch((err: unknown) => {
-        session.attached.delete(endpointId); // the next request tries again
-        throw err;
+      // The request does not wait for that record to commit: connectivity writes attach and detach
+      // of one endpoint in order, and the session's end waits for this before detaching.
+      const attached = services.connectivity.attach(session.id, endpointId, version.applicationName).catch((err: unknown) => {
+        // Kept in `attached` all the same: the session's end must still detach it.
+        logger.error({ err, sessionId: session.id, endpointId }, 'recording the endpoint connected failed');
       });
       session.attached.set(endpointId, attached);
     }
-    await attached;
     services.connectivity.seen(endpointId);
 
     // MQTT keeps a connection's messages in order; so do extensions, per token.

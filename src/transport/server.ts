@@ -59,9 +59,7 @@ export interface MqttServer {
  * to other clients.
  */
 export function createMqttServer(deps: MqttServerDeps): MqttServer {
-  const { bus, clientAuth } = deps;
-  // Client authentication checks a session's first request for each endpoint (9/ELCE attach).
-  const services = clientAuth ? clientAuth.guard(deps.services) : deps.services;
+  const { services, bus, clientAuth } = deps;
   const logger = deps.logger.child({ component: 'mqtt' });
   const sessions = new SessionTable();
   const extensions = createExtensionSet(
@@ -101,7 +99,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
     broker.on('clientError', (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, 'client error'));
     broker.on('connectionError', (_client: Client, err: Error) => logger.debug({ err: err.message }, 'connection error'));
-    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger, limits, clock });
+    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger, limits, clock, ...(clientAuth && { admit: clientAuth.admit }) });
     return broker;
   });
   void brokerReady.then((b) => (broker = b), (err: unknown) => logger.error({ err }, 'MQTT broker failed to start'));

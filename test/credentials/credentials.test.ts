@@ -91,9 +91,10 @@ describe('credentials', () => {
       assert.equal(record.status, 'ACTIVE');
       assert.equal(record.endpointId, endpoint.endpointId);
     }
+    // Written in the background: the device is not kept waiting for the commit.
+    await waitFor(() => t.events.some((e) => e.type === 'token.status-changed'), 'activation event');
     const [stored] = await t.storage.listTokens(endpoint.endpointId);
     assert.equal(stored?.status, 'ACTIVE');
-    await waitFor(() => t.events.some((e) => e.type === 'token.status-changed'), 'activation event');
     const activations = t.events.filter((e) => e.type === 'token.status-changed' && e.status === 'ACTIVE');
     assert.equal(activations.length, 1, 'one activation however many messages raced');
   });

@@ -158,6 +158,58 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           );
           assert.equal(Object.keys((await storage.getMetadata('e1'))!).length, 200);
         }));
+
+      test('merges, deletes and replaces of one endpoint issued together apply in order; filters and search agree', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), { gone: 'farewell', kept: 'old' });
+          await storage.insertEndpoint(endpoint('e2', version, app), {});
+          const steps = await Promise.all([
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { a: 1, b: 'transient' } }, at(1)),
+            storage.changeMetadata('e1', { kind: 'delete', keys: ['a', 'gone'] }, at(2)),
+            storage.changeMetadata('e2', { kind: 'merge', metadata: { other: 'x' } }, at(2)),
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { a: 2 } }, at(3)),
+            storage.changeMetadata('e1', { kind: 'replace', metadata: { a: 3, kept: 'new', c: 'Hello World' } }, at(4)),
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { d: true } }, at(5)),
+          ]);
+          // Each caller sees the document as of its own step.
+          assert.deepEqual(steps, [
+            { gone: 'farewell', kept: 'old', a: 1, b: 'transient' },
+            { kept: 'old', b: 'transient' },
+            { other: 'x' },
+            { kept: 'old', b: 'transient', a: 2 },
+            { a: 3, kept: 'new', c: 'Hello World' },
+            { a: 3, kept: 'new', c: 'Hello World', d: true },
+          ]);
+          assert.deepEqual(await storage.getMetadata('e1'), { a: 3, kept: 'new', c: 'Hello World', d: true });
+          assert.equal((await storage.getEndpoint('e1', false))?.metadataUpdatedDate, at(5));
+          assert.deepEqual(await storage.metadataKeysOfApplication(app), ['a', 'c', 'd', 'kept', 'other']);
+          const found = async (extra: Partial<EndpointQuery>) => ids(await storage.queryEndpoints(query(extra)));
+          assert.deepEqual(await found({ metadataFilters: [{ key: 'a', op: 'eq', value: 3 }] }), ['e1']);
+          assert.deepEqual(await found({ metadataFilters: [{ key: 'b', op: 'exists' }] }), []);
+          assert.deepEqual(await found({ metadataFilters: [{ key: 'gone', op: 'exists' }] }), []);
+          assert.deepEqual(await found({ search: 'hello wor' }), ['e1']);
+          assert.deepEqual(await found({ search: 'farewell' }), []);
+          assert.deepEqual(await found({ search: 'transient' }), []);
+          assert.deepEqual(await found({ metadataFilters: [{ key: 'kept', op: 'contains', value: 'NEW' }] }), ['e1']);
+          assert.deepEqual(await found({ metadataFilters: [{ key: 'kept', op: 'contains', value: 'old' }] }), []);
+        }));
+
+      test('a change issued together with the deletion of its endpoint applies before it; a change after finds nothing', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          await storage.insertEndpoint(endpoint('e1', version, app), {});
+          const [before, deleted, after] = await Promise.all([
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { a: 'searchable' } }, at(1)),
+            storage.deleteEndpoint('e1'),
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { b: 2 } }, at(2)),
+          ]);
+          assert.deepEqual(before, { a: 'searchable' });
+          assert.equal(deleted, true);
+          assert.equal(after, undefined);
+          assert.deepEqual(await storage.metadataKeysOfApplication(app), []);
+          assert.equal((await storage.queryEndpoints(query({ search: 'searchable' }))).totalElements, 0);
+        }));
     });
 
     describe('applications and versions', () => {

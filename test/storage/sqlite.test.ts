@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { isTetherError } from '../../src/core/errors.js';
 import type { EndpointQuery } from '../../src/core/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
 import { storageConformance } from './conformance.js';
-import { T0, appVersion, application, endpoint } from './fixtures.js';
+import { T0, appVersion, application, endpoint, seedApplication } from './fixtures.js';
 
 function tempFile(): { file: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
@@ -127,6 +129,30 @@ test('sqlite: a schema 1 file migrates, and its endpoints are found by search, c
       await storage.close();
     }
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: when the writer thread dies, pending and later writes reject UNAVAILABLE, it is reported once, reads go on', async () => {
+  const { dir, file } = tempFile();
+  const failures: unknown[] = [];
+  const storage = await openSqliteStorage({ file, onWriterFailure: (err) => failures.push(err) });
+  try {
+    const { app, version } = await seedApplication(storage);
+    await storage.insertEndpoint(endpoint('e1', version, app), { k: 'v' });
+    // No public way to crash the thread: reach its Worker and terminate it, as a fatal error would.
+    const worker = (storage as unknown as { writer: { worker: Worker } }).writer.worker;
+    const pending = [storage.changeMetadata('e1', { kind: 'merge', metadata: { k: 'lost?' } }, T0), storage.recordSeen('e1', T0)];
+    await worker.terminate();
+    const unavailable = (err: unknown) => isTetherError(err) && err.code === 'UNAVAILABLE';
+    for (const write of pending) await assert.rejects(write, unavailable);
+    await assert.rejects(storage.putSetting('s', 1), unavailable);
+    await assert.rejects(storage.recordSeen('e1', T0), unavailable);
+    assert.equal(failures.length, 1);
+    // The committed state is still readable.
+    assert.equal((await storage.getEndpoint('e1', false))?.endpointId, 'e1');
+  } finally {
+    await storage.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

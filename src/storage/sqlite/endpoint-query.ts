@@ -32,6 +32,150 @@ const SORT_COLUMNS: Record<string, { column: string; nullable: boolean }> = {
 
 const DIRECTIONS = { asc: 'ASC', desc: 'DESC' } as const;
 
+/** One run of endpoints in page order: rows `SELECT <seq> FROM <from> WHERE <where> ORDER BY <order>`. */
+interface SortRun {
+  seq: string;
+  from: string;
+  where: string;
+  params: unknown[];
+  order: string;
+}
+
+/**
+ * How to produce a sort order for one application. Missing (or null) values sort last in both
+ * directions, so the order is two runs: `valued`, read in index order (an index step per row, and
+ * no sort), then `unvalued` by seq; the latter is absent when `valued` already holds every endpoint
+ * (non-nullable columns, and descending nullable columns, where SQLite's NULLs-first-ascending puts
+ * them last anyway). `ofSet` orders a set `matched(seq)` as a whole: one lookup per member, then a
+ * sort; `setCost` is what that lookup costs in index steps of the walk.
+ */
+interface SortPlan {
+  valued: SortRun;
+  unvalued?: SortRun;
+  ofSet: { from: string; params: unknown[]; order: string };
+  setCost: number;
+}
+
+/** Index steps of a walk per endpoint-row lookup (measured: ~0.04 µs a step, ~0.4 µs a row). */
+const ROW_LOOKUP_COST = 10;
+/** A metadata sort value found by (endpoint_seq, key) costs more: wider rows, a second b-tree. */
+const METADATA_LOOKUP_COST = 20;
+/** How much longer than its average a walk may run: matches need not be spread evenly. */
+const WALK_SPREAD = 4;
+
+function sortPlanOf(field: string, direction: 'ASC' | 'DESC', applicationName: string): SortPlan {
+  if (field.startsWith('metadata.')) {
+    const key = field.slice('metadata.'.length);
+    // Walks the (application_name, key, sort_value, endpoint_seq) index; endpoints without a value for
+    // the key ("unkeyed") have no entry in that range and follow by seq.
+    return {
+      valued: {
+        seq: 's.endpoint_seq',
+        from: 'endpoint_metadata s',
+        where: 's.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL',
+        params: [applicationName, key],
+        order: `s.sort_value ${direction}, s.endpoint_seq ${direction}`,
+      },
+      unvalued: {
+        seq: 'e.seq',
+        from: 'endpoints e',
+        where: 'e.application_name = ? AND NOT EXISTS (SELECT 1 FROM endpoint_metadata k WHERE k.endpoint_seq = e.seq AND k.key = ? AND k.sort_value IS NOT NULL)',
+        params: [applicationName, key],
+        order: `e.seq ${direction}`,
+      },
+      ofSet: {
+        from: 'matched m LEFT JOIN endpoint_metadata s ON s.endpoint_seq = m.seq AND s.key = ?',
+        params: [key],
+        order: `s.sort_value ${direction} NULLS LAST, m.seq ${direction}`,
+      },
+      setCost: METADATA_LOOKUP_COST,
+    };
+  }
+  const { column, nullable } = sortColumnOf(field);
+  // Every sortable column has an (application_name, column) index (migrations 1 and 3); its entries
+  // end in seq, so "ORDER BY column, seq" reads the index in order.
+  const split = nullable && direction === 'ASC';
+  const plan: SortPlan = {
+    valued: {
+      seq: 'e.seq',
+      from: 'endpoints e',
+      where: split ? `e.application_name = ? AND ${column} IS NOT NULL` : 'e.application_name = ?',
+      params: [applicationName],
+      order: `${column} ${direction}, e.seq ${direction}`,
+    },
+    ofSet: {
+      from: 'matched m JOIN endpoints e ON e.seq = m.seq',
+      params: [],
+      order: `${column} ${direction}${nullable ? ' NULLS LAST' : ''}, m.seq ${direction}`,
+    },
+    setCost: ROW_LOOKUP_COST,
+  };
+  if (split) {
+    plan.unvalued = { seq: 'e.seq', from: 'endpoints e', where: `e.application_name = ? AND ${column} IS NULL`, params: [applicationName], order: `e.seq ${direction}` };
+  }
+  return plan;
+}
+
+function sortColumnOf(field: string): { column: string; nullable: boolean } {
+  const sortColumn = SORT_COLUMNS[field];
+  if (sortColumn === undefined) {
+    throw errors.validation(`sort field ${JSON.stringify(field)} is unknown; use one of ${Object.keys(SORT_COLUMNS).join(', ')} or metadata.<key>`);
+  }
+  return sortColumn;
+}
+
+/**
+ * The size of a match set from which walking the sort index (probing each step for membership) is
+ * cheaper than sorting the set: a walk reaching `wanted` matches among `applicationTotal` endpoints
+ * takes about `wanted * applicationTotal / size` steps (times WALK_SPREAD, at most all of them),
+ * sorting takes `size * setCost`.
+ */
+function walkThreshold(applicationTotal: number, wanted: number, setCost: number): number {
+  return Math.min(applicationTotal / setCost, Math.sqrt((WALK_SPREAD * wanted * applicationTotal) / setCost));
+}
+
+/** A condition on a run's seq that keeps only the endpoints the query selects. */
+interface Probe {
+  sql: (seq: string) => string;
+  params: unknown[];
+}
+
+/** A run's page: `prefix` defines what the probe refers to (a `WITH` clause or nothing). */
+function pageOf(run: SortRun, probe: Probe | undefined, limit: number, offset: number, prefix: { sql: string; params: unknown[] }, exec: RunSql): number[] {
+  const condition = probe ? ` AND ${probe.sql(run.seq)}` : '';
+  const sql = `${prefix.sql}SELECT ${run.seq} AS seq FROM ${run.from} WHERE ${run.where}${condition} ORDER BY ${run.order} LIMIT ? OFFSET ?`;
+  return seqsOf(exec(sql, [...prefix.params, ...run.params, ...(probe?.params ?? []), limit, offset]));
+}
+
+function countOf(run: SortRun, probe: Probe | undefined, prefix: { sql: string; params: unknown[] }, exec: RunSql): number {
+  const condition = probe ? ` AND ${probe.sql(run.seq)}` : '';
+  const rows = exec(`${prefix.sql}SELECT count(*) AS n FROM ${run.from} WHERE ${run.where}${condition}`, [...prefix.params, ...run.params, ...(probe?.params ?? [])]);
+  return (rows[0] as { n: number }).n;
+}
+
+const seqsOf = (rows: unknown[]) => (rows as Array<{ seq: number }>).map((r) => r.seq);
+const NO_PREFIX = { sql: '', params: [] as unknown[] };
+
+/**
+ * Appends the `unvalued` run after a short `head` of the `valued` run: only when the page reaches
+ * past the valued endpoints do we need to know how many there were, and only when that is not
+ * evident from the rows do we count.
+ */
+function withTail(
+  sort: SortPlan,
+  head: number[],
+  limit: number,
+  offset: number,
+  probes: { valued?: Probe; unvalued?: Probe },
+  prefix: { sql: string; params: unknown[] },
+  exec: RunSql,
+): number[] {
+  if (head.length === limit || sort.unvalued === undefined) return head;
+  const valuedTotal = head.length > 0 || offset === 0 ? offset + head.length : countOf(sort.valued, probes.valued, prefix, exec);
+  const tail = pageOf(sort.unvalued, probes.unvalued, limit - head.length, Math.max(0, offset + head.length - valuedTotal), prefix, exec);
+  return [...head, ...tail];
+}
+
 /**
  * Counts the matches and picks the page's `seq`s. Only `seq` goes through the sort (never whole rows
  * with their metadata); the caller then fetches the page's rows by `seq`.
@@ -39,65 +183,100 @@ const DIRECTIONS = { asc: 'ASC', desc: 'DESC' } as const;
  * the devices that report one first.
  */
 export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPagePlan {
-  const { whereSql, whereParams, onlyApplication } = compileWhere(query);
-  const totalElements = countMatches(query, whereSql, whereParams, run);
   const limit = Math.max(0, Math.floor(query.limit));
   const offset = Math.max(0, Math.floor(query.offset));
-  if (limit === 0 || offset >= totalElements) return { totalElements, seqs: [] };
-
   const direction = DIRECTIONS[query.sort?.direction ?? 'asc'] ?? 'ASC';
   const field = query.sort?.field;
-  const seqsOf = (rows: unknown[]) => (rows as Array<{ seq: number }>).map((r) => r.seq);
+  if (field !== undefined && !field.startsWith('metadata.')) sortColumnOf(field);
+  const where = compileWhere(query);
+  if (query.applicationName === undefined || field === undefined) return planByScan(query, where, limit, offset, direction, run);
 
+  const sort = sortPlanOf(field, direction, query.applicationName);
+  const counts = run('SELECT connected, n FROM endpoint_counts WHERE application_name = ?', [query.applicationName]) as Array<{ connected: number; n: number }>;
+  const applicationTotal = counts.reduce((sum, c) => sum + c.n, 0);
+  if (where.narrowed) return planFromMatches(sort, where, applicationTotal, limit, offset, run);
+
+  // Only the application and perhaps the connected state: the count is kept by triggers, and the
+  // page is a walk of the sort index.
+  if (query.connected === undefined) {
+    if (limit === 0 || offset >= applicationTotal) return { totalElements: applicationTotal, seqs: [] };
+    const head = pageOf(sort.valued, undefined, limit, offset, NO_PREFIX, run);
+    return { totalElements: applicationTotal, seqs: withTail(sort, head, limit, offset, {}, NO_PREFIX, run) };
+  }
+  const connected = query.connected ? 1 : 0;
+  const totalElements = counts.find((c) => c.connected === connected)?.n ?? 0;
+  if (limit === 0 || offset >= totalElements) return { totalElements, seqs: [] };
+  // Few endpoints in that state: sort them rather than walking past all the others.
+  if (totalElements < walkThreshold(applicationTotal, offset + limit, sort.setCost)) {
+    return planFromMatches(sort, where, applicationTotal, limit, offset, run);
+  }
+  // Each step of the walk checks the state: by looking the endpoint up, or, when the walk is long
+  // (a deep page), in the set of the smaller side (a disconnected list checks "not connected").
+  const steps = Math.min(applicationTotal, Math.ceil(((offset + limit) * applicationTotal) / totalElements));
+  const others = applicationTotal - totalElements;
+  const probe: Probe =
+    steps * ROW_LOOKUP_COST <= Math.min(totalElements, others) * 2 + steps
+      ? { sql: (seq) => (seq === 'e.seq' ? 'e.connected = ?' : `EXISTS (SELECT 1 FROM endpoints c WHERE c.seq = ${seq} AND c.connected = ?)`), params: [connected] }
+      : {
+          sql: (seq) => `+${seq} ${totalElements <= others ? 'IN' : 'NOT IN'} (SELECT c.seq FROM endpoints c WHERE c.application_name = ? AND c.connected = ?)`,
+          params: [query.applicationName, totalElements <= others ? connected : 1 - connected],
+        };
+  const head = pageOf(sort.valued, probe, limit, offset, NO_PREFIX, run);
+  return { totalElements, seqs: withTail(sort, head, limit, offset, { valued: probe, unvalued: probe }, NO_PREFIX, run) };
+}
+
+/**
+ * Narrowing conditions (search, metadata filters, versions, IDs): ONE statement evaluates them once
+ * into `matched`, counts it and picks the page, either by walking the sort index and probing
+ * `matched` (large sets: the walk stops after `offset + limit` hits) or by sorting `matched` (small
+ * sets). Which branch runs is decided inside the statement from the count; the other does nothing.
+ */
+function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal: number, limit: number, offset: number, run: RunSql): EndpointPagePlan {
+  const matched = { sql: `WITH matched(seq) AS MATERIALIZED (SELECT e.seq FROM endpoints e${where.whereSql}) `, params: where.whereParams };
+  const threshold = walkThreshold(applicationTotal, offset + limit, sort.setCost);
+  const { valued, ofSet } = sort;
+  // "+" keeps the planner from driving the walk from `matched` instead of the sort index.
+  const walkProbe: Probe = { sql: (seq) => `+${seq} IN (SELECT seq FROM matched)`, params: [] };
+  const sql =
+    `${matched.sql.slice(0, -1)}, total(n) AS MATERIALIZED (SELECT count(*) FROM matched) ` +
+    'SELECT NULL AS seq, n FROM total' +
+    ` UNION ALL SELECT seq, NULL FROM (SELECT ${valued.seq} AS seq FROM ${valued.from} WHERE ${valued.where} AND ${walkProbe.sql(valued.seq)}` +
+    ` AND (SELECT n FROM total) >= ? ORDER BY ${valued.order} LIMIT ? OFFSET ?)` +
+    ` UNION ALL SELECT seq, NULL FROM (SELECT m.seq AS seq FROM ${ofSet.from} WHERE (SELECT n FROM total) < ? ORDER BY ${ofSet.order} LIMIT ? OFFSET ?)`;
+  const rows = run(sql, [...matched.params, ...valued.params, threshold, limit, offset, ...ofSet.params, threshold, limit, offset]) as Array<{
+    seq: number | null;
+    n: number | null;
+  }>;
+  // SQLite runs UNION ALL arms in order: the count first, then the page in its order.
+  const totalElements = rows[0]!.n!;
+  const head = rows.slice(1).map((r) => r.seq!);
+  if (totalElements < threshold || offset >= totalElements) return { totalElements, seqs: head };
+  const memberOf: Probe = { sql: (seq) => `${seq} IN (SELECT seq FROM matched)`, params: [] };
+  return { totalElements, seqs: withTail(sort, head, limit, offset, { valued: walkProbe, unvalued: memberOf }, matched, run) };
+}
+
+/** Without an application (or without a sort field) there is no per-application index to walk. */
+function planByScan(query: EndpointQuery, where: CompiledWhere, limit: number, offset: number, direction: 'ASC' | 'DESC', run: RunSql): EndpointPagePlan {
+  const { whereSql, whereParams } = where;
+  const totalElements = countMatches(query, whereSql, whereParams, run);
+  if (limit === 0 || offset >= totalElements) return { totalElements, seqs: [] };
+  const field = query.sort?.field;
   if (field === undefined) {
     const sql = `SELECT e.seq FROM endpoints e${whereSql} ORDER BY e.seq ${direction} LIMIT ? OFFSET ?`;
     return { totalElements, seqs: seqsOf(run(sql, [...whereParams, limit, offset])) };
   }
   if (!field.startsWith('metadata.')) {
-    const sortColumn = SORT_COLUMNS[field];
-    if (sortColumn === undefined) {
-      throw errors.validation(`sort field ${JSON.stringify(field)} is unknown; use one of ${Object.keys(SORT_COLUMNS).join(', ')} or metadata.<key>`);
-    }
+    const sortColumn = sortColumnOf(field);
     // seq breaks ties, so pages never overlap or skip rows with equal sort values.
     const nulls = sortColumn.nullable ? ' NULLS LAST' : '';
     const sql = `SELECT e.seq FROM endpoints e${whereSql} ORDER BY ${sortColumn.column} ${direction}${nulls}, e.seq ${direction} LIMIT ? OFFSET ?`;
     return { totalElements, seqs: seqsOf(run(sql, [...whereParams, limit, offset])) };
   }
-
   const key = field.slice('metadata.'.length);
-  const and = whereSql === '' ? ' WHERE' : `${whereSql} AND`;
-  if (query.applicationName === undefined) {
-    const sql =
-      `SELECT e.seq FROM endpoints e LEFT JOIN endpoint_metadata s ON s.endpoint_seq = e.seq AND s.key = ?` +
-      `${whereSql} ORDER BY s.sort_value ${direction} NULLS LAST, e.seq ${direction} LIMIT ? OFFSET ?`;
-    return { totalElements, seqs: seqsOf(run(sql, [key, ...whereParams, limit, offset])) };
-  }
-
-  // Sorting by a metadata key walks the (application_name, key, sort_value, endpoint_seq) index, so a
-  // page costs about `offset + limit` index steps however many endpoints there are. Endpoints without
-  // a value for the key ("unkeyed") are not in that index range and form their own run, ordered by seq.
-  // With no condition beyond the application (which the index row carries) the walk needs no join:
-  // a deep page (offset 50,000) then costs index steps only, not one endpoint lookup per skipped row.
-  const keyedSql = onlyApplication
-    ? `SELECT s.endpoint_seq AS seq FROM endpoint_metadata s WHERE s.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL` +
-      ` ORDER BY s.sort_value ${direction}, s.endpoint_seq ${direction} LIMIT ? OFFSET ?`
-    : `SELECT s.endpoint_seq AS seq FROM endpoint_metadata s JOIN endpoints e ON e.seq = s.endpoint_seq` +
-      `${and} s.application_name = ? AND s.key = ? AND s.sort_value IS NOT NULL` +
-      ` ORDER BY s.sort_value ${direction}, s.endpoint_seq ${direction} LIMIT ? OFFSET ?`;
-  const unkeyedWhere = `${and} NOT EXISTS (SELECT 1 FROM endpoint_metadata s WHERE s.endpoint_seq = e.seq AND s.key = ? AND s.sort_value IS NOT NULL)`;
-  const unkeyedSql = `SELECT e.seq FROM endpoints e${unkeyedWhere} ORDER BY e.seq ${direction} LIMIT ? OFFSET ?`;
-  const keyedParams = onlyApplication ? [] : whereParams;
-  const keyed = (lim: number, off: number) => seqsOf(run(keyedSql, [...keyedParams, query.applicationName, key, lim, off]));
-  const unkeyed = (lim: number, off: number) => seqsOf(run(unkeyedSql, [...whereParams, key, lim, off]));
-  const unkeyedCount = () => (run(`SELECT count(*) AS n FROM endpoints e${unkeyedWhere}`, [...whereParams, key])[0] as { n: number }).n;
-
-  // Keyed endpoints come first: read their page from the index; only when it runs out do we need to
-  // know how many there were, and only when that is not evident from the rows do we count.
-  const head = keyed(limit, offset);
-  if (head.length === limit) return { totalElements, seqs: head };
-  const keyedTotal = head.length > 0 || offset === 0 ? offset + head.length : totalElements - unkeyedCount();
-  const tail = unkeyed(limit - head.length, Math.max(0, offset + head.length - keyedTotal));
-  return { totalElements, seqs: [...head, ...tail] };
+  const sql =
+    `SELECT e.seq FROM endpoints e LEFT JOIN endpoint_metadata s ON s.endpoint_seq = e.seq AND s.key = ?` +
+    `${whereSql} ORDER BY s.sort_value ${direction} NULLS LAST, e.seq ${direction} LIMIT ? OFFSET ?`;
+  return { totalElements, seqs: seqsOf(run(sql, [key, ...whereParams, limit, offset])) };
 }
 
 /**
@@ -128,7 +307,14 @@ function countMatches(query: EndpointQuery, whereSql: string, whereParams: unkno
   return (run(`SELECT count(*) AS n FROM endpoints e${whereSql}`, whereParams)[0] as { n: number }).n;
 }
 
-function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: unknown[]; onlyApplication: boolean } {
+interface CompiledWhere {
+  whereSql: string;
+  whereParams: unknown[];
+  /** Conditions beyond the application and the connected state. */
+  narrowed: boolean;
+}
+
+function compileWhere(query: EndpointQuery): CompiledWhere {
   const where: string[] = [];
   const whereParams: unknown[] = [];
 
@@ -181,8 +367,8 @@ function compileWhere(query: EndpointQuery): { whereSql: string; whereParams: un
       whereParams.push(needle, JSON.stringify(query.searchKeys), needle);
     }
   }
-  const onlyApplication = where.length === 1 && query.applicationName !== undefined;
-  return { whereSql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', whereParams, onlyApplication };
+  const narrowed = where.length > (query.applicationName === undefined ? 0 : 1) + (query.connected === undefined ? 0 : 1);
+  return { whereSql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', whereParams, narrowed };
 }
 
 function compileFilter(filter: MetadataFilter, applicationName: string | undefined, where: string[], params: unknown[]): void {

@@ -84,6 +84,15 @@ export const MIGRATIONS: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   /* 2: trigram search index and endpoint counts */ addSearchIndex,
+  /* 3: an index per sortable endpoint column, and one for the connected state */ `
+  -- The endpoint list walks (application_name, <sort column>) in order, so a page costs index steps,
+  -- not a sort of the whole application (see endpoint-query.ts). (application_name, connected) also
+  -- serves the connected filter and the set of an application's connected (or disconnected) endpoints.
+  CREATE INDEX endpoints_by_application_metadata_updated ON endpoints(application_name, metadata_updated_date);
+  CREATE INDEX endpoints_by_application_connectivity ON endpoints(application_name, connectivity_ts);
+  CREATE INDEX endpoints_by_application_last_seen ON endpoints(application_name, last_seen);
+  CREATE INDEX endpoints_by_application_connected ON endpoints(application_name, connected);
+  `,
 ];
 
 /**

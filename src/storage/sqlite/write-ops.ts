@@ -30,6 +30,7 @@ export function createWriteOps(db: Database) {
       docs.flush();
       flushSearchIndex(s);
     },
+    flushDocs: () => docs.flush(),
     /** The batch rolled back: forget what it had read. */
     discard(): void {
       docs.clear();
