@@ -166,13 +166,15 @@ function connectDevice(connect: typeof import('mqtt').connect, o: DeviceOptions,
 
 type Reply = { kind: 'status' | 'error'; payload: string } | { kind: 'timeout' } | { kind: 'closed' };
 
-/** Subscribes to the 1/KP response topics before publishing, so a fast reply is not missed. */
+/**
+ * Listens for the 1/KP reply before publishing, so a fast reply is not missed. Tether delivers the
+ * reply to the requesting session even without a subscription; the subscription is for brokers that
+ * need one, and a refused one (e.g. the token is suspended) is not fatal: the `/error` still arrives.
+ */
 async function awaitReply(client: MqttClient, topic: string, o: DeviceOptions): Promise<{ reply: Promise<Reply> }> {
   const statusTopic = `${topic}/status`;
   const errorTopic = `${topic}/error`;
-  const granted = await client.subscribeAsync([statusTopic, errorTopic], { qos: o.qos });
-  const refused = granted.find((g) => g.qos === 128);
-  if (refused !== undefined) throw new Error(`The server refused the subscription to ${refused.topic}, so its reply cannot be received.`);
+  await client.subscribeAsync([statusTopic, errorTopic], { qos: o.qos }).catch(() => undefined);
   // Wrapped: an async function returning a bare promise would wait for the reply itself.
   const reply = new Promise<Reply>((resolve) => {
     const done = (reply: Reply) => {
