@@ -102,7 +102,7 @@ export const CONFIG_HELP = `Options (flag / environment variable / config file k
   --config <file>              TETHER_CONFIG              YAML or JSON config file
   --host <address>             TETHER_HOST                host       bind address (default ${DEFAULTS.host})
   --mqtt-port <port>           TETHER_MQTT_PORT           mqttPort   MQTT (1/KP) port (default ${DEFAULTS.mqttPort}; 0 = any free port)
-  --http-port <port>           TETHER_HTTP_PORT           httpPort   dashboard and REST API port (default ${DEFAULTS.httpPort}; 0 = any free port)
+  --http-port <port>           TETHER_HTTP_PORT           httpPort   dashboard, REST API and MQTT over WebSocket (/ws) port (default ${DEFAULTS.httpPort}; 0 = any free port)
   --data-dir <dir>             TETHER_DATA_DIR            dataDir    where the database and admin API key live (default ${DEFAULTS.dataDir})
   --log-level <level>          TETHER_LOG_LEVEL           logLevel   ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
   --storage <kind>             TETHER_STORAGE             storage.kind          ${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})

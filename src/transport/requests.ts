@@ -154,10 +154,10 @@ export function createRequestHandler(deps: RequestDeps) {
       return Promise.resolve();
     }
     const key = kp.endpointToken;
-    const previousTurn = session.turns.get(key);
+    const previousTurn = session.turnOf(key);
     let endTurn!: () => void;
     const turn = new Promise<void>((resolve) => (endTurn = resolve));
-    session.turns.set(key, turn);
+    session.startTurn(key, turn);
     // Beyond maxInflight a request waits for a slot; aedes reads no further packets from the
     // connection until this batch is done, so the wait pushes back on the device.
     let leave: (() => void) | undefined;
@@ -171,10 +171,10 @@ export function createRequestHandler(deps: RequestDeps) {
       .finally(() => {
         leave?.();
         endTurn(); // a request that failed before reaching its extension must not block the next
-        if (session.turns.get(key) === turn) session.turns.delete(key);
-        session.inflight.delete(done);
+        session.forgetTurn(key, turn);
+        session.untrack(done);
       });
-    session.inflight.add(done);
+    session.track(done);
     return done;
   };
 }

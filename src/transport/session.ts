@@ -9,11 +9,12 @@ export class Session {
   /**
    * Per token, the turn of the latest request: it settles once that request has handed itself to
    * its extension. The next request on the token waits for it, so extensions see requests in
-   * arrival order while their storage writes still overlap (group commit).
+   * arrival order while their storage writes still overlap (group commit). Created on first use:
+   * most connections sit idle, and 10,000 of them should not each hold empty collections.
    */
-  readonly turns = new Map<string, Promise<void>>();
+  private turns: Map<string, Promise<void>> | undefined;
   /** Requests received and not finished yet. */
-  readonly inflight = new Set<Promise<void>>();
+  private inflight: Set<Promise<void>> | undefined;
   /** Endpoints this session spoke for, with their `connectivity.attach` calls. */
   readonly attached = new Map<string, Promise<void>>();
   /** SHA-256 hashes of the tokens used on this session: a suspended or revoked token ends it. */
@@ -25,9 +26,33 @@ export class Session {
     readonly client: Client,
   ) {}
 
+  turnOf(key: string): Promise<void> | undefined {
+    return this.turns?.get(key);
+  }
+
+  startTurn(key: string, turn: Promise<void>): void {
+    (this.turns ??= new Map()).set(key, turn);
+  }
+
+  /** Forgets the turn unless a later request on the key took over. */
+  forgetTurn(key: string, turn: Promise<void>): void {
+    if (this.turns?.get(key) !== turn) return;
+    this.turns.delete(key);
+    if (this.turns.size === 0) this.turns = undefined;
+  }
+
+  track(request: Promise<void>): void {
+    (this.inflight ??= new Set()).add(request);
+  }
+
+  untrack(request: Promise<void>): void {
+    this.inflight?.delete(request);
+    if (this.inflight?.size === 0) this.inflight = undefined;
+  }
+
   /** Resolves when every request received so far has finished. */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    while (this.inflight) await Promise.all([...this.inflight]);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { EndpointQuery, JsonValue, MetadataFilter } from '../../core/types.js';
 import { errors } from '../../core/errors.js';
 import { indexRowOf, renderText } from './metadata-rows.js';
-import { SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, trigramQuery } from './search-match.js';
+import { SEARCH_FROM_SQL, SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, SEARCH_SEQ_SQL, trigramQuery } from './search-match.js';
 
 /**
  * Turns an EndpointQuery into SQL. Only fixed fragments from this file are concatenated; every
@@ -232,7 +232,7 @@ export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPag
  * sets). Which branch runs is decided inside the statement from the count; the other does nothing.
  */
 function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal: number, limit: number, offset: number, run: RunSql): EndpointPagePlan {
-  const matched = { sql: `WITH matched(seq) AS MATERIALIZED (SELECT e.seq FROM endpoints e${where.whereSql}) `, params: where.whereParams };
+  const matched = matchedSet(where);
   const threshold = walkThreshold(applicationTotal, offset + limit, sort.setCost);
   const { valued, ofSet } = sort;
   // "+" keeps the planner from driving the walk from `matched` instead of the sort index.
@@ -253,6 +253,30 @@ function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal:
   if (totalElements < threshold || offset >= totalElements) return { totalElements, seqs: head };
   const memberOf: Probe = { sql: (seq) => `${seq} IN (SELECT seq FROM matched)`, params: [] };
   return { totalElements, seqs: withTail(sort, head, limit, offset, { valued: walkProbe, unvalued: memberOf }, matched, run) };
+}
+
+/**
+ * `WITH matched(seq) AS (...)`: the endpoints the query selects, evaluated once per statement.
+ * A search whose other conditions need nothing of the endpoint row but its seq drives from the
+ * trigram index alone when the application and connected conditions hold for every endpoint (one
+ * application, nobody connected, say: endpoint_counts tells, in the same statement and snapshot);
+ * otherwise each match is checked against its endpoint.
+ */
+function matchedSet(where: CompiledWhere): { sql: string; params: unknown[] } {
+  const all = `SELECT e.seq FROM endpoints e${where.whereSql}`;
+  const scopes = where.parts.filter((p) => p.kind === 'application' || p.kind === 'connected');
+  const seqOnly = where.parts.filter((p) => p.kind === 'seq');
+  if (where.search === undefined || scopes.length + seqOnly.length + 1 !== where.parts.length) {
+    return { sql: `WITH matched(seq) AS MATERIALIZED (${all}) `, params: where.whereParams };
+  }
+  const outside = scopes.map((p) => (p.kind === 'application' ? 'application_name <> ?' : 'connected <> ?'));
+  const outsideParams = scopes.flatMap((p) => p.params);
+  const everyEndpointInScope = outside.length === 0 ? '1' : `NOT EXISTS (SELECT 1 FROM endpoint_counts WHERE n > 0 AND (${outside.join(' OR ')}))`;
+  const searched = `SELECT DISTINCT ${SEARCH_SEQ_SQL} AS seq ${SEARCH_FROM_SQL}${where.search.filter}`;
+  const sql =
+    `WITH matched(seq) AS MATERIALIZED (SELECT e.seq FROM (${searched}) e WHERE ${[everyEndpointInScope, ...seqOnly.map((p) => p.sql)].join(' AND ')}` +
+    ` UNION ALL ${all} AND NOT ${everyEndpointInScope}) `;
+  return { sql, params: [...where.search.params, ...outsideParams, ...seqOnly.flatMap((p) => p.params), ...where.whereParams, ...outsideParams] };
 }
 
 /** Without an application (or without a sort field) there is no per-application index to walk. */
@@ -307,68 +331,77 @@ function countMatches(query: EndpointQuery, whereSql: string, whereParams: unkno
   return (run(`SELECT count(*) AS n FROM endpoints e${whereSql}`, whereParams)[0] as { n: number }).n;
 }
 
+/**
+ * One condition of the WHERE clause over `endpoints e`. `seq` conditions use nothing of the row but
+ * `e.seq`; `search` is the trigram lookup, kept apart so a statement can drive from it directly.
+ */
+interface WherePart {
+  kind: 'application' | 'connected' | 'row' | 'seq' | 'search';
+  sql: string;
+  params: unknown[];
+}
+
 interface CompiledWhere {
   whereSql: string;
   whereParams: unknown[];
+  parts: WherePart[];
+  /** The trigram lookup: `SELECT <seq> FROM endpoint_search WHERE endpoint_search MATCH ?<filter>`. */
+  search?: { filter: string; params: unknown[] };
   /** Conditions beyond the application and the connected state. */
   narrowed: boolean;
 }
 
+function joinWhere(parts: WherePart[]): { whereSql: string; whereParams: unknown[] } {
+  return { whereSql: parts.length > 0 ? ` WHERE ${parts.map((p) => p.sql).join(' AND ')}` : '', whereParams: parts.flatMap((p) => p.params) };
+}
+
 function compileWhere(query: EndpointQuery): CompiledWhere {
-  const where: string[] = [];
-  const whereParams: unknown[] = [];
+  const parts: WherePart[] = [];
+  const add = (kind: WherePart['kind'], sql: string, params: unknown[]) => parts.push({ kind, sql, params });
+  let search: CompiledWhere['search'];
 
   if (query.applicationName !== undefined) {
     // With an eq filter the matching seqs come from the metadata index; "+" keeps the planner (which
     // may have no statistics yet on a freshly grown file) from scanning the application instead.
     const hasEq = (query.metadataFilters ?? []).some((f) => f.op === 'eq');
-    where.push(hasEq ? '+e.application_name = ?' : 'e.application_name = ?');
-    whereParams.push(query.applicationName);
+    add('application', hasEq ? '+e.application_name = ?' : 'e.application_name = ?', [query.applicationName]);
   }
-  if (query.appVersionName !== undefined) {
-    where.push('e.app_version_name = ?');
-    whereParams.push(query.appVersionName);
-  }
-  if (query.endpointIds !== undefined) {
-    where.push('e.endpoint_id IN (SELECT value FROM json_each(?))');
-    whereParams.push(JSON.stringify(query.endpointIds));
-  }
-  if (query.connected !== undefined) {
-    where.push('e.connected = ?');
-    whereParams.push(query.connected ? 1 : 0);
-  }
+  if (query.appVersionName !== undefined) add('row', 'e.app_version_name = ?', [query.appVersionName]);
+  if (query.endpointIds !== undefined) add('row', 'e.endpoint_id IN (SELECT value FROM json_each(?))', [JSON.stringify(query.endpointIds)]);
+  if (query.connected !== undefined) add('connected', 'e.connected = ?', [query.connected ? 1 : 0]);
   for (const filter of query.metadataFilters ?? []) {
-    compileFilter(filter, query.applicationName, where, whereParams);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    compileFilter(filter, query.applicationName, where, params);
+    add('seq', where.join(' AND '), params);
   }
   if (query.search !== undefined && query.search !== '') {
     const needle = query.search.toLowerCase();
     const match = trigramQuery(needle);
     if (match !== undefined) {
       // The index holds the endpoint ID (key_id 0) and every value: one lookup, no scan.
-      if (query.searchKeys === undefined) {
-        where.push(`e.seq IN (${SEARCH_MATCH_SQL})`);
-        whereParams.push(match);
-      } else {
-        where.push(
-          `e.seq IN (${SEARCH_MATCH_SQL} AND ${SEARCH_KEY_ID_SQL} IN` +
-            ' (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?))))',
-        );
-        whereParams.push(match, JSON.stringify(query.searchKeys));
-      }
+      search =
+        query.searchKeys === undefined
+          ? { filter: '', params: [match] }
+          : {
+              filter: ` AND ${SEARCH_KEY_ID_SQL} IN (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?)))`,
+              params: [match, JSON.stringify(query.searchKeys)],
+            };
+      add('search', `e.seq IN (${SEARCH_MATCH_SQL}${search.filter})`, search.params);
     } else if (query.searchKeys === undefined) {
       // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
-      where.push('instr(e.search_text, ?) > 0');
-      whereParams.push(needle);
+      add('row', 'instr(e.search_text, ?) > 0', [needle]);
     } else {
-      where.push(
+      add(
+        'row',
         '(instr(lower(e.endpoint_id), ?) > 0 OR EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq' +
           ' AND m.key IN (SELECT value FROM json_each(?)) AND instr(m.search_text, ?) > 0))',
+        [needle, JSON.stringify(query.searchKeys), needle],
       );
-      whereParams.push(needle, JSON.stringify(query.searchKeys), needle);
     }
   }
-  const narrowed = where.length > (query.applicationName === undefined ? 0 : 1) + (query.connected === undefined ? 0 : 1);
-  return { whereSql: where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '', whereParams, narrowed };
+  const narrowed = parts.some((p) => p.kind !== 'application' && p.kind !== 'connected');
+  return { ...joinWhere(parts), parts, ...(search ? { search } : {}), narrowed };
 }
 
 function compileFilter(filter: MetadataFilter, applicationName: string | undefined, where: string[], params: unknown[]): void {

@@ -4,7 +4,10 @@
  */
 
 /** The index row of an endpoint's ID has key_id 0; metadata keys have their `metadata_keys.id`. */
-export const SEARCH_MATCH_SQL = 'SELECT rowid >> 32 FROM endpoint_search WHERE endpoint_search MATCH ?';
+export const SEARCH_FROM_SQL = 'FROM endpoint_search WHERE endpoint_search MATCH ?';
+/** The endpoint `seq` of an index row. Rows come in rowid order, so one endpoint's rows are adjacent. */
+export const SEARCH_SEQ_SQL = 'rowid >> 32';
+export const SEARCH_MATCH_SQL = `SELECT ${SEARCH_SEQ_SQL} ${SEARCH_FROM_SQL}`;
 export const SEARCH_KEY_ID_SQL = '(rowid & 4294967295)';
 
 /**
