@@ -41,6 +41,8 @@ export function needsCurrentMetadata(change: MetadataChange, rules: KeyRules): b
  * read), so it is accepted and left as it is.
  */
 export function planDeviceChange(change: MetadataChange, rules: KeyRules, current: Metadata): MetadataChange {
+  // Every key read-write (the usual case): the change stands as sent; no copy on the hot path.
+  if (!hasProtectedKeys(rules)) return change;
   switch (change.kind) {
     case 'delete': {
       // 10/EPMP: the server MUST NOT delete keys that are not writable by the client.

@@ -52,8 +52,10 @@ interface SortRun {
 interface SortPlan {
   valued: SortRun;
   unvalued?: SortRun;
-  ofSet: { from: string; params: unknown[]; order: string };
+  /** `unvalued`: the condition that picks the members `unvalued` holds. */
+  ofSet: { from: string; params: unknown[]; order: string; unvalued: string };
   setCost: number;
+  direction: 'ASC' | 'DESC';
 }
 
 /** Index steps of a walk per endpoint-row lookup (measured: ~0.04 µs a step, ~0.4 µs a row). */
@@ -87,8 +89,10 @@ function sortPlanOf(field: string, direction: 'ASC' | 'DESC', applicationName: s
         from: 'matched m LEFT JOIN endpoint_metadata s ON s.endpoint_seq = m.seq AND s.key = ?',
         params: [key],
         order: `s.sort_value ${direction} NULLS LAST, m.seq ${direction}`,
+        unvalued: 's.sort_value IS NULL',
       },
       setCost: METADATA_LOOKUP_COST,
+      direction,
     };
   }
   const { column, nullable } = sortColumnOf(field);
@@ -107,8 +111,10 @@ function sortPlanOf(field: string, direction: 'ASC' | 'DESC', applicationName: s
       from: 'matched m JOIN endpoints e ON e.seq = m.seq',
       params: [],
       order: `${column} ${direction}${nullable ? ' NULLS LAST' : ''}, m.seq ${direction}`,
+      unvalued: `${column} IS NULL`,
     },
     setCost: ROW_LOOKUP_COST,
+    direction,
   };
   if (split) {
     plan.unvalued = { seq: 'e.seq', from: 'endpoints e', where: `e.application_name = ? AND ${column} IS NULL`, params: [applicationName], order: `e.seq ${direction}` };
@@ -238,12 +244,12 @@ function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal:
   // "+" keeps the planner from driving the walk from `matched` instead of the sort index.
   const walkProbe: Probe = { sql: (seq) => `+${seq} IN (SELECT seq FROM matched)`, params: [] };
   const sql =
-    `${matched.sql.slice(0, -1)}, total(n) AS MATERIALIZED (SELECT count(*) FROM matched) ` +
+    `WITH ${matched.sql}, total(n) AS MATERIALIZED (SELECT count(*) FROM matched) ` +
     'SELECT NULL AS seq, n FROM total' +
-    ` UNION ALL SELECT seq, NULL FROM (SELECT ${valued.seq} AS seq FROM ${valued.from} WHERE ${valued.where} AND ${walkProbe.sql(valued.seq)}` +
-    ` AND (SELECT n FROM total) >= ? ORDER BY ${valued.order} LIMIT ? OFFSET ?)` +
-    ` UNION ALL SELECT seq, NULL FROM (SELECT m.seq AS seq FROM ${ofSet.from} WHERE (SELECT n FROM total) < ? ORDER BY ${ofSet.order} LIMIT ? OFFSET ?)`;
-  const rows = run(sql, [...matched.params, ...valued.params, threshold, limit, offset, ...ofSet.params, threshold, limit, offset]) as Array<{
+    ` UNION ALL SELECT seq, NULL FROM (SELECT ${valued.seq} AS seq FROM ${gate('(SELECT n FROM total) >= ?')} CROSS JOIN ${valued.from}` +
+    ` WHERE ${valued.where} AND ${walkProbe.sql(valued.seq)} ORDER BY ${valued.order} LIMIT ? OFFSET ?)` +
+    ` UNION ALL SELECT seq, NULL FROM (SELECT m.seq AS seq FROM ${gate('(SELECT n FROM total) < ?')} CROSS JOIN ${ofSet.from} ORDER BY ${ofSet.order} LIMIT ? OFFSET ?)`;
+  const rows = run(sql, [...matched.params, threshold, ...valued.params, limit, offset, threshold, ...ofSet.params, limit, offset]) as Array<{
     seq: number | null;
     n: number | null;
   }>;
@@ -251,12 +257,21 @@ function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal:
   const totalElements = rows[0]!.n!;
   const head = rows.slice(1).map((r) => r.seq!);
   if (totalElements < threshold || offset >= totalElements) return { totalElements, seqs: head };
-  const memberOf: Probe = { sql: (seq) => `${seq} IN (SELECT seq FROM matched)`, params: [] };
-  return { totalElements, seqs: withTail(sort, head, limit, offset, { valued: walkProbe, unvalued: memberOf }, matched, run) };
+  // Past the valued endpoints: the rest of `matched`, found from the set rather than by a walk.
+  const prefix = { sql: `WITH ${matched.sql} `, params: matched.params };
+  const unvalued: SortRun = { seq: 'm.seq', from: ofSet.from, where: ofSet.unvalued, params: ofSet.params, order: `m.seq ${sort.direction}` };
+  return { totalElements, seqs: withTail({ ...sort, unvalued: sort.unvalued && unvalued }, head, limit, offset, { valued: walkProbe }, prefix, run) };
 }
 
 /**
- * `WITH matched(seq) AS (...)`: the endpoints the query selects, evaluated once per statement.
+ * A one-row (or no-row) table to put first in a join: when `condition` is false the rest of the
+ * statement's branch never runs. A constant WHERE term alone does not stop SQLite from building an
+ * IN list (a whole trigram lookup) before it looks at the term.
+ */
+const gate = (condition: string) => `(SELECT 1 WHERE ${condition}) g`;
+
+/**
+ * `matched(seq) AS (...)`, a common table expression: the endpoints the query selects, evaluated once per statement.
  * A search whose other conditions need nothing of the endpoint row but its seq drives from the
  * trigram index alone when the application and connected conditions hold for every endpoint (one
  * application, nobody connected, say: endpoint_counts tells, in the same statement and snapshot);
@@ -267,16 +282,17 @@ function matchedSet(where: CompiledWhere): { sql: string; params: unknown[] } {
   const scopes = where.parts.filter((p) => p.kind === 'application' || p.kind === 'connected');
   const seqOnly = where.parts.filter((p) => p.kind === 'seq');
   if (where.search === undefined || scopes.length + seqOnly.length + 1 !== where.parts.length) {
-    return { sql: `WITH matched(seq) AS MATERIALIZED (${all}) `, params: where.whereParams };
+    return { sql: `matched(seq) AS MATERIALIZED (${all})`, params: where.whereParams };
   }
   const outside = scopes.map((p) => (p.kind === 'application' ? 'application_name <> ?' : 'connected <> ?'));
   const outsideParams = scopes.flatMap((p) => p.params);
   const everyEndpointInScope = outside.length === 0 ? '1' : `NOT EXISTS (SELECT 1 FROM endpoint_counts WHERE n > 0 AND (${outside.join(' OR ')}))`;
   const searched = `SELECT DISTINCT ${SEARCH_SEQ_SQL} AS seq ${SEARCH_FROM_SQL}${where.search.filter}`;
+  const seqWhere = seqOnly.length > 0 ? ` WHERE ${seqOnly.map((p) => p.sql).join(' AND ')}` : '';
   const sql =
-    `WITH matched(seq) AS MATERIALIZED (SELECT e.seq FROM (${searched}) e WHERE ${[everyEndpointInScope, ...seqOnly.map((p) => p.sql)].join(' AND ')}` +
-    ` UNION ALL ${all} AND NOT ${everyEndpointInScope}) `;
-  return { sql, params: [...where.search.params, ...outsideParams, ...seqOnly.flatMap((p) => p.params), ...where.whereParams, ...outsideParams] };
+    `matched(seq) AS MATERIALIZED (SELECT e.seq FROM ${gate(everyEndpointInScope)} CROSS JOIN (${searched}) e${seqWhere}` +
+    ` UNION ALL SELECT e.seq FROM ${gate(`NOT ${everyEndpointInScope}`)} CROSS JOIN endpoints e${where.whereSql})`;
+  return { sql, params: [...outsideParams, ...where.search.params, ...seqOnly.flatMap((p) => p.params), ...outsideParams, ...where.whereParams] };
 }
 
 /** Without an application (or without a sort field) there is no per-application index to walk. */

@@ -108,7 +108,7 @@ export const MIGRATIONS: readonly Migration[] = [
  *
  * Triggers record every change of endpoint_metadata (including foreign-key cascades from
  * deleteEndpoint and deleteApplication) in endpoint_search_pending, and the writer applies that
- * queue to the index in bulk just before each commit (SqliteStorage.flushSearchIndex), in the same transaction.
+ * queue to the index in bulk just before each commit (flushSearchIndex in write-ops.ts), in the same transaction.
  * Writing the index from the triggers directly would be simpler but slow: every statement that
  * fires a trigger opens a statement savepoint, and FTS5 flushes its in-memory terms to a new
  * segment at each savepoint, so a batch of 5,000 writes made 5,000 tiny segments to merge.

@@ -30,7 +30,6 @@ export function createWriteOps(db: Database) {
       docs.flush();
       flushSearchIndex(s);
     },
-    flushDocs: () => docs.flush(),
     /** The batch rolled back: forget what it had read. */
     discard(): void {
       docs.clear();

@@ -21,9 +21,13 @@ function errorOf(err: unknown): WriteError {
   return { message: String(err) };
 }
 
-function open(init: WriterInit): { db: Database; writer: ReturnType<typeof createWriteOps> } {
+type Connection = { db: Database; writer: ReturnType<typeof createWriteOps> };
+
+function open(init: WriterInit): Connection {
   const db = openDatabase(init.file, init.synchronous);
   try {
+    // Writes touch a few pages per endpoint; the big cache is the reading connection's (queries).
+    db.pragma('cache_size = -16384');
     migrate(db);
     // Refreshes planner statistics where stale (bounded work), so endpoint queries pick the right index.
     db.pragma('optimize=0x10002');
@@ -37,7 +41,7 @@ function open(init: WriterInit): { db: Database; writer: ReturnType<typeof creat
   }
 }
 
-let opened: ReturnType<typeof open> | undefined;
+let opened: Connection | undefined;
 try {
   opened = open(workerData as WriterInit);
   send({ kind: 'ready' });
@@ -51,7 +55,7 @@ try {
  * Group commit: the writes of every batch waiting run in ONE transaction. If anything fails, it
  * is rolled back and each write runs again in a transaction of its own: only the failing one fails.
  */
-function commit({ db, writer }: NonNullable<typeof opened>, writes: WriteRequest[]): WriteResult[] {
+function commit({ db, writer }: Connection, writes: WriteRequest[]): WriteResult[] {
   const results: WriteResult[] = [];
   try {
     db.exec('BEGIN IMMEDIATE');
@@ -70,7 +74,7 @@ function commit({ db, writer }: NonNullable<typeof opened>, writes: WriteRequest
   return results;
 }
 
-function commitOne({ db, writer }: NonNullable<typeof opened>, [op, args]: WriteRequest): WriteResult {
+function commitOne({ db, writer }: Connection, [op, args]: WriteRequest): WriteResult {
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -90,8 +94,7 @@ function commitOne({ db, writer }: NonNullable<typeof opened>, [op, args]: Write
 
 if (opened) port.on('message', (first: ToWriter) => serve(opened!, first));
 
-const STATS = { n: 0, writes: 0, ms: 0, max: 0, last: Date.now() };
-function serve(connection: NonNullable<typeof opened>, first: ToWriter): void {
+function serve(connection: Connection, first: ToWriter): void {
   const { db } = connection;
   // Everything that queued up while the last commit ran joins this one.
   const messages = [first];
@@ -100,11 +103,7 @@ function serve(connection: NonNullable<typeof opened>, first: ToWriter): void {
   }
   const batches = messages.filter((m): m is Extract<ToWriter, { kind: 'batch' }> => m.kind === 'batch');
   if (batches.length > 0) {
-    const t0 = performance.now();
-    const all = batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes);
-    const results = commit(connection, all);
-    STATS.n++; STATS.writes += all.length; STATS.ms += performance.now() - t0; STATS.max = Math.max(STATS.max, performance.now() - t0);
-    if (process.env['TETHER_WRITER_STATS'] && Date.now() - STATS.last > 1000) { console.error(`[writer] ${STATS.n} commits, ${(STATS.writes / STATS.n).toFixed(0)} writes/commit, ${(STATS.ms / STATS.n).toFixed(2)} ms/commit, max ${STATS.max.toFixed(1)}, busy ${(STATS.ms / (Date.now() - STATS.last)).toFixed(2)}`); STATS.n = 0; STATS.writes = 0; STATS.ms = 0; STATS.max = 0; STATS.last = Date.now(); }
+    const results = commit(connection, batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes));
     let offset = 0;
     for (const batch of batches) {
       send({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
