@@ -39,6 +39,8 @@ describe('scripted attack session', () => {
       assert.deepEqual(reply.json(), { name: 'honest' }, step);
     };
     await honestRequest('before');
+    // The first request activates the token in the background; the snapshot must not race that write.
+    await waitFor(async () => (await h.services.credentials.listTokens(device.endpointId)).every((t) => t.status === 'ACTIVE'), 'token activation');
     const before = await snapshot(h);
 
     const attacker: MqttClient = await connect(h, { clientId: 'attacker' });

@@ -272,7 +272,7 @@ const gate = (condition: string) => `(SELECT 1 WHERE ${condition}) g`;
 
 /**
  * `matched(seq) AS (...)`, a common table expression: the endpoints the query selects, evaluated once per statement.
- * A search whose other conditions need nothing of the endpoint row but its seq drives from the
+ * A search (or trigram "contains") whose other conditions need nothing of the endpoint row but its seq drives from the
  * trigram index alone when the application and connected conditions hold for every endpoint (one
  * application, nobody connected, say: endpoint_counts tells, in the same statement and snapshot);
  * otherwise each match is checked against its endpoint.
@@ -280,19 +280,20 @@ const gate = (condition: string) => `(SELECT 1 WHERE ${condition}) g`;
 function matchedSet(where: CompiledWhere): { sql: string; params: unknown[] } {
   const all = `SELECT e.seq FROM endpoints e${where.whereSql}`;
   const scopes = where.parts.filter((p) => p.kind === 'application' || p.kind === 'connected');
-  const seqOnly = where.parts.filter((p) => p.kind === 'seq');
-  if (where.search === undefined || scopes.length + seqOnly.length + 1 !== where.parts.length) {
+  const driver = where.parts.find((p) => p.kind === 'search')?.source;
+  const seqOnly = where.parts.filter((p) => (p.kind === 'seq' || p.kind === 'search') && p.source !== driver);
+  if (driver === undefined || scopes.length + seqOnly.length + 1 !== where.parts.length) {
     return { sql: `matched(seq) AS MATERIALIZED (${all})`, params: where.whereParams };
   }
   const outside = scopes.map((p) => (p.kind === 'application' ? 'application_name <> ?' : 'connected <> ?'));
   const outsideParams = scopes.flatMap((p) => p.params);
   const everyEndpointInScope = outside.length === 0 ? '1' : `NOT EXISTS (SELECT 1 FROM endpoint_counts WHERE n > 0 AND (${outside.join(' OR ')}))`;
-  const searched = `SELECT DISTINCT ${SEARCH_SEQ_SQL} AS seq ${SEARCH_FROM_SQL}${where.search.filter}`;
+  const searched = `SELECT DISTINCT ${SEARCH_SEQ_SQL} AS seq ${SEARCH_FROM_SQL}${driver.filter}`;
   const seqWhere = seqOnly.length > 0 ? ` WHERE ${seqOnly.map((p) => p.sql).join(' AND ')}` : '';
   const sql =
     `matched(seq) AS MATERIALIZED (SELECT e.seq FROM ${gate(everyEndpointInScope)} CROSS JOIN (${searched}) e${seqWhere}` +
     ` UNION ALL SELECT e.seq FROM ${gate(`NOT ${everyEndpointInScope}`)} CROSS JOIN endpoints e${where.whereSql})`;
-  return { sql, params: [...outsideParams, ...where.search.params, ...seqOnly.flatMap((p) => p.params), ...outsideParams, ...where.whereParams] };
+  return { sql, params: [...outsideParams, ...driver.params, ...seqOnly.flatMap((p) => p.params), ...outsideParams, ...where.whereParams] };
 }
 
 /** Without an application (or without a sort field) there is no per-application index to walk. */
@@ -355,14 +356,24 @@ interface WherePart {
   kind: 'application' | 'connected' | 'row' | 'seq' | 'search';
   sql: string;
   params: unknown[];
+  /** `search` only: `SELECT <seq> FROM endpoint_search WHERE endpoint_search MATCH ?<filter>`. */
+  source?: TrigramSource;
+}
+
+interface TrigramSource {
+  filter: string;
+  params: unknown[];
+}
+
+/** `e.seq IN (<the trigram lookup>)`. */
+function trigramPart(source: TrigramSource): WherePart {
+  return { kind: 'search', sql: `e.seq IN (${SEARCH_MATCH_SQL}${source.filter})`, params: source.params, source };
 }
 
 interface CompiledWhere {
   whereSql: string;
   whereParams: unknown[];
   parts: WherePart[];
-  /** The trigram lookup: `SELECT <seq> FROM endpoint_search WHERE endpoint_search MATCH ?<filter>`. */
-  search?: { filter: string; params: unknown[] };
   /** Conditions beyond the application and the connected state. */
   narrowed: boolean;
 }
@@ -374,7 +385,6 @@ function joinWhere(parts: WherePart[]): { whereSql: string; whereParams: unknown
 function compileWhere(query: EndpointQuery): CompiledWhere {
   const parts: WherePart[] = [];
   const add = (kind: WherePart['kind'], sql: string, params: unknown[]) => parts.push({ kind, sql, params });
-  let search: CompiledWhere['search'];
 
   if (query.applicationName !== undefined) {
     // With an eq filter the matching seqs come from the metadata index; "+" keeps the planner (which
@@ -385,25 +395,22 @@ function compileWhere(query: EndpointQuery): CompiledWhere {
   if (query.appVersionName !== undefined) add('row', 'e.app_version_name = ?', [query.appVersionName]);
   if (query.endpointIds !== undefined) add('row', 'e.endpoint_id IN (SELECT value FROM json_each(?))', [JSON.stringify(query.endpointIds)]);
   if (query.connected !== undefined) add('connected', 'e.connected = ?', [query.connected ? 1 : 0]);
-  for (const filter of query.metadataFilters ?? []) {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    compileFilter(filter, query.applicationName, where, params);
-    add('seq', where.join(' AND '), params);
-  }
+  for (const filter of query.metadataFilters ?? []) parts.push(compileFilter(filter, query.applicationName));
   if (query.search !== undefined && query.search !== '') {
     const needle = query.search.toLowerCase();
     const match = trigramQuery(needle);
     if (match !== undefined) {
       // The index holds the endpoint ID (key_id 0) and every value: one lookup, no scan.
-      search =
-        query.searchKeys === undefined
-          ? { filter: '', params: [match] }
-          : {
-              filter: ` AND ${SEARCH_KEY_ID_SQL} IN (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?)))`,
-              params: [match, JSON.stringify(query.searchKeys)],
-            };
-      add('search', `e.seq IN (${SEARCH_MATCH_SQL}${search.filter})`, search.params);
+      parts.push(
+        trigramPart(
+          query.searchKeys === undefined
+            ? { filter: '', params: [match] }
+            : {
+                filter: ` AND ${SEARCH_KEY_ID_SQL} IN (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?)))`,
+                params: [match, JSON.stringify(query.searchKeys)],
+              },
+        ),
+      );
     } else if (query.searchKeys === undefined) {
       // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
       add('row', 'instr(e.search_text, ?) > 0', [needle]);
@@ -417,41 +424,34 @@ function compileWhere(query: EndpointQuery): CompiledWhere {
     }
   }
   const narrowed = parts.some((p) => p.kind !== 'application' && p.kind !== 'connected');
-  return { ...joinWhere(parts), parts, ...(search ? { search } : {}), narrowed };
+  return { ...joinWhere(parts), parts, narrowed };
 }
 
-function compileFilter(filter: MetadataFilter, applicationName: string | undefined, where: string[], params: unknown[]): void {
+/** Metadata filters test nothing of the endpoint row but its seq. */
+function compileFilter(filter: MetadataFilter, applicationName: string | undefined): WherePart {
+  const seqPart = (sql: string, params: unknown[]): WherePart => ({ kind: 'seq', sql, params });
   switch (filter.op) {
     case 'exists':
-      where.push('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ?)');
-      params.push(filter.key);
-      return;
+      return seqPart('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ?)', [filter.key]);
     case 'eq': {
       const { canon, sortValue } = indexRowOf(filter.value ?? null);
       if (applicationName !== undefined) {
         // Walks the (application_name, key, sort_value) index: selective values are found directly.
-        where.push(
+        return seqPart(
           'e.seq IN (SELECT m.endpoint_seq FROM endpoint_metadata m WHERE m.application_name = ? AND m.key = ? AND m.sort_value IS ? AND m.canon = ?)',
+          [applicationName, filter.key, sortValue, canon],
         );
-        params.push(applicationName, filter.key, sortValue, canon);
-      } else {
-        where.push('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND m.canon = ?)');
-        params.push(filter.key, canon);
       }
-      return;
+      return seqPart('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND m.canon = ?)', [filter.key, canon]);
     }
     case 'contains': {
       const needle = renderText((filter.value ?? '') as JsonValue).toLowerCase();
       const match = trigramQuery(needle);
       if (match !== undefined) {
-        where.push(`e.seq IN (${SEARCH_MATCH_SQL} AND ${SEARCH_KEY_ID_SQL} = (SELECT id FROM metadata_keys WHERE key = ?))`);
-        params.push(match, filter.key);
-      } else {
-        // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
-        where.push('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND instr(m.search_text, ?) > 0)');
-        params.push(filter.key, needle);
+        return trigramPart({ filter: ` AND ${SEARCH_KEY_ID_SQL} = (SELECT id FROM metadata_keys WHERE key = ?)`, params: [match, filter.key] });
       }
-      return;
+      // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
+      return seqPart('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND instr(m.search_text, ?) > 0)', [filter.key, needle]);
     }
   }
 }
