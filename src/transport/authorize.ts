@@ -15,7 +15,7 @@ interface WithPersistence {
   persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> };
 }
 
-type RequestHandler = (session: Session, packet: PublishPacket) => Promise<void>;
+type RequestHandler = (session: Session, packet: PublishPacket) => Promise<boolean>;
 
 export interface AuthorizationDeps {
   services: Services;
@@ -59,7 +59,10 @@ export function createAuthorization(deps: AuthorizationDeps) {
       // aedes sends the PUBACK (QoS 1) or PUBREC (QoS 2) only after this callback, so an
       // acknowledged update is a committed update.
       handleRequest(session, packet).then(
-        () => callback(null),
+        (acknowledge) =>
+          // An acknowledged update is a stored one: when Tether failed to store it, aedes gets an
+          // error instead, sends no PUBACK/PUBREC and closes the connection; the device resends.
+          callback(acknowledge ? null : new Error('request failed inside Tether and was not stored; not acknowledged')),
         (err: unknown) => {
           logger.error({ err, sessionId: session.id }, 'request handler failed');
           callback(null);

@@ -137,12 +137,17 @@ export function createRequestHandler(deps: RequestDeps) {
     }
   }
 
-  return function handleRequest(session: Session, packet: PublishPacket): Promise<void> {
+  /**
+   * Resolves `true` when the request may be acknowledged (PUBACK/PUBREC): it was handled, or refused
+   * for a reason the device caused (its `/error` says why). `false` when Tether itself failed (5xx) on
+   * a QoS 1/2 request: nothing was stored, so it must not be acknowledged; the device retransmits.
+   */
+  return function handleRequest(session: Session, packet: PublishPacket): Promise<boolean> {
     // The rate applies to every PUBLISH, well-formed or not: refusals cost a reply and a log line too.
     const budget = budgetOf(session);
     if (!budget.rate.take()) {
       overRate(session, packet, budget);
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     let kp: KpTopic;
     try {
@@ -151,7 +156,7 @@ export function createRequestHandler(deps: RequestDeps) {
       kp = parseKpTopic(packet.topic);
     } catch (err) {
       fail(session, packet, undefined, err);
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     const key = kp.endpointToken;
     const previousTurn = session.turnOf(key);
@@ -161,13 +166,17 @@ export function createRequestHandler(deps: RequestDeps) {
     // Beyond maxInflight a request waits for a slot; aedes reads no further packets from the
     // connection until this batch is done, so the wait pushes back on the device.
     let leave: (() => void) | undefined;
+    let acknowledge = true;
     const done = budget.inflight
       .enter()
       .then((release) => {
         leave = release;
         return processRequest(session, packet, kp, previousTurn, endTurn);
       })
-      .catch((err: unknown) => fail(session, packet, kp, err))
+      .catch((err: unknown) => {
+        fail(session, packet, kp, err);
+        if (packet.qos > 0 && toTetherError(err).status >= 500) acknowledge = false;
+      })
       .finally(() => {
         leave?.();
         endTurn(); // a request that failed before reaching its extension must not block the next
@@ -175,7 +184,7 @@ export function createRequestHandler(deps: RequestDeps) {
         session.untrack(done);
       });
     session.track(done);
-    return done;
+    return done.then(() => acknowledge);
   };
 }
 

@@ -15,6 +15,8 @@ function slowCommits(committed: Set<string>) {
         if (prop === 'changeMetadata') {
           const change: Storage['changeMetadata'] = async (endpointId, metadataChange, at) => {
             for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+            // Stands in for a disk that fails the commit (full, I/O error).
+            if (metadataChange.kind !== 'delete' && 'fail_commit' in metadataChange.metadata) throw new Error('disk I/O error');
             const result = await target.changeMetadata(endpointId, metadataChange, at);
             if (metadataChange.kind !== 'delete') for (const key of Object.keys(metadataChange.metadata)) committed.add(key);
             return result;
@@ -53,6 +55,19 @@ describe('durability', () => {
       for (let i = 0; i < n; i++) assert.equal(stored?.[`q${qos}_k${i}`], i);
     });
   }
+
+  it('does not acknowledge a QoS 1 update whose commit failed, and closes the connection so the device resends', async () => {
+    const ep = await createEndpoint(h);
+    const client = await connect(h);
+    const received: string[] = [];
+    client.on('packetreceive', (packet) => received.push(packet.cmd));
+    const closed = new Promise<boolean>((resolve) => client.once('close', () => resolve(true)));
+    client.publish(kpTopic(ep.token, 'update/keys', 7), '{"fail_commit":1}', { qos: 1 });
+    const deadline = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000).unref());
+    assert.ok(await Promise.race([closed, deadline]), 'the connection stayed open');
+    assert.ok(!received.includes('puback'), `got ${received.join(', ')}`);
+    assert.equal((await h.services.storage.getMetadata(ep.endpointId))?.['fail_commit'], undefined);
+  });
 
   it('sends the /status reply only after the commit', async () => {
     const ep = await createEndpoint(h);
