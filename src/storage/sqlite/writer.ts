@@ -16,9 +16,9 @@ interface SeenEntry {
 
 /**
  * Group commit on a writer thread (write-worker.ts). Writes called in one tick (or `delayMs`) go to
- * the thread in one message; the thread commits everything waiting in one transaction, fsyncs and
- * answers. Meanwhile this thread keeps serving MQTT, and the next batch grows while a commit runs,
- * so a burst of thousands of 10/EPMP updates costs a few fsyncs, none of them on this thread.
+ * the thread in one message; the thread commits everything waiting (all the messages that queued
+ * up while its last commit ran) in one transaction, fsyncs and answers. Meanwhile this thread keeps
+ * serving MQTT, so a burst of thousands of 10/EPMP updates costs a few fsyncs, none of them here.
  *
  * Storage's durability contract holds per caller: a promise settles only after the transaction
  * holding its write committed (or rejects if that write failed). If the thread dies, every write
