@@ -108,7 +108,8 @@ function sortPlanOf(field: string, direction: 'ASC' | 'DESC', applicationName: s
       order: `${column} ${direction}, e.seq ${direction}`,
     },
     ofSet: {
-      from: 'matched m JOIN endpoints e ON e.seq = m.seq',
+      // CROSS JOIN keeps `matched` outside: the planner cannot tell how small it is.
+      from: 'matched m CROSS JOIN endpoints e ON e.seq = m.seq',
       params: [],
       order: `${column} ${direction}${nullable ? ' NULLS LAST' : ''}, m.seq ${direction}`,
       unvalued: `${column} IS NULL`,
@@ -194,12 +195,17 @@ export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPag
   const direction = DIRECTIONS[query.sort?.direction ?? 'asc'] ?? 'ASC';
   const field = query.sort?.field;
   if (field !== undefined && !field.startsWith('metadata.')) sortColumnOf(field);
-  const where = compileWhere(query);
-  if (query.applicationName === undefined || field === undefined) return planByScan(query, where, limit, offset, direction, run);
+  if (query.applicationName === undefined || field === undefined) return planByScan(query, compileWhere(query), limit, offset, direction, run);
 
   const sort = sortPlanOf(field, direction, query.applicationName);
-  const counts = run('SELECT connected, n FROM endpoint_counts WHERE application_name = ?', [query.applicationName]) as Array<{ connected: number; n: number }>;
+  const allCounts = run('SELECT application_name = ? AS mine, connected, n FROM endpoint_counts', [query.applicationName]) as Array<{
+    mine: number;
+    connected: number;
+    n: number;
+  }>;
+  const counts = allCounts.filter((c) => c.mine === 1);
   const applicationTotal = counts.reduce((sum, c) => sum + c.n, 0);
+  const where = compileWhere(query, applicationTotal * 2 >= allCounts.reduce((sum, c) => sum + c.n, 0));
   if (where.narrowed) return planFromMatches(sort, where, applicationTotal, limit, offset, run);
 
   // Only the application and perhaps the connected state: the count is kept by triggers, and the
@@ -222,7 +228,8 @@ export function planEndpointPage(query: EndpointQuery, run: RunSql): EndpointPag
   const others = applicationTotal - totalElements;
   const probe: Probe =
     steps * ROW_LOOKUP_COST <= Math.min(totalElements, others) * 2 + steps
-      ? { sql: (seq) => (seq === 'e.seq' ? 'e.connected = ?' : `EXISTS (SELECT 1 FROM endpoints c WHERE c.seq = ${seq} AND c.connected = ?)`), params: [connected] }
+      ? // "+": the walk must stay on the sort index, not switch to (application_name, connected) and sort.
+        { sql: (seq) => (seq === 'e.seq' ? '+e.connected = ?' : `EXISTS (SELECT 1 FROM endpoints c WHERE c.seq = ${seq} AND c.connected = ?)`), params: [connected] }
       : {
           sql: (seq) => `+${seq} ${totalElements <= others ? 'IN' : 'NOT IN'} (SELECT c.seq FROM endpoints c WHERE c.application_name = ? AND c.connected = ?)`,
           params: [query.applicationName, totalElements <= others ? connected : 1 - connected],
@@ -246,10 +253,10 @@ function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal:
   const sql =
     `WITH ${matched.sql}, total(n) AS MATERIALIZED (SELECT count(*) FROM matched) ` +
     'SELECT NULL AS seq, n FROM total' +
-    ` UNION ALL SELECT seq, NULL FROM (SELECT ${valued.seq} AS seq FROM ${gate('(SELECT n FROM total) >= ?')} CROSS JOIN ${valued.from}` +
-    ` WHERE ${valued.where} AND ${walkProbe.sql(valued.seq)} ORDER BY ${valued.order} LIMIT ? OFFSET ?)` +
-    ` UNION ALL SELECT seq, NULL FROM (SELECT m.seq AS seq FROM ${gate('(SELECT n FROM total) < ?')} CROSS JOIN ${ofSet.from} ORDER BY ${ofSet.order} LIMIT ? OFFSET ?)`;
-  const rows = run(sql, [...matched.params, threshold, ...valued.params, limit, offset, threshold, ...ofSet.params, limit, offset]) as Array<{
+    ` UNION ALL SELECT seq, NULL FROM (SELECT ${valued.seq} AS seq FROM ${valued.from} WHERE ${valued.where} AND ${walkProbe.sql(valued.seq)}` +
+    ` ORDER BY ${valued.order} LIMIT ${onlyIf('(SELECT n FROM total) >= ?', '?')} OFFSET ?)` +
+    ` UNION ALL SELECT seq, NULL FROM (SELECT m.seq AS seq FROM ${ofSet.from} ORDER BY ${ofSet.order} LIMIT ${onlyIf('(SELECT n FROM total) < ?', '?')} OFFSET ?)`;
+  const rows = run(sql, [...matched.params, ...valued.params, threshold, limit, offset, ...ofSet.params, threshold, limit, offset]) as Array<{
     seq: number | null;
     n: number | null;
   }>;
@@ -264,11 +271,12 @@ function planFromMatches(sort: SortPlan, where: CompiledWhere, applicationTotal:
 }
 
 /**
- * A one-row (or no-row) table to put first in a join: when `condition` is false the rest of the
- * statement's branch never runs. A constant WHERE term alone does not stop SQLite from building an
- * IN list (a whole trigram lookup) before it looks at the term.
+ * A LIMIT that is `limit` when `condition` holds and 0 otherwise: SQLite checks a zero LIMIT before
+ * the first loop, so a branch whose condition fails does no work at all. (A WHERE term holding a
+ * subquery is tested per row of the outermost loop, after IN lists are built: a walk or a trigram
+ * lookup would still run; a join gate in front would lose the index order.)
  */
-const gate = (condition: string) => `(SELECT 1 WHERE ${condition}) g`;
+const onlyIf = (condition: string, limit: string) => `CASE WHEN ${condition} THEN ${limit} ELSE 0 END`;
 
 /**
  * `matched(seq) AS (...)`, a common table expression: the endpoints the query selects, evaluated once per statement.
@@ -291,9 +299,9 @@ function matchedSet(where: CompiledWhere): { sql: string; params: unknown[] } {
   const searched = `SELECT DISTINCT ${SEARCH_SEQ_SQL} AS seq ${SEARCH_FROM_SQL}${driver.filter}`;
   const seqWhere = seqOnly.length > 0 ? ` WHERE ${seqOnly.map((p) => p.sql).join(' AND ')}` : '';
   const sql =
-    `matched(seq) AS MATERIALIZED (SELECT e.seq FROM ${gate(everyEndpointInScope)} CROSS JOIN (${searched}) e${seqWhere}` +
-    ` UNION ALL SELECT e.seq FROM ${gate(`NOT ${everyEndpointInScope}`)} CROSS JOIN endpoints e${where.whereSql})`;
-  return { sql, params: [...outsideParams, ...driver.params, ...seqOnly.flatMap((p) => p.params), ...outsideParams, ...where.whereParams] };
+    `matched(seq) AS MATERIALIZED (SELECT seq FROM (SELECT e.seq FROM (${searched}) e${seqWhere} LIMIT ${onlyIf(everyEndpointInScope, '-1')})` +
+    ` UNION ALL SELECT seq FROM (${all} LIMIT ${onlyIf(`NOT ${everyEndpointInScope}`, '-1')}))`;
+  return { sql, params: [...driver.params, ...seqOnly.flatMap((p) => p.params), ...outsideParams, ...where.whereParams, ...outsideParams] };
 }
 
 /** Without an application (or without a sort field) there is no per-application index to walk. */
@@ -382,7 +390,12 @@ function joinWhere(parts: WherePart[]): { whereSql: string; whereParams: unknown
   return { whereSql: parts.length > 0 ? ` WHERE ${parts.map((p) => p.sql).join(' AND ')}` : '', whereParams: parts.flatMap((p) => p.params) };
 }
 
-function compileWhere(query: EndpointQuery): CompiledWhere {
+/**
+ * `mostEndpoints`: the application holds at least half of all endpoints. A condition that must test
+ * every endpoint (a needle too short for the trigram index) then reads the table straight through
+ * instead of taking each row through an (application_name, ...) index.
+ */
+function compileWhere(query: EndpointQuery, mostEndpoints = false): CompiledWhere {
   const parts: WherePart[] = [];
   const add = (kind: WherePart['kind'], sql: string, params: unknown[]) => parts.push({ kind, sql, params });
 
@@ -390,7 +403,10 @@ function compileWhere(query: EndpointQuery): CompiledWhere {
     // With an eq filter the matching seqs come from the metadata index; "+" keeps the planner (which
     // may have no statistics yet on a freshly grown file) from scanning the application instead.
     const hasEq = (query.metadataFilters ?? []).some((f) => f.op === 'eq');
-    add('application', hasEq ? '+e.application_name = ?' : 'e.application_name = ?', [query.applicationName]);
+    const scans =
+      (query.search !== undefined && query.search !== '' && trigramQuery(query.search.toLowerCase()) === undefined) ||
+      (query.metadataFilters ?? []).some((f) => f.op === 'contains' && trigramQuery(renderText((f.value ?? '') as JsonValue).toLowerCase()) === undefined);
+    add('application', hasEq || (scans && mostEndpoints) ? '+e.application_name = ?' : 'e.application_name = ?', [query.applicationName]);
   }
   if (query.appVersionName !== undefined) add('row', 'e.app_version_name = ?', [query.appVersionName]);
   if (query.endpointIds !== undefined) add('row', 'e.endpoint_id IN (SELECT value FROM json_each(?))', [JSON.stringify(query.endpointIds)]);
