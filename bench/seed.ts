@@ -88,6 +88,8 @@ export async function seedListedEndpoints(dataDir: string, count: number, metada
           metadataUpdatedDate: at,
           connected: false,
           connectivityTs: null,
+          lastConnectedDate: null,
+          lastDisconnectedDate: null,
           lastSeen: null,
         };
         batch.push(storage.insertEndpoint(endpoint, metadataOf(i)));

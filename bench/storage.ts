@@ -47,6 +47,8 @@ export async function benchStorage(options: { endpoints?: number; merges?: numbe
               metadataUpdatedDate: null,
               connected: i % 3 === 0,
               connectivityTs: null,
+              lastConnectedDate: null,
+              lastDisconnectedDate: null,
               lastSeen: null,
             },
             metadataOf(i),

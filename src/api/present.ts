@@ -10,6 +10,8 @@ export interface EndpointView {
   metadataUpdatedDate: Iso | null;
   connected: boolean;
   connectivityTs: Iso | null;
+  lastConnectedDate: Iso | null;
+  lastDisconnectedDate: Iso | null;
   lastSeen: Iso | null;
   metadata?: Metadata;
 }
@@ -23,6 +25,8 @@ export function endpointView(e: EndpointRecord, version: AppVersion | undefined)
     metadataUpdatedDate: e.metadataUpdatedDate,
     connected: e.connected,
     connectivityTs: e.connectivityTs,
+    lastConnectedDate: e.lastConnectedDate,
+    lastDisconnectedDate: e.lastDisconnectedDate,
     lastSeen: e.lastSeen,
   };
   if (e.metadata !== undefined) view.metadata = e.metadata;

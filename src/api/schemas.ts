@@ -150,6 +150,11 @@ export const sharedSchemas = [
       metadataUpdatedDate: nullableIso,
       connected: { type: 'boolean', description: 'True while at least one MQTT session speaks for the endpoint (9/ELCE).' },
       connectivityTs: { ...nullableIso, description: 'Time of the last connect or disconnect.' },
+      lastConnectedDate: { ...nullableIso, description: 'Time of the last connect; null if never recorded.' },
+      lastDisconnectedDate: {
+        ...nullableIso,
+        description: 'Time of the last disconnect (including one recorded at startup for sessions a restart ended); null if never recorded.',
+      },
       lastSeen: { ...nullableIso, description: 'Time of the last device message for the endpoint.' },
       metadata: { $ref: 'Metadata#', description: 'Present with include=metadata.' },
     },

@@ -39,6 +39,10 @@ export interface EndpointRecord {
   connected: boolean;
   /** Time of the last connect or disconnect. */
   connectivityTs: Iso | null;
+  /** Time of the last connect (9/ELCE), kept apart from the last disconnect for connection history. */
+  lastConnectedDate: Iso | null;
+  /** Time of the last disconnect, including the one a restart records for stale sessions. */
+  lastDisconnectedDate: Iso | null;
   /** Time of the last message from a device on behalf of this endpoint. */
   lastSeen: Iso | null;
   /** Present only when the caller asked for metadata. */

@@ -202,6 +202,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
         metadataUpdatedDate: Object.keys(metadata).length > 0 ? at : null,
         connected: false,
         connectivityTs: null,
+        lastConnectedDate: null,
+        lastDisconnectedDate: null,
         lastSeen: null,
       };
       await storage.insertEndpoint(endpoint, metadata, tokenRecord);

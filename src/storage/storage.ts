@@ -74,11 +74,15 @@ export interface Storage {
   updateTokenStatus(tokenId: string, status: TokenStatus, at: Iso): Promise<void>;
 
   // --- connectivity (9/ELCE) ------------------------------------------------------
-  /** Sets `connected` and `connectivityTs` (and `lastSeen` when connecting). */
+  /**
+   * Sets `connected` and `connectivityTs`, and `lastConnectedDate` and `lastSeen` when connecting or
+   * `lastDisconnectedDate` when disconnecting.
+   */
   recordConnectivity(endpointId: string, connected: boolean, at: Iso): Promise<void>;
   /** Sets `lastSeen`. Called for every device message: implementations should batch. */
   recordSeen(endpointId: string, at: Iso): Promise<void>;
-  /** After an unclean stop no session survives: marks every connected endpoint disconnected at `at`. */
+  /** After an unclean stop no session survives: marks every connected endpoint disconnected at `at`
+   *  (`connectivityTs` and `lastDisconnectedDate`). */
   resetConnectivity(at: Iso): Promise<number>;
 
   // --- settings: small JSON documents (dashboard widgets, forms, accounts) ----------

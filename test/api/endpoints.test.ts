@@ -40,6 +40,9 @@ test('create returns 201, Location and a usable token; get, include=metadata and
     assert.match(plain.json.createdDate, /^\d{4}-\d\d-\d\dT/);
     assert.equal(plain.json.connected, false);
     assert.equal(plain.json.lastSeen, null);
+    // Present (not dropped by the response schema) even before any connection.
+    assert.equal(plain.json.lastConnectedDate, null);
+    assert.equal(plain.json.lastDisconnectedDate, null);
     assert.equal('metadata' in plain.json, false);
 
     const withMeta = await api.call('GET', `${EPR}/endpoints/meter-1?include=metadata`);

@@ -156,7 +156,9 @@ export async function snapshot(h: Harness): Promise<{ endpoints: EndpointRecord[
     tokens.push(...(await h.services.credentials.listTokens(ep.endpointId)));
   }
   // Connectivity fields move with any session; what an attacker must not change is the rest.
-  const endpoints = page.content.map(({ connected: _c, connectivityTs: _t, lastSeen: _l, ...rest }) => rest as EndpointRecord);
+  const endpoints = page.content.map(
+    ({ connected: _c, connectivityTs: _t, lastConnectedDate: _lc, lastDisconnectedDate: _ld, lastSeen: _l, ...rest }) => rest as EndpointRecord,
+  );
   return { endpoints, metadata, tokens };
 }
 

@@ -95,7 +95,7 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
             assert.deepEqual(await again.getApplication(app), application(app));
             assert.deepEqual(await again.getAppVersion(version), appVersion(app, version));
             assert.deepEqual(await again.getEndpoint('e1', true), {
-              ...endpoint('e1', version, app, { connected: true, connectivityTs: at(5), lastSeen: at(5) }),
+              ...endpoint('e1', version, app, { connected: true, connectivityTs: at(5), lastConnectedDate: at(5), lastSeen: at(5) }),
               metadata: { name: 'Ünïcødé ✓', n: 1.5, list: [1, { b: null }] },
             });
             assert.deepEqual(await again.getToken(tok.tokenId), tok);
@@ -458,20 +458,31 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
     });
 
     describe('connectivity', () => {
-      test('recordConnectivity sets connected, connectivityTs and (on connect) lastSeen', () =>
+      test('recordConnectivity sets connected, connectivityTs, the last connect or disconnect and (on connect) lastSeen', () =>
         withStorage(async (storage) => {
           const { app, version } = await seedApplication(storage);
           await storage.insertEndpoint(endpoint('e1', version, app), {});
           await storage.recordConnectivity('e1', true, at(1));
           assert.deepEqual(
             await storage.getEndpoint('e1', false),
-            endpoint('e1', version, app, { connected: true, connectivityTs: at(1), lastSeen: at(1) }),
+            endpoint('e1', version, app, { connected: true, connectivityTs: at(1), lastConnectedDate: at(1), lastSeen: at(1) }),
           );
           await storage.recordConnectivity('e1', false, at(5));
-          assert.deepEqual(
-            await storage.getEndpoint('e1', false),
-            endpoint('e1', version, app, { connected: false, connectivityTs: at(5), lastSeen: at(1) }),
-          );
+          const both = endpoint('e1', version, app, {
+            connected: false,
+            connectivityTs: at(5),
+            lastConnectedDate: at(1),
+            lastDisconnectedDate: at(5),
+            lastSeen: at(1),
+          });
+          assert.deepEqual(await storage.getEndpoint('e1', false), both);
+          // Lists return the same record as single reads.
+          assert.deepEqual((await storage.queryEndpoints(query({ endpointIds: ['e1'] }))).content, [both]);
+          // A reconnect moves only the last connect; the last disconnect stays.
+          await storage.recordConnectivity('e1', true, at(7));
+          const again = await storage.getEndpoint('e1', false);
+          assert.equal(again?.lastConnectedDate, at(7));
+          assert.equal(again?.lastDisconnectedDate, at(5));
           // An unknown endpoint is not an error.
           await storage.recordConnectivity('ghost', true, at(1));
         }));
@@ -504,9 +515,13 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
             const e = await storage.getEndpoint(id, false);
             assert.equal(e?.connected, false);
             assert.equal(e?.connectivityTs, at(10));
+            assert.equal(e?.lastConnectedDate, at(1));
+            assert.equal(e?.lastDisconnectedDate, at(10));
             assert.equal(e?.lastSeen, at(1));
           }
-          assert.equal((await storage.getEndpoint('e3', false))?.connectivityTs, null);
+          const untouched = await storage.getEndpoint('e3', false);
+          assert.equal(untouched?.connectivityTs, null);
+          assert.equal(untouched?.lastDisconnectedDate, null);
           assert.equal(await storage.resetConnectivity(at(11)), 0);
         }));
     });

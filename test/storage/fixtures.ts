@@ -26,6 +26,8 @@ export function endpoint(endpointId: string, appVersionName: string, application
     metadataUpdatedDate: null,
     connected: false,
     connectivityTs: null,
+    lastConnectedDate: null,
+    lastDisconnectedDate: null,
     lastSeen: null,
     ...extra,
   };

@@ -133,6 +133,41 @@ test('sqlite: a schema 1 file migrates, and its endpoints are found by search, c
   }
 });
 
+test('sqlite: a schema 3 file gains last connect/disconnect columns, backfilled from connectivity_ts by the connected flag', async () => {
+  const { dir, file } = tempFile();
+  try {
+    const db = new Database(file);
+    for (const migration of MIGRATIONS.slice(0, 3)) {
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
+    }
+    db.pragma('user_version = 3');
+    db.exec(`
+      INSERT INTO applications VALUES ('a', '', '${T0}');
+      INSERT INTO app_versions VALUES ('a_v1', 'a', '${T0}', '[]', '{}');
+      INSERT INTO endpoints (endpoint_id, application_name, app_version_name, created_date, connected, connectivity_ts, metadata, search_text)
+        VALUES ('on', 'a', 'a_v1', '${T0}', 1, '2024-01-01T00:00:01.000Z', '{}', 'on'),
+               ('off', 'a', 'a_v1', '${T0}', 0, '2024-01-01T00:00:02.000Z', '{}', 'off'),
+               ('never', 'a', 'a_v1', '${T0}', 0, NULL, '{}', 'never');
+    `);
+    db.close();
+    const storage = await openSqliteStorage({ file });
+    try {
+      const edges = async (id: string) => {
+        const e = await storage.getEndpoint(id, false);
+        return [e?.lastConnectedDate, e?.lastDisconnectedDate];
+      };
+      assert.deepEqual(await edges('on'), ['2024-01-01T00:00:01.000Z', null]);
+      assert.deepEqual(await edges('off'), [null, '2024-01-01T00:00:02.000Z']);
+      assert.deepEqual(await edges('never'), [null, null]);
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('sqlite: when the writer thread dies, pending and later writes reject UNAVAILABLE, it is reported once, reads go on', async () => {
   const { dir, file } = tempFile();
   const failures: unknown[] = [];

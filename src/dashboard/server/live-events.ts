@@ -1,11 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { EventBus, TetherEvent } from '../../bus/bus.js';
 import { errors } from '../../core/errors.js';
-import type { ConnectionHistory, DashboardEvent } from './model.js';
+import type { DashboardEvent } from './model.js';
 
 const HEARTBEAT_MS = 20_000;
 const MAX_STREAMS = 200;
-const HISTORY_LIMIT = 50_000;
 
 /**
  * Strips what browsers need not see (token hashes) and the application, which the stream is already
@@ -35,12 +34,10 @@ interface Stream {
 
 /**
  * Server-Sent Events for the dashboard: one bus subscription fans out to every open stream of the
- * event's application. Also remembers each endpoint's last connect and last disconnect, which the
- * endpoint record folds into one `connectivityTs`.
+ * event's application.
  */
 export class LiveEvents {
   private readonly streams = new Set<Stream>();
-  private readonly history = new Map<string, ConnectionHistory>();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -70,10 +67,6 @@ export class LiveEvents {
     response.on('close', () => this.streams.delete(stream));
   }
 
-  historyOf(endpointId: string): ConnectionHistory {
-    return this.history.get(endpointId) ?? { lastConnect: null, lastDisconnect: null };
-  }
-
   get openStreams(): number {
     return this.streams.size;
   }
@@ -86,7 +79,6 @@ export class LiveEvents {
   }
 
   private onEvent(event: TetherEvent): void {
-    this.remember(event);
     const shown = toDashboardEvent(event);
     if (!shown) return;
     const data = `data: ${JSON.stringify(shown)}\n\n`;
@@ -95,23 +87,6 @@ export class LiveEvents {
     }
   }
 
-  private remember(event: TetherEvent): void {
-    if (event.type === 'endpoint.deleted') {
-      this.history.delete(event.endpointId);
-      return;
-    }
-    if (event.type !== 'connectivity.changed') return;
-    const entry = this.history.get(event.endpointId) ?? { lastConnect: null, lastDisconnect: null };
-    if (event.connected) entry.lastConnect = event.at;
-    else entry.lastDisconnect = event.at;
-    // Re-insert so the Map's order is least recently changed first, then bound memory.
-    this.history.delete(event.endpointId);
-    this.history.set(event.endpointId, entry);
-    if (this.history.size > HISTORY_LIMIT) {
-      const oldest = this.history.keys().next().value;
-      if (oldest !== undefined) this.history.delete(oldest);
-    }
-  }
 
   private broadcastComment(text: string): void {
     for (const stream of this.streams) stream.response.write(`: ${text}\n\n`);

@@ -42,12 +42,6 @@ export interface SessionInfo {
 /** GET /dashboard/api/me answers 200 either way, so a signed-out first visit logs no failed request. */
 export type MeInfo = { signedIn: true; username: string } | { signedIn: false };
 
-/** Last connect/disconnect this server observed for an endpoint (the record keeps only the latest edge). */
-export interface ConnectionHistory {
-  lastConnect: string | null;
-  lastDisconnect: string | null;
-}
-
 /** What the live stream sends: bus events for one application, without secrets. */
 export type DashboardEvent =
   | { type: 'endpoint.created'; endpointId: string; at: string }

@@ -139,10 +139,6 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
     return { keys: await storage.metadataKeysOfApplication(request.params.applicationName) };
   });
 
-  app.get<{ Params: { endpointId: string } }>(`${PREFIX}/endpoints/:endpointId/connection-history`, async (request) =>
-    live.historyOf(request.params.endpointId),
-  );
-
   app.get<{ Querystring: AppParams }>(
     `${PREFIX}/events`,
     { schema: { querystring: appParams } },

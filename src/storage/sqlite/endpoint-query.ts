@@ -18,7 +18,7 @@ export interface EndpointPagePlan {
 }
 
 export const ENDPOINT_COLUMNS =
-  'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_seen';
+  'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_connected_date, e.last_disconnected_date, e.last_seen';
 
 /** Column, and whether it can be NULL (those get NULLS LAST; the others keep using their index). */
 const SORT_COLUMNS: Record<string, { column: string; nullable: boolean }> = {

@@ -24,6 +24,8 @@ export interface EndpointRow {
   metadata_updated_date: string | null;
   connected: number;
   connectivity_ts: string | null;
+  last_connected_date: string | null;
+  last_disconnected_date: string | null;
   last_seen: string | null;
   metadata?: string;
 }
@@ -62,6 +64,8 @@ export function toEndpoint(row: EndpointRow, includeMetadata: boolean): Endpoint
     metadataUpdatedDate: row.metadata_updated_date,
     connected: row.connected === 1,
     connectivityTs: row.connectivity_ts,
+    lastConnectedDate: row.last_connected_date,
+    lastDisconnectedDate: row.last_disconnected_date,
     lastSeen: row.last_seen,
   };
   if (includeMetadata) record.metadata = JSON.parse(row.metadata ?? '{}') as Metadata;

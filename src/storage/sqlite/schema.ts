@@ -93,6 +93,14 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX endpoints_by_application_last_seen ON endpoints(application_name, last_seen);
   CREATE INDEX endpoints_by_application_connected ON endpoints(application_name, connected);
   `,
+  /* 4: last connect and last disconnect kept apart, for the endpoint's connection history */ `
+  ALTER TABLE endpoints ADD COLUMN last_connected_date TEXT;
+  ALTER TABLE endpoints ADD COLUMN last_disconnected_date TEXT;
+  -- connectivity_ts is the latest edge, and the connected flag tells which edge it was; the
+  -- other edge was never recorded and stays NULL.
+  UPDATE endpoints SET last_connected_date = connectivity_ts WHERE connected = 1 AND connectivity_ts IS NOT NULL;
+  UPDATE endpoints SET last_disconnected_date = connectivity_ts WHERE connected = 0 AND connectivity_ts IS NOT NULL;
+  `,
 ];
 
 /**

@@ -25,17 +25,17 @@ export function prepareStatements(db: Database) {
     // endpoints
     insertEndpoint: p(
       `INSERT INTO endpoints (endpoint_id, application_name, app_version_name, created_date, metadata_updated_date,
-         connected, connectivity_ts, last_seen, metadata, search_text)
+         connected, connectivity_ts, last_connected_date, last_disconnected_date, last_seen, metadata, search_text)
        VALUES (@endpoint_id, @application_name, @app_version_name, @created_date, @metadata_updated_date,
-         @connected, @connectivity_ts, @last_seen, @metadata, @search_text)`,
+         @connected, @connectivity_ts, @last_connected_date, @last_disconnected_date, @last_seen, @metadata, @search_text)`,
     ),
     getEndpoint: p(
       `SELECT seq, endpoint_id, application_name, app_version_name, created_date, metadata_updated_date,
-         connected, connectivity_ts, last_seen FROM endpoints WHERE endpoint_id = ?`,
+         connected, connectivity_ts, last_connected_date, last_disconnected_date, last_seen FROM endpoints WHERE endpoint_id = ?`,
     ),
     getEndpointWithMetadata: p(
       `SELECT seq, endpoint_id, application_name, app_version_name, created_date, metadata_updated_date,
-         connected, connectivity_ts, last_seen, metadata FROM endpoints WHERE endpoint_id = ?`,
+         connected, connectivity_ts, last_connected_date, last_disconnected_date, last_seen, metadata FROM endpoints WHERE endpoint_id = ?`,
     ),
     deleteEndpoint: p('DELETE FROM endpoints WHERE endpoint_id = ?'),
     // The endpoint ID's row of the search index (key_id 0); see schema.ts.
@@ -81,10 +81,10 @@ export function prepareStatements(db: Database) {
     updateTokenStatus: p('UPDATE tokens SET status = ?, status_updated_date = ? WHERE token_id = ?'),
 
     // connectivity
-    recordConnected: p('UPDATE endpoints SET connected = 1, connectivity_ts = @at, last_seen = @at WHERE endpoint_id = @id'),
-    recordDisconnected: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at WHERE endpoint_id = @id'),
+    recordConnected: p('UPDATE endpoints SET connected = 1, connectivity_ts = @at, last_connected_date = @at, last_seen = @at WHERE endpoint_id = @id'),
+    recordDisconnected: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at WHERE endpoint_id = @id'),
     recordSeen: p('UPDATE endpoints SET last_seen = ? WHERE endpoint_id = ?'),
-    resetConnectivity: p('UPDATE endpoints SET connected = 0, connectivity_ts = ? WHERE connected = 1'),
+    resetConnectivity: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at WHERE connected = 1'),
 
     // settings
     getSetting: p('SELECT value FROM settings WHERE key = ?'),

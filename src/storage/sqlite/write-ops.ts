@@ -65,6 +65,8 @@ function writeOps(s: Statements, docs: MetadataDocs) {
         metadata_updated_date: endpoint.metadataUpdatedDate,
         connected: endpoint.connected ? 1 : 0,
         connectivity_ts: endpoint.connectivityTs,
+        last_connected_date: endpoint.lastConnectedDate,
+        last_disconnected_date: endpoint.lastDisconnectedDate,
         last_seen: endpoint.lastSeen,
         metadata: JSON.stringify(metadata),
         search_text: endpointSearchText(endpoint.endpointId, metadata),
@@ -92,7 +94,7 @@ function writeOps(s: Statements, docs: MetadataDocs) {
     recordSeen(endpointId: string, at: Iso): void {
       s.recordSeen.run(at, endpointId);
     },
-    resetConnectivity: (at: Iso): number => s.resetConnectivity.run(at).changes,
+    resetConnectivity: (at: Iso): number => s.resetConnectivity.run({ at }).changes,
     putSetting(key: string, value: JsonValue): void {
       s.putSetting.run(key, JSON.stringify(value));
     },

@@ -151,7 +151,11 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       const patch: Partial<Endpoint> =
         event.type === 'metadata.updated'
           ? { metadata: event.metadata as Endpoint['metadata'], metadataUpdatedDate: event.at }
-          : { connected: event.connected, connectivityTs: event.at, ...(event.connected ? { lastSeen: event.at } : {}) };
+          : {
+              connected: event.connected,
+              connectivityTs: event.at,
+              ...(event.connected ? { lastConnectedDate: event.at, lastSeen: event.at } : { lastDisconnectedDate: event.at }),
+            };
       setPage((current) => current && { ...current, rows: current.rows.map((row) => (row.endpointId === event.endpointId ? { ...row, ...patch } : row)) });
       const sortField = state.sort.split(',')[0] ?? '';
       const reorders =

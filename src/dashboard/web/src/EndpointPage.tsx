@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, type ConnectionHistory, type Endpoint, type ServerInfo, type Token } from './api.js';
+import { api, ApiError, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatAgo, formatDate } from './format.js';
 import { useLiveEvents } from './live.js';
 import { MetadataSection } from './MetadataSection.js';
@@ -10,7 +10,6 @@ import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
   const [tokens, setTokens] = useState<Token[]>();
-  const [history, setHistory] = useState<ConnectionHistory>({ lastConnect: null, lastDisconnect: null });
   const [loadError, setLoadError] = useState<unknown>(null);
   const [gone, setGone] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -22,10 +21,9 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   const load = useCallback(async () => {
     if (deleting.current) return;
     try {
-      const [e, t, h] = await Promise.all([api.endpoint(endpointId), api.tokens(endpointId), api.connectionHistory(endpointId)]);
+      const [e, t] = await Promise.all([api.endpoint(endpointId), api.tokens(endpointId)]);
       setEndpoint(e);
       setTokens(t);
-      setHistory(h);
       setLoadError(null);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setGone(true);
@@ -68,11 +66,6 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
     );
   }
 
-  // Last connect / last disconnect: the record keeps the latest edge in connectivityTs; the server
-  // remembers both edges it has seen since it started.
-  const lastConnect = history.lastConnect ?? (endpoint?.connected ? endpoint.connectivityTs : null);
-  const lastDisconnect = history.lastDisconnect ?? (endpoint && !endpoint.connected ? endpoint.connectivityTs : null);
-
   return (
     <div className="endpoint-page">
       {back}
@@ -112,11 +105,11 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
             </div>
             <div>
               <dt>Last connect</dt>
-              <dd>{lastConnect ? formatDate(lastConnect) : 'Not recorded'}</dd>
+              <dd>{endpoint.lastConnectedDate ? formatDate(endpoint.lastConnectedDate) : 'Not recorded'}</dd>
             </div>
             <div>
               <dt>Last disconnect</dt>
-              <dd>{lastDisconnect ? formatDate(lastDisconnect) : 'Not recorded'}</dd>
+              <dd>{endpoint.lastDisconnectedDate ? formatDate(endpoint.lastDisconnectedDate) : 'Not recorded'}</dd>
             </div>
             <div>
               <dt>Last seen</dt>

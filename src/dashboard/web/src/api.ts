@@ -1,5 +1,4 @@
 import type {
-  ConnectionHistory,
   FormDefinition,
   MeInfo,
   ServerInfo,
@@ -7,7 +6,7 @@ import type {
   WidgetConfig,
 } from '../../server/model.js';
 
-export type { ConnectionHistory, FormDefinition, FormField, ServerInfo, SessionInfo, WidgetColumn, WidgetConfig, DashboardEvent } from '../../server/model.js';
+export type { FormDefinition, FormField, ServerInfo, SessionInfo, WidgetColumn, WidgetConfig, DashboardEvent } from '../../server/model.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type Metadata = Record<string, JsonValue>;
@@ -20,6 +19,8 @@ export interface Endpoint {
   metadataUpdatedDate: string | null;
   connected: boolean;
   connectivityTs: string | null;
+  lastConnectedDate: string | null;
+  lastDisconnectedDate: string | null;
   lastSeen: string | null;
   metadata?: Metadata;
 }
@@ -125,7 +126,6 @@ export const api = {
   form: (app: string) => request<FormDefinition>('GET', `/dashboard/api/applications/${enc(app)}/form`),
   saveForm: (app: string, form: FormDefinition) => request<FormDefinition>('PUT', `/dashboard/api/applications/${enc(app)}/form`, form),
   metadataKeys: (app: string) => request<{ keys: string[] }>('GET', `/dashboard/api/applications/${enc(app)}/metadata-keys`),
-  connectionHistory: (id: string) => request<ConnectionHistory>('GET', `/dashboard/api/endpoints/${enc(id)}/connection-history`),
 
   applications: () => request<Application[]>('GET', '/api/v1/applications'),
   versions: (app: string) => request<AppVersion[]>('GET', `/api/v1/applications/${enc(app)}/versions`),
