@@ -1,10 +1,8 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
-import { listenOn, trackConnections } from './listen.js';
+import { listenTls } from './listen.js';
 import type { TlsCredentials } from './tls-credentials.js';
 
 export interface HttpsListenerOptions {
@@ -51,30 +49,14 @@ export async function listenHttps(options: HttpsListenerOptions): Promise<HttpsL
     if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    logger.debug({ err: err.code ?? err.message, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
-  });
-  const connections = trackConnections(server);
-  const detach = options.credentials.attach(server);
-  try {
-    await listenOn(server, options.port, options.host);
-  } catch (err) {
-    detach();
-    throw err;
-  }
-  server.on('error', (err) => logger.error({ err }, 'HTTPS listener error'));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ host: options.host, port }, 'HTTPS listening');
+  const listening = await listenTls(server, { ...options, logger, what: 'HTTPS' });
   return {
-    port,
+    port: listening.port,
     server,
     stopAccepting: () => {
       if (server.listening) server.close();
       server.closeIdleConnections();
     },
-    close: async () => {
-      detach();
-      await connections.closeAndCut();
-    },
+    close: listening.close,
   };
 }

@@ -1,5 +1,9 @@
 import type net from 'node:net';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type tls from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../core/log.js';
+import type { TlsCredentials } from './tls-credentials.js';
 
 /** A listener a transport opened: its bound port (the real one when asked for 0) and how to stop it. */
 export interface Listening {
@@ -37,5 +41,38 @@ export function trackConnections(server: net.Server): { closeAndCut(): Promise<v
         else server.once('close', () => resolve());
         for (const socket of sockets) socket.destroy();
       }),
+  };
+}
+
+/**
+ * What every TLS listener (MQTT over TLS, HTTPS) does the same way: failed handshakes are the
+ * client's problem (debug log), the certificate follows credential reloads, a listen error (port in
+ * use) undoes the reload hook, and closing cuts what the graceful stop left.
+ */
+export async function listenTls(
+  server: tls.Server,
+  options: { credentials: TlsCredentials; port: number; host: string; logger: Logger; what: string },
+): Promise<{ port: number; close(): Promise<void> }> {
+  const { logger, what } = options;
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    logger.debug({ err: err.code ?? err.message, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+  });
+  const connections = trackConnections(server);
+  const detach = options.credentials.attach(server);
+  try {
+    await listenOn(server, options.port, options.host);
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  server.on('error', (err) => logger.error({ err }, `${what} listener error`));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: options.host, port }, `${what} listening`);
+  return {
+    port,
+    close: async () => {
+      detach();
+      await connections.closeAndCut();
+    },
   };
 }

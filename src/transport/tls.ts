@@ -1,9 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
-import { listenOn, trackConnections } from './listen.js';
+import { listenTls } from './listen.js';
 import type { Listening } from './listen.js';
 import { setPeer, tlsPeer } from './peer.js';
 import type { TlsCredentials } from './tls-credentials.js';
@@ -30,26 +29,5 @@ export async function listenMqttTls(options: MqttTlsOptions): Promise<Listening>
     setPeer(socket, tlsPeer(socket, 'tls'));
     options.handle(socket);
   });
-  // Failed handshakes (wrong CA on the client, plain MQTT on the TLS port) are the client's problem.
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    logger.debug({ err: err.code ?? err.message, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
-  });
-  const connections = trackConnections(server);
-  const detach = options.credentials.attach(server);
-  try {
-    await listenOn(server, options.port, options.host);
-  } catch (err) {
-    detach();
-    throw err;
-  }
-  server.on('error', (err) => logger.error({ err }, 'MQTT TLS listener error'));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ host: options.host, port }, 'MQTT over TLS listening');
-  return {
-    port,
-    close: async () => {
-      detach();
-      await connections.closeAndCut();
-    },
-  };
+  return listenTls(server, { ...options, logger, what: 'MQTT over TLS' });
 }
