@@ -8,7 +8,7 @@ import type { Services } from '../core/services.js';
 import { KP1_PREFIX, redactTopic } from '../protocol/index.js';
 import { LogThrottle, topicLimitProblem } from './limits.js';
 import type { Session, SessionTable } from './session.js';
-import { isAllowedSubscription } from './topic-filter.js';
+import { isAllowedSubscription, responseScope } from './topic-filter.js';
 
 /** aedes' persistence is not in its typings; the QoS 2 duplicate check needs one lookup. */
 interface WithPersistence {
@@ -39,6 +39,13 @@ export function createAuthorization(deps: AuthorizationDeps) {
   const byTokenHash = new Map<string, Set<Session>>();
   const byEndpoint = new Map<string, Set<Session>>();
   const subscribed = new WeakMap<Session, Array<{ tokenHash: string; endpointId: string }>>();
+  /**
+   * Sessions holding a subscription, by response scope (responseScope): a reply in a scope nobody
+   * subscribed under goes to its requester alone. Counted from the grant until the session ends
+   * (an UNSUBSCRIBE is not subtracted), so the count may be high but never low.
+   */
+  const scopeCounts = new Map<string, number>();
+  const scopesOf = new WeakMap<Session, Set<string>>();
   const refusalLog = new LogThrottle(deps.clock);
 
   /**
@@ -114,6 +121,7 @@ export function createAuthorization(deps: AuthorizationDeps) {
       (record) => {
         if (session.closed || client.closed) return callback(null, null);
         remember(session, record.tokenHash, record.endpointId);
+        countScope(session, responseScope(sub.topic));
         callback(null, sub);
       },
       (err: unknown) => refuse(errors.subscriptionDenied(sub.topic), err),
@@ -144,6 +152,28 @@ export function createAuthorization(deps: AuthorizationDeps) {
     addTo(byEndpoint, endpointId, session);
   }
 
+  function countScope(session: Session, scope: string): void {
+    let scopes = scopesOf.get(session);
+    if (!scopes) scopesOf.set(session, (scopes = new Set()));
+    if (scopes.has(scope)) return;
+    scopes.add(scope);
+    scopeCounts.set(scope, (scopeCounts.get(scope) ?? 0) + 1);
+  }
+
+  function uncountScopes(session: Session): void {
+    const scopes = scopesOf.get(session);
+    if (!scopes) return;
+    scopesOf.delete(session);
+    // A non-clean session's subscriptions outlive it in aedes' persistence: messages are queued for
+    // it and a reconnect gets them back without a SUBSCRIBE. They stay counted (for good: erring high).
+    if (session.client.clean === false) return;
+    for (const scope of scopes) {
+      const count = (scopeCounts.get(scope) ?? 0) - 1;
+      if (count > 0) scopeCounts.set(scope, count);
+      else scopeCounts.delete(scope);
+    }
+  }
+
   return {
     authorizePublish,
     authorizeSubscribe,
@@ -152,8 +182,11 @@ export function createAuthorization(deps: AuthorizationDeps) {
     subscribedWithToken: (tokenHash: string): Session[] => [...(byTokenHash.get(tokenHash) ?? [])],
     /** Sessions subscribed under a token of the endpoint: deleting the endpoint ends them. */
     subscribedForEndpoint: (endpointId: string): Session[] => [...(byEndpoint.get(endpointId) ?? [])],
+    /** Whether any session may hold a subscription matching the topic (never false when one does). */
+    mayHaveSubscribers: (topic: string): boolean => scopeCounts.has(responseScope(topic)),
     /** The session ended: drop it from the indexes. */
     forget(session: Session): void {
+      uncountScopes(session);
       for (const { tokenHash, endpointId } of subscribed.get(session) ?? []) {
         removeFrom(byTokenHash, tokenHash, session);
         removeFrom(byEndpoint, endpointId, session);

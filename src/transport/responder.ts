@@ -14,13 +14,19 @@ interface ClientSubscriptions {
  * without subscribing, and any subscriber of the response topic receives it through the broker.
  * Each gets exactly one copy: the requester directly only if none of its subscriptions match.
  */
-export function createResponder(broker: Aedes, logger: Logger) {
+export function createResponder(broker: Aedes, logger: Logger, mayHaveSubscribers: (topic: string) => boolean) {
   const onError = (err?: Error) => {
     if (err) logger.debug({ err: err.message }, 'response not delivered');
   };
 
   return function respond(requester: Client, topic: string, payload: Buffer, qos: QoS): void {
     const packet: PublishPacket = { cmd: 'publish', topic, payload, qos, retain: false, dup: false };
+    if (!mayHaveSubscribers(topic)) {
+      // The common case (Kaa clients rarely subscribe): nobody but the requester can receive the reply,
+      // so it skips the broker's publish path; client.publish still tracks QoS 1/2 delivery.
+      if (!requester.closed) requester.publish(packet, onError);
+      return;
+    }
     if (!requester.closed && !isSubscribed(requester, topic)) requester.publish(packet, onError);
     broker.publish(packet, onError);
   };

@@ -99,7 +99,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
     broker.on('clientError', (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, 'client error'));
     broker.on('connectionError', (_client: Client, err: Error) => logger.debug({ err: err.message }, 'connection error'));
-    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger), logger, limits, clock, ...(clientAuth && { admit: clientAuth.admit }) });
+    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger, authorization.mayHaveSubscribers), logger, limits, clock, ...(clientAuth && { admit: clientAuth.admit }) });
     return broker;
   });
   void brokerReady.then((b) => (broker = b), (err: unknown) => logger.error({ err }, 'MQTT broker failed to start'));

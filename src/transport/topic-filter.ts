@@ -32,3 +32,17 @@ export function isAllowedSubscription(filter: string): boolean {
   }
   return true;
 }
+
+/**
+ * The `kp1/<appVersion>/<extension>/<endpointToken>` part of a topic or of an allowed filter. Those
+ * levels are never wildcards in a filter (isAllowedSubscription), so a filter can match a topic only
+ * when both have the same scope: what the responder needs to know whether anyone could be listening.
+ */
+export function responseScope(topicOrFilter: string): string {
+  let end = -1;
+  for (let level = 0; level < 4; level++) {
+    end = topicOrFilter.indexOf('/', end + 1);
+    if (end < 0) return topicOrFilter;
+  }
+  return topicOrFilter.slice(0, end);
+}
