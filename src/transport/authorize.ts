@@ -26,6 +26,12 @@ export interface AuthorizationDeps {
   /** The request path; undefined until the broker is ready. */
   requests: () => RequestHandler | undefined;
   broker: () => Aedes | undefined;
+  /**
+   * Client authentication's per-application check (throws a TetherError when the session's
+   * credential may not use the endpoint). Subscribing to an endpoint's responses needs the same
+   * right as sending it requests.
+   */
+  admit?: (sessionId: string, applicationName: string, endpointId: string) => void;
 }
 
 /**
@@ -117,7 +123,7 @@ export function createAuthorization(deps: AuthorizationDeps) {
     const [appVersionName = '', extensionInstance = '', token = ''] = sub.topic.slice(KP1_PREFIX.length).split('/', 3);
     // MQTT wildcards never reach here in these levels (isAllowedSubscription), but `a+b` is a
     // literal level in MQTT and no valid name or token: the lookups below refuse it.
-    entitlement(appVersionName, extensionInstance, token).then(
+    entitlement(session.id, appVersionName, extensionInstance, token).then(
       (record) => {
         if (session.closed || client.closed) return callback(null, null);
         remember(session, record.tokenHash, record.endpointId);
@@ -128,11 +134,13 @@ export function createAuthorization(deps: AuthorizationDeps) {
     );
   }
 
-  async function entitlement(appVersionName: string, extensionInstance: string, token: string) {
+  async function entitlement(sessionId: string, appVersionName: string, extensionInstance: string, token: string) {
     const version = await services.applications.getVersion(appVersionName);
     if (!version.extensions.includes(extensionInstance)) throw errors.extensionNotEnabled(extensionInstance, version.name);
     // Also marks an INACTIVE token ACTIVE: subscribing to its responses is using it.
-    return services.credentials.resolveToken(version.applicationName, token);
+    const record = await services.credentials.resolveToken(version.applicationName, token);
+    deps.admit?.(sessionId, version.applicationName, record.endpointId);
+    return record;
   }
 
   /**

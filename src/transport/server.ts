@@ -86,6 +86,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     clock,
     requests: () => handleRequest,
     broker: () => broker,
+    ...(clientAuth && { admit: clientAuth.admit }),
   });
 
   const brokerReady = Aedes.createBroker({

@@ -97,7 +97,8 @@ test('x509 per application: anonymous globally, an x509 application accepts only
 
     const anonymous = await connect(h);
     const anonInbox = new Inbox(anonymous);
-    await anonymous.subscribeAsync(`${kpTopic(meter.token, 'update/keys', undefined, 'meters_v1')}/#`);
+    // Not even its responses: subscribing needs the same right as requesting.
+    await assert.rejects(anonymous.subscribeAsync(`${kpTopic(meter.token, 'update/keys', undefined, 'meters_v1')}/#`));
     const refused = await request(anonymous, anonInbox, topic(1), '{"a":1}');
     assert.equal((refused.json() as { statusCode: number }).statusCode, 401);
 
