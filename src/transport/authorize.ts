@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { KP1_PREFIX, redactTopic } from '../protocol/index.js';
 import { LogThrottle, topicLimitProblem } from './limits.js';
+import { addTo, removeFrom } from './session.js';
 import type { Session, SessionTable } from './session.js';
 import { isAllowedSubscription, responseScope } from './topic-filter.js';
 
@@ -205,16 +206,3 @@ export function createAuthorization(deps: AuthorizationDeps) {
 }
 
 export type Authorization = ReturnType<typeof createAuthorization>;
-
-function addTo(index: Map<string, Set<Session>>, key: string, session: Session): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(session);
-}
-
-function removeFrom(index: Map<string, Set<Session>>, key: string, session: Session): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(session);
-  if (set.size === 0) index.delete(key);
-}

@@ -106,13 +106,14 @@ export class SessionTable {
   }
 }
 
-function addTo(index: Map<string, Set<Session>>, key: string, session: Session): void {
+/** Multimap helpers for the session indexes (by token, by endpoint), shared with authorize.ts. */
+export function addTo(index: Map<string, Set<Session>>, key: string, session: Session): void {
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
   set.add(session);
 }
 
-function removeFrom(index: Map<string, Set<Session>>, key: string, session: Session): void {
+export function removeFrom(index: Map<string, Set<Session>>, key: string, session: Session): void {
   const set = index.get(key);
   if (!set) return;
   set.delete(session);
