@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, type FormField } from './api.js';
+import { EditListFooter, RowButtons, keyProblem, moveItem } from './edit-list.js';
 import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
-
-const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
 /** The fields of the Add endpoint form: each fills one metadata key of the new endpoint. */
 export function FormDialog({ app, onClose }: { app: string; onClose: () => void }) {
@@ -18,14 +17,6 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
   }, [app]);
 
   const change = (index: number, patch: Partial<FormField>) => setFields(fields?.map((f, i) => (i === index ? { ...f, ...patch } : f)));
-  const move = (index: number, by: number) => {
-    if (!fields) return;
-    const next = [...fields];
-    const [item] = next.splice(index, 1);
-    if (item) next.splice(index + by, 0, item);
-    setFields(next);
-  };
-
   return (
     <Dialog title="Edit creation form" onClose={onClose} wide>
       <ErrorMessage error={loadError} />
@@ -33,12 +24,9 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
         <form
           onSubmit={(event) => {
             event.preventDefault();
-            const bad = fields.find((f) => !KEY_PATTERN.test(f.key));
-            if (bad) return setValidation(`Metadata key "${bad.key}" is invalid: use letters, digits and _ only.`);
-            const seen = new Set<string>();
-            const twice = fields.find((f) => (seen.has(f.key) ? true : (seen.add(f.key), false)));
-            if (twice) return setValidation(`Metadata key "${twice.key}" is used by two fields.`);
-            setValidation(null);
+            const problem = keyProblem(fields, 'field');
+            setValidation(problem);
+            if (problem) return;
             void save.run(async () => {
               await api.saveForm(app, { fields: fields.map(({ uid: _uid, ...f }) => ({ ...f, label: f.label.trim() || f.key })) });
               onClose();
@@ -73,37 +61,14 @@ export function FormDialog({ app, onClose }: { app: string; onClose: () => void 
                   <input type="checkbox" checked={field.required} aria-label={`Field ${index + 1} is required`} onChange={(e) => change(index, { required: e.target.checked })} />
                   <span>Required</span>
                 </label>
-                <div className="row-buttons">
-                  <button type="button" className="icon-button" aria-label={`Move field ${field.key || index + 1} up`} disabled={index === 0} onClick={() => move(index, -1)}>
-                    ↑
-                  </button>
-                  <button type="button" className="icon-button" aria-label={`Move field ${field.key || index + 1} down`} disabled={index === fields.length - 1} onClick={() => move(index, 1)}>
-                    ↓
-                  </button>
-                  <button type="button" className="icon-button danger" aria-label={`Remove field ${field.key || index + 1}`} onClick={() => setFields(fields.filter((_, i) => i !== index))}>
-                    ✕
-                  </button>
-                </div>
+                <RowButtons noun="field" name={field.key || String(index + 1)} index={index} count={fields.length} onMove={(by) => setFields(moveItem(fields, index, by))} onRemove={() => setFields(fields.filter((_, i) => i !== index))} />
               </li>
             ))}
           </ol>
           <button type="button" className="secondary" onClick={() => setFields([...fields, { key: '', label: '', type: 'string', required: false, uid: nextUid.current++ }])}>
             Add field
           </button>
-          {validation && (
-            <p className="error" role="alert">
-              {validation}
-            </p>
-          )}
-          <ErrorMessage error={save.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={save.busy}>
-              Save form
-            </button>
-          </div>
+          <EditListFooter validation={validation} error={save.error} busy={save.busy} saveLabel="Save form" onClose={onClose} />
         </form>
       )}
     </Dialog>
