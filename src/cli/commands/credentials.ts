@@ -4,7 +4,7 @@ import { parseFlags } from '../../config/flags.js';
 import { errors } from '../../core/errors.js';
 import { API_FLAGS, API_FLAGS_HELP, createApiClient } from '../api-client.js';
 import type { Command } from '../command.js';
-import { wantsHelp } from '../command.js';
+import { runAction } from '../command.js';
 import { json, table } from '../format.js';
 import type { Io } from '../io.js';
 
@@ -67,19 +67,16 @@ export const credentialsCommand: Command = {
   name: 'credentials',
   summary: 'create, list, suspend, reactivate, revoke or delete MQTT client credentials',
   help,
-  async run(argv, io) {
-    const [action, ...rest] = argv;
-    if (action === undefined || wantsHelp(argv)) {
-      io.out(help);
-      return action === undefined ? 1 : 0;
-    }
-    if (action === 'create') return create(rest, io);
-    if (action === 'list') return list(rest, io);
-    if (action === 'delete') return remove(rest, io);
-    if (action === 'bind') return bind(rest, io);
-    const statusAction = STATUS_ACTIONS.find((a) => a === action);
-    if (statusAction !== undefined) return changeStatus(statusAction, rest, io);
-    throw errors.configInvalid(`credentials action "${action}"`, 'use create, list, suspend, reactivate, revoke, delete or bind (see tether credentials --help)');
+  run(argv, io) {
+    return runAction(credentialsCommand, {
+      create,
+      list,
+      suspend: (rest, io) => changeStatus('suspend', rest, io),
+      reactivate: (rest, io) => changeStatus('reactivate', rest, io),
+      revoke: (rest, io) => changeStatus('revoke', rest, io),
+      delete: remove,
+      bind,
+    }, argv, io);
   },
 };
 

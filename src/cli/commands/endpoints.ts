@@ -3,7 +3,7 @@ import { errors } from '../../core/errors.js';
 import { API_FLAGS, API_FLAGS_HELP, createApiClient } from '../api-client.js';
 import type { ApiClient } from '../api-client.js';
 import type { Command } from '../command.js';
-import { wantsHelp } from '../command.js';
+import { runAction } from '../command.js';
 import { json, parseCount, parseJsonObject, table } from '../format.js';
 import type { Io } from '../io.js';
 
@@ -68,24 +68,8 @@ export const endpointsCommand: Command = {
   name: 'endpoints',
   summary: 'create, list, get or delete endpoints over the REST API',
   help,
-  async run(argv, io) {
-    const [action, ...rest] = argv;
-    if (action === undefined || wantsHelp(argv)) {
-      io.out(help);
-      return action === undefined ? 1 : 0;
-    }
-    switch (action) {
-      case 'create':
-        return create(rest, io);
-      case 'list':
-        return list(rest, io);
-      case 'get':
-        return get(rest, io);
-      case 'delete':
-        return remove(rest, io);
-      default:
-        throw errors.configInvalid(`endpoints action "${action}"`, 'use create, list, get or delete (see tether endpoints --help)');
-    }
+  run(argv, io) {
+    return runAction(endpointsCommand, { create, list, get, delete: remove }, argv, io);
   },
 };
 

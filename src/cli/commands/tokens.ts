@@ -2,7 +2,7 @@ import { parseFlags } from '../../config/flags.js';
 import { errors } from '../../core/errors.js';
 import { API_FLAGS, API_FLAGS_HELP, createApiClient } from '../api-client.js';
 import type { Command } from '../command.js';
-import { wantsHelp } from '../command.js';
+import { runAction } from '../command.js';
 import { json, table } from '../format.js';
 import type { Io } from '../io.js';
 
@@ -41,17 +41,14 @@ export const tokensCommand: Command = {
   name: 'tokens',
   summary: 'list, issue, suspend, reactivate or revoke endpoint tokens',
   help,
-  async run(argv, io) {
-    const [action, ...rest] = argv;
-    if (action === undefined || wantsHelp(argv)) {
-      io.out(help);
-      return action === undefined ? 1 : 0;
-    }
-    if (action === 'list') return listTokens(rest, io);
-    if (action === 'issue') return issue(rest, io);
-    const statusAction = STATUS_ACTIONS.find((a) => a === action);
-    if (statusAction !== undefined) return changeStatus(statusAction, rest, io);
-    throw errors.configInvalid(`tokens action "${action}"`, 'use list, issue, suspend, reactivate or revoke (see tether tokens --help)');
+  run(argv, io) {
+    return runAction(tokensCommand, {
+      list: listTokens,
+      issue,
+      suspend: (rest, io) => changeStatus('suspend', rest, io),
+      reactivate: (rest, io) => changeStatus('reactivate', rest, io),
+      revoke: (rest, io) => changeStatus('revoke', rest, io),
+    }, argv, io);
   },
 };
 
