@@ -55,15 +55,7 @@ export async function startApi(
       payload = typeof body === 'string' && h['content-type'] !== undefined ? body : JSON.stringify(body);
       h['content-type'] ??= 'application/json';
     }
-    const res = await fetch(base + path, { method, headers: h, ...(payload !== undefined && { body: payload }) });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return readResponse(await fetch(base + path, { method, headers: h, ...(payload !== undefined && { body: payload }) }));
   }
 
   return {
@@ -83,4 +75,16 @@ export async function createEndpoint(api: ApiHarness, body: Record<string, unkno
   const res = await api.call('POST', '/epr/api/v1/endpoints', { appVersion: { name: 'demo_application_v1' }, ...body });
   if (res.status !== 201) throw new Error(`create endpoint failed: ${res.status} ${res.text}`);
   return res.json;
+}
+
+/** The status, headers, body text and (when it parses) JSON of a fetch response. */
+export async function readResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
 }

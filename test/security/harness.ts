@@ -19,6 +19,7 @@ import type { EndpointRecord, Metadata, TokenRecord } from '../../src/core/types
 import { createServices } from '../../src/platform/services.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createMqttServer } from '../../src/transport/index.js';
+import { readResponse } from '../api/harness.js';
 import { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
 import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
@@ -121,15 +122,7 @@ export async function startSecure(options: { limits?: Partial<Limits> } = {}): P
         const h: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...headers };
         if (body !== undefined) h['content-type'] ??= 'application/json';
         const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-        const res = await fetch(apiBase + urlPath, { method, headers: h, ...(payload !== undefined && { body: payload }) });
-        const text = await res.text();
-        let json: unknown;
-        try {
-          json = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        return { status: res.status, headers: res.headers, text, json };
+        return readResponse(await fetch(apiBase + urlPath, { method, headers: h, ...(payload !== undefined && { body: payload }) }));
       },
       async close() {
         await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
