@@ -9,11 +9,23 @@ export interface Limits {
   maxPacketSize: number;
   /** Longest PUBLISH topic or SUBSCRIBE filter, in characters. */
   maxTopicLength: number;
-  /** Most topic levels (`a/b/c` has 3) in a PUBLISH topic or SUBSCRIBE filter (at most 100: aedes' matcher). */
+  /** Most topic levels (`a/b/c` has 3) in a PUBLISH topic or SUBSCRIBE filter. */
   maxTopicLevels: number;
-  /** Requests processed at once per connection; further ones wait (the connection is not read meanwhile). */
+  /** Requests processed at once per connection; further ones wait (the connection is not read meanwhile). Also the MQTT 5 Receive Maximum Tether announces. */
   maxInflight: number;
-  /** Sustained PUBLISH rate per connection, messages per second (token bucket refill). */
+  /** Requests processed at once by the whole server; beyond it no connection is read until some finish. */
+  maxPendingRequests: number;
+  /** Refused requests (unknown tokens, wrong topics, disabled extensions...) one connection may send within `refusalWindowMs` before it is disconnected. */
+  maxRefusals: number;
+  /** The window for `maxRefusals`, in milliseconds. */
+  refusalWindowMs: number;
+  /** QoS 1/2 replies kept per MQTT session while unacknowledged or while a persistent session's device is away. */
+  maxQueuedMessages: number;
+  /** Longest a persistent session (3.1.1 clean session 0, or MQTT 5 Session Expiry Interval) is kept without its device, in seconds. */
+  maxSessionExpirySeconds: number;
+  /** MQTT 5 inbound Topic Alias Maximum announced in CONNACK. */
+  maxTopicAliases: number;
+  /** Sustained PUBLISH rate per connection, messages per second (token bucket refill); a faster device is read more slowly. */
   publishRate: number;
   /** PUBLISH burst per connection (token bucket size). */
   publishBurst: number;
@@ -40,6 +52,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTopicLength: 1024,
   maxTopicLevels: 16,
   maxInflight: 100,
+  maxPendingRequests: 20_000,
+  maxRefusals: 100,
+  refusalWindowMs: 10_000,
+  maxQueuedMessages: 1000,
+  maxSessionExpirySeconds: 7200,
+  maxTopicAliases: 32,
   publishRate: 1000,
   publishBurst: 1000,
   maxConnections: 50_000,
@@ -60,6 +78,12 @@ export const LIMIT_MINIMUMS: Readonly<Record<LimitName, number>> = Object.freeze
   maxTopicLength: 16,
   maxTopicLevels: 5,
   maxInflight: 1,
+  maxPendingRequests: 1,
+  maxRefusals: 1,
+  refusalWindowMs: 100,
+  maxQueuedMessages: 1,
+  maxSessionExpirySeconds: 0,
+  maxTopicAliases: 0,
   publishRate: 0.001,
   publishBurst: 1,
   maxConnections: 1,

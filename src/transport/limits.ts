@@ -32,6 +32,34 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** Milliseconds until `take()` can succeed again. */
+  msUntilToken(): number {
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond));
+  }
+}
+
+/** Counts events within a sliding window of `windowMs` (in whole-window steps): the refusal limit. */
+export class WindowCounter {
+  private windowStart: number;
+  private count = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+  ) {
+    this.windowStart = clock.now();
+  }
+
+  /** Counts one; returns the count within the current window. */
+  add(): number {
+    const now = this.clock.now();
+    if (now - this.windowStart >= this.windowMs) {
+      this.windowStart = now;
+      this.count = 0;
+    }
+    return ++this.count;
+  }
 }
 
 /**

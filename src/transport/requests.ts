@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { PublishPacket } from 'aedes';
-import { type Clock, systemClock } from '../core/clock.js';
-import { errors, isTetherError, toTetherError } from '../core/errors.js';
+import { errors, toTetherError } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
+import type { TokenRecord } from '../core/types.js';
 import type { ExtensionSet } from '../extensions/index.js';
 import { errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../protocol/index.js';
 import type { KpTopic } from '../protocol/index.js';
-import { Gate, LogThrottle, TokenBucket, topicLimitProblem } from './limits.js';
-import type { Responder } from './responder.js';
+import { topicLimitProblem } from './limits.js';
+import { Reason, reasonForError } from './reason-codes.js';
 import type { Session, SessionTable } from './session.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -20,59 +19,48 @@ export interface RequestDeps {
   services: Services;
   extensions: ExtensionSet;
   sessions: SessionTable;
-  respond: Responder;
   logger: Logger;
-  /** Per-connection publish rate and in-flight limits; defaults: DEFAULT_LIMITS. */
-  limits?: Pick<Limits, 'publishRate' | 'publishBurst' | 'maxInflight' | 'maxTopicLength' | 'maxTopicLevels'>;
-  clock?: Clock;
+  limits?: Pick<Limits, 'maxTopicLength' | 'maxTopicLevels'>;
   /** Throws the 1/KP error when the session may not speak for the endpoint (src/client-auth/). */
   admit?: (sessionId: string, applicationName: string, endpointId: string) => void;
 }
 
-/** What the limits keep per connection. */
-interface ConnectionBudget {
-  rate: TokenBucket;
-  inflight: Gate;
-  dropLog: LogThrottle;
+/** What became of one device PUBLISH; the PUBLISH handler turns it into the reply and the acknowledgement. */
+export interface RequestOutcome {
+  /**
+   * Whether the PUBLISH may be acknowledged (PUBACK/PUBREC): it was handled, or refused for a reason the
+   * device caused (its `/error` says why). False when Tether itself failed on it: nothing was stored.
+   */
+  acknowledge: boolean;
+  /** MQTT 5 reason code for the PUBACK/PUBREC. */
+  reason: number;
+  /** The 1/KP `/status` or `/error` reply, when one is due. */
+  reply?: { topic: string; payload: Buffer };
+  /** The device caused a refusal (bad topic, unknown token, disabled extension...): counts towards its refusal limit. */
+  refused: boolean;
+  /** The refusal, for the connection's refusal log. */
+  error?: TetherError;
 }
 
 /**
  * The path of every device PUBLISH: 1/KP topic -> app version -> extension instance -> token ->
- * connectivity -> extension -> response. Resolves once the request is fully processed (for updates:
- * committed), which is when aedes may send the PUBACK. Never rejects: failures become `/error` replies.
+ * connectivity -> extension. Resolves once the request is fully processed (for updates: committed).
+ * Never rejects: failures become `/error` replies.
  */
 export function createRequestHandler(deps: RequestDeps) {
-  const { services, extensions, sessions, respond, logger } = deps;
+  const { services, extensions, sessions, logger } = deps;
   const limits = deps.limits ?? DEFAULT_LIMITS;
-  const clock = deps.clock ?? systemClock;
-  const budgets = new WeakMap<Session, ConnectionBudget>();
 
-  function budgetOf(session: Session): ConnectionBudget {
-    let budget = budgets.get(session);
-    if (!budget) {
-      budget = { rate: new TokenBucket(clock, limits.publishRate, limits.publishBurst), inflight: new Gate(limits.maxInflight), dropLog: new LogThrottle(clock) };
-      budgets.set(session, budget);
-    }
-    return budget;
+  async function resolveToken(session: Session, applicationName: string, token: string): Promise<TokenRecord> {
+    const key = `${applicationName}\n${token}`;
+    const known = session.knownToken(key);
+    if (known) return known;
+    const record = await services.credentials.resolveToken(applicationName, token);
+    session.rememberToken(key, record);
+    return record;
   }
 
-  /**
-   * Over the publish rate: a QoS 1/2 request with a request ID is answered 429 on /error (the
-   * device can back off); anything else is dropped. Either way one log line per interval at most.
-   */
-  function overRate(session: Session, packet: PublishPacket, budget: ConnectionBudget): void {
-    const err = errors.rateLimited('requests on this connection');
-    const held = budget.dropLog.pass();
-    if (held !== undefined) {
-      logger.warn(
-        { code: err.code, status: err.status, sessionId: session.id, clientId: session.client.id, topic: redactTopic(packet.topic), ...(held > 0 && { alsoRefused: held }) },
-        'request refused: publish rate limit (limits.publishRate) exceeded',
-      );
-    }
-    if (packet.qos > 0 && requestIdOf(packet.topic) !== undefined) respond(session.client, errorTopic(packet.topic), errorPayload(err), packet.qos);
-  }
-
-  async function processRequest(session: Session, packet: PublishPacket, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<void> {
+  async function process(session: Session, topic: string, payload: Buffer, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<RequestOutcome> {
     const version = await services.applications.getVersion(kp.appVersionName);
     if (!version.extensions.includes(kp.extensionInstance)) {
       throw errors.extensionNotEnabled(kp.extensionInstance, version.name);
@@ -80,7 +68,7 @@ export function createRequestHandler(deps: RequestDeps) {
     const extension = extensions.resolve(kp.extensionInstance);
     if (!extension) throw errors.extensionUnavailable(kp.extensionInstance);
 
-    const token = await services.credentials.resolveToken(version.applicationName, kp.endpointToken);
+    const token = await resolveToken(session, version.applicationName, kp.endpointToken);
     const endpointId = token.endpointId;
     // Client authentication: the application's mode and the credential's gateway binding.
     deps.admit?.(session.id, version.applicationName, endpointId);
@@ -100,102 +88,81 @@ export function createRequestHandler(deps: RequestDeps) {
     // MQTT keeps a connection's messages in order; so do extensions, per token.
     if (previousTurn) await previousTurn;
     const handled = extension.handle(
-      { resourcePath: kp.resourcePath, payload: packet.payload as Buffer, requestId: kp.requestId },
+      { resourcePath: kp.resourcePath, payload, requestId: kp.requestId },
       { appVersion: version, instance: kp.extensionInstance, endpointId, token, sessionId: session.id, logger },
     );
     endTurn();
     const response = await handled;
     // 1/KP: without a request ID, no success response is published.
-    if (kp.requestId !== undefined) {
-      respond(session.client, statusTopic(packet.topic), response?.payload ?? EMPTY, packet.qos);
-    }
+    return {
+      acknowledge: true,
+      reason: Reason.success,
+      refused: false,
+      ...(kp.requestId !== undefined && { reply: { topic: statusTopic(topic), payload: response?.payload ?? EMPTY } }),
+    };
   }
 
-  function fail(session: Session, packet: PublishPacket, kp: KpTopic | undefined, cause: unknown): void {
+  function failed(session: Session, topic: string, qos: number, kp: KpTopic | undefined, cause: unknown): RequestOutcome {
     const err = toTetherError(cause);
-    log(session, packet, kp, err, cause);
+    const internal = err.status >= 500;
+    if (internal) logInternal(session, topic, kp, err, cause);
     // 1/KP only says success responses SHOULD NOT be sent without a request ID. Errors are still sent:
     // Kaa clients subscribe to `<topic>/error` for such requests too, and a silent failure is worse.
-    respond(session.client, errorTopic(packet.topic), errorPayload(err), packet.qos);
-  }
-
-  function log(session: Session, packet: PublishPacket, kp: KpTopic | undefined, err: TetherError, cause: unknown): void {
-    const fields: Record<string, unknown> = {
-      code: err.code,
-      status: err.status,
-      sessionId: session.id,
-      clientId: session.client.id,
-      topic: redactTopic(packet.topic),
+    return {
+      // An acknowledged update is a stored one: when Tether failed to store it, no PUBACK/PUBREC.
+      acknowledge: !(internal && qos > 0),
+      reason: reasonForError(err),
+      refused: !internal,
+      reply: { topic: errorTopic(topic), payload: errorPayload(err) },
+      ...(!internal && { error: err }),
     };
-    // Never the token itself: a hash prefix lets an operator match it against the token list.
-    if (kp) fields['tokenHash'] = tokenHashPrefix(kp.endpointToken);
-    if (isTetherError(cause) && err.status < 500) {
-      // The KP_TOPIC_INVALID message quotes the topic, which may hold a token.
-      logger.warn(fields, err.code === 'KP_TOPIC_INVALID' ? 'request refused: not a 1/KP topic' : `request refused: ${err.message}`);
-    } else {
-      logger.error({ ...fields, err: cause }, 'request failed');
-    }
   }
 
-  /**
-   * Resolves `true` when the request may be acknowledged (PUBACK/PUBREC): it was handled, or refused
-   * for a reason the device caused (its `/error` says why). `false` when Tether itself failed (5xx) on
-   * a QoS 1/2 request: nothing was stored, so it must not be acknowledged; the device retransmits.
-   */
-  return function handleRequest(session: Session, packet: PublishPacket): Promise<boolean> {
-    // The rate applies to every PUBLISH, well-formed or not: refusals cost a reply and a log line too.
-    const budget = budgetOf(session);
-    if (!budget.rate.take()) {
-      overRate(session, packet, budget);
-      return Promise.resolve(true);
-    }
+  // Refusals a device causes are logged by the connection, counted and throttled (refusals.ts);
+  // failures inside Tether are logged here, each with its cause.
+  function logInternal(session: Session, topic: string, kp: KpTopic | undefined, err: TetherError, cause: unknown): void {
+    logger.error(
+      {
+        code: err.code,
+        status: err.status,
+        sessionId: session.id,
+        clientId: session.clientId,
+        topic: redactTopic(topic),
+        // Never the token itself: a hash prefix lets an operator match it against the token list.
+        ...(kp && { tokenHash: tokenHashPrefix(kp.endpointToken) }),
+        err: cause,
+      },
+      'request failed',
+    );
+  }
+
+  return function handleRequest(session: Session, topic: string, payload: Buffer, qos: number): Promise<RequestOutcome> {
     let kp: KpTopic;
     try {
-      const tooBig = topicLimitProblem(packet.topic, limits);
+      const tooBig = topicLimitProblem(topic, limits);
       if (tooBig) throw tooBig;
-      kp = parseKpTopic(packet.topic);
+      kp = parseKpTopic(topic);
     } catch (err) {
-      fail(session, packet, undefined, err);
-      return Promise.resolve(true);
+      return Promise.resolve(failed(session, topic, qos, undefined, err));
     }
     const key = kp.endpointToken;
     const previousTurn = session.turnOf(key);
     let endTurn!: () => void;
     const turn = new Promise<void>((resolve) => (endTurn = resolve));
     session.startTurn(key, turn);
-    // Beyond maxInflight a request waits for a slot; aedes reads no further packets from the
-    // connection until this batch is done, so the wait pushes back on the device.
-    let leave: (() => void) | undefined;
-    let acknowledge = true;
-    const done = budget.inflight
-      .enter()
-      .then((release) => {
-        leave = release;
-        return processRequest(session, packet, kp, previousTurn, endTurn);
-      })
-      .catch((err: unknown) => {
-        fail(session, packet, kp, err);
-        if (packet.qos > 0 && toTetherError(err).status >= 500) acknowledge = false;
-      })
-      .finally(() => {
-        leave?.();
-        endTurn(); // a request that failed before reaching its extension must not block the next
-        session.forgetTurn(key, turn);
-        session.untrack(done);
-      });
-    session.track(done);
-    return done.then(() => acknowledge);
+    const done = process(session, topic, payload, kp, previousTurn, endTurn).then(undefined, (err: unknown) => failed(session, topic, qos, kp, err));
+    const settled = done.then(() => {
+      endTurn(); // a request that failed before reaching its extension must not block the next
+      session.forgetTurn(key, turn);
+      session.untrack(settled);
+    });
+    session.track(settled);
+    return done;
   };
 }
 
-function requestIdOf(topic: string): number | undefined {
-  try {
-    return parseKpTopic(topic).requestId;
-  } catch {
-    return undefined;
-  }
-}
+export type RequestHandler = ReturnType<typeof createRequestHandler>;
 
-function tokenHashPrefix(token: string): string {
+export function tokenHashPrefix(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 12);
 }

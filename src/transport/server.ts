@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
-import type { AuthenticateError, Client } from 'aedes';
+import type { Packet } from 'mqtt-packet';
 import type { EventBus, TetherEvent } from '../bus/bus.js';
 import type { MqttClientAuth } from '../client-auth/index.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -15,14 +14,19 @@ import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createEpmxExtension, createExtensionSet } from '../extensions/index.js';
 import type { Extension } from '../extensions/index.js';
-import { createAuthorization } from './authorize.js';
-import { IntakeStream } from './intake.js';
+import type { ClientState } from './client-state.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost } from './connection.js';
+import type { ServerContext } from './context.js';
 import { ConnectionCounter, LogThrottle } from './limits.js';
-import { PacketSizeGuard } from './packet-guard.js';
+import { dispatch } from './packets/index.js';
 import { peerOf } from './peer.js';
+import { Pressure } from './pressure.js';
+import { Reason } from './reason-codes.js';
+import { Refusals } from './refusals.js';
 import { createRequestHandler } from './requests.js';
-import { createResponder } from './responder.js';
-import { Session, SessionTable } from './session.js';
+import { SessionTable } from './session.js';
+import { SubscriptionIndex } from './subscriptions.js';
 
 export interface MqttServerDeps {
   services: Services;
@@ -32,11 +36,11 @@ export interface MqttServerDeps {
   extensions?: Extension[];
   /** Extra extension instance names and their types, e.g. `{ "epmx-2": "epmx" }`. */
   extensionInstances?: Record<string, string>;
-  /** How long a connection may take to send CONNECT (aedes `connectTimeout`). Default: limits.connectTimeoutMs. */
+  /** How long a connection may take to send CONNECT. Default: limits.connectTimeoutMs. */
   connectTimeoutMs?: number;
   /** Packet, topic, rate and connection limits; missing ones take DEFAULT_LIMITS (core/limits.ts). */
   limits?: Partial<Limits>;
-  /** Time for the publish rate limit; tests pass a controllable one. */
+  /** Time for keepalive, rate and refusal limits; tests pass a controllable one (and call `sweep`). */
   clock?: Clock;
   /** Client authentication (src/client-auth/): CONNECT credentials and per-application checks. Anonymous when absent. */
   clientAuth?: MqttClientAuth;
@@ -51,134 +55,108 @@ export interface MqttServer {
   close(): Promise<void>;
   /** Open connections. */
   sessionCount(): number;
+  /** Checks CONNECT timeouts, keepalives and expired persistent sessions now; runs every second by itself. */
+  sweep(): void;
 }
 
+/** How often keepalives and CONNECT timeouts are checked: one pass over all connections. */
+const SWEEP_INTERVAL_MS = 1000;
+
 /**
- * The Kaa KPC front door: an MQTT 3.1/3.1.1 server (aedes) where every device PUBLISH is a 1/KP
- * request to the platform, answered on `<topic>/status` or `<topic>/error`, and never forwarded
- * to other clients.
+ * The Kaa KPC front door: Tether's own MQTT 3.1, 3.1.1 and 5.0 server on mqtt-packet. Every device
+ * PUBLISH is a 1/KP request to the platform, answered on `<topic>/status` or `<topic>/error`, and
+ * never forwarded to other clients. Packet handling lives in packets/, one file per packet type.
  */
 export function createMqttServer(deps: MqttServerDeps): MqttServer {
   const { services, bus, clientAuth } = deps;
   const logger = deps.logger.child({ component: 'mqtt' });
+  const limits = withDefaultLimits({ ...deps.limits, ...(deps.connectTimeoutMs !== undefined && { connectTimeoutMs: deps.connectTimeoutMs }) });
+  const clock = deps.clock ?? systemClock;
   const sessions = new SessionTable();
-  const extensions = createExtensionSet(
-    deps.extensions ?? [createEpmxExtension({ registry: services.registry })],
-    deps.extensionInstances,
-  );
+  const extensions = createExtensionSet(deps.extensions ?? [createEpmxExtension({ registry: services.registry })], deps.extensionInstances);
+  const connections = new Set<Connection>();
   const lifetimes = new Set<Promise<void>>();
-  const intakes = new Set<IntakeStream>();
   const servers: net.Server[] = [];
-  let handleRequest: ReturnType<typeof createRequestHandler> | undefined;
+  const counter = new ConnectionCounter(limits.maxConnections, limits.maxConnectionsPerIp);
+  // Refused connections and malformed packets: one log line per interval, however many there are.
+  const connectionLog = new LogThrottle(clock);
   let closed = false;
 
-  const limits = withDefaultLimits(deps.limits);
-  const clock = deps.clock ?? systemClock;
-  const connections = new ConnectionCounter(limits.maxConnections, limits.maxConnectionsPerIp);
-  // Refused connections and oversized packets: one log line per interval, however many there are.
-  const connectionLog = new LogThrottle(clock);
-  let broker: Aedes | undefined;
-  const authorization = createAuthorization({
+  const ctx: ServerContext = {
     services,
-    sessions,
-    limits,
     logger,
+    limits,
     clock,
-    requests: () => handleRequest,
-    broker: () => broker,
-    ...(clientAuth && { admit: clientAuth.admit }),
-  });
+    clientAuth,
+    sessions,
+    subscriptions: new SubscriptionIndex(),
+    clients: new Map<string, ClientState>(),
+    live: new Map<string, Connection>(),
+    requests: createRequestHandler({ services, extensions, sessions, logger, limits, ...(clientAuth && { admit: clientAuth.admit }) }),
+    pressure: new Pressure(limits.maxPendingRequests),
+    refusals: new Refusals(limits, clock, logger),
+    entitlement: async (sessionId, appVersionName, extensionInstance, token) => {
+      const version = await services.applications.getVersion(appVersionName);
+      if (!version.extensions.includes(extensionInstance)) throw errors.extensionNotEnabled(extensionInstance, version.name);
+      const record = await services.credentials.resolveToken(version.applicationName, token);
+      clientAuth?.admit(sessionId, version.applicationName, record.endpointId);
+      return record;
+    },
+    closing: () => closed,
+  };
 
-  const brokerReady = Aedes.createBroker({
-    connectTimeout: deps.connectTimeoutMs ?? limits.connectTimeoutMs,
-    authorizePublish: authorization.authorizePublish,
-    authorizeSubscribe: authorization.authorizeSubscribe,
-    authorizeForward: authorization.authorizeForward,
-    ...(clientAuth && { authenticate }),
-  }).then((broker) => {
-    // aedes emits `error` when its persistence fails; unhandled, that would end the process.
-    (broker as unknown as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker error'));
-    broker.on('clientError', (client: Client, err: Error) => logger.debug({ clientId: client.id, err: err.message }, 'client error'));
-    broker.on('connectionError', (_client: Client, err: Error) => logger.debug({ err: err.message }, 'connection error'));
-    handleRequest = createRequestHandler({ services, extensions, sessions, respond: createResponder(broker, logger, authorization.mayHaveSubscribers), logger, limits, clock, ...(clientAuth && { admit: clientAuth.admit }) });
-    return broker;
-  });
-  void brokerReady.then((b) => (broker = b), (err: unknown) => logger.error({ err }, 'MQTT broker failed to start'));
-
-  const unsubscribe = bus.subscribe((event) => onEvent(event));
-
-  // aedes `authenticate`: the decision is client-auth's; a refusal is CONNACK 5 (3 if the check failed).
-  function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
-    const session = sessions.of(client);
-    if (!clientAuth || !session) {
-      done(Object.assign(new Error('Not authorized'), { returnCode: 5 }) as AuthenticateError, false);
-      return;
-    }
-    clientAuth.authenticate({ id: session.id, clientId: client.id }, username, password, peerOf(client.conn)).then(
-      () => done(null, true),
-      (err: Error & { returnCode?: number }) => done(Object.assign(err, { returnCode: err.returnCode === 3 ? 3 : 5 }) as AuthenticateError, false),
-    );
+  // --- one turn of the event loop for all connections: pumps, then writes ---------------
+  let pumps: Connection[] = [];
+  let flushes: Connection[] = [];
+  let turnScheduled = false;
+  const scheduleTurn = () => {
+    if (turnScheduled) return;
+    turnScheduled = true;
+    setImmediate(runTurn);
+  };
+  function runTurn(): void {
+    turnScheduled = false;
+    const pumping = pumps;
+    pumps = [];
+    for (const connection of pumping) connection.pump();
+    const flushing = flushes;
+    flushes = [];
+    for (const connection of flushing) connection.flush();
   }
 
-  function onEvent(event: TetherEvent): void {
-    if (event.type === 'token.status-changed' && (event.status === 'SUSPENDED' || event.status === 'REVOKED')) {
-      const reason = `token ${event.status.toLowerCase()}`;
-      for (const session of sessions.usingToken(event.tokenHash)) kick(session, reason);
-      // Subscribed to the token's responses without publishing on it: the subscription ends too.
-      for (const session of authorization.subscribedWithToken(event.tokenHash)) kick(session, reason);
-    } else if (event.type === 'endpoint.deleted') {
-      for (const session of sessions.speakingFor(event.endpointId)) kick(session, 'endpoint deleted');
-      for (const session of authorization.subscribedForEndpoint(event.endpointId)) kick(session, 'endpoint deleted');
-    } else if (event.type === 'client-credential.changed' && clientAuth) {
-      const ending = new Set(clientAuth.sessionsToEnd(event));
-      if (ending.size === 0) return;
-      for (const session of sessions.all()) if (ending.has(session.id)) kick(session, `client credential ${event.change}`);
-    }
-  }
-
-  function kick(session: Session, reason: string): void {
-    if (session.client.closed) return;
-    logger.info({ sessionId: session.id, clientId: session.client.id, reason }, 'closing session');
-    session.client.close();
-  }
-
-  function serve(b: Aedes, stream: Duplex): void {
-    let client: Client | undefined;
-    // Registered before the intake's own listener: a packet over limits.maxPacketSize ends the
-    // connection before the MQTT parser buffers it.
-    const guard = new PacketSizeGuard(limits.maxPacketSize);
-    const watch = (chunk: Buffer | string) => {
-      const verdict = guard.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      if (!verdict) return;
-      stream.off('data', watch);
+  const host: ConnectionHost = {
+    now: () => clock.now(),
+    dispatch: (connection: Connection, packet: Packet) => dispatch(ctx, connection, packet),
+    schedulePump: (connection) => {
+      pumps.push(connection);
+      scheduleTurn();
+    },
+    scheduleFlush: (connection) => {
+      flushes.push(connection);
+      scheduleTurn();
+    },
+    malformed: (connection, verdict) => {
       const err = verdict.kind === 'too-large' ? errors.packetTooLarge(limits.maxPacketSize) : errors.mqttPacketMalformed(verdict.problem);
-      logRefusal(err, { clientId: client?.id ?? undefined, ...(verdict.kind === 'too-large' && { size: verdict.size }) }, 'connection closed');
-      intake.destroy();
-    };
-    stream.on('data', watch);
-    const intake = new IntakeStream(stream, () => client !== undefined && (client.connecting || client.connected));
-    client = b.handle(intake);
-    const session = new Session(randomUUID(), client);
-    sessions.add(session);
-    intakes.add(intake);
-    logger.debug({ sessionId: session.id }, 'session opened');
-    // Registered after aedes' own listener, which runs the packets queued before CONNACK.
-    client.once('connected', () => intake.release());
-    const lifetime = new Promise<void>((resolve) => {
-      intake.once('close', () => {
-        intakes.delete(intake);
-        void end(session).finally(resolve);
-      });
-    });
-    lifetimes.add(lifetime);
-    void lifetime.then(() => lifetimes.delete(lifetime));
-  }
+      logRefusal(err, { clientId: connection.clientId || undefined, ...(verdict.kind === 'too-large' && { size: verdict.size }) }, 'connection closed');
+      connection.end(verdict.kind === 'too-large' ? Reason.packetTooLarge : Reason.malformedPacket, err.message);
+      // Nothing more is read from a stream that broke the rules.
+      connection.destroy();
+    },
+    finished: (connection) => {
+      connections.delete(connection);
+      const lifetime = end(connection).catch((err: unknown) => logger.error({ err, sessionId: connection.session.id }, 'ending session failed'));
+      lifetimes.add(lifetime);
+      void lifetime.then(() => lifetimes.delete(lifetime));
+    },
+  };
 
-  async function end(session: Session): Promise<void> {
+  async function end(connection: Connection): Promise<void> {
+    const { session } = connection;
     sessions.remove(session);
-    authorization.forget(session);
+    ctx.pressure.forget(connection);
     clientAuth?.ended(session.id);
-    logger.debug({ sessionId: session.id, clientId: session.client.id }, 'session closed');
+    releaseClientState(connection);
+    logger.debug({ sessionId: session.id, clientId: connection.clientId }, 'session closed');
     // Requests already received (e.g. a PUBLISH pipelined before DISCONNECT) finish first, so the
     // endpoint is detached after, not before, they attached it.
     await session.drain();
@@ -191,6 +169,72 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     }
   }
 
+  /** A clean session's state ends with its connection; a persistent one waits for its device, within its expiry. */
+  function releaseClientState(connection: Connection): void {
+    const state = connection.client;
+    if (ctx.live.get(connection.clientId) === connection) ctx.live.delete(connection.clientId);
+    if (!state || ctx.clients.get(connection.clientId) !== state || state.carrier !== connection) return;
+    if (connection.sessionExpirySeconds > 0 && !closed) {
+      state.detach(clock.now() + connection.sessionExpirySeconds * 1000);
+      return;
+    }
+    ctx.subscriptions.removeAll(state);
+    ctx.clients.delete(connection.clientId);
+  }
+
+  // --- keepalive, CONNECT timeout, session expiry: one sweep for everything -----------------
+  let sweeps = 0;
+  function sweep(): void {
+    const now = clock.now();
+    for (const connection of connections) {
+      if (connection.state === 'awaiting-connect' && now - connection.openedAt > limits.connectTimeoutMs) {
+        connection.destroy();
+      } else if (connection.state === 'connected' && connection.keepaliveMs > 0 && now - connection.lastReceivedAt > connection.keepaliveMs * 1.5) {
+        // [MQTT-3.1.2-24] nothing received for one and a half keepalive periods.
+        logger.debug({ clientId: connection.clientId, sessionId: connection.session.id }, 'keepalive expired');
+        connection.end(Reason.keepAliveTimeout, 'nothing received within 1.5 keepalive periods');
+      }
+    }
+    if (sweeps++ % 10 !== 0) return;
+    for (const [clientId, state] of ctx.clients) {
+      if (state.carrier === undefined && state.expiresAt <= now) {
+        ctx.subscriptions.removeAll(state);
+        ctx.clients.delete(clientId);
+      }
+    }
+  }
+  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  // --- kicks: what other parts of Tether (or other nodes) decided --------------------------
+  const unsubscribe = bus.subscribe((event) => onEvent(event));
+
+  function onEvent(event: TetherEvent): void {
+    if (event.type === 'token.status-changed' && (event.status === 'SUSPENDED' || event.status === 'REVOKED')) {
+      const reason = `token ${event.status.toLowerCase()}`;
+      for (const session of sessions.usingToken(event.tokenHash)) session.owner.end(Reason.administrativeAction, reason);
+      // Subscribed to the token's responses without publishing on it: the subscription ends too.
+      for (const state of ctx.subscriptions.withToken(event.tokenHash)) endSubscriber(state, reason, (s) => s.tokenHash === event.tokenHash);
+    } else if (event.type === 'endpoint.deleted') {
+      for (const session of sessions.speakingFor(event.endpointId)) session.owner.end(Reason.administrativeAction, 'endpoint deleted');
+      for (const state of ctx.subscriptions.forEndpoint(event.endpointId)) endSubscriber(state, 'endpoint deleted', (s) => s.endpointId === event.endpointId);
+    } else if (event.type === 'client-credential.changed' && clientAuth) {
+      const ending = new Set(clientAuth.sessionsToEnd(event));
+      if (ending.size === 0) return;
+      for (const session of sessions.all()) if (ending.has(session.id)) session.owner.end(Reason.administrativeAction, `client credential ${event.change}`);
+    }
+  }
+
+  /** A connected subscriber is disconnected; a persistent session whose device is away loses those subscriptions. */
+  function endSubscriber(state: ClientState, reason: string, matches: Parameters<SubscriptionIndex['removeWhere']>[1]): void {
+    const connection = ctx.live.get(state.clientId);
+    if (connection && connection.client === state) {
+      logger.info({ sessionId: connection.session.id, clientId: state.clientId, reason }, 'closing session');
+      connection.end(Reason.administrativeAction, reason);
+    }
+    ctx.subscriptions.removeWhere(state, matches);
+  }
+
   function logRefusal(err: TetherError, fields: Record<string, unknown>, what: string): void {
     const held = connectionLog.pass();
     if (held === undefined) return;
@@ -199,12 +243,14 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   function handle(stream: Duplex): void {
     if (closed) {
+      stream.on('error', () => {});
       stream.destroy();
       return;
     }
     // TLS and WebSocket transports attach their peer; a plain TCP socket knows its address.
-    const remoteAddress = peerOf(stream)?.remoteAddress ?? (stream as Partial<net.Socket>).remoteAddress;
-    const admitted = connections.admit(remoteAddress);
+    const peer = peerOf(stream);
+    const remoteAddress = peer?.remoteAddress ?? (stream as Partial<net.Socket>).remoteAddress;
+    const admitted = counter.admit(remoteAddress);
     if ('refused' in admitted) {
       const err =
         admitted.refused === 'total'
@@ -216,26 +262,14 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
       return;
     }
     stream.once('close', admitted.release);
-    if (broker) {
-      serve(broker, stream);
-      return;
-    }
-    const swallow = () => {};
-    stream.on('error', swallow); // until the intake takes the stream over
-    brokerReady.then(
-      (b) => {
-        stream.off('error', swallow);
-        if (closed || stream.destroyed) stream.destroy();
-        else serve(b, stream);
-      },
-      () => stream.destroy(),
-    );
+    const connection = new Connection(stream, randomUUID(), peer, remoteAddress, host, limits.maxPacketSize);
+    connections.add(connection);
+    sessions.add(connection.session);
   }
 
   async function listen(port: number, host: string): Promise<number> {
-    await brokerReady;
     if (closed) throw new Error('MQTT server is closed');
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => handle(socket));
+    const server = net.createServer({ noDelay: true }, (socket) => handle(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -254,14 +288,23 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     if (closed) return;
     closed = true;
     unsubscribe();
+    clearInterval(sweeper);
     const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-    const b = await brokerReady.catch(() => undefined);
-    if (b) await new Promise<void>((resolve) => b.close(() => resolve()));
-    // Connections that never completed CONNECT are not aedes clients; end them too.
-    for (const intake of intakes) intake.destroy();
+    for (const connection of [...connections]) {
+      if (connection.state === 'connected') connection.end(Reason.serverShuttingDown, 'server shutting down');
+      else connection.destroy();
+    }
+    // Peers that do not close their side are cut (Connection.close gives them a moment).
+    await Promise.all([...lifetimes]);
+    await waitFor(() => connections.size === 0 && lifetimes.size === 0, 5000);
     await Promise.all([...lifetimes]);
     await Promise.all(stopped);
   }
 
-  return { listen, handle, close, sessionCount: () => sessions.size };
+  return { listen, handle, close, sessionCount: () => sessions.size, sweep };
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }

@@ -1,4 +1,11 @@
-import type { Client } from 'aedes';
+import type { TokenRecord } from '../core/types.js';
+
+/** What the request path and the kicks need of the connection behind a session. */
+export interface SessionOwner {
+  readonly clientId: string;
+  /** Ends the connection; under MQTT 5 the device gets a DISCONNECT with the reason code and string. */
+  end(reasonCode: number, reason: string): void;
+}
 
 /**
  * One MQTT connection. Its ID is unique per connection, not the MQTT client ID: when a client
@@ -19,12 +26,30 @@ export class Session {
   readonly attached = new Map<string, Promise<void>>();
   /** SHA-256 hashes of the tokens used on this session: a suspended or revoked token ends it. */
   readonly tokenHashes = new Set<string>();
+  /**
+   * Tokens this session resolved, by application and plain token: later requests skip hashing and
+   * the cache lookup. Never stale: a suspended or revoked token, or a deleted endpoint, ends the
+   * session (server.ts `onEvent`), and with it this map.
+   */
+  private tokens: Map<string, TokenRecord> | undefined;
   closed = false;
 
   constructor(
     readonly id: string,
-    readonly client: Client,
+    readonly owner: SessionOwner,
   ) {}
+
+  get clientId(): string {
+    return this.owner.clientId;
+  }
+
+  knownToken(key: string): TokenRecord | undefined {
+    return this.tokens?.get(key);
+  }
+
+  rememberToken(key: string, record: TokenRecord): void {
+    if (!this.closed) (this.tokens ??= new Map()).set(key, record);
+  }
 
   turnOf(key: string): Promise<void> | undefined {
     return this.turns?.get(key);
@@ -39,6 +64,10 @@ export class Session {
     if (this.turns?.get(key) !== turn) return;
     this.turns.delete(key);
     if (this.turns.size === 0) this.turns = undefined;
+  }
+
+  forgetTokens(): void {
+    this.tokens = undefined;
   }
 
   track(request: Promise<void>): void {
@@ -58,7 +87,6 @@ export class Session {
 
 /** The open sessions, indexed by the things that can end them (token status changes, endpoint deletion). */
 export class SessionTable {
-  private readonly byClient = new WeakMap<Client, Session>();
   private readonly open = new Set<Session>();
   private readonly byTokenHash = new Map<string, Set<Session>>();
   private readonly byEndpoint = new Map<string, Set<Session>>();
@@ -69,11 +97,6 @@ export class SessionTable {
 
   add(session: Session): void {
     this.open.add(session);
-    this.byClient.set(session.client, session);
-  }
-
-  of(client: Client): Session | undefined {
-    return this.byClient.get(client);
   }
 
   /** Records that the session used a token of an endpoint. Ignored once the session is closed. */
@@ -88,6 +111,7 @@ export class SessionTable {
 
   remove(session: Session): void {
     session.closed = true;
+    session.forgetTokens();
     this.open.delete(session);
     for (const hash of session.tokenHashes) removeFrom(this.byTokenHash, hash, session);
     for (const endpointId of session.attached.keys()) removeFrom(this.byEndpoint, endpointId, session);
@@ -106,16 +130,16 @@ export class SessionTable {
   }
 }
 
-/** Multimap helpers for the session indexes (by token, by endpoint), shared with authorize.ts. */
-export function addTo(index: Map<string, Set<Session>>, key: string, session: Session): void {
+/** Multimap helpers for the session indexes (by token, by endpoint), shared with subscriptions.ts. */
+export function addTo<T>(index: Map<string, Set<T>>, key: string, value: T): void {
   let set = index.get(key);
   if (!set) index.set(key, (set = new Set()));
-  set.add(session);
+  set.add(value);
 }
 
-export function removeFrom(index: Map<string, Set<Session>>, key: string, session: Session): void {
+export function removeFrom<T>(index: Map<string, Set<T>>, key: string, value: T): void {
   const set = index.get(key);
   if (!set) return;
-  set.delete(session);
+  set.delete(value);
   if (set.size === 0) index.delete(key);
 }

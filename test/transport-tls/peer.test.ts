@@ -1,17 +1,17 @@
 /**
  * Mutual TLS: the client certificate (and whether it verified) travels with the stream to the MQTT
- * layer, where aedes' preConnect/authenticate read it from `client.conn` with `peerOf`.
+ * layer, where client authentication receives it with the CONNECT.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
-import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
 import type { IClientOptions } from 'mqtt';
+import { createMemoryBus } from '../../src/bus/memory/index.js';
+import type { MqttClientAuth } from '../../src/client-auth/index.js';
 import { silentLogger } from '../../src/core/log.js';
-import { IntakeStream } from '../../src/transport/intake.js';
-import { TlsCredentials, attachMqttWebSocket, listenHttps, listenMqttTls, peerOf } from '../../src/transport/index.js';
+import type { Services } from '../../src/core/services.js';
+import { TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../../src/transport/index.js';
 import type { TlsFiles, TransportPeer } from '../../src/transport/index.js';
 import { generateTestPki } from '../helpers/certs.js';
 import { tempDir } from '../platform/helpers.js';
@@ -26,23 +26,22 @@ const SETTINGS = {
 type Transport = 'tls' | 'wss' | 'ws';
 
 /**
- * An aedes broker fed the way Tether's MQTT core feeds it (through IntakeStream), whose preConnect
- * records `peerOf(client.conn)`; behind one transport listener on a free port.
+ * Tether's MQTT core whose client authentication records the peer each CONNECT arrives with, behind
+ * one transport listener on a free port. No services: the probe only connects.
  */
 async function startProbe(t: { after(fn: () => unknown): void }, transport: Transport, files: TlsFiles) {
   const seen: Array<TransportPeer | undefined> = [];
-  const broker = await Aedes.createBroker({
-    preConnect: (client, _packet, callback) => {
-      seen.push(peerOf(client.conn));
-      callback(null, true);
+  const recorder: MqttClientAuth = {
+    authenticate: async (_session, _username, _password, peer) => {
+      seen.push(peer as TransportPeer | undefined);
     },
-  });
-  t.after(() => new Promise<void>((resolve) => broker.close(() => resolve())));
-  const handle = (stream: Duplex) => {
-    const intake = new IntakeStream(stream, () => true);
-    intake.release();
-    broker.handle(intake);
+    ended: () => {},
+    sessionsToEnd: () => [],
+    admit: () => {},
   };
+  const server = createMqttServer({ services: {} as Services, bus: createMemoryBus(), logger: silentLogger, extensions: [], clientAuth: recorder });
+  t.after(() => server.close());
+  const handle = server.handle;
   if (transport === 'ws') {
     const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,303 @@
+import type { Duplex } from 'node:stream';
+import mqttPacket from 'mqtt-packet';
+import type { Packet, Parser } from 'mqtt-packet';
+import type { Carrier, ClientState, QoS, ReplyProperties } from './client-state.js';
+import { encodeAck } from './packets/encode.js';
+import { PacketSizeGuard } from './packet-guard.js';
+import type { TransportPeer } from './peer.js';
+import type { TokenBucket } from './limits.js';
+import { Session } from './session.js';
+import type { SessionOwner } from './session.js';
+
+/** Why a connection is not processing its next packet; reading stops while any is set (TCP pushes back). */
+export const Hold = {
+  /** CONNECT is being authenticated: later packets wait for its outcome. */
+  connecting: 1,
+  /** limits.maxInflight requests of this connection are being processed. */
+  inflight: 2,
+  /** Over limits.publishRate: resumes when the token bucket has refilled. */
+  rate: 4,
+  /** The whole server has limits.maxPendingRequests in progress. */
+  pressure: 8,
+  /** The device does not read what Tether writes. */
+  write: 16,
+} as const;
+
+export type ConnectionState = 'awaiting-connect' | 'connecting' | 'connected' | 'ended';
+
+/** What the server does for all connections at once: scheduling, dispatch, and the end of a connection. */
+export interface ConnectionHost {
+  now(): number;
+  /** Handles one packet; false when it could not be taken now (a hold was set), so it stays first in line. */
+  dispatch(connection: Connection, packet: Packet): boolean;
+  /** Runs `connection.pump()` on a later turn, after other connections had theirs. */
+  schedulePump(connection: Connection): void;
+  /** Writes `connection.flush()` once this turn is over, for all connections in one pass. */
+  scheduleFlush(connection: Connection): void;
+  /** The packet-size guard or the parser refused the bytes. */
+  malformed(connection: Connection, problem: { kind: 'too-large'; size: number } | { kind: 'malformed'; problem: string }): void;
+  /** The socket is gone and every packet it delivered has been handled. Called once. */
+  finished(connection: Connection): void;
+}
+
+/** Packets handled per connection per turn before others get theirs. */
+const PACKETS_PER_TURN = 64;
+
+/**
+ * One MQTT connection: its socket, parser, the packets parsed but not yet handled, what stops it
+ * from reading, and what waits to be written. Protocol decisions live in packets/*.ts.
+ */
+export class Connection implements Carrier, SessionOwner {
+  state: ConnectionState = 'awaiting-connect';
+  protocolVersion: 3 | 4 | 5 = 4;
+  clientId = '';
+  keepaliveMs = 0;
+  lastReceivedAt: number;
+  readonly openedAt: number;
+  /** MQTT session state; set once CONNECT is accepted. */
+  client: ClientState | undefined;
+  /** Requests of this connection being processed. */
+  inflight = 0;
+  /** MQTT 5 inbound Topic Alias map (3.3.2.3.4). */
+  topicAliases: Map<number, string> | undefined;
+  /** MQTT 5: how many unacknowledged QoS 1/2 messages the device accepts (its Receive Maximum). */
+  receiveMaximum = 65535;
+  /** MQTT 5: largest packet the device accepts; bigger replies are dropped (3.1.2.11.4). */
+  maxOutgoingPacketSize = Infinity;
+  /** MQTT 5: Session Expiry Interval in seconds from CONNECT (or DISCONNECT). */
+  sessionExpirySeconds = 0;
+  /** The device sent DISCONNECT: nothing after it is handled (3.14.4). */
+  disconnected = false;
+  /** limits.publishRate of this connection; created on its first PUBLISH. */
+  rateBucket: TokenBucket | undefined;
+  /** Refusal count and log state (refusals.ts); created on the first refusal. */
+  refusals: unknown;
+  readonly session: Session;
+
+  private readonly parser: Parser;
+  private readonly guard: PacketSizeGuard;
+  private queue: Packet[] = [];
+  private head = 0;
+  private holds = 0;
+  private paused = false;
+  private socketGone = false;
+  private done = false;
+  private outbox: Buffer[] | undefined;
+
+  constructor(
+    readonly stream: Duplex,
+    sessionId: string,
+    readonly peer: TransportPeer | undefined,
+    readonly remoteAddress: string | undefined,
+    private readonly host: ConnectionHost,
+    maxPacketSize: number,
+  ) {
+    this.session = new Session(sessionId, this);
+    this.openedAt = this.lastReceivedAt = host.now();
+    this.guard = new PacketSizeGuard(maxPacketSize);
+    this.parser = mqttPacket.parser({ protocolVersion: 4 });
+    this.parser.on('packet', (packet: Packet) => this.queue.push(packet));
+    this.parser.on('error', (err: Error) => {
+      if (!this.done) host.malformed(this, { kind: 'malformed', problem: err.message });
+    });
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', () => this.onSocketGone());
+    stream.on('close', () => this.onSocketGone());
+    stream.on('end', () => this.onSocketGone());
+  }
+
+  private onData(chunk: Buffer | string): void {
+    if (this.done || this.disconnected) return;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.lastReceivedAt = this.host.now();
+    // The fixed header says how big a packet will be: refuse it before the parser buffers it.
+    const verdict = this.guard.feed(bytes);
+    if (verdict) {
+      this.host.malformed(this, verdict);
+      return;
+    }
+    this.parser.parse(bytes);
+    this.pump();
+  }
+
+  /** Handles queued packets until one cannot be taken or this turn's share is used. */
+  pump(): void {
+    let budget = PACKETS_PER_TURN;
+    while (this.head < this.queue.length && this.holds === 0 && !this.done && !this.disconnected) {
+      if (budget-- === 0) {
+        this.host.schedulePump(this);
+        break;
+      }
+      const packet = this.queue[this.head]!;
+      if (!this.host.dispatch(this, packet)) break;
+      this.queue[this.head++] = undefined as unknown as Packet;
+    }
+    if (this.head >= this.queue.length && this.head > 0) {
+      this.queue = [];
+      this.head = 0;
+    }
+    this.updateReading();
+    if (this.socketGone) this.finishIfIdle();
+  }
+
+  get backlog(): number {
+    return this.queue.length - this.head;
+  }
+
+  hold(reason: number): void {
+    this.holds |= reason;
+    this.updateReading();
+  }
+
+  release(reason: number): void {
+    if ((this.holds & reason) === 0) return;
+    this.holds &= ~reason;
+    if (this.holds === 0) this.host.schedulePump(this);
+  }
+
+  isHeld(reason: number): boolean {
+    return (this.holds & reason) !== 0;
+  }
+
+  private updateReading(): void {
+    const stop = this.holds !== 0 || this.head < this.queue.length;
+    if (stop === this.paused || this.socketGone) return;
+    this.paused = stop;
+    if (stop) this.stream.pause();
+    else this.stream.resume();
+  }
+
+  /**
+   * The peer closed (or the socket failed). Packets it sent before still count: a device that pipelines
+   * CONNECT, PUBLISH, DISCONNECT and closes at once has its PUBLISH stored. Holds that wait on the peer
+   * (writes) or on time (rate) no longer apply.
+   */
+  private onSocketGone(): void {
+    if (this.socketGone) return;
+    this.socketGone = true;
+    this.outbox = undefined;
+    this.holds &= ~(Hold.write | Hold.rate);
+    if (this.holds === 0 && this.backlog > 0) this.host.schedulePump(this);
+    this.finishIfIdle();
+  }
+
+  /** The connection is over once the socket is gone and no packet is left to handle (or CONNECT's outcome to await). */
+  private finishIfIdle(): void {
+    if (this.done || this.state === 'connecting') return;
+    if (this.backlog > 0 && !this.disconnected && this.state !== 'ended') return;
+    this.done = true;
+    this.state = 'ended';
+    this.queue = [];
+    this.head = 0;
+    this.host.finished(this);
+  }
+
+  /** From now on packets are parsed as this protocol level (CONNECT said which). */
+  useProtocolVersion(version: 3 | 4 | 5): void {
+    this.protocolVersion = version;
+    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
+  }
+
+  /**
+   * Tether ends the connection (kick, takeover, keepalive, limits): an MQTT 5 device is told why in a
+   * DISCONNECT with a reason code and string (3.14.2.2.2); 3.1.1 has no such packet from the server.
+   */
+  end(reasonCode: number, reason: string): void {
+    if (this.state === 'ended') return;
+    if (this.state === 'connected' && this.protocolVersion === 5) {
+      this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason } } as Packet);
+    }
+    this.close();
+  }
+
+  /** Stops handling packets and closes the socket after what was already queued for writing. */
+  close(): void {
+    if (this.state !== 'ended') this.state = 'ended';
+    this.queue = [];
+    this.head = 0;
+    if (this.socketGone) {
+      this.finishIfIdle();
+      return;
+    }
+    this.flush();
+    this.stream.end();
+    // A peer that never reads would keep a half-closed socket; it gets a moment, then is cut.
+    const timer = setTimeout(() => this.stream.destroy(), 1000);
+    timer.unref();
+    this.stream.once('close', () => clearTimeout(timer));
+  }
+
+  /** Cuts the connection without writing anything more. */
+  destroy(): void {
+    this.state = 'ended';
+    this.queue = [];
+    this.head = 0;
+    this.outbox = undefined;
+    this.stream.destroy();
+    this.onSocketGone();
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  get gone(): boolean {
+    return this.socketGone;
+  }
+
+  /** The socket is closed for good and the server has let go of the connection. */
+  get finishedHandling(): boolean {
+    return this.done;
+  }
+
+  // --- writing ---------------------------------------------------------------------
+
+  /** Queues bytes for the socket; everything queued in one turn goes out in one write. */
+  write(bytes: Buffer): void {
+    if (this.socketGone || this.stream.writableEnded) return;
+    if (!this.outbox) {
+      this.outbox = [bytes];
+      this.host.scheduleFlush(this);
+    } else this.outbox.push(bytes);
+  }
+
+  send(packet: Packet): void {
+    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+  }
+
+  flush(): void {
+    const outbox = this.outbox;
+    if (!outbox || this.socketGone || this.stream.writableEnded) return;
+    this.outbox = undefined;
+    const ok = this.stream.write(outbox.length === 1 ? outbox[0]! : Buffer.concat(outbox));
+    if (!ok && !this.isHeld(Hold.write)) {
+      // The device is not reading: stop reading it too, so its replies cannot pile up here.
+      this.hold(Hold.write);
+      this.stream.once('drain', () => this.release(Hold.write));
+    }
+  }
+
+  // --- Carrier: what the MQTT session state sends through this connection ---------------
+
+  sendPublish(message: { topic: string; payload: Buffer; qos: QoS; packetId?: number; dup?: boolean; properties?: ReplyProperties | undefined }): void {
+    if (this.state !== 'connected') return;
+    const packet: Packet = {
+      cmd: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos: message.qos,
+      dup: message.dup ?? false,
+      retain: false,
+      ...(message.qos > 0 && { messageId: message.packetId }),
+      ...(this.protocolVersion === 5 && message.properties && { properties: message.properties }),
+    } as Packet;
+    const bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    // MQTT 5 3.1.2.11.4: a packet over the device's Maximum Packet Size is discarded as if sent.
+    if (bytes.length > this.maxOutgoingPacketSize) return;
+    this.write(bytes);
+  }
+
+  sendPubrel(packetId: number): void {
+    if (this.state === 'connected') this.write(encodeAck('pubrel', packetId));
+  }
+}
