@@ -107,7 +107,7 @@ export class Connection implements Carrier, SessionOwner {
   }
 
   private onData(chunk: Buffer | string): void {
-    if (this.done || this.disconnected) return;
+    if (this.done || this.disconnected || this.state === 'ended') return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.lastReceivedAt = this.host.now();
     // The fixed header says how big a packet will be: refuse it before the parser buffers it.
@@ -123,7 +123,7 @@ export class Connection implements Carrier, SessionOwner {
   /** Handles queued packets until one cannot be taken or this turn's share is used. */
   pump(): void {
     let budget = PACKETS_PER_TURN;
-    while (this.head < this.queue.length && this.holds === 0 && !this.done && !this.disconnected) {
+    while (this.head < this.queue.length && this.holds === 0 && this.state !== 'ended' && !this.disconnected) {
       if (budget-- === 0) {
         this.host.schedulePump(this);
         break;
@@ -164,7 +164,11 @@ export class Connection implements Carrier, SessionOwner {
     if (stop === this.paused || this.socketGone) return;
     this.paused = stop;
     if (stop) this.stream.pause();
-    else this.stream.resume();
+    else {
+      // Time spent unread because of Tether's own pushback does not count against the keepalive.
+      this.lastReceivedAt = this.host.now();
+      this.stream.resume();
+    }
   }
 
   /**
@@ -235,6 +239,11 @@ export class Connection implements Carrier, SessionOwner {
     this.outbox = undefined;
     this.stream.destroy();
     this.onSocketGone();
+  }
+
+  /** Tether is not reading this connection (pushback), so silence from it means nothing. */
+  get waitingOnServer(): boolean {
+    return this.holds !== 0 || this.head < this.queue.length;
   }
 
   get ended(): boolean {

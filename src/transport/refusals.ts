@@ -11,6 +11,10 @@ import { Reason } from './reason-codes.js';
 const LINES_PER_INTERVAL = 20;
 const INTERVAL_MS = 10_000;
 
+export type Refusal = 'request refused' | 'subscription refused';
+
+const QUOTES_TOPIC = new Set(['KP_TOPIC_INVALID', 'SUBSCRIPTION_DENIED']);
+
 interface ConnectionRefusals {
   window: WindowCounter;
   /** Refusals since this connection's last log line, by error code. */
@@ -38,14 +42,14 @@ export class Refusals {
   }
 
   /** Counts a refusal on the connection; disconnects it past the limit. */
-  note(connection: Connection, err: TetherError, topic: string | undefined): void {
+  note(connection: Connection, err: TetherError, topic: string | undefined, what: Refusal = 'request refused', reason?: string): void {
     const state = this.stateOf(connection);
     state.unlogged.set(err.code, (state.unlogged.get(err.code) ?? 0) + 1);
     const count = state.window.add();
     const now = this.clock.now();
-    if (now - state.lastLoggedAt >= INTERVAL_MS) this.log(connection, state, err, topic, now, 'request refused');
+    if (now - state.lastLoggedAt >= INTERVAL_MS) this.log(connection, state, err, topic, now, what, reason);
     if (count > this.limits.maxRefusals && !connection.ended) {
-      this.log(connection, state, err, topic, now, 'connection closed: too many refused requests (limits.maxRefusals)');
+      this.log(connection, state, err, topic, now, 'connection closed: too many refused requests (limits.maxRefusals)', reason);
       connection.end(Reason.quotaExceeded, `more than ${this.limits.maxRefusals} refused requests within ${this.limits.refusalWindowMs} ms; fix the requests before reconnecting`);
     }
   }
@@ -54,7 +58,7 @@ export class Refusals {
     return (connection.refusals ??= { window: new WindowCounter(this.clock, this.limits.refusalWindowMs), unlogged: new Map(), lastLoggedAt: -Infinity }) as ConnectionRefusals;
   }
 
-  private log(connection: Connection, state: ConnectionRefusals, err: TetherError, topic: string | undefined, now: number, what: string): void {
+  private log(connection: Connection, state: ConnectionRefusals, err: TetherError, topic: string | undefined, now: number, what: string, reason: string | undefined): void {
     state.lastLoggedAt = now;
     const counts = Object.fromEntries(state.unlogged);
     state.unlogged.clear();
@@ -72,10 +76,12 @@ export class Refusals {
         clientId: connection.clientId,
         remoteAddress: connection.remoteAddress,
         ...(topic !== undefined && { topic: redactTopic(topic) }),
+        ...(reason !== undefined && { reason }),
         refused: counts,
         ...(held > 0 && { linesHeldBack: held }),
       },
-      `${what}: ${err.message}`,
+      // These two messages quote the topic or filter, which may hold a token: the redacted one is logged instead.
+      QUOTES_TOPIC.has(err.code) ? what : `${what}: ${err.message}`,
     );
   }
 }

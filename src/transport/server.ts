@@ -189,7 +189,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     for (const connection of connections) {
       if (connection.state === 'awaiting-connect' && now - connection.openedAt > limits.connectTimeoutMs) {
         connection.destroy();
-      } else if (connection.state === 'connected' && connection.keepaliveMs > 0 && now - connection.lastReceivedAt > connection.keepaliveMs * 1.5) {
+      } else if (connection.state === 'connected' && connection.keepaliveMs > 0 && !connection.waitingOnServer && now - connection.lastReceivedAt > connection.keepaliveMs * 1.5) {
         // [MQTT-3.1.2-24] nothing received for one and a half keepalive periods.
         logger.debug({ clientId: connection.clientId, sessionId: connection.session.id }, 'keepalive expired');
         connection.end(Reason.keepAliveTimeout, 'nothing received within 1.5 keepalive periods');

@@ -34,8 +34,10 @@ export function handleSubscribe(ctx: ServerContext, connection: Connection, pack
       const granted = Math.min(qos, 2) as QoS;
       ctx.subscriptions.add(state, { filter, qos: granted, scope: responseScope(filter), tokenHash: record.tokenHash, endpointId: record.endpointId });
       return granted;
-    } catch {
-      return refuse(ctx, connection, errors.subscriptionDenied(filter), filter, Reason.notAuthorized);
+    } catch (err) {
+      // The device learns only "refused"; the log says why (unknown version, suspended token...).
+      const code = (err as { code?: unknown } | null)?.code;
+      return refuse(ctx, connection, errors.subscriptionDenied(filter), filter, Reason.notAuthorized, typeof code === 'string' ? code : undefined);
     }
   });
   void Promise.all(decisions).then((granted) => {
@@ -49,7 +51,7 @@ export function handleSubscribe(ctx: ServerContext, connection: Connection, pack
   return true;
 }
 
-function refuse(ctx: ServerContext, connection: Connection, err: TetherError, filter: string, reason: number): number {
-  ctx.refusals.note(connection, err, filter);
-  return reason;
+function refuse(ctx: ServerContext, connection: Connection, err: TetherError, filter: string, reasonCode: number, reason?: string): number {
+  ctx.refusals.note(connection, err, filter, 'subscription refused', reason);
+  return reasonCode;
 }
