@@ -26,6 +26,7 @@ import { Reason } from './reason-codes.js';
 import { Refusals } from './refusals.js';
 import { createRequestHandler } from './requests.js';
 import { SessionTable } from './session.js';
+import type { Session } from './session.js';
 import { SubscriptionIndex } from './subscriptions.js';
 
 export interface MqttServerDeps {
@@ -212,26 +213,30 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
   function onEvent(event: TetherEvent): void {
     if (event.type === 'token.status-changed' && (event.status === 'SUSPENDED' || event.status === 'REVOKED')) {
       const reason = `token ${event.status.toLowerCase()}`;
-      for (const session of sessions.usingToken(event.tokenHash)) session.owner.end(Reason.administrativeAction, reason);
+      for (const session of sessions.usingToken(event.tokenHash)) kick(session, reason);
       // Subscribed to the token's responses without publishing on it: the subscription ends too.
       for (const state of ctx.subscriptions.withToken(event.tokenHash)) endSubscriber(state, reason, (s) => s.tokenHash === event.tokenHash);
     } else if (event.type === 'endpoint.deleted') {
-      for (const session of sessions.speakingFor(event.endpointId)) session.owner.end(Reason.administrativeAction, 'endpoint deleted');
+      for (const session of sessions.speakingFor(event.endpointId)) kick(session, 'endpoint deleted');
       for (const state of ctx.subscriptions.forEndpoint(event.endpointId)) endSubscriber(state, 'endpoint deleted', (s) => s.endpointId === event.endpointId);
     } else if (event.type === 'client-credential.changed' && clientAuth) {
       const ending = new Set(clientAuth.sessionsToEnd(event));
       if (ending.size === 0) return;
-      for (const session of sessions.all()) if (ending.has(session.id)) session.owner.end(Reason.administrativeAction, `client credential ${event.change}`);
+      for (const session of sessions.all()) if (ending.has(session.id)) kick(session, `client credential ${event.change}`);
     }
+  }
+
+  /** Operator actions end sessions: one log line each (their number follows the operator, not a device). */
+  function kick(session: Session, reason: string): void {
+    if (session.closed) return;
+    logger.info({ sessionId: session.id, clientId: session.clientId, reason }, 'closing session');
+    session.owner.end(Reason.administrativeAction, reason);
   }
 
   /** A connected subscriber is disconnected; a persistent session whose device is away loses those subscriptions. */
   function endSubscriber(state: ClientState, reason: string, matches: Parameters<SubscriptionIndex['removeWhere']>[1]): void {
     const connection = ctx.live.get(state.clientId);
-    if (connection && connection.client === state) {
-      logger.info({ sessionId: connection.session.id, clientId: state.clientId, reason }, 'closing session');
-      connection.end(Reason.administrativeAction, reason);
-    }
+    if (connection && connection.client === state) kick(connection.session, reason);
     ctx.subscriptions.removeWhere(state, matches);
   }
 
