@@ -1,10 +1,12 @@
 /**
- * The same 1/KP behaviour on every transport: TCP, MQTT over TLS, WebSocket and secure WebSocket,
- * each against a whole Tether (TLS configured) with real mqtt@5 clients.
+ * The same 1/KP behaviour on every transport (TCP, MQTT over TLS, WebSocket and secure WebSocket) and
+ * both protocol levels (MQTT 3.1.1 and 5.0), each against a whole Tether (TLS configured) with real
+ * mqtt@5 clients.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { DISCONNECT_PACKET, api, connectPacket, createEndpoint, eventually, publishQos0Packet, tempDir } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
 import { TRANSPORTS, startSecure } from './setup.js';
@@ -24,7 +26,7 @@ const getEndpoint = async (running: RunningTether, id: string) =>
  * Publishes with a request ID and resolves with the reply topic suffix and payload. Without
  * `subscribe`, the reply still arrives: Kaa clients get it on the requesting connection.
  */
-async function request(client: MqttClient, topic: string, payload: string, subscribe = true): Promise<{ suffix: string; body: unknown }> {
+async function request(client: MqttClient, topic: string, payload: string, subscribe = true): Promise<{ suffix: string; body: unknown; pubackReason?: number }> {
   if (subscribe) await client.subscribeAsync([`${topic}/status`, `${topic}/error`]);
   const reply = new Promise<{ suffix: string; body: unknown }>((resolve) => {
     const onMessage = (replyTopic: string, replyPayload: Buffer) => {
@@ -35,16 +37,21 @@ async function request(client: MqttClient, topic: string, payload: string, subsc
     };
     client.on('message', onMessage);
   });
-  await client.publishAsync(topic, payload, { qos: 1 });
-  return reply;
+  // MQTT 5: a refused request's PUBACK carries a failure reason code; mqtt.js reports it as an error.
+  const pubackReason = await client.publishAsync(topic, payload, { qos: 1 }).then(
+    () => undefined,
+    (err: { code?: number }) => err.code,
+  );
+  return { ...(await reply), ...(pubackReason !== undefined && { pubackReason }) };
 }
 
 for (const transport of TRANSPORTS) {
-  describe(`1/KP over ${transport.name}`, () => {
+  for (const protocolVersion of [4, 5] as const) {
+  describe(`1/KP over ${transport.name}, MQTT ${protocolVersion === 4 ? '3.1.1' : '5.0'}`, () => {
     test('tutorial: update/keys with a request ID gets /status, the metadata is stored, the endpoint connects and disconnects', async (t) => {
       const running = await startSecure(t, tempDir(t));
       const { endpointId, token } = await createEndpoint(running);
-      const device = await transport.connect(running);
+      const device = await transport.connect(running, { protocolVersion });
       t.after(() => device.end(true));
 
       const topic = `kp1/demo_application_v1/epmx/${token}/update/keys`;
@@ -62,11 +69,13 @@ for (const transport of TRANSPORTS) {
 
     test('an unknown token gets a 1/KP 401 /error reply on the requesting connection', async (t) => {
       const running = await startSecure(t, tempDir(t));
-      const device = await transport.connect(running);
+      const device = await transport.connect(running, { protocolVersion });
       t.after(() => device.end(true));
       const reply = await request(device, 'kp1/demo_application_v1/epmx/not-a-token/update/keys/7', TUTORIAL_PAYLOAD, false);
       assert.equal(reply.suffix, 'error');
       assert.equal((reply.body as { statusCode: number }).statusCode, 401);
+      // MQTT 5 says it in the PUBACK too: 0x87 not authorized. 3.1.1 has no reason codes.
+      assert.equal(reply.pubackReason, protocolVersion === 5 ? 0x87 : undefined);
     });
 
     test('CONNECT, PUBLISH and DISCONNECT in one write, then close without waiting: the update is applied', async (t) => {
@@ -74,15 +83,18 @@ for (const transport of TRANSPORTS) {
       const { endpointId, token } = await createEndpoint(running);
       await transport.sendAndClose(
         running,
-        Buffer.concat([
-          connectPacket(`pipelined-${transport.name}`),
-          publishQos0Packet(`kp1/demo_application_v1/epmx/${token}/update/keys`, TUTORIAL_PAYLOAD),
-          DISCONNECT_PACKET,
-        ]),
+        protocolVersion === 4
+          ? Buffer.concat([connectPacket(`pipelined-${transport.name}`), publishQos0Packet(`kp1/demo_application_v1/epmx/${token}/update/keys`, TUTORIAL_PAYLOAD), DISCONNECT_PACKET])
+          : Buffer.concat([
+              mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: `pipelined-${transport.name}-5`, keepalive: 60 }, { protocolVersion: 5 }),
+              mqttPacket.generate({ cmd: 'publish', topic: `kp1/demo_application_v1/epmx/${token}/update/keys`, payload: TUTORIAL_PAYLOAD, qos: 0, retain: false, dup: false }, { protocolVersion: 5 }),
+              mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: 5 }),
+            ]),
       );
       const endpoint = await eventually('metadata of the pipelined client', () => getEndpoint(running, endpointId), (e) => e.metadata?.['model'] !== undefined);
       assert.deepEqual(endpoint.metadata, TUTORIAL_METADATA);
       await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
     });
   });
+  }
 }
