@@ -19,11 +19,11 @@ import { LoadGenerator } from './loadgen/client.js';
 import { fdLimits, machineBusySeconds } from './procstat.js';
 import type { QueryTiming } from './query.js';
 import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.js';
-import { type BrokerFigures, type Plan, log, measureConnects, measureIdle, measureUpdates } from './scenarios.js';
+import { type BrokerFigures, type Plan, log, measureConnects, measureFlood, measureIdle, measureUpdates } from './scenarios.js';
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
 import { buildDetails, buildRows } from './summary.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'query'] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL: Plan = {
@@ -39,6 +39,10 @@ const FULL: Plan = {
   idleDeadlineMs: 120_000,
   queryEndpoints: 100_000,
   queryRequests: 100,
+  floodDevices: 20,
+  floodRate: 400,
+  flooders: 10,
+  floodMs: 10_000,
 };
 
 const QUICK: Plan = {
@@ -178,7 +182,7 @@ async function main(): Promise<void> {
         notes.push(`${name} failed: ${message}`);
       }
     };
-    if (only.has('publish') || only.has('connect') || only.has('idle')) await section('MQTT scenarios', async () => {
+    if (only.has('publish') || only.has('connect') || only.has('idle') || only.has('flood')) await section('MQTT scenarios', async () => {
       const dataDir = path.join(workDir, 'data-devices');
       fs.mkdirSync(dataDir);
       const count = Math.max(plan.idleDevices, plan.publishDevices);
@@ -195,6 +199,8 @@ async function main(): Promise<void> {
       if (brokers.has('tether')) {
         if (only.has('publish') || only.has('connect')) await withServer(tetherIn(dataDir), (s) => traffic(s, tether, (own) => own / 2, false));
         if (only.has('idle')) tether.idle = await withServer(tetherIn(dataDir), (s) => measureIdle(gen, s, plan, tokens));
+        // Hostile load only makes sense against Tether: mosquitto has no unknown tokens to refuse.
+        if (only.has('flood')) tether.flood = await withServer(tetherIn(dataDir), (s) => measureFlood(gen, s, plan, tokens));
       }
       if (useMosquitto) {
         // Driven at Tether's half-load rate too, so the latencies compare at the same offered load.

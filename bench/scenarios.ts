@@ -1,7 +1,8 @@
 /** The MQTT scenarios, run against any broker through the load generator. */
 import type { LoadGenerator } from './loadgen/client.js';
 import type { Target } from './loadgen/device.js';
-import type { ConnectRateResult, PublishResult } from './loadgen/protocol.js';
+import fs from 'node:fs';
+import type { ConnectRateResult, FloodResult, PublishResult } from './loadgen/protocol.js';
 import { type PhaseCpu, phaseMeter, rssMb, waitIdle } from './procstat.js';
 import { fmt } from './report.js';
 import type { RunningServer } from './servers.js';
@@ -19,6 +20,10 @@ export interface Plan {
   idleDeadlineMs: number;
   queryEndpoints: number;
   queryRequests: number;
+  floodDevices: number;
+  floodRate: number;
+  flooders: number;
+  floodMs: number;
 }
 
 export const PREFIX = 'kp1/demo_application_v1/epmx';
@@ -35,6 +40,7 @@ export interface BrokerFigures {
   paced?: PublishResult & Cpu;
   connect?: ConnectRateResult & Cpu;
   idle?: { rssBeforeMb: number; rssMb: number; open: number; failed: number; seconds: number; firstError?: string };
+  flood?: FloodResult & Cpu & { maxRssMb: number; logGrowthMb: number };
 }
 
 export function log(message: string): void {
@@ -136,4 +142,38 @@ export async function measureIdle(gen: LoadGenerator, server: RunningServer, pla
   );
   await gen.run({ kind: 'idle-close' });
   return { rssBeforeMb, rssMb: rss, open: opened.open, failed: opened.failed, seconds: opened.seconds, firstError: opened.firstError };
+}
+
+/**
+ * Hostile load on a running server: well-behaved devices at a fixed rate while anonymous
+ * connections flood publishes to unknown tokens. RSS is sampled throughout; the log's growth is
+ * the server's log file before and after.
+ */
+export async function measureFlood(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[]): Promise<BrokerFigures['flood']> {
+  log(`${server.name}: ${plan.floodDevices} devices at ${plan.floodRate}/s in all while ${plan.flooders} connections flood publishes to unknown tokens, ${plan.floodMs / 1000} s`);
+  const logBefore = fs.statSync(server.logFile).size;
+  let maxRssMb = rssMb(server.pid);
+  const sampler = setInterval(() => (maxRssMb = Math.max(maxRssMb, rssMb(server.pid))), 200);
+  const meter = phaseMeter(server.pid);
+  try {
+    const result = await gen.run({
+      kind: 'flood',
+      target: targetOf(server),
+      prefix: PREFIX,
+      tokens: tokens.slice(0, plan.floodDevices),
+      rate: plan.floodRate,
+      flooders: plan.flooders,
+      warmupMs: plan.warmupMs,
+      durationMs: plan.floodMs,
+    });
+    const logGrowthMb = (fs.statSync(server.logFile).size - logBefore) / 1024 / 1024;
+    const flood = { ...result, ...cpu(meter), maxRssMb, logGrowthMb };
+    log(
+      `${server.name}: well-behaved ${fmt(result.answeredRate)}/s answered of ${fmt(result.offeredRate)}/s offered, reply p99 ${fmt(result.replyLatency.p99, 1)} ms; new device CONNACK max ${fmt(result.connack.max, 1)} ms (${result.connackFailures} failed); RSS max ${fmt(maxRssMb, 1)} MB; log +${fmt(logGrowthMb, 2)} MB; flood ${fmt(result.floodMb, 1)} MB over ${result.floodConnections} connections`,
+    );
+    return flood;
+  } finally {
+    clearInterval(sampler);
+    await waitIdle(server.pid);
+  }
 }

@@ -28,12 +28,12 @@ export function buildRows(plan: Plan, f: RunFigures): Row[] {
   const ref = (v: number | undefined, digits = 0) => (v === undefined ? f.referenceMissing : fmt(v, digits));
   if (t.publish) {
     rows.push({
-      metric: 'update/keys QoS 1, max rate (updates/s)',
+      metric: 'update/keys QoS 1 + /status reply, max rate (updates/s)',
       tether: fmt(t.publish.rate),
       reference: ref(r.publish?.rate),
       ratio: ratio(t.publish.rate, r.publish?.rate),
-      target: '≥ 0.60×',
-      verdict: r.publish ? verdict(t.publish.rate / r.publish.rate >= 0.6 && t.publish.lost === 0) : '',
+      target: '≥ 1.0×',
+      verdict: r.publish ? verdict(t.publish.rate / r.publish.rate >= 1.0 && t.publish.lost === 0) : '',
     });
     for (const p of ['p50', 'p90', 'p99', 'max'] as const) {
       rows.push({
@@ -52,8 +52,8 @@ export function buildRows(plan: Plan, f: RunFigures): Row[] {
       tether: fmt(t.paced.latency.p99, 2),
       reference: ref(r.paced?.latency.p99, 2),
       ratio: ratio(t.paced.latency.p99, r.paced?.latency.p99),
-      target: '< 10 ms',
-      verdict: verdict(t.paced.latency.p99 < 10 && t.paced.lost === 0),
+      target: '< 5 ms',
+      verdict: verdict(t.paced.latency.p99 < 5 && t.paced.lost === 0),
     });
   }
   if (t.connect) {
@@ -62,9 +62,16 @@ export function buildRows(plan: Plan, f: RunFigures): Row[] {
       tether: fmt(t.connect.rate),
       reference: ref(r.connect?.rate),
       ratio: ratio(t.connect.rate, r.connect?.rate),
-      target: '≥ 3,000/s',
-      verdict: verdict(t.connect.rate >= 3000 && t.connect.failed === 0 && t.connect.errorResponses === 0),
+      target: '≥ 3,000/s, ≥ 0.7×',
+      verdict: verdict(t.connect.rate >= 3000 && (!r.connect || t.connect.rate / r.connect.rate >= 0.7) && t.connect.failed === 0 && t.connect.errorResponses === 0),
     });
+  }
+  for (const [name, b] of [['update', t.publish], ['connect cycle', t.connect]] as const) {
+    const own = b ? cpuPerOp(b.serverCpu, b.rate) : undefined;
+    const refFigures = name === 'update' ? r.publish : r.connect;
+    const theirs = refFigures ? cpuPerOp(refFigures.serverCpu, refFigures.rate) : undefined;
+    if (own === undefined) continue;
+    rows.push({ metric: `  server CPU per ${name} (µs)`, tether: fmt(own, 1), reference: theirs === undefined ? f.referenceMissing : fmt(theirs, 1), ratio: ratio(own, theirs), target: '', verdict: '' });
   }
   if (t.idle) {
     rows.push({
@@ -72,9 +79,28 @@ export function buildRows(plan: Plan, f: RunFigures): Row[] {
       tether: fmt(t.idle.rssMb, 1),
       reference: ref(r.idle?.rssMb, 1),
       ratio: ratio(t.idle.rssMb, r.idle?.rssMb),
-      target: '< 250 MB',
-      verdict: plan.idleDevices < FULL_IDLE_DEVICES ? '' : verdict(t.idle.rssMb < 250 && t.idle.open >= FULL_IDLE_DEVICES),
+      target: '< 200 MB',
+      verdict: plan.idleDevices < FULL_IDLE_DEVICES ? '' : verdict(t.idle.rssMb < 200 && t.idle.open >= FULL_IDLE_DEVICES),
     });
+    const perDevice = kbPerDevice(t.idle);
+    const refPerDevice = r.idle ? kbPerDevice(r.idle) : undefined;
+    rows.push({
+      metric: '  RSS per idle device above the empty process (kB)',
+      tether: fmt(perDevice, 1),
+      reference: refPerDevice === undefined ? f.referenceMissing : fmt(refPerDevice, 1),
+      ratio: ratio(perDevice, refPerDevice),
+      target: '≤ 10 kB',
+      verdict: plan.idleDevices < FULL_IDLE_DEVICES ? '' : verdict(perDevice <= 10),
+    });
+  }
+  if (t.flood) {
+    const fl = t.flood;
+    const kept = fl.answeredRate / Math.max(1, fl.offeredRate);
+    rows.push({ metric: `flood: well-behaved rate kept (${fmt(fl.offeredRate)}/s offered)`, tether: `${fmt(kept, 2)}×`, reference: '—', ratio: '', target: '≥ 0.8×', verdict: verdict(kept >= 0.8 && fl.refused === 0) });
+    rows.push({ metric: '  flood: reply p99 (ms)', tether: fmt(fl.replyLatency.p99, 1), reference: '—', ratio: '', target: '< 250 ms', verdict: verdict(fl.replyLatency.p99 < 250) });
+    rows.push({ metric: '  flood: new device CONNACK, max (ms)', tether: fmt(fl.connack.max, 1), reference: '—', ratio: '', target: '< 1,000 ms', verdict: verdict(fl.connack.max < 1000 && fl.connackFailures === 0 && fl.connack.count > 0) });
+    rows.push({ metric: '  flood: RSS max (MB)', tether: fmt(fl.maxRssMb, 1), reference: '—', ratio: '', target: '< 300 MB', verdict: verdict(fl.maxRssMb < 300) });
+    rows.push({ metric: '  flood: log growth (MB)', tether: fmt(fl.logGrowthMb, 3), reference: '—', ratio: '', target: '< 1 MB', verdict: verdict(fl.logGrowthMb < 1) });
   }
   if (f.httpQuery) {
     const n = fmt(f.queryEndpoints);
@@ -97,6 +123,15 @@ export function buildRows(plan: Plan, f: RunFigures): Row[] {
     });
   }
   return rows;
+}
+
+/** Microseconds of server CPU per operation: `cores` busy over the phase, `rate` operations per second. */
+function cpuPerOp(cores: number, rate: number): number | undefined {
+  return rate > 0 ? (cores / rate) * 1e6 : undefined;
+}
+
+function kbPerDevice(idle: NonNullable<BrokerFigures['idle']>): number {
+  return ((idle.rssMb - idle.rssBeforeMb) * 1024) / Math.max(1, idle.open);
 }
 
 function pct(v: number): string {
@@ -138,6 +173,12 @@ export function buildDetails(plan: Plan, f: RunFigures): string[] {
         `${name} idle (fresh process): RSS ${fmt(b.idle.rssBeforeMb, 1)} MB before, ${fmt(b.idle.rssMb, 1)} MB with ${fmt(b.idle.open)} devices (${fmt(perDevice, 1)} kB/device); connecting them took ${fmt(b.idle.seconds, 1)} s; failed ${b.idle.failed}`,
       );
     }
+  }
+  const fl = f.tether.flood;
+  if (fl) {
+    out.push(
+      `Tether flood: ${plan.floodDevices} devices offered ${fmt(fl.offeredRate)} requests/s with request IDs and got ${fmt(fl.answeredRate)} replies/s (${fl.refused} refused); reply p50 ${fmt(fl.replyLatency.p50, 1)} / p99 ${fmt(fl.replyLatency.p99, 1)} / max ${fmt(fl.replyLatency.max, 1)} ms; ${fl.connack.count} new devices, CONNACK p50 ${fmt(fl.connack.p50, 1)} / max ${fmt(fl.connack.max, 1)} ms (${fl.connackFailures} failed); ${plan.flooders} flooders sent ${fmt(fl.floodMb, 1)} MB over ${fl.floodConnections} connections; server CPU ${pct(fl.serverCpu)} of a core; RSS max ${fmt(fl.maxRssMb, 1)} MB; log +${fmt(fl.logGrowthMb * 1024, 1)} kB`,
+    );
   }
   const { httpQuery: h, storageQuery: s } = f;
   if (h) {

@@ -1,12 +1,14 @@
 /** The orchestrator's handle on the load-generator worker: one command at a time. */
 import { Worker } from 'node:worker_threads';
-import type { Command, ConnectRateResult, IdleResult, PublishResult, Reply } from './protocol.js';
+import type { Command, ConnectRateResult, FloodResult, IdleResult, PublishResult, Reply } from './protocol.js';
 
 type ResultOf<C extends Command> = C extends { kind: 'closed' | 'paced' }
   ? PublishResult
   : C extends { kind: 'connect-rate' }
     ? ConnectRateResult
-    : IdleResult;
+    : C extends { kind: 'flood' }
+      ? FloodResult
+      : IdleResult;
 
 export class LoadGenerator {
   private readonly worker = new Worker(new URL('./worker.js', import.meta.url));

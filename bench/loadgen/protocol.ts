@@ -24,7 +24,12 @@ export type Command =
    * Connect, subscribe, one request, response, disconnect, with `concurrency` devices in flight.
    * `echo`: publish to the response topic itself, for a plain broker that has nobody to answer.
    */
-  | (Base & { kind: 'connect-rate'; concurrency: number; durationMs: number; maxCount: number; echo: boolean });
+  | (Base & { kind: 'connect-rate'; concurrency: number; durationMs: number; maxCount: number; echo: boolean })
+  /**
+   * Well-behaved devices (one per token) send requests at `rate`/s in all while `flooders`
+   * connections flood QoS 0 publishes to unknown tokens; a new device connects every second.
+   */
+  | (Base & { kind: 'flood'; rate: number; flooders: number; warmupMs: number; durationMs: number });
 
 export interface PublishResult {
   acked: number;
@@ -59,6 +64,22 @@ export interface ConnectRateResult {
   latency: LatencySummary;
   generatorCpu: number;
   firstError?: string;
+}
+
+export interface FloodResult {
+  /** Requests the well-behaved devices sent per second, and replies they got per second. */
+  offeredRate: number;
+  answeredRate: number;
+  /** Replies that were /error (a well-behaved device should get none). */
+  refused: number;
+  replyLatency: LatencySummary;
+  /** CONNECT→CONNACK of a new device, once a second during the flood. */
+  connack: LatencySummary;
+  connackFailures: number;
+  floodConnections: number;
+  floodMb: number;
+  seconds: number;
+  generatorCpu: number;
 }
 
 export type Reply = { ok: true; result: unknown } | { ok: false; error: string };

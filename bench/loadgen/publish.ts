@@ -1,6 +1,7 @@
 /**
- * 10/EPMP `update/keys` at QoS 1 without a request ID: the device only needs the PUBACK
- * (1/KP: acknowledgement-only requests use PUBLISH acknowledgement). Latency is PUBLISH→PUBACK.
+ * 10/EPMP `update/keys` at QoS 1 with a request ID: Tether answers each on `/status` (at QoS 1, which
+ * the device acknowledges); mosquitto has nobody to answer, so it only sends the PUBACK. Latency is
+ * PUBLISH→PUBACK.
  */
 import { performance } from 'node:perf_hooks';
 import { DISCONNECT, encodePublish, encodePuback } from '../mqtt-codec.js';
@@ -14,7 +15,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 interface Publisher {
   device: Device;
-  topic: Buffer;
+  topic: string;
   sentAt: Float64Array;
   nextId: number;
   inflight: number;
@@ -34,7 +35,7 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
 
   const publishers: Publisher[] = devices.map((device, i) => ({
     device,
-    topic: Buffer.from(`${cmd.prefix}/${cmd.tokens[i]}/update/keys`),
+    topic: `${cmd.prefix}/${cmd.tokens[i]}/update/keys/`,
     sentAt: new Float64Array(ID_RING + 1),
     nextId: 1,
     inflight: 0,
@@ -51,7 +52,7 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
     p.inflight++;
     p.seq++;
     p.sentAt[id] = performance.now();
-    p.device.write(encodePublish(p.topic, `{"temperature":${20 + (p.seq % 10) / 2},"seq":${p.seq}}`, 1, id));
+    p.device.write(encodePublish(Buffer.from(p.topic + p.seq), `{"temperature":${20 + (p.seq % 10) / 2},"seq":${p.seq}}`, 1, id));
   };
 
   for (const p of publishers) {

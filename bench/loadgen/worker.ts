@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Command, Reply } from './protocol.js';
+import { runFlood } from './flood.js';
 import { runPublishLoad } from './publish.js';
 import { closeIdle, openIdle, runConnectRate } from './sessions.js';
 
@@ -22,6 +23,8 @@ async function handle(cmd: Command): Promise<unknown> {
       return closeIdle();
     case 'connect-rate':
       return runConnectRate(cmd, tag);
+    case 'flood':
+      return runFlood(cmd, tag);
   }
 }
 
