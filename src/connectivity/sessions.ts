@@ -1,3 +1,5 @@
+import { MultiMap } from '../core/multimap.js';
+
 /**
  * 9/ELCE: which sessions speak for which endpoints. A gateway session can speak for several
  * endpoints and an endpoint can have several sessions (e.g. during an MQTT session takeover the new
@@ -5,7 +7,7 @@
  */
 export class SessionTable {
   private readonly endpointsBySession = new Map<string, Map<string, string>>();
-  private readonly sessionsByEndpoint = new Map<string, Set<string>>();
+  private readonly sessionsByEndpoint = new MultiMap<string, string>();
 
   /** Returns true when this made the endpoint connected (its first session). */
   attach(sessionId: string, endpointId: string, applicationName: string): boolean {
@@ -13,10 +15,8 @@ export class SessionTable {
     if (!endpoints) this.endpointsBySession.set(sessionId, (endpoints = new Map()));
     if (endpoints.has(endpointId)) return false;
     endpoints.set(endpointId, applicationName);
-    let sessions = this.sessionsByEndpoint.get(endpointId);
-    if (!sessions) this.sessionsByEndpoint.set(endpointId, (sessions = new Set()));
-    sessions.add(sessionId);
-    return sessions.size === 1;
+    this.sessionsByEndpoint.add(endpointId, sessionId);
+    return this.sessionsByEndpoint.count(endpointId) === 1;
   }
 
   /** Removes the session; returns the endpoints it left without any session. */
@@ -26,35 +26,31 @@ export class SessionTable {
     this.endpointsBySession.delete(sessionId);
     const disconnected: Array<{ endpointId: string; applicationName: string }> = [];
     for (const [endpointId, applicationName] of endpoints) {
-      const sessions = this.sessionsByEndpoint.get(endpointId);
-      if (!sessions) continue;
-      sessions.delete(sessionId);
-      if (sessions.size === 0) {
-        this.sessionsByEndpoint.delete(endpointId);
-        disconnected.push({ endpointId, applicationName });
-      }
+      if (!this.sessionsByEndpoint.has(endpointId)) continue;
+      this.sessionsByEndpoint.delete(endpointId, sessionId);
+      if (!this.sessionsByEndpoint.has(endpointId)) disconnected.push({ endpointId, applicationName });
     }
     return disconnected;
   }
 
   /** Forgets the endpoint (it was deleted); its sessions stay for their other endpoints. */
   forgetEndpoint(endpointId: string): void {
-    for (const sessionId of this.sessionsByEndpoint.get(endpointId) ?? []) {
+    for (const sessionId of this.sessionsByEndpoint.get(endpointId)) {
       const endpoints = this.endpointsBySession.get(sessionId);
       endpoints?.delete(endpointId);
       if (endpoints?.size === 0) this.endpointsBySession.delete(sessionId);
     }
-    this.sessionsByEndpoint.delete(endpointId);
+    this.sessionsByEndpoint.deleteKey(endpointId);
   }
 
   sessionsOf(endpointId: string): string[] {
-    return [...(this.sessionsByEndpoint.get(endpointId) ?? [])];
+    return this.sessionsByEndpoint.get(endpointId);
   }
 
   connectedEndpoints(): Array<{ endpointId: string; applicationName: string }> {
     const result: Array<{ endpointId: string; applicationName: string }> = [];
-    for (const [endpointId, sessions] of this.sessionsByEndpoint) {
-      const first = sessions.values().next().value;
+    for (const endpointId of this.sessionsByEndpoint.keys()) {
+      const first = this.sessionsByEndpoint.get(endpointId)[0];
       const applicationName = first === undefined ? undefined : this.endpointsBySession.get(first)?.get(endpointId);
       if (applicationName !== undefined) result.push({ endpointId, applicationName });
     }

@@ -102,7 +102,11 @@ export class ClientState {
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the message is delivered. False when the ID was unknown. */
   acknowledged(packetId: number): boolean {
     const known = this.outbound?.delete(packetId) ?? false;
-    if (known) this.sendPending();
+    if (known) {
+      // Most devices get a reply now and then: an empty map is not kept per idle device.
+      if (this.outbound!.size === 0) this.outbound = undefined;
+      this.sendPending();
+    }
     return known;
   }
 

@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
-import type { Packet, Parser } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import type { Carrier, ClientState, QoS, ReplyProperties } from './client-state.js';
 import { encodeAck } from './packets/encode.js';
-import { PacketSizeGuard } from './packet-guard.js';
+import { PacketFramer } from './framing.js';
+import type { FrameVerdict, PacketDecoder } from './framing.js';
 import type { TransportPeer } from './peer.js';
 import type { TokenBucket } from './limits.js';
 import { Session } from './session.js';
@@ -34,10 +35,23 @@ export interface ConnectionHost {
   schedulePump(connection: Connection): void;
   /** Writes `connection.flush()` once this turn is over, for all connections in one pass. */
   scheduleFlush(connection: Connection): void;
-  /** The packet-size guard or the parser refused the bytes. */
-  malformed(connection: Connection, problem: { kind: 'too-large'; size: number } | { kind: 'malformed'; problem: string }): void;
+  /** The framer or the decoder refused the bytes. */
+  malformed(connection: Connection, problem: FrameVerdict): void;
+  /** Decodes one whole packet (shared by all connections). */
+  readonly decoder: PacketDecoder;
   /** The socket is gone and every packet it delivered has been handled. Called once. */
   finished(connection: Connection): void;
+}
+
+const CONNECTION = Symbol('tether.connection');
+type CarriesConnection = Duplex & { [CONNECTION]?: Connection };
+
+function onStreamData(this: CarriesConnection, chunk: Buffer | string): void {
+  this[CONNECTION]?.onData(chunk);
+}
+
+function onStreamGone(this: CarriesConnection): void {
+  this[CONNECTION]?.onSocketGone();
 }
 
 /** Packets handled per connection per turn before others get theirs. */
@@ -68,20 +82,22 @@ export class Connection implements Carrier, SessionOwner {
   sessionExpirySeconds = 0;
   /** The device sent DISCONNECT: nothing after it is handled (3.14.4). */
   disconnected = false;
+  /** Gives back this connection's place under limits.maxConnections / maxConnectionsPerIp. */
+  releaseSlot: (() => void) | undefined;
   /** limits.publishRate of this connection; created on its first PUBLISH. */
   rateBucket: TokenBucket | undefined;
   /** Refusal count and log state (refusals.ts); created on the first refusal. */
   refusals: unknown;
   readonly session: Session;
 
-  private readonly parser: Parser;
-  private readonly guard: PacketSizeGuard;
+  private readonly framer: PacketFramer;
   private queue: Packet[] = [];
   private head = 0;
   private holds = 0;
   private paused = false;
   private socketGone = false;
   private done = false;
+  private malformedSeen = false;
   private outbox: Buffer[] | undefined;
 
   constructor(
@@ -94,30 +110,44 @@ export class Connection implements Carrier, SessionOwner {
   ) {
     this.session = new Session(sessionId, this);
     this.openedAt = this.lastReceivedAt = host.now();
-    this.guard = new PacketSizeGuard(maxPacketSize);
-    this.parser = mqttPacket.parser({ protocolVersion: 4 });
-    this.parser.on('packet', (packet: Packet) => this.queue.push(packet));
-    this.parser.on('error', (err: Error) => {
-      if (!this.done) host.malformed(this, { kind: 'malformed', problem: err.message });
-    });
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', () => this.onSocketGone());
-    stream.on('close', () => this.onSocketGone());
-    stream.on('end', () => this.onSocketGone());
+    this.framer = new PacketFramer(maxPacketSize);
+    // Shared listeners that find the connection on the stream: no closures per connection.
+    (stream as CarriesConnection)[CONNECTION] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamGone);
+    stream.on('close', onStreamGone);
+    stream.on('end', onStreamGone);
   }
 
-  private onData(chunk: Buffer | string): void {
+  /** @internal */
+  onData(chunk: Buffer | string): void {
     if (this.done || this.disconnected || this.state === 'ended') return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     this.lastReceivedAt = this.host.now();
-    // The fixed header says how big a packet will be: refuse it before the parser buffers it.
-    const verdict = this.guard.feed(bytes);
+    // The fixed header says how big a packet will be: it is refused before its body is buffered.
+    const verdict = this.framer.push(bytes, this);
     if (verdict) {
       this.host.malformed(this, verdict);
       return;
     }
-    this.parser.parse(bytes);
     this.pump();
+  }
+
+  /** One whole packet's bytes, from the framer. */
+  onFrame(bytes: Buffer): void {
+    if (this.malformedSeen) return;
+    const packet = this.host.decoder.decode(bytes, this.protocolVersion);
+    if (packet instanceof Error) {
+      this.malformedSeen = true;
+      this.host.malformed(this, { kind: 'malformed', problem: packet.message });
+      return;
+    }
+    // CONNECT sets the level the packets after it (maybe in the same read) are decoded at.
+    if (packet.cmd === 'connect' && this.state === 'awaiting-connect' && this.backlog === 0) {
+      const version = packet.protocolVersion;
+      if (version === 3 || version === 5) this.protocolVersion = version;
+    }
+    this.queue.push(packet);
   }
 
   /** Handles queued packets until one cannot be taken or this turn's share is used. */
@@ -176,7 +206,8 @@ export class Connection implements Carrier, SessionOwner {
    * CONNECT, PUBLISH, DISCONNECT and closes at once has its PUBLISH stored. Holds that wait on the peer
    * (writes) or on time (rate) no longer apply.
    */
-  private onSocketGone(): void {
+  /** @internal */
+  onSocketGone(): void {
     if (this.socketGone) return;
     this.socketGone = true;
     this.outbox = undefined;
@@ -196,10 +227,9 @@ export class Connection implements Carrier, SessionOwner {
     this.host.finished(this);
   }
 
-  /** From now on packets are parsed as this protocol level (CONNECT said which). */
+  /** From now on packets are decoded and encoded at this protocol level (CONNECT said which). */
   useProtocolVersion(version: 3 | 4 | 5): void {
     this.protocolVersion = version;
-    (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
   }
 
   /**

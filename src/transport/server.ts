@@ -19,6 +19,7 @@ import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection.js';
 import type { ServerContext } from './context.js';
 import { ConnectionCounter, LogThrottle } from './limits.js';
+import { PacketDecoder } from './framing.js';
 import { dispatch } from './packets/index.js';
 import { peerOf } from './peer.js';
 import { Pressure } from './pressure.js';
@@ -127,6 +128,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   const host: ConnectionHost = {
     now: () => clock.now(),
+    decoder: new PacketDecoder(),
     dispatch: (connection: Connection, packet: Packet) => dispatch(ctx, connection, packet),
     schedulePump: (connection) => {
       pumps.push(connection);
@@ -145,6 +147,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     },
     finished: (connection) => {
       connections.delete(connection);
+      connection.releaseSlot?.();
       const lifetime = end(connection).catch((err: unknown) => logger.error({ err, sessionId: connection.session.id }, 'ending session failed'));
       lifetimes.add(lifetime);
       void lifetime.then(() => lifetimes.delete(lifetime));
@@ -266,8 +269,8 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
       stream.destroy();
       return;
     }
-    stream.once('close', admitted.release);
     const connection = new Connection(stream, randomUUID(), peer, remoteAddress, host, limits.maxPacketSize);
+    connection.releaseSlot = admitted.release;
     connections.add(connection);
     sessions.add(connection.session);
   }

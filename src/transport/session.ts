@@ -1,3 +1,4 @@
+import { MultiMap } from '../core/multimap.js';
 import type { TokenRecord } from '../core/types.js';
 
 /** What the request path and the kicks need of the connection behind a session. */
@@ -24,14 +25,17 @@ export class Session {
   private inflight: Set<Promise<void>> | undefined;
   /** Endpoints this session spoke for, with their `connectivity.attach` calls. */
   readonly attached = new Map<string, Promise<void>>();
-  /** SHA-256 hashes of the tokens used on this session: a suspended or revoked token ends it. */
-  readonly tokenHashes = new Set<string>();
+  /** SHA-256 hashes of the tokens used on this session (rarely more than one): a suspended or revoked token ends it. */
+  readonly tokenHashes: string[] = [];
   /**
    * Tokens this session resolved, by application and plain token: later requests skip hashing and
    * the cache lookup. Never stale: a suspended or revoked token, or a deleted endpoint, ends the
-   * session (server.ts `onEvent`), and with it this map.
+   * session (server.ts `onEvent`), and with them these. The first is kept in fields (a device
+   * nearly always uses one token), more in a map.
    */
-  private tokens: Map<string, TokenRecord> | undefined;
+  private tokenKey: string | undefined;
+  private tokenRecord: TokenRecord | undefined;
+  private moreTokens: Map<string, TokenRecord> | undefined;
   closed = false;
 
   constructor(
@@ -44,11 +48,15 @@ export class Session {
   }
 
   knownToken(key: string): TokenRecord | undefined {
-    return this.tokens?.get(key);
+    return key === this.tokenKey ? this.tokenRecord : this.moreTokens?.get(key);
   }
 
   rememberToken(key: string, record: TokenRecord): void {
-    if (!this.closed) (this.tokens ??= new Map()).set(key, record);
+    if (this.closed) return;
+    if (this.tokenKey === undefined || this.tokenKey === key) {
+      this.tokenKey = key;
+      this.tokenRecord = record;
+    } else (this.moreTokens ??= new Map()).set(key, record);
   }
 
   turnOf(key: string): Promise<void> | undefined {
@@ -67,7 +75,9 @@ export class Session {
   }
 
   forgetTokens(): void {
-    this.tokens = undefined;
+    this.tokenKey = undefined;
+    this.tokenRecord = undefined;
+    this.moreTokens = undefined;
   }
 
   track(request: Promise<void>): void {
@@ -88,8 +98,8 @@ export class Session {
 /** The open sessions, indexed by the things that can end them (token status changes, endpoint deletion). */
 export class SessionTable {
   private readonly open = new Set<Session>();
-  private readonly byTokenHash = new Map<string, Set<Session>>();
-  private readonly byEndpoint = new Map<string, Set<Session>>();
+  private readonly byTokenHash = new MultiMap<string, Session>();
+  private readonly byEndpoint = new MultiMap<string, Session>();
 
   get size(): number {
     return this.open.size;
@@ -102,44 +112,30 @@ export class SessionTable {
   /** Records that the session used a token of an endpoint. Ignored once the session is closed. */
   noteUse(session: Session, tokenHash: string, endpointId: string): void {
     if (session.closed) return;
-    if (!session.tokenHashes.has(tokenHash)) {
-      session.tokenHashes.add(tokenHash);
-      addTo(this.byTokenHash, tokenHash, session);
+    if (!session.tokenHashes.includes(tokenHash)) {
+      session.tokenHashes.push(tokenHash);
+      this.byTokenHash.add(tokenHash, session);
     }
-    if (!session.attached.has(endpointId)) addTo(this.byEndpoint, endpointId, session);
+    if (!session.attached.has(endpointId)) this.byEndpoint.add(endpointId, session);
   }
 
   remove(session: Session): void {
     session.closed = true;
     session.forgetTokens();
     this.open.delete(session);
-    for (const hash of session.tokenHashes) removeFrom(this.byTokenHash, hash, session);
-    for (const endpointId of session.attached.keys()) removeFrom(this.byEndpoint, endpointId, session);
+    for (const hash of session.tokenHashes) this.byTokenHash.delete(hash, session);
+    for (const endpointId of session.attached.keys()) this.byEndpoint.delete(endpointId, session);
   }
 
   usingToken(tokenHash: string): Session[] {
-    return [...(this.byTokenHash.get(tokenHash) ?? [])];
+    return this.byTokenHash.get(tokenHash);
   }
 
   speakingFor(endpointId: string): Session[] {
-    return [...(this.byEndpoint.get(endpointId) ?? [])];
+    return this.byEndpoint.get(endpointId);
   }
 
   all(): Session[] {
     return [...this.open];
   }
-}
-
-/** Multimap helpers for the session indexes (by token, by endpoint), shared with subscriptions.ts. */
-export function addTo<T>(index: Map<string, Set<T>>, key: string, value: T): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(value);
-}
-
-export function removeFrom<T>(index: Map<string, Set<T>>, key: string, value: T): void {
-  const set = index.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) index.delete(key);
 }

@@ -1,5 +1,5 @@
 import type { ClientState, GrantedSubscription } from './client-state.js';
-import { addTo, removeFrom } from './session.js';
+import { MultiMap } from '../core/multimap.js';
 
 /**
  * Who holds which subscription, indexed the three ways Tether asks: by response scope (does anyone
@@ -7,18 +7,18 @@ import { addTo, removeFrom } from './session.js';
  * by endpoint (deleting the endpoint ends them). Persistent states stay indexed while their device is away.
  */
 export class SubscriptionIndex {
-  private readonly byScope = new Map<string, Set<ClientState>>();
-  private readonly byTokenHash = new Map<string, Set<ClientState>>();
-  private readonly byEndpoint = new Map<string, Set<ClientState>>();
+  private readonly byScope = new MultiMap<string, ClientState>();
+  private readonly byTokenHash = new MultiMap<string, ClientState>();
+  private readonly byEndpoint = new MultiMap<string, ClientState>();
 
   /** Grants `subscription`, replacing the state's subscription with the same filter (MQTT 3.8.4). */
   add(state: ClientState, subscription: GrantedSubscription): void {
     const before = state.subscriptions ?? [];
     const at = before.findIndex((s) => s.filter === subscription.filter);
     state.subscriptions = at >= 0 ? before.map((s, i) => (i === at ? subscription : s)) : [...before, subscription];
-    addTo(this.byScope, subscription.scope, state);
-    addTo(this.byTokenHash, subscription.tokenHash, state);
-    addTo(this.byEndpoint, subscription.endpointId, state);
+    this.byScope.add(subscription.scope, state);
+    this.byTokenHash.add(subscription.tokenHash, state);
+    this.byEndpoint.add(subscription.endpointId, state);
     if (at >= 0) this.unindexGone(state, before);
   }
 
@@ -44,25 +44,26 @@ export class SubscriptionIndex {
     this.unindexGone(state, before);
   }
 
-  inScope(scope: string): ReadonlySet<ClientState> | undefined {
-    return this.byScope.get(scope);
+  /** States with a subscription in the scope; most replies have none, and cost one lookup. */
+  inScope(scope: string): ClientState[] | undefined {
+    return this.byScope.has(scope) ? this.byScope.get(scope) : undefined;
   }
 
   withToken(tokenHash: string): ClientState[] {
-    return [...(this.byTokenHash.get(tokenHash) ?? [])];
+    return this.byTokenHash.get(tokenHash);
   }
 
   forEndpoint(endpointId: string): ClientState[] {
-    return [...(this.byEndpoint.get(endpointId) ?? [])];
+    return this.byEndpoint.get(endpointId);
   }
 
   /** Removes the state from index keys none of its subscriptions (after a change) uses any more. */
   private unindexGone(state: ClientState, before: readonly GrantedSubscription[]): void {
     const now = state.subscriptions ?? [];
     for (const old of before) {
-      if (!now.some((s) => s.scope === old.scope)) removeFrom(this.byScope, old.scope, state);
-      if (!now.some((s) => s.tokenHash === old.tokenHash)) removeFrom(this.byTokenHash, old.tokenHash, state);
-      if (!now.some((s) => s.endpointId === old.endpointId)) removeFrom(this.byEndpoint, old.endpointId, state);
+      if (!now.some((s) => s.scope === old.scope)) this.byScope.delete(old.scope, state);
+      if (!now.some((s) => s.tokenHash === old.tokenHash)) this.byTokenHash.delete(old.tokenHash, state);
+      if (!now.some((s) => s.endpointId === old.endpointId)) this.byEndpoint.delete(old.endpointId, state);
     }
   }
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { ConnectionCounter, Gate, TokenBucket } from '../../src/transport/limits.js';
-import { PacketSizeGuard } from '../../src/transport/packet-guard.js';
+import { PacketFramer } from '../../src/transport/framing.js';
 import { DEMO_VERSION, Inbox, ManualClock, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure, waitFor } from './harness.js';
 import type { SecureHarness } from './harness.js';
 
@@ -58,14 +58,17 @@ describe('limit building blocks', () => {
     assert.ok('release' in counter.admit('10.0.0.1'));
   });
 
-  it('packet guard: skips bodies across chunks, flags oversized and malformed lengths', () => {
+  it('packet framer: whole packets across chunks, oversized refused from the fixed header, malformed lengths', () => {
     const small = mqttPacket.generate({ cmd: 'publish', topic: 'a/b', payload: Buffer.alloc(100), qos: 0, retain: false, dup: false });
     const big = mqttPacket.generate({ cmd: 'publish', topic: 'a/b', payload: Buffer.alloc(1000), qos: 0, retain: false, dup: false });
-    const guard = new PacketSizeGuard(200);
+    const framer = new PacketFramer(200);
+    const frames: Buffer[] = [];
+    const sink = { onFrame: (bytes: Buffer) => frames.push(Buffer.from(bytes)) };
     const stream = Buffer.concat([small, small, small]);
-    for (let i = 0; i < stream.length; i += 7) assert.equal(guard.feed(stream.subarray(i, i + 7)), undefined);
-    assert.equal(guard.feed(big.subarray(0, 3))?.kind, 'too-large', 'decided from the fixed header alone');
-    assert.equal(new PacketSizeGuard(1 << 30).feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))?.kind, 'malformed');
+    for (let i = 0; i < stream.length; i += 7) assert.equal(framer.push(stream.subarray(i, i + 7), sink), undefined);
+    assert.deepEqual(frames, [small, small, small]);
+    assert.equal(framer.push(big.subarray(0, 3), sink)?.kind, 'too-large', 'decided from the fixed header alone');
+    assert.equal(new PacketFramer(1 << 30).push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), sink)?.kind, 'malformed');
   });
 });
 
