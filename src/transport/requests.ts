@@ -52,7 +52,7 @@ export function createRequestHandler(deps: RequestDeps) {
   const limits = deps.limits ?? DEFAULT_LIMITS;
 
   async function resolveToken(session: Session, applicationName: string, token: string): Promise<TokenRecord> {
-    const key = `${applicationName}\n${token}`;
+    const key = flat(`${applicationName}\n${token}`);
     const known = session.knownToken(key);
     if (known) return known;
     const record = await services.credentials.resolveToken(applicationName, token);
@@ -162,6 +162,11 @@ export function createRequestHandler(deps: RequestDeps) {
 }
 
 export type RequestHandler = ReturnType<typeof createRequestHandler>;
+
+/** A string in one piece: a concatenation or a slice of a topic would keep its parts (or the whole topic) alive as long as the session. */
+export function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
 
 export function tokenHashPrefix(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 12);

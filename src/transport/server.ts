@@ -25,7 +25,7 @@ import { peerOf } from './peer.js';
 import { Pressure } from './pressure.js';
 import { Reason } from './reason-codes.js';
 import { Refusals } from './refusals.js';
-import { createRequestHandler } from './requests.js';
+import { createRequestHandler, flat } from './requests.js';
 import { SessionTable } from './session.js';
 import type { Session } from './session.js';
 import { SubscriptionIndex } from './subscriptions.js';
@@ -59,6 +59,16 @@ export interface MqttServer {
   sessionCount(): number;
   /** Checks CONNECT timeouts, keepalives and expired persistent sessions now; runs every second by itself. */
   sweep(): void;
+}
+
+/**
+ * Session IDs: unique per process start (a random prefix) and cheap to hold; a UUID string per
+ * connection costs hundreds of bytes in V8's heap.
+ */
+const SESSION_ID_PREFIX = randomUUID().slice(0, 8);
+let sessionCounter = 0;
+function nextSessionId(): string {
+  return flat(`${SESSION_ID_PREFIX}-${(++sessionCounter).toString(36)}`);
 }
 
 /** How often keepalives and CONNECT timeouts are checked: one pass over all connections. */
@@ -269,7 +279,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
       stream.destroy();
       return;
     }
-    const connection = new Connection(stream, randomUUID(), peer, remoteAddress, host, limits.maxPacketSize);
+    const connection = new Connection(stream, nextSessionId(), peer, remoteAddress, host, limits.maxPacketSize);
     connection.releaseSlot = admitted.release;
     connections.add(connection);
     sessions.add(connection.session);

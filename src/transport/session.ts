@@ -1,4 +1,5 @@
 import { MultiMap } from '../core/multimap.js';
+import { SmallMap } from '../core/small-map.js';
 import type { TokenRecord } from '../core/types.js';
 
 /** What the request path and the kicks need of the connection behind a session. */
@@ -24,9 +25,9 @@ export class Session {
   /** Requests received and not finished yet. */
   private inflight: Set<Promise<void>> | undefined;
   /** Endpoints this session spoke for, with their `connectivity.attach` calls. */
-  readonly attached = new Map<string, Promise<void>>();
+  readonly attached = new SmallMap<string, Promise<void>>();
   /** SHA-256 hashes of the tokens used on this session (rarely more than one): a suspended or revoked token ends it. */
-  readonly tokenHashes: string[] = [];
+  tokenHashes: readonly string[] = [];
   /**
    * Tokens this session resolved, by application and plain token: later requests skip hashing and
    * the cache lookup. Never stale: a suspended or revoked token, or a deleted endpoint, ends the
@@ -113,7 +114,7 @@ export class SessionTable {
   noteUse(session: Session, tokenHash: string, endpointId: string): void {
     if (session.closed) return;
     if (!session.tokenHashes.includes(tokenHash)) {
-      session.tokenHashes.push(tokenHash);
+      session.tokenHashes = [...session.tokenHashes, tokenHash];
       this.byTokenHash.add(tokenHash, session);
     }
     if (!session.attached.has(endpointId)) this.byEndpoint.add(endpointId, session);
