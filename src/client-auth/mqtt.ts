@@ -4,7 +4,7 @@ import { admit } from './policy.js';
 import type { ClientAuthService, PeerInfo } from './service.js';
 import type { ClientIdentity } from './types.js';
 
-/** aedes refuses a CONNECT with the `returnCode` of the error its authenticate hook reports. */
+/** The MQTT server refuses the CONNECT with this: CONNACK 5 / 0x87 (not authorized) or 3 / 0x88 (server unavailable). */
 export class ConnectRefused extends Error {
   constructor(
     readonly reason: string,
@@ -18,10 +18,10 @@ export class ConnectRefused extends Error {
 /**
  * The transport's view of client authentication: the CONNECT check, which session is authenticated
  * with which credential, and which sessions must end when a credential changes. The MQTT server
- * only forwards aedes' hooks here; the decisions live in service.ts and policy.ts.
+ * only forwards its CONNECT and request checks here; the decisions live in service.ts and policy.ts.
  */
 export interface MqttClientAuth {
-  /** aedes `authenticate`: resolves when the session may connect; rejects with ConnectRefused. */
+  /** CONNECT: resolves when the session may connect; rejects with ConnectRefused. */
   authenticate(session: { id: string; clientId: string }, username: string | undefined, password: Buffer | undefined, peer: PeerInfo | undefined): Promise<void>;
   /** The session ended. */
   ended(sessionId: string): void;

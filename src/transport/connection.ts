@@ -224,6 +224,8 @@ export class Connection implements Carrier, SessionOwner {
     this.state = 'ended';
     this.queue = [];
     this.head = 0;
+    // A peer that only half-closed (TLS and WebSocket streams allow it) is not left half open.
+    if (!this.stream.destroyed) this.stream.destroy();
     this.host.finished(this);
   }
 

@@ -4,7 +4,7 @@ export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss';
 
 /**
  * What the transport knows about the other end of a connection, for authentication in the MQTT
- * layer (aedes' preConnect/authenticate receive the client; `peerOf(client.conn)` reads this).
+ * layer (the server reads it with `peerOf(stream)` and hands it to client authentication with the CONNECT).
  */
 export interface TransportPeer {
   transport: TransportKind;
@@ -28,12 +28,6 @@ export function peerOf(stream: unknown): TransportPeer | undefined {
 
 export function setPeer(stream: object, peer: TransportPeer): void {
   (stream as PeerCarrier).tetherPeer = peer;
-}
-
-/** Passes the peer of `from` on to a wrapping stream, so it stays reachable from what aedes sees. */
-export function carryPeer(from: object, to: object): void {
-  const peer = peerOf(from);
-  if (peer !== undefined) setPeer(to, peer);
 }
 
 /** The peer of a TLS connection, read once the handshake is done. */

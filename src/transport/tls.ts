@@ -22,8 +22,8 @@ export interface MqttTlsOptions {
  */
 export async function listenMqttTls(options: MqttTlsOptions): Promise<Listening> {
   const logger = options.logger.child({ component: 'mqtts' });
-  // allowHalfOpen as for plain TCP: a client that sends CONNECT, PUBLISH, DISCONNECT and closes its
-  // side still gets its requests processed (see IntakeStream).
+  // A client that sends CONNECT, PUBLISH, DISCONNECT and closes its side at once still gets its
+  // requests processed: the MQTT core handles what it received before the end (connection.ts).
   const server = tls.createServer({ ...options.credentials.serverOptions(), allowHalfOpen: true, noDelay: true });
   server.on('secureConnection', (socket: TLSSocket) => {
     setPeer(socket, tlsPeer(socket, 'tls'));

@@ -36,7 +36,7 @@ export function isAllowedSubscription(filter: string): boolean {
 /**
  * The `kp1/<appVersion>/<extension>/<endpointToken>` part of a topic or of an allowed filter. Those
  * levels are never wildcards in a filter (isAllowedSubscription), so a filter can match a topic only
- * when both have the same scope: what the responder needs to know whether anyone could be listening.
+ * when both have the same scope: reply routing looks only at the subscriptions of the reply's scope.
  */
 export function responseScope(topicOrFilter: string): string {
   let end = -1;
