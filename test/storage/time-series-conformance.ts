@@ -53,6 +53,9 @@ export function timeSeriesConformance(name: string, open: () => Promise<OpenedTi
           { t: T0 + 2, values: { value: 2 ** 52 + 1, label: 'ü' } },
           { t: T0 + 3, values: { value: -37.35119 } },
           { t: T0 + 4, values: { value: 98 } },
+          { t: T0 + 5, values: { value: 2 ** 40 } },
+          { t: T0 + 6, values: { value: -(2 ** 35) + 0.5 } },
+          { t: T0 + 7, values: { value: 2 ** 31 - 1 } },
         ];
         await storage.append(APP, [{ endpointId: 'e1', series: 's', points: odd }]);
         assert.deepEqual((await range(storage)).points, odd);
