@@ -39,6 +39,8 @@ function series(where: string, raw: unknown): Record<string, unknown> {
     name: raw['name'],
     valueField: raw['value-field'],
     tagFields: tags.map((tag, i) => {
+      // A bare name is an optional tag.
+      if (typeof tag === 'string') return { name: tag, required: false };
       if (!isRecord(tag)) throw new Invalid(`${where}.tag-fields[${i}] must be a mapping with name and required`);
       return { name: tag['name'], required: tag['required'] ?? false, ...(tag['path'] !== undefined && { path: tag['path'] }) };
     }),

@@ -111,7 +111,8 @@ export function extractPoints(
     if (extraction.extractAll) {
       const record = sample as Record<string, unknown>;
       for (const key in record) {
-        if (key === tsField || !Object.hasOwn(record, key)) continue;
+        // Keys with a comma or over 123 characters would make names REST lists cannot carry.
+        if (key === tsField || !Object.hasOwn(record, key) || key.length > 123 || key.includes(',')) continue;
         const value = record[key];
         // EPTS extract-all: numeric and boolean fields only.
         if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') add(`${AUTO_PREFIX}${key}`, t, { value });

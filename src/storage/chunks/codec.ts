@@ -135,6 +135,56 @@ function decimalScale(values: Array<PointValue | null>): number | undefined {
   return scale;
 }
 
+/**
+ * The common case without an object per point: timestamps and one numeric column `value`, from
+ * index `start` (inclusive) to `end` (exclusive). Same format as encodeChunk.
+ */
+export function encodeValueChunk(t: ArrayLike<number>, v: ArrayLike<number>, start: number, end: number): Buffer {
+  const w = new Writer();
+  const n = end - start;
+  w.varint(n);
+  let prevDelta = 0;
+  for (let i = start; i < end; i++) {
+    if (i === start) w.zigzag(t[i]!);
+    else {
+      const delta = t[i]! - t[i - 1]!;
+      w.zigzag(i === start + 1 ? delta : delta - prevDelta);
+      prevDelta = delta;
+    }
+  }
+  w.varint(1);
+  w.varint(VALUE_NAME.length);
+  w.bytes(VALUE_NAME);
+  let scale = 0;
+  let decimal = true;
+  for (let i = start; i < end && decimal; i++) {
+    const x = v[i]!;
+    if (!Number.isFinite(x)) decimal = false;
+    while (decimal && scale <= MAX_SCALE) {
+      const scaled = Math.round(x * POW10[scale]!);
+      if (Math.abs(scaled) < MAX_SCALED && scaled / POW10[scale]! === x) break;
+      scale++;
+    }
+    if (scale > MAX_SCALE) decimal = false;
+  }
+  if (decimal) {
+    w.byte(DECIMAL);
+    w.byte(scale);
+    let last = 0;
+    for (let i = start; i < end; i++) {
+      const scaled = Math.round(v[i]! * POW10[scale]!);
+      w.zigzag(scaled - last);
+      last = scaled;
+    }
+  } else {
+    w.byte(FLOAT);
+    for (let i = start; i < end; i++) w.float(v[i]!);
+  }
+  return w.result();
+}
+
+const VALUE_NAME = new TextEncoder().encode('value');
+
 /** Encodes points sorted by time. Column order follows first appearance. */
 export function encodeChunk(points: readonly StoredPoint[]): Buffer {
   const w = new Writer();

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { chunkStats, decodeChunk, encodeChunk, sortPoints } from '../../chunks/codec.js';
+import { chunkStats, decodeChunk, encodeChunk, encodeValueChunk, sortPoints } from '../../chunks/codec.js';
 import type { PointValue, PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
 import { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN, ensureTimeSeriesSchema } from './schema.js';
 
@@ -95,7 +95,11 @@ export function createTimeSeriesWriteOps(db: Database) {
 
   /** Series IDs by application, endpoint and name; cleared on rollback (rows it names may be gone). */
   const ids = new Map<string, number>();
-  const pending = new Map<number, StoredPoint[]>();
+  /**
+   * Points waiting for COMMIT per series. Series whose points are all `{value: <number>}` (every
+   * extract-all series) stay as two number arrays and are encoded without an object per point.
+   */
+  const pending = new Map<number, Pending>();
 
   function seriesId(applicationName: string, endpointId: string, name: string): number {
     const key = `${applicationName}\u0000${endpointId}\u0000${name}`;
@@ -122,6 +126,40 @@ export function createTimeSeriesWriteOps(db: Database) {
     return small;
   }
 
+  /** writeChunks for a `{value}` series held as number arrays. */
+  function writeValueChunks(id: number, t: number[], v: number[]): { small: number; lastT: number; lastV: number } {
+    let sorted = true;
+    for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+    if (!sorted) {
+      const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
+      const t2 = order.map((i) => t[i]!);
+      const v2 = order.map((i) => v[i]!);
+      t = t2;
+      v = v2;
+    }
+    let small = 0;
+    for (let start = 0; start < t.length; start += FULL_CHUNK) {
+      const end = Math.min(t.length, start + FULL_CHUNK);
+      const n = end - start;
+      if (n < SMALL_CHUNK) small++;
+      let stats: string | null = null;
+      if (n >= STATS_MIN) {
+        let min = Infinity;
+        let max = -Infinity;
+        let sum = 0;
+        for (let i = start; i < end; i++) {
+          const x = v[i]!;
+          if (x < min) min = x;
+          if (x > max) max = x;
+          sum += x;
+        }
+        stats = JSON.stringify({ num: { value: [min, max, sum, n, v[end - 1]!] }, other: {} });
+      }
+      s.insertChunk.run(id, t[end - 1]!, t[start]!, n, stats, encodeValueChunk(t, v, start, end));
+    }
+    return { small, lastT: t[t.length - 1]!, lastV: v[v.length - 1]! };
+  }
+
   const ops = {
     appendTimeSeries(applicationName: string, batch: PackedBatch): void {
       const { groups, t, v, json } = batch;
@@ -131,10 +169,18 @@ export function createTimeSeriesWriteOps(db: Database) {
         if (count === 0) continue;
         const id = seriesId(applicationName, groups[g] as string, groups[g + 1] as string);
         const jsonIndex = groups[g + 3] as number;
+        let entry = pending.get(id);
+        if (!entry) pending.set(id, (entry = { t: [], v: [], points: undefined }));
+        if (jsonIndex < 0 && entry.points === undefined) {
+          for (let i = 0; i < count; i++, k++) {
+            entry.t.push(t[k]!);
+            entry.v.push(v[k]!);
+          }
+          continue;
+        }
+        if (entry.points === undefined) entry.points = entry.t.map((time, i) => ({ t: time, values: { value: entry!.v[i]! } }));
         const values = jsonIndex >= 0 ? (JSON.parse(json[jsonIndex]!) as PointValues[]) : undefined;
-        let list = pending.get(id);
-        if (!list) pending.set(id, (list = []));
-        for (let i = 0; i < count; i++, k++) list.push({ t: t[k]!, values: values ? values[i]! : { value: v[k]! } });
+        for (let i = 0; i < count; i++, k++) entry.points.push({ t: t[k]!, values: values ? values[i]! : { value: v[k]! } });
       }
     },
     /** Merges the small chunks of up to `maxSeries` series; true when more series wait. */
@@ -180,8 +226,13 @@ export function createTimeSeriesWriteOps(db: Database) {
     /** Just before COMMIT: one chunk per series appended to in this transaction, and its latest point. */
     beforeCommit(): void {
       if (pending.size === 0) return;
-      for (const [id, points] of pending) {
-        sortPoints(points);
+      for (const [id, entry] of pending) {
+        if (entry.points === undefined) {
+          const { small, lastT, lastV } = writeValueChunks(id, entry.t, entry.v);
+          s.updateSeries.run({ small, t: lastT, v: `{"value":${JSON.stringify(lastV)}}`, id });
+          continue;
+        }
+        const points = sortPoints(entry.points);
         const small = writeChunks(id, points);
         const last = points[points.length - 1]!;
         s.updateSeries.run({ small, t: last.t, v: JSON.stringify(last.values), id });
@@ -193,6 +244,13 @@ export function createTimeSeriesWriteOps(db: Database) {
       ids.clear();
     },
   };
+}
+
+interface Pending {
+  t: number[];
+  v: number[];
+  /** Set once the series got a point that is not `{value: <number>}`: then every point is an object. */
+  points: StoredPoint[] | undefined;
 }
 
 export type TimeSeriesWriteOps = ReturnType<typeof createTimeSeriesWriteOps>['ops'];
