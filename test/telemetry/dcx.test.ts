@@ -80,7 +80,10 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   ];
   for (const [i, [payload]] of cases.entries()) await client.publishAsync(`${topic}/${i + 1}`, payload, { qos: 0 });
   await client.publishAsync(`kp1/demo_application_v1/dcx/${token}/xml/9`, '[]', { qos: 0 });
-  await eventually('error replies', async () => replies, (r) => r.length === 4);
+  await client.publishAsync('kp1/demo_application_v1/dcx/no-such-token/json/10', '[]', { qos: 0 });
+  await eventually('error replies', async () => replies, (r) => r.length === 5);
+  const unknownToken = replies.find((r) => r.topic === 'kp1/demo_application_v1/dcx/no-such-token/json/10/error');
+  assert.equal((JSON.parse(unknownToken!.payload.toString()) as { statusCode: number }).statusCode, 401);
   for (const [i, [, hint]] of cases.entries()) {
     const reply = replies.find((r) => r.topic === `${topic}/${i + 1}/error`);
     assert.ok(reply, `an /error for request ${i + 1}`);
