@@ -242,42 +242,16 @@ export function encodeChunk(points: readonly StoredPoint[]): Buffer {
 }
 
 export function decodeChunk(data: Uint8Array): StoredPoint[] {
-  const r = new Reader(data);
-  const n = r.varint();
+  const { n, t, columns } = decodeChunkColumns(data);
   const points: StoredPoint[] = new Array<StoredPoint>(n);
-  let prev = 0;
-  let delta = 0;
-  for (let i = 0; i < n; i++) {
-    let t: number;
-    if (i === 0) t = r.zigzag();
-    else if (i === 1) {
-      delta = r.zigzag();
-      t = prev + delta;
+  for (let i = 0; i < n; i++) points[i] = { t: t[i]!, values: {} };
+  for (const column of columns) {
+    if (column.numbers) {
+      for (let i = 0; i < n; i++) points[i]!.values[column.name] = column.numbers[i]!;
     } else {
-      delta += r.zigzag();
-      t = prev + delta;
-    }
-    points[i] = { t, values: {} };
-    prev = t;
-  }
-  const columns = r.varint();
-  for (let c = 0; c < columns; c++) {
-    const name = decoder.decode(r.bytes(r.varint()));
-    const kind = r.byte();
-    if (kind === DECIMAL) {
-      const div = POW10[r.byte()]!;
-      let scaled = 0;
       for (let i = 0; i < n; i++) {
-        scaled += r.zigzag();
-        points[i]!.values[name] = div === 1 ? scaled : scaled / div;
-      }
-    } else if (kind === FLOAT) {
-      for (let i = 0; i < n; i++) points[i]!.values[name] = r.float();
-    } else {
-      const column = JSON.parse(decoder.decode(r.bytes(r.varint()))) as Array<PointValue | null>;
-      for (let i = 0; i < n; i++) {
-        const v = column[i];
-        if (v !== null && v !== undefined) points[i]!.values[name] = v;
+        const v = column.values![i];
+        if (v !== null && v !== undefined) points[i]!.values[column.name] = v;
       }
     }
   }
