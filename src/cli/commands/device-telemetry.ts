@@ -20,6 +20,8 @@ export interface TelemetryOptions {
   count: number | undefined;
   /** JSON file with samples (an array, or one object) sent in turn; absent: a simulated vehicle. */
   samplesFile: string | undefined;
+  /** How long to wait for the replies still missing after the last batch. */
+  replyTimeoutMs: number;
 }
 
 export async function loadSamples(file: string): Promise<Record<string, unknown>[]> {
@@ -62,20 +64,25 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
-export async function runTelemetry(client: MqttClient, o: TelemetryOptions, io: Io, signal: AbortSignal): Promise<number> {
-  const fromFile = o.samplesFile !== undefined ? await loadSamples(o.samplesFile) : undefined;
+/** `fromFile`: the samples of --samples, read before connecting so a bad file fails first. */
+export async function runTelemetry(client: MqttClient, o: TelemetryOptions, fromFile: Record<string, unknown>[] | undefined, io: Io, signal: AbortSignal): Promise<number> {
   const next = fromFile ? ((i = 0) => () => fromFile[i++ % fromFile.length]!)() : vehicle();
   const base = `kp1/${o.appVersion}/dcx/${o.token}/json`;
   let failures = 0;
+  const unanswered = new Set<string>();
+  let allAnswered: (() => void) | undefined;
   client.on('message', (topic, payload) => {
     if (!topic.startsWith(`${base}/`)) return;
     io.out(`INFO: Message received: topic [${topic}]\nbody [${payload.toString('utf8')}]`);
     if (topic.endsWith('/error')) failures++;
+    unanswered.delete(topic.slice(0, topic.lastIndexOf('/')));
+    if (unanswered.size === 0) allAnswered?.();
   });
   let requestId = Math.floor(Math.random() * 1000) + 1;
   for (let sent = 0; o.count === undefined || sent < o.count; sent++) {
     if (signal.aborted) break;
     const topic = `${base}/${requestId++}`;
+    unanswered.add(topic);
     const batch = Array.from({ length: o.batch }, () => next());
     const payload = JSON.stringify(batch);
     if (sent === 0) io.out(`DEBUG: Composed data collection topic: ${topic}`);
@@ -84,8 +91,16 @@ export async function runTelemetry(client: MqttClient, o: TelemetryOptions, io: 
     if (o.count !== undefined && sent + 1 >= o.count) break;
     await sleep(o.intervalS * 1000, signal);
   }
-  // Give the last reply a moment to arrive before disconnecting.
-  await sleep(Math.min(1000, o.intervalS * 1000), signal);
+  // Wait for the replies still on their way (bounded), so the last batch's status is shown too.
+  if (unanswered.size > 0) {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    signal.addEventListener('abort', onAbort);
+    allAnswered = () => stop.abort();
+    await sleep(o.replyTimeoutMs, stop.signal);
+    signal.removeEventListener('abort', onAbort);
+    if (unanswered.size > 0) io.err(`WARNING: ${unanswered.size} batch(es) got no reply within ${o.replyTimeoutMs} ms`);
+  }
   return failures > 0 ? 1 : 0;
 }
 

@@ -7,7 +7,7 @@ import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
-import { runTelemetry } from './device-telemetry.js';
+import { loadSamples, runTelemetry } from './device-telemetry.js';
 import type { TelemetryOptions } from './device-telemetry.js';
 
 /** Byte for byte what the tutorial's client.py publishes (Python's json.dumps spacing). */
@@ -133,6 +133,7 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
       batch: values.batch !== undefined ? parseCount('--batch', values.batch, 1) : 1,
       count: values.count !== undefined ? parseCount('--count', values.count, 1) : undefined,
       samplesFile: values.samples,
+      replyTimeoutMs: timeoutMs,
     };
   } else if (values.samples !== undefined || values.interval !== undefined || values.batch !== undefined || values.count !== undefined) {
     throw errors.configInvalid('command line', '--samples, --interval, --batch and --count belong to telemetry mode; add --telemetry');
@@ -167,6 +168,7 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
 }
 
 async function runTelemetryDevice(o: DeviceOptions, t: TelemetryOptions, address: string, io: Io): Promise<number> {
+  const samples = t.samplesFile !== undefined ? await loadSamples(t.samplesFile) : undefined;
   io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
   io.out(`INFO: Connecting to KPC instance at ${address}...`);
   const { connect } = await import('mqtt');
@@ -177,7 +179,7 @@ async function runTelemetryDevice(o: DeviceOptions, t: TelemetryOptions, address
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   try {
-    return await runTelemetry(client, t, io, stop.signal);
+    return await runTelemetry(client, t, samples, io, stop.signal);
   } finally {
     process.removeListener('SIGINT', onSignal);
     io.out(`INFO: Disconnecting from server at ${address}.`);
