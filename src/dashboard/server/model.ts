@@ -48,6 +48,8 @@ export type DashboardEvent =
   | { type: 'endpoint.deleted'; endpointId: string; at: string }
   | { type: 'metadata.updated'; endpointId: string; at: string; metadata: Record<string, unknown> }
   | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
-  | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string };
+  | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string }
+  /** New data points (docs/telemetry.md): the newest point per series, at most every 250 ms per endpoint. */
+  | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> };
 
 export const SESSION_COOKIE = 'tether_session';

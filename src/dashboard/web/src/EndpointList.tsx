@@ -146,7 +146,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
-      if (event.type === 'token.status-changed') return;
+      // Time series values are not columns here yet (the dashboard half of issue 8 adds them).
+      if (event.type === 'token.status-changed' || event.type === 'time-series.appended') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
         event.type === 'metadata.updated'
