@@ -7,6 +7,8 @@
 export interface WidgetColumn {
   key: string;
   header: string;
+  /** What `key` names: a metadata key (the default) or a time series whose latest value is shown. */
+  source?: 'metadata' | 'time-series';
 }
 
 /** Endpoint List widget settings, shared by every operator of an application. */
@@ -49,5 +51,11 @@ export type DashboardEvent =
   | { type: 'metadata.updated'; endpointId: string; at: string; metadata: Record<string, unknown> }
   | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
   | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string };
+
+/** Map tiles of the Endpoint Location map (`dashboard.map`); an empty tileUrl draws no tiles. */
+export interface MapSettings {
+  tileUrl: string;
+  attribution: string;
+}
 
 export const SESSION_COOKIE = 'tether_session';

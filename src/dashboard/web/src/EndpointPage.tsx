@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatAgo, formatDate } from './format.js';
 import { useLiveEvents } from './live.js';
@@ -6,6 +6,9 @@ import { MetadataSection } from './MetadataSection.js';
 import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
 import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+
+// The chart and map libraries load with the first endpoint page, not with the list.
+const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -119,6 +122,11 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
         </section>
       )}
 
+      {endpoint && (
+        <Suspense fallback={<p className="card muted">Loading telemetry…</p>}>
+          <TelemetrySection app={app} endpointId={endpointId} />
+        </Suspense>
+      )}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
 
