@@ -25,6 +25,12 @@ import {
 import { fromLocalInput, PRESETS, rangeKey, toLocalInput, windowOf, type TimeRange } from './range.js';
 import { TimeSeriesChart } from './TimeSeriesChart.js';
 
+/** The latest value beside a series' name: its coordinates for a position series (whose value may be a timestamp). */
+function latestText(name: string, point: Point | undefined, values: readonly string[]): string {
+  const fix = point && isPositionSeries(name, values) ? trackOf(new Map([[name, [point]]]))?.track[0] : undefined;
+  return fix ? `${fix.lat.toFixed(4)}, ${fix.lon.toFixed(4)}` : formatNumber(numberOf(point));
+}
+
 // Presets follow the clock: the window is re-read this often even when no data arrives.
 const SLIDE_MS = 5_000;
 // And fetched again this often, so the live points (raw) give way to the server's buckets.
@@ -290,7 +296,7 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
                     />
                     {name}
                     <span className="muted" data-testid={`latest-${name}`}>
-                      {formatNumber(numberOf(latest.get(name)))}
+                      {latestText(name, latest.get(name), valuesOf(name))}
                     </span>
                   </label>
                 ))}
