@@ -21,6 +21,8 @@ import type { ClientAuthService } from '../client-auth/index.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { timeSeriesRoutes } from './routes/time-series.js';
+import type { TimeSeriesService } from '../timeseries/service.js';
 import { sharedSchemas } from './schemas.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { ajvTetherKeywords, formatSchemaErrors } from './validation.js';
@@ -42,12 +44,14 @@ export interface ApiDeps {
   tokenIssuePerMinute?: number;
   /** Client credentials (MQTT username/password, X.509); their routes are served only when given. */
   clientAuth?: ClientAuthService;
+  /** Kaa EPTS routes (/epts/api/v1) and time series definitions; served only when given. */
+  timeSeries?: TimeSeriesService;
 }
 
 const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
 
 /** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
-const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1'];
+const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1'];
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -86,6 +90,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     tokenRoutes(api, deps.services, { issuePerMinute: deps.tokenIssuePerMinute ?? DEFAULT_LIMITS.tokenIssuePerMinute });
     applicationRoutes(api, deps.services);
     if (deps.clientAuth) clientCredentialRoutes(api, deps.clientAuth);
+    if (deps.timeSeries) timeSeriesRoutes(api, deps.timeSeries);
 
     for (const prefix of OWNED_PREFIXES) {
       api.all(`${prefix}/*`, { schema: { hide: true } }, async (request) => {

@@ -23,6 +23,14 @@ export type TetherEvent =
       at: Iso;
     }
   | {
+      // Data points were stored (coalesced: at most every 250 ms per endpoint, the newest point per series).
+      type: 'time-series.appended';
+      endpointId: string;
+      applicationName: string;
+      at: Iso;
+      latest: Record<string, { timestamp: Iso; values: Record<string, number | boolean | string> }>;
+    }
+  | {
       // Not about one endpoint: consumers that expect `endpointId` must skip it.
       type: 'client-credential.changed';
       credentialId: string;

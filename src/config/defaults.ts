@@ -1,8 +1,11 @@
 import type { DeclaredApplication } from '../core/services.js';
 
-/** The tutorial's application: `kp1/demo_application_v1/epmx/<token>/update/keys` works out of the box. */
+/**
+ * The tutorials' application: `kp1/demo_application_v1/epmx/<token>/update/keys` (metadata) and
+ * `kp1/demo_application_v1/dcx/<token>/json` (data collection) work out of the box.
+ */
 export function defaultApplications(): DeclaredApplication[] {
-  return [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] }];
+  return [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx'] }] }];
 }
 
 export const DEFAULTS = {

@@ -8,6 +8,7 @@ import { parseClientAuthApplications } from './client-auth.js';
 import { DEFAULTS, defaultApplications } from './defaults.js';
 import { readConfigFile } from './file.js';
 import { parseFlags } from './flags.js';
+import { parseTimeSeriesConfig } from './time-series.js';
 import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
 import type { TetherConfig, TlsConfig } from './types.js';
 import { Invalid, filePath, host, limitValue, nonEmptyPath, oneOf, port, secret } from './values.js';
@@ -64,7 +65,7 @@ const LIMIT_SETTINGS = Object.fromEntries(
 ) as Record<LimitName, Setting<number>>;
 
 const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits'],
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits', 'kaa', 'timeSeries'],
   limits: LIMIT_NAMES,
   storage: ['kind', 'synchronous'],
   bus: ['kind'],
@@ -198,6 +199,14 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     }
   }
 
+  let timeSeries;
+  try {
+    timeSeries = parseTimeSeriesConfig(file['kaa'], file['timeSeries']);
+  } catch (err) {
+    if (!(err instanceof Invalid)) throw err;
+    throw errors.configInvalid(`config file ${configFile}`, err.message);
+  }
+
   // Relative TLS file paths in the config file are relative to the file too.
   const filePathOf = (setting: Setting<string>): string | undefined => {
     const value = resolve(setting);
@@ -236,6 +245,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     limits: Object.fromEntries(LIMIT_NAMES.map((name) => [name, resolve(LIMIT_SETTINGS[name], DEFAULT_LIMITS[name])])) as unknown as Limits,
     applications,
   };
+  if (file['kaa'] !== undefined || file['timeSeries'] !== undefined) config.timeSeries = timeSeries;
   const adminApiKey = resolve(SETTINGS.adminApiKey);
   if (adminApiKey !== undefined) config.adminApiKey = adminApiKey;
   const adminPassword = resolve(SETTINGS.adminPassword);

@@ -1,6 +1,7 @@
 import type { ClientAuthConfig } from '../client-auth/types.js';
 import type { Limits } from '../core/limits.js';
 import type { DeclaredApplication } from '../core/services.js';
+import type { TimeSeriesConfig } from './time-series.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -40,6 +41,8 @@ export interface TetherConfig {
   limits: Limits;
   /** Applications and versions that must exist after start (created or updated). */
   applications: DeclaredApplication[];
+  /** Time series definitions (Kaa's `kaa:` block) and retention (`timeSeries:`); docs/telemetry.md. */
+  timeSeries?: TimeSeriesConfig;
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;
   /** MQTT client authentication; anonymous when absent. */

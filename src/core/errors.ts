@@ -103,6 +103,12 @@ export const errors = {
   metadataValueTooDeep: (key: string, maxDepth: number) =>
     new TetherError('METADATA_VALUE_TOO_DEEP', 400, `Metadata value of ${q(key)} nests deeper than ${maxDepth} levels. Flatten the value, or raise limits.maxMetadataDepth.`),
 
+  // --- time series (Kaa EPTS) ----------------------------------------------------
+  timeSeriesNotDefined: (applicationName: string, name: string) =>
+    new TetherError('TIME_SERIES_NOT_DEFINED', 400, `Application ${q(applicationName)} has no time series ${q(name)}. Define it with PUT /api/v1/applications/${applicationName}/time-series, or use an "auto~<field>" name.`),
+  endpointNotInApplication: (endpointId: string, applicationName: string) =>
+    new TetherError('ENDPOINT_NOT_FOUND', 404, `Endpoint ${q(endpointId)} does not exist in application ${q(applicationName)}. List endpoints with GET /epr/api/v1/endpoints.`),
+
   // --- registry (Kaa EPR) -----------------------------------------------------
   endpointNotFound: (id: string) =>
     new TetherError('ENDPOINT_NOT_FOUND', 404, `Endpoint ${q(id)} does not exist. List endpoints with GET /epr/api/v1/endpoints.`),

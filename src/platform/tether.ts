@@ -14,6 +14,9 @@ import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
+import { TimeSeriesService } from '../timeseries/service.js';
+import { createDcxExtension, createEpmxExtension } from '../extensions/index.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
 import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
@@ -40,6 +43,8 @@ export interface RunningTether {
   services: Services;
   storage: Storage;
   bus: EventBus;
+  /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
+  timeSeries: TimeSeriesService;
   /** Effective MQTT client authentication (global mode and per-application modes). */
   clientAuthConfig: ClientAuthConfig;
   clientAuth: ClientAuthService;
@@ -75,6 +80,24 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'services', close: () => services.close() });
     await services.applications.ensureDeclared(config.applications);
 
+    // Time series share the SQLite file and its writer thread; closed before storage (reverse order).
+    const timeSeriesStorage = openSqliteTimeSeriesStorage(storage);
+    closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
+    const timeSeries = new TimeSeriesService({
+      storage: timeSeriesStorage,
+      bus,
+      applications: services.applications,
+      registry: services.registry,
+      logger,
+      settings: {
+        ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
+        declared: config.timeSeries?.declared ?? [],
+        retentionByApp: config.timeSeries?.retentionByApp ?? {},
+      },
+    });
+    closers.push({ name: 'time series', close: () => timeSeries.close() });
+    await timeSeries.start();
+
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
@@ -100,7 +123,14 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
 
-    const mqtt = createMqttServer({ services, bus, logger, clientAuth: createMqttClientAuth(clientAuth, logger), limits: config.limits });
+    const mqtt = createMqttServer({
+      services,
+      bus,
+      logger,
+      clientAuth: createMqttClientAuth(clientAuth, logger),
+      limits: config.limits,
+      extensions: [createEpmxExtension({ registry: services.registry }), createDcxExtension({ sink: timeSeries })],
+    });
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
@@ -123,6 +153,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [dashboard.plugin],
       clientAuth,
+      timeSeries,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -153,6 +184,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       services,
       storage,
       bus,
+      timeSeries,
       clientAuthConfig,
       clientAuth,
       reloadTls: async () => {

@@ -38,7 +38,7 @@ test('defaults apply when nothing is set', async (t) => {
     storage: { kind: 'sqlite', synchronous: 'full' },
     bus: { kind: 'memory' },
     limits: { ...DEFAULT_LIMITS },
-    applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] }],
+    applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx'] }] }],
   });
 });
 
@@ -120,7 +120,7 @@ test('declared applications are merged with the default demo application', async
   );
   const config = await loadConfig(['--config', file], {}, { cwd: dir });
   assert.deepEqual(config.applications, [
-    { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] },
+    { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx'] }] },
     {
       name: 'smart_meters',
       description: 'Meters',

@@ -22,6 +22,8 @@ export function toDashboardEvent(event: TetherEvent): DashboardEvent | undefined
       return { type: event.type, endpointId: event.endpointId, at: event.at, connected: event.connected };
     case 'token.status-changed':
       return { type: event.type, endpointId: event.endpointId, at: event.at, tokenId: event.tokenId, status: event.status };
+    case 'time-series.appended':
+      return { type: event.type, endpointId: event.endpointId, at: event.at, latest: event.latest };
     default:
       return undefined;
   }

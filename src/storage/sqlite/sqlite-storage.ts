@@ -70,6 +70,16 @@ export class SqliteStorage implements Storage {
     this.statements = prepareStatements(this.db);
   }
 
+  /** The database file, for the time series storage that shares it (time-series/index.ts). */
+  get file(): string {
+    return this.settings.file;
+  }
+
+  /** The writer thread, shared by the time series storage so both commit in the same groups. */
+  sharedWriter(): WriterThread {
+    return this.requireWriter();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

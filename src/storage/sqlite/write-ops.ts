@@ -3,6 +3,7 @@ import type { AppVersion, Application, EndpointRecord, Iso, JsonValue, Metadata,
 import { applyChange, endpointSearchText, indexRowOf } from './metadata-rows.js';
 import { tokenParams } from './rows.js';
 import { type Statements, prepareStatements } from './statements.js';
+import { type TimeSeriesWriteOps, createTimeSeriesWriteOps } from './time-series/write-ops.js';
 
 /**
  * Every write of SqliteStorage, as run by the writer thread (write-worker.ts) inside a group-commit
@@ -13,7 +14,9 @@ import { type Statements, prepareStatements } from './statements.js';
 export function createWriteOps(db: Database) {
   const s = prepareStatements(db);
   const docs = new MetadataDocs(s);
-  const ops = writeOps(s, docs);
+  // Time series share the writer thread and its group commit (time-series/write-ops.ts).
+  const timeSeries = createTimeSeriesWriteOps(db);
+  const ops: WriteOps = { ...writeOps(s, docs), ...timeSeries.ops };
 
   return {
     ops,
@@ -29,10 +32,12 @@ export function createWriteOps(db: Database) {
     beforeCommit(): void {
       docs.flush();
       flushSearchIndex(s);
+      timeSeries.beforeCommit();
     },
     /** The batch rolled back: forget what it had read. */
     discard(): void {
       docs.clear();
+      timeSeries.discard();
     },
   };
 }
@@ -102,7 +107,7 @@ function writeOps(s: Statements, docs: MetadataDocs) {
   };
 }
 
-export type WriteOps = ReturnType<typeof writeOps>;
+export type WriteOps = ReturnType<typeof writeOps> & TimeSeriesWriteOps;
 export type WriteOpName = keyof WriteOps;
 
 /** Applies the search index changes the batch's triggers queued (see schema.ts), in one go. */

@@ -1,0 +1,249 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { errors } from '../../../core/errors.js';
+import { decodeChunk, sortPoints } from '../../chunks/codec.js';
+import type { Storage } from '../../storage.js';
+import type { AggregateQuery, DefinitionsDoc, PointValue, PointValues, RangeQuery, SeriesPoints, StoredPoint, TimeSeriesStorage } from '../../time-series.js';
+import { openDatabase } from '../connection.js';
+import { SqliteStorage } from '../sqlite-storage.js';
+import type { WriterThread } from '../writer.js';
+import type { StoredStats } from './write-ops.js';
+
+/** Series merged per maintenance call: bounds the time one group commit spends compacting. */
+const COMPACT_BATCH = 64;
+
+interface ChunkRow {
+  t_min: number;
+  t_max: number;
+  n: number;
+  stats: string | null;
+  data: Buffer;
+}
+
+/**
+ * Time series in the same SQLite file as `storage`, written through its writer thread (one group
+ * commit for metadata and data points alike) and read on this thread's own read-only connection.
+ * Open it after `storage` and close it before.
+ */
+export function openSqliteTimeSeriesStorage(storage: Storage): TimeSeriesStorage {
+  if (!(storage instanceof SqliteStorage)) throw new Error('SQLite time series storage needs the SQLite storage');
+  return new SqliteTimeSeriesStorage(storage.sharedWriter(), openDatabase(storage.file, 'NORMAL'));
+}
+
+class SqliteTimeSeriesStorage implements TimeSeriesStorage {
+  readonly kind = 'sqlite';
+  private closed = false;
+  private readonly s: Record<string, Statement<unknown[], unknown>>;
+
+  constructor(
+    private readonly writer: WriterThread,
+    private readonly db: Database,
+  ) {
+    db.pragma('query_only = ON');
+    const p = (sql: string) => db.prepare<unknown[], unknown>(sql);
+    this.s = {
+      series: p('SELECT id, last_t, last_values FROM ts_series WHERE application_name = ? AND endpoint_id = ? AND name = ?'),
+      seriesOfApp: p('SELECT endpoint_id, name, last_t, last_values FROM ts_series WHERE application_name = ? AND name = ? LIMIT ?'),
+      chunks: p('SELECT t_min, t_max, n, stats, data FROM ts_chunk WHERE series_id = ? AND t_max >= ? AND t_min <= ? ORDER BY t_max'),
+      chunksBefore: p('SELECT t_min, t_max, n, stats, data FROM ts_chunk WHERE series_id = ? AND t_min < ? ORDER BY t_max DESC'),
+      names: p('SELECT DISTINCT name FROM ts_series WHERE application_name = ? ORDER BY name'),
+      apps: p('SELECT DISTINCT application_name FROM ts_series'),
+      definitions: p('SELECT doc FROM ts_definitions WHERE application_name = ?'),
+    };
+  }
+
+  append(applicationName: string, batch: SeriesPoints[]): Promise<void> {
+    return this.write(() => this.writer.enqueue('appendTimeSeries', applicationName, batch));
+  }
+
+  async last(applicationName: string, endpointIds: string[] | undefined, series: string[], before?: number, maxEndpoints = 1000) {
+    this.assertOpen();
+    const result = new Map<string, Map<string, StoredPoint>>();
+    const put = (endpointId: string, name: string, point: StoredPoint) => {
+      let bySeries = result.get(endpointId);
+      if (!bySeries) result.set(endpointId, (bySeries = new Map()));
+      bySeries.set(name, point);
+    };
+    if (endpointIds === undefined) {
+      for (const name of series) {
+        for (const row of this.s['seriesOfApp']!.all(applicationName, name, maxEndpoints) as Array<{ endpoint_id: string; last_t: number | null; last_values: string | null }>) {
+          if (result.size >= maxEndpoints && !result.has(row.endpoint_id)) continue;
+          const point = this.lastOf(row.endpoint_id, applicationName, name, before, row);
+          if (point) put(row.endpoint_id, name, point);
+        }
+      }
+      return result;
+    }
+    for (const endpointId of endpointIds) {
+      for (const name of series) {
+        const point = this.lastOf(endpointId, applicationName, name, before);
+        if (point) put(endpointId, name, point);
+      }
+    }
+    return result;
+  }
+
+  private lastOf(endpointId: string, applicationName: string, name: string, before: number | undefined, known?: { last_t: number | null; last_values: string | null }): StoredPoint | undefined {
+    const row = (known && before === undefined ? known : this.s['series']!.get(applicationName, endpointId, name)) as { id?: number; last_t: number | null; last_values: string | null } | undefined;
+    if (!row || row.last_t === null || row.last_values === null) return undefined;
+    if (before === undefined || row.last_t < before) return { t: row.last_t, values: JSON.parse(row.last_values) as PointValues };
+    // The latest point before a date: walk chunks newest first until no older chunk can hold a later point.
+    const id = row.id ?? (this.s['series']!.get(applicationName, endpointId, name) as { id: number }).id;
+    let best: StoredPoint | undefined;
+    for (const chunk of this.s['chunksBefore']!.iterate(id, before) as IterableIterator<ChunkRow>) {
+      if (best && chunk.t_max <= best.t) break;
+      for (const point of decodeChunk(chunk.data)) {
+        if (point.t < before && (!best || point.t >= best.t)) best = point;
+      }
+    }
+    return best;
+  }
+
+  async range(query: RangeQuery): Promise<{ points: StoredPoint[]; truncated: boolean }> {
+    this.assertOpen();
+    const id = this.seriesId(query);
+    if (id === undefined) return { points: [], truncated: false };
+    const points: StoredPoint[] = [];
+    for (const chunk of this.s['chunks']!.iterate(id, query.from, query.to) as IterableIterator<ChunkRow>) {
+      for (const point of decodeChunk(chunk.data)) {
+        if (point.t >= query.from && point.t <= query.to) points.push(point);
+      }
+    }
+    sortPoints(points);
+    if (query.order === 'desc') points.reverse();
+    const truncated = points.length > query.limit;
+    if (truncated) points.length = query.limit;
+    return { points, truncated };
+  }
+
+  async aggregate(query: AggregateQuery): Promise<StoredPoint[]> {
+    this.assertOpen();
+    const id = this.seriesId(query);
+    if (id === undefined) return [];
+    const { from, to, intervalMs } = query;
+    const buckets = new Map<number, Bucket>();
+    const bucketOf = (t: number) => from + Math.floor((t - from) / intervalMs) * intervalMs;
+    const bucket = (start: number) => {
+      let b = buckets.get(start);
+      if (!b) buckets.set(start, (b = new Bucket()));
+      return b;
+    };
+    for (const chunk of this.s['chunks']!.iterate(id, from, to) as IterableIterator<ChunkRow>) {
+      // A chunk wholly inside one bucket is read from its stats, without decoding its points.
+      if (chunk.stats !== null && chunk.t_min >= from && chunk.t_max <= to && bucketOf(chunk.t_min) === bucketOf(chunk.t_max)) {
+        bucket(bucketOf(chunk.t_min)).addStats(JSON.parse(chunk.stats) as StoredStats, chunk.t_max);
+        continue;
+      }
+      for (const point of decodeChunk(chunk.data)) {
+        if (point.t >= from && point.t <= to) bucket(bucketOf(point.t)).add(point);
+      }
+    }
+    const starts = [...buckets.keys()].sort((a, b) => a - b);
+    if (query.order === 'desc') starts.reverse();
+    return starts.map((start) => ({ t: start, values: buckets.get(start)!.result(query.fn) }));
+  }
+
+  async seriesNames(applicationName: string): Promise<string[]> {
+    this.assertOpen();
+    return this.s['names']!.pluck().all(applicationName) as string[];
+  }
+
+  async applications(): Promise<string[]> {
+    this.assertOpen();
+    return this.s['apps']!.pluck().all() as string[];
+  }
+
+  async getDefinitions(applicationName: string): Promise<DefinitionsDoc | undefined> {
+    this.assertOpen();
+    const doc = this.s['definitions']!.pluck().get(applicationName) as string | undefined;
+    return doc === undefined ? undefined : (JSON.parse(doc) as DefinitionsDoc);
+  }
+
+  putDefinitions(applicationName: string, doc: DefinitionsDoc): Promise<void> {
+    return this.write(() => this.writer.enqueue('putTimeSeriesDefinitions', applicationName, JSON.stringify(doc)));
+  }
+
+  deleteBefore(applicationName: string, cutoff: number): Promise<number> {
+    return this.write(() => this.writer.enqueue('deleteTimeSeriesBefore', applicationName, cutoff));
+  }
+
+  deleteEndpoint(endpointId: string): Promise<void> {
+    return this.write(() => this.writer.enqueue('deleteTimeSeriesEndpoint', endpointId));
+  }
+
+  maintain(): Promise<boolean> {
+    return this.write(() => this.writer.enqueue('compactTimeSeries', COMPACT_BATCH));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private seriesId(query: { applicationName: string; endpointId: string; series: string }): number | undefined {
+    const row = this.s['series']!.get(query.applicationName, query.endpointId, query.series) as { id: number } | undefined;
+    return row?.id;
+  }
+
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      this.assertOpen();
+      return fn();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw errors.unavailable();
+  }
+}
+
+/** Min, max, sum, count and last of each value in one time bucket. */
+class Bucket {
+  private readonly num = new Map<string, { min: number; max: number; sum: number; count: number; last: number; lastT: number }>();
+  private readonly other = new Map<string, { value: PointValue; lastT: number }>();
+
+  add(point: StoredPoint): void {
+    for (const name in point.values) {
+      const v = point.values[name]!;
+      if (typeof v === 'number') this.addNum(name, v, v, v, 1, v, point.t);
+      else this.addOther(name, v, point.t);
+    }
+  }
+
+  addStats(stats: StoredStats, tMax: number): void {
+    for (const [name, [min, max, sum, count, last]] of Object.entries(stats.num)) this.addNum(name, min, max, sum, count, last, tMax);
+    for (const [name, value] of Object.entries(stats.other)) this.addOther(name, value, tMax);
+  }
+
+  private addNum(name: string, min: number, max: number, sum: number, count: number, last: number, t: number): void {
+    const s = this.num.get(name);
+    if (!s) {
+      this.num.set(name, { min, max, sum, count, last, lastT: t });
+      return;
+    }
+    if (min < s.min) s.min = min;
+    if (max > s.max) s.max = max;
+    s.sum += sum;
+    s.count += count;
+    if (t >= s.lastT) {
+      s.last = last;
+      s.lastT = t;
+    }
+  }
+
+  private addOther(name: string, value: PointValue, t: number): void {
+    const s = this.other.get(name);
+    if (!s || t >= s.lastT) this.other.set(name, { value, lastT: t });
+  }
+
+  result(fn: AggregateQuery['fn']): PointValues {
+    const values: PointValues = {};
+    for (const [name, s] of this.num) {
+      values[name] = fn === 'avg' ? s.sum / s.count : fn === 'min' ? s.min : fn === 'max' ? s.max : s.last;
+    }
+    for (const [name, s] of this.other) values[name] = s.value;
+    return values;
+  }
+}
