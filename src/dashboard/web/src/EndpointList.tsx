@@ -156,7 +156,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
-      if (event.type === 'token.status-changed') return;
+      if (event.type === 'token.status-changed' || event.type === 'time-series.appended') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
         event.type === 'metadata.updated'

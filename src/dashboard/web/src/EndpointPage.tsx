@@ -43,7 +43,8 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   useLiveEvents(
     app,
     (event) => {
-      if (event.endpointId !== endpointId) return;
+      // Telemetry is the telemetry section's business; it does not change the endpoint record.
+      if (event.endpointId !== endpointId || event.type === 'time-series.appended') return;
       if (event.type === 'endpoint.deleted') return setGone(true);
       clearTimeout(timer.current);
       timer.current = setTimeout(() => void load(), 100);

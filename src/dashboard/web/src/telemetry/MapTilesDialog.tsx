@@ -17,7 +17,7 @@ export function MapTilesDialog({ settings, onClose, onSaved }: { settings: MapSe
       >
         <p className="hint">
           A tile URL template such as <code>https://tiles.example.com/{'{z}/{x}/{y}'}.png</code> (<code>{'{s}'}</code> subdomains are allowed). Leave it empty to draw tracks on a
-          plain background, as offline sites must; the track is drawn there whenever tiles cannot load. Check the tile provider's usage policy and give its attribution. Other open dashboards load tiles from a new server after a reload (the page's security policy names the tile server).
+          plain background, as offline sites must; the track is drawn there whenever tiles cannot load. Check the tile provider's usage policy and give its attribution. Saving a new tile server reloads the page, whose security policy must name it; other open dashboards use it after their next reload.
         </p>
         <Field label="Tile URL">{(id) => <input id={id} value={tileUrl} placeholder="empty: no map tiles" onChange={(e) => setTileUrl(e.target.value)} />}</Field>
         <Field label="Attribution">{(id) => <input id={id} value={attribution} placeholder="© the map data's owners" onChange={(e) => setAttribution(e.target.value)} />}</Field>

@@ -352,6 +352,9 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
           settings={mapSettings}
           onClose={() => setMapDialog(false)}
           onSaved={(s) => {
+            // The page's Content-Security-Policy names the tile server it was loaded with: a new
+            // server's tiles load only after a reload.
+            if (s.tileUrl && s.tileUrl !== mapSettings.tileUrl) return window.location.reload();
             setMapSettings(s);
             setMapDialog(false);
           }}

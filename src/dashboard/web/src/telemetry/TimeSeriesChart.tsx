@@ -60,5 +60,5 @@ export function TimeSeriesChart({
     chart.current?.setData(data);
   }, [data, from, to]);
 
-  return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" />;
+  return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" data-points={data[0].length} />;
 }
