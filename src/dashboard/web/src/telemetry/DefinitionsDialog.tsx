@@ -128,8 +128,8 @@ export function DefinitionsDialog({ app, onClose }: { app: string; onClose: () =
             Add time series
           </button>
 
-          <h3 className="ts-def-head">Keep data</h3>
-          <Field className="field inline" label="Days">
+          <h3 className="ts-def-head">Retention</h3>
+          <Field className="field ts-retention" label="Keep data for (days)">
             {(id) => <input id={id} type="number" min={1} max={36500} value={retention} onChange={(e) => setRetention(e.target.value)} />}
           </Field>
 

@@ -20,7 +20,9 @@ export function LocationMap({ track, tiles, label }: { track: readonly TrackPoin
   const holder = useRef<HTMLDivElement>(null);
   const map = useRef<L.Map>(undefined);
   const layers = useRef<{ line: L.Polyline; start: L.CircleMarker; latest: L.CircleMarker }>(undefined);
-  const fitted = useRef(false);
+  // Until the operator pans or zooms, the view follows the whole track; after that it stays put
+  // (only panning to the latest position when it leaves the view) until "Fit track".
+  const userMoved = useRef(false);
 
   useEffect(() => {
     const el = holder.current;
@@ -31,6 +33,9 @@ export function LocationMap({ track, tiles, label }: { track: readonly TrackPoin
     const start = L.circleMarker([0, 0], { radius: 4, color: '#5b6778', weight: 2, fillColor: '#fff', fillOpacity: 1 });
     const latest = L.circleMarker([0, 0], { radius: 7, color: '#fff', weight: 2, fillColor: '#d55e00', fillOpacity: 1 });
     L.control.scale({ imperial: false }).addTo(m);
+    m.on('dragstart', () => (userMoved.current = true));
+    el.addEventListener('wheel', () => (userMoved.current = true), { passive: true });
+    m.zoomControl.getContainer()?.addEventListener('click', () => (userMoved.current = true));
     map.current = m;
     layers.current = { line, start, latest };
     // Leaflet measures its container once; a layout change (phone rotation, sidebar) needs a nudge.
@@ -41,7 +46,6 @@ export function LocationMap({ track, tiles, label }: { track: readonly TrackPoin
       m.remove();
       map.current = undefined;
       layers.current = undefined;
-      fitted.current = false;
     };
   }, []);
 
@@ -73,10 +77,9 @@ export function LocationMap({ track, tiles, label }: { track: readonly TrackPoin
     }
     l.start.setLatLng(first).addTo(m);
     l.latest.setLatLng(last).addTo(m).bringToFront();
-    if (!fitted.current) {
-      fitted.current = true;
-      if (latlngs.length === 1) m.setView(last, 14);
-      else m.fitBounds(L.latLngBounds(latlngs), { padding: [24, 24], maxZoom: 16 });
+    if (!userMoved.current) {
+      if (latlngs.length === 1) m.setView(last, 14, { animate: false });
+      else m.fitBounds(L.latLngBounds(latlngs), { padding: [24, 24], maxZoom: 16, animate: false });
     } else if (!m.getBounds().contains(last)) {
       m.panTo(last);
     }
@@ -85,6 +88,7 @@ export function LocationMap({ track, tiles, label }: { track: readonly TrackPoin
   const fit = () => {
     const m = map.current;
     if (!m || track.length === 0) return;
+    userMoved.current = false;
     m.fitBounds(L.latLngBounds(track.map((p) => L.latLng(p.lat, p.lon))), { padding: [24, 24], maxZoom: 16 });
   };
 
