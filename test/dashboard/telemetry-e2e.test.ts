@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/index.js';
 import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir } from './helpers.js';
+import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
 const APP = 'demo_application';
@@ -117,6 +117,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await defs.getByRole('button', { name: 'Save definitions' }).click();
   await defs.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
   await page.screenshot({ path: path.join(shots, 'telemetry-definitions-1280.png') });
+  assert.deepEqual(await unnamedControls(page), []);
   await defs.getByRole('button', { name: 'Cancel' }).click();
   const stored = (await tether.timeSeries.getDefinitions(APP)).timeSeries;
   assert.deepEqual(
@@ -141,6 +142,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await eventually('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1);
   await eventually('the latest position', async () => (await text(page, 'latest-position')).includes(`${first.at(-1)!.latitude.toFixed(5)}, ${first.at(-1)!.longitude.toFixed(5)}`));
   assert.match(await text(page, 'latest-position'), /from Location/);
+  assert.deepEqual(await unnamedControls(page), []);
   await page.screenshot({ path: path.join(shots, 'telemetry-endpoint-1280.png'), fullPage: true });
 
   // Live: each new sample moves the gauge, the chart and the map; measure publish-to-screen time.
