@@ -20,7 +20,8 @@ function arc(from: number, to: number): string {
  * A half-circle gauge of one value between `min` and `max`. Plain SVG: one arc and a number
  * do not need a charting library, and SVG stays sharp and readable by screen readers (role meter).
  */
-export function Gauge({ value, min, max, label, unitLabel }: { value: number | null; min: number; max: number; label: string; unitLabel?: string }) {
+/** `note`: a small line under the number (the value's time). */
+export function Gauge({ value, min, max, label, note }: { value: number | null; min: number; max: number; label: string; note?: string | undefined }) {
   const span = max - min;
   const fraction = value === null || span <= 0 ? 0 : Math.min(1, Math.max(0, (value - min) / span));
   const outside = value !== null && (value < min || value > max);
@@ -39,9 +40,9 @@ export function Gauge({ value, min, max, label, unitLabel }: { value: number | n
         <text x={CX} y={CY - 12} textAnchor="middle" className="gauge-number" data-testid="gauge-value">
           {formatNumber(value)}
         </text>
-        {unitLabel && (
-          <text x={CX} y={CY + 8} textAnchor="middle" className="gauge-unit">
-            {unitLabel}
+        {note && (
+          <text x={CX} y={CY + 8} textAnchor="middle" className="gauge-note">
+            {note}
           </text>
         )}
         <text x={CX - R} y={CY + 16} textAnchor="middle" className="gauge-scale">

@@ -130,6 +130,7 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [app, endpointId, key, linesKey, positionKey, reload]);
 
+  const lastDiscovery = useRef(0);
   useLiveEvents(
     app,
     (event) => {
@@ -142,7 +143,11 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
         for (const [name, point] of newest) if (!next.has(name) || next.get(name)!.t <= point.t) next.set(name, point);
         return next;
       });
-      if (!definitions || [...appended.series.keys()].some((name) => !definitions.has(name))) void loadSeries();
+      // A series seen for the first time: learn its value names (at most every 2 s).
+      if ((!definitions || [...appended.series.keys()].some((name) => !definitions.has(name))) && Date.now() - lastDiscovery.current > 2_000) {
+        lastDiscovery.current = Date.now();
+        void loadSeries();
+      }
       if (range.kind !== 'preset') return;
       const current = Date.now();
       const windowStart = windowOf(range, current).from;
@@ -306,7 +311,7 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
             <div className="ts-gauge-card">
               {gaugeName && (
                 <>
-                  <Gauge value={gaugeValue} min={gaugeMin} max={gaugeMax} label={gaugeName} unitLabel={latest.get(gaugeName) ? formatDate(new Date(latest.get(gaugeName)!.t).toISOString()) : undefined} />
+                  <Gauge value={gaugeValue} min={gaugeMin} max={gaugeMax} label={gaugeName} note={latest.get(gaugeName) ? formatDate(new Date(latest.get(gaugeName)!.t).toISOString()) : undefined} />
                   <Field label="Gauge series">
                     {(id) => (
                       <select id={id} value={gaugeName} onChange={(e) => { setGaugeSeries(e.target.value); setGaugeScale(undefined); }}>
