@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,query] [--brokers tether,mosquitto]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,query,dcx,ts-query] [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
  * Runs Tether (through its real CLI) and mosquitto as child processes, drives both with the same
@@ -22,8 +22,9 @@ import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.
 import { type BrokerFigures, type Plan, log, measureConnects, measureIdle, measureUpdates } from './scenarios.js';
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
 import { buildDetails, buildRows } from './summary.js';
+import type { DcxFigures, ReadFigures } from './telemetry.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'query'] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'query', 'dcx', 'ts-query'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL: Plan = {
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
   let httpQuery: QueryTiming | undefined;
   let storageQuery: QueryTiming | undefined;
   let queryShapes: string[] = [];
+  const dcx: DcxFigures = {};
+  const reads: ReadFigures = {};
   const gen = new LoadGenerator();
   let failures = 0;
   let tetherRuns = 0;
@@ -218,12 +221,40 @@ async function main(): Promise<void> {
       httpQuery = await withServer<TetherServer, QueryTiming>(tetherIn(dataDir), (s) => timeHttpQueries(s.httpPort, s.adminKey, requests, plan.queryRequests));
       log(`HTTP: p50 ${fmt(httpQuery.latency.p50, 1)} ms, p99 ${fmt(httpQuery.latency.p99, 1)} ms; ${httpQuery.errors} errors`);
     });
+
+    if (only.has('dcx')) await section('DCX ingest', async () => {
+      const { measureDcx, measureDisk } = await import('./telemetry.js');
+      const dataDir = path.join(workDir, 'data-dcx');
+      fs.mkdirSync(dataDir);
+      log(`seeding ${plan.publishDevices} endpoints with tokens`);
+      const { tokens } = await seedEndpoints(dataDir, plan.publishDevices);
+      if (brokers.has('tether')) {
+        dcx.tether = await withServer(tetherIn(dataDir), (s) => measureDcx(gen, s, plan, tokens));
+        dcx.disk = await measureDisk(dataDir);
+      }
+      if (useMosquitto) dcx.reference = await withServer(mosquittoIn, (s) => measureDcx(gen, s, plan, tokens));
+    });
+
+    if (only.has('ts-query') && brokers.has('tether')) await section('time series reads', async () => {
+      const { measureReads, seedTimeSeries } = await import('./telemetry.js');
+      const dataDir = path.join(workDir, 'data-ts');
+      fs.mkdirSync(dataDir);
+      log(`seeding ${fmt(plan.queryEndpoints)} endpoints with one latest point each, and one endpoint with 30 days at 10 s`);
+      const seeded = await seedEndpoints(dataDir, plan.queryEndpoints);
+      const span = await seedTimeSeries(dataDir, seeded.endpointIds[0]!, seeded.endpointIds);
+      log(`seeded in ${fmt(seeded.seconds + span.seconds, 1)} s`);
+      Object.assign(reads, await withServer<TetherServer, ReadFigures>(tetherIn(dataDir), (s) => measureReads(s.httpPort, s.adminKey, seeded.endpointIds[0]!, seeded.endpointIds, span, plan.queryRequests)));
+    });
   } finally {
     await gen.close();
   }
 
   const figures = { tether, reference, referenceMissing, httpQuery, storageQuery, queryEndpoints: plan.queryEndpoints, queryShapes };
   const rows = buildRows(plan, figures);
+  if (dcx.tether || dcx.disk || reads.downsampled) {
+    const { telemetryRows } = await import('./telemetry.js');
+    rows.push(...telemetryRows(plan, dcx, reads, referenceMissing));
+  }
   const details = [...buildDetails(plan, figures), ...notes];
   process.stdout.write(`\n${terminalTable(rows)}\n\n${details.map(bullet('*')).join('\n')}\n`);
   if (!values['no-docs']) {

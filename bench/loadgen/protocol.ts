@@ -7,6 +7,10 @@ interface Base {
   /** `kp1/<appVersion>/epmx`; the device token and resource follow. */
   prefix: string;
   tokens: string[];
+  /** Resource path after the token (default `update/keys`). */
+  resource?: string;
+  /** What each publish carries (default: a small 10/EPMP update). */
+  body?: 'metadata' | 'dcx-batch';
 }
 
 export type Command =

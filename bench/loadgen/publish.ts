@@ -34,7 +34,7 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
 
   const publishers: Publisher[] = devices.map((device, i) => ({
     device,
-    topic: Buffer.from(`${cmd.prefix}/${cmd.tokens[i]}/update/keys`),
+    topic: Buffer.from(`${cmd.prefix}/${cmd.tokens[i]}/${cmd.resource ?? 'update/keys'}`),
     sentAt: new Float64Array(ID_RING + 1),
     nextId: 1,
     inflight: 0,
@@ -51,7 +51,7 @@ export async function runPublishLoad(cmd: PublishCommand, tag: string): Promise<
     p.inflight++;
     p.seq++;
     p.sentAt[id] = performance.now();
-    p.device.write(encodePublish(p.topic, `{"temperature":${20 + (p.seq % 10) / 2},"seq":${p.seq}}`, 1, id));
+    p.device.write(encodePublish(p.topic, cmd.body === 'dcx-batch' ? dcxBatch(p.seq) : `{"temperature":${20 + (p.seq % 10) / 2},"seq":${p.seq}}`, 1, id));
   };
 
   for (const p of publishers) {
@@ -131,6 +131,23 @@ function pace(publishers: Publisher[], rate: number, send: (p: Publisher) => voi
     sent += due; // a capped backlog is dropped, not replayed later
   }, 1);
   return () => clearInterval(timer);
+}
+
+const DCX_T0 = Date.now();
+
+/**
+ * A 2/DCP batch of 10 samples with 5 numeric fields each, like a sensor gateway flushing: readings
+ * with a decimal or two that drift, one sample every 100 ms of device time.
+ */
+export function dcxBatch(seq: number): string {
+  const samples: string[] = [];
+  for (let k = 0; k < 10; k++) {
+    const i = seq * 10 + k;
+    samples.push(
+      `{"timestamp":${DCX_T0 + i * 100},"temperature":${(20 + (i % 50) / 10).toFixed(1)},"humidity":${40 + (i % 20)},"pressure":${(1013 + (i % 7) * 0.25).toFixed(2)},"voltage":${(3.3 - (i % 30) / 100).toFixed(2)},"current":${((i % 13) * 0.05).toFixed(2)}}`,
+    );
+  }
+  return `[${samples.join(',')}]`;
 }
 
 export function sleep(ms: number): Promise<void> {

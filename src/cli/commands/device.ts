@@ -7,6 +7,8 @@ import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
+import { runTelemetry } from './device-telemetry.js';
+import type { TelemetryOptions } from './device-telemetry.js';
 
 /** Byte for byte what the tutorial's client.py publishes (Python's json.dumps spacing). */
 const TUTORIAL_METADATA = '{"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"}';
@@ -32,8 +34,18 @@ Options:
   --timeout <ms>            how long to wait for the connection and for a reply (default ${DEFAULT_TIMEOUT_MS})
   -h, --help                show this help
 
-Example:
-  tether device --token myToken --host localhost --port 1883`;
+Telemetry mode (the data collection tutorial's client, 2/DCP):
+  --telemetry               publish data samples to kp1/<app-version>/dcx/<token>/json/<requestId>
+                            every interval and print the server's replies, instead of metadata
+  --samples <file>          JSON file with sample objects (an array), sent in turn; default: a
+                            simulated vehicle (latitude, longitude, temperature, fuelLevel, timestamp)
+  --interval <seconds>      between batches (default 3, as the tutorial)
+  --batch <n>               samples per message (default 1)
+  --count <n>               stop after n messages (default: run until Ctrl-C)
+
+Examples:
+  tether device --token myToken --host localhost --port 1883
+  tether device --token myToken --telemetry --interval 1 --count 10`;
 
 const FLAGS = {
   token: { type: 'string', short: 't' },
@@ -45,6 +57,11 @@ const FLAGS = {
   qos: { type: 'string' },
   'show-replies': { type: 'boolean' },
   timeout: { type: 'string' },
+  telemetry: { type: 'boolean' },
+  samples: { type: 'string' },
+  interval: { type: 'string' },
+  batch: { type: 'string' },
+  count: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,6 +74,8 @@ interface DeviceOptions {
   requestId: number | undefined;
   qos: 0 | 1;
   timeoutMs: number;
+  /** Set in telemetry mode. */
+  telemetry?: TelemetryOptions;
 }
 
 export const deviceCommand: Command = {
@@ -102,11 +121,28 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
   const qosText = values.qos ?? '0';
   if (qosText !== '0' && qosText !== '1') throw errors.configInvalid(`--qos ${JSON.stringify(qosText)}`, 'use 0 or 1');
   const timeoutMs = values.timeout !== undefined ? parseCount('--timeout', values.timeout, 1) : DEFAULT_TIMEOUT_MS;
-  return { token, host: values.host ?? 'localhost', port, appVersion, metadata, requestId, qos: qosText === '1' ? 1 : 0, timeoutMs };
+  const options: DeviceOptions = { token, host: values.host ?? 'localhost', port, appVersion, metadata, requestId, qos: qosText === '1' ? 1 : 0, timeoutMs };
+  if (values.telemetry === true) {
+    const intervalS = values.interval !== undefined ? Number(values.interval) : 3;
+    if (!Number.isFinite(intervalS) || intervalS < 0.01) throw errors.configInvalid(`--interval ${JSON.stringify(values.interval)}`, 'give the seconds between batches, e.g. 3 or 0.5');
+    options.telemetry = {
+      token,
+      appVersion,
+      qos: options.qos,
+      intervalS,
+      batch: values.batch !== undefined ? parseCount('--batch', values.batch, 1) : 1,
+      count: values.count !== undefined ? parseCount('--count', values.count, 1) : undefined,
+      samplesFile: values.samples,
+    };
+  } else if (values.samples !== undefined || values.interval !== undefined || values.batch !== undefined || values.count !== undefined) {
+    throw errors.configInvalid('command line', '--samples, --interval, --batch and --count belong to telemetry mode; add --telemetry');
+  }
+  return options;
 }
 
 async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   const address = `${o.host}:${o.port}`;
+  if (o.telemetry) return runTelemetryDevice(o, o.telemetry, address, io);
   const topic = `kp1/${o.appVersion}/epmx/${o.token}/update/keys${o.requestId !== undefined ? `/${o.requestId}` : ''}`;
   io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
   io.out(`DEBUG: Composed metadata topic: ${topic}`);
@@ -128,6 +164,26 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
     io.out('INFO: Successfully disconnected');
   }
   return exitCode;
+}
+
+async function runTelemetryDevice(o: DeviceOptions, t: TelemetryOptions, address: string, io: Io): Promise<number> {
+  io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
+  io.out(`INFO: Connecting to KPC instance at ${address}...`);
+  const { connect } = await import('mqtt');
+  const client = await connectDevice(connect, o, address);
+  io.out('INFO: Successfully connected');
+  // Ctrl-C ends the loop and disconnects cleanly.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    return await runTelemetry(client, t, io, stop.signal);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    io.out(`INFO: Disconnecting from server at ${address}.`);
+    await disconnect(client, o.timeoutMs);
+    io.out('INFO: Successfully disconnected');
+  }
 }
 
 function connectDevice(connect: typeof import('mqtt').connect, o: DeviceOptions, address: string): Promise<MqttClient> {

@@ -76,10 +76,23 @@ class Reader {
   }
 
   varint(): number {
-    let result = 0;
-    let mul = 1;
+    const buf = this.buf;
+    // Fast path: up to 4 bytes (28 bits) with bit operations; longer values with arithmetic.
+    let b = buf[this.pos++]!;
+    if (b < 128) return b;
+    let result = b & 127;
+    b = buf[this.pos++]!;
+    result |= (b & 127) << 7;
+    if (b < 128) return result;
+    b = buf[this.pos++]!;
+    result |= (b & 127) << 14;
+    if (b < 128) return result;
+    b = buf[this.pos++]!;
+    result |= (b & 127) << 21;
+    if (b < 128) return result;
+    let mul = 2 ** 28;
     for (;;) {
-      const b = this.buf[this.pos++]!;
+      b = buf[this.pos++]!;
       result += (b & 127) * mul;
       if (b < 128) return result;
       mul *= 128;
@@ -88,6 +101,7 @@ class Reader {
 
   zigzag(): number {
     const z = this.varint();
+    if (z < 2 ** 31) return (z >>> 1) ^ -(z & 1);
     return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
   }
 
@@ -251,3 +265,49 @@ export function sortPoints(points: StoredPoint[]): StoredPoint[] {
 }
 
 export type { PointValues };
+
+/** A chunk decoded column by column, without an object per point (downsampling reads). */
+export interface ChunkColumns {
+  n: number;
+  t: Float64Array;
+  columns: Array<{ name: string; numbers?: Float64Array; values?: Array<PointValue | null> }>;
+}
+
+export function decodeChunkColumns(data: Uint8Array): ChunkColumns {
+  const r = new Reader(data);
+  const n = r.varint();
+  const t = new Float64Array(n);
+  let prev = 0;
+  let delta = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0) prev = r.zigzag();
+    else {
+      delta = i === 1 ? r.zigzag() : delta + r.zigzag();
+      prev += delta;
+    }
+    t[i] = prev;
+  }
+  const count = r.varint();
+  const columns: ChunkColumns['columns'] = [];
+  for (let c = 0; c < count; c++) {
+    const name = decoder.decode(r.bytes(r.varint()));
+    const kind = r.byte();
+    if (kind === DECIMAL) {
+      const div = POW10[r.byte()]!;
+      const numbers = new Float64Array(n);
+      let scaled = 0;
+      for (let i = 0; i < n; i++) {
+        scaled += r.zigzag();
+        numbers[i] = scaled / div;
+      }
+      columns.push({ name, numbers });
+    } else if (kind === FLOAT) {
+      const numbers = new Float64Array(n);
+      for (let i = 0; i < n; i++) numbers[i] = r.float();
+      columns.push({ name, numbers });
+    } else {
+      columns.push({ name, values: JSON.parse(decoder.decode(r.bytes(r.varint()))) as Array<PointValue | null> });
+    }
+  }
+  return { n, t, columns };
+}

@@ -42,6 +42,7 @@ export function createTimeSeriesWriteOps(db: Database) {
     setSmall: p('UPDATE ts_series SET small_chunks = ? WHERE id = ?'),
     countOld: p('SELECT coalesce(sum(n), 0) FROM ts_chunk WHERE series_id IN (SELECT id FROM ts_series WHERE application_name = ?) AND t_max < ?').pluck(),
     deleteOld: p('DELETE FROM ts_chunk WHERE series_id IN (SELECT id FROM ts_series WHERE application_name = ?) AND t_max < ?'),
+    straddling: p('SELECT rowid, series_id, data FROM ts_chunk WHERE series_id IN (SELECT id FROM ts_series WHERE application_name = ?) AND t_min < ? AND t_max >= ?'),
     deleteOldSeries: p('DELETE FROM ts_series WHERE application_name = ? AND last_t < ?'),
     deleteEndpointChunks: p('DELETE FROM ts_chunk WHERE series_id IN (SELECT id FROM ts_series WHERE endpoint_id = ?)'),
     deleteEndpointSeries: p('DELETE FROM ts_series WHERE endpoint_id = ?'),
@@ -103,8 +104,16 @@ export function createTimeSeriesWriteOps(db: Database) {
       return due.length > maxSeries;
     },
     deleteTimeSeriesBefore(applicationName: string, cutoff: number): number {
-      const count = s.countOld.get(applicationName, cutoff) as number;
+      let count = s.countOld.get(applicationName, cutoff) as number;
       s.deleteOld.run(applicationName, cutoff);
+      // Chunks holding points on both sides of the cutoff are rewritten with the newer points only.
+      for (const row of s.straddling.all(applicationName, cutoff, cutoff) as Array<{ rowid: number; series_id: number; data: Buffer }>) {
+        const all = decodeChunk(row.data);
+        const kept = all.filter((point) => point.t >= cutoff);
+        count += all.length - kept.length;
+        s.deleteChunk.run(row.rowid);
+        if (kept.length > 0) writeChunks(row.series_id, kept);
+      }
       if (s.deleteOldSeries.run(applicationName, cutoff).changes > 0) ids.clear();
       return count;
     },
