@@ -176,6 +176,23 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   assert.equal(await page.getByRole('button', { name: 'Custom' }).getAttribute('aria-pressed'), 'true');
   await page.getByRole('button', { name: 'Back to live' }).click();
   await eventually('live again', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true');
+  // Custom: an end before the start is refused beside the form; a valid range is shown fixed.
+  await page.getByRole('button', { name: 'Custom' }).click();
+  const startField = page.getByLabel('From', { exact: true });
+  const endField = page.getByLabel('To', { exact: true });
+  const startValue = await startField.inputValue();
+  await endField.fill(startValue);
+  await page.getByRole('button', { name: 'Show range' }).click();
+  assert.match((await page.getByTestId('telemetry').getByRole('alert').textContent()) ?? '', /start before the end/);
+  await endField.fill(await page.evaluate(() => {
+    const d = new Date(Date.now() + 60_000 - new Date().getTimezoneOffset() * 60_000);
+    return d.toISOString().slice(0, 16);
+  }));
+  await page.getByRole('button', { name: 'Show range' }).click();
+  await page.getByRole('button', { name: 'Back to live' }).waitFor();
+  await eventually('the fixed range to hold the samples', async () => (await chartPoints(page)) >= 4);
+  await page.getByRole('button', { name: 'Back to live' }).click();
+  await eventually('live once more', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true');
 
   // The gauge can show another series, on a scale the operator sets.
   await page.getByLabel('Gauge series').selectOption('auto~fuelLevel');
