@@ -22,6 +22,7 @@ interface PointsModule {
   isPositionSeries(name: string, values: string[]): boolean;
   parseAppended(event: unknown): { endpointId: string; series: Map<string, Point[]> } | undefined;
   numberOf(point: Point | undefined, field?: string): number | null;
+  niceScale(values: number[]): [number, number];
 }
 interface EptsModule {
   formatInterval(ms: number): string;
@@ -99,6 +100,14 @@ test('ranges are downsampled to round buckets of at most ~600 points, written as
   assert.equal(p.bucketFor(365 * 86_400_000), 86_400_000);
   assert.equal(p.bucketFor(1000), 1000);
   assert.deepEqual([10_000, 300_000, 3_600_000, 86_400_000, 1_500].map(e.formatInterval), ['10s', '5m', '1h', '1d', '2s']);
+});
+
+test('the gauge scale runs from 0 (or the lowest value) to a round number above the highest', () => {
+  assert.deepEqual(p.niceScale([94, 85, 100]), [0, 110]);
+  assert.deepEqual(p.niceScale([0.42]), [0, 0.47]);
+  assert.deepEqual(p.niceScale([83.5]), [0, 92]);
+  assert.deepEqual(p.niceScale([-20, 30]), [-20, 33]);
+  assert.deepEqual(p.niceScale([]), [0, 100]);
 });
 
 test('live points merge into a series: same time replaces, older than the window goes', () => {

@@ -56,15 +56,3 @@ export function Gauge({ value, min, max, label, note }: { value: number | null; 
     </figure>
   );
 }
-
-/** A round gauge scale around the values seen: 0 to a round number above the maximum, by default. */
-export function niceScale(values: readonly number[]): [number, number] {
-  if (values.length === 0) return [0, 100];
-  let lo = Math.min(0, ...values);
-  let hi = Math.max(...values);
-  if (hi <= lo) hi = lo + 1;
-  const step = 10 ** Math.floor(Math.log10(hi - lo));
-  lo = Math.floor(lo / step) * step;
-  hi = Math.ceil((hi * 1.1) / step) * step;
-  return [lo, hi];
-}

@@ -3,7 +3,7 @@ import { formatDate } from '../format.js';
 import { useLiveEvents } from '../live.js';
 import { ErrorMessage, Field } from '../ui.js';
 import { epts } from './epts.js';
-import { Gauge, niceScale } from './Gauge.js';
+import { Gauge } from './Gauge.js';
 import { LocationMap } from './LocationMap.js';
 import { mapApi, type MapSettings } from './map-api.js';
 import { MapTilesDialog } from './MapTilesDialog.js';
@@ -15,6 +15,7 @@ import {
   isPositionSeries,
   latestOf,
   mergePoints,
+  niceScale,
   numberOf,
   parseAppended,
   pointsOf,

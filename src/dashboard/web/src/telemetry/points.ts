@@ -73,6 +73,21 @@ export function formatNumber(n: number | null): string {
   return n.toLocaleString(undefined, { maximumFractionDigits: abs >= 1000 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 4 });
 }
 
+/**
+ * A round gauge scale around the values seen: from 0 (or the lowest value) to the maximum plus
+ * 10 %, rounded up at its second significant digit (94 → 110, 0.42 → 0.47).
+ */
+export function niceScale(values: readonly number[]): [number, number] {
+  if (values.length === 0) return [0, 100];
+  const lo = Math.min(0, ...values);
+  let hi = Math.max(...values);
+  if (hi <= lo) hi = lo + 1;
+  const top = hi > 0 ? hi * 1.1 : hi;
+  const step = 10 ** (Math.floor(Math.log10(Math.max(Math.abs(top), Math.abs(lo), 1e-9))) - 1);
+  const round = (n: number) => Number(n.toPrecision(12));
+  return [round(Math.floor(round(lo / step)) * step), round(Math.ceil(round(top / step)) * step)];
+}
+
 const NICE_INTERVALS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400];
 
 /**
