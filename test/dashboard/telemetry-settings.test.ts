@@ -116,3 +116,9 @@ test('Endpoint List columns can show the latest value of a time series, whose na
   const badSource = await app.inject({ method: 'PUT', url, headers: { cookie }, payload: { columns: [{ key: 'x', header: 'x', source: 'sql' }] } });
   assert.equal(badSource.statusCode, 400);
 });
+
+test('unknown /epts/ paths answer a JSON 404, never the SPA page', async () => {
+  const response = await app.inject({ url: '/epts/api/v1/no-such-route', headers: { cookie } });
+  assert.equal(response.statusCode, 404);
+  assert.match(String(response.headers['content-type']), /application\/json/);
+});
