@@ -6,6 +6,7 @@ import type { AggregateQuery, DefinitionsDoc, PointValue, PointValues, RangeQuer
 import { openDatabase } from '../connection.js';
 import { SqliteStorage } from '../sqlite-storage.js';
 import type { WriterThread } from '../writer.js';
+import { packBatch } from './write-ops.js';
 import type { StoredStats } from './write-ops.js';
 
 /** Series merged per maintenance call: bounds the time one group commit spends compacting. */
@@ -52,7 +53,7 @@ class SqliteTimeSeriesStorage implements TimeSeriesStorage {
   }
 
   append(applicationName: string, batch: SeriesPoints[]): Promise<void> {
-    return this.write(() => this.writer.enqueue('appendTimeSeries', applicationName, batch));
+    return this.write(() => this.writer.enqueue('appendTimeSeries', applicationName, packBatch(batch)));
   }
 
   async last(applicationName: string, endpointIds: string[] | undefined, series: string[], before?: number, maxEndpoints = 1000) {

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { chunkStats, decodeChunk, encodeChunk, sortPoints } from '../../chunks/codec.js';
-import type { PointValue, SeriesPoints, StoredPoint } from '../../time-series.js';
+import type { PointValue, PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
 import { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN, ensureTimeSeriesSchema } from './schema.js';
 
 /** Stats as stored: numeric values' [min, max, sum, count, last], other values' last. */
@@ -18,6 +18,50 @@ export function statsOf(points: readonly StoredPoint[]): StoredStats {
     }
   }
   return { num: chunkStats(points), other };
+}
+
+/**
+ * A batch as it crosses to the writer thread. Structured cloning walks every object, so points are
+ * flattened: all timestamps in one Float64Array and, for the common single-number point
+ * (`{value: 98}`), all values in another; other points travel as one JSON string per series.
+ * Cloning this costs a fifth of cloning the point objects.
+ */
+export interface PackedBatch {
+  /** Per series: endpointId, series name, point count, index into `json` or -1 when values are in `v`. */
+  groups: Array<string | number>;
+  t: Float64Array;
+  v: Float64Array;
+  json: string[];
+}
+
+function isSimple(values: PointValues): boolean {
+  let keys = 0;
+  for (const key in values) {
+    if (key !== 'value' || typeof values[key] !== 'number') return false;
+    keys++;
+  }
+  return keys === 1;
+}
+
+export function packBatch(batch: readonly SeriesPoints[]): PackedBatch {
+  let total = 0;
+  for (const group of batch) total += group.points.length;
+  const t = new Float64Array(total);
+  const v = new Float64Array(total);
+  const groups: Array<string | number> = [];
+  const json: string[] = [];
+  let k = 0;
+  for (const group of batch) {
+    const simple = group.points.every((p) => isSimple(p.values));
+    groups.push(group.endpointId, group.series, group.points.length, simple ? -1 : json.length);
+    if (!simple) json.push(JSON.stringify(group.points.map((p) => p.values)));
+    for (const point of group.points) {
+      t[k] = point.t;
+      if (simple) v[k] = point.values['value'] as number;
+      k++;
+    }
+  }
+  return { groups, t, v, json };
 }
 
 /**
@@ -79,13 +123,18 @@ export function createTimeSeriesWriteOps(db: Database) {
   }
 
   const ops = {
-    appendTimeSeries(applicationName: string, batch: SeriesPoints[]): void {
-      for (const group of batch) {
-        if (group.points.length === 0) continue;
-        const id = seriesId(applicationName, group.endpointId, group.series);
-        const list = pending.get(id);
-        if (list) for (const point of group.points) list.push(point);
-        else pending.set(id, group.points.slice());
+    appendTimeSeries(applicationName: string, batch: PackedBatch): void {
+      const { groups, t, v, json } = batch;
+      let k = 0;
+      for (let g = 0; g < groups.length; g += 4) {
+        const count = groups[g + 2] as number;
+        if (count === 0) continue;
+        const id = seriesId(applicationName, groups[g] as string, groups[g + 1] as string);
+        const jsonIndex = groups[g + 3] as number;
+        const values = jsonIndex >= 0 ? (JSON.parse(json[jsonIndex]!) as PointValues[]) : undefined;
+        let list = pending.get(id);
+        if (!list) pending.set(id, (list = []));
+        for (let i = 0; i < count; i++, k++) list.push({ t: t[k]!, values: values ? values[i]! : { value: v[k]! } });
       }
     },
     /** Merges the small chunks of up to `maxSeries` series; true when more series wait. */
