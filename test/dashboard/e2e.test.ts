@@ -11,7 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/index.js';
 import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir } from './helpers.js';
+import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
 const VERSION = 'demo_application_v1';
@@ -219,20 +219,6 @@ test('an operator adds an endpoint, a device connects with its token and reports
 
   assert.deepEqual(problems, []);
 });
-
-/** Every button, link and form control has a name a screen reader can announce. */
-async function unnamedControls(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ outerHTML: string; textContent: string | null; getAttribute(n: string): string | null; labels?: ArrayLike<unknown> | null }> } }).document;
-    const unnamed: string[] = [];
-    for (const el of Array.from(doc.querySelectorAll('button, a[href], input, select, textarea'))) {
-      const named = (el.getAttribute('aria-label') ?? '').trim() !== '' || (el.getAttribute('aria-labelledby') ?? '') !== '' || (el.labels?.length ?? 0) > 0;
-      const text = (el.textContent ?? '').trim() !== '';
-      if (!named && !(text && !/^<(input|select|textarea)/.test(el.outerHTML))) unnamed.push(el.outerHTML.slice(0, 120));
-    }
-    return unnamed;
-  });
-}
 
 test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', async () => {
   const { page, problems } = await openPage();

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../storage/storage.js';
 import { AdminAccount } from './admin-account.js';
 import { LiveEvents } from './live-events.js';
+import { MapSettingsStore, registerMapRoutes } from './map-settings.js';
 import { SESSION_COOKIE } from './model.js';
 import { registerDashboardRoutes } from './routes.js';
 import { isSameOrigin } from './same-origin.js';
@@ -51,6 +52,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   });
   const sessions = await SessionStore.load(deps.storage, clock, logger);
   const live = new LiveEvents(deps.bus);
+  const mapSettings = await MapSettingsStore.load(deps.storage);
   const webRoot = deps.webRoot ?? defaultWebRoot();
 
   const sessionVerifier = (request: FastifyRequest): boolean =>
@@ -73,7 +75,8 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
         publicHost: deps.publicHost,
         secureCookies: deps.secureCookies,
       });
-      registerStaticFiles(scope, webRoot);
+      registerMapRoutes(scope, mapSettings);
+      registerStaticFiles(scope, webRoot, () => mapSettings.imageSources());
     });
     // Open event streams would keep the HTTP server from closing.
     app.addHook('preClose', async () => live.close());

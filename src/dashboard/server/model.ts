@@ -7,6 +7,8 @@
 export interface WidgetColumn {
   key: string;
   header: string;
+  /** What `key` names: a metadata key (the default) or a time series whose latest value is shown. */
+  source?: 'metadata' | 'time-series';
 }
 
 /** Endpoint List widget settings, shared by every operator of an application. */
@@ -51,5 +53,11 @@ export type DashboardEvent =
   | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string }
   /** New data points (docs/telemetry.md): the newest point per series, at most every 250 ms per endpoint. */
   | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> };
+
+/** Map tiles of the Endpoint Location map (`dashboard.map`); an empty tileUrl draws no tiles. */
+export interface MapSettings {
+  tileUrl: string;
+  attribution: string;
+}
 
 export const SESSION_COOKIE = 'tether_session';

@@ -13,6 +13,7 @@ export const PAGE_SIZES = [10, 20, 50, 100] as const;
 
 const metadataKey = { type: 'string', pattern: METADATA_KEY_PATTERN.source, minLength: 1, maxLength: 128 } as const;
 const label = { type: 'string', minLength: 1, maxLength: 100 } as const;
+const seriesOrMetadataKey = { type: 'string', pattern: '^[A-Za-z0-9_~.-]+$', minLength: 1, maxLength: 128 } as const;
 
 /** JSON Schemas for the request bodies; fastify validates with them before the handler runs. */
 export const widgetSchema = {
@@ -27,7 +28,8 @@ export const widgetSchema = {
         type: 'object',
         additionalProperties: false,
         required: ['key', 'header'],
-        properties: { key: metadataKey, header: label },
+        // A time-series name may hold `~` (`auto~temperature`); metadata keys are checked in putWidget.
+        properties: { key: seriesOrMetadataKey, header: label, source: { type: 'string', enum: ['metadata', 'time-series'] } },
       },
     },
     pageSize: { type: 'integer', enum: [...PAGE_SIZES] },
@@ -78,16 +80,19 @@ export class DashboardSettings {
     if (!doc || !Array.isArray(doc.columns)) return { ...DEFAULT_WIDGET };
     const columns = doc.columns.flatMap((c) => {
       const col = asObject(c);
-      return col && typeof col.key === 'string' && typeof col.header === 'string' ? [{ key: col.key, header: col.header }] : [];
+      if (!col || typeof col.key !== 'string' || typeof col.header !== 'string') return [];
+      return [col.source === 'time-series' ? { key: col.key, header: col.header, source: 'time-series' as const } : { key: col.key, header: col.header }];
     });
     const pageSize = typeof doc.pageSize === 'number' ? doc.pageSize : DEFAULT_WIDGET.pageSize;
     return { columns, pageSize };
   }
 
   async putWidget(applicationName: string, input: { columns: WidgetConfig['columns']; pageSize?: number }): Promise<WidgetConfig> {
-    rejectDuplicates(input.columns.map((c) => c.key), 'Column');
+    const bad = input.columns.find((c) => c.source !== 'time-series' && !METADATA_KEY_PATTERN.test(c.key));
+    if (bad) throw errors.validation(`column key "${bad.key}" is not a metadata key; use letters, digits and _ only`);
+    rejectDuplicates(input.columns.map((c) => (c.source === 'time-series' ? `time series ${c.key}` : c.key)), 'Column');
     const config: WidgetConfig = {
-      columns: input.columns.map((c) => ({ key: c.key, header: c.header.trim() || c.key })),
+      columns: input.columns.map((c) => ({ key: c.key, header: c.header.trim() || c.key, ...(c.source === 'time-series' ? { source: c.source } : {}) })),
       pageSize: input.pageSize ?? DEFAULT_WIDGET.pageSize,
     };
     await this.storage.putSetting(widgetSettingKey(applicationName), { columns: config.columns.map((c) => ({ ...c })), pageSize: config.pageSize });

@@ -15,7 +15,7 @@ export function defaultWebRoot(): string {
 }
 
 /** Paths the SPA must never shadow: a typo in an API URL gets a JSON 404, not index.html. */
-const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/dashboard/api/'];
+const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/epts/', '/dashboard/api/'];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -30,9 +30,10 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-// Everything ships with the package, so the page may load only from this origin.
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+// Everything ships with the package, so the page may load only from this origin; the one
+// exception is the map tile server an operator configured (img-src only).
+const csp = (imageSources: readonly string[]) =>
+  `default-src 'self'; script-src 'self'; style-src 'self'; img-src ${["'self'", 'data:', ...imageSources].join(' ')}; connect-src 'self'; ` +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tether</title></head>
@@ -56,17 +57,17 @@ async function fileAt(root: string, urlPath: string): Promise<string | undefined
   }
 }
 
-function send(reply: FastifyReply, file: string, cache: string): FastifyReply {
+function send(reply: FastifyReply, file: string, cache: string, imageSources: readonly string[] = []): FastifyReply {
   const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
   reply.header('content-type', type).header('cache-control', cache).header('x-content-type-options', 'nosniff');
   if (type.startsWith('text/html')) {
-    reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', csp(imageSources)).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
   }
   return reply.send(createReadStream(file));
 }
 
 /** Serves the built SPA at `/`, with index.html for any other page path (client-side routes). */
-export function registerStaticFiles(app: FastifyInstance, webRoot: string): void {
+export function registerStaticFiles(app: FastifyInstance, webRoot: string, imageSources: () => readonly string[] = () => []): void {
   const root = path.resolve(webRoot);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const urlPath = (request.raw.url ?? '/').split('?')[0] ?? '/';
@@ -79,7 +80,7 @@ export function registerStaticFiles(app: FastifyInstance, webRoot: string): void
     if (path.extname(urlPath) !== '') throw errors.notFound(`File ${urlPath}`);
     const index = await fileAt(root, '/index.html');
     if (!index) return reply.code(503).header('content-type', 'text/html; charset=utf-8').send(NOT_BUILT);
-    return send(reply, index, 'no-cache');
+    return send(reply, index, 'no-cache', imageSources());
   };
   app.get('/', handler);
   app.get('/*', handler);

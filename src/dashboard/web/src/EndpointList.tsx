@@ -8,6 +8,8 @@ import { formatAgo, formatDate, formatValue } from './format.js';
 import { useLiveEvents } from './live.js';
 import { endpointUrl, linkHandler, navigate } from './router.js';
 import { ErrorMessage, StatusBadge, Field } from './ui.js';
+import { LatestValueCell, useLatestValues } from './telemetry/latest-values.js';
+import { DefinitionsDialog } from './telemetry/DefinitionsDialog.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -16,6 +18,8 @@ interface Column {
   field: string;
   header: string;
   render: (endpoint: Endpoint) => ReactNode;
+  /** Time-series columns cannot be sorted by the server. */
+  sortable?: false;
 }
 
 const BASE_COLUMNS: Column[] = [
@@ -68,7 +72,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const [versions, setVersions] = useState<AppVersion[]>([]);
   const [page, setPage] = useState<{ total: number; rows: Endpoint[] }>();
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | null>(null);
+  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | null>(null);
   const [searchText, setSearchText] = useState(state.search);
   const [pageSizeError, setPageSizeError] = useState<unknown>(null);
 
@@ -89,14 +93,20 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [searchText]);
 
+  const seriesColumns = widget?.columns.filter((c) => c.source === 'time-series').map((c) => c.key) ?? [];
+  const latest = useLatestValues(app, page?.rows.map((r) => r.endpointId) ?? [], seriesColumns);
   const columns: Column[] = widget
     ? [
         ...BASE_COLUMNS,
-        ...widget.columns.map((c) => ({ field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) })),
+        ...widget.columns.map((c): Column =>
+          c.source === 'time-series'
+            ? { field: `time-series.${c.key}`, header: c.header, sortable: false, render: (e: Endpoint) => <LatestValueCell point={latest.get(e.endpointId)?.get(c.key)} /> }
+            : { field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) },
+        ),
       ]
     : BASE_COLUMNS;
   const pageSize = widget?.pageSize ?? 20;
-  const searchKeys = widget?.columns.map((c) => c.key) ?? [];
+  const searchKeys = widget?.columns.filter((c) => c.source !== 'time-series').map((c) => c.key) ?? [];
 
   const request = useRef(0);
   const load = useCallback(async () => {
@@ -146,7 +156,6 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
-      // Time series values are not columns here yet (the dashboard half of issue 8 adds them).
       if (event.type === 'token.status-changed' || event.type === 'time-series.appended') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
@@ -190,6 +199,9 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
           </button>
           <button type="button" className="secondary" onClick={() => setDialog('form')}>
             Edit creation form
+          </button>
+          <button type="button" className="secondary" onClick={() => setDialog('time-series')}>
+            Time series
           </button>
         </div>
       </div>
@@ -237,12 +249,14 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                     const active = sortField === c.field;
                     return (
                       <th key={c.field} scope="col" aria-sort={active ? (sortDirection === 'desc' ? 'descending' : 'ascending') : 'none'}>
+                        {c.sortable === false ? c.header : (
                         <button type="button" className="sort" onClick={() => toggleSort(c.field)} aria-label={`Sort by ${c.header}`}>
                           {c.header}
                           <span aria-hidden="true" className="sort-mark">
                             {active ? (sortDirection === 'desc' ? '▼' : '▲') : '↕'}
                           </span>
                         </button>
+                        )}
                       </th>
                     );
                   })}
@@ -318,6 +332,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
         <ColumnsDialog app={app} widget={widget} onClose={() => setDialog(null)} onSaved={(w) => { setWidget(w); setDialog(null); }} />
       )}
       {dialog === 'form' && <FormDialog app={app} onClose={() => setDialog(null)} />}
+      {dialog === 'time-series' && <DefinitionsDialog app={app} onClose={() => setDialog(null)} />}
     </section>
   );
 }

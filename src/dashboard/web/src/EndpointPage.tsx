@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { api, ApiError, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatAgo, formatDate } from './format.js';
 import { useLiveEvents } from './live.js';
@@ -6,6 +6,9 @@ import { MetadataSection } from './MetadataSection.js';
 import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
 import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+
+// The chart and map libraries load with the first endpoint page, not with the list.
+const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -40,7 +43,8 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   useLiveEvents(
     app,
     (event) => {
-      if (event.endpointId !== endpointId) return;
+      // Telemetry is the telemetry section's business; it does not change the endpoint record.
+      if (event.endpointId !== endpointId || event.type === 'time-series.appended') return;
       if (event.type === 'endpoint.deleted') return setGone(true);
       clearTimeout(timer.current);
       timer.current = setTimeout(() => void load(), 100);
@@ -119,6 +123,11 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
         </section>
       )}
 
+      {endpoint && (
+        <Suspense fallback={<p className="card muted">Loading telemetry…</p>}>
+          <TelemetrySection app={app} endpointId={endpointId} />
+        </Suspense>
+      )}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
 

@@ -1,0 +1,64 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { chartOptions, type ChartLine } from './chart-options.js';
+
+/**
+ * A uPlot line chart that follows its container's width. uPlot draws on a canvas and handles
+ * hundreds of thousands of points per line (see docs/dashboard.md for the measurement).
+ * The chart is rebuilt only when the set of lines changes; new data is handed to setData.
+ */
+export function TimeSeriesChart({
+  lines,
+  data,
+  from,
+  to,
+  onZoom,
+  label,
+}: {
+  lines: readonly ChartLine[];
+  data: uPlot.AlignedData;
+  from: number;
+  to: number;
+  onZoom: (from: number, to: number) => void;
+  label: string;
+}) {
+  const holder = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot>(undefined);
+  const range = useRef<[number, number]>([from / 1000, to / 1000]);
+  range.current = [from / 1000, to / 1000];
+  const zoom = useRef(onZoom);
+  zoom.current = onZoom;
+  const latestData = useRef(data);
+  latestData.current = data;
+  const linesKey = lines.map((l) => l.label).join('\n');
+
+  useEffect(() => {
+    const el = holder.current;
+    if (!el) return;
+    const height = () => (el.clientWidth < 500 ? 220 : 300);
+    const u = new uPlot(
+      chartOptions({ width: el.clientWidth, height: height(), lines, xRange: () => range.current, onZoom: (a, b) => zoom.current(a, b) }),
+      latestData.current,
+      el,
+    );
+    chart.current = u;
+    const resize = new ResizeObserver(() => {
+      if (el.clientWidth > 0) u.setSize({ width: el.clientWidth, height: height() });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      chart.current = undefined;
+    };
+    // Rebuilt only when the lines change: data and range go through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [linesKey]);
+
+  useEffect(() => {
+    chart.current?.setData(data);
+  }, [data, from, to]);
+
+  return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" data-points={data[0].length} />;
+}
