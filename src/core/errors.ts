@@ -177,11 +177,11 @@ export const errors = {
 
   // --- command line (tether endpoints/tokens/device talking to a server) -------------------
   apiUnreachable: (url: string, problem: string) =>
-    new TetherError('API_UNREACHABLE', 503, `Cannot reach the Tether API at ${url} (${problem}). Is \`tether start\` running? Point elsewhere with --api <url>.`),
+    new TetherError('API_UNREACHABLE', 503, `Cannot reach the Tether API at ${url} (${problem}). Is \`npx tether start\` running? Point elsewhere with --api <url>.`),
   apiKeyMissing: (file: string) =>
     new TetherError('API_KEY_MISSING', 401, `No admin API key: pass --api-key <key> or set TETHER_API_KEY (a local server keeps its key in ${file}; use --data-dir if it runs elsewhere).`),
   mqttUnreachable: (address: string, problem: string) =>
-    new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`tether start\` running? Use --host and --port to point elsewhere.`),
+    new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`npx tether start\` running? Use --host and --port to point elsewhere.`),
 
   // --- everything else ----------------------------------------------------------
   internal: (cause?: unknown) =>
