@@ -161,8 +161,8 @@ class SqliteAccountStorage implements AccountStorage {
       pruneHistoryAge: db.prepare('DELETE FROM metadata_history WHERE at < ?'),
       // Walks the (endpoint_id, id) index from the newest: the cost is the kept rows, not the table.
       trimHistory: db.prepare(
-        `DELETE FROM metadata_history WHERE endpoint_id = ?1 AND id < (
-           SELECT id FROM metadata_history WHERE endpoint_id = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3 - 1)`,
+        `DELETE FROM metadata_history WHERE endpoint_id = ? AND id < (
+           SELECT id FROM metadata_history WHERE endpoint_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       ),
     };
   }
@@ -299,7 +299,8 @@ class SqliteAccountStorage implements AccountStorage {
   }
 
   async trimMetadataHistory(endpointId: string, keep: number): Promise<number> {
-    return this.use().trimHistory.run(endpointId, endpointId, Math.max(1, keep)).changes;
+    // The newest kept row is at offset keep - 1; everything older goes.
+    return this.use().trimHistory.run(endpointId, endpointId, Math.max(1, keep) - 1).changes;
   }
 }
 
