@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Accounts } from '../accounts/index.js';
 import type { JsonValue } from '../core/types.js';
 import type { Services } from '../core/services.js';
+import type { ClientAuthService } from '../client-auth/index.js';
 import type { Access } from './rules.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -51,8 +52,18 @@ export function auditAction(method: string, url: string): string {
   return ACTIONS[`${method} ${url}`] ?? `${method} ${url}`;
 }
 
-/** What a change is about, by name: path parameters, plus IDs the response or body names (creations). */
+/** What a change is about, by name: path parameters, plus the new ID a creation answers with. */
 type Target = Record<string, string>;
+
+/** Creations: which field of the answer names the new thing, and what kind of ID it is. */
+const CREATED: Record<string, { field: string; as: (typeof TARGET_KEYS)[number] }> = {
+  'POST /epr/api/v1/endpoints': { field: 'endpointId', as: 'endpointId' },
+  'POST /api/v1/applications': { field: 'name', as: 'applicationName' },
+  'POST /api/v1/applications/:applicationName/versions': { field: 'name', as: 'versionName' },
+  'POST /cm/api/v1/client-credentials': { field: 'credentialId', as: 'credentialId' },
+  'POST /api/v1/users': { field: 'username', as: 'username' },
+  'POST /api/v1/api-keys': { field: 'keyId', as: 'keyId' },
+};
 
 interface Pending {
   action: string;
@@ -64,16 +75,20 @@ const pendingAudit = new WeakMap<FastifyRequest, Pending>();
 
 const TARGET_KEYS = ['endpointId', 'username', 'keyId', 'credentialId', 'versionName', 'applicationName'] as const;
 
-function pickTarget(...sources: unknown[]): Target {
+function pickTarget(params: unknown): Target {
   const target: Target = {};
-  for (const source of sources) {
-    if (typeof source !== 'object' || source === null) continue;
-    for (const key of TARGET_KEYS) {
-      const value = (source as Record<string, unknown>)[key];
-      if (typeof value === 'string' && target[key] === undefined) target[key] = value;
-    }
+  if (typeof params !== 'object' || params === null) return target;
+  for (const key of TARGET_KEYS) {
+    const value = (params as Record<string, unknown>)[key];
+    if (typeof value === 'string') target[key] = value;
   }
   return target;
+}
+
+/** The most specific thing a change is about, for `target` and for its snapshot. */
+function primary(t: Target): Target {
+  for (const key of TARGET_KEYS) if (t[key] !== undefined) return { [key]: t[key] };
+  return {};
 }
 
 export interface Snapshotter {
@@ -81,9 +96,13 @@ export interface Snapshotter {
 }
 
 /** The state an audit entry shows before and after a change. */
-export function createSnapshotter(services: Services, accounts: Accounts): Snapshotter {
+export function createSnapshotter(services: Services, accounts: Accounts, clientAuth?: ClientAuthService): Snapshotter {
   return async (target) => {
     try {
+      if (target.credentialId !== undefined) {
+        const credential = await clientAuth?.getCredential(target.credentialId).catch(() => undefined);
+        return credential ? { applicationName: credential.applicationName, kind: credential.kind, status: credential.status, boundEndpoints: credential.boundEndpoints } : null;
+      }
       if (target.endpointId !== undefined) {
         const endpoint = await services.registry.getEndpoint(target.endpointId, true).catch(() => undefined);
         if (!endpoint) return null;
@@ -118,8 +137,9 @@ export function installAuditHook(app: FastifyInstance, accounts: Accounts, snaps
     const url = request.routeOptions.url;
     const config = request.routeOptions.config as { access?: Access; audit?: false };
     if (url === undefined || READS.has(request.method) || config.audit === false || config.access === 'public' || !request.principal) return;
-    const target = pickTarget(request.params);
-    pendingAudit.set(request, { action: auditAction(request.method, url), target, before: Object.keys(target).length > 0 ? await snapshot(target) : null });
+    // Your own password: the change is about you.
+    const target = url === '/api/v1/me/password' ? { username: request.principal.name } : primary(pickTarget(request.params));
+    pendingAudit.set(request, { action: auditAction(request.method, url), target, before: Object.keys(target).length > 0 && !CREATED[`${request.method} ${url}`] ? await snapshot(target) : null });
   });
 
   // In onSend, not onResponse: the answer leaves only once its audit entry is stored, so whoever
@@ -128,12 +148,11 @@ export function installAuditHook(app: FastifyInstance, accounts: Accounts, snaps
     const pending = pendingAudit.get(request);
     if (!pending || reply.statusCode >= 400 || !request.principal) return payload;
     pendingAudit.delete(request);
-    if (Object.keys(pending.target).length === 0 && typeof payload === 'string') {
+    const created = CREATED[`${request.method} ${request.routeOptions.url}`];
+    if (created && typeof payload === 'string') {
       try {
-        const body = JSON.parse(payload) as Record<string, unknown>;
-        const fromBody = pickTarget(body);
-        if (fromBody.applicationName === undefined && typeof body.name === 'string' && request.routeOptions.url === '/api/v1/applications') fromBody.applicationName = body.name;
-        pending.target = fromBody;
+        const id = (JSON.parse(payload) as Record<string, unknown>)[created.field];
+        if (typeof id === 'string') pending.target = { [created.as]: id };
       } catch {
         // Not JSON: nothing to name.
       }

@@ -90,7 +90,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     logger,
   });
   app.decorate('accessControl', accessControl);
-  if (accounts) installAuditHook(app, accounts, createSnapshotter(deps.services, accounts));
+  if (accounts) installAuditHook(app, accounts, createSnapshotter(deps.services, accounts, deps.clientAuth));
   for (const schema of sharedSchemas) app.addSchema(schema);
   await registerOpenApi(app);
   openApiRoute(app);

@@ -185,3 +185,50 @@ test('audit retention: entries older than the retention period are deleted', asy
   assert.equal(await running.accounts.audit.prune(), 1);
   assert.equal((await store.queryAudit({ limit: 10 })).length, 1);
 });
+
+test('audit: applications, versions, client credentials, dashboard settings, throttles, own password and user deletion too', async (t) => {
+  const running = await start(t, await testConfig(tempDir(t), ['--client-auth', 'basic'], { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }));
+  const admin = running.adminApiKey;
+  const cookie = await signIn(running, 'admin', ADMIN_PASSWORD);
+  const ok = (res: { status: number; text: string }) => assert.ok(res.status < 300, res.text);
+
+  ok(await http(running, 'POST', '/api/v1/applications', admin, { name: 'meters' }));
+  ok(await http(running, 'POST', '/api/v1/applications/meters/versions', admin, { name: 'meters_v1', extensions: ['epmx'] }));
+  ok(await http(running, 'PATCH', '/api/v1/app-versions/meters_v1', admin, { metadataKeyAccess: { serial: 'read-only' } }));
+  const credential = await http(running, 'POST', '/cm/api/v1/client-credentials', admin, { kind: 'basic', applicationName: 'meters', username: 'gw-1', password: 'gateway-password-1' });
+  ok(credential);
+  ok(await http(running, 'POST', `/cm/api/v1/client-credentials/${credential.json.credentialId}/suspend`, admin));
+  ok(await http(running, 'PUT', '/dashboard/api/applications/meters/widget', cookie, { columns: [{ key: 'model', header: 'Model' }] }));
+  ok(await http(running, 'PUT', '/dashboard/api/applications/meters/form', cookie, { fields: [] }));
+  ok(await http(running, 'DELETE', '/api/v1/sign-in-throttles', admin));
+  ok(await http(running, 'POST', '/api/v1/users', admin, { username: 'gone', role: 'viewer', password: 'gone-password' }));
+  ok(await http(running, 'DELETE', '/api/v1/users/gone', admin));
+  ok(await http(running, 'PUT', '/api/v1/me/password', cookie, { currentPassword: ADMIN_PASSWORD, password: 'admin-password-2' }));
+  ok(await http(running, 'DELETE', '/api/v1/applications/meters', admin));
+
+  const entries = (await http(running, 'GET', '/api/v1/audit?limit=500', admin)).json.content.reverse();
+  const seen = entries.map((e: { action: string; target: string | null }) => [e.action, e.target]);
+  assert.deepEqual(seen, [
+    ['user.sign-in', 'admin'],
+    ['application.create', 'meters'],
+    ['app-version.create', 'meters_v1'],
+    ['app-version.update', 'meters_v1'],
+    ['client-credential.create', credential.json.credentialId],
+    ['client-credential.suspend', credential.json.credentialId],
+    ['dashboard.widget', 'meters'],
+    ['dashboard.form', 'meters'],
+    ['sign-in-throttle.clear', null],
+    ['user.create', 'gone'],
+    ['user.delete', 'gone'],
+    ['user.change-password', 'admin'],
+    ['application.delete', 'meters'],
+  ]);
+  const version = entries.find((e: { action: string }) => e.action === 'app-version.update');
+  assert.deepEqual([version.before.metadataKeyAccess, version.after.metadataKeyAccess], [{}, { serial: 'read-only' }]);
+  assert.deepEqual(entries.find((e: { action: string }) => e.action === 'user.delete').before, { role: 'viewer' });
+  const suspended = entries.find((e: { action: string }) => e.action === 'client-credential.suspend');
+  assert.deepEqual([suspended.before.status, suspended.after.status], ['ACTIVE', 'SUSPENDED']);
+  assert.equal(entries.find((e: { action: string }) => e.action === 'client-credential.create').after.status, 'ACTIVE');
+  assert.ok(!JSON.stringify(entries).includes('gateway-password-1'));
+  assert.ok(!JSON.stringify(entries).includes('admin-password-2'));
+});
