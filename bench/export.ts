@@ -9,6 +9,8 @@ import { rssMb } from './procstat.js';
 import { APPLICATION } from './seed.js';
 
 export interface ExportTiming {
+  /** The exported CSV, for the import that follows. */
+  csv: string;
   seconds: number;
   rows: number;
   megabytes: number;
@@ -34,14 +36,16 @@ export function timeExport(httpPort: number, adminKey: string, pid: number): Pro
       (res) => {
         let bytes = 0;
         let newlines = 0;
+        const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
           bytes += chunk.length;
           for (const byte of chunk) if (byte === 10) newlines++;
         });
         res.on('end', () => {
           clearInterval(sampler);
           // Header line excluded; values with newlines would add lines, the seeded ones have none.
-          resolve({ seconds: (performance.now() - t0) / 1000, rows: newlines - 1, megabytes: bytes / 1e6, rssBeforeMb, rssPeakMb, status: res.statusCode ?? 0 });
+          resolve({ csv: Buffer.concat(chunks).toString('utf8'), seconds: (performance.now() - t0) / 1000, rows: newlines - 1, megabytes: bytes / 1e6, rssBeforeMb, rssPeakMb, status: res.statusCode ?? 0 });
         });
         res.on('error', (err) => {
           clearInterval(sampler);
@@ -54,4 +58,23 @@ export function timeExport(httpPort: number, adminKey: string, pid: number): Pro
       reject(err);
     });
   });
+}
+
+export interface ImportTiming {
+  seconds: number;
+  created: number;
+  failed: number;
+  status: number;
+}
+
+/** POST /api/v1/endpoints/import of a whole export into a fresh server: one request, every row. */
+export async function timeImport(httpPort: number, adminKey: string, csv: string): Promise<ImportTiming> {
+  const t0 = performance.now();
+  const response = await fetch(`http://127.0.0.1:${httpPort}/api/v1/endpoints/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'text/csv' },
+    body: csv,
+  });
+  const body = (await response.json()) as { created?: number; failed?: unknown[] };
+  return { seconds: (performance.now() - t0) / 1000, created: body.created ?? 0, failed: body.failed?.length ?? 0, status: response.status };
 }

@@ -220,12 +220,20 @@ async function main(): Promise<void> {
         log(`HTTP: p50 ${fmt(httpQuery.latency.p50, 1)} ms, p99 ${fmt(httpQuery.latency.p99, 1)} ms; ${httpQuery.errors} errors`);
       }
       if (only.has('export')) {
-        const { timeExport } = await import('./export.js');
+        const { timeExport, timeImport } = await import('./export.js');
         const e = await withServer(tetherIn(dataDir), (s) => timeExport(s.httpPort, s.adminKey, s.pid));
         const line = `CSV export of ${fmt(e.rows)} endpoints over HTTP (status ${e.status}): ${fmt(e.seconds, 1)} s, ${fmt(e.megabytes, 1)} MB; server RSS ${fmt(e.rssBeforeMb)} MB before, ${fmt(e.rssPeakMb)} MB peak`;
         log(line);
         notes.push(line);
         if (e.status !== 200 || e.rows !== plan.queryEndpoints) failures++;
+        // The same CSV into an empty server: the fleet moved in one request.
+        const freshDir = path.join(workDir, 'data-import');
+        fs.mkdirSync(freshDir);
+        const i = await withServer(tetherIn(freshDir), (s) => timeImport(s.httpPort, s.adminKey, e.csv));
+        const importLine = `CSV import of that export into an empty server (status ${i.status}): ${fmt(i.created)} created, ${fmt(i.failed)} failed, ${fmt(i.seconds, 1)} s (${fmt(i.created / i.seconds)} endpoints/s)`;
+        log(importLine);
+        notes.push(importLine);
+        if (i.status !== 200 || i.created !== e.rows) failures++;
       }
     });
   } finally {

@@ -12,7 +12,7 @@ export interface ImportResult {
 }
 
 // Rows are created this many at a time, so the storage's group commit writes them together.
-const CONCURRENCY = 200;
+const CONCURRENCY = 1000;
 
 interface Row {
   line: number;
