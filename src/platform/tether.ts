@@ -17,6 +17,9 @@ import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
 import { TimeSeriesService } from '../timeseries/service.js';
 import { createDcxExtension, createEpmxExtension } from '../extensions/index.js';
+import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
+import { createAccounts, type Accounts } from '../accounts/index.js';
+import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
 import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
@@ -41,6 +44,10 @@ export interface RunningTether {
   /** Set only on the first start without TETHER_ADMIN_PASSWORD: show it once. */
   generatedAdminPassword?: string;
   services: Services;
+  /** Users, API keys, audit log, metadata history (docs/accounts.md). */
+  accounts: Accounts;
+  /** Every HTTP route with its access rule (src/access/rules.ts), for the route-by-route role test. */
+  routes(): RegisteredRoute[];
   storage: Storage;
   bus: EventBus;
   /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
@@ -108,6 +115,16 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
 
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
+    const accountStore = await openSqliteAccountStorage({ file: path.join(config.dataDir, 'tether.db') });
+    closers.push({ name: 'account storage', close: () => accountStore.close() });
+    const accounts = await createAccounts({
+      store: accountStore,
+      storage,
+      bus,
+      logger,
+      ...(config.auditRetentionDays !== undefined && { auditRetentionDays: config.auditRetentionDays }),
+    });
+    closers.push({ name: 'accounts', close: () => accounts.close() });
 
     // TLS files are read before anything listens: a wrong path fails the start with one line.
     const tlsCredentials = config.tls ? await TlsCredentials.load(config.tls, TLS_FILE_SETTINGS, logger) : undefined;
@@ -136,6 +153,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
 
     const dashboard = await createDashboard({
       storage,
+      accounts,
       bus,
       logger,
       ...(config.adminPassword !== undefined ? { adminPassword: config.adminPassword } : {}),
@@ -154,6 +172,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       plugins: [dashboard.plugin],
       clientAuth,
       timeSeries,
+      accounts,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -182,6 +201,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       adminApiKey: admin.key,
       adminApiKeyGenerated: admin.generated,
       services,
+      accounts,
+      routes: () => app!.accessControl.routes(),
       storage,
       bus,
       timeSeries,

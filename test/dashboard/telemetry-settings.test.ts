@@ -9,6 +9,7 @@ import { createApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createDashboard, type Dashboard } from '../../src/dashboard/server/index.js';
 import { tileImageSource } from '../../src/dashboard/server/map-settings.js';
+import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestServices, DEMO_APP, type TestServices } from '../helpers/services.js';
 
 const PASSWORD = 'initial-password-1';
@@ -17,10 +18,13 @@ let dashboard: Dashboard;
 let app: FastifyInstance;
 let webRoot: string;
 let cookie: string;
+let accounts: Awaited<ReturnType<typeof createTestAccounts>>;
 
 async function start(): Promise<void> {
+  accounts = await createTestAccounts(services);
   dashboard = await createDashboard({
     storage: services.storage,
+    accounts,
     bus: services.bus,
     logger: silentLogger,
     adminPassword: PASSWORD,
@@ -37,6 +41,7 @@ async function start(): Promise<void> {
     adminApiKey: 'test-admin-key',
     sessionVerifier: dashboard.sessionVerifier,
     plugins: [dashboard.plugin],
+    accounts,
   });
   const signedIn = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', payload: { username: 'admin', password: PASSWORD } });
   assert.equal(signedIn.statusCode, 200);
@@ -46,6 +51,7 @@ async function start(): Promise<void> {
 async function stop(): Promise<void> {
   await app.close();
   dashboard.close();
+  await accounts.closeAll();
 }
 
 before(async () => {
