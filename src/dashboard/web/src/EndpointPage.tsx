@@ -6,6 +6,7 @@ import { MetadataSection } from './MetadataSection.js';
 import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
 import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+import { useCan } from './admin/roles.js';
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -14,6 +15,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   const [gone, setGone] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const remove = useAction();
+  const can = useCan();
   const listUrl = `/?app=${encodeURIComponent(app)}`;
 
   // Set while deleting: a reload then would only find the endpoint gone.
@@ -122,7 +124,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
 
-      {endpoint && (
+      {endpoint && can.writeEndpoints && (
         <section className="card danger-zone" aria-labelledby="delete-title">
           <h2 id="delete-title">Delete endpoint</h2>
           <p>Deleting removes the endpoint, its metadata and its tokens. Devices using its tokens are refused from then on.</p>
