@@ -7,6 +7,7 @@ import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
 import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
 import { useCan } from './admin/roles.js';
+import { MetadataHistory } from './admin/MetadataHistory.js';
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -123,6 +124,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
 
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
+      {endpoint && <MetadataHistory endpointId={endpointId} version={endpoint.metadataUpdatedDate} />}
 
       {endpoint && can.writeEndpoints && (
         <section className="card danger-zone" aria-labelledby="delete-title">
