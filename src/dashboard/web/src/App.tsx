@@ -115,13 +115,18 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
         {applications && applications.length === 0 && (
           <p className="empty">There are no applications yet. Declare one in the config file or create it with POST /api/v1/applications.</p>
         )}
+        {!adminPage && ['/users', '/api-keys', '/audit'].includes(location.path) && (
+          <p className="error" role="alert">
+            This page needs the admin role; you are signed in as {session.username} ({session.role}). Ask an admin to change your role.
+          </p>
+        )}
         {adminPage === '/users' && <UsersPage />}
         {adminPage === '/api-keys' && <ApiKeysPage />}
         {adminPage === '/audit' && <AuditPage query={location.query} />}
         {!adminPage && app && endpointMatch?.[1] !== undefined && (
           <EndpointPage key={endpointMatch[1]} app={app} endpointId={decodeURIComponent(endpointMatch[1])} server={server} />
         )}
-        {!adminPage && app && !endpointMatch && <EndpointList key={app} app={app} server={server} query={location.query} />}
+        {!adminPage && app && !endpointMatch && !['/users', '/api-keys', '/audit'].includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
       </main>
       {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>
