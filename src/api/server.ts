@@ -11,7 +11,12 @@ import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { EventBus } from '../bus/bus.js';
 import type { Storage } from '../storage/storage.js';
-import { createAuthHook, type SessionVerifier } from './auth.js';
+import { type AccessControl, installAccessControl, type SessionVerifier } from '../access/control.js';
+import { createSnapshotter, installAuditHook } from '../access/audit-hook.js';
+import type { Accounts } from '../accounts/index.js';
+import { accountRoutes } from './routes/accounts.js';
+import { transferRoutes } from './routes/transfer.js';
+import { registerApiDocs } from './docs.js';
 import { installErrorHandling } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
@@ -34,6 +39,8 @@ export interface ApiDeps {
   adminApiKey: string;
   /** The dashboard's cookie session check; a truthy result authorizes an API call. */
   sessionVerifier?: SessionVerifier;
+  /** Mark re-issued session cookies Secure (the HTTP server speaks TLS). */
+  secureCookies?: boolean;
   /** Called with the root instance before the API routes (dashboard: sign-in, static files, SSE). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Largest accepted request body in bytes (default: limits.httpBodyLimit, 1 MiB). */
@@ -42,6 +49,15 @@ export interface ApiDeps {
   tokenIssuePerMinute?: number;
   /** Client credentials (MQTT username/password, X.509); their routes are served only when given. */
   clientAuth?: ClientAuthService;
+  /** Users, API keys, audit log (docs/accounts.md); their routes and the audit trail need it. */
+  accounts?: Accounts;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its access rule (src/access/rules.ts). */
+    accessControl: AccessControl;
+  }
 }
 
 const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
@@ -65,14 +81,24 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   installErrorHandling(app, logger, bodyLimit);
   installSecurityHeaders(app);
+  // Before any route: every route registered after this gets its access rule checked.
+  const accounts = deps.accounts;
+  const accessControl = installAccessControl(app, {
+    adminApiKey: deps.adminApiKey,
+    ...(accounts && { apiKey: (key: string) => accounts.apiKeys.authenticate(key) }),
+    ...(deps.sessionVerifier && { sessionVerifier: deps.sessionVerifier }),
+    logger,
+  });
+  app.decorate('accessControl', accessControl);
+  if (accounts) installAuditHook(app, accounts, createSnapshotter(deps.services, accounts));
   for (const schema of sharedSchemas) app.addSchema(schema);
   await registerOpenApi(app);
   openApiRoute(app);
+  await registerApiDocs(app);
 
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   await app.register(async (api) => {
-    api.addHook('onRequest', createAuthHook(deps.adminApiKey, deps.sessionVerifier));
     // Per-route limits only (routes opt in with `config.rateLimit`); the 429 is a catalog error.
     await api.register(rateLimit, {
       global: false,
@@ -86,6 +112,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     tokenRoutes(api, deps.services, { issuePerMinute: deps.tokenIssuePerMinute ?? DEFAULT_LIMITS.tokenIssuePerMinute });
     applicationRoutes(api, deps.services);
     if (deps.clientAuth) clientCredentialRoutes(api, deps.clientAuth);
+    if (accounts) {
+      accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
+      transferRoutes(api, deps.services, deps.storage, accounts);
+    }
 
     for (const prefix of OWNED_PREFIXES) {
       api.all(`${prefix}/*`, { schema: { hide: true } }, async (request) => {

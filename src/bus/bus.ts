@@ -1,4 +1,4 @@
-import type { Iso, Metadata, TokenStatus } from '../core/types.js';
+import type { Actor, Iso, Metadata, TokenStatus } from '../core/types.js';
 
 /** What happened to a client credential; every change but `reactivated` ends the sessions authenticated with it. */
 export type ClientCredentialChange = 'suspended' | 'reactivated' | 'revoked' | 'endpoints-bound' | 'deleted';
@@ -11,7 +11,8 @@ export type ClientCredentialChange = 'suspended' | 'reactivated' | 'revoked' | '
 export type TetherEvent =
   | { type: 'endpoint.created'; endpointId: string; applicationName: string; at: Iso }
   | { type: 'endpoint.deleted'; endpointId: string; applicationName: string; at: Iso }
-  | { type: 'metadata.updated'; endpointId: string; applicationName: string; at: Iso; metadata: Metadata }
+  // actor: who made the change (absent from older publishers: treat as unknown).
+  | { type: 'metadata.updated'; endpointId: string; applicationName: string; at: Iso; metadata: Metadata; actor?: Actor }
   | { type: 'connectivity.changed'; endpointId: string; applicationName: string; connected: boolean; at: Iso }
   | {
       type: 'token.status-changed';

@@ -13,15 +13,18 @@ export const API_FLAGS = {
 } as const;
 
 export const API_FLAGS_HELP = `Connection options:
-  --api <url>        Tether HTTP address (default: TETHER_API_URL, else http://localhost:8080)
-  --api-key <key>    admin API key (default: TETHER_API_KEY, TETHER_ADMIN_API_KEY, else the key a
-                     local server keeps in <data-dir>/admin-api-key)
+  --api <url>        Tether HTTP address (default: TETHER_API_URL, else http://<TETHER_HOST or
+                     localhost>:<TETHER_HTTP_PORT or 8080>, the address \`npx tether start\` uses)
+  --api-key <key>    API key (default: TETHER_API_KEY, TETHER_ADMIN_API_KEY, else the admin key a
+                     local server keeps in <data-dir>/admin-api-key); a named key works within its role
   --data-dir <dir>   where the local server keeps its data (default: TETHER_DATA_DIR, else ./data)
   --json             print the API's JSON response instead of text`;
 
 export interface ApiClient {
   baseUrl: string;
   request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
+  /** The successful response itself (its body unread, e.g. to stream an export); errors as in request. */
+  raw(method: 'GET' | 'POST', pathAndQuery: string, body?: { text: string; contentType: string }): Promise<Response>;
 }
 
 interface ApiFlagValues {
@@ -31,12 +34,42 @@ interface ApiFlagValues {
 }
 
 export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<ApiClient> {
-  const baseUrl = normalizeBaseUrl(flags.api ?? nonEmpty(io.env['TETHER_API_URL']) ?? 'http://localhost:8080');
+  const baseUrl = normalizeBaseUrl(flags.api ?? nonEmpty(io.env['TETHER_API_URL']) ?? defaultApiUrl(io.env));
   const apiKey = flags['api-key'] ?? nonEmpty(io.env['TETHER_API_KEY']) ?? nonEmpty(io.env['TETHER_ADMIN_API_KEY']) ?? (await localKey(flags, io));
   return {
     baseUrl,
     request: (method, pathAndQuery, body) => call(baseUrl, apiKey, method, pathAndQuery, body),
+    raw: (method, pathAndQuery, body) => send(baseUrl, apiKey, method, pathAndQuery, body),
   };
+}
+
+/** Where `npx tether start` listens with the same environment: TETHER_HOST and TETHER_HTTP_PORT. */
+export function defaultApiUrl(env: NodeJS.ProcessEnv): string {
+  const bound = nonEmpty(env['TETHER_HOST']);
+  // A wildcard bind address is reachable as localhost; an IPv6 literal needs brackets.
+  const host = bound === undefined || bound === '0.0.0.0' || bound === '::' || bound === '[::]' ? 'localhost' : bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+  const port = nonEmpty(env['TETHER_HTTP_PORT']) ?? '8080';
+  return `http://${host}:${port}`;
+}
+
+async function send(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: { text: string; contentType: string }): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${pathAndQuery}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': body.contentType } : {}) },
+      ...(body !== undefined ? { body: body.text } : {}),
+    });
+  } catch (err) {
+    throw errors.apiUnreachable(baseUrl, networkProblem(err));
+  }
+  if (!response.ok) {
+    const text = await response.text();
+    const json = parseJson(text);
+    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
+    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}.`);
+  }
+  return response;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

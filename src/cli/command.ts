@@ -33,7 +33,7 @@ export function runAction(command: Pick<Command, 'name' | 'help'>, actions: Reco
   if (!run) {
     const names = Object.keys(actions);
     const listed = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-    throw errors.configInvalid(`${command.name} action "${action}"`, `use ${listed} (see tether ${command.name} --help)`);
+    throw errors.configInvalid(`${command.name} action "${action}"`, `use ${listed} (see npx tether ${command.name} --help)`);
   }
   return run(rest, io);
 }

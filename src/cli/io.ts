@@ -4,6 +4,8 @@ export interface Io {
   err(line: string): void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** All of standard input as text (for passwords piped in). */
+  readStdin?: () => Promise<string>;
 }
 
 export const processIo: Io = {
@@ -11,6 +13,11 @@ export const processIo: Io = {
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
   cwd: process.cwd(),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 };
 
 /** One line, no stack: what the CLI prints for any failure. */

@@ -1,28 +1,30 @@
 import type { Command } from './command.js';
+import { adminCommand } from './commands/admin.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { deviceCommand } from './commands/device.js';
 import { endpointsCommand } from './commands/endpoints.js';
 import { startCommand } from './commands/start.js';
 import { tokensCommand } from './commands/tokens.js';
+import { usersCommand } from './commands/users.js';
 import type { Io } from './io.js';
 import { oneLine } from './io.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand, usersCommand, adminCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: tether <command> [options]
+  return `Usage: npx tether <command> [options]
 
 Tether: an open-source IoT endpoint platform that speaks the Kaa Protocol (1/KP over MQTT).
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Run \`tether <command> --help\` for a command's options. Quick start:
-  tether start
-  tether endpoints create --app-version demo_application_v1
-  tether device --token <token>`;
+Run \`npx tether <command> --help\` for a command's options. Quick start (from a clone, after npm install):
+  npx tether start
+  npx tether endpoints create --app-version demo_application_v1
+  npx tether device --token <token>`;
 }
 
 /** Runs one command line; resolves with the exit code. Failures are printed as one line, no stack. */
@@ -43,7 +45,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    io.err(`Error: Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See tether --help.`);
+    io.err(`Error: Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See npx tether --help.`);
     return 1;
   }
   try {

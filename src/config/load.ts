@@ -47,6 +47,7 @@ const SETTINGS = {
   tlsCa: { flag: 'tls-ca', env: 'TETHER_TLS_CA', fileKey: 'tls.ca', parse: filePath },
   mqttsPort: { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', fileKey: 'tls.mqttPort', parse: port },
   httpsPort: { flag: 'https-port', env: 'TETHER_HTTPS_PORT', fileKey: 'tls.httpsPort', parse: port },
+  auditRetentionDays: { env: 'TETHER_AUDIT_RETENTION_DAYS', fileKey: 'auditRetentionDays', parse: limitValue(1, false) },
 } satisfies Record<string, Setting<unknown>>;
 
 const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as LimitName[];
@@ -64,7 +65,7 @@ const LIMIT_SETTINGS = Object.fromEntries(
 ) as Record<LimitName, Setting<number>>;
 
 const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits'],
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits', 'auditRetentionDays'],
   limits: LIMIT_NAMES,
   storage: ['kind', 'synchronous'],
   bus: ['kind'],
@@ -117,7 +118,8 @@ export const CONFIG_HELP = `Options (flag / environment variable / config file k
   --https-port <port>          TETHER_HTTPS_PORT          tls.httpsPort dashboard, REST API and MQTT over WebSocket (/ws) over TLS (default ${DEFAULTS.httpsPort})
                                The TLS files are read again on SIGHUP (new connections get the new certificate).
                                TETHER_ADMIN_API_KEY       adminApiKey   REST API key (default: generated once, kept in <data-dir>/admin-api-key)
-                               TETHER_ADMIN_PASSWORD      adminPassword dashboard sign-in password
+                               TETHER_ADMIN_PASSWORD      adminPassword the admin's password on the FIRST start only (later: npx tether admin reset-password)
+                               TETHER_AUDIT_RETENTION_DAYS auditRetentionDays days audit entries and metadata history are kept (default 90)
   Limits (environment variable / config file key; see docs/security.md):
 ${LIMIT_NAMES.map((name) => `                               ${limitEnvName(name).padEnd(42)} limits.${name} (default ${DEFAULT_LIMITS[name]})`).join('\n')}
   The config file may also declare applications (merged with the default demo_application):
@@ -240,6 +242,8 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
   if (adminApiKey !== undefined) config.adminApiKey = adminApiKey;
   const adminPassword = resolve(SETTINGS.adminPassword);
   if (adminPassword !== undefined) config.adminPassword = adminPassword;
+  const auditRetentionDays = resolve(SETTINGS.auditRetentionDays);
+  if (auditRetentionDays !== undefined) config.auditRetentionDays = auditRetentionDays;
   if (configFile !== undefined) config.configFile = configFile;
   // Left out when nothing is set: absent means anonymous (the platform's default).
   const clientAuthMode = resolve(SETTINGS.clientAuthMode);

@@ -46,6 +46,8 @@ export interface TetherConfig {
   clientAuth?: ClientAuthConfig;
   /** MQTT over TLS and HTTPS (with WSS); absent unless a certificate and key are configured. */
   tls?: TlsConfig;
+  /** Days audit entries and metadata history are kept (TETHER_AUDIT_RETENTION_DAYS; default 90). */
+  auditRetentionDays?: number;
 }
 
 export interface TlsConfig {

@@ -123,7 +123,7 @@ export const errors = {
 
   // --- API ------------------------------------------------------------------------
   unauthorized: () =>
-    new TetherError('UNAUTHORIZED', 401, 'Authentication required. Send "Authorization: Bearer <admin API key>" or sign in to the dashboard.'),
+    new TetherError('UNAUTHORIZED', 401, 'Authentication required. Send "Authorization: Bearer <API key>" (the admin API key or a named key) or sign in to the dashboard.'),
   forbidden: (why: string) => new TetherError('FORBIDDEN', 403, why),
   validation: (problem: string) => new TetherError('VALIDATION_FAILED', 400, `Request is invalid: ${problem}.`),
   notFound: (what: string) => new TetherError('NOT_FOUND', 404, `${what} does not exist.`),
@@ -151,17 +151,37 @@ export const errors = {
 
   // --- dashboard -------------------------------------------------------------------
   signInFailed: () =>
-    new TetherError('SIGN_IN_FAILED', 401, 'Username or password is wrong. The first password is TETHER_ADMIN_PASSWORD, or the one printed at the first start.'),
+    new TetherError('SIGN_IN_FAILED', 401, 'Username or password is wrong. Lost the password? An admin can reset it, or on the server run: npx tether admin reset-password --user <name>.'),
   adminPasswordTooShort: (min: number) =>
     new TetherError('ADMIN_PASSWORD_INVALID', 400, `The admin password must be at least ${min} characters. Set a longer TETHER_ADMIN_PASSWORD.`),
 
+  // --- accounts, roles, API keys (docs/accounts.md) ----------------------------------------
+  roleTooLow: (needed: string, who: string, role: string) =>
+    new TetherError('FORBIDDEN', 403, `This needs the ${needed} role; ${who} has the ${role} role. Ask an admin to change the role, or use an API key with the ${needed} role.`),
+  userNotFound: (username: string) =>
+    new TetherError('USER_NOT_FOUND', 404, `User ${q(username)} does not exist. List users with GET /api/v1/users (npx tether users list).`),
+  userTaken: (username: string) =>
+    new TetherError('USER_CONFLICT', 409, `User ${q(username)} already exists. Choose another username, or change that user's role or password.`),
+  usernameInvalid: (username: string) =>
+    new TetherError('USERNAME_INVALID', 400, `Username ${q(username)} is invalid. Use 1-64 characters from a-z 0-9 _ . @ -.`),
+  passwordTooShort: (min: number) =>
+    new TetherError('PASSWORD_INVALID', 400, `The password must be at least ${min} characters. Choose a longer one.`),
+  passwordWrong: () =>
+    new TetherError('PASSWORD_WRONG', 403, 'The current password is wrong. Type it again, or ask an admin to reset your password.'),
+  lastAdmin: () =>
+    new TetherError('LAST_ADMIN', 409, 'This is the last admin: there must always be one. Make another user admin first.'),
+  apiKeyNotFound: (keyId: string) =>
+    new TetherError('API_KEY_NOT_FOUND', 404, `API key ${q(keyId)} does not exist or is already revoked. List API keys with GET /api/v1/api-keys.`),
+  apiKeyNameInvalid: (name: string) =>
+    new TetherError('API_KEY_NAME_INVALID', 400, `API key name ${q(name)} is invalid. Use 1-64 characters from A-Z a-z 0-9 space _ . : -.`),
+
   // --- command line (tether endpoints/tokens/device talking to a server) -------------------
   apiUnreachable: (url: string, problem: string) =>
-    new TetherError('API_UNREACHABLE', 503, `Cannot reach the Tether API at ${url} (${problem}). Is \`tether start\` running? Point elsewhere with --api <url>.`),
+    new TetherError('API_UNREACHABLE', 503, `Cannot reach the Tether API at ${url} (${problem}). Is \`npx tether start\` running? Point elsewhere with --api <url>.`),
   apiKeyMissing: (file: string) =>
     new TetherError('API_KEY_MISSING', 401, `No admin API key: pass --api-key <key> or set TETHER_API_KEY (a local server keeps its key in ${file}; use --data-dir if it runs elsewhere).`),
   mqttUnreachable: (address: string, problem: string) =>
-    new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`tether start\` running? Use --host and --port to point elsewhere.`),
+    new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`npx tether start\` running? Use --host and --port to point elsewhere.`),
 
   // --- everything else ----------------------------------------------------------
   internal: (cause?: unknown) =>

@@ -14,6 +14,8 @@ import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
+import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
 import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
@@ -38,6 +40,8 @@ export interface RunningTether {
   /** Set only on the first start without TETHER_ADMIN_PASSWORD: show it once. */
   generatedAdminPassword?: string;
   services: Services;
+  /** Users, API keys, audit log, metadata history (docs/accounts.md). */
+  accounts: Accounts;
   storage: Storage;
   bus: EventBus;
   /** Effective MQTT client authentication (global mode and per-application modes). */
@@ -85,6 +89,16 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
 
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
+    const accountStore = await openSqliteAccountStorage({ file: path.join(config.dataDir, 'tether.db') });
+    closers.push({ name: 'account storage', close: () => accountStore.close() });
+    const accounts = await createAccounts({
+      store: accountStore,
+      storage,
+      bus,
+      logger,
+      ...(config.auditRetentionDays !== undefined && { auditRetentionDays: config.auditRetentionDays }),
+    });
+    closers.push({ name: 'accounts', close: () => accounts.close() });
 
     // TLS files are read before anything listens: a wrong path fails the start with one line.
     const tlsCredentials = config.tls ? await TlsCredentials.load(config.tls, TLS_FILE_SETTINGS, logger) : undefined;
@@ -106,6 +120,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
 
     const dashboard = await createDashboard({
       storage,
+      accounts,
       bus,
       logger,
       ...(config.adminPassword !== undefined ? { adminPassword: config.adminPassword } : {}),
@@ -123,6 +138,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [dashboard.plugin],
       clientAuth,
+      accounts,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -151,6 +167,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       adminApiKey: admin.key,
       adminApiKeyGenerated: admin.generated,
       services,
+      accounts,
       storage,
       bus,
       clientAuthConfig,

@@ -177,7 +177,7 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       keyCounts.delete(endpointId);
       throw errors.endpointNotFound(endpointId);
     }
-    await publish({ type: 'metadata.updated', endpointId, applicationName: placement.applicationName, at, metadata });
+    await publish({ type: 'metadata.updated', endpointId, applicationName: placement.applicationName, at, metadata, actor });
     return actor === 'device' ? visibleToDevice(metadata, rules) : metadata;
   }
 

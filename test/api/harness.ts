@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer, type ApiDeps } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/log.js';
+import type { Accounts } from '../../src/accounts/index.js';
+import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestServices, type TestServices, type TestServicesOptions } from '../helpers/services.js';
 
 export const API_KEY = 'test-admin-key-0123456789';
@@ -10,6 +12,7 @@ export const API_KEY = 'test-admin-key-0123456789';
 export interface ApiHarness {
   app: FastifyInstance;
   services: TestServices;
+  accounts: Accounts;
   base: string;
   /** fetch with the admin key unless `headers.authorization` is given (use '' to send none). */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
@@ -28,6 +31,7 @@ export async function startApi(
   options: { services?: TestServicesOptions; api?: Partial<Omit<ApiDeps, 'services' | 'storage' | 'bus'>> } = {},
 ): Promise<ApiHarness> {
   const services = await createTestServices(options.services);
+  const accounts = await createTestAccounts(services);
   let app: FastifyInstance | undefined;
   try {
     app = await createApiServer({
@@ -36,11 +40,13 @@ export async function startApi(
       bus: services.bus,
       logger: silentLogger,
       adminApiKey: API_KEY,
+      accounts,
       ...options.api,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
   } catch (err) {
     await app?.close();
+    await accounts.closeAll();
     await services.close();
     throw err;
   }
@@ -61,10 +67,12 @@ export async function startApi(
   return {
     app: server,
     services,
+    accounts,
     base,
     call,
     async close() {
       await server.close();
+      await accounts.closeAll();
       await services.close();
     },
   };

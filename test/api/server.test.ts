@@ -36,7 +36,7 @@ test('auth: missing or wrong key is 401 on every API prefix; the right key passe
         assert.deepEqual(res.json, {
           status: 401,
           code: 'UNAUTHORIZED',
-          message: 'Authentication required. Send "Authorization: Bearer <admin API key>" or sign in to the dashboard.',
+          message: 'Authentication required. Send "Authorization: Bearer <API key>" (the admin API key or a named key) or sign in to the dashboard.',
         });
         assert.equal(res.headers.get('www-authenticate'), 'Bearer');
         assertSecurityHeaders(res.headers, `401 ${path}`);
@@ -58,10 +58,11 @@ test('auth: missing or wrong key is 401 on every API prefix; the right key passe
 test('sessionVerifier and plugins: the dashboard seam', async () => {
   const seen: string[] = [];
   const dashboard = async (app: FastifyInstance) => {
-    app.get('/signin', async () => ({ page: 'sign-in' }));
+    // Every route states who may call it (src/access/rules.ts); these are public pages.
+    app.get('/signin', { config: { access: 'public' } }, async () => ({ page: 'sign-in' }));
     // A catch-all (like an SPA fallback) must not swallow unknown API routes.
     app.get('/*', async (_request, reply) => reply.type('text/html').send('<html>spa</html>'));
-    app.get('/boom', async () => {
+    app.get('/boom', { config: { access: 'public' } }, async () => {
       throw new Error('secret internal detail');
     });
   };
@@ -165,6 +166,19 @@ test('OpenAPI document is served without auth and describes every route', async 
       '/api/v1/applications/{applicationName}': ['delete', 'get'],
       '/api/v1/applications/{applicationName}/versions': ['get', 'post'],
       '/api/v1/app-versions/{versionName}': ['get', 'patch'],
+      '/api/v1/users': ['get', 'post'],
+      '/api/v1/users/{username}': ['delete', 'get'],
+      '/api/v1/users/{username}/role': ['put'],
+      '/api/v1/users/{username}/password': ['put'],
+      '/api/v1/me/password': ['put'],
+      '/api/v1/sign-in-throttles': ['delete', 'get'],
+      '/api/v1/api-keys': ['get', 'post'],
+      '/api/v1/api-keys/{keyId}': ['delete'],
+      '/api/v1/audit': ['get'],
+      '/api/v1/endpoints/{endpointId}/metadata-history': ['get'],
+      '/api/v1/endpoints/export': ['get'],
+      '/api/v1/endpoints/import': ['post'],
+      '/api/v1/endpoints/bulk': ['post'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
     for (const [path, methods] of Object.entries(expected)) {

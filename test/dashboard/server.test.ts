@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createDashboard, type Dashboard, type DashboardDeps } from '../../src/dashboard/server/index.js';
+import type { Accounts } from '../../src/accounts/index.js';
+import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
 import { createTestServices, DEMO_APP, DEMO_VERSION, type TestServices } from '../helpers/services.js';
 
@@ -20,6 +22,7 @@ interface Harness {
   app: FastifyInstance;
   clock: TestClock;
   webRoot: string;
+  accounts: Accounts;
 }
 
 const open: Array<() => Promise<void>> = [];
@@ -40,8 +43,11 @@ async function harness(options: Partial<DashboardDeps> & { services?: TestServic
     fs.rmSync(path.join(webRoot, '..', `outside-${path.basename(webRoot)}.txt`), { force: true });
   });
   const clock = createTestClock(Date.now());
+  const accounts = await createTestAccounts(services, { clock });
+  open.push(() => accounts.closeAll());
   const dashboard = await createDashboard({
     storage: services.storage,
+    accounts,
     bus: services.bus,
     logger: silentLogger,
     adminPassword: PASSWORD,
@@ -60,12 +66,13 @@ async function harness(options: Partial<DashboardDeps> & { services?: TestServic
     adminApiKey: 'test-admin-key',
     sessionVerifier: dashboard.sessionVerifier,
     plugins: [dashboard.plugin],
+    accounts,
   });
   open.push(async () => {
     await app.close();
     dashboard.close();
   });
-  return { services, dashboard, app, clock, webRoot };
+  return { services, dashboard, app, clock, webRoot, accounts };
 }
 
 async function signIn(app: FastifyInstance, password = PASSWORD, username = 'admin') {
@@ -79,7 +86,9 @@ function cookieOf(response: { headers: Record<string, unknown> }): string {
 
 test('sign-in sets an HttpOnly SameSite=Strict session cookie that the REST API accepts, sign-out ends it', async () => {
   const { app } = await harness();
-  assert.deepEqual((await app.inject({ url: '/dashboard/api/me' })).json(), { signedIn: false });
+  const signedOut = (await app.inject({ url: '/dashboard/api/me' })).json();
+  assert.equal(signedOut.signedIn, false);
+  assert.match(signedOut.hint, /npx tether admin reset-password/);
   assert.equal((await app.inject({ url: `/epr/api/v1/endpoints?applicationName=${DEMO_APP}` })).statusCode, 401);
 
   const response = await signIn(app);
@@ -88,7 +97,7 @@ test('sign-in sets an HttpOnly SameSite=Strict session cookie that the REST API 
   assert.match(setCookie, /^tether_session=[A-Za-z0-9_-]{40,}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
   const cookie = cookieOf(response);
 
-  assert.deepEqual((await app.inject({ url: '/dashboard/api/me', headers: { cookie } })).json(), { signedIn: true, username: 'admin' });
+  assert.deepEqual((await app.inject({ url: '/dashboard/api/me', headers: { cookie } })).json(), { signedIn: true, username: 'admin', role: 'admin' });
   const list = await app.inject({ url: `/epr/api/v1/endpoints?applicationName=${DEMO_APP}`, headers: { cookie } });
   assert.equal(list.statusCode, 200);
   assert.equal(list.json().totalElements, 0);
@@ -120,20 +129,36 @@ test('the cookie is Secure when the server speaks TLS', async () => {
   assert.match(String((await signIn(app)).headers['set-cookie']), /; Secure$/);
 });
 
-test('wrong credentials are refused with a clear error, and repeated failures are rate-limited', async () => {
-  const { app, clock } = await harness();
+test('wrong credentials are refused with a clear error; failures are throttled per account and address, and an admin can clear them', async () => {
+  const { app, clock, accounts } = await harness();
+  await accounts.users.create({ username: 'bob', role: 'viewer', password: 'bob-password-1' });
   const wrong = await signIn(app, 'not-the-password');
   assert.equal(wrong.statusCode, 401);
   assert.equal(wrong.json().code, 'SIGN_IN_FAILED');
+  assert.match(wrong.json().message, /npx tether admin reset-password/);
   assert.equal(wrong.headers['set-cookie'], undefined);
   assert.equal((await signIn(app, PASSWORD, 'root')).json().code, 'SIGN_IN_FAILED');
-  for (let i = 0; i < 3; i++) await signIn(app, `guess-${i}`);
+  for (let i = 0; i < 4; i++) await signIn(app, `guess-${i}`);
 
   const limited = await signIn(app);
   assert.equal(limited.statusCode, 429);
   assert.equal(limited.json().code, 'RATE_LIMITED');
   assert.ok(Number(limited.headers['retry-after']) > 0);
+  // Guessing at admin from this address does not lock out another account from it.
+  const bob = await signIn(app, 'bob-password-1', 'bob');
+  assert.equal(bob.statusCode, 200);
 
+  // An admin (here with the API key) sees the block and clears it.
+  const auth = { authorization: 'Bearer test-admin-key' };
+  const blocked = (await app.inject({ url: '/api/v1/sign-in-throttles', headers: auth })).json();
+  assert.deepEqual(blocked.map((b: { username: string }) => b.username), ['admin']);
+  const bobCookie = cookieOf(bob);
+  assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/sign-in-throttles', headers: { cookie: bobCookie } })).statusCode, 403, 'a viewer cannot clear');
+  assert.equal((await app.inject({ method: 'DELETE', url: '/api/v1/sign-in-throttles?username=admin', headers: auth })).statusCode, 204);
+  assert.equal((await signIn(app)).statusCode, 200);
+
+  for (let i = 0; i < 5; i++) await signIn(app, `guess-${i}`);
+  assert.equal((await signIn(app)).statusCode, 429);
   clock.advance(15 * 60 * 1000);
   assert.equal((await signIn(app)).statusCode, 200);
 });
@@ -144,7 +169,7 @@ test('without TETHER_ADMIN_PASSWORD a password is generated once and only its sc
   const first = await harness({ services, adminPassword: undefined as unknown as string });
   const generated = first.dashboard.generatedAdminPassword;
   assert.ok(generated && generated.length >= 16);
-  const stored = JSON.stringify(await services.storage.getSetting('dashboard.admin'));
+  const stored = (await first.accounts.store.getUser('admin'))!.passwordHash;
   assert.ok(!stored.includes(generated), 'the password itself is not stored');
   assert.match(stored, /"algorithm":"scrypt"/);
   assert.equal((await signIn(first.app, generated)).statusCode, 200);
@@ -162,7 +187,7 @@ test('a session survives a restart on the same storage', async () => {
   const first = await harness({ services });
   const cookie = cookieOf(await signIn(first.app));
   const second = await harness({ services });
-  assert.deepEqual((await second.app.inject({ url: '/dashboard/api/me', headers: { cookie } })).json(), { signedIn: true, username: 'admin' });
+  assert.deepEqual((await second.app.inject({ url: '/dashboard/api/me', headers: { cookie } })).json(), { signedIn: true, username: 'admin', role: 'admin' });
 });
 
 test('widget columns and the creation form are validated and saved per application', async () => {

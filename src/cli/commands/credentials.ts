@@ -29,28 +29,28 @@ interface CredentialView {
 const STATUS_ACTIONS = ['suspend', 'reactivate', 'revoke'] as const;
 type StatusAction = (typeof STATUS_ACTIONS)[number];
 
-const help = `Usage: tether credentials <create|list|suspend|reactivate|revoke|delete|bind> [options]
+const help = `Usage: npx tether credentials <create|list|suspend|reactivate|revoke|delete|bind> [options]
 
 Manage client credentials (Kaa CM) through the REST API of a running Tether: what MQTT clients
-present at CONNECT when client authentication is basic or x509 (see tether start --help).
+present at CONNECT when client authentication is basic or x509 (see npx tether start --help).
 
-  tether credentials create --username <name> [--app <application>] [--endpoints <id,id,...>]
+  npx tether credentials create --username <name> [--app <application>] [--endpoints <id,id,...>]
       A basic (username/password) credential. The password is generated and shown only this
       once, unless ${PASSWORD_ENV} holds one (no flag: command lines are visible to other users).
-  tether credentials create --certificate <file.pem> [--app <application>] [--endpoints <id,id,...>]
-  tether credentials create --fingerprint <sha256-hex> [--app <application>]
+  npx tether credentials create --certificate <file.pem> [--app <application>] [--endpoints <id,id,...>]
+  npx tether credentials create --fingerprint <sha256-hex> [--app <application>]
       An x509 credential: the client certificate presented over mutual TLS.
       --app defaults to ${DEFAULT_APP}; --endpoints binds the credential to those endpoints (gateway).
-  tether credentials list [--app <application>]
-  tether credentials suspend <credentialId>       disconnects clients using it; reversible
-  tether credentials reactivate <credentialId>
-  tether credentials revoke <credentialId>        final: the credential can never be used again
-  tether credentials delete <credentialId>        disconnects clients using it
-  tether credentials bind <credentialId> --endpoints <id,id,...>   ('' removes the binding)
+  npx tether credentials list [--app <application>]
+  npx tether credentials suspend <credentialId>       disconnects clients using it; reversible
+  npx tether credentials reactivate <credentialId>
+  npx tether credentials revoke <credentialId>        final: the credential can never be used again
+  npx tether credentials delete <credentialId>        disconnects clients using it
+  npx tether credentials bind <credentialId> --endpoints <id,id,...>   ('' removes the binding)
 
 ${API_FLAGS_HELP}`;
 
-const USAGE = { usage: 'see tether credentials --help' };
+const USAGE = { usage: 'see npx tether credentials --help' };
 const CREATE_FLAGS = {
   ...API_FLAGS,
   app: { type: 'string' },
@@ -86,7 +86,7 @@ function endpointList(text: string): string[] {
 
 function credentialId(positionals: string[], action: string): string {
   const [id] = positionals;
-  if (id === undefined || id === '') throw errors.configInvalid('command line', `the credential ID is missing; use tether credentials ${action} <credentialId>`);
+  if (id === undefined || id === '') throw errors.configInvalid('command line', `the credential ID is missing; use npx tether credentials ${action} <credentialId>`);
   return id;
 }
 
@@ -149,7 +149,7 @@ async function list(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (credentials.length === 0) {
-    io.out('No client credentials. Create one with: tether credentials create --username <name>');
+    io.out('No client credentials. Create one with: npx tether credentials create --username <name>');
     return 0;
   }
   const rows = credentials.map((c) => [

@@ -13,27 +13,33 @@ const TUTORIAL_METADATA = '{"model": "MySmartMeter A300", "mac": "00-14-22-01-23
 const DEFAULT_APP_VERSION = 'demo_application_v1';
 const DEFAULT_TIMEOUT_MS = 5000;
 
-const help = `Usage: tether device --token <token> [options]
+const help = `Usage: npx tether device --token <token> [options]
 
 A simulated device, like the tutorial's client.py: connects over MQTT, reports its metadata with
 10/EPMP (publishes to kp1/<app-version>/epmx/<token>/update/keys) and disconnects.
 
 Options:
-  -t, --token <token>       endpoint token (from \`tether endpoints create\`)               required
+  -t, --token <token>       endpoint token (from \`npx tether endpoints create\`)               required
   --host <host>             MQTT server host (default localhost)
   -p, --port <port>         MQTT server port (default TETHER_MQTT_PORT, else 1883)
   --app-version <name>      application version in the topic (default ${DEFAULT_APP_VERSION})
   --metadata <json>         metadata to report (default ${TUTORIAL_METADATA})
   --qos <0|1>               MQTT QoS of the publish (default 0, as the tutorial)
-  --request-id <n>          add 1/KP request ID <n> to the topic and wait for the server's reply on
-                            <topic>/status or <topic>/error; exits 1 on an error reply
-  --show-replies            wait for and show the server's reply (picks a request ID when
-                            --request-id is not given)
+  --request-id <n>          1/KP request ID in the topic (default: a random one). The device waits
+                            for the server's reply on <topic>/status or <topic>/error and exits 1
+                            with the reason when the server refuses (token unknown, suspended,
+                            revoked; key not writable; ...)
+  --no-wait                 publish without a request ID and do not wait, exactly like the
+                            tutorial's client.py (the exit code then says nothing about the server)
+  --show-replies            (the default; kept for older scripts)
   --timeout <ms>            how long to wait for the connection and for a reply (default ${DEFAULT_TIMEOUT_MS})
   -h, --help                show this help
 
+Exit codes: 0 the server accepted the metadata; 1 it refused (the reason is printed), did not
+answer in time, or could not be reached.
+
 Example:
-  tether device --token myToken --host localhost --port 1883`;
+  npx tether device --token myToken --host localhost --port 1883`;
 
 const FLAGS = {
   token: { type: 'string', short: 't' },
@@ -44,6 +50,7 @@ const FLAGS = {
   'request-id': { type: 'string' },
   qos: { type: 'string' },
   'show-replies': { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -80,9 +87,9 @@ export const deviceCommand: Command = {
 };
 
 function parseOptions(argv: string[], io: Io): DeviceOptions {
-  const { values } = parseFlags(argv, FLAGS, { usage: 'see tether device --help' });
+  const { values } = parseFlags(argv, FLAGS, { usage: 'see npx tether device --help' });
   const token = values.token;
-  if (token === undefined) throw errors.configInvalid('command line', 'the endpoint token is missing; use tether device --token <token> (the token from tether endpoints create)');
+  if (token === undefined) throw errors.configInvalid('command line', 'the endpoint token is missing; use npx tether device --token <token> (the token from npx tether endpoints create)');
   if (!isValidToken(token)) throw errors.configInvalid(`--token ${JSON.stringify(token)}`, 'tokens are 1-256 characters without "+", "#", "/", "." or control characters');
   const envPort = io.env['TETHER_MQTT_PORT'];
   const portText = values.port ?? (envPort !== undefined && envPort !== '' ? envPort : '1883');
@@ -94,9 +101,11 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
   parseJsonObject('--metadata', metadata);
   let requestId: number | undefined;
   if (values['request-id'] !== undefined) {
+    if (values['no-wait'] === true) throw errors.configInvalid('command line', '--request-id and --no-wait contradict each other; leave one out');
     // 1/KP: a request ID is a positive integer in the last topic level.
     requestId = parseCount('--request-id', values['request-id'], 1);
-  } else if (values['show-replies'] === true) {
+  } else if (values['no-wait'] !== true) {
+    // By default the device asks for a reply, so a refused token is an error, not a silent success.
     requestId = randomInt(1, 1_000_000);
   }
   const qosText = values.qos ?? '0';
@@ -120,7 +129,7 @@ async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   try {
     const waiting = o.requestId !== undefined ? await awaitReply(client, topic, o) : undefined;
     await client.publishAsync(topic, o.metadata, { qos: o.qos });
-    io.out(`INFO: Sent metadata: ${o.metadata}`);
+    io.out(`INFO: Sent metadata: ${o.metadata}${waiting !== undefined ? ' (waiting for the server\'s reply)' : ''}`);
     if (waiting !== undefined) exitCode = report(await waiting.reply, topic, io);
   } finally {
     io.out(`INFO: Disconnecting from server at ${address}.`);

@@ -29,19 +29,26 @@ interface Created {
   status: string;
 }
 
-const help = `Usage: tether endpoints <create|list|get|delete> [options]
+const help = `Usage: npx tether endpoints <create|list|get|delete|export|import> [options]
 
 Manage endpoints (devices) through the REST API of a running Tether.
 
-  tether endpoints create [--app-version <name>] [--metadata <json>] [--token <token>] [--endpoint-id <id>]
+  npx tether endpoints create [--app-version <name>] [--metadata <json>] [--token <token>] [--endpoint-id <id>]
       Registers an endpoint and prints its token (shown only this once).
       --app-version defaults to ${DEFAULT_APP_VERSION}.
-  tether endpoints list [--app <application>] [--app-version <name>] [--metadata] [--offset <n>] [--limit <n>]
+  npx tether endpoints list [--app <application>] [--app-version <name>] [--metadata] [--offset <n>] [--limit <n>]
       Lists endpoints; --metadata adds each endpoint's metadata.
-  tether endpoints get <endpointId>
+  npx tether endpoints get <endpointId>
       Shows one endpoint with its metadata.
-  tether endpoints delete <endpointId>
+  npx tether endpoints delete <endpointId>
       Deletes the endpoint with its metadata and tokens.
+  npx tether endpoints export --app <application> [--format csv|json] [--output <file>] [--search <text>] [--filter <expr>]...
+      Writes every matching endpoint with its metadata (CSV: one metadata.<key> column per key) to
+      the file, or to standard output. Streamed: any number of endpoints.
+  npx tether endpoints import --file <endpoints.csv> [--app-version <name>] [--tokens-out <file>]
+      Creates an endpoint per CSV row (columns endpointId, appVersion, token, metadata.<key>; an
+      export imports as is). The created tokens are shown only once: they go to --tokens-out
+      (CSV line,endpointId,token,error) or to standard output.
 
 ${API_FLAGS_HELP}`;
 
@@ -62,21 +69,21 @@ const LIST_FLAGS = {
   limit: { type: 'string' },
 } as const;
 
-const USAGE = { usage: 'see tether endpoints --help' };
+const USAGE = { usage: 'see npx tether endpoints --help' };
 
 export const endpointsCommand: Command = {
   name: 'endpoints',
-  summary: 'create, list, get or delete endpoints over the REST API',
+  summary: 'create, list, get, delete, export or import endpoints over the REST API',
   help,
   run(argv, io) {
-    return runAction(endpointsCommand, { create, list, get, delete: remove }, argv, io);
+    return runAction(endpointsCommand, { create, list, get, delete: remove, export: exportEndpoints, import: importEndpoints }, argv, io);
   },
 };
 
 function requireId(positionals: string[], action: string): string {
   const id = positionals[0];
   if (id === undefined || id === '') {
-    throw errors.configInvalid('command line', `the endpoint ID is missing; use tether endpoints ${action} <endpointId>`);
+    throw errors.configInvalid('command line', `the endpoint ID is missing; use npx tether endpoints ${action} <endpointId>`);
   }
   return id;
 }
@@ -100,7 +107,7 @@ async function create(argv: string[], io: Io): Promise<number> {
   io.out(`  Token:        ${created.token}`);
   io.out(`  Token status: ${created.status} (becomes ACTIVE on first use)`);
   io.out('The token is shown only this once. Connect a device with it:');
-  io.out(`  tether device --token ${created.token}${versionFlag}`);
+  io.out(`  npx tether device --token ${created.token}${versionFlag}`);
   return 0;
 }
 
@@ -121,7 +128,7 @@ async function list(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (page.content.length === 0) {
-    io.out(page.totalElements === 0 ? 'No endpoints yet. Create one with: tether endpoints create' : `No endpoints on this page (${page.totalElements} in total).`);
+    io.out(page.totalElements === 0 ? 'No endpoints yet. Create one with: npx tether endpoints create' : `No endpoints on this page (${page.totalElements} in total).`);
     return 0;
   }
   const headers = ['ENDPOINT ID', 'APP VERSION', 'CONNECTED', 'LAST SEEN'];
@@ -169,4 +176,93 @@ async function remove(argv: string[], io: Io): Promise<number> {
   if (values.json === true) io.out(json({ deleted: id }));
   else io.out(`Endpoint ${id} deleted with its metadata and tokens.`);
   return 0;
+}
+
+const EXPORT_FLAGS = {
+  ...API_FLAGS,
+  app: { type: 'string' },
+  format: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  search: { type: 'string' },
+  filter: { type: 'string', multiple: true },
+} as const;
+
+async function exportEndpoints(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, EXPORT_FLAGS, USAGE);
+  if (values.app === undefined) throw errors.configInvalid('command line', 'the application is missing; use npx tether endpoints export --app <application>');
+  const format = values.format ?? 'csv';
+  if (format !== 'csv' && format !== 'json') throw errors.configInvalid(`--format ${JSON.stringify(format)}`, 'use csv or json');
+  const query = new URLSearchParams({ applicationName: values.app, format });
+  if (values.search !== undefined) query.set('search', values.search);
+  for (const filter of (values.filter as unknown as string[] | undefined) ?? []) query.append('filter', filter);
+  const client = await createApiClient(values, io);
+  const response = await client.raw('GET', `/api/v1/endpoints/export?${query.toString()}`);
+  const { Readable } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+  if (values.output !== undefined) {
+    const { createWriteStream } = await import('node:fs');
+    const path = await import('node:path');
+    const file = path.resolve(io.cwd, values.output);
+    await pipeline(body, createWriteStream(file));
+    io.err(`Exported to ${file}.`);
+  } else {
+    await pipeline(body, process.stdout, { end: false });
+  }
+  return 0;
+}
+
+const IMPORT_FLAGS = {
+  ...API_FLAGS,
+  file: { type: 'string', short: 'f' },
+  'app-version': { type: 'string' },
+  'tokens-out': { type: 'string' },
+} as const;
+
+interface ImportAnswer {
+  created: number;
+  failed: Array<{ line: number; endpointId: string | null; code: string; message: string }>;
+  tokens: Array<{ endpointId: string; token: string }>;
+}
+
+async function importEndpoints(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, IMPORT_FLAGS, USAGE);
+  if (values.file === undefined) throw errors.configInvalid('command line', 'the CSV file is missing; use npx tether endpoints import --file <endpoints.csv>');
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const file = path.resolve(io.cwd, values.file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw errors.configInvalid(`--file ${JSON.stringify(values.file)}`, `it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const query = new URLSearchParams({ format: 'csv' });
+  if (values['app-version'] !== undefined) query.set('appVersion', values['app-version']);
+  const client = await createApiClient(values, io);
+  const answer = await (await client.raw('POST', `/api/v1/endpoints/import?${query.toString()}`, { text, contentType: 'text/csv' })).text();
+  // The CSV answer: line,endpointId,token,error.
+  const { parse } = await import('csv-parse/sync');
+  const rows = (parse(answer, { columns: true }) as Array<{ line: string; endpointId: string; token: string; error: string }>);
+  const created = rows.filter((r) => r.error === '');
+  const failed = rows.filter((r) => r.error !== '');
+  if (values['tokens-out'] !== undefined) {
+    const out = path.resolve(io.cwd, values['tokens-out']);
+    await writeFile(out, answer, { mode: 0o600 });
+    io.out(`Tokens of the created endpoints written to ${out} (shown only this once; keep the file safe).`);
+  } else if (values.json !== true) {
+    io.out(answer.trimEnd());
+  }
+  if (values.json === true) {
+    const result: ImportAnswer = {
+      created: created.length,
+      failed: failed.map((r) => ({ line: Number(r.line), endpointId: r.endpointId || null, code: r.error.split(':')[0] ?? '', message: r.error })),
+      tokens: values['tokens-out'] === undefined ? created.map((r) => ({ endpointId: r.endpointId, token: r.token })) : [],
+    };
+    io.out(json(result));
+  } else {
+    io.out(`${created.length} endpoint${created.length === 1 ? '' : 's'} created, ${failed.length} row${failed.length === 1 ? '' : 's'} failed.`);
+    for (const r of failed) io.err(`line ${r.line}: ${r.error}`);
+  }
+  return failed.length > 0 ? 1 : 0;
 }

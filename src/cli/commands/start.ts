@@ -9,7 +9,7 @@ import type { Io } from '../io.js';
 import { oneLine } from '../io.js';
 import { tetherVersion } from '../version.js';
 
-const help = `Usage: tether start [options]
+const help = `Usage: npx tether start [options]
 
 Starts Tether: the MQTT server devices connect to (Kaa Protocol 1/KP), the REST API and the web
 dashboard, with its data in one folder. Stop it with Ctrl+C (SIGINT) or SIGTERM. With TLS
@@ -132,7 +132,7 @@ function clientAuthLines(running: RunningTether): string[] {
   const what = mode === 'basic' ? 'the username and password of an active client credential' : 'a client certificate registered as an active client credential (mutual TLS)';
   return [
     `  Client authentication: ${mode}${overrides}. MQTT clients must connect with ${what};`,
-    '  manage credentials with `tether credentials`. Endpoint tokens are checked as well.',
+    '  manage credentials with `npx tether credentials`. Endpoint tokens are checked as well.',
   ];
 }
 
@@ -144,7 +144,7 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
 
   io.out(`Tether ${tetherVersion()} is running.`);
   io.out(`  MQTT (1/KP):      listening on ${bind(running.mqttPort)}  ->  devices connect to mqtt://${host}:${running.mqttPort}`);
-  io.out(`  Dashboard + API:  listening on ${bind(running.httpPort)}  ->  ${httpUrl}/  (REST: ${httpUrl}/epr/api/v1, OpenAPI: ${httpUrl}/api/openapi.json)`);
+  io.out(`  Dashboard + API:  listening on ${bind(running.httpPort)}  ->  ${httpUrl}/  (REST: ${httpUrl}/epr/api/v1, API reference: ${httpUrl}/api/docs)`);
   io.out(`  MQTT WebSocket:   ws://${host}:${running.httpPort}${running.wsPath}  (on the HTTP port, subprotocol mqtt)`);
   if (running.mqttsPort !== undefined) {
     io.out(`  MQTT over TLS:    listening on ${bind(running.mqttsPort)}  ->  mqtts://${host}:${running.mqttsPort}${config.tls?.ca !== undefined ? '  (client certificates requested)' : ''}`);
@@ -155,15 +155,25 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
   }
   io.out(`  Data directory:   ${running.dataDir}`);
   for (const line of clientAuthLines(running)) io.out(line);
-  if (running.adminApiKeyGenerated) {
-    io.out('');
-    io.out(`Admin API key (generated now and shown only this once; kept in ${keyFile}):`);
-    io.out(`  ${running.adminApiKey}`);
-  }
+  // First-start secrets: a block of their own on stdout, never in the logs (stderr).
+  const secrets: string[] = [];
   if (running.generatedAdminPassword !== undefined) {
+    secrets.push('Dashboard sign-in (generated now and shown only this once):', `  user admin, password ${running.generatedAdminPassword}`);
+  }
+  if (running.adminApiKeyGenerated) {
+    if (secrets.length > 0) secrets.push('');
+    secrets.push(`Admin API key (generated now and shown only this once; kept in ${keyFile}):`, `  ${running.adminApiKey}`);
+  }
+  if (secrets.length > 0) {
+    const rule = '='.repeat(78);
     io.out('');
-    io.out('Dashboard sign-in (generated now and shown only this once; set TETHER_ADMIN_PASSWORD to choose it):');
-    io.out(`  user admin, password ${running.generatedAdminPassword}`);
+    io.out(rule);
+    for (const line of secrets) io.out(line);
+    io.out('Write these down now. Lost the password later? npx tether admin reset-password');
+    io.out(rule);
+  } else {
+    io.out('  Accounts:         sign in as an existing user. Lost the password? Stop Tether or not, then run:');
+    io.out(`                    npx tether admin reset-password --user admin${running.dataDir !== path.resolve(io.cwd, 'data') ? ` --data-dir ${shellQuote(running.dataDir)}` : ''}`);
   }
 
   // The follow-up commands must work as printed, so they carry every non-default setting.
@@ -178,9 +188,9 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
 
   io.out('');
   io.out('Next: create an endpoint, then connect a device with its token:');
-  io.out(`  tether endpoints create --app-version demo_application_v1${apiFlags.map((f) => ` ${f}`).join('')}`);
+  io.out(`  npx tether endpoints create --app-version demo_application_v1${apiFlags.map((f) => ` ${f}`).join('')}`);
   io.out(`  (or: curl -X POST ${httpUrl}/epr/api/v1/endpoints -H "Authorization: Bearer ${keyExpression}" -H 'Content-Type: application/json' -d '${body}')`);
-  io.out(`  tether device --token <token>${deviceFlags.map((f) => ` ${f}`).join('')}`);
+  io.out(`  npx tether device --token <token>${deviceFlags.map((f) => ` ${f}`).join('')}`);
   io.out('');
   io.out('Press Ctrl+C to stop.');
 }

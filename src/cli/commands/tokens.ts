@@ -21,21 +21,21 @@ interface TokenView {
 const STATUS_ACTIONS = ['suspend', 'reactivate', 'revoke'] as const;
 type StatusAction = (typeof STATUS_ACTIONS)[number];
 
-const help = `Usage: tether tokens <list|issue|suspend|reactivate|revoke> <endpointId> [tokenId] [options]
+const help = `Usage: npx tether tokens <list|issue|suspend|reactivate|revoke> <endpointId> [tokenId] [options]
 
 Manage an endpoint's tokens (Kaa CM) through the REST API of a running Tether.
 Plain tokens are shown only when created; listings show a hint (the last characters).
 
-  tether tokens list <endpointId>
-  tether tokens issue <endpointId> [--token <token>]      a new token (generated unless --token)
-  tether tokens suspend <endpointId> <tokenId>            disconnects devices using it; reversible
-  tether tokens reactivate <endpointId> <tokenId>
-  tether tokens revoke <endpointId> <tokenId>             final: the token can never be used again
+  npx tether tokens list <endpointId>
+  npx tether tokens issue <endpointId> [--token <token>]      a new token (generated unless --token)
+  npx tether tokens suspend <endpointId> <tokenId>            disconnects devices using it; reversible
+  npx tether tokens reactivate <endpointId> <tokenId>
+  npx tether tokens revoke <endpointId> <tokenId>             final: the token can never be used again
 
 ${API_FLAGS_HELP}`;
 
 const ISSUE_FLAGS = { ...API_FLAGS, token: { type: 'string' } } as const;
-const USAGE = { usage: 'see tether tokens --help' };
+const USAGE = { usage: 'see npx tether tokens --help' };
 
 export const tokensCommand: Command = {
   name: 'tokens',
@@ -54,7 +54,7 @@ export const tokensCommand: Command = {
 
 function ids(positionals: string[], action: string, needToken: boolean): { endpointId: string; tokenId: string } {
   const [endpointId, tokenId] = positionals;
-  const shape = needToken ? `tether tokens ${action} <endpointId> <tokenId>` : `tether tokens ${action} <endpointId>`;
+  const shape = needToken ? `npx tether tokens ${action} <endpointId> <tokenId>` : `npx tether tokens ${action} <endpointId>`;
   if (endpointId === undefined || endpointId === '' || (needToken && (tokenId === undefined || tokenId === ''))) {
     throw errors.configInvalid('command line', `${needToken ? 'the endpoint or token ID is' : 'the endpoint ID is'} missing; use ${shape}`);
   }

@@ -3,18 +3,20 @@ import type { EventBus } from '../../bus/bus.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../storage/storage.js';
-import { AdminAccount } from './admin-account.js';
+import type { Accounts } from '../../accounts/index.js';
+import type { Principal } from '../../core/accounts.js';
 import { LiveEvents } from './live-events.js';
 import { SESSION_COOKIE } from './model.js';
 import { registerDashboardRoutes } from './routes.js';
 import { isSameOrigin } from './same-origin.js';
-import { readCookie, SessionStore } from './sessions.js';
+import { readCookie } from './sessions.js';
 import { DashboardSettings } from './settings.js';
-import { SignInLimiter } from './sign-in-limiter.js';
 import { defaultWebRoot, registerStaticFiles } from './static-files.js';
 
 export interface DashboardDeps {
   storage: Storage;
+  /** Users, sessions and sign-in throttles (src/accounts), shared with the REST API. */
+  accounts: Accounts;
   bus: EventBus;
   logger: Logger;
   /** TETHER_ADMIN_PASSWORD: the admin's password on first start; generated (and returned once) when absent. */
@@ -33,8 +35,8 @@ export interface DashboardDeps {
 export interface Dashboard {
   /** Adds the SPA at `/` and the dashboard routes under `/dashboard/api/` to the HTTP server. */
   plugin: (app: FastifyInstance) => Promise<void>;
-  /** True when the request carries a valid dashboard session: lets the REST API serve the browser. */
-  sessionVerifier: (request: FastifyRequest) => boolean;
+  /** The signed-in user (with their current role) behind the request's session cookie: lets the REST API serve the browser. */
+  sessionVerifier: (request: FastifyRequest) => Promise<Principal | undefined>;
   /** Set only on the very first start without TETHER_ADMIN_PASSWORD: print it once. */
   generatedAdminPassword?: string;
   /** Ends the live-update streams. */
@@ -44,28 +46,21 @@ export interface Dashboard {
 export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: 'dashboard' });
-  const { account, generatedPassword } = await AdminAccount.ensure(deps.storage, {
-    ...(deps.adminPassword !== undefined ? { initialPassword: deps.adminPassword } : {}),
-    clock,
-    logger,
-  });
-  const sessions = await SessionStore.load(deps.storage, clock, logger);
+  const { generatedPassword } = await deps.accounts.users.ensureAdmin(deps.adminPassword);
   const live = new LiveEvents(deps.bus);
   const webRoot = deps.webRoot ?? defaultWebRoot();
 
-  const sessionVerifier = (request: FastifyRequest): boolean =>
+  const sessionVerifier = async (request: FastifyRequest): Promise<Principal | undefined> =>
     // A cookie alone must not authorize a cross-site write (SameSite=Strict already stops it in
     // current browsers; the Origin check covers older ones).
-    sessions.lookup(readCookie(request.headers.cookie, SESSION_COOKIE)) !== undefined && isSameOrigin(request);
+    isSameOrigin(request) ? deps.accounts.sessionPrincipal(readCookie(request.headers.cookie, SESSION_COOKIE)) : undefined;
 
   const plugin = async (app: FastifyInstance): Promise<void> => {
     // Own encapsulated scope, so the error handler and hooks below never touch the REST API's routes.
     await app.register(async (scope) => {
       registerDashboardRoutes(scope, {
         storage: deps.storage,
-        account,
-        sessions,
-        limiter: new SignInLimiter(clock),
+        accounts: deps.accounts,
         settings: new DashboardSettings(deps.storage),
         live,
         logger,

@@ -40,7 +40,7 @@ export interface SessionInfo {
 }
 
 /** GET /dashboard/api/me answers 200 either way, so a signed-out first visit logs no failed request. */
-export type MeInfo = { signedIn: true; username: string } | { signedIn: false };
+export type MeInfo = { signedIn: true; username: string; role: 'admin' | 'operator' | 'viewer' } | { signedIn: false; hint: string };
 
 /** What the live stream sends: bus events for one application, without secrets. */
 export type DashboardEvent =

@@ -3,20 +3,17 @@ import { errors } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { NAME_PATTERN } from '../../core/names.js';
 import type { Storage } from '../../storage/storage.js';
-import type { AdminAccount } from './admin-account.js';
+import type { Accounts } from '../../accounts/index.js';
 import { dashboardErrorHandler } from './http-errors.js';
 import type { LiveEvents } from './live-events.js';
 import { SESSION_COOKIE, type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
 import { isSameOrigin } from './same-origin.js';
-import { readCookie, sessionCookie, type SessionStore } from './sessions.js';
+import { readCookie, sessionCookie } from './sessions.js';
 import { formSchema, widgetSchema, type DashboardSettings } from './settings.js';
-import type { SignInLimiter } from './sign-in-limiter.js';
 
 export interface RouteDeps {
   storage: Storage;
-  account: AdminAccount;
-  sessions: SessionStore;
-  limiter: SignInLimiter;
+  accounts: Accounts;
   settings: DashboardSettings;
   live: LiveEvents;
   logger: Logger;
@@ -26,6 +23,10 @@ export interface RouteDeps {
 }
 
 const PREFIX = '/dashboard/api';
+
+/** What the sign-in page says about passwords: true for every server (docs/accounts.md, "Recovery"). */
+export const SIGN_IN_HINT =
+  'First sign-in: user "admin" with the password printed when Tether first started (or TETHER_ADMIN_PASSWORD, if it was set then). Lost a password? An admin can reset it, or on the server run: npx tether admin reset-password --user <name>';
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]', '::0']);
 
 const appParams = {
@@ -39,19 +40,15 @@ interface AppParams {
 }
 
 export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { storage, account, sessions, limiter, settings, live } = deps;
+  const { storage, accounts, settings, live } = deps;
+  const { users, sessions, limiter } = accounts;
   app.setErrorHandler(dashboardErrorHandler(deps.logger));
 
   const cookieOf = (request: FastifyRequest) => readCookie(request.headers.cookie, SESSION_COOKIE);
   const secure = (request: FastifyRequest) => deps.secureCookies || request.protocol === 'https';
 
-  // Every dashboard route but sign-in needs a signed-in browser.
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (!path.startsWith(`${PREFIX}/`) || path === `${PREFIX}/sign-in` || path === `${PREFIX}/me`) return;
-    if (sessions.lookup(cookieOf(request)) === undefined) throw errors.unauthorized();
-    if (!isSameOrigin(request)) throw errors.forbidden('The request came from another site. Use the dashboard served by this server.');
-  });
+  // Who may call each route (signed in, which role) is checked for every route in one place:
+  // src/access/control.ts with the rules in src/access/rules.ts.
 
   const requireApplication = async (name: string) => {
     if (!(await storage.getApplication(name))) throw errors.applicationNotFound(name);
@@ -71,32 +68,45 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
     async (request, reply) => {
       if (!isSameOrigin(request)) throw errors.forbidden('The request came from another site. Use the dashboard served by this server.');
       const client = request.ip;
-      const wait = limiter.retryAfter(client);
+      const username = request.body.username.trim();
+      const wait = limiter.retryAfter(username, client);
       if (wait > 0) {
         reply.header('retry-after', String(wait));
-        throw errors.rateLimited(`failed sign-ins; wait ${Math.ceil(wait / 60)} min`);
+        throw errors.rateLimited(`failed sign-ins; wait ${Math.ceil(wait / 60)} min, or ask an admin to clear the block (DELETE /api/v1/sign-in-throttles)`);
       }
-      if (!(await account.verify(request.body.username.trim(), request.body.password))) {
-        limiter.recordFailure(client);
+      const user = await users.verify(username, request.body.password);
+      if (!user) {
+        limiter.recordFailure(username, client);
         deps.logger.warn({ code: 'SIGN_IN_FAILED', ip: client }, 'dashboard sign-in failed');
         throw errors.signInFailed();
       }
-      limiter.recordSuccess(client);
-      const { token, maxAgeSeconds } = await sessions.create(account.username);
+      limiter.recordSuccess(username, client);
+      const { token, maxAgeSeconds } = await sessions.create(user.username);
       reply.header('set-cookie', sessionCookie(SESSION_COOKIE, token, { maxAgeSeconds, secure: secure(request) }));
-      return { username: account.username };
+      await accounts.audit.record({
+        actor: { kind: 'user', name: user.username, role: user.role },
+        clientAddress: client,
+        action: 'user.sign-in',
+        method: 'POST',
+        path: `${PREFIX}/sign-in`,
+        endpointId: null,
+        target: user.username,
+        before: null,
+        after: null,
+      });
+      return { username: user.username, role: user.role };
     },
   );
 
-  app.post(`${PREFIX}/sign-out`, async (request, reply) => {
+  app.post(`${PREFIX}/sign-out`, { config: { audit: false } }, async (request, reply) => {
     await sessions.revoke(cookieOf(request));
     reply.header('set-cookie', sessionCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: secure(request) }));
     return reply.code(204).send();
   });
 
   app.get(`${PREFIX}/me`, async (request): Promise<MeInfo> => {
-    const username = sessions.lookup(cookieOf(request));
-    return username === undefined ? { signedIn: false } : { signedIn: true, username };
+    const principal = await accounts.sessionPrincipal(cookieOf(request));
+    return principal === undefined ? { signedIn: false, hint: SIGN_IN_HINT } : { signedIn: true, username: principal.name, role: principal.role };
   });
 
   app.get(`${PREFIX}/info`, async (request): Promise<ServerInfo> => {

@@ -11,6 +11,13 @@ const MAX_SESSIONS = 200;
 interface Session {
   username: string;
   expires: number;
+  /** Sign-in time: a session older than the user's last password change is over. */
+  created: number;
+}
+
+export interface SessionInfo {
+  username: string;
+  created: number;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -33,9 +40,10 @@ export class SessionStore {
     if (typeof saved === 'object' && saved !== null && !Array.isArray(saved)) {
       for (const [hash, value] of Object.entries(saved)) {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-        const { username, expires } = value;
+        const { username, expires, created } = value;
         if (typeof username === 'string' && typeof expires === 'number' && expires > clock.now()) {
-          sessions.set(hash, { username, expires });
+          // Sessions saved before `created` existed began one TTL before they expire.
+          sessions.set(hash, { username, expires, created: typeof created === 'number' ? created : expires - SESSION_TTL_MS });
         }
       }
     }
@@ -44,7 +52,8 @@ export class SessionStore {
 
   async create(username: string): Promise<{ token: string; maxAgeSeconds: number }> {
     const token = randomBytes(32).toString('base64url');
-    this.sessions.set(digest(token), { username, expires: this.clock.now() + SESSION_TTL_MS });
+    const now = this.clock.now();
+    this.sessions.set(digest(token), { username, expires: now + SESSION_TTL_MS, created: now });
     this.prune();
     await this.save();
     return { token, maxAgeSeconds: SESSION_TTL_MS / 1000 };
@@ -52,6 +61,11 @@ export class SessionStore {
 
   /** The signed-in username, or undefined for a missing, unknown or expired session. */
   lookup(token: string | undefined): string | undefined {
+    return this.info(token)?.username;
+  }
+
+  /** The session's user and sign-in time, or undefined for a missing, unknown or expired session. */
+  info(token: string | undefined): SessionInfo | undefined {
     if (!token) return undefined;
     const session = this.sessions.get(digest(token));
     if (!session) return undefined;
@@ -59,7 +73,20 @@ export class SessionStore {
       this.sessions.delete(digest(token));
       return undefined;
     }
-    return session.username;
+    return { username: session.username, created: session.created };
+  }
+
+  /** Ends every session of the user but `keep` (a cookie value). */
+  async revokeUser(username: string, keep?: string): Promise<void> {
+    const kept = keep === undefined ? undefined : digest(keep);
+    let changed = false;
+    for (const [hash, session] of this.sessions) {
+      if (session.username === username && hash !== kept) {
+        this.sessions.delete(hash);
+        changed = true;
+      }
+    }
+    if (changed) await this.save();
   }
 
   async revoke(token: string | undefined): Promise<void> {
@@ -80,7 +107,7 @@ export class SessionStore {
 
   private async save(): Promise<void> {
     const doc: Record<string, JsonValue> = {};
-    for (const [hash, s] of this.sessions) doc[hash] = { username: s.username, expires: s.expires };
+    for (const [hash, s] of this.sessions) doc[hash] = { username: s.username, expires: s.expires, created: s.created };
     try {
       await this.storage.putSetting(SESSIONS_SETTING, doc);
     } catch (err) {

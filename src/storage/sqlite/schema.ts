@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { ACCOUNTS_MIGRATION } from './accounts-schema.js';
 
 /**
  * Schema migrations, applied in order. `PRAGMA user_version` holds how many have run, so `init()`
@@ -101,6 +102,7 @@ export const MIGRATIONS: readonly Migration[] = [
   UPDATE endpoints SET last_connected_date = connectivity_ts WHERE connected = 1 AND connectivity_ts IS NOT NULL;
   UPDATE endpoints SET last_disconnected_date = connectivity_ts WHERE connected = 0 AND connectivity_ts IS NOT NULL;
   `,
+  /* 5: users, API keys, audit log, metadata history (docs/accounts.md; served by accounts.ts) */ ACCOUNTS_MIGRATION,
 ];
 
 /**

@@ -1,0 +1,84 @@
+import type { EventBus } from '../bus/bus.js';
+import type { MetadataHistoryEntry } from '../core/accounts.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { AccountStorage } from '../storage/accounts.js';
+
+export const HISTORY_PER_ENDPOINT = 100;
+const FLUSH_EVERY_MS = 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+// Bounded so a flood of device updates while storage is slow cannot grow memory without limit.
+const MAX_PENDING = 20_000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Every metadata change (device and operator alike) as a version of the endpoint's metadata. Device
+ * updates are the hot path, so versions are collected in memory and written once a second in one
+ * transaction; when more than MAX_PENDING wait, the oldest are dropped (and counted in the log).
+ */
+export class MetadataHistory {
+  private pending: Array<Omit<MetadataHistoryEntry, 'id'>> = [];
+  private dropped = 0;
+  private flushing: Promise<void> | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly pruneTimer: NodeJS.Timeout;
+
+  constructor(private readonly deps: { store: AccountStorage; bus: EventBus; clock: Clock; logger: Logger; retentionDays: number }) {
+    this.unsubscribe = deps.bus.subscribe((event) => {
+      if (event.type !== 'metadata.updated') return;
+      this.pending.push({ endpointId: event.endpointId, at: event.at, source: event.actor === 'device' ? 'device' : 'operator', metadata: event.metadata });
+      if (this.pending.length > MAX_PENDING) {
+        this.pending.shift();
+        this.dropped++;
+      }
+    });
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.flushTimer.unref();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /** Writes what is pending; resolves when it is stored. */
+  flush(): Promise<void> {
+    return (this.flushing ??= this.write().finally(() => (this.flushing = undefined)));
+  }
+
+  async query(endpointId: string, query: { before?: number; limit: number }): Promise<MetadataHistoryEntry[]> {
+    await this.flush();
+    return this.deps.store.queryMetadataHistory(endpointId, query);
+  }
+
+  async prune(): Promise<void> {
+    try {
+      const before = new Date(this.deps.clock.now() - this.deps.retentionDays * DAY_MS).toISOString();
+      await this.deps.store.pruneMetadataHistory(before, HISTORY_PER_ENDPOINT);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'old metadata history could not be deleted');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    clearInterval(this.flushTimer);
+    clearInterval(this.pruneTimer);
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
+    if (this.dropped > 0) {
+      this.deps.logger.warn({ dropped: this.dropped }, 'metadata history versions dropped: storage fell behind');
+      this.dropped = 0;
+    }
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.deps.store.appendMetadataHistory(batch);
+      } catch (err) {
+        this.deps.logger.warn({ err, versions: batch.length }, 'metadata history versions could not be saved');
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { parseFlags } from '../../config/flags.js';
+import { errors } from '../../core/errors.js';
+import type { Command } from '../command.js';
+import { runAction } from '../command.js';
+import type { Io } from '../io.js';
+
+const help = `Usage: npx tether admin reset-password [--user <name>] [--stdin] [--data-dir <dir>]
+
+A way back in: sets a user's dashboard password directly in the data directory, without the server
+and without signing in (run it on the machine Tether runs on, as the user that owns the data).
+Works whether Tether is running or stopped; the user's existing sessions end.
+
+  --user <name>      the user (default admin); created with the admin role if missing
+  --stdin            read the new password from standard input (first line) instead of
+                     generating one, e.g.  printf '%s\\n' "$PASSWORD" | npx tether admin reset-password --stdin
+  --data-dir <dir>   the data directory (default TETHER_DATA_DIR, else ./data)
+
+Prints the new password when it was generated. Other users can be managed over REST or with
+npx tether users (with an admin API key).`;
+
+const FLAGS = {
+  user: { type: 'string' },
+  stdin: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const adminCommand: Command = {
+  name: 'admin',
+  summary: 'recovery on the server machine: reset a dashboard password offline',
+  help,
+  run(argv, io) {
+    return runAction(adminCommand, { 'reset-password': resetPassword }, argv, io);
+  },
+};
+
+async function resetPassword(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, FLAGS, { usage: 'see npx tether admin --help' });
+  const username = values.user ?? 'admin';
+  const dataDir = path.resolve(io.cwd, values['data-dir'] ?? (io.env['TETHER_DATA_DIR'] || './data'));
+  let password: string | undefined;
+  if (values.stdin === true) {
+    if (!io.readStdin) throw errors.configInvalid('--stdin', 'standard input cannot be read here');
+    password = (await io.readStdin()).split(/\r?\n/)[0] ?? '';
+  }
+  // Loaded on use: SQLite and scrypt are not needed by the other commands.
+  const { resetPasswordOffline } = await import('../../accounts/recovery.js');
+  const result = await resetPasswordOffline({ dataDir, username, ...(password !== undefined && { password }) });
+  io.out(`${result.created ? 'Created admin user' : 'Password reset for user'} "${username}" in ${dataDir}.${result.created ? '' : ' Their sessions have ended.'}`);
+  if (result.generatedPassword !== undefined) {
+    io.out('New password (shown only this once):');
+    io.out(`  ${result.generatedPassword}`);
+  }
+  io.out('Sign in to the dashboard with it; change it there or with PUT /api/v1/me/password.');
+  return 0;
+}

@@ -1,0 +1,63 @@
+import type {
+  ApiKeyRecord,
+  AuditEntry,
+  AuditQuery,
+  MetadataHistoryEntry,
+  NewAuditEntry,
+  Role,
+  UserRecord,
+} from '../core/accounts.js';
+import type { Iso } from '../core/types.js';
+
+/**
+ * Users, API keys, the audit log and metadata history (docs/accounts.md). Kept apart from
+ * `Storage`: these are rare operator actions (plus one batched history write per second), so a
+ * backend may serve them from its own connection. Every implementation passes
+ * test/storage/accounts-conformance.ts.
+ *
+ * Durability: a returned promise resolves only after the change is committed durably.
+ * Errors: a taken username rejects with USER_CONFLICT; calls after `close()` reject with UNAVAILABLE.
+ */
+export interface AccountStorage {
+  readonly kind: string;
+  /** Creates or migrates the tables. Idempotent. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // --- users ----------------------------------------------------------------------
+  insertUser(user: UserRecord): Promise<void>;
+  getUser(username: string): Promise<UserRecord | undefined>;
+  /** Sorted by username. */
+  listUsers(): Promise<UserRecord[]>;
+  /** Resolves false when the user does not exist. */
+  updateUser(username: string, patch: { role?: Role; passwordHash?: string; passwordChangedDate?: Iso; lastSignInDate?: Iso }): Promise<boolean>;
+  deleteUser(username: string): Promise<boolean>;
+  countUsers(role?: Role): Promise<number>;
+
+  // --- API keys ---------------------------------------------------------------------
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** Newest first, revoked ones included. */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** ACTIVE -> REVOKED; resolves false when the key does not exist or is already revoked. */
+  revokeApiKey(keyId: string, at: Iso): Promise<boolean>;
+  /** Sets lastUsedDate; callers throttle it. */
+  touchApiKey(keyId: string, at: Iso): Promise<void>;
+
+  // --- audit log ------------------------------------------------------------------------
+  /** Resolves with the new entry's id (increasing). */
+  appendAudit(entry: NewAuditEntry): Promise<number>;
+  /** Newest first (by id), filtered; at most `limit` entries. */
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Deletes entries with `at` before the date; resolves with how many. */
+  pruneAudit(before: Iso): Promise<number>;
+
+  // --- metadata history ---------------------------------------------------------------------
+  /** Appends in one transaction, in order. */
+  appendMetadataHistory(entries: Array<Omit<MetadataHistoryEntry, 'id'>>): Promise<void>;
+  /** Newest first; `before` an id as in the audit log. */
+  queryMetadataHistory(endpointId: string, query: { before?: number; limit: number }): Promise<MetadataHistoryEntry[]>;
+  /** Deletes entries older than `before`, and all but the newest `keepPerEndpoint` of each endpoint. */
+  pruneMetadataHistory(before: Iso, keepPerEndpoint: number): Promise<number>;
+}

@@ -1,0 +1,25 @@
+import { createAccounts, type Accounts } from '../../src/accounts/index.js';
+import type { Clock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/log.js';
+import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
+import type { TestServices } from './services.js';
+
+/** Accounts over the test services' SQLite file; close() before the services. */
+export async function createTestAccounts(services: TestServices, options: { clock?: Clock; auditRetentionDays?: number } = {}): Promise<Accounts & { closeAll(): Promise<void> }> {
+  const store = await openSqliteAccountStorage({ file: services.file });
+  const accounts = await createAccounts({
+    store,
+    storage: services.storage,
+    bus: services.bus,
+    logger: silentLogger,
+    ...(options.clock && { clock: options.clock }),
+    ...(options.auditRetentionDays !== undefined && { auditRetentionDays: options.auditRetentionDays }),
+  });
+  return {
+    ...accounts,
+    async closeAll() {
+      await accounts.close();
+      await store.close();
+    },
+  };
+}
