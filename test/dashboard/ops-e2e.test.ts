@@ -187,13 +187,13 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
   const create = admin.page.getByRole('form', { name: 'Add a user' });
   await create.getByLabel('Username').fill('vera');
   await create.getByLabel('Role').selectOption('viewer');
-  await create.getByLabel('Initial password').fill('vera-initial-1');
+  await create.getByRole('textbox', { name: 'Initial password' }).fill('vera-initial-1');
   await create.getByRole('button', { name: 'Add user' }).click();
   await admin.page.locator('tr[data-username="vera"]').waitFor();
   await create.getByLabel('Username').fill('otto');
   await create.getByLabel('Role').selectOption('viewer');
   await create.getByRole('button', { name: 'Generate' }).click();
-  assert.ok((await create.getByLabel('Initial password').inputValue()).length >= 16);
+  assert.ok((await create.getByRole('textbox', { name: 'Initial password' }).inputValue()).length >= 16);
   await create.getByRole('button', { name: 'Add user' }).click();
   await admin.page.locator('tr[data-username="otto"]').waitFor();
 

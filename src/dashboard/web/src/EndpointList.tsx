@@ -258,7 +258,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
           }}
         />
       </div>
-      {can.writeEndpoints && selection.ids.length > 0 && (
+      {can.writeEndpoints && (
         <BulkBar selected={selection.ids} onClear={selection.clear} onDone={() => void load()} />
       )}
 

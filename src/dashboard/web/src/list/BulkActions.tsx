@@ -48,8 +48,12 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
       onDone();
     });
 
+  // Stays mounted after a successful action clears the selection, to report the result.
+  if (n === 0 && !result) return null;
   return (
     <div className="bulk-bar" role="region" aria-label="Bulk actions">
+      {n > 0 && (
+      <>
       <span className="bulk-count" data-testid="bulk-count">
         {n} {noun} selected
       </span>
@@ -70,6 +74,8 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
           Clear selection
         </button>
       </div>
+      </>
+      )}
       {result && (
         <div className={result.failed.length ? 'error' : 'notice'} role="status" data-testid="bulk-result">
           {result.summary}
