@@ -65,14 +65,18 @@ export function ApiKeysPage() {
                       <code>…{k.hint.replace(/^…/, '')}</code>
                     </td>
                     <td data-label="Created">
-                      {formatDate(k.createdDate)} <span className="muted">by {k.createdBy}</span>
+                      <span>
+                        {formatDate(k.createdDate)} <span className="muted">by {k.createdBy}</span>
+                      </span>
                     </td>
                     <td data-label="Last used" title={formatDate(k.lastUsedDate)}>
                       {formatAgo(k.lastUsedDate)}
                     </td>
                     <td data-label="Status">
-                      <span className={`status status-${k.status === 'ACTIVE' ? 'active' : 'revoked'}`}>{k.status}</span>
-                      {k.revokedDate && <span className="muted"> {formatDate(k.revokedDate)}</span>}
+                      <span>
+                        <span className={`status status-${k.status === 'ACTIVE' ? 'active' : 'revoked'}`}>{k.status}</span>
+                        {k.revokedDate && <span className="muted"> {formatDate(k.revokedDate)}</span>}
+                      </span>
                     </td>
                     <td className="actions">
                       {k.status === 'ACTIVE' && (

@@ -130,11 +130,13 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
                   <tr key={e.id} data-action={e.action}>
                     <td data-label="When">{formatDate(e.at)}</td>
                     <td data-label="Who">
-                      <strong>{e.actor.name}</strong>{' '}
-                      <span className="muted">
-                        {ACTOR_KIND[e.actor.kind] ?? e.actor.kind}
-                        {e.actor.role ? `, ${e.actor.role}` : ''}
-                        {e.clientAddress ? ` from ${e.clientAddress}` : ''}
+                      <span>
+                        <strong>{e.actor.name}</strong>{' '}
+                        <span className="muted">
+                          {e.actor.role ? `${e.actor.role} ` : ''}
+                          {ACTOR_KIND[e.actor.kind] ?? e.actor.kind}
+                          {e.clientAddress ? ` from ${e.clientAddress}` : ''}
+                        </span>
                       </span>
                     </td>
                     <td data-label="Action">

@@ -59,10 +59,13 @@ export function UsersPage() {
                 {users.map((user) => (
                   <tr key={user.username} data-username={user.username}>
                     <td data-label="User">
-                      <strong>{user.username}</strong>
-                      {user.username === viewer.username && <span className="muted"> (you)</span>}
+                      <span>
+                        <strong>{user.username}</strong>
+                        {user.username === viewer.username && <span className="muted"> (you)</span>}
+                      </span>
                     </td>
                     <td data-label="Role">
+                      <span>
                       <select
                         aria-label={`Role of ${user.username}`}
                         value={user.role}
@@ -83,6 +86,7 @@ export function UsersPage() {
                         ))}
                       </select>
                       {changing === user.username && <ErrorMessage error={change.error} />}
+                      </span>
                     </td>
                     <td data-label="Last sign-in">{user.lastSignInDate ? formatDate(user.lastSignInDate) : 'never'}</td>
                     <td data-label="Password changed">{formatDate(user.passwordChangedDate)}</td>

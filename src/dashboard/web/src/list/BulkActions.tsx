@@ -89,6 +89,7 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
               {result.failed.length > 10 && <li>… and {result.failed.length - 10} more</li>}
             </ul>
           )}
+          {' '}
           <button type="button" className="link" onClick={() => setResult(null)}>
             Dismiss
           </button>
