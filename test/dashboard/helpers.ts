@@ -55,3 +55,17 @@ export const CHROMIUM = {
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 };
+
+/** Every button, link and form control on the page that has no name a screen reader can announce. */
+export async function unnamedControls(page: { evaluate<R>(fn: () => R): Promise<R> }): Promise<string[]> {
+  return page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ outerHTML: string; textContent: string | null; getAttribute(n: string): string | null; labels?: ArrayLike<unknown> | null }> } }).document;
+    const unnamed: string[] = [];
+    for (const el of Array.from(doc.querySelectorAll('button, a[href], input, select, textarea'))) {
+      const named = (el.getAttribute('aria-label') ?? '').trim() !== '' || (el.getAttribute('aria-labelledby') ?? '') !== '' || (el.labels?.length ?? 0) > 0;
+      const text = (el.textContent ?? '').trim() !== '';
+      if (!named && !(text && !/^<(input|select|textarea)/.test(el.outerHTML))) unnamed.push(el.outerHTML.slice(0, 120));
+    }
+    return unnamed;
+  });
+}

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/index.js';
 import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir } from './helpers.js';
+import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
 const VERSION = 'demo_application_v1';
@@ -83,10 +83,11 @@ async function assertNoOverflow(page: Page, what: string): Promise<void> {
   assert.ok(widths.html <= PHONE.width && widths.body <= PHONE.width, `${what} overflows at ${PHONE.width} px: scrollWidth ${widths.html}/${widths.body}`);
 }
 
-/** Screenshots at desktop and phone width, checking the phone layout for overflow; back to desktop. */
+/** Screenshots at desktop and phone width, checking control names and the phone layout for overflow; back to desktop. */
 async function shoot(page: Page, name: string): Promise<void> {
   const dir = screenshotDir();
   await page.setViewportSize(DESKTOP);
+  assert.deepEqual(await unnamedControls(page), [], `${name}: every control has an accessible name`);
   await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
   await page.setViewportSize(PHONE);
   await assertNoOverflow(page, name);
@@ -96,7 +97,7 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 const rows = (page: Page) => page.locator('tbody tr[data-endpoint-id]');
 
-test('search covers every metadata value, metadata filters narrow the list, and pages fit 390 px', async () => {
+test('search covers every metadata value, metadata filters narrow the list, and pages fit 390 px', { timeout: 120_000 }, async () => {
   const { registry } = tether.services;
   for (let i = 1; i <= 3; i++) {
     await registry.createEndpoint({
@@ -175,7 +176,7 @@ async function openSection(page: Page, name: 'Users' | 'API keys' | 'Audit log')
   await page.getByRole('heading', { name: name === 'Audit log' ? 'Audit log' : name, exact: true, level: 1 }).waitFor();
 }
 
-test('an admin adds a viewer; the viewer sees no write buttons, the API refuses its writes, it changes its own password', async () => {
+test('an admin adds a viewer; the viewer sees no write buttons, the API refuses its writes, it changes its own password', { timeout: 120_000 }, async () => {
   const admin = await openPage();
   // The sign-in page says how to get in and how to recover, and fits a phone.
   await admin.page.goto(base);
@@ -260,7 +261,7 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
   assert.deepEqual(admin.problems, []);
 });
 
-test('API keys: created with a role and shown once, listed with last use, revoked', async () => {
+test('API keys: created with a role and shown once, listed with last use, revoked', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   await signIn(page);
   await openSection(page, 'API keys');
@@ -289,7 +290,7 @@ test('API keys: created with a role and shown once, listed with last use, revoke
   assert.deepEqual(problems, []);
 });
 
-test('bulk actions on selected endpoints, and a CSV import whose tokens download once', async () => {
+test('bulk actions on selected endpoints, and a CSV import whose tokens download once', { timeout: 120_000 }, async () => {
   await tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'to-delete', metadata: {} });
   const { page, problems } = await openPage();
   await signIn(page);
@@ -351,7 +352,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   assert.deepEqual(problems, []);
 });
 
-test('the audit log lists and filters changes; an endpoint page shows its metadata history', async () => {
+test('the audit log lists and filters changes; an endpoint page shows its metadata history', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   await signIn(page);
   // A device report (data, not audit) and an operator edit in the dashboard.
@@ -402,7 +403,7 @@ test('the audit log lists and filters changes; an endpoint page shows its metada
   assert.deepEqual(problems, []);
 });
 
-test('the live-feed indicator shows a stopped feed and reconnects by itself after a restart', async () => {
+test('the live-feed indicator shows a stopped feed and reconnects by itself after a restart', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   await signIn(page);
   const indicator = page.getByTestId('live-indicator');

@@ -42,7 +42,7 @@ export function AccountDialog({ onClose }: { onClose: () => void }) {
           }}
         >
           <h3>Change your password</h3>
-          <input type="text" name="username" autoComplete="username" value={viewer.username} readOnly hidden />
+          <input type="text" name="username" aria-label="Username" autoComplete="username" value={viewer.username} readOnly hidden />
           <Field label="Current password">
             {(id) => <input id={id} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />}
           </Field>
