@@ -29,6 +29,7 @@ export function MetadataFilters({ app, filters, onChange }: { app: string; filte
   const [keys, setKeys] = useState<string[]>([]);
   const [draft, setDraft] = useState<MetadataFilter>({ key: '', op: 'contains', value: '' });
   const [open, setOpen] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
   const listId = useId();
 
   useEffect(() => {
@@ -39,6 +40,12 @@ export function MetadataFilters({ app, filters, onChange }: { app: string; filte
   const add = () => {
     const key = draft.key.trim();
     if (!key) return;
+    // The list API takes several filters as one comma-separated parameter.
+    if (draft.op !== 'exists' && draft.value.includes(',')) {
+      setProblem('A filter value cannot contain a comma; filter on a part of the value without it, or use the search box.');
+      return;
+    }
+    setProblem(null);
     onChange([...filters, { ...draft, key }]);
     setDraft({ key: '', op: draft.op, value: '' });
   };
@@ -97,6 +104,11 @@ export function MetadataFilters({ app, filters, onChange }: { app: string; filte
           <button type="submit" className="secondary">
             Add filter
           </button>
+          {problem && (
+            <p className="error" role="alert">
+              {problem}
+            </p>
+          )}
         </form>
       )}
     </div>
