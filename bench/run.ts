@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,query] [--brokers tether,mosquitto]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,query,export] [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
  * Runs Tether (through its real CLI) and mosquitto as child processes, drives both with the same
@@ -23,7 +23,7 @@ import { type BrokerFigures, type Plan, log, measureConnects, measureIdle, measu
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
 import { buildDetails, buildRows } from './summary.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'query'] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'query', 'export'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const FULL: Plan = {
@@ -204,19 +204,29 @@ async function main(): Promise<void> {
       }
     });
 
-    if (only.has('query') && brokers.has('tether')) await section('endpoint list', async () => {
+    if ((only.has('query') || only.has('export')) && brokers.has('tether')) await section('endpoint list', async () => {
       const dataDir = path.join(workDir, 'data-endpoints');
       fs.mkdirSync(dataDir);
       log(`seeding ${fmt(plan.queryEndpoints)} endpoints with metadata`);
       const seeded = await seedListedEndpoints(dataDir, plan.queryEndpoints, meterMetadata);
       log(`seeded in ${fmt(seeded.seconds, 1)} s`);
-      const { describe, listRequests, timeHttpQueries, timeStorageQueries } = await import('./query.js');
-      const requests = listRequests(plan.queryEndpoints);
-      queryShapes = requests.map(describe);
-      storageQuery = await timeStorageQueries(dataDir, requests, plan.queryRequests);
-      log(`storage: p50 ${fmt(storageQuery.latency.p50, 1)} ms, p99 ${fmt(storageQuery.latency.p99, 1)} ms`);
-      httpQuery = await withServer<TetherServer, QueryTiming>(tetherIn(dataDir), (s) => timeHttpQueries(s.httpPort, s.adminKey, requests, plan.queryRequests));
-      log(`HTTP: p50 ${fmt(httpQuery.latency.p50, 1)} ms, p99 ${fmt(httpQuery.latency.p99, 1)} ms; ${httpQuery.errors} errors`);
+      if (only.has('query')) {
+        const { describe, listRequests, timeHttpQueries, timeStorageQueries } = await import('./query.js');
+        const requests = listRequests(plan.queryEndpoints);
+        queryShapes = requests.map(describe);
+        storageQuery = await timeStorageQueries(dataDir, requests, plan.queryRequests);
+        log(`storage: p50 ${fmt(storageQuery.latency.p50, 1)} ms, p99 ${fmt(storageQuery.latency.p99, 1)} ms`);
+        httpQuery = await withServer<TetherServer, QueryTiming>(tetherIn(dataDir), (s) => timeHttpQueries(s.httpPort, s.adminKey, requests, plan.queryRequests));
+        log(`HTTP: p50 ${fmt(httpQuery.latency.p50, 1)} ms, p99 ${fmt(httpQuery.latency.p99, 1)} ms; ${httpQuery.errors} errors`);
+      }
+      if (only.has('export')) {
+        const { timeExport } = await import('./export.js');
+        const e = await withServer(tetherIn(dataDir), (s) => timeExport(s.httpPort, s.adminKey, s.pid));
+        const line = `CSV export of ${fmt(e.rows)} endpoints over HTTP (status ${e.status}): ${fmt(e.seconds, 1)} s, ${fmt(e.megabytes, 1)} MB; server RSS ${fmt(e.rssBeforeMb)} MB before, ${fmt(e.rssPeakMb)} MB peak`;
+        log(line);
+        notes.push(line);
+        if (e.status !== 200 || e.rows !== plan.queryEndpoints) failures++;
+      }
     });
   } finally {
     await gen.close();

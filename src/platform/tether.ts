@@ -16,6 +16,7 @@ import { openSqliteClientCredentialStore } from '../storage/sqlite/client-creden
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
+import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
 import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
@@ -42,6 +43,8 @@ export interface RunningTether {
   services: Services;
   /** Users, API keys, audit log, metadata history (docs/accounts.md). */
   accounts: Accounts;
+  /** Every HTTP route with its access rule (src/access/rules.ts), for the route-by-route role test. */
+  routes(): RegisteredRoute[];
   storage: Storage;
   bus: EventBus;
   /** Effective MQTT client authentication (global mode and per-application modes). */
@@ -168,6 +171,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       adminApiKeyGenerated: admin.generated,
       services,
       accounts,
+      routes: () => app!.accessControl.routes(),
       storage,
       bus,
       clientAuthConfig,

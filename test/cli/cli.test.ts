@@ -88,8 +88,10 @@ test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', a
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
   assert.ok(banner.includes(key), 'the generated admin API key is printed on first start');
   assert.match(banner, /Client authentication: anonymous/);
-  assert.match(banner, new RegExp(`tether endpoints create --app-version demo_application_v1 --api http://127\\.0\\.0\\.1:${server.httpPort}`));
-  assert.match(banner, new RegExp(`tether device --token <token> --host 127\\.0\\.0\\.1 --port ${server.mqttPort}`));
+  assert.match(banner, new RegExp(`npx tether endpoints create --app-version demo_application_v1 --api http://127\\.0\\.0\\.1:${server.httpPort}`));
+  assert.match(banner, new RegExp(`npx tether device --token <token> --host 127\\.0\\.0\\.1 --port ${server.mqttPort}`));
+  // First-start secrets stand apart from everything else, with the way back in.
+  assert.match(banner, /\n={78}\nDashboard sign-in \(generated now and shown only this once\):\n {2}user admin, password \S+\n\nAdmin API key[^\n]*\n {2}\S+\nWrite these down now\. Lost the password later\? npx tether admin reset-password\n={78}\n/);
   assert.match(banner, /curl -X POST http:\/\/127\.0\.0\.1:\d+\/epr\/api\/v1\/endpoints -H "Authorization: Bearer \$\(cat /);
 
   const api = ['--api', `http://127.0.0.1:${server.httpPort}`, '--data-dir', dataDir];
@@ -108,7 +110,7 @@ test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', a
   assert.equal(lines[1], `DEBUG: Composed metadata topic: kp1/demo_application_v1/epmx/${token}/update/keys/1`);
   assert.equal(lines[2], `INFO: Connecting to KPC instance at 127.0.0.1:${server.mqttPort}...`);
   assert.equal(lines[3], 'INFO: Successfully connected');
-  assert.equal(lines[4], 'INFO: Sent metadata: {"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"}');
+  assert.equal(lines[4], 'INFO: Sent metadata: {"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"} (waiting for the server\'s reply)');
   assert.match(lines[5]!, /accepted .*\/update\/keys\/1\/status/);
   assert.equal(lines[6], `INFO: Disconnecting from server at 127.0.0.1:${server.mqttPort}.`);
   assert.equal(lines[7], 'INFO: Successfully disconnected');
@@ -154,6 +156,8 @@ test('a second start on the same data dir does not print the admin API key again
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
   const second = await startServer(t, dataDir);
   assert.ok(!second.stdout().includes(key));
+  assert.doesNotMatch(second.stdout(), /user admin, password/);
+  assert.match(second.stdout(), /Lost a password\? Run \(also while Tether runs\):\n\s+npx tether admin reset-password --user admin --data-dir /);
   assert.match(second.stdout(), /Bearer \$\(cat /, 'the curl line reads the key from its file instead');
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0);
@@ -191,7 +195,7 @@ test('client commands fail in one line when the server or key is missing', async
   assert.equal(device.code, 1);
   assert.match(device.stderr, /ERROR: Cannot connect to the MQTT server at 127\.0\.0\.1:\d+ \(connection refused\)/);
   assertOneLineError(await tether(['device']), /--token/);
-  assertOneLineError(await tether(['endpoints', 'frobnicate']), /use create, list, get or delete/);
+  assertOneLineError(await tether(['endpoints', 'frobnicate']), /use create, list, get, delete, export or import/);
   assertOneLineError(await tether(['launch']), /^Error: Unknown command "launch"/);
 });
 

@@ -172,7 +172,7 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
     io.out('Write these down now. Lost the password later? npx tether admin reset-password');
     io.out(rule);
   } else {
-    io.out('  Accounts:         sign in as an existing user. Lost the password? Stop Tether or not, then run:');
+    io.out('  Accounts:         sign in as an existing user. Lost a password? Run (also while Tether runs):');
     io.out(`                    npx tether admin reset-password --user admin${running.dataDir !== path.resolve(io.cwd, 'data') ? ` --data-dir ${shellQuote(running.dataDir)}` : ''}`);
   }
 
