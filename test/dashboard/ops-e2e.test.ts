@@ -261,6 +261,27 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
   assert.deepEqual(admin.problems, []);
 });
 
+test('an operator may change endpoints but not shared settings, users, keys or the audit log', { timeout: 120_000 }, async () => {
+  const admin = await fetch(`${base}/api/v1/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tether.adminApiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'olga', role: 'operator', password: 'olga-password-1' }),
+  });
+  assert.equal(admin.status, 201);
+  const { page, problems } = await openPage();
+  await signIn(page, 'olga', 'olga-password-1');
+  await eventually('the list', async () => (await rows(page).count()) > 0);
+  for (const name of ['Add endpoint', 'Import CSV…']) assert.equal(await page.getByRole('button', { name }).count(), 1, `an operator sees "${name}"`);
+  for (const name of ['Configure columns', 'Edit creation form']) assert.equal(await page.getByRole('button', { name }).count(), 0, `an operator sees no "${name}"`);
+  assert.ok((await page.getByRole('checkbox').count()) > 1, 'an operator selects endpoints for bulk actions');
+  assert.equal(await page.getByRole('navigation', { name: 'Sections' }).count(), 0);
+  await page.goto(`${base}/audit`);
+  await page.getByRole('alert').filter({ hasText: 'needs the admin role' }).waitFor();
+  assert.equal((await fetchInPage(page, 'GET', '/api/v1/audit')).status, 403);
+  assert.equal((await fetchInPage(page, 'PUT', `/dashboard/api/applications/${APP}/widget`, { columns: [], pageSize: 20 })).status, 403);
+  assert.deepEqual(problems.filter((p) => !/status of 403/.test(p)), []);
+});
+
 test('API keys: created with a role and shown once, listed with last use, revoked', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   await signIn(page);
@@ -421,6 +442,16 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   await eventually('the feed to be live again', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
   await eventually('the endpoint created during the outage', async () => (await page.locator('tr[data-endpoint-id="after-restart"]').count()) === 1);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
+
+  // A stream refused with an HTTP error (as a proxy answers while the server restarts) makes the
+  // browser give up for good: the dashboard retries by itself with a countdown.
+  await page.route('**/dashboard/api/events?*', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
+  await tether.stop();
+  await start();
+  await eventually('a countdown to the next attempt', async () => /retrying in \d+ s/.test((await indicator.textContent()) ?? ''), 15_000);
+  await page.unroute('**/dashboard/api/events?*');
+  await eventually('the feed to be live after the refusals', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
   // The browser logs the refused reconnection attempts while the server was down; nothing else.
-  assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(p)), []);
+  assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource|502/.test(p)), []);
 });
