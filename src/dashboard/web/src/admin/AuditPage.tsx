@@ -21,6 +21,14 @@ function readFilters(query: URLSearchParams): Filters {
   return Object.fromEntries(FILTERS.map((k) => [k, query.get(k) ?? ''])) as Filters;
 }
 
+/** Suggestions for the action filter (docs/accounts.md); the field takes any text. */
+const KNOWN_ACTIONS = [
+  'endpoint.create', 'endpoint.delete', 'metadata.update', 'token.issue', 'token.suspend', 'token.reactivate', 'token.revoke',
+  'endpoints.import', 'bulk.delete', 'bulk.suspend-tokens', 'bulk.revoke-tokens', 'bulk.set-metadata', 'bulk.delete-metadata-key',
+  'user.create', 'user.set-role', 'user.reset-password', 'user.change-password', 'user.delete', 'user.sign-in',
+  'api-key.create', 'api-key.revoke', 'sign-in-throttle.clear', 'dashboard.widget', 'dashboard.form',
+];
+
 const ACTOR_KIND: Record<AuditEntry['actor']['kind'], string> = { user: 'user', 'api-key': 'API key', 'bootstrap-key': 'bootstrap key', cli: 'CLI' };
 
 /** The audit log, newest first, filtered by endpoint, user or key, action and time (filters live in the URL). */
@@ -100,8 +108,13 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           <Field label="Endpoint ID">{(id) => <input id={id} value={draft.endpointId} onChange={(e) => setDraft({ ...draft, endpointId: e.target.value })} />}</Field>
           <Field label="User or key">{(id) => <input id={id} value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} />}</Field>
           <Field label="Action">
-            {(id) => <input id={id} placeholder="e.g. metadata.update" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} />}
+            {(id) => <input id={id} list="audit-actions" placeholder="e.g. metadata.update" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} />}
           </Field>
+          <datalist id="audit-actions">
+            {KNOWN_ACTIONS.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
           <Field label="From">{(id) => <input id={id} type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />}</Field>
           <Field label="To">{(id) => <input id={id} type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />}</Field>
           <div className="filter-buttons">
