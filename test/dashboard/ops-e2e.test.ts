@@ -452,6 +452,13 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   await page.unroute('**/dashboard/api/events?*');
   await eventually('the feed to be live after the refusals', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
+
+  // A session that ended (here: signed out by another tab) refuses the stream for good: the page goes
+  // to the sign-in form rather than retrying forever.
+  assert.equal((await fetchInPage(page, 'POST', '/dashboard/api/sign-out')).status, 204);
+  await tether.stop();
+  await start();
+  await page.getByRole('heading', { name: 'Sign in to Tether' }).waitFor({ timeout: 20_000 });
   // The browser logs the refused reconnection attempts while the server was down; nothing else.
-  assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource|502/.test(p)), []);
+  assert.deepEqual(problems.filter((p) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource|502|401/.test(p)), []);
 });

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { DashboardEvent } from './api.js';
+import { api, type DashboardEvent } from './api.js';
 import { backoffMs, onRetryNow, setLiveStatus } from './live/status.js';
 
 /**
@@ -42,6 +42,9 @@ export function useLiveEvents(applicationName: string | undefined, onEvent: (eve
         if (closed || current !== source) return;
         broken = true;
         if (current.readyState === EventSource.CLOSED) {
+          // The stream may have been refused because the session ended: any API call that gets a 401
+          // sends the page to the sign-in form instead of retrying here forever.
+          api.info().catch(() => {});
           const delay = backoffMs(attempt++);
           setLiveStatus({ state: 'down', nextRetryAt: Date.now() + delay });
           retryTimer = setTimeout(connect, delay);
