@@ -10,6 +10,9 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 // Bounded so a flood of device updates while storage is slow cannot grow memory without limit.
 const MAX_PENDING = 20_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+// An endpoint is trimmed back to HISTORY_PER_ENDPOINT after this many new versions, so the trim's
+// cost is spread over many writes and an endpoint holds at most HISTORY_PER_ENDPOINT + TRIM_EVERY.
+const TRIM_EVERY = 20;
 
 /**
  * Every metadata change (device and operator alike) as a version of the endpoint's metadata. Device
@@ -18,6 +21,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export class MetadataHistory {
   private pending: Array<Omit<MetadataHistoryEntry, 'id'>> = [];
+  private readonly sinceTrim = new Map<string, number>();
   private dropped = 0;
   private flushing: Promise<void> | undefined;
   private readonly unsubscribe: () => void;
@@ -52,7 +56,7 @@ export class MetadataHistory {
   async prune(): Promise<void> {
     try {
       const before = new Date(this.deps.clock.now() - this.deps.retentionDays * DAY_MS).toISOString();
-      await this.deps.store.pruneMetadataHistory(before, HISTORY_PER_ENDPOINT);
+      await this.deps.store.pruneMetadataHistory(before);
     } catch (err) {
       this.deps.logger.warn({ err }, 'old metadata history could not be deleted');
     }
@@ -75,6 +79,17 @@ export class MetadataHistory {
       this.pending = [];
       try {
         await this.deps.store.appendMetadataHistory(batch);
+        for (const { endpointId } of batch) {
+          const count = (this.sinceTrim.get(endpointId) ?? 0) + 1;
+          if (count < TRIM_EVERY) {
+            this.sinceTrim.set(endpointId, count);
+            continue;
+          }
+          this.sinceTrim.delete(endpointId);
+          await this.deps.store.trimMetadataHistory(endpointId, HISTORY_PER_ENDPOINT);
+        }
+        // Endpoints that stopped changing keep at most TRIM_EVERY extra versions; forget them.
+        if (this.sinceTrim.size > 100_000) this.sinceTrim.clear();
       } catch (err) {
         this.deps.logger.warn({ err, versions: batch.length }, 'metadata history versions could not be saved');
         return;

@@ -13,15 +13,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Tether REST API',
         version: '1',
         description:
-          'Endpoints and metadata (Kaa EPR paths under /epr/api/v1), tokens (Kaa CM paths under /cm/api/v1), applications (/api/v1). Every error is {status, code, message}.',
+          'Endpoints and metadata (Kaa EPR paths under /epr/api/v1), tokens (Kaa CM paths under /cm/api/v1), applications, users, API keys, audit log, export/import (/api/v1). Each route needs a role: viewer (reads), operator (endpoint, token and metadata changes), admin (everything); see docs/accounts.md. Every error is {status, code, message}.',
       },
-      components: { securitySchemes: { adminApiKey: { type: 'http', scheme: 'bearer', description: 'The admin API key.' } } },
+      components: { securitySchemes: { adminApiKey: { type: 'http', scheme: 'bearer', description: 'The admin API key, or a named API key (its role applies).' } } },
       security: [{ adminApiKey: [] }],
       tags: [
         { name: 'endpoints', description: 'Kaa EPR: endpoint registry' },
         { name: 'metadata', description: 'Kaa EPR: endpoint metadata (10/EPMP data)' },
         { name: 'tokens', description: 'Kaa CM: endpoint tokens' },
         { name: 'applications', description: 'Applications and application versions' },
+        { name: 'accounts', description: 'Users, roles, API keys and sign-in throttles (admin)' },
+        { name: 'audit', description: 'Who changed what (admin)' },
       ],
     },
     // Keep the shared schemas' $id as their component names (Endpoint, Token, Error, ...).

@@ -54,10 +54,12 @@ export interface AccountStorage {
   pruneAudit(before: Iso): Promise<number>;
 
   // --- metadata history ---------------------------------------------------------------------
-  /** Appends in one transaction, in order. */
+  /** Appends in one transaction, in order. May trade the last second's durability for speed (it is history, not state). */
   appendMetadataHistory(entries: Array<Omit<MetadataHistoryEntry, 'id'>>): Promise<void>;
   /** Newest first; `before` an id as in the audit log. */
   queryMetadataHistory(endpointId: string, query: { before?: number; limit: number }): Promise<MetadataHistoryEntry[]>;
-  /** Deletes entries older than `before`, and all but the newest `keepPerEndpoint` of each endpoint. */
-  pruneMetadataHistory(before: Iso, keepPerEndpoint: number): Promise<number>;
+  /** Deletes entries older than `before`; resolves with how many. */
+  pruneMetadataHistory(before: Iso): Promise<number>;
+  /** Deletes all but the newest `keep` entries of the endpoint; resolves with how many. */
+  trimMetadataHistory(endpointId: string, keep: number): Promise<number>;
 }

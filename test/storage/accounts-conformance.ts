@@ -95,7 +95,7 @@ export function accountStorageConformance(name: string, open: () => Promise<Open
         assert.deepEqual((await store.queryAudit({ limit: 10 })).map((e) => e.id), [c, b]);
       }));
 
-    test('metadata history: append in order, per endpoint newest first, prune by age and by count', () =>
+    test('metadata history: append in order, per endpoint newest first, trim to the newest N, prune by age', () =>
       withStore(async (store) => {
         await store.appendMetadataHistory([
           { endpointId: 'e1', at: T0, source: 'device', metadata: { v: 1 } },
@@ -106,10 +106,13 @@ export function accountStorageConformance(name: string, open: () => Promise<Open
         const e1 = await store.queryMetadataHistory('e1', { limit: 10 });
         assert.deepEqual(e1.map((h) => [h.source, h.metadata]), [['device', { v: 3, nested: { a: [1] } }], ['operator', { v: 2 }], ['device', { v: 1 }]]);
         assert.deepEqual((await store.queryMetadataHistory('e1', { limit: 10, before: e1[0]!.id })).map((h) => h.metadata), [{ v: 2 }, { v: 1 }]);
-        assert.equal(await store.pruneMetadataHistory(T0, 2), 1, 'e1 keeps its newest 2');
+        assert.equal(await store.trimMetadataHistory('e1', 2), 1, 'e1 keeps its newest 2');
+        assert.equal(await store.trimMetadataHistory('e1', 2), 0);
+        assert.equal(await store.trimMetadataHistory('e2', 5), 0, 'fewer than kept: nothing goes');
         assert.deepEqual((await store.queryMetadataHistory('e1', { limit: 10 })).map((h) => h.metadata), [{ v: 3, nested: { a: [1] } }, { v: 2 }]);
-        assert.equal(await store.pruneMetadataHistory(T1, 100), 1, 'e2 is older than T1');
+        assert.equal(await store.pruneMetadataHistory(T1), 1, 'e2 is older than T1');
         assert.deepEqual(await store.queryMetadataHistory('e2', { limit: 10 }), []);
+        assert.equal((await store.queryMetadataHistory('e1', { limit: 10 })).length, 2);
       }));
 
     test('durable: what was written is there after reopening', () =>

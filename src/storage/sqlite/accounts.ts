@@ -125,7 +125,7 @@ interface Statements {
   pruneAudit: Statement<[string]>;
   insertHistory: Statement;
   pruneHistoryAge: Statement<[string]>;
-  pruneHistoryCount: Statement<[number]>;
+  trimHistory: Statement<[string, string, number]>;
 }
 
 class SqliteAccountStorage implements AccountStorage {
@@ -159,10 +159,10 @@ class SqliteAccountStorage implements AccountStorage {
       pruneAudit: db.prepare('DELETE FROM audit_log WHERE at < ?'),
       insertHistory: db.prepare('INSERT INTO metadata_history (endpoint_id, at, source, metadata) VALUES (?, ?, ?, ?)'),
       pruneHistoryAge: db.prepare('DELETE FROM metadata_history WHERE at < ?'),
-      // Keeps the newest N rows of each endpoint: a row goes when N newer rows of its endpoint exist.
-      pruneHistoryCount: db.prepare(
-        `DELETE FROM metadata_history WHERE id IN (
-           SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY id DESC) AS n FROM metadata_history) WHERE n > ?)`,
+      // Walks the (endpoint_id, id) index from the newest: the cost is the kept rows, not the table.
+      trimHistory: db.prepare(
+        `DELETE FROM metadata_history WHERE endpoint_id = ? AND id < (
+           SELECT id FROM metadata_history WHERE endpoint_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       ),
     };
   }
@@ -273,9 +273,17 @@ class SqliteAccountStorage implements AccountStorage {
 
   async appendMetadataHistory(entries: Array<Omit<MetadataHistoryEntry, 'id'>>): Promise<void> {
     const s = this.use();
-    this.db.transaction(() => {
-      for (const e of entries) s.insertHistory.run(e.endpointId, e.at, e.source, JSON.stringify(e.metadata));
-    })();
+    // This connection runs on the main thread: an fsync per history batch would stall every device
+    // for its duration. History is a record, not state, so its commits skip the fsync (WAL keeps
+    // them crash-safe; a power loss may lose the last ones). Accounts and audit stay FULL.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.transaction(() => {
+        for (const e of entries) s.insertHistory.run(e.endpointId, e.at, e.source, JSON.stringify(e.metadata));
+      })();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   async queryMetadataHistory(endpointId: string, query: { before?: number; limit: number }): Promise<MetadataHistoryEntry[]> {
@@ -286,9 +294,13 @@ class SqliteAccountStorage implements AccountStorage {
     return rows.map(toHistory);
   }
 
-  async pruneMetadataHistory(before: Iso, keepPerEndpoint: number): Promise<number> {
-    const s = this.use();
-    return this.db.transaction(() => s.pruneHistoryAge.run(before).changes + s.pruneHistoryCount.run(keepPerEndpoint).changes)();
+  async pruneMetadataHistory(before: Iso): Promise<number> {
+    return this.use().pruneHistoryAge.run(before).changes;
+  }
+
+  async trimMetadataHistory(endpointId: string, keep: number): Promise<number> {
+    // The newest kept row is at offset keep - 1; everything older goes.
+    return this.use().trimHistory.run(endpointId, endpointId, Math.max(1, keep) - 1).changes;
   }
 }
 
