@@ -10,7 +10,6 @@ export function Nav({ path, listUrl }: { path: string; listUrl: string }) {
   if (can.readAudit) links.push({ url: '/audit', label: 'Audit log', active: path === '/audit' });
   if (can.manageApiKeys) links.push({ url: '/api-keys', label: 'API keys', active: path === '/api-keys' });
   if (can.manageUsers) links.push({ url: '/users', label: 'Users', active: path === '/users' });
-  if (links.length < 2) return null;
   return (
     <nav className="main-nav" aria-label="Sections">
       {links.map((l) => (
@@ -18,6 +17,10 @@ export function Nav({ path, listUrl }: { path: string; listUrl: string }) {
           {l.label}
         </a>
       ))}
+      {/* Served by the REST API itself (Swagger UI), outside the SPA: a plain link. */}
+      <a href="/api/docs" target="_blank" rel="noopener">
+        API reference
+      </a>
     </nav>
   );
 }
