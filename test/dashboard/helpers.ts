@@ -57,8 +57,8 @@ export const CHROMIUM = {
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
 };
 
-/** Every button, link and form control has a name a screen reader can announce. */
-export async function unnamedControls(page: Page): Promise<string[]> {
+/** Every button, link and form control on the page that has no name a screen reader can announce. */
+export async function unnamedControls(page: { evaluate<R>(fn: () => R): Promise<R> }): Promise<string[]> {
   return page.evaluate(() => {
     const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ outerHTML: string; textContent: string | null; getAttribute(n: string): string | null; labels?: ArrayLike<unknown> | null }> } }).document;
     const unnamed: string[] = [];

@@ -5,31 +5,50 @@ import { EndpointPage } from './EndpointPage.js';
 import { navigate, useLocation } from './router.js';
 import { SignIn } from './SignIn.js';
 import { ErrorMessage, useAction } from './ui.js';
+import { AccountDialog } from './admin/AccountDialog.js';
+import { ApiKeysPage } from './admin/ApiKeysPage.js';
+import { AuditPage } from './admin/AuditPage.js';
+import { Nav } from './admin/Nav.js';
+import { asRole, permissions, ViewerContext, type Viewer } from './admin/roles.js';
+import { UsersPage } from './admin/UsersPage.js';
+import { LiveIndicator } from './live/LiveIndicator.js';
+import './admin/admin.css';
 
-type SessionState = { kind: 'checking' } | { kind: 'signed-out' } | { kind: 'signed-in'; session: SessionInfo };
+/** `me` and sign-in answers carry the role (and, signed out, the sign-in hint); see docs/accounts.md. */
+type WithRole = { username: string; role?: string };
+// A server without roles (before accounts) has only the admin account.
+const toViewer = (s: WithRole): Viewer => ({ username: s.username, role: s.role === undefined ? 'admin' : asRole(s.role) });
+
+type SessionState = { kind: 'checking' } | { kind: 'signed-out'; hint?: string } | { kind: 'signed-in'; session: SessionInfo & Viewer };
 
 export function App() {
   const [state, setState] = useState<SessionState>({ kind: 'checking' });
 
   useEffect(() => {
     api.me().then(
-      (me) => setState(me.signedIn ? { kind: 'signed-in', session: { username: me.username } } : { kind: 'signed-out' }),
+      (me) => {
+        const info = me as typeof me & { role?: string; hint?: string };
+        if (info.signedIn) setState({ kind: 'signed-in', session: toViewer(info) });
+        else setState(info.hint ? { kind: 'signed-out', hint: info.hint } : { kind: 'signed-out' });
+      },
       () => setState({ kind: 'signed-out' }),
     );
     return onSignedOut(() => setState({ kind: 'signed-out' }));
   }, []);
 
   if (state.kind === 'checking') return <p className="loading">Loading…</p>;
-  if (state.kind === 'signed-out') return <SignIn onSignedIn={(session) => setState({ kind: 'signed-in', session })} />;
+  if (state.kind === 'signed-out') return <SignIn hint={state.hint} onSignedIn={(session) => setState({ kind: 'signed-in', session: toViewer(session) })} />;
   return <SignedIn session={state.session} onSignedOut={() => setState({ kind: 'signed-out' })} />;
 }
 
-function SignedIn({ session, onSignedOut: signedOut }: { session: SessionInfo; onSignedOut: () => void }) {
+function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSignedOut: () => void }) {
   const location = useLocation();
   const [applications, setApplications] = useState<Application[]>();
   const [server, setServer] = useState<ServerInfo>();
   const [loadError, setLoadError] = useState<unknown>(null);
   const signOut = useAction();
+  const [account, setAccount] = useState(false);
+  const can = permissions(session.role);
 
   useEffect(() => {
     Promise.all([api.applications(), api.info()]).then(
@@ -47,8 +66,13 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: SessionInfo; o
     applications?.find((a) => a.name === 'demo_application')?.name ??
     applications?.[0]?.name;
   const endpointMatch = /^\/endpoints\/([^/]+)$/.exec(location.path);
+  const adminPage =
+    (location.path === '/users' && can.manageUsers) || (location.path === '/api-keys' && can.manageApiKeys) || (location.path === '/audit' && can.readAudit)
+      ? location.path
+      : undefined;
 
   return (
+    <ViewerContext.Provider value={session}>
     <div className="shell">
       <header className="topbar">
         <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate(app ? `/?app=${encodeURIComponent(app)}` : '/'); }}>
@@ -66,10 +90,12 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: SessionInfo; o
             </select>
           </div>
         )}
+        <Nav path={location.path} listUrl={app ? `/?app=${encodeURIComponent(app)}` : '/'} />
         <div className="topbar-end">
-          <span className="user" aria-label={`Signed in as ${session.username}`}>
-            {session.username}
-          </span>
+          <LiveIndicator />
+          <button type="button" className="user-button" aria-label={`Signed in as ${session.username} (${session.role}): account and password`} onClick={() => setAccount(true)}>
+            {session.username} <span className="role-tag">{session.role}</span>
+          </button>
           <button
             type="button"
             className="secondary"
@@ -89,11 +115,21 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: SessionInfo; o
         {applications && applications.length === 0 && (
           <p className="empty">There are no applications yet. Declare one in the config file or create it with POST /api/v1/applications.</p>
         )}
-        {app && endpointMatch?.[1] !== undefined && (
+        {!adminPage && ['/users', '/api-keys', '/audit'].includes(location.path) && (
+          <p className="error" role="alert">
+            This page needs the admin role; you are signed in as {session.username} ({session.role}). Ask an admin to change your role.
+          </p>
+        )}
+        {adminPage === '/users' && <UsersPage />}
+        {adminPage === '/api-keys' && <ApiKeysPage />}
+        {adminPage === '/audit' && <AuditPage query={location.query} />}
+        {!adminPage && app && endpointMatch?.[1] !== undefined && (
           <EndpointPage key={endpointMatch[1]} app={app} endpointId={decodeURIComponent(endpointMatch[1])} server={server} />
         )}
-        {app && !endpointMatch && <EndpointList key={app} app={app} server={server} query={location.query} />}
+        {!adminPage && app && !endpointMatch && !['/users', '/api-keys', '/audit'].includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
       </main>
+      {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>
+    </ViewerContext.Provider>
   );
 }

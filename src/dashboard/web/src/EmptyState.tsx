@@ -2,7 +2,7 @@ import type { ServerInfo } from './api.js';
 import { DEFAULT_APP_VERSION, tetherDeviceCommand } from './commands.js';
 
 /** What a new operator sees before the first endpoint: the whole path from here to a listed device. */
-export function EmptyState({ server, onAdd }: { server: ServerInfo | undefined; onAdd: () => void }) {
+export function EmptyState({ server, onAdd }: { server: ServerInfo | undefined; onAdd?: () => void }) {
   const example = server ? tetherDeviceCommand('<token>', server, DEFAULT_APP_VERSION) : 'tether device --token <token> --host <host> --port <port>';
   return (
     <div className="empty-state">
@@ -28,9 +28,13 @@ export function EmptyState({ server, onAdd }: { server: ServerInfo | undefined; 
           live as it connects and reports.
         </li>
       </ol>
-      <button type="button" onClick={onAdd}>
-        Add endpoint
-      </button>
+      {onAdd ? (
+        <button type="button" onClick={onAdd}>
+          Add endpoint
+        </button>
+      ) : (
+        <p className="muted">Your role is read-only: an operator or admin adds endpoints.</p>
+      )}
     </div>
   );
 }

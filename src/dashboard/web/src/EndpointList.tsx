@@ -10,6 +10,11 @@ import { endpointUrl, linkHandler, navigate } from './router.js';
 import { ErrorMessage, StatusBadge, Field } from './ui.js';
 import { LatestValueCell, useLatestValues } from './telemetry/latest-values.js';
 import { DefinitionsDialog } from './telemetry/DefinitionsDialog.js';
+import { useCan } from './admin/roles.js';
+import { BulkBar } from './list/BulkActions.js';
+import { ExportLinks, ImportDialog } from './list/ExportImport.js';
+import { filterExpression, MetadataFilters, parseFilterExpression, type MetadataFilter } from './list/MetadataFilters.js';
+import { useSelection } from './list/selection.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -43,6 +48,8 @@ interface ListState {
   connection: '' | 'online' | 'offline';
   sort: string;
   page: number;
+  /** Metadata filters (`f=` in the URL). */
+  filters: MetadataFilter[];
 }
 
 function readState(query: URLSearchParams): ListState {
@@ -53,6 +60,7 @@ function readState(query: URLSearchParams): ListState {
     connection: connection === 'online' || connection === 'offline' ? connection : '',
     sort: query.get('sort') ?? 'createdDate,desc',
     page: Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1),
+    filters: query.getAll('f').flatMap((f) => parseFilterExpression(f) ?? []),
   };
 }
 
@@ -63,6 +71,7 @@ function writeState(app: string, state: ListState): string {
   if (state.connection) q.set('state', state.connection);
   if (state.sort !== 'createdDate,desc') q.set('sort', state.sort);
   if (state.page > 1) q.set('page', String(state.page));
+  for (const f of state.filters) q.append('f', filterExpression(f));
   return `/?${q.toString()}`;
 }
 
@@ -72,7 +81,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const [versions, setVersions] = useState<AppVersion[]>([]);
   const [page, setPage] = useState<{ total: number; rows: Endpoint[] }>();
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | null>(null);
+  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | 'import' | null>(null);
   const [searchText, setSearchText] = useState(state.search);
   const [pageSizeError, setPageSizeError] = useState<unknown>(null);
 
@@ -106,7 +115,9 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       ]
     : BASE_COLUMNS;
   const pageSize = widget?.pageSize ?? 20;
-  const searchKeys = widget?.columns.filter((c) => c.source !== 'time-series').map((c) => c.key) ?? [];
+  const can = useCan();
+  const selection = useSelection();
+  const filterList = state.filters.map(filterExpression);
 
   const request = useRef(0);
   const load = useCallback(async () => {
@@ -119,7 +130,9 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
         offset: (state.page - 1) * pageSize,
         limit: pageSize,
         sort: state.sort,
-        ...(state.search ? { search: state.search, searchKeys } : {}),
+        // Search looks in every metadata value, not only the shown columns.
+        ...(state.search ? { search: state.search } : {}),
+        ...(filterList.length ? { filter: filterList } : {}),
         ...(state.connection ? { connected: state.connection === 'online' } : {}),
       });
       // A slower earlier request must not overwrite a newer answer.
@@ -130,7 +143,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       if (id === request.current) setLoadError(err);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [app, widget, state.version, state.page, state.sort, state.search, state.connection, pageSize]);
+  }, [app, widget, state.version, state.page, state.sort, state.search, state.connection, filterList.join('\n'), pageSize]);
 
   useEffect(() => {
     void load();
@@ -181,7 +194,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const toggleSort = (field: string) =>
     update({ sort: `${field},${sortField === field && sortDirection === 'asc' ? 'desc' : 'asc'}` });
 
-  const filtered = state.search !== '' || state.connection !== '' || state.version !== '';
+  const filtered = state.search !== '' || state.connection !== '' || state.version !== '' || state.filters.length > 0;
   const pages = page ? Math.max(1, Math.ceil(page.total / pageSize)) : 1;
   const first = page && page.total > 0 ? (state.page - 1) * pageSize + 1 : 0;
   const last = page ? Math.min(page.total, state.page * pageSize) : 0;
@@ -191,25 +204,36 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       <div className="widget-head">
         <h1 id="list-title">Endpoints</h1>
         <div className="widget-actions">
-          <button type="button" onClick={() => setDialog('add')}>
-            Add endpoint
-          </button>
-          <button type="button" className="secondary" onClick={() => setDialog('columns')} disabled={!widget}>
-            Configure columns
-          </button>
-          <button type="button" className="secondary" onClick={() => setDialog('form')}>
-            Edit creation form
-          </button>
-          <button type="button" className="secondary" onClick={() => setDialog('time-series')}>
-            Time series
-          </button>
+          {can.writeEndpoints && (
+            <button type="button" onClick={() => setDialog('add')}>
+              Add endpoint
+            </button>
+          )}
+          {can.writeSettings && (
+            <>
+              <button type="button" className="secondary" onClick={() => setDialog('columns')} disabled={!widget}>
+                Configure columns
+              </button>
+              <button type="button" className="secondary" onClick={() => setDialog('form')}>
+                Edit creation form
+              </button>
+              <button type="button" className="secondary" onClick={() => setDialog('time-series')}>
+                Time series
+              </button>
+            </>
+          )}
+          {can.writeEndpoints && (
+            <button type="button" className="secondary" onClick={() => setDialog('import')}>
+              Import CSV…
+            </button>
+          )}
         </div>
       </div>
 
       <div className="filters" role="search">
         <Field className="field grow" label="Search">
           {(id) => (
-            <input id={id} type="search" value={searchText} placeholder="Endpoint ID or any shown value" onChange={(e) => setSearchText(e.target.value)} />
+            <input id={id} type="search" value={searchText} placeholder="Endpoint ID or any metadata value" onChange={(e) => setSearchText(e.target.value)} />
           )}
         </Field>
         <Field label="Connection">
@@ -234,17 +258,43 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
           )}
         </Field>
       </div>
+      <MetadataFilters app={app} filters={state.filters} onChange={(filters) => update({ filters })} />
+      <div className="list-tools">
+        <ExportLinks
+          filters={{
+            applicationName: app,
+            ...(state.version ? { applicationVersionName: state.version } : {}),
+            ...(state.search ? { search: state.search } : {}),
+            ...(state.connection ? { connected: state.connection === 'online' } : {}),
+            ...(filterList.length ? { filter: filterList } : {}),
+            sort: state.sort,
+          }}
+        />
+      </div>
+      {can.writeEndpoints && (
+        <BulkBar selected={selection.ids} onClear={selection.clear} onDone={() => void load()} />
+      )}
 
       <ErrorMessage error={loadError} />
 
       {page && page.total === 0 && !filtered ? (
-        <EmptyState server={server} onAdd={() => setDialog('add')} />
+        <EmptyState server={server} {...(can.writeEndpoints ? { onAdd: () => setDialog('add') } : {})} />
       ) : (
         <>
           <div className="table-wrap">
             <table className="endpoints" aria-labelledby="list-title" aria-busy={!page}>
               <thead>
                 <tr>
+                  {can.writeEndpoints && (
+                    <th scope="col" className="select-cell">
+                      <input
+                        type="checkbox"
+                        aria-label="Select all endpoints on this page"
+                        checked={!!page && page.rows.length > 0 && page.rows.every((r) => selection.has(r.endpointId))}
+                        onChange={(e) => selection.setMany(page?.rows.map((r) => r.endpointId) ?? [], e.target.checked)}
+                      />
+                    </th>
+                  )}
                   {columns.map((c) => {
                     const active = sortField === c.field;
                     return (
@@ -265,6 +315,16 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
               <tbody>
                 {page?.rows.map((row) => (
                   <tr key={row.endpointId} className="row-link" data-endpoint-id={row.endpointId} onClick={() => navigate(endpointUrl(app, row.endpointId))}>
+                    {can.writeEndpoints && (
+                      <td className="select-cell" onClick={(e) => e.stopPropagation()}>
+                        <input
+                          type="checkbox"
+                          aria-label={`Select ${row.endpointId}`}
+                          checked={selection.has(row.endpointId)}
+                          onChange={(e) => selection.setMany([row.endpointId], e.target.checked)}
+                        />
+                      </td>
+                    )}
                     {columns.map((c, index) => (
                       <td key={c.field} data-label={c.header}>
                         {index === 0 ? (
@@ -280,9 +340,9 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                 ))}
                 {page && page.rows.length === 0 && (
                   <tr>
-                    <td colSpan={columns.length} className="empty">
+                    <td colSpan={columns.length + (can.writeEndpoints ? 1 : 0)} className="empty">
                       No endpoints match.{' '}
-                      <button type="button" className="link" onClick={() => { setSearchText(''); update({ search: '', connection: '', version: '' }); }}>
+                      <button type="button" className="link" onClick={() => { setSearchText(''); update({ search: '', connection: '', version: '', filters: [] }); }}>
                         Clear search and filters
                       </button>
                     </td>
@@ -302,6 +362,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                   if (!widget) return;
                   const next = { ...widget, pageSize: Number(e.target.value) };
                   setPageSizeError(null);
+                  // The page size is a shared setting: those who may not change settings change only their view.
+                  if (!can.writeSettings) return void (setWidget(next), update({}));
                   api.saveWidget(app, next).then((saved) => { setWidget(saved); update({}); }, setPageSizeError);
                 }}
               >
@@ -333,6 +395,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       )}
       {dialog === 'form' && <FormDialog app={app} onClose={() => setDialog(null)} />}
       {dialog === 'time-series' && <DefinitionsDialog app={app} onClose={() => setDialog(null)} />}
+      {dialog === 'import' && <ImportDialog app={app} versions={versions} onClose={() => setDialog(null)} onImported={() => void load()} />}
     </section>
   );
 }

@@ -6,6 +6,8 @@ import { MetadataSection } from './MetadataSection.js';
 import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
 import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+import { useCan } from './admin/roles.js';
+import { MetadataHistory } from './admin/MetadataHistory.js';
 
 // The chart and map libraries load with the first endpoint page, not with the list.
 const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
@@ -17,6 +19,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   const [gone, setGone] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const remove = useAction();
+  const can = useCan();
   const listUrl = `/?app=${encodeURIComponent(app)}`;
 
   // Set while deleting: a reload then would only find the endpoint gone.
@@ -130,8 +133,9 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
       )}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
+      {endpoint && <MetadataHistory endpointId={endpointId} version={endpoint.metadataUpdatedDate} />}
 
-      {endpoint && (
+      {endpoint && can.writeEndpoints && (
         <section className="card danger-zone" aria-labelledby="delete-title">
           <h2 id="delete-title">Delete endpoint</h2>
           <p>Deleting removes the endpoint, its metadata and its tokens. Devices using its tokens are refused from then on.</p>

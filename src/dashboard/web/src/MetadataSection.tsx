@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, type JsonValue, type Metadata } from './api.js';
 import { formatValue } from './format.js';
 import { ErrorMessage, useAction, Field } from './ui.js';
+import { useCan } from './admin/roles.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 type Kind = 'text' | 'json';
@@ -53,6 +54,7 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
   const remove = useAction();
   const [removing, setRemoving] = useState<string | null>(null);
   const keys = Object.keys(metadata).sort();
+  const can = useCan();
 
   return (
     <section className="card" aria-labelledby="metadata-title">
@@ -92,7 +94,7 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
                     )}
                   </td>
                   <td className="actions">
-                    {editing !== key && (
+                    {editing !== key && can.writeEndpoints && (
                       <>
                         <button type="button" className="secondary" aria-label={`Edit ${key}`} onClick={() => setEditing(key)}>
                           Edit
@@ -122,6 +124,7 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
           </table>
         </div>
       )}
+      {can.writeEndpoints && (
       <form
         className="add-key"
         aria-label="Add metadata key"
@@ -160,6 +163,7 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
         </button>
         <ErrorMessage error={add.error} />
       </form>
+      )}
     </section>
   );
 }

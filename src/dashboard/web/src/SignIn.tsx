@@ -2,7 +2,10 @@ import { useState } from 'react';
 import { api, type SessionInfo } from './api.js';
 import { ErrorMessage, useAction, Field } from './ui.js';
 
-export function SignIn({ onSignedIn }: { onSignedIn: (session: SessionInfo) => void }) {
+/** Said when the server gives no hint of its own (docs/accounts.md: recovery). */
+const FALLBACK_HINT = 'First sign-in: user "admin" with the password printed when Tether first started. Lost it? On the server run: npx tether admin reset-password';
+
+export function SignIn({ onSignedIn, hint }: { onSignedIn: (session: SessionInfo) => void; hint?: string | undefined }) {
   const [username, setUsername] = useState('admin');
   const [password, setPassword] = useState('');
   const action = useAction();
@@ -31,8 +34,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SessionInfo) => v
           {action.busy ? 'Signing in…' : 'Sign in'}
         </button>
         <ErrorMessage error={action.error} />
-        <p className="hint">
-          The password is <code>TETHER_ADMIN_PASSWORD</code>, or the one <code>tether start</code> printed the first time it ran.
+        <p className="hint" data-testid="sign-in-hint">
+          {hint ?? FALLBACK_HINT}
         </p>
       </form>
     </main>

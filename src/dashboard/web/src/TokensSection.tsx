@@ -3,6 +3,7 @@ import { api, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatDate } from './format.js';
 import { TokenReveal } from './TokenReveal.js';
 import { Dialog, ErrorMessage, useAction, Field } from './ui.js';
+import { useCan } from './admin/roles.js';
 
 type TokenAction = 'suspend' | 'reactivate' | 'revoke';
 
@@ -26,6 +27,7 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
   const [failed, setFailed] = useState<string | null>(null);
   const [confirmRevoke, setConfirmRevoke] = useState<Token | null>(null);
   const [issuing, setIssuing] = useState(false);
+  const can = useCan();
 
   const act = (token: Token, action: TokenAction) => {
     setFailed(token.tokenId);
@@ -39,9 +41,11 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
     <section className="card" aria-labelledby="tokens-title">
       <div className="widget-head">
         <h2 id="tokens-title">Tokens</h2>
-        <button type="button" className="secondary" onClick={() => setIssuing(true)}>
-          Issue new token
-        </button>
+        {can.writeEndpoints && (
+          <button type="button" className="secondary" onClick={() => setIssuing(true)}>
+            Issue new token
+          </button>
+        )}
       </div>
       <div className="table-wrap">
         <table className="tokens" data-testid="tokens-table">
@@ -68,7 +72,7 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
                 <td data-label="Created">{formatDate(token.createdDate)}</td>
                 <td data-label="Status changed">{formatDate(token.statusUpdatedDate)}</td>
                 <td className="actions">
-                  {actionsFor(token.status).map((action) => (
+                  {(can.writeEndpoints ? actionsFor(token.status) : []).map((action) => (
                     <button
                       key={action}
                       type="button"

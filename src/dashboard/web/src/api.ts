@@ -73,14 +73,14 @@ export function onSignedOut(listener: Listener): () => void {
   return () => signedOutListeners.delete(listener);
 }
 
-export async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+export async function request<T>(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': contentType },
+      ...(body === undefined ? {} : { body: contentType === 'application/json' ? JSON.stringify(body) : (body as BodyInit) }),
     });
   } catch {
     throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check that tether is running, then try again.');
@@ -113,6 +113,8 @@ export interface EndpointListParams {
   search?: string;
   searchKeys?: string[];
   connected?: boolean;
+  /** Metadata filters: `<key>~<text>`, `<key>=<value>`, `<key>` (see the endpoint list API). */
+  filter?: string[];
 }
 
 export const api = {
@@ -137,6 +139,7 @@ export const api = {
     if (p.search) q.set('search', p.search);
     if (p.search && p.searchKeys && p.searchKeys.length > 0) q.set('searchKeys', p.searchKeys.join(','));
     if (p.connected !== undefined) q.set('connected', String(p.connected));
+    for (const f of p.filter ?? []) q.append('filter', f);
     return request<Page<Endpoint>>('GET', `/epr/api/v1/endpoints?${q.toString()}`);
   },
   endpoint: (id: string) => request<Endpoint>('GET', `/epr/api/v1/endpoints/${enc(id)}?include=metadata`),
