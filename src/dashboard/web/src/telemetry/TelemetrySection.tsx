@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCan } from '../admin/roles.js';
 import { formatDate } from '../format.js';
 import { useLiveEvents } from '../live.js';
 import { ErrorMessage, Field } from '../ui.js';
@@ -44,6 +45,7 @@ const REFETCH_MS = 60_000;
  * event and are drawn at once.
  */
 export function TelemetrySection({ app, endpointId }: { app: string; endpointId: string }) {
+  const can = useCan();
   const [definitions, setDefinitions] = useState<Map<string, string[]>>();
   const [latest, setLatest] = useState<Map<string, Point>>(new Map());
   const [range, setRange] = useState<TimeRange>({ kind: 'preset', preset: '1h' });
@@ -337,9 +339,11 @@ export function TelemetrySection({ app, endpointId }: { app: string; endpointId:
             <div className="ts-location" aria-labelledby="location-title">
               <div className="widget-head">
                 <h3 id="location-title">Endpoint Location</h3>
-                <button type="button" className="secondary" onClick={() => setMapDialog(true)}>
-                  Map tiles…
-                </button>
+                {can.writeSettings && (
+                  <button type="button" className="secondary" onClick={() => setMapDialog(true)}>
+                    Map tiles…
+                  </button>
+                )}
               </div>
               <LocationMap track={track?.track ?? []} tiles={mapSettings} label={`Track of ${endpointId}`} />
               <p className="muted" data-testid="latest-position">
