@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import type { Carrier, ClientState, QoS, ReplyProperties } from './client-state.js';
-import { encodeAck } from './packets/encode.js';
+import { encodeAck, encodePublish } from './packets/encode.js';
 import { PacketFramer } from './framing.js';
 import type { FrameVerdict, PacketDecoder } from './framing.js';
 import type { TransportPeer } from './peer.js';
@@ -322,17 +322,22 @@ export class Connection implements Carrier, SessionOwner {
 
   sendPublish(message: { topic: string; payload: Buffer; qos: QoS; packetId?: number; dup?: boolean; properties?: ReplyProperties | undefined }): void {
     if (this.state !== 'connected') return;
-    const packet: Packet = {
-      cmd: 'publish',
-      topic: message.topic,
-      payload: message.payload,
-      qos: message.qos,
-      dup: message.dup ?? false,
-      retain: false,
-      ...(message.qos > 0 && { messageId: message.packetId }),
-      ...(this.protocolVersion === 5 && message.properties && { properties: message.properties }),
-    } as Packet;
-    const bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    const withProperties = this.protocolVersion === 5 && message.properties !== undefined;
+    const bytes = withProperties
+      ? mqttPacket.generate(
+          {
+            cmd: 'publish',
+            topic: message.topic,
+            payload: message.payload,
+            qos: message.qos,
+            dup: message.dup ?? false,
+            retain: false,
+            ...(message.qos > 0 && { messageId: message.packetId }),
+            properties: message.properties,
+          } as Packet,
+          { protocolVersion: 5 },
+        )
+      : encodePublish(message.topic, message.payload, message.qos, message.packetId ?? 0, message.dup ?? false, this.protocolVersion);
     // MQTT 5 3.1.2.11.4: a packet over the device's Maximum Packet Size is discarded as if sent.
     if (bytes.length > this.maxOutgoingPacketSize) return;
     this.write(bytes);

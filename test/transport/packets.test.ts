@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqttPacket from 'mqtt-packet';
-import { encodeAck, PINGRESP } from '../../src/transport/packets/encode.js';
+import { encodeAck, encodePublish, PINGRESP } from '../../src/transport/packets/encode.js';
 import { DEMO_VERSION, createEndpoint, kpTopic, startSecure, waitFor } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';
 import { RawClient, quietFor } from './raw.js';
@@ -39,6 +39,23 @@ describe('hand-written acknowledgements match mqtt-packet', () => {
       }
     }
     assert.deepEqual(PINGRESP, mqttPacket.generate({ cmd: 'pingresp' }));
+  });
+
+  it('PUBLISH without properties, every length class of Remaining Length, QoS, DUP and UTF-8 topics', () => {
+    const topics = ['a', 'kp1/demo_application_v1/epmx/tök€n/update/keys/42/status', 'x'.repeat(300)];
+    const payloads = [0, 1, 100, 126, 127, 128, 16_380, 16_384, 70_000, 2_100_000].map((n) => Buffer.alloc(n, 0x61));
+    for (const version of [3, 4, 5] as const) {
+      for (const topic of topics) {
+        for (const payload of payloads) {
+          for (const qos of [0, 1, 2] as const) {
+            for (const dup of [false, true]) {
+              const expected = mqttPacket.generate({ cmd: 'publish', topic, payload, qos, dup, retain: false, ...(qos > 0 && { messageId: 4242 }) } as mqttPacket.Packet, { protocolVersion: version });
+              assert.deepEqual(encodePublish(topic, payload, qos, 4242, dup, version), expected, `v${version} ${topic.length} ${payload.length} q${qos} dup ${dup}`);
+            }
+          }
+        }
+      }
+    }
   });
 });
 
