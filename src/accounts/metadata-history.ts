@@ -15,12 +15,16 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TRIM_EVERY = 20;
 
 /**
- * Every metadata change (device and operator alike) as a version of the endpoint's metadata. Device
- * updates are the hot path, so versions are collected in memory and written once a second in one
- * transaction; when more than MAX_PENDING wait, the oldest are dropped (and counted in the log).
+ * Metadata changes as versions of the endpoint's metadata. Every operator change is kept. Device
+ * updates are the hot path (thousands a second across a fleet): they are kept at one-second
+ * resolution, the last version of each endpoint within each second, written once a second in one
+ * transaction; so a device reporting 50 times a second costs one history row a second, not 50.
+ * When more than MAX_PENDING wait, the oldest are dropped (and counted in the log).
  */
 export class MetadataHistory {
   private pending: Array<Omit<MetadataHistoryEntry, 'id'>> = [];
+  /** Device versions of this second, one per endpoint (the latest wins). */
+  private pendingDevice = new Map<string, Omit<MetadataHistoryEntry, 'id'>>();
   private readonly sinceTrim = new Map<string, number>();
   private dropped = 0;
   private flushing: Promise<void> | undefined;
@@ -31,9 +35,15 @@ export class MetadataHistory {
   constructor(private readonly deps: { store: AccountStorage; bus: EventBus; clock: Clock; logger: Logger; retentionDays: number }) {
     this.unsubscribe = deps.bus.subscribe((event) => {
       if (event.type !== 'metadata.updated') return;
-      this.pending.push({ endpointId: event.endpointId, at: event.at, source: event.actor === 'device' ? 'device' : 'operator', metadata: event.metadata });
-      if (this.pending.length > MAX_PENDING) {
-        this.pending.shift();
+      const entry = { endpointId: event.endpointId, at: event.at, source: event.actor === 'device' ? ('device' as const) : ('operator' as const), metadata: event.metadata };
+      if (entry.source === 'device') {
+        this.pendingDevice.delete(entry.endpointId); // re-inserted: the map stays in order of the latest change
+        this.pendingDevice.set(entry.endpointId, entry);
+      } else this.pending.push(entry);
+      if (this.pending.length + this.pendingDevice.size > MAX_PENDING) {
+        const oldestDevice = this.pendingDevice.keys().next().value;
+        if (this.pending.length > 0) this.pending.shift();
+        else if (oldestDevice !== undefined) this.pendingDevice.delete(oldestDevice);
         this.dropped++;
       }
     });
@@ -74,9 +84,10 @@ export class MetadataHistory {
       this.deps.logger.warn({ dropped: this.dropped }, 'metadata history versions dropped: storage fell behind');
       this.dropped = 0;
     }
-    while (this.pending.length > 0) {
-      const batch = this.pending;
+    while (this.pending.length > 0 || this.pendingDevice.size > 0) {
+      const batch = [...this.pending, ...this.pendingDevice.values()].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
       this.pending = [];
+      this.pendingDevice = new Map();
       try {
         await this.deps.store.appendMetadataHistory(batch);
         for (const { endpointId } of batch) {
