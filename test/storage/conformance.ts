@@ -526,6 +526,38 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
         }));
     });
 
+    describe('connectivity across nodes', () => {
+      test('a connect remembers its node; a disconnect from another node changes nothing; disconnectNode releases only that node', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          for (const id of ['e1', 'e2', 'e3', 'e4']) await storage.insertEndpoint(endpoint(id, version, app), {});
+          await storage.recordConnectivity('e1', true, at(1), 'node-a');
+          await storage.recordConnectivity('e2', true, at(1), 'node-a');
+          await storage.recordConnectivity('e3', true, at(1), 'node-b');
+          // e2 moved to node-b (takeover); node-a's late disconnect must not undo that.
+          await storage.recordConnectivity('e2', true, at(2), 'node-b');
+          await storage.recordConnectivity('e2', false, at(3), 'node-a');
+          assert.equal((await storage.getEndpoint('e2', false))?.connected, true);
+          const released = await storage.disconnectNode('node-a', at(10));
+          assert.deepEqual(released, [{ endpointId: 'e1', applicationName: app }]);
+          const e1 = await storage.getEndpoint('e1', false);
+          assert.equal(e1?.connected, false);
+          assert.equal(e1?.lastDisconnectedDate, at(10));
+          assert.equal((await storage.getEndpoint('e3', false))?.connected, true);
+          assert.deepEqual(await storage.disconnectNode('node-a', at(11)), []);
+          // Edges without a node (one node) always apply.
+          await storage.recordConnectivity('e3', false, at(12));
+          assert.equal((await storage.getEndpoint('e3', false))?.connected, false);
+          // Edges issued together fold in order: a connect then a disconnect from the same node ends disconnected.
+          await Promise.all([storage.recordConnectivity('e4', true, at(20), 'node-c'), storage.recordConnectivity('e4', false, at(21), 'node-c')]);
+          const e4 = await storage.getEndpoint('e4', false);
+          assert.equal(e4?.connected, false);
+          assert.equal(e4?.lastConnectedDate, at(20));
+          assert.equal(e4?.lastDisconnectedDate, at(21));
+          assert.deepEqual(await storage.disconnectNode('node-b', at(30)), [{ endpointId: 'e2', applicationName: app }]);
+        }));
+    });
+
     describe('settings', () => {
       test('put, get, overwrite and delete JSON documents', () =>
         withStorage(async (storage) => {
