@@ -4,6 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
+import { connectNatsBus } from '../bus/nats/index.js';
+import { adaptCurrentTransport } from '../cluster/current-transport.js';
+import { type NodeLeases, startMembership } from '../cluster/membership.js';
+import { createSessionTakeover } from '../cluster/takeover.js';
+import type { ConnectivityService } from '../connectivity/index.js';
+import { systemClock } from '../core/clock.js';
+import { type TetherMetrics, createMetrics } from '../metrics/index.js';
+import { opsPlugin } from '../ops/index.js';
+import { openPostgresClientCredentialStore } from '../storage/postgres/client-credentials.js';
+import { openPostgresStorage } from '../storage/postgres/index.js';
 import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js';
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
@@ -40,6 +50,9 @@ export interface RunningTether {
   services: Services;
   storage: Storage;
   bus: EventBus;
+  /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
+  nodeId: string;
+  metrics: TetherMetrics;
   /** Effective MQTT client authentication (global mode and per-application modes). */
   clientAuthConfig: ClientAuthConfig;
   clientAuth: ClientAuthService;
@@ -65,21 +78,36 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
   const closers: Closer[] = [];
   try {
     await prepareDataDir(config.dataDir);
+    const metrics = createMetrics(config.nodeId);
+    // Several nodes share PostgreSQL: connectivity records which node holds each session.
+    const clustered = config.storage.kind === 'postgres';
 
-    const storage = await openStorage(config);
+    const storage = await openStorage(config, metrics);
     closers.push({ name: 'storage', close: () => storage.close() });
-    const bus = createBus(config);
+    const bus = countEvents(await createBus(config, logger, metrics), metrics);
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const services = await createServices({ storage, bus, logger, limits: config.limits });
+    const services = await createServices({ storage, bus, logger, limits: config.limits, ...(clustered && { nodeId: config.nodeId }) });
     closers.push({ name: 'services', close: () => services.close() });
+    metrics.connectedEndpoints(() => (services.connectivity as ConnectivityService).localConnectedCount?.() ?? 0);
+    if (clustered) {
+      // Before MQTT listens: a node without a lease looks dead to the others.
+      const leases = (storage as { leases?: () => NodeLeases }).leases?.();
+      if (leases) {
+        const membership = await startMembership({ nodeId: config.nodeId, leases, storage, bus, clock: systemClock, logger });
+        closers.push({ name: 'membership', close: () => membership.close() });
+      }
+    }
     await services.applications.ensureDeclared(config.applications);
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
     }
-    const credentialStore = await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
+    const credentialStore =
+      config.storage.kind === 'postgres'
+        ? await openPostgresClientCredentialStore({ url: config.storage.url })
+        : await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
     closers.push({ name: 'client credentials', close: () => credentialStore.close() });
     const clientAuth = createClientAuth({ store: credentialStore, bus, applications: services.applications, registry: services.registry, config: clientAuthConfig, logger });
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
@@ -100,7 +128,12 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
 
-    const mqtt = createMqttServer({ services, bus, logger, clientAuth: createMqttClientAuth(clientAuth, logger), limits: config.limits });
+    // Cross-node session takeover (src/cluster/takeover.ts) through the interim adapter for the current MQTT server.
+    const adapted = adaptCurrentTransport(createMqttClientAuth(clientAuth, logger), bus);
+    const takeover = createSessionTakeover({ nodeId: config.nodeId, bus, clock: systemClock, logger, sessions: adapted.sessions });
+    adapted.bind(takeover);
+    closers.push({ name: 'takeover', close: () => takeover.close() });
+    const mqtt = createMqttServer({ services, bus: adapted.bus, logger, clientAuth: adapted.clientAuth, limits: config.limits });
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
@@ -121,7 +154,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       logger,
       adminApiKey: admin.key,
       sessionVerifier: dashboard.sessionVerifier,
-      plugins: [dashboard.plugin],
+      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics }), dashboard.plugin],
       clientAuth,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
@@ -139,7 +172,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       webSockets.push(attachMqttWebSocket({ server: https.server, handle: mqtt.handle, secure: true, logger }));
     }
 
-    logger.info({ mqttPort, httpPort, mqttsPort: mqtts?.port, httpsPort: https?.port, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind }, 'tether started');
+    logger.info({ mqttPort, httpPort, mqttsPort: mqtts?.port, httpsPort: https?.port, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind, node: config.nodeId }, 'tether started');
 
     let stopping: Promise<void> | undefined;
     const running: RunningTether = {
@@ -153,6 +186,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       services,
       storage,
       bus,
+      nodeId: config.nodeId,
+      metrics,
       clientAuthConfig,
       clientAuth,
       reloadTls: async () => {
@@ -194,7 +229,11 @@ async function prepareDataDir(dataDir: string): Promise<void> {
   }
 }
 
-async function openStorage(config: TetherConfig): Promise<Storage> {
+async function openStorage(config: TetherConfig, metrics: TetherMetrics): Promise<Storage> {
+  if (config.storage.kind === 'postgres') {
+    // An unreachable database fails the start with one DEPENDENCY_UNREACHABLE line.
+    return openPostgresStorage({ url: config.storage.url, onBatch: (batch) => metrics.storageCommit(batch) });
+  }
   const file = path.join(config.dataDir, 'tether.db');
   try {
     return await openSqliteStorage({ file, synchronous: config.storage.synchronous === 'normal' ? 'NORMAL' : 'FULL' });
@@ -211,11 +250,28 @@ async function openStorage(config: TetherConfig): Promise<Storage> {
   }
 }
 
-function createBus(config: TetherConfig): EventBus {
+async function createBus(config: TetherConfig, logger: Logger, metrics: TetherMetrics): Promise<EventBus> {
   switch (config.bus.kind) {
     case 'memory':
       return createMemoryBus();
+    case 'nats':
+      return connectNatsBus({
+        url: config.bus.url,
+        nodeId: config.nodeId,
+        logger: logger.child({ part: 'bus' }),
+        onRemoteEvent: (type) => metrics.busEvent(type, 'received'),
+      });
   }
+}
+
+/** Counts what this node publishes; the NATS bus counts what it receives from other nodes. */
+function countEvents<B extends EventBus>(bus: B, metrics: TetherMetrics): B {
+  const publish = bus.publish.bind(bus);
+  bus.publish = (event) => {
+    metrics.busEvent(event.type, 'published');
+    return publish(event);
+  };
+  return bus;
 }
 
 interface Listener {

@@ -31,6 +31,8 @@ import {
   toEndpoint,
   toToken,
 } from './rows.js';
+import type { NodeLeases } from '../../cluster/membership.js';
+import { createPgNodeLeases } from './node-leases.js';
 import { migrate } from './schema.js';
 import { type BatchObserver, PgWriter } from './writer.js';
 
@@ -72,6 +74,11 @@ export class PostgresStorage implements Storage {
     this.closed = true;
     await this.writer.flush();
     await this.pool.end();
+  }
+
+  /** Node leases on this database (src/cluster/membership.ts). */
+  leases(): NodeLeases {
+    return createPgNodeLeases(this.pool);
   }
 
   /** True when a trivial query answers: /readyz. */
