@@ -196,5 +196,23 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   const endpoint = await api<{ connected: boolean; metadata: { seq: number } }>(node3, 'GET', `/epr/api/v1/endpoints/${main.endpointId}?include=metadata`);
   assert.equal(endpoint.connected, true);
   assert.equal(endpoint.metadata.seq, again.acked, 'the last acknowledged update is the stored one');
-  await again.client.endAsync();
+
+  // Takeover across nodes: the same client ID connecting to node 3 ends its session on node 2.
+  const moved = await connectDevice(node3.mqttPort, 'device-main');
+  await waitFor(() => again.closed, 15_000, 'the session on node 2 to end when its client ID connects to node 3');
+  assert.equal(moved.closed, false);
+
+  // Operations: liveness, metrics labelled by node, and no dashboard page for unknown paths.
+  const health = await fetch(`http://127.0.0.1:${node2.httpPort}/healthz`);
+  assert.deepEqual(await health.json(), { status: 'ok', node: 'node-2' });
+  const metrics = await (await fetch(`http://127.0.0.1:${node2.httpPort}/metrics`)).text();
+  const sample = (name: string, labels: string[]) =>
+    metrics.split('\n').find((line) => line.startsWith(`${name}{`) && labels.every((label) => line.includes(label)) && line.includes('node="node-2"'));
+  assert.match(sample('tether_storage_commit_seconds_count', ['outcome="committed"']) ?? '', / [1-9]\d*$/);
+  assert.match(sample('tether_bus_events_total', ['type="metadata.updated"', 'direction="published"']) ?? '', / [1-9]\d*$/);
+  assert.match(sample('tether_bus_events_total', ['type="session.started"', 'direction="received"']) ?? '', / [1-9]\d*$/);
+  const unknown = await fetch(`http://127.0.0.1:${node2.httpPort}/metricz`);
+  assert.equal(unknown.status, 404);
+  assert.equal(((await unknown.json()) as { code: string }).code, 'NOT_FOUND');
+  await moved.client.endAsync();
 });
