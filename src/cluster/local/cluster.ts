@@ -16,6 +16,8 @@ export interface LocalClusterOptions {
   nodes: number;
   /** Without a database/NATS (nodes: 1), the node runs on embedded SQLite and the in-process bus. */
   shared?: boolean;
+  /** With `shared`: NATS between the nodes (default true); without, each node has its in-process bus (one node on PostgreSQL). */
+  nats?: boolean;
   mqttPort?: number;
   logLevel?: string;
   adminApiKey?: string;
@@ -58,9 +60,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       log('starting PostgreSQL and nats-server…');
       [postgres, nats] = await Promise.all([
         startPostgres({ dir: path.join(dir, 'postgres'), logFile: path.join(dir, 'postgres.log') }),
-        startNats({ dir: path.join(dir, 'nats'), logFile: path.join(dir, 'nats.log') }),
+        options.nats === false ? undefined : startNats({ dir: path.join(dir, 'nats'), logFile: path.join(dir, 'nats.log') }),
       ]);
-      stops.push(postgres.stop, nats.stop);
+      stops.push(postgres.stop);
+      if (nats) stops.push(nats.stop);
       const admin = new pg.Client({ connectionString: postgres.url });
       await admin.connect();
       await admin.query('CREATE DATABASE tether');
