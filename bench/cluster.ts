@@ -57,29 +57,36 @@ function childrenOf(pid: number): number[] {
   return result;
 }
 
-/** CPU seconds of the whole topology so far. */
-function topologyCpu(cluster: LocalCluster): number {
-  let total = 0;
-  for (const node of cluster.nodes) total += processCpu(node.child.pid!, false);
-  if (cluster.nats) total += processCpu(cluster.nats.pid, false);
+/** CPU seconds of each part of the topology so far. */
+function topologyCpu(cluster: LocalCluster): { tether: number; postgres: number; nats: number } {
+  let tether = 0;
+  for (const node of cluster.nodes) tether += processCpu(node.child.pid!, false);
+  const nats = cluster.nats ? processCpu(cluster.nats.pid, false) : 0;
+  let postgres = 0;
   if (cluster.postgres) {
-    total += processCpu(cluster.postgres.pid, true);
-    for (const child of childrenOf(cluster.postgres.pid)) total += processCpu(child, false);
+    postgres += processCpu(cluster.postgres.pid, true);
+    for (const child of childrenOf(cluster.postgres.pid)) postgres += processCpu(child, false);
   }
-  return total;
+  return { tether, postgres, nats };
 }
 
-function meter(cluster: LocalCluster): () => { cores: number; others: number } {
+function meter(cluster: LocalCluster): () => { cores: number; others: number; parts: string } {
   const cpu0 = topologyCpu(cluster);
   const machine0 = machineBusySeconds();
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   return () => {
     const seconds = (performance.now() - t0) / 1000;
-    const cores = (topologyCpu(cluster) - cpu0) / seconds;
+    const cpu1 = topologyCpu(cluster);
+    const parts = { tether: (cpu1.tether - cpu0.tether) / seconds, postgres: (cpu1.postgres - cpu0.postgres) / seconds, nats: (cpu1.nats - cpu0.nats) / seconds };
+    const cores = parts.tether + parts.postgres + parts.nats;
     const self = process.cpuUsage(self0);
     const machine = (machineBusySeconds() - machine0) / seconds;
-    return { cores, others: Math.max(0, machine - cores - (self.user + self.system) / 1e6 / seconds) };
+    return {
+      cores,
+      others: Math.max(0, machine - cores - (self.user + self.system) / 1e6 / seconds),
+      parts: `Tether ${fmt(parts.tether, 2)}, PostgreSQL ${fmt(parts.postgres, 2)}, NATS ${fmt(parts.nats, 2)} cores`,
+    };
   };
 }
 
@@ -130,7 +137,7 @@ async function main(): Promise<void> {
         let m = meter(cluster);
         const updates = await gen.run({ kind: 'closed', target, prefix: PREFIX, tokens, window: 2, warmupMs: 1000, durationMs: seconds * 1000 });
         const u = m();
-        log(`${topology}: ${fmt(updates.rate)} updates/s, p99 ${fmt(updates.latency.p99, 1)} ms, ${fmt(u.cores, 2)} cores, ${fmt((u.cores / updates.rate) * 1000, 3)} ms CPU/update`);
+        log(`${topology}: ${fmt(updates.rate)} updates/s, p99 ${fmt(updates.latency.p99, 1)} ms, ${fmt(u.cores, 2)} cores, ${fmt((u.cores / updates.rate) * 1000, 3)} ms CPU/update (${u.parts})`);
         await new Promise((r) => setTimeout(r, 2000));
         log(`${topology}: connect churn, 50 in flight, ${seconds} s`);
         m = meter(cluster);
