@@ -19,7 +19,13 @@ export interface AdaptedTransport {
   bind(takeover: SessionTakeover): void;
 }
 
-export function adaptCurrentTransport(inner: MqttClientAuth, bus: EventBus): AdaptedTransport {
+/** Told when a session is accepted and when it ends (metrics), until the new front door reports them itself. */
+export interface SessionCounter {
+  sessionOpened(): void;
+  sessionClosed(): void;
+}
+
+export function adaptCurrentTransport(inner: MqttClientAuth, bus: EventBus, counter?: SessionCounter): AdaptedTransport {
   const sessionByClientId = new Map<string, string>();
   const clientIdBySession = new Map<string, string>();
   const toEnd = new Set<string>();
@@ -30,11 +36,13 @@ export function adaptCurrentTransport(inner: MqttClientAuth, bus: EventBus): Ada
     async authenticate(session, username, password, peer) {
       await inner.authenticate(session, username, password, peer);
       sessionByClientId.set(session.clientId, session.id);
+      if (!clientIdBySession.has(session.id)) counter?.sessionOpened();
       clientIdBySession.set(session.id, session.clientId);
       takeover?.onLocalSessionStarted(session.clientId);
     },
     ended(sessionId) {
       const clientId = clientIdBySession.get(sessionId);
+      if (clientId !== undefined) counter?.sessionClosed();
       clientIdBySession.delete(sessionId);
       if (clientId !== undefined && sessionByClientId.get(clientId) === sessionId) sessionByClientId.delete(clientId);
       toEnd.delete(sessionId);

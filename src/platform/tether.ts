@@ -129,7 +129,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'http', close: () => app?.close() });
 
     // Cross-node session takeover (src/cluster/takeover.ts) through the interim adapter for the current MQTT server.
-    const adapted = adaptCurrentTransport(createMqttClientAuth(clientAuth, logger), bus);
+    const adapted = adaptCurrentTransport(createMqttClientAuth(clientAuth, logger), bus, metrics);
     const takeover = createSessionTakeover({ nodeId: config.nodeId, bus, clock: systemClock, logger, sessions: adapted.sessions });
     adapted.bind(takeover);
     closers.push({ name: 'takeover', close: () => takeover.close() });

@@ -123,6 +123,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   })().catch((err: unknown) => logger?.error({ err }, 'NATS JetStream consumer ended'));
 
   const core = nc.subscribe(`${prefix}.events.>`, { callback: (err, message) => (err ? undefined : receive(message.data)) });
+  // A round trip: the server has the subscription before the bus is handed out, so no event
+  // published after start-up is missed.
+  await nc.flush();
 
   void (async () => {
     for await (const status of nc.status()) {
