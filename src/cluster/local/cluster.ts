@@ -22,6 +22,8 @@ export interface LocalClusterOptions {
   logLevel?: string;
   adminApiKey?: string;
   adminPassword?: string;
+  /** Node.js flags for every node, e.g. `--cpu-prof`. */
+  nodeFlags?: string[];
   /** Keep the directory after stop (default: removed). */
   keep?: boolean;
   log?: (line: string) => void;
@@ -79,6 +81,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ...(databaseUrl && { databaseUrl }),
         ...(nats && { natsUrl: nats.url }),
         env,
+        ...(options.nodeFlags && { nodeFlags: options.nodeFlags }),
       });
       stops.push(() => node.stop());
       nodes.push(node);

@@ -15,6 +15,8 @@ export interface NodeOptions {
   httpPort?: number;
   /** Extra environment (admin key and password, log level); other TETHER_* variables of this process are not passed on. */
   env?: Record<string, string>;
+  /** Node.js flags before the script, e.g. `--cpu-prof`. */
+  nodeFlags?: string[];
   /** Deadline for the banner (default 60 s). */
   startDeadlineMs?: number;
 }
@@ -33,7 +35,7 @@ export interface TetherNode {
 /** `tether start` as a child process; resolves once its banner names its ports. */
 export async function startTetherNode(options: NodeOptions): Promise<TetherNode> {
   const host = options.host ?? '127.0.0.1';
-  const args = [MAIN, 'start', '--host', host, '--mqtt-port', String(options.mqttPort ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir, '--node-id', options.nodeId];
+  const args = [...(options.nodeFlags ?? []), MAIN, 'start', '--host', host, '--mqtt-port', String(options.mqttPort ?? 0), '--http-port', String(options.httpPort ?? 0), '--data-dir', options.dataDir, '--node-id', options.nodeId];
   if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
   if (options.natsUrl) args.push('--nats-url', options.natsUrl);
   const env: NodeJS.ProcessEnv = {};

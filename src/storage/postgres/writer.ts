@@ -200,12 +200,6 @@ async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void
   }
   const changed = [...docs.entries()].filter(([, doc]) => doc.at !== '');
   if (changed.length === 0) return;
-  await client.query(
-    `UPDATE endpoints e SET metadata = u.metadata, search_text = u.search_text, metadata_updated_date = u.at
-       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, metadata, search_text, at)
-      WHERE e.seq = u.seq`,
-    [changed.map(([, d]) => d.seq), changed.map(([, d]) => JSON.stringify(d.metadata)), changed.map(([id, d]) => pgText(endpointSearchText(id, d.metadata))), changed.map(([, d]) => d.at)],
-  );
   const upsert = { seq: [] as string[], key: [] as string[], app: [] as string[], canon: [] as string[], kind: [] as Array<number | null>, num: [] as Array<number | null>, text: [] as Array<string | null>, search: [] as string[] };
   const removed = { seq: [] as string[], key: [] as string[] };
   for (const [, doc] of changed) {
@@ -226,21 +220,41 @@ async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void
       }
     }
   }
-  if (removed.seq.length > 0) {
-    await client.query(
-      'DELETE FROM endpoint_metadata m USING unnest($1::bigint[], $2::text[]) AS d(seq, key) WHERE m.endpoint_seq = d.seq AND m.key = d.key',
-      [removed.seq, removed.key],
-    );
-  }
-  if (upsert.seq.length > 0) {
-    await client.query(
-      `INSERT INTO endpoint_metadata (endpoint_seq, key, application_name, canon, sort_kind, sort_num, sort_text, search_text)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::float8[], $7::text[], $8::text[])
+  // One statement, one round trip: the documents, the index rows of removed keys, those of changed
+  // keys. Data-modifying CTEs all run to completion; they touch disjoint rows (a key of a document is
+  // either removed or upserted), so their order does not matter.
+  await client.query(
+    `WITH docs AS (
+       UPDATE endpoints e SET metadata = u.metadata, search_text = u.search_text, metadata_updated_date = u.at
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, metadata, search_text, at)
+        WHERE e.seq = u.seq
+     ), removed AS (
+       DELETE FROM endpoint_metadata m USING unnest($5::bigint[], $6::text[]) AS d(seq, key)
+        WHERE m.endpoint_seq = d.seq AND m.key = d.key
+     ), upserted AS (
+       INSERT INTO endpoint_metadata (endpoint_seq, key, application_name, canon, sort_kind, sort_num, sort_text, search_text)
+       SELECT * FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::smallint[], $12::float8[], $13::text[], $14::text[])
        ON CONFLICT (endpoint_seq, key) DO UPDATE SET canon = excluded.canon, sort_kind = excluded.sort_kind,
-         sort_num = excluded.sort_num, sort_text = excluded.sort_text, search_text = excluded.search_text`,
-      [upsert.seq, upsert.key, upsert.app, upsert.canon, upsert.kind, upsert.num, upsert.text, upsert.search],
-    );
-  }
+         sort_num = excluded.sort_num, sort_text = excluded.sort_text, search_text = excluded.search_text
+     )
+     SELECT 1`,
+    [
+      changed.map(([, d]) => d.seq),
+      changed.map(([, d]) => JSON.stringify(d.metadata)),
+      changed.map(([id, d]) => pgText(endpointSearchText(id, d.metadata))),
+      changed.map(([, d]) => d.at),
+      removed.seq,
+      removed.key,
+      upsert.seq,
+      upsert.key,
+      upsert.app,
+      upsert.canon,
+      upsert.kind,
+      upsert.num,
+      upsert.text,
+      upsert.search,
+    ],
+  );
 }
 
 /**
