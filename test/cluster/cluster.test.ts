@@ -214,5 +214,15 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   const unknown = await fetch(`http://127.0.0.1:${node2.httpPort}/metricz`);
   assert.equal(unknown.status, 404);
   assert.equal(((await unknown.json()) as { code: string }).code, 'NOT_FOUND');
-  await moved.client.endAsync();
+
+  // Deleting the endpoint through node 2 ends its session on node 3 (once the session speaks for it).
+  const last = again.acked;
+  await pump(moved, main.token, last, () => moved.acked > last);
+  assert.equal(moved.acked, last + 1);
+  await api(node2, 'DELETE', `/epr/api/v1/endpoints/${main.endpointId}`).catch(async () => {
+    // 204 has no JSON body: check the status directly.
+    const response = await fetch(`http://127.0.0.1:${node2.httpPort}/epr/api/v1/endpoints/${main.endpointId}`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } });
+    assert.equal(response.status, 404);
+  });
+  await waitFor(() => moved.closed, 15_000, 'the session on node 3 to end after the endpoint was deleted on node 2');
 });
