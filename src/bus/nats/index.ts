@@ -66,7 +66,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       timeout: 5000,
     });
   } catch (err) {
-    throw errors.dependencyUnreachable('NATS', options.url, (err as Error).message ?? String(err), '--nats-url (or TETHER_NATS_URL)');
+    const { code, message } = err as { code?: string; message?: string };
+    const problem = code === 'CONNECTION_REFUSED' ? 'connection refused (is nats-server running and listening there?)' : (message ?? String(err));
+    throw errors.dependencyUnreachable('NATS', options.url, problem, '--nats-url (or TETHER_NATS_URL)');
   }
 
   const handlers = new Set<EventHandler>();
