@@ -502,6 +502,18 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           assert.equal((await storage.getEndpoint('e1', false))?.lastSeen, at(9));
           assert.equal((await storage.getEndpoint('e2', false))?.lastSeen, at(2));
           assert.equal((await storage.getEndpoint('e2', false))?.connected, false);
+          // Issued together with metadata changes (one batch), every write applies.
+          const [changed] = await Promise.all([
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { k: 1 } }, at(20)),
+            storage.recordSeen('e1', at(21)),
+            storage.recordSeen('e2', at(22)),
+            storage.recordConnectivity('e2', true, at(19)),
+          ]);
+          assert.deepEqual(changed, { k: 1 });
+          const e1 = await storage.getEndpoint('e1', true);
+          assert.deepEqual([e1?.lastSeen, e1?.metadataUpdatedDate, e1?.metadata], [at(21), at(20), { k: 1 }]);
+          const e2 = await storage.getEndpoint('e2', false);
+          assert.deepEqual([e2?.lastSeen, e2?.connected], [at(22), true]);
         }));
 
       test('resetConnectivity disconnects every connected endpoint and counts them', () =>

@@ -153,14 +153,18 @@ async function runInSavepoint(client: pg.PoolClient, pending: Pending, job: Extr
   }
 }
 
-/** A run of hot-path writes, in the order issued: metadata changes, then connectivity, then lastSeen. */
+/**
+ * A run of hot-path writes: connectivity, then metadata changes with lastSeen (one statement). They
+ * touch different columns, except that a connect also sets lastSeen, which a later lastSeen of the
+ * same run must win over: hence connectivity first.
+ */
 async function applyHot(client: pg.PoolClient, run: Pending[]): Promise<void> {
   const changes = run.filter((p) => p.job.kind === 'change');
   const connectivity = run.filter((p) => p.job.kind === 'connectivity');
-  const seen = run.filter((p) => p.job.kind === 'seen');
-  if (changes.length > 0) await applyChanges(client, changes);
+  const seen = latestSeen(run.filter((p) => p.job.kind === 'seen'));
   if (connectivity.length > 0) await applyConnectivity(client, connectivity);
-  if (seen.length > 0) await applySeen(client, seen);
+  if (changes.length > 0) await applyChanges(client, changes, seen);
+  else if (seen.size > 0) await applySeen(client, seen);
 }
 
 interface Doc {
@@ -172,7 +176,7 @@ interface Doc {
   touched: Set<string>;
 }
 
-async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void> {
+async function applyChanges(client: pg.PoolClient, run: Pending[], seen: Map<string, Iso>): Promise<void> {
   const ids = [...new Set(run.map((p) => (p.job as { endpointId: string }).endpointId))];
   // FOR UPDATE: another node changing the same endpoint waits for this commit, so no merge loses keys.
   const { rows } = await client.query<{ seq: string; endpoint_id: string; application_name: string; metadata: string }>(
@@ -199,7 +203,9 @@ async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void
     pending.settled = { ok: true, value: applied.metadata };
   }
   const changed = [...docs.entries()].filter(([, doc]) => doc.at !== '');
-  if (changed.length === 0) return;
+  // lastSeen of endpoints whose document changes rides on that row's update; the others get their own
+  // (disjoint rows: one statement must not update a row twice).
+  const seenOnly = [...seen.entries()].filter(([id]) => !docs.has(id));
   const upsert = { seq: [] as string[], key: [] as string[], app: [] as string[], canon: [] as string[], kind: [] as Array<number | null>, num: [] as Array<number | null>, text: [] as Array<string | null>, search: [] as string[] };
   const removed = { seq: [] as string[], key: [] as string[] };
   for (const [, doc] of changed) {
@@ -225,9 +231,12 @@ async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void
   // either removed or upserted), so their order does not matter.
   await client.query(
     `WITH docs AS (
-       UPDATE endpoints e SET metadata = u.metadata, search_text = u.search_text, metadata_updated_date = u.at
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, metadata, search_text, at)
+       UPDATE endpoints e SET metadata = u.metadata, search_text = u.search_text, metadata_updated_date = u.at,
+           last_seen = coalesce(u.seen, e.last_seen)
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $15::text[]) AS u(seq, metadata, search_text, at, seen)
         WHERE e.seq = u.seq
+     ), seen AS (
+       UPDATE endpoints e SET last_seen = s.at FROM unnest($16::text[], $17::text[]) AS s(id, at) WHERE e.endpoint_id = s.id
      ), removed AS (
        DELETE FROM endpoint_metadata m USING unnest($5::bigint[], $6::text[]) AS d(seq, key)
         WHERE m.endpoint_seq = d.seq AND m.key = d.key
@@ -253,6 +262,9 @@ async function applyChanges(client: pg.PoolClient, run: Pending[]): Promise<void
       upsert.num,
       upsert.text,
       upsert.search,
+      changed.map(([id]) => seen.get(id) ?? null),
+      seenOnly.map(([id]) => id),
+      seenOnly.map(([, at]) => at),
     ],
   );
 }
@@ -297,7 +309,7 @@ async function applyConnectivity(client: pg.PoolClient, run: Pending[]): Promise
   );
 }
 
-async function applySeen(client: pg.PoolClient, run: Pending[]): Promise<void> {
+function latestSeen(run: Pending[]): Map<string, Iso> {
   const latest = new Map<string, Iso>();
   for (const pending of run) {
     const job = pending.job as Extract<Job, { kind: 'seen' }>;
@@ -305,6 +317,10 @@ async function applySeen(client: pg.PoolClient, run: Pending[]): Promise<void> {
     // ISO strings order like the times they name.
     if (current === undefined || job.at > current) latest.set(job.endpointId, job.at);
   }
+  return latest;
+}
+
+async function applySeen(client: pg.PoolClient, latest: Map<string, Iso>): Promise<void> {
   await client.query('UPDATE endpoints e SET last_seen = u.at FROM unnest($1::text[], $2::text[]) AS u(id, at) WHERE e.endpoint_id = u.id', [
     [...latest.keys()],
     [...latest.values()],
