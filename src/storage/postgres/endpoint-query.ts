@@ -44,8 +44,8 @@ export function compileEndpointQuery(query: EndpointQuery, columns: string): End
   if (query.search !== undefined && query.search !== '') {
     const pattern = params.add(likePattern(query.search.toLowerCase()));
     if (query.searchKeys === undefined) {
-      // endpoints.search_text holds the lower-cased ID and every value, separated so no match spans two.
-      where.push(`e.search_text LIKE ${pattern}`);
+      // The ID or any one value (a match never spans two): both have trigram indexes.
+      where.push(`(lower(e.endpoint_id) LIKE ${pattern} OR EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.search_text LIKE ${pattern}))`);
     } else {
       where.push(
         `(lower(e.endpoint_id) LIKE ${pattern} OR EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq` +

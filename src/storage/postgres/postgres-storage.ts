@@ -13,7 +13,6 @@ import type {
   TokenRecord,
   TokenStatus,
 } from '../../core/types.js';
-import { endpointSearchText } from '../sqlite/metadata-rows.js';
 import { tokenParams } from '../sqlite/rows.js';
 import type { Storage } from '../storage.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
@@ -25,7 +24,6 @@ import {
   type EndpointRow,
   type TokenRow,
   pgIndexRowOf,
-  pgText,
   toAppVersion,
   toApplication,
   toEndpoint,
@@ -157,8 +155,8 @@ export class PostgresStorage implements Storage {
       async (c) => {
         const { rows } = await c.query<{ seq: string }>(
           `INSERT INTO endpoints (endpoint_id, application_name, app_version_name, created_date, metadata_updated_date, connected,
-             connectivity_ts, last_connected_date, last_disconnected_date, last_seen, metadata, search_text)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq`,
+             connectivity_ts, last_connected_date, last_disconnected_date, last_seen, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq`,
           [
             endpoint.endpointId,
             endpoint.applicationName,
@@ -171,7 +169,6 @@ export class PostgresStorage implements Storage {
             endpoint.lastDisconnectedDate,
             endpoint.lastSeen,
             JSON.stringify(metadata),
-            pgText(endpointSearchText(endpoint.endpointId, metadata)),
           ],
         );
         const seq = rows[0]!.seq;

@@ -12,7 +12,9 @@ import type pg from 'pg';
  * - `endpoints.metadata` is the JSON document as text, not jsonb: jsonb reorders keys and refuses
  *   "\u0000", and Tether returns documents as the device sent them;
  * - `endpoint_metadata` sorts with (sort_kind, sort_num, sort_text): numbers before text, like SQLite;
- * - substring search uses pg_trgm GIN indexes over the lower-cased text (LIKE '%needle%').
+ * - substring search uses pg_trgm GIN indexes over the lower-cased values and endpoint ID
+ *   (LIKE '%needle%'); there is no endpoint-wide search text as in SQLite, so a metadata update
+ *   touches the trigram entries of the changed keys only.
  */
 export const MIGRATIONS: readonly string[] = [
   /* 1: initial schema */ `
@@ -47,8 +49,7 @@ export const MIGRATIONS: readonly string[] = [
     last_seen               text COLLATE "C",
     -- the node whose session made the endpoint connected: a dead node's endpoints are found by it
     connected_node          text,
-    metadata                text NOT NULL DEFAULT '{}',
-    search_text             text NOT NULL DEFAULT ''
+    metadata                text NOT NULL DEFAULT '{}'
   );
   CREATE INDEX endpoints_by_application_id ON endpoints(application_name, endpoint_id);
   CREATE INDEX endpoints_by_application_created ON endpoints(application_name, created_date, seq);
@@ -58,7 +59,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX endpoints_by_application_connected ON endpoints(application_name, connected);
   CREATE INDEX endpoints_by_version ON endpoints(app_version_name);
   CREATE INDEX endpoints_by_node ON endpoints(connected_node) WHERE connected;
-  CREATE INDEX endpoints_search ON endpoints USING gin (search_text gin_trgm_ops);
+  -- Search over all metadata is the endpoint ID's index and endpoint_metadata's: an update rewrites
+  -- no endpoint-wide search text and its trigram index entries (the endpoint ID never changes).
+  CREATE INDEX endpoints_id_search ON endpoints USING gin (lower(endpoint_id) gin_trgm_ops);
 
   CREATE TABLE endpoint_metadata (
     endpoint_seq      bigint NOT NULL REFERENCES endpoints(seq) ON DELETE CASCADE,

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { errors } from '../../core/errors.js';
 import type { Iso, Metadata, MetadataChange } from '../../core/types.js';
-import { applyChange, endpointSearchText } from '../sqlite/metadata-rows.js';
+import { applyChange } from '../sqlite/metadata-rows.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
-import { pgIndexRowOf, pgText } from './rows.js';
+import { pgIndexRowOf } from './rows.js';
 
 /** A write that is not on the hot path: runs in the batch transaction inside its own savepoint. */
 export type Statement = (client: pg.PoolClient) => Promise<unknown>;
@@ -231,18 +231,17 @@ async function applyChanges(client: pg.PoolClient, run: Pending[], seen: Map<str
   // either removed or upserted), so their order does not matter.
   await client.query(
     `WITH docs AS (
-       UPDATE endpoints e SET metadata = u.metadata, search_text = u.search_text, metadata_updated_date = u.at,
-           last_seen = coalesce(u.seen, e.last_seen)
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $15::text[]) AS u(seq, metadata, search_text, at, seen)
+       UPDATE endpoints e SET metadata = u.metadata, metadata_updated_date = u.at, last_seen = coalesce(u.seen, e.last_seen)
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(seq, metadata, at, seen)
         WHERE e.seq = u.seq
      ), seen AS (
-       UPDATE endpoints e SET last_seen = s.at FROM unnest($16::text[], $17::text[]) AS s(id, at) WHERE e.endpoint_id = s.id
+       UPDATE endpoints e SET last_seen = s.at FROM unnest($5::text[], $6::text[]) AS s(id, at) WHERE e.endpoint_id = s.id
      ), removed AS (
-       DELETE FROM endpoint_metadata m USING unnest($5::bigint[], $6::text[]) AS d(seq, key)
+       DELETE FROM endpoint_metadata m USING unnest($7::bigint[], $8::text[]) AS d(seq, key)
         WHERE m.endpoint_seq = d.seq AND m.key = d.key
      ), upserted AS (
        INSERT INTO endpoint_metadata (endpoint_seq, key, application_name, canon, sort_kind, sort_num, sort_text, search_text)
-       SELECT * FROM unnest($7::bigint[], $8::text[], $9::text[], $10::text[], $11::smallint[], $12::float8[], $13::text[], $14::text[])
+       SELECT * FROM unnest($9::bigint[], $10::text[], $11::text[], $12::text[], $13::smallint[], $14::float8[], $15::text[], $16::text[])
        ON CONFLICT (endpoint_seq, key) DO UPDATE SET canon = excluded.canon, sort_kind = excluded.sort_kind,
          sort_num = excluded.sort_num, sort_text = excluded.sort_text, search_text = excluded.search_text
      )
@@ -250,8 +249,10 @@ async function applyChanges(client: pg.PoolClient, run: Pending[], seen: Map<str
     [
       changed.map(([, d]) => d.seq),
       changed.map(([, d]) => JSON.stringify(d.metadata)),
-      changed.map(([id, d]) => pgText(endpointSearchText(id, d.metadata))),
       changed.map(([, d]) => d.at),
+      changed.map(([id]) => seen.get(id) ?? null),
+      seenOnly.map(([id]) => id),
+      seenOnly.map(([, at]) => at),
       removed.seq,
       removed.key,
       upsert.seq,
@@ -262,9 +263,6 @@ async function applyChanges(client: pg.PoolClient, run: Pending[], seen: Map<str
       upsert.num,
       upsert.text,
       upsert.search,
-      changed.map(([id]) => seen.get(id) ?? null),
-      seenOnly.map(([id]) => id),
-      seenOnly.map(([, at]) => at),
     ],
   );
 }
