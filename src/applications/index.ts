@@ -33,10 +33,29 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
     return app;
   }
 
+  // Other nodes change versions too: their events make this cache read the version again.
+  bus.subscribe((event) => {
+    if (event.type === 'app-version.changed') {
+      storage.getAppVersion(event.appVersionName).then(
+        (version) => (version ? versions.set(version.name, freeze(version)) : versions.delete(event.appVersionName)),
+        (err: unknown) => logger.warn({ err, appVersion: event.appVersionName }, 'failed to reload an application version'),
+      );
+    } else if (event.type === 'application.deleted') {
+      for (const version of [...versions.values()]) if (version.applicationName === event.applicationName) versions.delete(version.name);
+    }
+  });
+
+  function announceVersion(version: AppVersion): void {
+    bus
+      .publish({ type: 'app-version.changed', appVersionName: version.name, applicationName: version.applicationName, at: clock.iso() })
+      .catch((err: unknown) => logger.error({ err, appVersion: version.name }, 'failed to publish app-version.changed'));
+  }
+
   async function insertVersion(version: AppVersion): Promise<AppVersion> {
     await storage.insertAppVersion(version);
     const frozen = freeze(version);
     versions.set(frozen.name, frozen);
+    announceVersion(frozen);
     return frozen;
   }
 
@@ -44,6 +63,7 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
     await storage.updateAppVersion(version);
     const frozen = freeze(version);
     versions.set(frozen.name, frozen);
+    announceVersion(frozen);
     return frozen;
   }
 
@@ -83,6 +103,9 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
       }
       // Sessions and caches keyed by endpoint learn about the cascade through the usual event.
       const at = clock.iso();
+      await bus.publish({ type: 'application.deleted', applicationName: name, at }).catch((err: unknown) => {
+        logger.error({ err, application: name }, 'failed to publish application.deleted');
+      });
       for (const endpointId of endpointIds) {
         await bus.publish({ type: 'endpoint.deleted', endpointId, applicationName: name, at }).catch((err: unknown) => {
           logger.error({ err, endpointId }, 'failed to publish endpoint.deleted');

@@ -38,7 +38,13 @@ export type TetherEvent =
       applicationName: string;
       change: ClientCredentialChange;
       at: Iso;
-    };
+    }
+  // Not about one endpoint: every node's cache of application versions reloads the version.
+  | { type: 'app-version.changed'; appVersionName: string; applicationName: string; at: Iso }
+  | { type: 'application.deleted'; applicationName: string; at: Iso }
+  // An MQTT session began on node `nodeId`: another node holding a session with the same client ID
+  // ends it (MQTT session takeover across nodes, src/cluster/takeover.ts).
+  | { type: 'session.started'; clientId: string; nodeId: string; at: Iso };
 
 export type TetherEventType = TetherEvent['type'];
 

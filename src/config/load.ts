@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { errors } from '../core/errors.js';
 import { DEFAULT_LIMITS, LIMIT_MINIMUMS } from '../core/limits.js';
@@ -11,7 +12,7 @@ import { parseFlags } from './flags.js';
 import { parseTimeSeriesConfig } from './time-series.js';
 import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
 import type { TetherConfig, TlsConfig } from './types.js';
-import { Invalid, filePath, host, limitValue, nonEmptyPath, oneOf, port, secret } from './values.js';
+import { Invalid, filePath, host, limitValue, nodeId, nonEmptyPath, oneOf, port, secret, serviceUrl } from './values.js';
 import type { Parser } from './values.js';
 
 interface Setting<T> {
@@ -35,13 +36,20 @@ const SETTINGS = {
   adminPassword: { env: 'TETHER_ADMIN_PASSWORD', fileKey: 'adminPassword', parse: secret('a password', 8), secret: true },
   storageKind: {
     flag: 'storage', env: 'TETHER_STORAGE', fileKey: 'storage.kind',
-    parse: oneOf(STORAGE_KINDS, ' (PostgreSQL support is planned)'),
+    parse: oneOf(STORAGE_KINDS, ' (postgres needs --database-url)'),
   },
+  // Flags are visible in `ps`: put a password in TETHER_DATABASE_URL rather than on the command line.
+  databaseUrl: {
+    flag: 'database-url', env: 'TETHER_DATABASE_URL', fileKey: 'storage.url',
+    parse: serviceUrl('PostgreSQL', ['postgres', 'postgresql'], 'postgres://tether:secret@db:5432/tether'), secret: true,
+  },
+  natsUrl: { flag: 'nats-url', env: 'TETHER_NATS_URL', fileKey: 'bus.url', parse: serviceUrl('NATS', ['nats', 'tls'], 'nats://nats:4222'), secret: true },
+  nodeId: { flag: 'node-id', env: 'TETHER_NODE_ID', fileKey: 'nodeId', parse: nodeId },
   sqliteSynchronous: {
     flag: 'sqlite-synchronous', env: 'TETHER_SQLITE_SYNCHRONOUS', fileKey: 'storage.synchronous',
     parse: oneOf(SQLITE_SYNCHRONOUS, ' (full keeps every acknowledged write through a power loss)'),
   },
-  busKind: { flag: 'bus', env: 'TETHER_BUS', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (NATS support is planned)') },
+  busKind: { flag: 'bus', env: 'TETHER_BUS', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (nats needs --nats-url)') },
   clientAuthMode: { flag: 'client-auth', env: 'TETHER_CLIENT_AUTH', fileKey: 'clientAuth.mode', parse: oneOf(CLIENT_AUTH_MODES) },
   tlsCert: { flag: 'tls-cert', env: 'TETHER_TLS_CERT', fileKey: 'tls.cert', parse: filePath },
   tlsKey: { flag: 'tls-key', env: 'TETHER_TLS_KEY', fileKey: 'tls.key', parse: filePath },
@@ -66,10 +74,10 @@ const LIMIT_SETTINGS = Object.fromEntries(
 ) as Record<LimitName, Setting<number>>;
 
 const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'applications', 'clientAuth', 'tls', 'limits', 'kaa', 'timeSeries', 'auditRetentionDays'],
+  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'nodeId', 'applications', 'clientAuth', 'tls', 'limits', 'kaa', 'timeSeries', 'auditRetentionDays'],
   limits: LIMIT_NAMES,
-  storage: ['kind', 'synchronous'],
-  bus: ['kind'],
+  storage: ['kind', 'synchronous', 'url'],
+  bus: ['kind', 'url'],
   clientAuth: ['mode', 'applications'],
   tls: ['cert', 'key', 'ca', 'mqttPort', 'httpsPort'],
 };
@@ -91,6 +99,9 @@ export const CONFIG_FLAGS = {
   storage: { type: 'string' },
   'sqlite-synchronous': { type: 'string' },
   bus: { type: 'string' },
+  'database-url': { type: 'string' },
+  'nats-url': { type: 'string' },
+  'node-id': { type: 'string' },
   'client-auth': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -110,6 +121,9 @@ export const CONFIG_HELP = `Options (flag / environment variable / config file k
   --storage <kind>             TETHER_STORAGE             storage.kind          ${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})
   --sqlite-synchronous <mode>  TETHER_SQLITE_SYNCHRONOUS  storage.synchronous   ${SQLITE_SYNCHRONOUS.join(' | ')} (default ${DEFAULTS.sqliteSynchronous})
   --bus <kind>                 TETHER_BUS                 bus.kind              ${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})
+  --database-url <url>         TETHER_DATABASE_URL        storage.url   postgres://user:password@host:5432/db: PostgreSQL shared by several nodes (default: embedded SQLite)
+  --nats-url <url>             TETHER_NATS_URL            bus.url       nats://host:4222: NATS between nodes (default: in-process bus)
+  --node-id <id>               TETHER_NODE_ID             nodeId        this node's name in a cluster (default <hostname>-<mqtt port>; see docs/operations.md)
   --client-auth <mode>         TETHER_CLIENT_AUTH         clientAuth.mode       ${CLIENT_AUTH_MODES.join(' | ')} (default anonymous): what MQTT clients need at CONNECT
                                                           clientAuth.applications  per application, e.g. { smart_meters: x509 } (see docs/security.md)
   --tls-cert <file>            TETHER_TLS_CERT            tls.cert      PEM certificate (chain); with --tls-key turns on MQTT over TLS and HTTPS
@@ -236,14 +250,32 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     return tls;
   }
 
+  // A URL alone selects the backend; naming the backend without its URL is a mistake worth one line.
+  function resolveStorage(): TetherConfig['storage'] {
+    const synchronous = resolve(SETTINGS.sqliteSynchronous, DEFAULTS.sqliteSynchronous);
+    const url = resolve(SETTINGS.databaseUrl);
+    const kind = resolve(SETTINGS.storageKind) ?? (url !== undefined ? 'postgres' : DEFAULTS.storageKind);
+    if (kind === 'sqlite') return { kind, synchronous };
+    if (url === undefined) throw errors.configInvalid('storage postgres', 'it needs --database-url <postgres://…> (or TETHER_DATABASE_URL)');
+    return { kind, synchronous, url };
+  }
+  function resolveBus(): TetherConfig['bus'] {
+    const url = resolve(SETTINGS.natsUrl);
+    const kind = resolve(SETTINGS.busKind) ?? (url !== undefined ? 'nats' : DEFAULTS.busKind);
+    if (kind === 'memory') return { kind };
+    if (url === undefined) throw errors.configInvalid('bus nats', 'it needs --nats-url <nats://…> (or TETHER_NATS_URL)');
+    return { kind, url };
+  }
+
   const config: TetherConfig = {
     host: resolve(SETTINGS.host, DEFAULTS.host),
     mqttPort: resolve(SETTINGS.mqttPort, DEFAULTS.mqttPort),
     httpPort: resolve(SETTINGS.httpPort, DEFAULTS.httpPort),
     dataDir: path.resolve(dataDirBase, resolve(SETTINGS.dataDir, DEFAULTS.dataDir)),
     logLevel: resolve(SETTINGS.logLevel, DEFAULTS.logLevel),
-    storage: { kind: resolve(SETTINGS.storageKind, DEFAULTS.storageKind), synchronous: resolve(SETTINGS.sqliteSynchronous, DEFAULTS.sqliteSynchronous) },
-    bus: { kind: resolve(SETTINGS.busKind, DEFAULTS.busKind) },
+    storage: resolveStorage(),
+    bus: resolveBus(),
+    nodeId: resolve(SETTINGS.nodeId) ?? defaultNodeId(resolve(SETTINGS.mqttPort, DEFAULTS.mqttPort)),
     limits: Object.fromEntries(LIMIT_NAMES.map((name) => [name, resolve(LIMIT_SETTINGS[name], DEFAULT_LIMITS[name])])) as unknown as Limits,
     applications,
   };
@@ -299,4 +331,14 @@ function checkFileKeys(file: Record<string, unknown>, configFile: string): void 
       throw errors.configInvalid(`key ${name} in ${configFile}`, `there is no such setting; allowed: ${allowed.join(', ')}`);
     }
   }
+}
+
+/**
+ * The default node ID: stable across restarts of the same node (a restarting node resets only the
+ * sessions recorded under its own ID), and different for two nodes on one host, which cannot share
+ * an MQTT port. Port 0 (tests) has no stable port: the process ID stands in.
+ */
+function defaultNodeId(mqttPort: number): string {
+  const hostPart = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'tether';
+  return `${hostPart}-${mqttPort === 0 ? `pid${process.pid}` : mqttPort}`;
 }

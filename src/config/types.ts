@@ -13,13 +13,13 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export type SqliteSynchronous = 'full' | 'normal';
 export const SQLITE_SYNCHRONOUS: readonly SqliteSynchronous[] = ['full', 'normal'];
 
-/** Only SQLite for now; PostgreSQL will add `{ kind: 'postgres'; url: string }`. */
-export type StorageConfig = { kind: 'sqlite'; synchronous: SqliteSynchronous };
-export const STORAGE_KINDS = ['sqlite'] as const;
+/** Embedded SQLite (one node), or a PostgreSQL database several nodes share (`--database-url`). */
+export type StorageConfig = { kind: 'sqlite'; synchronous: SqliteSynchronous } | { kind: 'postgres'; synchronous: SqliteSynchronous; url: string };
+export const STORAGE_KINDS = ['sqlite', 'postgres'] as const;
 
-/** Only the in-process bus for now; NATS will add `{ kind: 'nats'; url: string }`. */
-export type BusConfig = { kind: 'memory' };
-export const BUS_KINDS = ['memory'] as const;
+/** The in-process bus (one node), or NATS between nodes (`--nats-url`). */
+export type BusConfig = { kind: 'memory' } | { kind: 'nats'; url: string };
+export const BUS_KINDS = ['memory', 'nats'] as const;
 
 /** Everything `tether start` needs, validated and with defaults applied. */
 export interface TetherConfig {
@@ -37,6 +37,8 @@ export interface TetherConfig {
   adminPassword?: string;
   storage: StorageConfig;
   bus: BusConfig;
+  /** Names this process among the nodes of a cluster (TETHER_NODE_ID); see cluster/node-id.ts. */
+  nodeId: string;
   /** Resource limits (core/limits.ts), each from `limits.<name>` / TETHER_LIMITS_<NAME> or its default. */
   limits: Limits;
   /** Applications and versions that must exist after start (created or updated). */

@@ -73,3 +73,26 @@ export function limitValue(min: number, fractional = false): Parser<number> {
     return value;
   };
 }
+
+/** A connection URL with one of the given schemes; never echoed (it may hold a password). */
+export function serviceUrl(what: string, schemes: readonly string[], example: string): Parser<string> {
+  return (raw) => {
+    const text = typeof raw === 'string' ? raw.trim() : '';
+    const ok = text.split(',').every((part) => {
+      try {
+        return schemes.includes(new URL(part.trim()).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    });
+    if (!ok) throw new Invalid(`use a ${what} URL (${schemes.map((s) => `${s}://`).join(' or ')}), e.g. ${example}`);
+    return text;
+  };
+}
+
+/** Node IDs appear in the database and in NATS subjects' payloads: keep them short and plain. */
+export const nodeId: Parser<string> = (raw) => {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(text)) throw new Invalid('use 1-64 letters, digits, ".", "_", ":" or "-", e.g. tether-1');
+  return text;
+};

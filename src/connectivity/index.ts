@@ -13,9 +13,17 @@ export interface ConnectivityDeps {
   logger: Logger;
   /** Least time between two `lastSeen` writes for one endpoint. */
   seenIntervalMs?: number;
+  /**
+   * Several nodes on one database: this node's ID. Edges are recorded under it, and a start resets
+   * only the endpoints this node held (the others' sessions live on). Absent: one node, and a start
+   * resets every endpoint.
+   */
+  nodeId?: string;
 }
 
 export type ConnectivityService = Connectivity & {
+  /** Endpoints with a session on this node (metrics). */
+  localConnectedCount(): number;
   /** Settles once the connectivity left over from the previous run has been reset. */
   readonly ready: Promise<void>;
   /** Records the endpoints still connected as disconnected and stops listening to the bus. */
@@ -40,12 +48,24 @@ export function createConnectivity(deps: ConnectivityDeps): ConnectivityService 
   let closed = false;
 
   // 9/ELCE: no session survives a restart, so whatever was connected before is not any more.
-  const ready = storage.resetConnectivity(clock.iso()).then(
+  const ready = (deps.nodeId === undefined ? storage.resetConnectivity(clock.iso()) : resetOwnSessions(deps.nodeId)).then(
     (count) => {
       if (count > 0) logger.info({ endpoints: count }, 'endpoints left connected by the previous run marked disconnected');
     },
     (err: unknown) => logger.error({ err }, 'failed to reset connectivity'),
   );
+
+  /** Other nodes' endpoints stay as they are; the ones this node held are announced disconnected. */
+  async function resetOwnSessions(nodeId: string): Promise<number> {
+    const at = clock.iso();
+    const released = await storage.disconnectNode(nodeId, at);
+    for (const { endpointId, applicationName } of released) {
+      await bus
+        .publish({ type: 'connectivity.changed', endpointId, applicationName, connected: false, at })
+        .catch((err: unknown) => logger.error({ err, endpointId }, 'failed to publish connectivity.changed'));
+    }
+    return released.length;
+  }
 
   const unsubscribe = bus.subscribe((event: TetherEvent) => {
     if (event.type !== 'endpoint.deleted') return;
@@ -57,7 +77,7 @@ export function createConnectivity(deps: ConnectivityDeps): ConnectivityService 
     return perEndpoint.run(endpointId, async () => {
       await ready;
       const at = clock.iso();
-      await storage.recordConnectivity(endpointId, connected, at);
+      await storage.recordConnectivity(endpointId, connected, at, deps.nodeId);
       await bus
         .publish({ type: 'connectivity.changed', endpointId, applicationName, connected, at })
         .catch((err: unknown) => logger.error({ err, endpointId }, 'failed to publish connectivity.changed'));
@@ -105,6 +125,8 @@ export function createConnectivity(deps: ConnectivityDeps): ConnectivityService 
     },
 
     sessionsOf: (endpointId) => table.sessionsOf(endpointId),
+
+    localConnectedCount: () => table.connectedEndpoints().length,
 
     async close() {
       if (closed) return;

@@ -189,6 +189,10 @@ export const errors = {
   mqttUnreachable: (address: string, problem: string) =>
     new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`npx tether start\` running? Use --host and --port to point elsewhere.`),
 
+  // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
+  dependencyUnreachable: (what: string, url: string, problem: string, setting: string) =>
+    new TetherError('DEPENDENCY_UNREACHABLE', 503, `Cannot reach ${what} at ${url}: ${problem}. Start it, or point Tether elsewhere with ${setting}.`),
+
   // --- everything else ----------------------------------------------------------
   internal: (cause?: unknown) =>
     new TetherError('INTERNAL', 500, 'The server failed to process the request. It was logged; try again, and report it if it persists.', { cause }),

@@ -16,6 +16,8 @@ export interface ServicesDeps {
   logger?: Logger;
   /** Metadata limits for the registry (the rest of Limits is read by the transports and API). */
   limits?: Partial<Limits>;
+  /** Several nodes on one database: this node's ID (connectivity records which node holds a session). */
+  nodeId?: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function createServices(deps: ServicesDeps): Promise<Services & { c
   const applications = await createApplications(base);
   const credentials = createCredentials(base);
   const registry = createRegistry({ ...base, applications, credentials, ...(deps.limits && { limits: deps.limits }) });
-  const connectivity = createConnectivity(base);
+  const connectivity = createConnectivity({ ...base, ...(deps.nodeId !== undefined && { nodeId: deps.nodeId }) });
   await connectivity.ready;
 
   return {

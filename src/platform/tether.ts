@@ -4,6 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
+import { connectNatsBus } from '../bus/nats/index.js';
+import { type NodeLeases, startMembership } from '../cluster/membership.js';
+import { createSessionTakeover } from '../cluster/takeover.js';
+import type { SessionTakeover } from '../cluster/takeover.js';
+import type { ConnectivityService } from '../connectivity/index.js';
+import { systemClock } from '../core/clock.js';
+import { type TetherMetrics, createMetrics } from '../metrics/index.js';
+import { opsPlugin } from '../ops/index.js';
+import { openPostgresClientCredentialStore } from '../storage/postgres/client-credentials.js';
+import { openPostgresStorage } from '../storage/postgres/index.js';
 import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js';
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
@@ -51,7 +61,11 @@ export interface RunningTether {
   storage: Storage;
   bus: EventBus;
   /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
-  timeSeries: TimeSeriesService;
+  /** Absent on PostgreSQL: time series are SQLite-only so far (docs/operations.md). */
+  timeSeries: TimeSeriesService | undefined;
+  /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
+  nodeId: string;
+  metrics: TetherMetrics;
   /** Effective MQTT client authentication (global mode and per-application modes). */
   clientAuthConfig: ClientAuthConfig;
   clientAuth: ClientAuthService;
@@ -77,39 +91,62 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
   const closers: Closer[] = [];
   try {
     await prepareDataDir(config.dataDir);
+    const metrics = createMetrics(config.nodeId);
+    // Several nodes share PostgreSQL: connectivity records which node holds each session.
+    const clustered = config.storage.kind === 'postgres';
 
-    const storage = await openStorage(config);
+    const storage = await openStorage(config, metrics);
     closers.push({ name: 'storage', close: () => storage.close() });
-    const bus = createBus(config);
+    const bus = countEvents(await createBus(config, logger, metrics), metrics);
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const services = await createServices({ storage, bus, logger, limits: config.limits });
+    const services = await createServices({ storage, bus, logger, limits: config.limits, ...(clustered && { nodeId: config.nodeId }) });
     closers.push({ name: 'services', close: () => services.close() });
+    metrics.connectedEndpoints(() => (services.connectivity as ConnectivityService).localConnectedCount?.() ?? 0);
+    if (clustered) {
+      // Before MQTT listens: a node without a lease looks dead to the others.
+      const leases = (storage as { leases?: () => NodeLeases }).leases?.();
+      if (leases) {
+        const membership = await startMembership({ nodeId: config.nodeId, leases, storage, bus, clock: systemClock, logger });
+        closers.push({ name: 'membership', close: () => membership.close() });
+      }
+    }
     await services.applications.ensureDeclared(config.applications);
 
     // Time series share the SQLite file and its writer thread; closed before storage (reverse order).
-    const timeSeriesStorage = openSqliteTimeSeriesStorage(storage);
-    closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
-    const timeSeries = new TimeSeriesService({
-      storage: timeSeriesStorage,
-      bus,
-      applications: services.applications,
-      registry: services.registry,
-      logger,
-      settings: {
-        ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
-        declared: config.timeSeries?.declared ?? [],
-        retentionByApp: config.timeSeries?.retentionByApp ?? {},
-      },
-    });
-    closers.push({ name: 'time series', close: () => timeSeries.close() });
-    await timeSeries.start();
+    // Not on PostgreSQL yet: rather than keep each node's points apart, a cluster serves none, and a
+    // device's DCX request gets a clear 1/KP error (EXTENSION_UNAVAILABLE).
+    let timeSeries: TimeSeriesService | undefined;
+    if (storage.kind === 'sqlite') {
+      const timeSeriesStorage = openSqliteTimeSeriesStorage(storage);
+      closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
+      const service = new TimeSeriesService({
+        storage: timeSeriesStorage,
+        bus,
+        applications: services.applications,
+        registry: services.registry,
+        logger,
+        settings: {
+          ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
+          declared: config.timeSeries?.declared ?? [],
+          retentionByApp: config.timeSeries?.retentionByApp ?? {},
+        },
+      });
+      closers.push({ name: 'time series', close: () => service.close() });
+      await service.start();
+      timeSeries = service;
+    } else {
+      logger.warn({ storage: storage.kind }, 'time series (DCX, EPTS) are not available with this storage yet; they need the embedded SQLite storage');
+    }
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
     }
-    const credentialStore = await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
+    const credentialStore =
+      config.storage.kind === 'postgres'
+        ? await openPostgresClientCredentialStore({ url: config.storage.url })
+        : await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
     closers.push({ name: 'client credentials', close: () => credentialStore.close() });
     const clientAuth = createClientAuth({ store: credentialStore, bus, applications: services.applications, registry: services.registry, config: clientAuthConfig, logger });
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
@@ -140,14 +177,31 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     let app: FastifyInstance | undefined;
     closers.push({ name: 'http', close: () => app?.close() });
 
+    // Another node's CONNECT with a client ID ends the session it has here (src/cluster/takeover.ts);
+    // with the in-process bus there is no other node, so nothing is published per connect.
+    let takeover: SessionTakeover | undefined;
     const mqtt = createMqttServer({
       services,
       bus,
       logger,
       clientAuth: createMqttClientAuth(clientAuth, logger),
       limits: config.limits,
-      extensions: [createEpmxExtension({ registry: services.registry }), createDcxExtension({ sink: timeSeries })],
+      extensions: [createEpmxExtension({ registry: services.registry }), ...(timeSeries ? [createDcxExtension({ sink: timeSeries })] : [])],
+      hooks: {
+        sessionStarted: (clientId) => {
+          metrics.sessionOpened();
+          takeover?.onLocalSessionStarted(clientId);
+        },
+        sessionEnded: () => metrics.sessionClosed(),
+        request: (extension, outcome) => metrics.request(extension, outcome),
+        acknowledged: (seconds) => metrics.puback(seconds),
+      },
     });
+    if (config.bus.kind !== 'memory') {
+      const cluster = createSessionTakeover({ nodeId: config.nodeId, bus, clock: systemClock, logger, sessions: { endLocalSessionByClientId: (clientId, reason) => mqtt.endSessionByClientId(clientId, reason) } });
+      takeover = cluster;
+      closers.push({ name: 'takeover', close: () => cluster.close() });
+    }
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
@@ -169,9 +223,9 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       logger,
       adminApiKey: admin.key,
       sessionVerifier: dashboard.sessionVerifier,
-      plugins: [dashboard.plugin],
+      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics }), dashboard.plugin],
       clientAuth,
-      timeSeries,
+      ...(timeSeries && { timeSeries }),
       accounts,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
@@ -189,7 +243,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       webSockets.push(attachMqttWebSocket({ server: https.server, handle: mqtt.handle, secure: true, logger }));
     }
 
-    logger.info({ mqttPort, httpPort, mqttsPort: mqtts?.port, httpsPort: https?.port, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind }, 'tether started');
+    logger.info({ mqttPort, httpPort, mqttsPort: mqtts?.port, httpsPort: https?.port, host: config.host, dataDir: config.dataDir, storage: storage.kind, bus: bus.kind, node: config.nodeId }, 'tether started');
 
     let stopping: Promise<void> | undefined;
     const running: RunningTether = {
@@ -206,6 +260,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       storage,
       bus,
       timeSeries,
+      nodeId: config.nodeId,
+      metrics,
       clientAuthConfig,
       clientAuth,
       reloadTls: async () => {
@@ -247,7 +303,11 @@ async function prepareDataDir(dataDir: string): Promise<void> {
   }
 }
 
-async function openStorage(config: TetherConfig): Promise<Storage> {
+async function openStorage(config: TetherConfig, metrics: TetherMetrics): Promise<Storage> {
+  if (config.storage.kind === 'postgres') {
+    // An unreachable database fails the start with one DEPENDENCY_UNREACHABLE line.
+    return openPostgresStorage({ url: config.storage.url, onBatch: (batch) => metrics.storageCommit(batch) });
+  }
   const file = path.join(config.dataDir, 'tether.db');
   try {
     return await openSqliteStorage({ file, synchronous: config.storage.synchronous === 'normal' ? 'NORMAL' : 'FULL' });
@@ -264,11 +324,28 @@ async function openStorage(config: TetherConfig): Promise<Storage> {
   }
 }
 
-function createBus(config: TetherConfig): EventBus {
+async function createBus(config: TetherConfig, logger: Logger, metrics: TetherMetrics): Promise<EventBus> {
   switch (config.bus.kind) {
     case 'memory':
       return createMemoryBus();
+    case 'nats':
+      return connectNatsBus({
+        url: config.bus.url,
+        nodeId: config.nodeId,
+        logger: logger.child({ part: 'bus' }),
+        onRemoteEvent: (type) => metrics.busEvent(type, 'received'),
+      });
   }
+}
+
+/** Counts what this node publishes; the NATS bus counts what it receives from other nodes. */
+function countEvents<B extends EventBus>(bus: B, metrics: TetherMetrics): B {
+  const publish = bus.publish.bind(bus);
+  bus.publish = (event) => {
+    metrics.busEvent(event.type, 'published');
+    return publish(event);
+  };
+  return bus;
 }
 
 interface Listener {

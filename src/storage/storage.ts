@@ -77,13 +77,22 @@ export interface Storage {
   /**
    * Sets `connected` and `connectivityTs`, and `lastConnectedDate` and `lastSeen` when connecting or
    * `lastDisconnectedDate` when disconnecting.
+   *
+   * Several nodes: `nodeId` names the node whose session the edge is about. A connect remembers it;
+   * a disconnect from a node that no longer holds the endpoint (another node's session took it over)
+   * changes nothing. Without `nodeId` (one node) every edge applies.
    */
-  recordConnectivity(endpointId: string, connected: boolean, at: Iso): Promise<void>;
+  recordConnectivity(endpointId: string, connected: boolean, at: Iso, nodeId?: string): Promise<void>;
   /** Sets `lastSeen`. Called for every device message: implementations should batch. */
   recordSeen(endpointId: string, at: Iso): Promise<void>;
   /** After an unclean stop no session survives: marks every connected endpoint disconnected at `at`
    *  (`connectivityTs` and `lastDisconnectedDate`). */
   resetConnectivity(at: Iso): Promise<number>;
+  /**
+   * Several nodes: marks disconnected at `at` the endpoints whose session node `nodeId` held (a
+   * restarting node resets only its own; survivors release a dead node's) and returns them.
+   */
+  disconnectNode(nodeId: string, at: Iso): Promise<Array<{ endpointId: string; applicationName: string }>>;
 
   // --- settings: small JSON documents (dashboard widgets, forms, accounts) ----------
   getSetting(key: string): Promise<JsonValue | undefined>;

@@ -12,6 +12,7 @@ import type { Pressure } from './pressure.js';
 import type { Refusals } from './refusals.js';
 import type { RequestHandler } from './requests.js';
 import type { SessionTable } from './session.js';
+import type { TransportHooks } from './server.js';
 import type { SubscriptionIndex } from './subscriptions.js';
 
 /** What every packet handler (packets/*.ts) works with: the server's shared state and services. */
@@ -34,6 +35,7 @@ export interface ServerContext {
   entitlement(sessionId: string, appVersionName: string, extensionInstance: string, token: string): Promise<TokenRecord>;
   /** True once the server is closing: new CONNECTs are refused. */
   closing(): boolean;
+  hooks: TransportHooks;
 }
 
 /** A device's protocol mistake, for logs and the MQTT 5 DISCONNECT reason string. */

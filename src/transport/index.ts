@@ -1,5 +1,5 @@
 export { createMqttServer } from './server.js';
-export type { MqttServer, MqttServerDeps } from './server.js';
+export type { MqttServer, MqttServerDeps, TransportHooks } from './server.js';
 export { TlsCredentials } from './tls-credentials.js';
 export type { TlsFiles, TlsFileSettings, TlsCertificateInfo } from './tls-credentials.js';
 export { listenMqttTls } from './tls.js';

@@ -40,6 +40,8 @@ export interface RequestOutcome {
   refused: boolean;
   /** The refusal, for the connection's refusal log. */
   error?: TetherError;
+  /** The extension instance the topic named, when it was a 1/KP topic (for metrics). */
+  extension?: string;
 }
 
 /**
@@ -98,6 +100,7 @@ export function createRequestHandler(deps: RequestDeps) {
       acknowledge: true,
       reason: Reason.success,
       refused: false,
+      extension: kp.extensionInstance,
       ...(kp.requestId !== undefined && { reply: { topic: statusTopic(topic), payload: response?.payload ?? EMPTY } }),
     };
   }
@@ -115,6 +118,7 @@ export function createRequestHandler(deps: RequestDeps) {
       refused: !internal,
       reply: { topic: errorTopic(topic), payload: errorPayload(err) },
       ...(!internal && { error: err }),
+      ...(kp && { extension: kp.extensionInstance }),
     };
   }
 

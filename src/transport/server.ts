@@ -46,6 +46,20 @@ export interface MqttServerDeps {
   clock?: Clock;
   /** Client authentication (src/client-auth/): CONNECT credentials and per-application checks. Anonymous when absent. */
   clientAuth?: MqttClientAuth;
+  /** Told about sessions and requests (metrics, cross-node takeover); every hook optional. */
+  hooks?: TransportHooks;
+}
+
+/** What the MQTT core reports to the rest of a node (src/metrics/, src/cluster/takeover.ts). */
+export interface TransportHooks {
+  /** A CONNECT was accepted: the session with this client ID now lives here. */
+  sessionStarted?(clientId: string): void;
+  /** A connected session ended. */
+  sessionEnded?(clientId: string): void;
+  /** A 1/KP request finished: its extension instance (`-` when the topic named none) and `ok` or the error code. */
+  request?(extension: string, outcome: string): void;
+  /** Seconds from a QoS 1/2 PUBLISH arriving to its PUBACK / PUBREC being queued for writing. */
+  acknowledged?(seconds: number): void;
 }
 
 export interface MqttServer {
@@ -59,6 +73,11 @@ export interface MqttServer {
   sessionCount(): number;
   /** Checks CONNECT timeouts, keepalives and expired persistent sessions now; runs every second by itself. */
   sweep(): void;
+  /**
+   * Ends the connected session with this client ID, as a takeover would (MQTT 5: DISCONNECT 0x8E with
+   * `reason`); false when there is none here. Another node's CONNECT with the ID asks for this.
+   */
+  endSessionByClientId(clientId: string, reason: string): boolean;
 }
 
 /**
@@ -115,6 +134,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
       return record;
     },
     closing: () => closed,
+    hooks: deps.hooks ?? {},
   };
 
   // --- one turn of the event loop for all connections: pumps, then writes ---------------
@@ -166,6 +186,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
 
   async function end(connection: Connection): Promise<void> {
     const { session } = connection;
+    if (connection.client) ctx.hooks.sessionEnded?.(connection.clientId);
     sessions.remove(session);
     ctx.pressure.forget(connection);
     clientAuth?.ended(session.id);
@@ -319,7 +340,16 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     await Promise.all(stopped);
   }
 
-  return { listen, handle, close, sessionCount: () => sessions.size, sweep };
+  function endSessionByClientId(clientId: string, reason: string): boolean {
+    const connection = ctx.live.get(clientId);
+    if (!connection) return false;
+    ctx.live.delete(clientId);
+    logger.info({ clientId, sessionId: connection.session.id, reason }, 'closing session');
+    connection.end(Reason.sessionTakenOver, reason);
+    return true;
+  }
+
+  return { listen, handle, close, sessionCount: () => sessions.size, sweep, endSessionByClientId };
 }
 
 async function waitFor(condition: () => boolean, ms: number): Promise<void> {

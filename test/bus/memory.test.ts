@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
-import { busConformance } from './conformance.js';
 
-busConformance('memory', async () => {
-  const bus = createMemoryBus();
-  return { bus, cleanup: () => bus.close() };
-});
+// The conformance suite runs on every bus from conformance.test.ts (backends.ts).
 
 test('memory bus: delivers in a microtask, before any timer', async () => {
   const bus = createMemoryBus();

@@ -13,18 +13,7 @@ function tempFile(): { file: string; dir: string } {
   return { dir, file: path.join(dir, 'tether.db') };
 }
 
-clientCredentialStoreConformance('sqlite', async () => {
-  const { dir, file } = tempFile();
-  const store = await openSqliteClientCredentialStore({ file });
-  return {
-    store,
-    reopen: () => openSqliteClientCredentialStore({ file }),
-    cleanup: async () => {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+// The conformance suite runs on every backend from store-conformance.test.ts (test/storage/backends.ts).
 
 test('sqlite: the credential table shares the main storage file without disturbing it', async () => {
   const { dir, file } = tempFile();

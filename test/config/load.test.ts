@@ -37,6 +37,7 @@ test('defaults apply when nothing is set', async (t) => {
     logLevel: 'info',
     storage: { kind: 'sqlite', synchronous: 'full' },
     bus: { kind: 'memory' },
+    nodeId: `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-1883`,
     limits: { ...DEFAULT_LIMITS },
     applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx'] }] }],
   });
@@ -146,8 +147,15 @@ test('invalid flag values name the flag and what is allowed', async (t) => {
   assert.match(await failure(loadConfig(['--http-port', '65536'], {}, { cwd })), /--http-port "65536".*0 to 65535/);
   assert.match(await failure(loadConfig(['--host', 'http://example.com'], {}, { cwd })), /--host .*host name or IP address/);
   assert.match(await failure(loadConfig(['--log-level', 'loud'], {}, { cwd })), /--log-level "loud".*fatal, error, warn, info, debug, trace, silent/);
-  assert.match(await failure(loadConfig(['--storage', 'postgres'], {}, { cwd })), /--storage "postgres".*sqlite/);
-  assert.match(await failure(loadConfig(['--bus', 'nats'], {}, { cwd })), /--bus "nats".*memory/);
+  assert.match(await failure(loadConfig(['--storage', 'postgres'], {}, { cwd })), /storage postgres: it needs --database-url/);
+  assert.match(await failure(loadConfig(['--bus', 'nats'], {}, { cwd })), /bus nats: it needs --nats-url/);
+  assert.match(await failure(loadConfig(['--storage', 'mongodb'], {}, { cwd })), /--storage "mongodb".*sqlite, postgres/);
+  // URLs may hold passwords: a wrong one is named by its flag, never echoed.
+  const badUrl = await failure(loadConfig(['--database-url', 'mysql://u:hunter2@db/x'], {}, { cwd }));
+  assert.match(badUrl, /--database-url: use a PostgreSQL URL/);
+  assert.doesNotMatch(badUrl, /hunter2/);
+  assert.match(await failure(loadConfig(['--nats-url', 'http://nats:4222'], {}, { cwd })), /--nats-url: use a NATS URL/);
+  assert.match(await failure(loadConfig([], { TETHER_NODE_ID: 'bad id!' }, { cwd })), /TETHER_NODE_ID "bad id!"/);
   assert.match(await failure(loadConfig(['--sqlite-synchronous', 'sometimes'], {}, { cwd })), /--sqlite-synchronous.*full, normal/);
 });
 
@@ -190,7 +198,7 @@ test('invalid file values name the file key and the file', async (t) => {
   assert.match(await failure(loadConfig(['--config', file], {}, { cwd: dir })), /key mqtt_port in .*allowed: host, mqttPort/);
 
   write('storage:\n  kind: sqlite\n  journal: wal\n');
-  assert.match(await failure(loadConfig(['--config', file], {}, { cwd: dir })), /storage\.journal.*allowed: kind, synchronous/);
+  assert.match(await failure(loadConfig(['--config', file], {}, { cwd: dir })), /storage\.journal.*allowed: kind, synchronous, url/);
 
   write('storage: sqlite\n');
   assert.match(await failure(loadConfig(['--config', file], {}, { cwd: dir })), /storage in .*mapping/);
@@ -237,4 +245,14 @@ test('MQTT and HTTP cannot share a fixed port', async (t) => {
   assert.match(await failure(loadConfig(['--mqtt-port', '9000', '--http-port', '9000'], {}, { cwd })), /both use port 9000/);
   const zeros = await loadConfig(['--mqtt-port', '0', '--http-port', '0'], {}, { cwd });
   assert.equal(zeros.mqttPort, 0);
+});
+
+test('a database URL selects PostgreSQL, a NATS URL selects NATS, and the node ID is taken as given', async (t) => {
+  const cwd = tempDir(t);
+  const config = await loadConfig(['--database-url', 'postgres://tether:secret@db:5432/tether'], { TETHER_NATS_URL: 'nats://a:4222,nats://b:4222', TETHER_NODE_ID: 'tether-2' }, { cwd });
+  assert.deepEqual(config.storage, { kind: 'postgres', synchronous: 'full', url: 'postgres://tether:secret@db:5432/tether' });
+  assert.deepEqual(config.bus, { kind: 'nats', url: 'nats://a:4222,nats://b:4222' });
+  assert.equal(config.nodeId, 'tether-2');
+  // Two nodes on one host differ by their MQTT port when no ID is given.
+  assert.notEqual((await loadConfig(['--mqtt-port', '1884'], {}, { cwd })).nodeId, (await loadConfig(['--mqtt-port', '1885'], {}, { cwd })).nodeId);
 });

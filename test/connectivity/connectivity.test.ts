@@ -143,6 +143,31 @@ describe('connectivity (9/ELCE)', () => {
     }
   });
 
+  test('several nodes: a restarting node resets only the endpoints its own sessions held, and says so', async () => {
+    const [a, b, c] = ids as [string, string, string];
+    const nodeA = createConnectivity({ storage: t.storage, bus: t.bus, clock, logger: silentLogger, nodeId: 'node-a' });
+    const nodeB = createConnectivity({ storage: t.storage, bus: t.bus, clock, logger: silentLogger, nodeId: 'node-b' });
+    await Promise.all([nodeA.ready, nodeB.ready]);
+    await nodeA.attach('s1', a, DEMO_APP);
+    await nodeB.attach('s2', b, DEMO_APP);
+    await nodeB.attach('s3', c, DEMO_APP);
+    // node-a dies without a word and starts again under the same ID.
+    const before = connectivityEvents().length;
+    const restarted = createConnectivity({ storage: t.storage, bus: t.bus, clock, logger: silentLogger, nodeId: 'node-a' });
+    try {
+      await restarted.ready;
+      assert.deepEqual([await connected(a), await connected(b), await connected(c)], [false, true, true]);
+      await waitFor(() => connectivityEvents().length > before);
+      assert.deepEqual(
+        connectivityEvents().slice(before).map((e) => [e.endpointId, e.connected]),
+        [[a, false]],
+      );
+    } finally {
+      await restarted.close();
+      await nodeB.close();
+    }
+  });
+
   test('close records the endpoints still connected as disconnected', async () => {
     const [a] = ids as [string];
     const own = createConnectivity({ storage: t.storage, bus: t.bus, clock, logger: silentLogger });

@@ -255,6 +255,12 @@ test('the SPA is served at / with a fallback for its pages, never for API paths 
   const api = await app.inject({ url: '/epr/api/v1/nothing-here', headers: { authorization: 'Bearer test-admin-key' } });
   assert.equal(api.statusCode, 404);
   assert.equal(api.json().code, 'NOT_FOUND');
+  // Only the SPA's page paths fall back to it: a probe's typo is a JSON 404, never a 200 page.
+  for (const url of ['/healthz-typo', '/metric', '/endpoints/a/b']) {
+    const probe = await app.inject({ url });
+    assert.equal(probe.statusCode, 404, url);
+    assert.equal(probe.json().code, 'NOT_FOUND', url);
+  }
   const traversal = await app.inject({ url: `/%2e%2e/outside-${path.basename(webRoot)}.txt` });
   assert.notEqual(traversal.body, 'secret');
 

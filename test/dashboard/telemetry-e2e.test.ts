@@ -119,7 +119,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await page.screenshot({ path: path.join(shots, 'telemetry-definitions-1280.png') });
   assert.deepEqual(await unnamedControls(page), []);
   await defs.getByRole('button', { name: 'Cancel' }).click();
-  const stored = (await tether.timeSeries.getDefinitions(APP)).timeSeries;
+  const stored = (await tether.timeSeries!.getDefinitions(APP)).timeSeries;
   assert.deepEqual(
     stored.map((s) => ({ name: s.name, valueField: s.valueField, tags: s.tagFields.map((t) => [t.name, t.required]) })),
     [{ name: 'Location', valueField: 'timestamp', tags: [['latitude', true], ['longitude', true]] }],

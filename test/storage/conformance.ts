@@ -502,6 +502,18 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           assert.equal((await storage.getEndpoint('e1', false))?.lastSeen, at(9));
           assert.equal((await storage.getEndpoint('e2', false))?.lastSeen, at(2));
           assert.equal((await storage.getEndpoint('e2', false))?.connected, false);
+          // Issued together with metadata changes (one batch), every write applies.
+          const [changed] = await Promise.all([
+            storage.changeMetadata('e1', { kind: 'merge', metadata: { k: 1 } }, at(20)),
+            storage.recordSeen('e1', at(21)),
+            storage.recordSeen('e2', at(22)),
+            storage.recordConnectivity('e2', true, at(19)),
+          ]);
+          assert.deepEqual(changed, { k: 1 });
+          const e1 = await storage.getEndpoint('e1', true);
+          assert.deepEqual([e1?.lastSeen, e1?.metadataUpdatedDate, e1?.metadata], [at(21), at(20), { k: 1 }]);
+          const e2 = await storage.getEndpoint('e2', false);
+          assert.deepEqual([e2?.lastSeen, e2?.connected], [at(22), true]);
         }));
 
       test('resetConnectivity disconnects every connected endpoint and counts them', () =>
@@ -523,6 +535,38 @@ export function storageConformance(name: string, open: () => Promise<OpenedStora
           assert.equal(untouched?.connectivityTs, null);
           assert.equal(untouched?.lastDisconnectedDate, null);
           assert.equal(await storage.resetConnectivity(at(11)), 0);
+        }));
+    });
+
+    describe('connectivity across nodes', () => {
+      test('a connect remembers its node; a disconnect from another node changes nothing; disconnectNode releases only that node', () =>
+        withStorage(async (storage) => {
+          const { app, version } = await seedApplication(storage);
+          for (const id of ['e1', 'e2', 'e3', 'e4']) await storage.insertEndpoint(endpoint(id, version, app), {});
+          await storage.recordConnectivity('e1', true, at(1), 'node-a');
+          await storage.recordConnectivity('e2', true, at(1), 'node-a');
+          await storage.recordConnectivity('e3', true, at(1), 'node-b');
+          // e2 moved to node-b (takeover); node-a's late disconnect must not undo that.
+          await storage.recordConnectivity('e2', true, at(2), 'node-b');
+          await storage.recordConnectivity('e2', false, at(3), 'node-a');
+          assert.equal((await storage.getEndpoint('e2', false))?.connected, true);
+          const released = await storage.disconnectNode('node-a', at(10));
+          assert.deepEqual(released, [{ endpointId: 'e1', applicationName: app }]);
+          const e1 = await storage.getEndpoint('e1', false);
+          assert.equal(e1?.connected, false);
+          assert.equal(e1?.lastDisconnectedDate, at(10));
+          assert.equal((await storage.getEndpoint('e3', false))?.connected, true);
+          assert.deepEqual(await storage.disconnectNode('node-a', at(11)), []);
+          // Edges without a node (one node) always apply.
+          await storage.recordConnectivity('e3', false, at(12));
+          assert.equal((await storage.getEndpoint('e3', false))?.connected, false);
+          // Edges issued together fold in order: a connect then a disconnect from the same node ends disconnected.
+          await Promise.all([storage.recordConnectivity('e4', true, at(20), 'node-c'), storage.recordConnectivity('e4', false, at(21), 'node-c')]);
+          const e4 = await storage.getEndpoint('e4', false);
+          assert.equal(e4?.connected, false);
+          assert.equal(e4?.lastConnectedDate, at(20));
+          assert.equal(e4?.lastDisconnectedDate, at(21));
+          assert.deepEqual(await storage.disconnectNode('node-b', at(30)), [{ endpointId: 'e2', applicationName: app }]);
         }));
     });
 

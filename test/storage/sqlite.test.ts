@@ -17,20 +17,7 @@ function tempFile(): { file: string; dir: string } {
   return { dir, file: path.join(dir, 'tether.db') };
 }
 
-for (const options of [{}, { synchronous: 'NORMAL', commitDelayMs: 2 }] as const) {
-  storageConformance(`sqlite ${JSON.stringify(options)}`, async () => {
-    const { dir, file } = tempFile();
-    const storage = await openSqliteStorage({ file, ...options });
-    return {
-      storage,
-      reopen: () => openSqliteStorage({ file, ...options }),
-      cleanup: async () => {
-        await storage.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  });
-}
+// The conformance suite runs on every backend from conformance.test.ts (backends.ts).
 
 test('sqlite: the file is in WAL mode with foreign keys and the current schema version', async () => {
   const { dir, file } = tempFile();

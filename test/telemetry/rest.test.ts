@@ -146,7 +146,7 @@ test('retention: points older than the application retention are deleted in the 
   const now = Date.now();
   await api(running, 'POST', `${APP}/data`, { [e1]: { 'auto~old': [{ timestamp: now - 100 * 86_400_000, values: { value: 1 } }, { timestamp: now - 10 * 86_400_000, values: { value: 2 } }] } });
   await api(running, 'PUT', '/api/v1/applications/demo_application/time-series', { retentionDays: 30 });
-  const deleted = await running.timeSeries.enforceRetention();
+  const deleted = await running.timeSeries!.enforceRetention();
   assert.ok(deleted >= 1);
   const data = await api<Series>(running, 'GET', `${APP}/data?endpointId=${e1}&timeSeriesName=auto~old&fromDate=0&toDate=${now}`);
   assert.deepEqual(data.body[0]![e1]!['auto~old']!.map((p) => p.values['value']), [2]);

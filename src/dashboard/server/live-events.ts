@@ -82,7 +82,7 @@ export class LiveEvents {
 
   private onEvent(event: TetherEvent): void {
     const shown = toDashboardEvent(event);
-    if (!shown) return;
+    if (!shown || !('applicationName' in event)) return;
     const data = `data: ${JSON.stringify(shown)}\n\n`;
     for (const stream of this.streams) {
       if (stream.applicationName === event.applicationName) stream.response.write(data);

@@ -17,6 +17,13 @@ export function defaultWebRoot(): string {
 /** Paths the SPA must never shadow: a typo in an API URL gets a JSON 404, not index.html. */
 const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/epts/', '/dashboard/api/'];
 
+/**
+ * The SPA's own page paths (src/dashboard/web/src/App.tsx routes): only these get index.html. Any
+ * other path is a JSON 404, so a probe or scraper that asks a wrong path (/health, /metric) hears
+ * "not found" rather than a 200 page. A new dashboard page adds its path here.
+ */
+const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/];
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -78,6 +85,7 @@ export function registerStaticFiles(app: FastifyInstance, webRoot: string, image
     // Vite puts content-hashed bundles under assets/: they never change under the same name.
     if (file) return send(reply, file, urlPath.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     if (path.extname(urlPath) !== '') throw errors.notFound(`File ${urlPath}`);
+    if (!PAGE_PATHS.some((page) => page.test(urlPath))) throw errors.notFound(`Route ${request.method} ${urlPath}`);
     const index = await fileAt(root, '/index.html');
     if (!index) return reply.code(503).header('content-type', 'text/html; charset=utf-8').send(NOT_BUILT);
     return send(reply, index, 'no-cache', imageSources());

@@ -103,6 +103,10 @@ export const MIGRATIONS: readonly Migration[] = [
   UPDATE endpoints SET last_disconnected_date = connectivity_ts WHERE connected = 0 AND connectivity_ts IS NOT NULL;
   `,
   /* 5: users, API keys, audit log, metadata history (docs/accounts.md; served by accounts.ts) */ ACCOUNTS_MIGRATION,
+  /* 6: which node holds an endpoint's session (several nodes share a PostgreSQL database; one SQLite
+        file has one node, and its sessions all say so or say nothing: NULL) */ `
+  ALTER TABLE endpoints ADD COLUMN connected_node TEXT;
+  `,
 ];
 
 /**

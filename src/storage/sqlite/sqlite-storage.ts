@@ -230,8 +230,8 @@ export class SqliteStorage implements Storage {
 
   // --- connectivity (9/ELCE) ----------------------------------------------------
 
-  recordConnectivity(endpointId: string, connected: boolean, at: Iso): Promise<void> {
-    return this.write('recordConnectivity', endpointId, connected, at);
+  recordConnectivity(endpointId: string, connected: boolean, at: Iso, nodeId?: string): Promise<void> {
+    return this.write('recordConnectivity', endpointId, connected, at, nodeId);
   }
 
   recordSeen(endpointId: string, at: Iso): Promise<void> {
@@ -245,6 +245,10 @@ export class SqliteStorage implements Storage {
 
   resetConnectivity(at: Iso): Promise<number> {
     return this.write('resetConnectivity', at);
+  }
+
+  disconnectNode(nodeId: string, at: Iso): Promise<Array<{ endpointId: string; applicationName: string }>> {
+    return this.write('disconnectNode', nodeId, at);
   }
 
   // --- settings --------------------------------------------------------------------

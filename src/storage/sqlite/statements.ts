@@ -81,10 +81,18 @@ export function prepareStatements(db: Database) {
     updateTokenStatus: p('UPDATE tokens SET status = ?, status_updated_date = ? WHERE token_id = ?'),
 
     // connectivity
-    recordConnected: p('UPDATE endpoints SET connected = 1, connectivity_ts = @at, last_connected_date = @at, last_seen = @at WHERE endpoint_id = @id'),
-    recordDisconnected: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at WHERE endpoint_id = @id'),
+    recordConnected: p('UPDATE endpoints SET connected = 1, connectivity_ts = @at, last_connected_date = @at, last_seen = @at, connected_node = @node WHERE endpoint_id = @id'),
+    // A disconnect from a node that no longer holds the endpoint's session (taken over elsewhere) changes nothing.
+    recordDisconnected: p(
+      'UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at, connected_node = NULL WHERE endpoint_id = @id' +
+        ' AND (@node IS NULL OR connected_node IS NULL OR connected_node = @node)',
+    ),
     recordSeen: p('UPDATE endpoints SET last_seen = ? WHERE endpoint_id = ?'),
-    resetConnectivity: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at WHERE connected = 1'),
+    resetConnectivity: p('UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at, connected_node = NULL WHERE connected = 1'),
+    disconnectNode: p(
+      'UPDATE endpoints SET connected = 0, connectivity_ts = @at, last_disconnected_date = @at, connected_node = NULL' +
+        ' WHERE connected = 1 AND connected_node = @node RETURNING endpoint_id, application_name',
+    ),
 
     // settings
     getSetting: p('SELECT value FROM settings WHERE key = ?'),

@@ -93,13 +93,18 @@ function writeOps(s: Statements, docs: MetadataDocs) {
     updateTokenStatus(tokenId: string, status: TokenStatus, at: Iso): void {
       s.updateTokenStatus.run(status, at, tokenId);
     },
-    recordConnectivity(endpointId: string, connected: boolean, at: Iso): void {
-      (connected ? s.recordConnected : s.recordDisconnected).run({ at, id: endpointId });
+    recordConnectivity(endpointId: string, connected: boolean, at: Iso, nodeId?: string): void {
+      (connected ? s.recordConnected : s.recordDisconnected).run({ at, id: endpointId, node: nodeId ?? null });
     },
     recordSeen(endpointId: string, at: Iso): void {
       s.recordSeen.run(at, endpointId);
     },
     resetConnectivity: (at: Iso): number => s.resetConnectivity.run({ at }).changes,
+    disconnectNode: (nodeId: string, at: Iso): Array<{ endpointId: string; applicationName: string }> =>
+      (s.disconnectNode.all({ at, node: nodeId }) as Array<{ endpoint_id: string; application_name: string }>).map((r) => ({
+        endpointId: r.endpoint_id,
+        applicationName: r.application_name,
+      })),
     putSetting(key: string, value: JsonValue): void {
       s.putSetting.run(key, JSON.stringify(value));
     },

@@ -129,6 +129,7 @@ async function accept(ctx: ServerContext, connection: Connection, connect: { cle
   // MQTT 4.4: a resumed session's unacknowledged messages go out again, before anything new.
   state.attach(connection);
   connection.release(Hold.connecting);
+  ctx.hooks.sessionStarted?.(clientId);
 }
 
 function refuse(connection: Connection, reason: number): true {

@@ -59,37 +59,41 @@ export function handlePublish(ctx: ServerContext, connection: Connection, packet
   if (qos === 2) (state.awaitingRelease ??= new Map()).set(packetId, false);
   const properties = connection.protocolVersion === 5 ? replyProperties(packet) : undefined;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  const receivedAt = ctx.hooks.acknowledged && qos > 0 ? performance.now() : 0;
   ctx.requests(connection.session, topic, payload, qos).then((outcome) => {
     connection.inflight--;
     ctx.pressure.leave();
     connection.release(Hold.inflight);
-    finish(ctx, connection, topic, qos, packetId, properties, outcome);
+    ctx.hooks.request?.(outcome.extension ?? '-', outcome.error?.code ?? (outcome.acknowledge ? 'ok' : 'INTERNAL'));
+    if (finish(ctx, connection, topic, qos, packetId, properties, outcome) && receivedAt > 0) ctx.hooks.acknowledged?.((performance.now() - receivedAt) / 1000);
   });
   return true;
 }
 
-function finish(ctx: ServerContext, connection: Connection, topic: string, qos: QoS, packetId: number, properties: ReplyProperties | undefined, outcome: RequestOutcome): void {
+/** Sends the reply and the acknowledgement; true when an acknowledgement was queued. */
+function finish(ctx: ServerContext, connection: Connection, topic: string, qos: QoS, packetId: number, properties: ReplyProperties | undefined, outcome: RequestOutcome): boolean {
   if (outcome.reply) deliverReply(ctx, connection, outcome.reply.topic, outcome.reply.payload, qos, properties);
   if (outcome.refused && outcome.error) ctx.refusals.note(connection, outcome.error, topic);
-  if (qos === 0) return;
+  if (qos === 0) return false;
   const v5 = connection.protocolVersion === 5;
   if (!outcome.acknowledge && !v5) {
     // 3.1.1 has no way to say "not stored" in a PUBACK: the connection closes unacknowledged and the
     // device sends the message again on its next connection.
     ctx.logger.warn({ sessionId: connection.session.id, clientId: connection.clientId }, 'closing connection: a QoS 1/2 request failed inside Tether and was not acknowledged');
     connection.end(Reason.unspecified, 'request failed inside Tether');
-    return;
+    return false;
   }
   const reason = v5 ? outcome.reason : Reason.success;
   if (qos === 1) {
     connection.write(encodeAck('puback', packetId, reason));
-    return;
+    return true;
   }
   const waiting = connection.client?.awaitingRelease;
   // MQTT 5 4.3.3: a PUBREC with a failure reason ends the exchange; no PUBREL follows.
   if (reason >= 0x80) waiting?.delete(packetId);
   else waiting?.set(packetId, true);
   connection.write(encodeAck('pubrec', packetId, reason));
+  return true;
 }
 
 /**

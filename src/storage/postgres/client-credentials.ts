@@ -1,0 +1,176 @@
+import type pg from 'pg';
+import { errors } from '../../core/errors.js';
+import type { ClientCredentialKind, ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
+import type { ClientCredentialStore } from '../storage.js';
+import { type PoolSettings, createPool, redactUrl } from './connection.js';
+import { isConnectionError } from './constraint-errors.js';
+
+/**
+ * Client credentials in the same PostgreSQL database, over their own small pool (the SQLite store
+ * keeps its own connection for the same reason: rare operator writes need no group commit). The
+ * table is created if missing, so it evolves apart from the main schema, as in SQLite.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS client_credentials (
+  credential_id            text PRIMARY KEY,
+  application_name         text NOT NULL,
+  kind                     text NOT NULL,
+  username                 text CONSTRAINT client_credentials_username_key UNIQUE,
+  password_hash            text,
+  certificate_fingerprint  text CONSTRAINT client_credentials_fingerprint_key UNIQUE,
+  certificate_subject      text,
+  bound_endpoints          text NOT NULL DEFAULT '[]',
+  status                   text NOT NULL,
+  description              text NOT NULL DEFAULT '',
+  created_date             text COLLATE "C" NOT NULL,
+  status_updated_date      text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS client_credentials_by_application ON client_credentials(application_name, created_date);
+`;
+
+/** An arbitrary constant: nodes creating the table at once take turns. */
+const SCHEMA_LOCK = 7_415_302_119;
+
+interface Row {
+  credential_id: string;
+  application_name: string;
+  kind: string;
+  username: string | null;
+  password_hash: string | null;
+  certificate_fingerprint: string | null;
+  certificate_subject: string | null;
+  bound_endpoints: string;
+  status: string;
+  description: string;
+  created_date: string;
+  status_updated_date: string;
+}
+
+function toRecord(row: Row): ClientCredentialRecord {
+  return {
+    credentialId: row.credential_id,
+    applicationName: row.application_name,
+    kind: row.kind as ClientCredentialKind,
+    username: row.username,
+    passwordHash: row.password_hash,
+    certificateFingerprint: row.certificate_fingerprint,
+    certificateSubject: row.certificate_subject,
+    boundEndpoints: JSON.parse(row.bound_endpoints) as string[],
+    status: row.status as ClientCredentialStatus,
+    description: row.description,
+    createdDate: row.created_date,
+    statusUpdatedDate: row.status_updated_date,
+  };
+}
+
+const COLUMNS = `credential_id, application_name, kind, username, password_hash, certificate_fingerprint,
+  certificate_subject, bound_endpoints, status, description, created_date, status_updated_date`;
+
+class PostgresClientCredentialStore implements ClientCredentialStore {
+  readonly kind = 'postgres';
+  private ready = false;
+  private closed = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async init(): Promise<void> {
+    if (this.ready) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await client.query(SCHEMA);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    this.ready = true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async query<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<T>> {
+    if (this.closed || !this.ready) throw errors.unavailable();
+    try {
+      return await this.pool.query<T>(text, values);
+    } catch (err) {
+      throw isConnectionError(err) ? errors.unavailable(err) : err;
+    }
+  }
+
+  async insert(r: ClientCredentialRecord): Promise<void> {
+    try {
+      await this.query(`INSERT INTO client_credentials (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
+        r.credentialId, r.applicationName, r.kind, r.username, r.passwordHash, r.certificateFingerprint,
+        r.certificateSubject, JSON.stringify(r.boundEndpoints), r.status, r.description, r.createdDate, r.statusUpdatedDate,
+      ]);
+    } catch (err) {
+      const { code, constraint } = err as { code?: string; constraint?: string };
+      if (code === '23505') {
+        const what =
+          constraint === 'client_credentials_username_key' ? `Username ${JSON.stringify(r.username)}`
+          : constraint === 'client_credentials_fingerprint_key' ? 'That certificate'
+          : `Credential ID ${JSON.stringify(r.credentialId)}`;
+        throw errors.clientCredentialTaken(what);
+      }
+      throw err;
+    }
+  }
+
+  async get(credentialId: string): Promise<ClientCredentialRecord | undefined> {
+    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE credential_id = $1`, [credentialId])).rows[0];
+    return row && toRecord(row);
+  }
+
+  async findByUsername(username: string): Promise<ClientCredentialRecord | undefined> {
+    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE username = $1`, [username])).rows[0];
+    return row && toRecord(row);
+  }
+
+  async findByFingerprint(fingerprint: string): Promise<ClientCredentialRecord | undefined> {
+    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE certificate_fingerprint = $1`, [fingerprint])).rows[0];
+    return row && toRecord(row);
+  }
+
+  async list(applicationName?: string): Promise<ClientCredentialRecord[]> {
+    const result =
+      applicationName === undefined
+        ? await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials ORDER BY created_date, credential_id`, [])
+        : await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE application_name = $1 ORDER BY created_date, credential_id`, [applicationName]);
+    return result.rows.map(toRecord);
+  }
+
+  async updateStatus(credentialId: string, status: ClientCredentialStatus, at: Iso): Promise<boolean> {
+    const result = await this.query('UPDATE client_credentials SET status = $1, status_updated_date = $2 WHERE credential_id = $3', [status, at, credentialId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async updateBoundEndpoints(credentialId: string, endpointIds: string[]): Promise<boolean> {
+    const result = await this.query('UPDATE client_credentials SET bound_endpoints = $1 WHERE credential_id = $2', [JSON.stringify(endpointIds), credentialId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async delete(credentialId: string): Promise<boolean> {
+    return ((await this.query('DELETE FROM client_credentials WHERE credential_id = $1', [credentialId])).rowCount ?? 0) > 0;
+  }
+}
+
+/** Opens the credential table in the database at `url` (creating the table when missing). */
+export async function openPostgresClientCredentialStore(options: PoolSettings): Promise<ClientCredentialStore> {
+  const pool = createPool({ ...options, maxConnections: options.maxConnections ?? 3 });
+  const store = new PostgresClientCredentialStore(pool);
+  try {
+    await store.init();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw errors.dependencyUnreachable('PostgreSQL', redactUrl(options.url), (err as Error).message ?? String(err), '--database-url (or TETHER_DATABASE_URL)');
+  }
+  return store;
+}

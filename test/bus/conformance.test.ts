@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TetherEvent } from '../../src/bus/bus.js';
+import { BUS_BACKENDS } from './backends.js';
+import { busConformance } from './conformance.js';
+
+for (const backend of BUS_BACKENDS) {
+  busConformance(backend.name, async () => {
+    const [bus] = await backend.open(1);
+    return { bus: bus!, cleanup: () => bus!.close() };
+  });
+}
+
+const at = '2026-01-01T00:00:00.000Z';
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('nats bus: events cross nodes once each, durable ones too; a node hears its own events once', async () => {
+  const backend = BUS_BACKENDS.find((b) => b.name === 'nats')!;
+  const [a, b] = await backend.open(2);
+  try {
+    const onA: TetherEvent[] = [];
+    const onB: TetherEvent[] = [];
+    a!.subscribe((e) => onA.push(e));
+    b!.subscribe((e) => onB.push(e));
+    const live: TetherEvent = { type: 'connectivity.changed', endpointId: 'e1', applicationName: 'app', connected: true, at };
+    const durable: TetherEvent = { type: 'token.status-changed', endpointId: 'e1', applicationName: 'app', tokenId: 't', tokenHash: 'h', status: 'REVOKED', at };
+    const takeover: TetherEvent = { type: 'session.started', clientId: 'c1', nodeId: 'node-2', at };
+    await a!.publish(live);
+    await a!.publish(durable);
+    await b!.publish(takeover);
+    await until(() => onB.length === 3 && onA.length === 3, 'both nodes');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(onA, [live, durable, takeover]);
+    assert.deepEqual(new Set(onB.map((e) => e.type)), new Set(['connectivity.changed', 'token.status-changed', 'session.started']));
+    assert.equal(onB.length, 3);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
+test('nats bus: an unreachable server fails the start with one line naming the URL', async () => {
+  const { connectNatsBus } = await import('../../src/bus/nats/index.js');
+  await assert.rejects(connectNatsBus({ url: 'nats://127.0.0.1:1', nodeId: 'x' }), (err: Error) => {
+    assert.match(err.message, /Cannot reach NATS at nats:\/\/127\.0\.0\.1:1/);
+    assert.match(err.message, /--nats-url/);
+    return true;
+  });
+});
