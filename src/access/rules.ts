@@ -23,6 +23,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /*': 'public',
   'POST /dashboard/api/sign-in': 'public',
   'GET /dashboard/api/me': 'public',
+  // Probes and scrapers carry no credentials; none of these answers holds a secret (docs/operations.md).
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /metrics': 'public',
 
   // --- Kaa EPR: endpoints and metadata ----------------------------------------------------------
   'GET /epr/api/v1/endpoints': 'viewer',

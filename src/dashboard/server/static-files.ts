@@ -22,7 +22,7 @@ const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/epts/', '/dashboard/api/'];
  * other path is a JSON 404, so a probe or scraper that asks a wrong path (/health, /metric) hears
  * "not found" rather than a 200 page. A new dashboard page adds its path here.
  */
-const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/];
+const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/, /^\/(users|api-keys|audit)\/?$/];
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
