@@ -6,7 +6,18 @@ export interface Clock {
   iso(): Iso;
 }
 
+// Several parts stamp every device message: within one millisecond the string is the same.
+let isoAt = -1;
+let isoText = '';
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  iso: () => new Date().toISOString(),
+  iso: () => {
+    const now = Date.now();
+    if (now !== isoAt) {
+      isoAt = now;
+      isoText = new Date(now).toISOString();
+    }
+    return isoText;
+  },
 };

@@ -78,6 +78,11 @@ export class PacketDecoder {
   private failure: Error | undefined;
 
   decode(bytes: Buffer, protocolVersion: 3 | 4 | 5): Packet | Error {
+    // Every request is a PUBLISH: the well-formed ones without properties skip the generic parser.
+    if (protocolVersion !== 5 && bytes[0]! >> 4 === 3) {
+      const publish = decodePublish(bytes);
+      if (publish) return publish;
+    }
     const parser = this.parserFor(protocolVersion);
     this.decoded = undefined;
     this.failure = undefined;
@@ -87,8 +92,11 @@ export class PacketDecoder {
     this.decoded = undefined;
     this.failure = undefined;
     if (packet && !failure) return packet;
-    // Whatever the parser kept of a packet it could not finish must not reach the next connection's.
-    (parser as unknown as { _resetState(): void })._resetState();
+    // Whatever the parser kept of a packet it could not finish must not reach the next connection's:
+    // its buffer and state, and its read position, which its own reset leaves where the error was.
+    const internals = parser as unknown as { _resetState(): void; _pos: number };
+    internals._resetState();
+    internals._pos = 0;
     return failure ?? new Error('packet shorter than its fixed header says');
   }
 
@@ -102,4 +110,45 @@ export class PacketDecoder {
     }
     return parser;
   }
+}
+
+/**
+ * A 3.1/3.1.1 PUBLISH by hand, giving the same packet as mqtt-packet's parser
+ * (test/transport/packets.test.ts compares them). Anything unusual (QoS 3, a topic or packet ID
+ * running past the packet) is left to mqtt-packet, so errors read exactly as before.
+ */
+function decodePublish(bytes: Buffer): Packet | undefined {
+  const first = bytes[0]!;
+  const qos = (first >> 1) & 3;
+  if (qos === 3) return undefined;
+  let at = 1;
+  let length = 0;
+  for (let multiplier = 1; ; multiplier *= 128) {
+    const byte = bytes[at++]!;
+    length += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) break;
+  }
+  const end = at + length;
+  if (end !== bytes.length || at + 2 > end) return undefined;
+  const topicLength = bytes.readUInt16BE(at);
+  at += 2;
+  if (at + topicLength > end) return undefined;
+  const topic = bytes.toString('utf8', at, at + topicLength);
+  at += topicLength;
+  let messageId: number | undefined;
+  if (qos > 0) {
+    if (at + 2 > end) return undefined;
+    messageId = bytes.readUInt16BE(at);
+    at += 2;
+  }
+  return {
+    cmd: 'publish',
+    retain: (first & 1) !== 0,
+    qos,
+    dup: (first & 8) !== 0,
+    length,
+    topic,
+    payload: bytes.subarray(at, end),
+    ...(messageId !== undefined && { messageId }),
+  } as Packet;
 }

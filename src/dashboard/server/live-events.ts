@@ -81,6 +81,8 @@ export class LiveEvents {
   }
 
   private onEvent(event: TetherEvent): void {
+    // Every device update passes here: with nobody watching, nothing is serialized.
+    if (this.streams.size === 0) return;
     const shown = toDashboardEvent(event);
     if (!shown || !('applicationName' in event)) return;
     const data = `data: ${JSON.stringify(shown)}\n\n`;
