@@ -247,7 +247,7 @@ export class Connection implements Carrier, SessionOwner {
   }
 
   /** Stops handling packets and closes the socket after what was already queued for writing. */
-  close(): void {
+  close(initiator: 'device' | 'tether' = 'tether'): void {
     if (this.state !== 'ended') this.state = 'ended';
     this.queue = [];
     this.head = 0;
@@ -257,8 +257,12 @@ export class Connection implements Carrier, SessionOwner {
     }
     this.flush();
     this.stream.end();
-    // A peer that never reads would keep a half-closed socket; it gets a moment, then is cut.
-    const timer = setTimeout(() => this.stream.destroy(), 1000);
+    // When Tether ends it (a kick, a limit, a protocol error), nothing the device still sends matters:
+    // it is not read any more (a flooder would otherwise be drained at memory speed until the socket
+    // closes). A device that said DISCONNECT is read on, so its closing is seen at once.
+    if (initiator === 'tether') this.stream.pause();
+    // A peer that never reads or never closes would keep a half-closed socket; it gets a moment, then is cut.
+    const timer = setTimeout(() => this.stream.destroy(), initiator === 'tether' ? 250 : 1000);
     timer.unref();
     this.stream.once('close', () => clearTimeout(timer));
   }

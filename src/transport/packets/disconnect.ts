@@ -12,6 +12,6 @@ export function handleDisconnect(connection: Connection, packet: IDisconnectPack
     connection.sessionExpirySeconds = Math.min(expiry, connection.sessionExpirySeconds);
   }
   connection.disconnected = true;
-  connection.close();
+  connection.close('device');
   return true;
 }
