@@ -190,7 +190,8 @@ export class Connection implements Carrier, SessionOwner {
   }
 
   private updateReading(): void {
-    const stop = this.holds !== 0 || this.head < this.queue.length;
+    // An ended connection stays unread (close() paused it): what the device still sends is not wanted.
+    const stop = this.state === 'ended' || this.holds !== 0 || this.head < this.queue.length;
     if (stop === this.paused || this.socketGone) return;
     this.paused = stop;
     if (stop) this.stream.pause();
@@ -260,7 +261,10 @@ export class Connection implements Carrier, SessionOwner {
     // When Tether ends it (a kick, a limit, a protocol error), nothing the device still sends matters:
     // it is not read any more (a flooder would otherwise be drained at memory speed until the socket
     // closes). A device that said DISCONNECT is read on, so its closing is seen at once.
-    if (initiator === 'tether') this.stream.pause();
+    if (initiator === 'tether') {
+      this.paused = true;
+      this.stream.pause();
+    }
     // A peer that never reads or never closes would keep a half-closed socket; it gets a moment, then is cut.
     const timer = setTimeout(() => this.stream.destroy(), initiator === 'tether' ? 250 : 1000);
     timer.unref();
