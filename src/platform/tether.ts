@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
-import { connectNatsBus } from '../bus/nats/index.js';
 import { type NodeLeases, startMembership } from '../cluster/membership.js';
 import { createSessionTakeover } from '../cluster/takeover.js';
 import type { SessionTakeover } from '../cluster/takeover.js';
@@ -12,8 +11,6 @@ import type { ConnectivityService } from '../connectivity/index.js';
 import { systemClock } from '../core/clock.js';
 import { type TetherMetrics, createMetrics } from '../metrics/index.js';
 import { opsPlugin } from '../ops/index.js';
-import { openPostgresClientCredentialStore } from '../storage/postgres/client-credentials.js';
-import { openPostgresStorage } from '../storage/postgres/index.js';
 import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js';
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
@@ -145,7 +142,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     }
     const credentialStore =
       config.storage.kind === 'postgres'
-        ? await openPostgresClientCredentialStore({ url: config.storage.url })
+        ? await (await import('../storage/postgres/client-credentials.js')).openPostgresClientCredentialStore({ url: config.storage.url })
         : await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
     closers.push({ name: 'client credentials', close: () => credentialStore.close() });
     const clientAuth = createClientAuth({ store: credentialStore, bus, applications: services.applications, registry: services.registry, config: clientAuthConfig, logger });
@@ -306,6 +303,8 @@ async function prepareDataDir(dataDir: string): Promise<void> {
 async function openStorage(config: TetherConfig, metrics: TetherMetrics): Promise<Storage> {
   if (config.storage.kind === 'postgres') {
     // An unreachable database fails the start with one DEPENDENCY_UNREACHABLE line.
+    // Loaded only when used: a single node on SQLite carries no PostgreSQL or NATS driver in memory.
+    const { openPostgresStorage } = await import('../storage/postgres/index.js');
     return openPostgresStorage({ url: config.storage.url, onBatch: (batch) => metrics.storageCommit(batch) });
   }
   const file = path.join(config.dataDir, 'tether.db');
@@ -328,13 +327,15 @@ async function createBus(config: TetherConfig, logger: Logger, metrics: TetherMe
   switch (config.bus.kind) {
     case 'memory':
       return createMemoryBus();
-    case 'nats':
+    case 'nats': {
+      const { connectNatsBus } = await import('../bus/nats/index.js');
       return connectNatsBus({
         url: config.bus.url,
         nodeId: config.nodeId,
         logger: logger.child({ part: 'bus' }),
         onRemoteEvent: (type) => metrics.busEvent(type, 'received'),
       });
+    }
   }
 }
 
