@@ -56,8 +56,6 @@ export class ClientState {
   carrier: Carrier | undefined;
   /** When a persistent state with no connection is discarded (clock ms). */
   expiresAt = Infinity;
-  /** Messages dropped because the queue was full, since the last log line. */
-  dropped = 0;
 
   constructor(
     readonly clientId: string,
@@ -78,10 +76,8 @@ export class ClientState {
       return;
     }
     const pending = (this.pending ??= []);
-    if (pending.length + (this.outbound?.size ?? 0) >= this.maxQueued) {
-      this.dropped++;
-      return;
-    }
+    // limits.maxQueuedMessages: a device that never acknowledges (or never comes back) cannot grow this.
+    if (pending.length + (this.outbound?.size ?? 0) >= this.maxQueued) return;
     pending.push(message);
   }
 
@@ -148,12 +144,4 @@ export class ClientState {
     if (pending.length === 0) this.pending = undefined;
   }
 
-  /** Subscriptions whose filter matches `topic`'s scope, for reply routing. */
-  subscriptionsIn(scope: string): GrantedSubscription[] {
-    return this.subscriptions?.filter((s) => s.scope === scope) ?? [];
-  }
-
-  get unacknowledged(): number {
-    return (this.outbound?.size ?? 0) + (this.pending?.length ?? 0);
-  }
 }

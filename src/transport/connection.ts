@@ -290,15 +290,6 @@ export class Connection implements Carrier, SessionOwner {
     return this.state === 'ended';
   }
 
-  get gone(): boolean {
-    return this.socketGone;
-  }
-
-  /** The socket is closed for good and the server has let go of the connection. */
-  get finishedHandling(): boolean {
-    return this.done;
-  }
-
   // --- writing ---------------------------------------------------------------------
 
   /** Queues bytes for the socket; everything queued in one turn goes out in one write. */

@@ -1,7 +1,5 @@
 import type { MqttClientAuth } from '../client-auth/index.js';
 import type { Clock } from '../core/clock.js';
-import { errors } from '../core/errors.js';
-import type { TetherError } from '../core/errors.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
@@ -36,9 +34,4 @@ export interface ServerContext {
   /** True once the server is closing: new CONNECTs are refused. */
   closing(): boolean;
   hooks: TransportHooks;
-}
-
-/** A device's protocol mistake, for logs and the MQTT 5 DISCONNECT reason string. */
-export function protocolViolation(problem: string): TetherError {
-  return errors.mqttPacketMalformed(problem);
 }

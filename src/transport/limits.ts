@@ -89,37 +89,6 @@ export class LogThrottle {
   }
 }
 
-/**
- * A first-in first-out gate with `size` slots: requests beyond it wait for a slot, so one
- * connection never has more than `size` requests being processed.
- */
-export class Gate {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly size: number) {}
-
-  /** Resolves with a release function once a slot is free. */
-  enter(): Promise<() => void> {
-    if (this.active < this.size) {
-      this.active++;
-      return Promise.resolve(this.releaser());
-    }
-    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
-  }
-
-  private releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next(); // the slot passes on without becoming free in between
-      else this.active--;
-    };
-  }
-}
-
 /** Open connections in total and per client address. */
 export class ConnectionCounter {
   private total = 0;

@@ -19,13 +19,24 @@ import type { EndpointRecord, Metadata, TokenRecord } from '../../src/core/types
 import { createServices } from '../../src/platform/services.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createMqttServer } from '../../src/transport/index.js';
+import { connect as connectClient } from '../transport/harness.js';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { readResponse } from '../api/harness.js';
 import { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
 import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
 
-export { Inbox, connect, createEndpoint, kpTopic, request, waitFor } from '../transport/harness.js';
+export { Inbox, createEndpoint, kpTopic, request, waitFor } from '../transport/harness.js';
+
+/**
+ * A real MQTT client without keepalive: the server's keepalive runs on this harness's hand-driven
+ * clock, and a test that moves the clock by hours (to refill a rate bucket) would otherwise have the
+ * next sweep end its clients. Keepalive itself is tested with raw clients (test/transport/sessions.test.ts).
+ */
+export function connect(h: Harness, options: IClientOptions = {}): Promise<MqttClient> {
+  return connectClient(h, { keepalive: 0, ...options });
+}
 export type { Harness } from '../transport/harness.js';
 export { DEMO_APP, DEMO_VERSION };
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { isTetherError } from '../../src/core/errors.js';
-import { ConnectionCounter, Gate, TokenBucket } from '../../src/transport/limits.js';
+import { ConnectionCounter, TokenBucket } from '../../src/transport/limits.js';
 import { PacketFramer } from '../../src/transport/framing.js';
 import { DEMO_VERSION, Inbox, ManualClock, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure, waitFor } from './harness.js';
 import type { SecureHarness } from './harness.js';
@@ -24,22 +24,6 @@ describe('limit building blocks', () => {
     assert.equal(bucket.take(), true);
     clock.advance(60_000);
     assert.deepEqual([1, 2, 3, 4].map(() => bucket.take()), [true, true, true, false], 'refill stops at the burst size');
-  });
-
-  it('gate: at most `size` holders, the rest in arrival order', async () => {
-    const gate = new Gate(2);
-    const order: number[] = [];
-    const releases = await Promise.all([gate.enter(), gate.enter()]);
-    const waiting = [3, 4].map((n) => gate.enter().then((release) => (order.push(n), release)));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(order, []);
-    releases[0]!();
-    releases[0]!(); // a second release of the same slot is ignored
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(order, [3]);
-    releases[1]!();
-    for (const release of await Promise.all(waiting)) release();
-    assert.deepEqual(order, [3, 4]);
   });
 
   it('connection counter: per address and in total, released once', () => {
