@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../core/errors.js';
-import type { ClientCredentialKind, ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
+import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
+import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../client-credential-rows.js';
 import type { ClientCredentialStore } from '../storage.js';
 import { type PoolSettings, createPool, redactUrl } from './connection.js';
 import { isConnectionError } from './constraint-errors.js';
@@ -31,40 +32,6 @@ CREATE INDEX IF NOT EXISTS client_credentials_by_application ON client_credentia
 /** An arbitrary constant: nodes creating the table at once take turns. */
 const SCHEMA_LOCK = 7_415_302_119;
 
-interface Row {
-  credential_id: string;
-  application_name: string;
-  kind: string;
-  username: string | null;
-  password_hash: string | null;
-  certificate_fingerprint: string | null;
-  certificate_subject: string | null;
-  bound_endpoints: string;
-  status: string;
-  description: string;
-  created_date: string;
-  status_updated_date: string;
-}
-
-function toRecord(row: Row): ClientCredentialRecord {
-  return {
-    credentialId: row.credential_id,
-    applicationName: row.application_name,
-    kind: row.kind as ClientCredentialKind,
-    username: row.username,
-    passwordHash: row.password_hash,
-    certificateFingerprint: row.certificate_fingerprint,
-    certificateSubject: row.certificate_subject,
-    boundEndpoints: JSON.parse(row.bound_endpoints) as string[],
-    status: row.status as ClientCredentialStatus,
-    description: row.description,
-    createdDate: row.created_date,
-    statusUpdatedDate: row.status_updated_date,
-  };
-}
-
-const COLUMNS = `credential_id, application_name, kind, username, password_hash, certificate_fingerprint,
-  certificate_subject, bound_endpoints, status, description, created_date, status_updated_date`;
 
 class PostgresClientCredentialStore implements ClientCredentialStore {
   readonly kind = 'postgres';
@@ -107,7 +74,7 @@ class PostgresClientCredentialStore implements ClientCredentialStore {
 
   async insert(r: ClientCredentialRecord): Promise<void> {
     try {
-      await this.query(`INSERT INTO client_credentials (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
+      await this.query(`INSERT INTO client_credentials (${CLIENT_CREDENTIAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
         r.credentialId, r.applicationName, r.kind, r.username, r.passwordHash, r.certificateFingerprint,
         r.certificateSubject, JSON.stringify(r.boundEndpoints), r.status, r.description, r.createdDate, r.statusUpdatedDate,
       ]);
@@ -125,26 +92,26 @@ class PostgresClientCredentialStore implements ClientCredentialStore {
   }
 
   async get(credentialId: string): Promise<ClientCredentialRecord | undefined> {
-    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE credential_id = $1`, [credentialId])).rows[0];
-    return row && toRecord(row);
+    const row = (await this.query<ClientCredentialRow>(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE credential_id = $1`, [credentialId])).rows[0];
+    return row && toClientCredentialRecord(row);
   }
 
   async findByUsername(username: string): Promise<ClientCredentialRecord | undefined> {
-    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE username = $1`, [username])).rows[0];
-    return row && toRecord(row);
+    const row = (await this.query<ClientCredentialRow>(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE username = $1`, [username])).rows[0];
+    return row && toClientCredentialRecord(row);
   }
 
   async findByFingerprint(fingerprint: string): Promise<ClientCredentialRecord | undefined> {
-    const row = (await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE certificate_fingerprint = $1`, [fingerprint])).rows[0];
-    return row && toRecord(row);
+    const row = (await this.query<ClientCredentialRow>(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE certificate_fingerprint = $1`, [fingerprint])).rows[0];
+    return row && toClientCredentialRecord(row);
   }
 
   async list(applicationName?: string): Promise<ClientCredentialRecord[]> {
     const result =
       applicationName === undefined
-        ? await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials ORDER BY created_date, credential_id`, [])
-        : await this.query<Row>(`SELECT ${COLUMNS} FROM client_credentials WHERE application_name = $1 ORDER BY created_date, credential_id`, [applicationName]);
-    return result.rows.map(toRecord);
+        ? await this.query<ClientCredentialRow>(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials ORDER BY created_date, credential_id`, [])
+        : await this.query<ClientCredentialRow>(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE application_name = $1 ORDER BY created_date, credential_id`, [applicationName]);
+    return result.rows.map(toClientCredentialRecord);
   }
 
   async updateStatus(credentialId: string, status: ClientCredentialStatus, at: Iso): Promise<boolean> {

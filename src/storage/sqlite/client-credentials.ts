@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { errors } from '../../core/errors.js';
-import type { ClientCredentialKind, ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
+import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
+import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../client-credential-rows.js';
 import type { ClientCredentialStore } from '../storage.js';
 
 /**
@@ -33,48 +34,14 @@ CREATE TABLE IF NOT EXISTS client_credentials (
 CREATE INDEX IF NOT EXISTS client_credentials_by_application ON client_credentials(application_name, created_date);
 `;
 
-interface Row {
-  credential_id: string;
-  application_name: string;
-  kind: string;
-  username: string | null;
-  password_hash: string | null;
-  certificate_fingerprint: string | null;
-  certificate_subject: string | null;
-  bound_endpoints: string;
-  status: string;
-  description: string;
-  created_date: string;
-  status_updated_date: string;
-}
-
-function toRecord(row: Row): ClientCredentialRecord {
-  return {
-    credentialId: row.credential_id,
-    applicationName: row.application_name,
-    kind: row.kind as ClientCredentialKind,
-    username: row.username,
-    passwordHash: row.password_hash,
-    certificateFingerprint: row.certificate_fingerprint,
-    certificateSubject: row.certificate_subject,
-    boundEndpoints: JSON.parse(row.bound_endpoints) as string[],
-    status: row.status as ClientCredentialStatus,
-    description: row.description,
-    createdDate: row.created_date,
-    statusUpdatedDate: row.status_updated_date,
-  };
-}
-
-const COLUMNS = `credential_id, application_name, kind, username, password_hash, certificate_fingerprint,
-  certificate_subject, bound_endpoints, status, description, created_date, status_updated_date`;
 
 interface Statements {
   insert: Statement;
-  get: Statement<[string], Row>;
-  byUsername: Statement<[string], Row>;
-  byFingerprint: Statement<[string], Row>;
-  listAll: Statement<[], Row>;
-  listOf: Statement<[string], Row>;
+  get: Statement<[string], ClientCredentialRow>;
+  byUsername: Statement<[string], ClientCredentialRow>;
+  byFingerprint: Statement<[string], ClientCredentialRow>;
+  listAll: Statement<[], ClientCredentialRow>;
+  listOf: Statement<[string], ClientCredentialRow>;
   updateStatus: Statement<[string, Iso, string]>;
   updateBound: Statement<[string, string]>;
   delete: Statement<[string]>;
@@ -92,12 +59,12 @@ class SqliteClientCredentialStore implements ClientCredentialStore {
     this.db.exec(SCHEMA);
     const db = this.db;
     this.statements = {
-      insert: db.prepare(`INSERT INTO client_credentials (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      get: db.prepare(`SELECT ${COLUMNS} FROM client_credentials WHERE credential_id = ?`),
-      byUsername: db.prepare(`SELECT ${COLUMNS} FROM client_credentials WHERE username = ?`),
-      byFingerprint: db.prepare(`SELECT ${COLUMNS} FROM client_credentials WHERE certificate_fingerprint = ?`),
-      listAll: db.prepare(`SELECT ${COLUMNS} FROM client_credentials ORDER BY created_date, credential_id`),
-      listOf: db.prepare(`SELECT ${COLUMNS} FROM client_credentials WHERE application_name = ? ORDER BY created_date, credential_id`),
+      insert: db.prepare(`INSERT INTO client_credentials (${CLIENT_CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      get: db.prepare(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE credential_id = ?`),
+      byUsername: db.prepare(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE username = ?`),
+      byFingerprint: db.prepare(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE certificate_fingerprint = ?`),
+      listAll: db.prepare(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials ORDER BY created_date, credential_id`),
+      listOf: db.prepare(`SELECT ${CLIENT_CREDENTIAL_COLUMNS} FROM client_credentials WHERE application_name = ? ORDER BY created_date, credential_id`),
       updateStatus: db.prepare('UPDATE client_credentials SET status = ?, status_updated_date = ? WHERE credential_id = ?'),
       updateBound: db.prepare('UPDATE client_credentials SET bound_endpoints = ? WHERE credential_id = ?'),
       delete: db.prepare('DELETE FROM client_credentials WHERE credential_id = ?'),
@@ -137,23 +104,23 @@ class SqliteClientCredentialStore implements ClientCredentialStore {
 
   async get(credentialId: string): Promise<ClientCredentialRecord | undefined> {
     const row = this.use().get.get(credentialId);
-    return row && toRecord(row);
+    return row && toClientCredentialRecord(row);
   }
 
   async findByUsername(username: string): Promise<ClientCredentialRecord | undefined> {
     const row = this.use().byUsername.get(username);
-    return row && toRecord(row);
+    return row && toClientCredentialRecord(row);
   }
 
   async findByFingerprint(fingerprint: string): Promise<ClientCredentialRecord | undefined> {
     const row = this.use().byFingerprint.get(fingerprint);
-    return row && toRecord(row);
+    return row && toClientCredentialRecord(row);
   }
 
   async list(applicationName?: string): Promise<ClientCredentialRecord[]> {
     const s = this.use();
     const rows = applicationName === undefined ? s.listAll.all() : s.listOf.all(applicationName);
-    return rows.map(toRecord);
+    return rows.map(toClientCredentialRecord);
   }
 
   async updateStatus(credentialId: string, status: ClientCredentialStatus, at: Iso): Promise<boolean> {
