@@ -59,7 +59,6 @@ export class ClientState {
 
   constructor(
     readonly clientId: string,
-    public persistent: boolean,
     private readonly maxQueued: number,
   ) {}
 

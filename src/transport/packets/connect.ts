@@ -88,7 +88,6 @@ async function accept(ctx: ServerContext, connection: Connection, connect: { cle
   }
 
   let state = ctx.clients.get(clientId);
-  const persistent = connection.sessionExpirySeconds > 0;
   const sessionPresent = !connect.clean && state !== undefined;
   if (state && (connect.clean || !sessionPresent)) {
     ctx.subscriptions.removeAll(state);
@@ -96,10 +95,9 @@ async function accept(ctx: ServerContext, connection: Connection, connect: { cle
     state = undefined;
   }
   if (!state) {
-    state = new ClientState(clientId, persistent, ctx.limits.maxQueuedMessages);
+    state = new ClientState(clientId, ctx.limits.maxQueuedMessages);
     ctx.clients.set(clientId, state);
   }
-  state.persistent = persistent;
   connection.client = state;
   ctx.live.set(clientId, connection);
   connection.state = 'connected';
