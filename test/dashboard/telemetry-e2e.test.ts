@@ -236,14 +236,17 @@ test('with a tile server configured but unreachable, the map still draws the tra
   await publish(token, drive(10, Date.now()));
 
   await signIn(page, `${base}/endpoints/${encodeURIComponent(endpoint.endpointId)}?app=${APP}`);
+  await page.waitForLoadState('load');
   await page.getByRole('button', { name: 'Map tiles…' }).click();
   const dialog = page.getByRole('dialog', { name: 'Map tiles' });
   // Port 9 (discard) on loopback: nothing listens, like a tile server behind a missing uplink.
   await dialog.getByLabel('Tile URL').fill('http://127.0.0.1:9/{z}/{x}/{y}.png');
   await dialog.getByLabel('Attribution').fill('Offline tiles <b>test</b>');
-  await dialog.getByRole('button', { name: 'Save map tiles' }).click();
   // The page reloads itself: its Content-Security-Policy must name the new tile server.
-  await page.waitForEvent('load');
+  // The wait starts before the click, since the reload can finish before a later wait begins.
+  const reloaded = page.waitForEvent('load', { timeout: 15_000 });
+  await dialog.getByRole('button', { name: 'Save map tiles' }).click();
+  await reloaded;
   await page.getByTestId('location-map').waitFor();
   await eventually('tile requests to be tried', async () => (await page.locator('.leaflet-tile').count()) > 0);
   await eventually('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1);
