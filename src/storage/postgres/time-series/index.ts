@@ -83,7 +83,7 @@ class PostgresTimeSeriesStorage implements TimeSeriesStorage {
     for (let offset = 0; ; offset += LAST_BEFORE_PAGE) {
       const { rows } = await this.pool.query<ChunkRow>(
         `SELECT ${CHUNK_COLUMNS} FROM ts_chunk c WHERE c.series_id = $1 AND c.t_min < $2 ORDER BY c.t_max DESC, c.id DESC LIMIT ${LAST_BEFORE_PAGE} OFFSET $3`,
-        [seriesId, before, offset],
+        [seriesId, Math.ceil(bounded(before)), offset],
       );
       for (const chunk of rows) {
         if (best && chunk.t_max <= best.t) return best;
@@ -159,7 +159,8 @@ class PostgresTimeSeriesStorage implements TimeSeriesStorage {
       `SELECT ${CHUNK_COLUMNS} FROM ts_chunk c
         WHERE c.series_id = (SELECT id FROM ts_series WHERE ${SERIES_KEY}) AND c.t_max >= $4 AND c.t_min <= $5
         ORDER BY c.t_max`,
-      [query.applicationName, query.endpointId, query.series, query.from, query.to],
+      // Stored times are whole milliseconds: a fractional or huge bound selects the same points.
+      [query.applicationName, query.endpointId, query.series, Math.ceil(bounded(query.from)), Math.floor(bounded(query.to))],
     );
     return rows;
   }
@@ -173,4 +174,9 @@ class PostgresTimeSeriesStorage implements TimeSeriesStorage {
       throw !isTetherError(err) && isConnectionError(err) ? errors.unavailable(err) : err;
     }
   }
+}
+
+/** Into the range of safe integers (bigint parameters refuse 1e20). */
+function bounded(t: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, t));
 }

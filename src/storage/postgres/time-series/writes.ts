@@ -54,6 +54,9 @@ export class AppendQueue {
 
   append(applicationName: string, batch: SeriesPoints[]): Promise<void> {
     if (batch.every((group) => group.points.length === 0)) return Promise.resolve();
+    // A time the bigint column refuses would fail the statement, and with it every append of the batch.
+    const bad = batch.find((group) => group.points.some((p) => !Number.isSafeInteger(p.t)));
+    if (bad) return Promise.reject(errors.validation(`a point of ${JSON.stringify(bad.series)} has a time that is not whole milliseconds`));
     return new Promise((resolve, reject) => {
       this.queue.push({ applicationName, batch, resolve, reject });
       if (!this.running && !this.scheduled) {
