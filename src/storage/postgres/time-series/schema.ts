@@ -7,11 +7,11 @@ import { COMPACT_AFTER, SMALL_CHUNK } from '../../chunks/chunking.js';
  * and merge separately. Same rules as there: append only, applied under an advisory lock so that
  * exactly one of several starting nodes applies each.
  *
- * Why chunks and not a row per point: a row costs a 24-byte tuple header, a line pointer, the series
- * key, the timestamp, the value and a primary key entry, 60-80 bytes a point, where a chunk of the shared codec
- * (src/storage/chunks/codec.ts, the same bytes as in SQLite) costs 1-3 bytes a point; a year of one
- * series is a few hundred chunk rows found by one index range, and one append batch is one INSERT
- * of a row per series, whatever its number of points.
+ * Why chunks and not a row per point: a row costs a 24-byte tuple header, a line pointer, the
+ * series key, the timestamp, the value and a primary key entry, 60-80 bytes a point, where a chunk
+ * of the shared codec (src/storage/chunks/codec.ts, the same bytes as in SQLite) costs 1-3 bytes a
+ * point; a year of one series is a few hundred chunk rows found by one index range, and an append
+ * batch writes a row per series, whatever its number of points.
  *
  * - ts_series: one row per (application, endpoint, series) with its latest point ("last" reads are
  *   one index lookup) and `small_chunks`, the chunks waiting to be merged (maintenance).
