@@ -1,6 +1,6 @@
-import type { AggregateQuery, PointValue, PointValues, StoredPoint } from '../time-series.js';
+import type { AggregateQuery, PointValue, PointValues, RangeQuery, StoredPoint } from '../time-series.js';
 import type { StoredStats } from './chunking.js';
-import { decodeChunkColumns } from './codec.js';
+import { decodeChunk, decodeChunkColumns, sortPoints } from './codec.js';
 
 /** A stored chunk as reads see it, whatever the backend's row looks like. */
 export interface ChunkRow {
@@ -8,6 +8,21 @@ export interface ChunkRow {
   t_max: number;
   stats: string | null;
   data: Uint8Array;
+}
+
+/** Raw read over the chunks that overlap [from, to]: their points inside it, sorted as asked and cut at the limit. */
+export function rangeOfChunks(query: RangeQuery, chunks: Iterable<ChunkRow>): { points: StoredPoint[]; truncated: boolean } {
+  const points: StoredPoint[] = [];
+  for (const chunk of chunks) {
+    for (const point of decodeChunk(chunk.data)) {
+      if (point.t >= query.from && point.t <= query.to) points.push(point);
+    }
+  }
+  sortPoints(points);
+  if (query.order === 'desc') points.reverse();
+  const truncated = points.length > query.limit;
+  if (truncated) points.length = query.limit;
+  return { points, truncated };
 }
 
 /** Downsampled read over the chunks that overlap [from, to]: one point per non-empty bucket. */

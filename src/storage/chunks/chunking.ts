@@ -45,7 +45,8 @@ export interface EncodedSeries {
   last: StoredPoint;
 }
 
-function isSimple(values: PointValues): boolean {
+/** A point that is just `{value: <number>}`, as every extract-all point is. */
+export function isSimple(values: PointValues): boolean {
   let keys = 0;
   for (const key in values) {
     if (key !== 'value' || typeof values[key] !== 'number') return false;
@@ -54,25 +55,33 @@ function isSimple(values: PointValues): boolean {
   return keys === 1;
 }
 
-/**
- * Points of one series (any order, at least one) as chunks of at most FULL_CHUNK points. Series
- * whose points are all `{value: <number>}` (every extract-all series) are encoded from number
- * arrays, without an object per point.
- */
-export function encodeSeries(points: StoredPoint[]): EncodedSeries {
-  if (!points.every((p) => isSimple(p.values))) {
-    const sorted = sortPoints(points);
-    const chunks: EncodedChunk[] = [];
-    for (let start = 0; start < sorted.length; start += FULL_CHUNK) {
-      const part = sorted.slice(start, start + FULL_CHUNK);
-      const n = part.length;
-      chunks.push({ tMin: part[0]!.t, tMax: part[n - 1]!.t, n, stats: n >= STATS_MIN ? JSON.stringify(statsOf(part)) : null, data: encodeChunk(part) });
-    }
-    return { chunks, small: chunks.filter((c) => c.n < SMALL_CHUNK).length, last: sorted[sorted.length - 1]! };
+/** Sorted points of one series (at least one) as chunks of at most FULL_CHUNK points. */
+export function encodePointChunks(sorted: readonly StoredPoint[]): EncodedChunk[] {
+  const chunks: EncodedChunk[] = [];
+  for (let start = 0; start < sorted.length; start += FULL_CHUNK) {
+    const part = sorted.slice(start, start + FULL_CHUNK);
+    const n = part.length;
+    chunks.push({ tMin: part[0]!.t, tMax: part[n - 1]!.t, n, stats: n >= STATS_MIN ? JSON.stringify(statsOf(part)) : null, data: encodeChunk(part) });
   }
-  const sorted = sortPoints(points);
-  const t = sorted.map((p) => p.t);
-  const v = sorted.map((p) => p.values['value'] as number);
+  return chunks;
+}
+
+/**
+ * A `{value: <number>}` series (every extract-all series) held as two arrays, in any order (at
+ * least one point), as chunks: encoded from the numbers, without an object per point, since this
+ * is the path of nearly every data point a device sends.
+ */
+export function encodeValueChunks(times: readonly number[], values: readonly number[]): { chunks: EncodedChunk[]; lastT: number; lastV: number } {
+  let t = times;
+  let v = values;
+  let sorted = true;
+  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+  if (!sorted) {
+    // Stable: points with the same time keep the order they came in.
+    const order = t.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
+    t = order.map((i) => times[i]!);
+    v = order.map((i) => values[i]!);
+  }
   const chunks: EncodedChunk[] = [];
   for (let start = 0; start < t.length; start += FULL_CHUNK) {
     const end = Math.min(t.length, start + FULL_CHUNK);
@@ -92,5 +101,21 @@ export function encodeSeries(points: StoredPoint[]): EncodedSeries {
     }
     chunks.push({ tMin: t[start]!, tMax: t[end - 1]!, n, stats, data: encodeValueChunk(t, v, start, end) });
   }
-  return { chunks, small: chunks.filter((c) => c.n < SMALL_CHUNK).length, last: sorted[sorted.length - 1]! };
+  return { chunks, lastT: t[t.length - 1]!, lastV: v[v.length - 1]! };
+}
+
+export const countSmall = (chunks: readonly EncodedChunk[]) => chunks.filter((c) => c.n < SMALL_CHUNK).length;
+
+/** Points of one series (any order, at least one) as chunks of at most FULL_CHUNK points. */
+export function encodeSeries(points: StoredPoint[]): EncodedSeries {
+  if (!points.every((p) => isSimple(p.values))) {
+    const sorted = sortPoints(points);
+    const chunks = encodePointChunks(sorted);
+    return { chunks, small: countSmall(chunks), last: sorted[sorted.length - 1]! };
+  }
+  const { chunks, lastT, lastV } = encodeValueChunks(
+    points.map((p) => p.t),
+    points.map((p) => p.values['value'] as number),
+  );
+  return { chunks, small: countSmall(chunks), last: { t: lastT, values: { value: lastV } } };
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { errors, isTetherError } from '../../../core/errors.js';
-import { type ChunkRow, aggregateChunks } from '../../chunks/buckets.js';
-import { decodeChunk, sortPoints } from '../../chunks/codec.js';
+import { type ChunkRow, aggregateChunks, rangeOfChunks } from '../../chunks/buckets.js';
+import { decodeChunk } from '../../chunks/codec.js';
 import type { AggregateQuery, DefinitionsDoc, PointValues, RangeQuery, SeriesPoints, StoredPoint, TimeSeriesStorage } from '../../time-series.js';
 import { type PoolSettings, createPool, redactUrl } from '../connection.js';
 import { isConnectionError } from '../constraint-errors.js';
@@ -97,17 +97,7 @@ class PostgresTimeSeriesStorage implements TimeSeriesStorage {
 
   range(query: RangeQuery): Promise<{ points: StoredPoint[]; truncated: boolean }> {
     return this.guard(async () => {
-      const points: StoredPoint[] = [];
-      for (const chunk of await this.chunks(query)) {
-        for (const point of decodeChunk(chunk.data)) {
-          if (point.t >= query.from && point.t <= query.to) points.push(point);
-        }
-      }
-      sortPoints(points);
-      if (query.order === 'desc') points.reverse();
-      const truncated = points.length > query.limit;
-      if (truncated) points.length = query.limit;
-      return { points, truncated };
+      return rangeOfChunks(query, await this.chunks(query));
     });
   }
 

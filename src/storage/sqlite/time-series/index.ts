@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { errors } from '../../../core/errors.js';
-import { aggregateChunks } from '../../chunks/buckets.js';
-import { decodeChunk, sortPoints } from '../../chunks/codec.js';
+import { aggregateChunks, rangeOfChunks } from '../../chunks/buckets.js';
+import { decodeChunk } from '../../chunks/codec.js';
 import type { Storage } from '../../storage.js';
 import type { AggregateQuery, DefinitionsDoc, PointValues, RangeQuery, SeriesPoints, StoredPoint, TimeSeriesStorage } from '../../time-series.js';
 import { openDatabase } from '../connection.js';
@@ -103,17 +103,7 @@ class SqliteTimeSeriesStorage implements TimeSeriesStorage {
     this.assertOpen();
     const id = this.seriesId(query);
     if (id === undefined) return { points: [], truncated: false };
-    const points: StoredPoint[] = [];
-    for (const chunk of this.s['chunks']!.iterate(id, query.from, query.to) as IterableIterator<ChunkRow>) {
-      for (const point of decodeChunk(chunk.data)) {
-        if (point.t >= query.from && point.t <= query.to) points.push(point);
-      }
-    }
-    sortPoints(points);
-    if (query.order === 'desc') points.reverse();
-    const truncated = points.length > query.limit;
-    if (truncated) points.length = query.limit;
-    return { points, truncated };
+    return rangeOfChunks(query, this.s['chunks']!.iterate(id, query.from, query.to) as IterableIterator<ChunkRow>);
   }
 
   async aggregate(query: AggregateQuery): Promise<StoredPoint[]> {

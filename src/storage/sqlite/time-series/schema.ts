@@ -1,8 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { COMPACT_AFTER } from '../../chunks/chunking.js';
 
-export { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN } from '../../chunks/chunking.js';
-
 /**
  * Time series tables, created when missing by the writer thread. Kept out of the numbered
  * migrations (schema.ts): they are independent of the endpoint register, which lets the two evolve

@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import { statsOf } from '../../chunks/chunking.js';
-import { decodeChunk, encodeChunk, encodeValueChunk, sortPoints } from '../../chunks/codec.js';
+import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, countSmall, encodePointChunks, encodeValueChunks, isSimple } from '../../chunks/chunking.js';
+import { decodeChunk, sortPoints } from '../../chunks/codec.js';
 import type { PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
-import { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN, ensureTimeSeriesSchema } from './schema.js';
+import { ensureTimeSeriesSchema } from './schema.js';
 
 /**
  * A batch as it crosses to the writer thread. Structured cloning walks every object, so points are
@@ -16,15 +16,6 @@ export interface PackedBatch {
   t: Float64Array;
   v: Float64Array;
   json: string[];
-}
-
-function isSimple(values: PointValues): boolean {
-  let keys = 0;
-  for (const key in values) {
-    if (key !== 'value' || typeof values[key] !== 'number') return false;
-    keys++;
-  }
-  return keys === 1;
 }
 
 export function packBatch(batch: readonly SeriesPoints[]): PackedBatch {
@@ -97,52 +88,14 @@ export function createTimeSeriesWriteOps(db: Database) {
     return id;
   }
 
-  /** Writes points (sorted) as chunks of at most FULL_CHUNK; returns how many are small. */
-  function writeChunks(id: number, points: StoredPoint[]): number {
-    let small = 0;
-    for (let start = 0; start < points.length; start += FULL_CHUNK) {
-      const part = points.slice(start, start + FULL_CHUNK);
-      const n = part.length;
-      if (n < SMALL_CHUNK) small++;
-      const stats = n >= STATS_MIN ? JSON.stringify(statsOf(part)) : null;
-      s.insertChunk.run(id, part[n - 1]!.t, part[0]!.t, n, stats, encodeChunk(part));
-    }
-    return small;
+  /** Stores a series' chunks; returns how many are small (due for merging). */
+  function insertChunks(id: number, chunks: readonly EncodedChunk[]): number {
+    for (const c of chunks) s.insertChunk.run(id, c.tMax, c.tMin, c.n, c.stats, c.data);
+    return countSmall(chunks);
   }
 
-  /** writeChunks for a `{value}` series held as number arrays. */
-  function writeValueChunks(id: number, t: number[], v: number[]): { small: number; lastT: number; lastV: number } {
-    let sorted = true;
-    for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
-    if (!sorted) {
-      const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
-      const t2 = order.map((i) => t[i]!);
-      const v2 = order.map((i) => v[i]!);
-      t = t2;
-      v = v2;
-    }
-    let small = 0;
-    for (let start = 0; start < t.length; start += FULL_CHUNK) {
-      const end = Math.min(t.length, start + FULL_CHUNK);
-      const n = end - start;
-      if (n < SMALL_CHUNK) small++;
-      let stats: string | null = null;
-      if (n >= STATS_MIN) {
-        let min = Infinity;
-        let max = -Infinity;
-        let sum = 0;
-        for (let i = start; i < end; i++) {
-          const x = v[i]!;
-          if (x < min) min = x;
-          if (x > max) max = x;
-          sum += x;
-        }
-        stats = JSON.stringify({ num: { value: [min, max, sum, n, v[end - 1]!] }, other: {} });
-      }
-      s.insertChunk.run(id, t[end - 1]!, t[start]!, n, stats, encodeValueChunk(t, v, start, end));
-    }
-    return { small, lastT: t[t.length - 1]!, lastV: v[v.length - 1]! };
-  }
+  /** Writes points (sorted) as chunks; returns how many are small. */
+  const writeChunks = (id: number, points: StoredPoint[]) => insertChunks(id, encodePointChunks(points));
 
   const ops = {
     appendTimeSeries(applicationName: string, batch: PackedBatch): void {
@@ -212,7 +165,8 @@ export function createTimeSeriesWriteOps(db: Database) {
       if (pending.size === 0) return;
       for (const [id, entry] of pending) {
         if (entry.points === undefined) {
-          const { small, lastT, lastV } = writeValueChunks(id, entry.t, entry.v);
+          const { chunks, lastT, lastV } = encodeValueChunks(entry.t, entry.v);
+          const small = insertChunks(id, chunks);
           s.updateSeries.run({ small, t: lastT, v: `{"value":${JSON.stringify(lastV)}}`, id });
           continue;
         }
