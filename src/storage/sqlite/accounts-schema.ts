@@ -84,9 +84,9 @@ export const SESSIONS_MIGRATION = `
     SELECT s.key, json_extract(s.value, '$.username'),
       strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(json_extract(s.value, '$.created'), json_extract(s.value, '$.expires') - 43200000) / 1000.0, 'unixepoch'),
       strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(s.value, '$.expires') / 1000.0, 'unixepoch')
-    FROM settings, json_each(settings.value) AS s
-    WHERE settings.key = 'dashboard.sessions' AND json_valid(settings.value)
-      AND json_type(s.value, '$.username') = 'text' AND json_type(s.value, '$.expires') IN ('integer', 'real')
-      AND json_extract(s.value, '$.expires') > strftime('%s', 'now') * 1000;
+    FROM (SELECT value FROM settings WHERE key = 'dashboard.sessions' AND json_valid(value)) AS doc, json_each(doc.value) AS s
+    -- CASE: json_type() on a value that is not an object fails, whatever order the terms run in.
+    WHERE CASE WHEN s.type = 'object' THEN json_type(s.value, '$.username') = 'text' AND json_type(s.value, '$.expires') IN ('integer', 'real')
+        AND json_extract(s.value, '$.expires') > strftime('%s', 'now') * 1000 ELSE 0 END;
   DELETE FROM settings WHERE key = 'dashboard.sessions';
 `;
