@@ -17,15 +17,13 @@ export interface MigrationSet {
 
 export async function runMigrations(client: pg.PoolClient, set: MigrationSet): Promise<void> {
   const target = set.migrations.length;
-  // `table` is a constant of this code, never input.
-  await client.query(`CREATE TABLE IF NOT EXISTS ${set.table} (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)`).catch(async (err: unknown) => {
-    // Two nodes creating it at the same moment: one wins, the other sees a unique violation.
-    if ((err as { code?: string }).code !== '23505') throw err;
-  });
   for (;;) {
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock($1)', [set.lock]);
+      // Under the lock: two nodes creating the table at the same moment would collide in the catalog.
+      // `table` is a constant of this code, never input.
+      await client.query(`CREATE TABLE IF NOT EXISTS ${set.table} (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)`);
       const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${set.table} WHERE id = 1`);
       const current = rows[0]?.version ?? 0;
       if (current > target) {
