@@ -58,8 +58,7 @@ export interface RunningTether {
   storage: Storage;
   bus: EventBus;
   /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
-  /** Absent on PostgreSQL: time series are SQLite-only so far (docs/operations.md). */
-  timeSeries: TimeSeriesService | undefined;
+  timeSeries: TimeSeriesService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -110,31 +109,27 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     }
     await services.applications.ensureDeclared(config.applications);
 
-    // Time series share the SQLite file and its writer thread; closed before storage (reverse order).
-    // Not on PostgreSQL yet: rather than keep each node's points apart, a cluster serves none, and a
-    // device's DCX request gets a clear 1/KP error (EXTENSION_UNAVAILABLE).
-    let timeSeries: TimeSeriesService | undefined;
-    if (storage.kind === 'sqlite') {
-      const timeSeriesStorage = openSqliteTimeSeriesStorage(storage);
-      closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
-      const service = new TimeSeriesService({
-        storage: timeSeriesStorage,
-        bus,
-        applications: services.applications,
-        registry: services.registry,
-        logger,
-        settings: {
-          ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
-          declared: config.timeSeries?.declared ?? [],
-          retentionByApp: config.timeSeries?.retentionByApp ?? {},
-        },
-      });
-      closers.push({ name: 'time series', close: () => service.close() });
-      await service.start();
-      timeSeries = service;
-    } else {
-      logger.warn({ storage: storage.kind }, 'time series (DCX, EPTS) are not available with this storage yet; they need the embedded SQLite storage');
-    }
+    // On SQLite, time series share the file and its writer thread; on PostgreSQL, the database every
+    // node shares (src/storage/postgres/time-series/). Closed before storage (reverse order).
+    const timeSeriesStorage =
+      config.storage.kind === 'postgres'
+        ? await (await import('../storage/postgres/time-series/index.js')).openPostgresTimeSeriesStorage({ url: config.storage.url })
+        : openSqliteTimeSeriesStorage(storage);
+    closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
+    const timeSeries = new TimeSeriesService({
+      storage: timeSeriesStorage,
+      bus,
+      applications: services.applications,
+      registry: services.registry,
+      logger,
+      settings: {
+        ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
+        declared: config.timeSeries?.declared ?? [],
+        retentionByApp: config.timeSeries?.retentionByApp ?? {},
+      },
+    });
+    closers.push({ name: 'time series', close: () => timeSeries.close() });
+    await timeSeries.start();
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
@@ -186,7 +181,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       logger,
       clientAuth: createMqttClientAuth(clientAuth, logger),
       limits: config.limits,
-      extensions: [createEpmxExtension({ registry: services.registry }), ...(timeSeries ? [createDcxExtension({ sink: timeSeries })] : [])],
+      extensions: [createEpmxExtension({ registry: services.registry }), createDcxExtension({ sink: timeSeries })],
       hooks: {
         sessionStarted: (clientId) => {
           metrics.sessionOpened();
@@ -225,7 +220,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       sessionVerifier: dashboard.sessionVerifier,
       plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics }), dashboard.plugin],
       clientAuth,
-      ...(timeSeries && { timeSeries }),
+      timeSeries,
       accounts,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,

@@ -13,6 +13,11 @@ import { LivePublisher } from './live.js';
 const DAY_MS = 86_400_000;
 const RETENTION_EVERY_MS = 10 * 60_000;
 const COMPACT_EVERY_MS = 1000;
+/**
+ * Nodes sharing a database each cache the definitions; one node's change over REST reaches the
+ * others when their copy is this old and they read it again.
+ */
+const DEFINITIONS_MAX_AGE_MS = 5000;
 
 export interface TimeSeriesSettings {
   /** Retention of applications that set none (default 90 days). */
@@ -41,7 +46,7 @@ export interface TimeSeriesDeps {
  */
 export class TimeSeriesService {
   readonly storage: TimeSeriesStorage;
-  private readonly definitions = new Map<string, Promise<AppDefinitions>>();
+  private readonly definitions = new Map<string, { at: number; defs: Promise<AppDefinitions> }>();
   private readonly live: LivePublisher;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -68,14 +73,14 @@ export class TimeSeriesService {
   async start(): Promise<void> {
     for (const declared of this.deps.settings?.declared ?? []) {
       await this.storage.putDefinitions(declared.applicationName, toDoc(declared));
-      this.definitions.set(declared.applicationName, Promise.resolve(declared));
+      this.cache(declared.applicationName, Promise.resolve(declared));
     }
     for (const [applicationName, retentionDays] of Object.entries(this.deps.settings?.retentionByApp ?? {})) {
       const defs = await this.getDefinitions(applicationName);
       if (defs.retentionDays === retentionDays) continue;
       const changed = { ...defs, retentionDays };
       await this.storage.putDefinitions(applicationName, toDoc(changed));
-      this.definitions.set(applicationName, Promise.resolve(changed));
+      this.cache(applicationName, Promise.resolve(changed));
     }
     if (this.deps.settings?.background === false) return;
     const retention = setTimeout(() => this.runRetention(), 5000);
@@ -88,15 +93,20 @@ export class TimeSeriesService {
   }
 
   async getDefinitions(applicationName: string): Promise<AppDefinitions> {
-    let found = this.definitions.get(applicationName);
-    if (!found) {
-      found = this.storage.getDefinitions(applicationName).then((doc) =>
-        doc === undefined ? emptyDefinitions(applicationName, this.retentionDays) : normaliseDefinitions(applicationName, { retentionDays: this.retentionDays, ...doc }),
-      );
-      this.definitions.set(applicationName, found);
-      found.catch(() => this.definitions.delete(applicationName));
-    }
+    const cached = this.definitions.get(applicationName);
+    if (cached && this.clock.now() - cached.at < DEFINITIONS_MAX_AGE_MS) return cached.defs;
+    const found = this.storage.getDefinitions(applicationName).then((doc) =>
+      doc === undefined ? emptyDefinitions(applicationName, this.retentionDays) : normaliseDefinitions(applicationName, { retentionDays: this.retentionDays, ...doc }),
+    );
+    this.cache(applicationName, found);
+    found.catch(() => {
+      if (this.definitions.get(applicationName)?.defs === found) this.definitions.delete(applicationName);
+    });
     return found;
+  }
+
+  private cache(applicationName: string, defs: Promise<AppDefinitions>): void {
+    this.definitions.set(applicationName, { at: this.clock.now(), defs });
   }
 
   /** Replaces the definitions (REST). Rejects APPLICATION_NOT_FOUND or VALIDATION_FAILED. */
@@ -107,7 +117,7 @@ export class TimeSeriesService {
     const foreign = Object.keys(defs.versions).find((v) => !versions.has(v));
     if (foreign !== undefined) throw errors.validation(`versions.${foreign} is not a version of application ${JSON.stringify(applicationName)}`);
     await this.storage.putDefinitions(applicationName, toDoc(defs));
-    this.definitions.set(applicationName, Promise.resolve(defs));
+    this.cache(applicationName, Promise.resolve(defs));
     return defs;
   }
 

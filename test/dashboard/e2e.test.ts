@@ -3,68 +3,36 @@
  * `tether start` (ports 0, SQLite in a temp dir) and a real MQTT device.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/index.js';
-import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
+import type { Page } from 'playwright-core';
+import { DashboardHarness, PASSWORD } from './harness.js';
+import { eventually, screenshotDir, unnamedControls } from './helpers.js';
 
-const PASSWORD = 'correct-horse-battery-staple';
 const VERSION = 'demo_application_v1';
 
-let webRoot: string;
-let dataDir: string;
-let tether: RunningTether;
-let browser: Browser;
-let base: string;
+let harness: DashboardHarness;
 const devices: MqttClient[] = [];
 
 before(async () => {
-  webRoot = await buildSpa();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  process.env.TETHER_DASHBOARD_WEB_ROOT = webRoot;
-  const config = await loadConfig(['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
-    TETHER_ADMIN_PASSWORD: PASSWORD,
-  });
-  tether = await startTether(config);
-  base = `http://127.0.0.1:${tether.httpPort}`;
-  browser = await chromium.launch(CHROMIUM);
+  harness = await DashboardHarness.start();
 });
 
 after(async () => {
   for (const device of devices) await device.endAsync(true).catch(() => {});
-  await browser?.close();
-  await tether?.stop();
-  delete process.env.TETHER_DASHBOARD_WEB_ROOT;
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.rmSync(webRoot, { recursive: true, force: true });
+  await harness?.close();
 });
 
-/** A page that fails the test on any console error or uncaught exception. */
-async function openPage(width = 1280, height = 900): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return { page, problems };
-}
+const openPage = () => harness.openPage();
 
 async function signIn(page: Page): Promise<void> {
-  await page.goto(base);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await harness.signIn(page);
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
 }
 
 async function connectDevice(): Promise<MqttClient> {
-  const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+  const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
   devices.push(device);
   return device;
 }
@@ -94,7 +62,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   // Sign in; a new user sees how to connect a device, with this server's real MQTT port.
   await signIn(page);
   await page.getByRole('heading', { name: 'No endpoints yet' }).waitFor();
-  assert.match((await page.locator('.empty-state pre').textContent()) ?? '', new RegExp(`--host 127\\.0\\.0\\.1 --port ${tether.mqttPort}$`));
+  assert.match((await page.locator('.empty-state pre').textContent()) ?? '', new RegExp(`--host 127\\.0\\.0\\.1 --port ${harness.tether.mqttPort}$`));
   await page.screenshot({ path: path.join(shots, 'empty-state-1280.png'), fullPage: true });
 
   // Playbook 1: add the meterDescription field to the creation form.
@@ -116,12 +84,12 @@ test('an operator adds an endpoint, a device connects with its token and reports
   const token = await created.getByLabel('Endpoint token', { exact: true }).inputValue();
   const endpointId = (await created.getByTestId('created-endpoint-id').textContent()) ?? '';
   assert.ok(token.length >= 16, `token ${token} looks generated`);
-  assert.equal(await created.getByTestId('cli-command').textContent(), `tether device --token ${token} --host 127.0.0.1 --port ${tether.mqttPort}`);
-  assert.match((await created.getByTestId('mosquitto-command').textContent()) ?? '', new RegExp(`-p ${tether.mqttPort} -t kp1/${VERSION}/epmx/${token}/update/keys `));
+  assert.equal(await created.getByTestId('cli-command').textContent(), `tether device --token ${token} --host 127.0.0.1 --port ${harness.tether.mqttPort}`);
+  assert.match((await created.getByTestId('mosquitto-command').textContent()) ?? '', new RegExp(`-p ${harness.tether.mqttPort} -t kp1/${VERSION}/epmx/${token}/update/keys `));
   await page.screenshot({ path: path.join(shots, 'token-created-1280.png') });
   await created.getByRole('button', { name: 'Done' }).click();
   await eventually('the new row', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Offline') === true);
-  const stored = await tether.services.registry.getEndpoint(endpointId, true);
+  const stored = await harness.tether.services.registry.getEndpoint(endpointId, true);
   assert.deepEqual(stored.metadata, { meterDescription: 'Kitchen meter, floor 2' });
 
   // Everything below must happen without a reload: this marker would vanish with one.
@@ -154,7 +122,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   assert.equal((await reportMetadata(device, token, { model: 'MySmartMeter A310' }, 2)).result, 'status');
   await eventually('the row to show the new model', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310');
   // An endpoint created elsewhere (REST) appears too.
-  const other = await tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Other meter' } });
+  const other = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Other meter' } });
   await eventually('the endpoint created over REST', async () => (await cell(page, other.endpoint.endpointId, 'Model').textContent()) === 'Other meter');
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
 
@@ -213,7 +181,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
     assert.equal(replies[0]!.topic, `${topic}/error`);
     assert.equal((JSON.parse(replies[0]!.payload) as { statusCode: number }).statusCode, 403);
   }
-  assert.equal((await tether.services.registry.getMetadata(endpointId, 'operator')).model, 'MySmartMeter A310');
+  assert.equal((await harness.tether.services.registry.getMetadata(endpointId, 'operator')).model, 'MySmartMeter A310');
   assert.ok(replies.every((r) => !r.topic.endsWith('/status')), 'no success reply for a suspended token');
   await eventually('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true);
 
@@ -223,13 +191,13 @@ test('an operator adds an endpoint, a device connects with its token and reports
 test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', async () => {
   const { page, problems } = await openPage();
   // Its own application, so the other story's form and columns do not matter here.
-  await tether.services.applications.createApplication({ name: 'keyboard_app' });
-  await tether.services.applications.createVersion({ applicationName: 'keyboard_app', name: 'keyboard_app_v1', extensions: ['epmx'] });
-  const { endpoint } = await tether.services.registry.createEndpoint({ appVersionName: 'keyboard_app_v1', endpointToken: 'kbd-token-1', metadata: { model: 'Keyboard meter' } });
+  await harness.tether.services.applications.createApplication({ name: 'keyboard_app' });
+  await harness.tether.services.applications.createVersion({ applicationName: 'keyboard_app', name: 'keyboard_app_v1', extensions: ['epmx'] });
+  const { endpoint } = await harness.tether.services.registry.createEndpoint({ appVersionName: 'keyboard_app_v1', endpointToken: 'kbd-token-1', metadata: { model: 'Keyboard meter' } });
   const id = endpoint.endpointId;
 
   // Sign in without the mouse: the password field has focus, Enter submits.
-  await page.goto(`${base}/endpoints/${id}?app=keyboard_app`);
+  await page.goto(`${harness.base}/endpoints/${id}?app=keyboard_app`);
   await eventually('focus in the password field', () =>
     page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('name') === 'password'),
   );
@@ -247,7 +215,7 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
   await page.getByRole('button', { name: 'Add key' }).press('Enter');
   const floor = page.getByTestId('metadata-table').locator('tr[data-key="floor"] td.value');
   await eventually('the new key', async () => (await floor.textContent()) === '2');
-  assert.equal((await tether.services.registry.getMetadata(id, 'operator')).floor, 2);
+  assert.equal((await harness.tether.services.registry.getMetadata(id, 'operator')).floor, 2);
   await page.getByRole('button', { name: 'Edit floor' }).press('Enter');
   await page.getByLabel('New value of floor').fill('3');
   await page.keyboard.press('Enter');
@@ -289,7 +257,7 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
   assert.deepEqual(await unnamedControls(page), []);
   await confirm.getByRole('button', { name: 'Delete endpoint' }).press('Enter');
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
-  await assert.rejects(tether.services.registry.getEndpoint(id, false), { code: 'ENDPOINT_NOT_FOUND' });
+  await assert.rejects(harness.tether.services.registry.getEndpoint(id, false), { code: 'ENDPOINT_NOT_FOUND' });
 
   // The Add endpoint form shows the API's error in the dialog too, and Escape closes it.
   await page.getByRole('button', { name: 'Add endpoint' }).first().press('Enter');

@@ -6,71 +6,31 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/index.js';
-import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
+import type { Page } from 'playwright-core';
+import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
+import { eventually, screenshotDir, unnamedControls } from './helpers.js';
 
-const PASSWORD = 'correct-horse-battery-staple';
 const VERSION = 'demo_application_v1';
 const APP = 'demo_application';
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
 
-let webRoot: string;
-let dataDir: string;
-let tether: RunningTether;
-let browser: Browser;
-let base: string;
-let httpPort = 0;
-
-async function start(): Promise<void> {
-  const config = await loadConfig(
-    ['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', String(httpPort), '--data-dir', dataDir, '--log-level', 'silent'],
-    { TETHER_ADMIN_PASSWORD: PASSWORD },
-  );
-  tether = await startTether(config);
-  httpPort = tether.httpPort;
-  base = `http://127.0.0.1:${httpPort}`;
-}
+let harness: DashboardHarness;
 
 before(async () => {
-  webRoot = await buildSpa();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ops-'));
-  process.env.TETHER_DASHBOARD_WEB_ROOT = webRoot;
-  await start();
-  browser = await chromium.launch(CHROMIUM);
+  harness = await DashboardHarness.start();
 });
 
 after(async () => {
-  await browser?.close();
-  await tether?.stop();
-  delete process.env.TETHER_DASHBOARD_WEB_ROOT;
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.rmSync(webRoot, { recursive: true, force: true });
+  await harness?.close();
 });
 
-/** A page that records console errors and uncaught exceptions. */
-async function openPage(viewport = DESKTOP): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return { page, problems };
-}
+/** Downloads are part of export; a 10 s default keeps a missing element from eating the test's time. */
+const openPage = () => harness.openPage(DESKTOP, { acceptDownloads: true, timeoutMs: 10_000 });
+const start = () => harness.startTether();
 
 async function signIn(page: Page, username = 'admin', password = PASSWORD): Promise<void> {
-  await page.goto(base);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await harness.signIn(page, { username, password });
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
 }
 
@@ -98,7 +58,7 @@ async function shoot(page: Page, name: string): Promise<void> {
 const rows = (page: Page) => page.locator('tbody tr[data-endpoint-id]');
 
 test('search covers every metadata value, metadata filters narrow the list, and pages fit 390 px', { timeout: 120_000 }, async () => {
-  const { registry } = tether.services;
+  const { registry } = harness.tether.services;
   for (let i = 1; i <= 3; i++) {
     await registry.createEndpoint({
       appVersionName: VERSION,
@@ -179,7 +139,7 @@ async function openSection(page: Page, name: 'Users' | 'API keys' | 'Audit log')
 test('an admin adds a viewer; the viewer sees no write buttons, the API refuses its writes, it changes its own password', { timeout: 120_000 }, async () => {
   const admin = await openPage();
   // The sign-in page says how to get in and how to recover, and fits a phone.
-  await admin.page.goto(base);
+  await admin.page.goto(harness.base);
   assert.match((await admin.page.getByTestId('sign-in-hint').textContent()) ?? '', /npx tether admin reset-password/);
   await shoot(admin.page, 'sign-in');
   await signIn(admin.page);
@@ -241,7 +201,7 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
   assert.match(createAttempt.message ?? '', /operator/);
   assert.equal((await fetchInPage(viewer.page, 'DELETE', '/epr/api/v1/endpoints/meter-1')).status, 403);
   assert.equal((await fetchInPage(viewer.page, 'GET', '/api/v1/users')).status, 403);
-  await tether.services.registry.getEndpoint('meter-1', false);
+  await harness.tether.services.registry.getEndpoint('meter-1', false);
 
   // The viewer changes its own password, then signs in with it.
   await viewer.page.getByRole('button', { name: /^Signed in as vera/ }).click();
@@ -262,9 +222,9 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
 });
 
 test('an operator may change endpoints but not shared settings, users, keys or the audit log', { timeout: 120_000 }, async () => {
-  const admin = await fetch(`${base}/api/v1/users`, {
+  const admin = await fetch(`${harness.base}/api/v1/users`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${tether.adminApiKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${harness.tether.adminApiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ username: 'olga', role: 'operator', password: 'olga-password-1' }),
   });
   assert.equal(admin.status, 201);
@@ -275,7 +235,7 @@ test('an operator may change endpoints but not shared settings, users, keys or t
   for (const name of ['Configure columns', 'Edit creation form']) assert.equal(await page.getByRole('button', { name }).count(), 0, `an operator sees no "${name}"`);
   assert.ok((await page.getByRole('checkbox').count()) > 1, 'an operator selects endpoints for bulk actions');
   assert.deepEqual(await page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents(), ['Endpoints', 'API reference']);
-  await page.goto(`${base}/audit`);
+  await page.goto(`${harness.base}/audit`);
   await page.getByRole('alert').filter({ hasText: 'needs the admin role' }).waitFor();
   assert.equal((await fetchInPage(page, 'GET', '/api/v1/audit')).status, 403);
   assert.equal((await fetchInPage(page, 'PUT', `/dashboard/api/applications/${APP}/widget`, { columns: [], pageSize: 20 })).status, 403);
@@ -296,7 +256,7 @@ test('API keys: created with a role and shown once, listed with last use, revoke
   await shoot(page, 'api-key-created');
   await created.getByRole('button', { name: 'Done' }).click();
 
-  const call = (k: string) => fetch(`${base}/epr/api/v1/endpoints?applicationName=${APP}`, { headers: { authorization: `Bearer ${k}` } });
+  const call = (k: string) => fetch(`${harness.base}/epr/api/v1/endpoints?applicationName=${APP}`, { headers: { authorization: `Bearer ${k}` } });
   assert.equal((await call(key)).status, 200);
   await page.reload();
   const row = page.getByTestId('api-keys-table').locator('tbody tr').filter({ hasText: 'ci-import' });
@@ -312,7 +272,7 @@ test('API keys: created with a role and shown once, listed with last use, revoke
 });
 
 test('bulk actions on selected endpoints, and a CSV import whose tokens download once', { timeout: 120_000 }, async () => {
-  await tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'to-delete', metadata: {} });
+  await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'to-delete', metadata: {} });
   const { page, problems } = await openPage();
   await signIn(page);
   await eventually('the list', async () => (await rows(page).count()) >= 4);
@@ -328,8 +288,8 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   await shoot(page, 'bulk-set-metadata');
   await set.getByRole('button', { name: 'Set key on 2 endpoints' }).click();
   await page.getByTestId('bulk-result').waitFor();
-  for (const id of ['meter-1', 'meter-2']) assert.equal((await tether.services.registry.getMetadata(id, 'operator')).floor, 3);
-  assert.equal((await tether.services.registry.getMetadata('meter-3', 'operator')).floor, undefined);
+  for (const id of ['meter-1', 'meter-2']) assert.equal((await harness.tether.services.registry.getMetadata(id, 'operator')).floor, 3);
+  assert.equal((await harness.tether.services.registry.getMetadata('meter-3', 'operator')).floor, undefined);
 
   // Select the page, then suspend every token, after confirming.
   await page.getByLabel('Select all endpoints on this page').check();
@@ -338,7 +298,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   await page.getByRole('button', { name: 'Suspend tokens…' }).click();
   await page.getByRole('dialog', { name: 'Suspend the tokens of the selected endpoints?' }).getByRole('button', { name: `Suspend tokens of ${count} endpoints` }).click();
   await eventually('the selection to clear', async () => (await page.getByTestId('bulk-count').count()) === 0);
-  const tokens = await tether.services.credentials.listTokens('meter-3');
+  const tokens = await harness.tether.services.credentials.listTokens('meter-3');
   assert.ok(tokens.length > 0 && tokens.every((t) => t.status === 'SUSPENDED'), JSON.stringify(tokens));
 
   // Delete one.
@@ -346,7 +306,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   await page.getByRole('button', { name: 'Delete…' }).click();
   await page.getByRole('dialog', { name: 'Delete the selected endpoints?' }).getByRole('button', { name: 'Delete 1 endpoint' }).click();
   await eventually('the row to go', async () => (await page.locator('tr[data-endpoint-id="to-delete"]').count()) === 0);
-  await assert.rejects(tether.services.registry.getEndpoint('to-delete', false), { code: 'ENDPOINT_NOT_FOUND' });
+  await assert.rejects(harness.tether.services.registry.getEndpoint('to-delete', false), { code: 'ENDPOINT_NOT_FOUND' });
 
   // Import: two new endpoints and one taken ID; the tokens leave as a one-time CSV download.
   await page.getByRole('button', { name: 'Import CSV…' }).click();
@@ -367,7 +327,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   assert.equal(lines[0], 'endpointId,token');
   assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), ['imp-1', 'imp-2']);
   assert.ok(lines.slice(1).every((l) => (l.split(',')[1] ?? '').length >= 16));
-  assert.deepEqual(await tether.services.registry.getMetadata('imp-1', 'operator'), { model: 'I1', site: 'Dock' });
+  assert.deepEqual(await harness.tether.services.registry.getMetadata('imp-1', 'operator'), { model: 'I1', site: 'Dock' });
   await result.getByRole('button', { name: 'Done' }).click();
   await eventually('imported rows', async () => (await page.locator('tr[data-endpoint-id="imp-2"]').count()) === 1);
   assert.deepEqual(problems, []);
@@ -377,8 +337,8 @@ test('the audit log lists and filters changes; an endpoint page shows its metada
   const { page, problems } = await openPage();
   await signIn(page);
   // A device report (data, not audit) and an operator edit in the dashboard.
-  await tether.services.registry.changeMetadata('meter-2', { kind: 'merge', metadata: { firmware: '1.0.1' } }, 'device');
-  await page.goto(`${base}/endpoints/meter-2?app=${APP}`);
+  await harness.tether.services.registry.changeMetadata('meter-2', { kind: 'merge', metadata: { firmware: '1.0.1' } }, 'device');
+  await page.goto(`${harness.base}/endpoints/meter-2?app=${APP}`);
   await page.getByTestId('metadata-table').waitFor();
   await page.getByLabel('New key').fill('room');
   await page.getByLabel('Value', { exact: true }).fill('B12');
@@ -430,7 +390,7 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   const indicator = page.getByTestId('live-indicator');
   await eventually('the feed to be live', async () => (await indicator.getAttribute('data-state')) === 'live');
 
-  await tether.stop();
+  await harness.tether.stop();
   await eventually('the indicator to say the feed is down', async () => (await indicator.getAttribute('data-state')) === 'down', 15_000);
   assert.match((await indicator.textContent()) ?? '', /Live updates stopped.*out of date/);
   await shoot(page, 'live-feed-down');
@@ -438,7 +398,7 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   // Same port, same data: the page reconnects without a reload and catches up.
   await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
   await start();
-  await tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'after-restart', metadata: { model: 'R1' } });
+  await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'after-restart', metadata: { model: 'R1' } });
   await eventually('the feed to be live again', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
   await eventually('the endpoint created during the outage', async () => (await page.locator('tr[data-endpoint-id="after-restart"]').count()) === 1);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
@@ -446,7 +406,7 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   // A stream refused with an HTTP error (as a proxy answers while the server restarts) makes the
   // browser give up for good: the dashboard retries by itself with a countdown.
   await page.route('**/dashboard/api/events?*', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
-  await tether.stop();
+  await harness.tether.stop();
   await start();
   await eventually('a countdown to the next attempt', async () => /retrying in \d+ s/.test((await indicator.textContent()) ?? ''), 15_000);
   await page.unroute('**/dashboard/api/events?*');
@@ -456,7 +416,7 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   // A session that ended (here: signed out by another tab) refuses the stream for good: the page goes
   // to the sign-in form rather than retrying forever.
   assert.equal((await fetchInPage(page, 'POST', '/dashboard/api/sign-out')).status, 204);
-  await tether.stop();
+  await harness.tether.stop();
   await start();
   await page.getByRole('heading', { name: 'Sign in to Tether' }).waitFor({ timeout: 20_000 });
   // The browser logs the refused reconnection attempts while the server was down; nothing else.

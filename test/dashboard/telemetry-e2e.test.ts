@@ -5,46 +5,26 @@
  * deployments are: the map draws its track without tiles.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { loadConfig } from '../../src/config/index.js';
-import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM, eventually, screenshotDir, unnamedControls } from './helpers.js';
+import type { Page } from 'playwright-core';
+import { DashboardHarness } from './harness.js';
+import { eventually, screenshotDir, unnamedControls } from './helpers.js';
 
-const PASSWORD = 'correct-horse-battery-staple';
 const APP = 'demo_application';
 const VERSION = 'demo_application_v1';
 
-let webRoot: string;
-let dataDir: string;
-let tether: RunningTether;
-let browser: Browser;
-let base: string;
+let harness: DashboardHarness;
 let device: MqttClient | undefined;
 
 before(async () => {
-  webRoot = await buildSpa();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  process.env.TETHER_DASHBOARD_WEB_ROOT = webRoot;
-  const config = await loadConfig(['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log-level', 'silent'], {
-    TETHER_ADMIN_PASSWORD: PASSWORD,
-  });
-  tether = await startTether(config);
-  base = `http://127.0.0.1:${tether.httpPort}`;
-  browser = await chromium.launch(CHROMIUM);
+  harness = await DashboardHarness.start();
 });
 
 after(async () => {
   await device?.endAsync(true).catch(() => {});
-  await browser?.close();
-  await tether?.stop();
-  delete process.env.TETHER_DASHBOARD_WEB_ROOT;
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.rmSync(webRoot, { recursive: true, force: true });
+  await harness?.close();
 });
 
 interface Sample {
@@ -75,34 +55,20 @@ function drive(count: number, end: number, start = 0): Sample[] {
   });
 }
 
-async function openPage(width = 1280, height = 900): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  return { page, problems };
-}
-
-async function signIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const openPage = () => harness.openPage();
+const signIn = (page: Page, url: string) => harness.signIn(page, { url });
 
 const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
 const chartPoints = async (page: Page) => Number(await page.getByTestId('telemetry-chart').getAttribute('data-points'));
 
 test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and map, updated live', async () => {
-  const { endpoint, token } = await tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Demo vehicle' } });
+  const { endpoint, token } = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Demo vehicle' } });
   const endpointId = endpoint.endpointId;
   const shots = screenshotDir();
   const { page, problems } = await openPage();
 
   // Kaa's tutorial definitions, through the dashboard's editor: Location = timestamp with required coordinates.
-  await signIn(page, `${base}/?app=${APP}`);
+  await signIn(page, `${harness.base}/?app=${APP}`);
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
   await page.getByRole('button', { name: 'Time series' }).click();
   const defs = page.getByRole('dialog', { name: 'Time series definitions' });
@@ -119,18 +85,18 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await page.screenshot({ path: path.join(shots, 'telemetry-definitions-1280.png') });
   assert.deepEqual(await unnamedControls(page), []);
   await defs.getByRole('button', { name: 'Cancel' }).click();
-  const stored = (await tether.timeSeries!.getDefinitions(APP)).timeSeries;
+  const stored = (await harness.tether.timeSeries!.getDefinitions(APP)).timeSeries;
   assert.deepEqual(
     stored.map((s) => ({ name: s.name, valueField: s.valueField, tags: s.tagFields.map((t) => [t.name, t.required]) })),
     [{ name: 'Location', valueField: 'timestamp', tags: [['latitude', true], ['longitude', true]] }],
   );
 
   // The endpoint page before any data, then the device's first batch arrives without a reload.
-  await page.goto(`${base}/endpoints/${encodeURIComponent(endpointId)}?app=${APP}`);
+  await page.goto(`${harness.base}/endpoints/${encodeURIComponent(endpointId)}?app=${APP}`);
   await page.getByTestId('telemetry-empty').waitFor();
   await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
 
-  device = await mqtt.connectAsync(`mqtt://127.0.0.1:${tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+  device = await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
   const first = drive(30, Date.now());
   await publish(token, first);
   await page.getByTestId('telemetry-chart').waitFor({ timeout: 10_000 });
@@ -231,11 +197,11 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
 
 test('with a tile server configured but unreachable, the map still draws the track', async () => {
   const { page, problems } = await openPage();
-  const [{ endpoint, token }] = await Promise.all([tether.services.registry.createEndpoint({ appVersionName: VERSION })]);
-  device ??= await mqtt.connectAsync(`mqtt://127.0.0.1:${tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+  const [{ endpoint, token }] = await Promise.all([harness.tether.services.registry.createEndpoint({ appVersionName: VERSION })]);
+  device ??= await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
   await publish(token, drive(10, Date.now()));
 
-  await signIn(page, `${base}/endpoints/${encodeURIComponent(endpoint.endpointId)}?app=${APP}`);
+  await signIn(page, `${harness.base}/endpoints/${encodeURIComponent(endpoint.endpointId)}?app=${APP}`);
   await page.waitForLoadState('load');
   await page.getByRole('button', { name: 'Map tiles…' }).click();
   const dialog = page.getByRole('dialog', { name: 'Map tiles' });

@@ -7,9 +7,13 @@ import { openPostgresClientCredentialStore } from '../../src/storage/postgres/cl
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
+import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { openSqliteTimeSeriesStorage } from '../../src/storage/sqlite/time-series/index.js';
 import type { ClientCredentialStore, Storage } from '../../src/storage/storage.js';
+import type { TimeSeriesStorage } from '../../src/storage/time-series.js';
 import { freshDatabase } from '../helpers/engines.js';
+import type { OpenedTimeSeries } from './time-series-conformance.js';
 
 /**
  * Every storage backend, as kysely lists its dialects: each conformance suite runs once per entry.
@@ -57,3 +61,54 @@ const postgres: Backend = {
 };
 
 export const BACKENDS: readonly Backend[] = [sqlite('sqlite {}', {}), sqlite('sqlite {"synchronous":"NORMAL","commitDelayMs":2}', { synchronous: 'NORMAL', commitDelayMs: 2 }), postgres];
+
+/** Every TimeSeriesStorage backend; test/storage/time-series.test.ts runs the suite on each. */
+export interface TimeSeriesBackend {
+  name: string;
+  open(): Promise<OpenedTimeSeries>;
+}
+
+const sqliteTimeSeries: TimeSeriesBackend = {
+  name: 'sqlite',
+  async open() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ts-'));
+    const file = path.join(dir, 'tether.db');
+    const opened: Storage[] = [await openSqliteStorage({ file })];
+    const storage = openSqliteTimeSeriesStorage(opened[0]!);
+    return {
+      storage,
+      reopen: async () => {
+        // The time series storage shares the register's writer: reopen both.
+        await opened[0]!.close();
+        opened.push(await openSqliteStorage({ file }));
+        return openSqliteTimeSeriesStorage(opened.at(-1)!);
+      },
+      cleanup: async () => {
+        await storage.close();
+        for (const s of opened) await s.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const postgresTimeSeries: TimeSeriesBackend = {
+  name: 'postgres',
+  async open() {
+    const database = await freshDatabase();
+    const opened: TimeSeriesStorage[] = [await openPostgresTimeSeriesStorage({ url: database.url, maxConnections: 4 })];
+    return {
+      storage: opened[0]!,
+      reopen: async () => {
+        opened.push(await openPostgresTimeSeriesStorage({ url: database.url, maxConnections: 4 }));
+        return opened.at(-1)!;
+      },
+      cleanup: async () => {
+        for (const s of opened) await s.close();
+        await database.drop();
+      },
+    };
+  },
+};
+
+export const TIME_SERIES_BACKENDS: readonly TimeSeriesBackend[] = [sqliteTimeSeries, postgresTimeSeries];

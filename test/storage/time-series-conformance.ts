@@ -45,6 +45,18 @@ export function timeSeriesConformance(name: string, open: () => Promise<OpenedTi
         assert.deepEqual(await range(storage, { applicationName: 'other' }), { points: [], truncated: false });
       }));
 
+    test('bounds far beyond the stored times, or between two milliseconds, select the points they cover', () =>
+      withStorage(async (storage) => {
+        const all = points(10);
+        await storage.append(APP, [{ endpointId: 'e1', series: 's', points: all }]);
+        assert.deepEqual((await range(storage, { from: -1e20, to: 1e20 })).points, all);
+        assert.deepEqual((await range(storage, { from: T0 + 1500.5, to: T0 + 3999.5 })).points, all.slice(2, 4));
+        assert.deepEqual((await storage.last(APP, ['e1'], ['s'], T0 + 2000.5)).get('e1')?.get('s'), all[2]);
+        assert.deepEqual((await storage.last(APP, ['e1'], ['s'], 1e20)).get('e1')?.get('s'), all[9]);
+        const agg = await storage.aggregate({ applicationName: APP, endpointId: 'e1', series: 's', from: T0, to: 1e20, order: 'asc', fn: 'max', intervalMs: 1e19 });
+        assert.deepEqual(agg, [{ t: T0, values: { value: 9 } }]);
+      }));
+
     test('values keep their type: decimals, floats, big integers, booleans, strings, tags missing on some points', () =>
       withStorage(async (storage) => {
         const odd: StoredPoint[] = [

@@ -285,6 +285,7 @@ function nonEmptyList(raw: string, name: string): string[] {
 }
 
 const HAS_ZONE = /(?:[zZ]|[+-]\d\d(?::?\d\d)?)$/;
+const MAX_DATE_MS = 8.64e15;
 
 export function parseTime(raw: string | number, name: string): number {
   const text = String(raw).trim();
@@ -340,7 +341,10 @@ function parseWriteBody(body: unknown): SeriesPoints[] {
             else throw errors.validation(`value ${JSON.stringify(name)} of ${JSON.stringify(series)} must be a number, boolean or string`);
           }
           if (Object.keys(values).length === 0) throw errors.validation(`a point of ${JSON.stringify(series)} has no values`);
-          group.points.push({ t: parseTime(point['timestamp'], 'timestamp'), values });
+          const t = parseTime(point['timestamp'], 'timestamp');
+          // Beyond JavaScript's date range a point could not be read back as ISO-8601.
+          if (Math.abs(t) > MAX_DATE_MS) throw errors.validation(`timestamp ${JSON.stringify(point['timestamp'])} of ${JSON.stringify(series)} is outside the years -271821 to 275760`);
+          group.points.push({ t, values });
           if (++count > MAX_WRITE_POINTS) throw errors.validation(`send at most ${MAX_WRITE_POINTS} points per request`);
         }
         batch.push(group);

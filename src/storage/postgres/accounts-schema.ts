@@ -10,9 +10,10 @@ import type { MigrationSet } from './migrations.js';
  * SQLite), JSON documents text rather than jsonb (kept as written, key order included).
  */
 export const ACCOUNT_MIGRATIONS: MigrationSet = {
+  name: 'Account',
   table: 'tether_accounts_schema',
-  // An arbitrary constant, different from the main schema's.
-  lock: 7_415_302_120,
+  // An arbitrary constant, other than the register's and the time series' (schema.ts, time-series/schema.ts).
+  lock: 7_415_302_121,
   migrations: [
     /* 1: users, API keys, dashboard sessions, audit log, metadata history */ `
     CREATE TABLE users (

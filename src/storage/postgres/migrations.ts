@@ -6,10 +6,12 @@ import type pg from 'pg';
  * nodes may start at once: each step runs under a transaction-scoped advisory lock (`lock`, a
  * constant of the set), so exactly one node applies it and the others find it done.
  *
- * The main schema (schema.ts) and the account tables (accounts-schema.ts) are separate sets with
- * their own version rows, so each evolves without renumbering the other.
+ * The register (schema.ts), time series (time-series/schema.ts) and accounts (accounts-schema.ts)
+ * are separate sets with their own version rows, so each evolves without renumbering the others.
  */
 export interface MigrationSet {
+  /** For the error a database newer than this code gets: `Database`, `Time series`, … */
+  name: string;
   table: string;
   lock: number;
   migrations: readonly string[];
@@ -27,7 +29,7 @@ export async function runMigrations(client: pg.PoolClient, set: MigrationSet): P
       const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${set.table} WHERE id = 1`);
       const current = rows[0]?.version ?? 0;
       if (current > target) {
-        throw new Error(`Database schema version ${current} is newer than this Tether (${target}). Upgrade Tether.`);
+        throw new Error(`${set.name} schema version ${current} is newer than this Tether (${target}). Upgrade Tether.`);
       }
       if (current === target) {
         await client.query('COMMIT');

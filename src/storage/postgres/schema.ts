@@ -112,5 +112,5 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 const MIGRATION_LOCK = 7_415_302_118;
 
 export async function migrate(client: pg.PoolClient): Promise<void> {
-  await runMigrations(client, { table: 'tether_schema', lock: MIGRATION_LOCK, migrations: MIGRATIONS });
+  await runMigrations(client, { name: 'Database', table: 'tether_schema', lock: MIGRATION_LOCK, migrations: MIGRATIONS });
 }

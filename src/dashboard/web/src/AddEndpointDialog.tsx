@@ -3,6 +3,7 @@ import { api, type AppVersion, type FormField, type Metadata, type ServerInfo } 
 import { endpointUrl, navigate } from './router.js';
 import { TokenReveal } from './TokenReveal.js';
 import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
+import { DoneActions, SubmitActions } from './widgets.js';
 
 type Values = Record<string, string | boolean>;
 
@@ -51,14 +52,11 @@ export function AddEndpointDialog({
           Endpoint <code data-testid="created-endpoint-id">{created.endpointId}</code> is registered in {created.version}.
         </p>
         <TokenReveal token={created.token} server={server} appVersion={created.version} />
-        <div className="dialog-actions">
+        <DoneActions onClose={onClose}>
           <button type="button" className="secondary" onClick={() => navigate(endpointUrl(app, created.endpointId))}>
             Open endpoint
           </button>
-          <button type="button" onClick={onClose}>
-            Done
-          </button>
-        </div>
+        </DoneActions>
       </Dialog>
     );
   }
@@ -129,14 +127,9 @@ export function AddEndpointDialog({
           </Field>
           {fields.length === 0 && <p className="hint">Add your own fields, such as meterDescription, with Edit creation form.</p>}
           <ErrorMessage error={create.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={create.busy || !version}>
-              Create endpoint
-            </button>
-          </div>
+          <SubmitActions onCancel={onClose} disabled={create.busy || !version}>
+            Create endpoint
+          </SubmitActions>
         </form>
       )}
     </Dialog>

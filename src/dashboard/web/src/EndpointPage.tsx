@@ -5,7 +5,8 @@ import { useLiveEvents } from './live.js';
 import { MetadataSection } from './MetadataSection.js';
 import { linkHandler, navigate } from './router.js';
 import { TokensSection } from './TokensSection.js';
-import { Dialog, ErrorMessage, StatusBadge, useAction } from './ui.js';
+import { ErrorMessage, StatusBadge } from './ui.js';
+import { ConfirmDialog } from './widgets.js';
 import { useCan } from './admin/roles.js';
 import { MetadataHistory } from './admin/MetadataHistory.js';
 
@@ -18,7 +19,6 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   const [loadError, setLoadError] = useState<unknown>(null);
   const [gone, setGone] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const remove = useAction();
   const can = useCan();
   const listUrl = `/?app=${encodeURIComponent(app)}`;
 
@@ -146,37 +146,26 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
       )}
 
       {confirmDelete && (
-        <Dialog title="Delete this endpoint?" onClose={() => setConfirmDelete(false)}>
+        <ConfirmDialog
+          title="Delete this endpoint?"
+          confirmLabel="Delete endpoint"
+          onClose={() => setConfirmDelete(false)}
+          onConfirm={async () => {
+            deleting.current = true;
+            clearTimeout(timer.current);
+            try {
+              await api.deleteEndpoint(endpointId);
+            } catch (err) {
+              deleting.current = false;
+              throw err;
+            }
+            navigate(listUrl);
+          }}
+        >
           <p>
             Endpoint <code>{endpointId}</code>, its metadata and tokens will be deleted. This cannot be undone.
           </p>
-          <ErrorMessage error={remove.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" autoFocus onClick={() => setConfirmDelete(false)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={remove.busy}
-              onClick={() =>
-                remove.run(async () => {
-                  deleting.current = true;
-                  clearTimeout(timer.current);
-                  try {
-                    await api.deleteEndpoint(endpointId);
-                  } catch (err) {
-                    deleting.current = false;
-                    throw err;
-                  }
-                  navigate(listUrl);
-                })
-              }
-            >
-              Delete endpoint
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );

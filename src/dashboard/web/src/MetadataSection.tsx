@@ -3,6 +3,7 @@ import { api, type JsonValue, type Metadata } from './api.js';
 import { formatValue } from './format.js';
 import { ErrorMessage, useAction, Field } from './ui.js';
 import { useCan } from './admin/roles.js';
+import { TableHead } from './widgets.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 type Kind = 'text' | 'json';
@@ -64,15 +65,7 @@ export function MetadataSection({ endpointId, metadata, onChanged }: { endpointI
       ) : (
         <div className="table-wrap">
           <table className="kv" data-testid="metadata-table">
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Value</th>
-                <th scope="col">
-                  <span className="offscreen">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Key', 'Value']} actions />
             <tbody>
               {keys.map((key) => (
                 <tr key={key} data-key={key}>

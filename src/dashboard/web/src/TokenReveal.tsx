@@ -1,7 +1,7 @@
 import type { ServerInfo } from './api.js';
 import { mosquittoCommand, tetherDeviceCommand } from './commands.js';
-import { CopyButton } from './ui.js';
 import { Snippet } from './ui.js';
+import { SecretField } from './widgets.js';
 
 /** A new token, shown this one time, with the command lines that connect a device with it. */
 export function TokenReveal({ token, server, appVersion }: { token: string; server: ServerInfo | undefined; appVersion: string }) {
@@ -10,13 +10,7 @@ export function TokenReveal({ token, server, appVersion }: { token: string; serv
       <p className="notice">
         <strong>Copy the token now.</strong> It is shown only once; Tether keeps only its hash.
       </p>
-      <div className="token-line">
-        <label htmlFor="new-token">Endpoint token</label>
-        <div className="token-box">
-          <input id="new-token" data-testid="new-token" readOnly value={token} onFocus={(event) => event.currentTarget.select()} />
-          <CopyButton text={token} label="Copy endpoint token" />
-        </div>
-      </div>
+      <SecretField id="new-token" label="Endpoint token" value={token} copyLabel="Copy endpoint token" />
       {server && (
         <>
           <Snippet label="Connect with the Tether CLI" text={tetherDeviceCommand(token, server, appVersion)} testId="cli-command" />

@@ -3,6 +3,7 @@ import { api, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatDate } from './format.js';
 import { TokenReveal } from './TokenReveal.js';
 import { Dialog, ErrorMessage, useAction, Field } from './ui.js';
+import { ConfirmDialog, DoneActions, SubmitActions, TableHead, hintTail } from './widgets.js';
 import { useCan } from './admin/roles.js';
 
 type TokenAction = 'suspend' | 'reactivate' | 'revoke';
@@ -49,22 +50,12 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
       </div>
       <div className="table-wrap">
         <table className="tokens" data-testid="tokens-table">
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status changed</th>
-              <th scope="col">
-                <span className="offscreen">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Token', 'Status', 'Created', 'Status changed']} actions />
           <tbody>
             {tokens.map((token) => (
               <tr key={token.tokenId} data-token-id={token.tokenId}>
                 <td data-label="Token">
-                  <code>…{token.hint.replace(/^…/, '')}</code>
+                  <code>…{hintTail(token.hint)}</code>
                 </td>
                 <td data-label="Status">
                   <span className={`status status-${token.status.toLowerCase()}`}>{token.status}</span>
@@ -77,7 +68,7 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
                       key={action}
                       type="button"
                       className={action === 'revoke' ? 'secondary danger' : 'secondary'}
-                      aria-label={`${ACTION_LABEL[action]} token ending ${token.hint.replace(/^…/, '')}`}
+                      aria-label={`${ACTION_LABEL[action]} token ending ${hintTail(token.hint)}`}
                       disabled={change.busy}
                       onClick={() => (action === 'revoke' ? setConfirmRevoke(token) : void act(token, action))}
                     >
@@ -93,27 +84,20 @@ export function TokensSection({ endpoint, tokens, server, onChanged }: { endpoin
       </div>
 
       {confirmRevoke && (
-        <Dialog title="Revoke this token?" onClose={() => setConfirmRevoke(null)}>
+        <ConfirmDialog
+          title="Revoke this token?"
+          confirmLabel="Revoke token"
+          onClose={() => setConfirmRevoke(null)}
+          onConfirm={async () => {
+            // The outcome shows in the token's row, like the other token actions.
+            setConfirmRevoke(null);
+            void act(confirmRevoke, 'revoke');
+          }}
+        >
           <p>
-            A revoked token can never be used again; devices using <code>…{confirmRevoke.hint.replace(/^…/, '')}</code> are disconnected.
+            A revoked token can never be used again; devices using <code>…{hintTail(confirmRevoke.hint)}</code> are disconnected.
           </p>
-          <div className="dialog-actions">
-            <button type="button" className="secondary" autoFocus onClick={() => setConfirmRevoke(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              onClick={() => {
-                const token = confirmRevoke;
-                setConfirmRevoke(null);
-                void act(token, 'revoke');
-              }}
-            >
-              Revoke token
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
       {issuing && <IssueTokenDialog endpoint={endpoint} server={server} onClose={() => setIssuing(false)} onIssued={onChanged} />}
     </section>
@@ -129,11 +113,7 @@ function IssueTokenDialog({ endpoint, server, onClose, onIssued }: { endpoint: E
       {issued ? (
         <>
           <TokenReveal token={issued} server={server} appVersion={endpoint.appVersion.name} />
-          <div className="dialog-actions">
-            <button type="button" onClick={onClose}>
-              Done
-            </button>
-          </div>
+          <DoneActions onClose={onClose} />
         </>
       ) : (
         <form
@@ -152,14 +132,9 @@ function IssueTokenDialog({ endpoint, server, onClose, onIssued }: { endpoint: E
             )}
           </Field>
           <ErrorMessage error={issue.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={issue.busy}>
-              Issue token
-            </button>
-          </div>
+          <SubmitActions onCancel={onClose} disabled={issue.busy}>
+            Issue token
+          </SubmitActions>
         </form>
       )}
     </Dialog>

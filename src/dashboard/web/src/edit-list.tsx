@@ -1,4 +1,5 @@
 import { ErrorMessage } from './ui.js';
+import { SubmitActions } from './widgets.js';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_]+$/;
 
@@ -46,14 +47,9 @@ export function EditListFooter({ validation, error, busy, saveLabel, onClose }: 
         </p>
       )}
       <ErrorMessage error={error} />
-      <div className="dialog-actions">
-        <button type="button" className="secondary" onClick={onClose}>
-          Cancel
-        </button>
-        <button type="submit" disabled={busy}>
-          {saveLabel}
-        </button>
-      </div>
+      <SubmitActions onCancel={onClose} disabled={busy}>
+        {saveLabel}
+      </SubmitActions>
     </>
   );
 }

@@ -1,4 +1,7 @@
 import type { Database } from 'better-sqlite3';
+import { COMPACT_AFTER } from '../../chunks/chunking.js';
+
+export { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN } from '../../chunks/chunking.js';
 
 /**
  * Time series tables, created when missing by the writer thread. Kept out of the numbered
@@ -10,12 +13,6 @@ import type { Database } from 'better-sqlite3';
  * - ts_chunk: the points, a chunk per row (src/storage/chunks/codec.ts); `stats` (per-value
  *   min/max/sum/count/last) lets downsampled reads skip decoding chunks that fall inside one bucket.
  */
-export const SMALL_CHUNK = 256;
-export const FULL_CHUNK = 512;
-/** Chunks this big or bigger carry stats. */
-export const STATS_MIN = 64;
-export const COMPACT_AFTER = 8;
-
 export function ensureTimeSeriesSchema(db: Database): void {
   db.exec(`
   CREATE TABLE IF NOT EXISTS ts_series (

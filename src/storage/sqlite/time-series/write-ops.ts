@@ -1,24 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import { chunkStats, decodeChunk, encodeChunk, encodeValueChunk, sortPoints } from '../../chunks/codec.js';
-import type { PointValue, PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
+import { statsOf } from '../../chunks/chunking.js';
+import { decodeChunk, encodeChunk, encodeValueChunk, sortPoints } from '../../chunks/codec.js';
+import type { PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
 import { COMPACT_AFTER, FULL_CHUNK, SMALL_CHUNK, STATS_MIN, ensureTimeSeriesSchema } from './schema.js';
-
-/** Stats as stored: numeric values' [min, max, sum, count, last], other values' last. */
-export interface StoredStats {
-  num: Record<string, [number, number, number, number, number]>;
-  other: Record<string, PointValue>;
-}
-
-export function statsOf(points: readonly StoredPoint[]): StoredStats {
-  const other: Record<string, PointValue> = {};
-  for (const p of points) {
-    for (const name in p.values) {
-      const v = p.values[name]!;
-      if (typeof v !== 'number') other[name] = v;
-    }
-  }
-  return { num: chunkStats(points), other };
-}
 
 /**
  * A batch as it crosses to the writer thread. Structured cloning walks every object, so points are

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { DoneActions, SubmitActions } from '../widgets.js';
 import { adminApi } from './admin-api.js';
 import { checkPassword } from './password.js';
 import { useViewer } from './roles.js';
@@ -22,11 +23,7 @@ export function AccountDialog({ onClose }: { onClose: () => void }) {
           <p className="notice" role="status">
             Your password is changed. Your other sessions have ended.
           </p>
-          <div className="dialog-actions">
-            <button type="button" onClick={onClose}>
-              Done
-            </button>
-          </div>
+          <DoneActions onClose={onClose} />
         </>
       ) : (
         <form
@@ -53,14 +50,9 @@ export function AccountDialog({ onClose }: { onClose: () => void }) {
             {(id) => <input id={id} type="password" autoComplete="new-password" required minLength={8} value={repeat} onChange={(e) => setRepeat(e.target.value)} />}
           </Field>
           <ErrorMessage error={action.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={action.busy}>
-              Change password
-            </button>
-          </div>
+          <SubmitActions onCancel={onClose} disabled={action.busy}>
+            Change password
+          </SubmitActions>
         </form>
       )}
     </Dialog>

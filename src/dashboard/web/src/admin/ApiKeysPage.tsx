@@ -1,32 +1,19 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { formatAgo, formatDate } from '../format.js';
-import { CopyButton, Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { ConfirmDialog, DoneActions, Options, SecretField, TableHead, hintTail, useLoad } from '../widgets.js';
 import { adminApi, type ApiKey } from './admin-api.js';
 import { ROLES, type Role } from './roles.js';
 import './admin.css';
 
 /** Named API keys with a role: created (the secret shown once), listed with last use, revoked. */
 export function ApiKeysPage() {
-  const [keys, setKeys] = useState<ApiKey[]>();
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { data: keys, error: loadError, reload: load } = useLoad(adminApi.apiKeys);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('operator');
   const [created, setCreated] = useState<(ApiKey & { key: string }) | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const create = useAction();
-  const revoke = useAction();
-
-  const load = useCallback(async () => {
-    try {
-      setKeys(await adminApi.apiKeys());
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   return (
     <div className="admin-page">
@@ -41,19 +28,7 @@ export function ApiKeysPage() {
         {keys && keys.length > 0 && (
           <div className="table-wrap">
             <table className="stack" data-testid="api-keys-table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="offscreen">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['Name', 'Role', 'Key', 'Created', 'Last used', 'Status']} actions />
               <tbody>
                 {keys.map((k) => (
                   <tr key={k.keyId} data-key-id={k.keyId}>
@@ -62,7 +37,7 @@ export function ApiKeysPage() {
                     </td>
                     <td data-label="Role">{k.role}</td>
                     <td data-label="Key">
-                      <code>…{k.hint.replace(/^…/, '')}</code>
+                      <code>…{hintTail(k.hint)}</code>
                     </td>
                     <td data-label="Created">
                       <span>
@@ -115,11 +90,7 @@ export function ApiKeysPage() {
           <Field label="Role">
             {(id) => (
               <select id={id} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-                {ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {r}
-                  </option>
-                ))}
+                <Options values={ROLES} />
               </select>
             )}
           </Field>
@@ -135,47 +106,24 @@ export function ApiKeysPage() {
           <p className="notice">
             <strong>Copy the key now.</strong> It is shown only once; Tether keeps only its hash.
           </p>
-          <div className="token-line">
-            <label htmlFor="new-api-key">
-              Key “{created.name}” ({created.role})
-            </label>
-            <div className="token-box">
-              <input id="new-api-key" data-testid="new-api-key" readOnly value={created.key} onFocus={(e) => e.currentTarget.select()} />
-              <CopyButton text={created.key} label="Copy API key" />
-            </div>
-          </div>
-          <div className="dialog-actions">
-            <button type="button" onClick={() => setCreated(null)}>
-              Done
-            </button>
-          </div>
+          <SecretField id="new-api-key" label={`Key “${created.name}” (${created.role})`} value={created.key} copyLabel="Copy API key" />
+          <DoneActions onClose={() => setCreated(null)} />
         </Dialog>
       )}
 
       {revoking && (
-        <Dialog title={`Revoke API key ${revoking.name}?`} onClose={() => setRevoking(null)}>
+        <ConfirmDialog
+          title={`Revoke API key ${revoking.name}?`}
+          confirmLabel="Revoke key"
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            await adminApi.revokeApiKey(revoking.keyId);
+            setRevoking(null);
+            await load();
+          }}
+        >
           <p>Requests with this key are refused from now on. This cannot be undone; create a new key if you need one again.</p>
-          <ErrorMessage error={revoke.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" autoFocus onClick={() => setRevoking(null)}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              className="danger"
-              disabled={revoke.busy}
-              onClick={() =>
-                revoke.run(async () => {
-                  await adminApi.revokeApiKey(revoking.keyId);
-                  setRevoking(null);
-                  await load();
-                })
-              }
-            >
-              Revoke key
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </div>
   );

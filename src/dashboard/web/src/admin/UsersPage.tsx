@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { formatDate } from '../format.js';
 import { CopyButton, Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { ConfirmDialog, DoneActions, Options, SubmitActions, TableHead, useLoad } from '../widgets.js';
 import { adminApi, type SignInThrottle, type User } from './admin-api.js';
 import { checkPassword, generatePassword } from './password.js';
 import { ROLE_DESCRIPTIONS, ROLES, useViewer, type Role } from './roles.js';
@@ -9,26 +10,11 @@ import './admin.css';
 /** Users and their roles (admin only; the server refuses everyone else). */
 export function UsersPage() {
   const viewer = useViewer();
-  const [users, setUsers] = useState<User[]>();
-  const [throttles, setThrottles] = useState<SignInThrottle[]>([]);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  const { data, error: loadError, reload: load } = useLoad(() => Promise.all([adminApi.users(), adminApi.throttles()]));
+  const [users, throttles] = data ?? [undefined, []];
   const [dialog, setDialog] = useState<{ kind: 'reset' | 'delete'; user: User } | null>(null);
   const change = useAction();
   const [changing, setChanging] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const [u, t] = await Promise.all([adminApi.users(), adminApi.throttles()]);
-      setUsers(u);
-      setThrottles(t);
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(err);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   return (
     <div className="admin-page">
@@ -44,17 +30,7 @@ export function UsersPage() {
         {users && (
           <div className="table-wrap">
             <table className="stack" data-testid="users-table">
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Last sign-in</th>
-                  <th scope="col">Password changed</th>
-                  <th scope="col">
-                    <span className="offscreen">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={['User', 'Role', 'Last sign-in', 'Password changed']} actions />
               <tbody>
                 {users.map((user) => (
                   <tr key={user.username} data-username={user.username}>
@@ -79,11 +55,7 @@ export function UsersPage() {
                           });
                         }}
                       >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
+                        <Options values={ROLES} />
                       </select>
                       {changing === user.username && <ErrorMessage error={change.error} />}
                       </span>
@@ -164,11 +136,7 @@ function CreateUser({ onCreated }: { onCreated: () => Promise<void> }) {
         <Field label="Role">
           {(id) => (
             <select id={id} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {r}
-                </option>
-              ))}
+              <Options values={ROLES} />
             </select>
           )}
         </Field>
@@ -196,11 +164,7 @@ function ResetPassword({ user, onClose, onDone }: { user: User; onClose: () => v
       {done ? (
         <>
           <p role="status">The password is changed and {user.username}'s sessions have ended. Give them the new password.</p>
-          <div className="dialog-actions">
-            <button type="button" onClick={onClose}>
-              Done
-            </button>
-          </div>
+          <DoneActions onClose={onClose} />
         </>
       ) : (
         <form
@@ -217,14 +181,9 @@ function ResetPassword({ user, onClose, onDone }: { user: User; onClose: () => v
           <p>Signs {user.username} out everywhere; they sign in again with the new password.</p>
           <PasswordField label="New password" value={password} onChange={setPassword} />
           <ErrorMessage error={action.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={action.busy}>
-              Set password
-            </button>
-          </div>
+          <SubmitActions onCancel={onClose} disabled={action.busy}>
+            Set password
+          </SubmitActions>
         </form>
       )}
     </Dialog>
@@ -232,33 +191,21 @@ function ResetPassword({ user, onClose, onDone }: { user: User; onClose: () => v
 }
 
 function DeleteUser({ user, onClose, onDone }: { user: User; onClose: () => void; onDone: () => Promise<void> }) {
-  const action = useAction();
   return (
-    <Dialog title={`Delete user ${user.username}?`} onClose={onClose}>
+    <ConfirmDialog
+      title={`Delete user ${user.username}?`}
+      confirmLabel="Delete user"
+      onClose={onClose}
+      onConfirm={async () => {
+        await adminApi.deleteUser(user.username);
+        onClose();
+        await onDone();
+      }}
+    >
       <p>
         {user.username} ({user.role}) is signed out and can no longer sign in. Their entries in the audit log stay.
       </p>
-      <ErrorMessage error={action.error} />
-      <div className="dialog-actions">
-        <button type="button" className="secondary" autoFocus onClick={onClose}>
-          Cancel
-        </button>
-        <button
-          type="button"
-          className="danger"
-          disabled={action.busy}
-          onClick={() =>
-            action.run(async () => {
-              await adminApi.deleteUser(user.username);
-              onClose();
-              await onDone();
-            })
-          }
-        >
-          Delete user
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { JsonValue } from '../api.js';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { SubmitActions } from '../widgets.js';
 import { runBulk, type BulkAction, type BulkResult } from './bulk-api.js';
 
 type Pending = { kind: 'delete' } | { kind: 'suspend' } | { kind: 'revoke' } | { kind: 'set-metadata' };
@@ -123,22 +124,17 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
               </>
             )}
             <ErrorMessage error={action.error} />
-            <div className="dialog-actions">
-              <button type="button" className="secondary" onClick={() => setPending(null)}>
-                Cancel
-              </button>
-              <button type="submit" className={pending.kind === 'set-metadata' || pending.kind === 'suspend' ? '' : 'danger'} disabled={action.busy}>
-                {action.busy
-                  ? 'Working…'
-                  : pending.kind === 'delete'
-                    ? `Delete ${n} ${noun}`
-                    : pending.kind === 'suspend'
-                      ? `Suspend tokens of ${n} ${noun}`
-                      : pending.kind === 'revoke'
-                        ? `Revoke tokens of ${n} ${noun}`
-                        : `Set key on ${n} ${noun}`}
-              </button>
-            </div>
+            <SubmitActions onCancel={() => setPending(null)} disabled={action.busy} danger={!(pending.kind === 'set-metadata' || pending.kind === 'suspend')}>
+              {action.busy
+                ? 'Working…'
+                : pending.kind === 'delete'
+                  ? `Delete ${n} ${noun}`
+                  : pending.kind === 'suspend'
+                    ? `Suspend tokens of ${n} ${noun}`
+                    : pending.kind === 'revoke'
+                      ? `Revoke tokens of ${n} ${noun}`
+                      : `Set key on ${n} ${noun}`}
+            </SubmitActions>
           </form>
         </Dialog>
       )}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { AppVersion } from '../api.js';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { DoneActions, SubmitActions } from '../widgets.js';
 import { exportUrl, importCsv, tokensCsv, type ImportResult, type ListFilters } from './transfer-api.js';
 
 /** Export links for the filtered list; they follow the filters on screen. */
@@ -67,11 +68,7 @@ export function ImportDialog({ app, versions, onClose, onImported }: { app: stri
               <TokensDownload tokens={result.tokens} app={app} />
             </>
           )}
-          <div className="dialog-actions">
-            <button type="button" onClick={onClose}>
-              Done
-            </button>
-          </div>
+          <DoneActions onClose={onClose} />
         </div>
       ) : (
         <form
@@ -105,14 +102,9 @@ export function ImportDialog({ app, versions, onClose, onImported }: { app: stri
             )}
           </Field>
           <ErrorMessage error={action.error} />
-          <div className="dialog-actions">
-            <button type="button" className="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={action.busy}>
-              {action.busy ? 'Importing…' : 'Import'}
-            </button>
-          </div>
+          <SubmitActions onCancel={onClose} disabled={action.busy}>
+            {action.busy ? 'Importing…' : 'Import'}
+          </SubmitActions>
         </form>
       )}
     </Dialog>

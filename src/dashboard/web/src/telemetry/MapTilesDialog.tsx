@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
+import { SubmitActions } from '../widgets.js';
 import { mapApi, type MapSettings } from './map-api.js';
 
 /** Sets the tile server of the Endpoint Location map for every operator (`dashboard.map`). */
@@ -22,14 +23,9 @@ export function MapTilesDialog({ settings, onClose, onSaved }: { settings: MapSe
         <Field label="Tile URL">{(id) => <input id={id} value={tileUrl} placeholder="empty: no map tiles" onChange={(e) => setTileUrl(e.target.value)} />}</Field>
         <Field label="Attribution">{(id) => <input id={id} value={attribution} placeholder="© the map data's owners" onChange={(e) => setAttribution(e.target.value)} />}</Field>
         <ErrorMessage error={save.error} />
-        <div className="dialog-actions">
-          <button type="button" className="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={save.busy}>
-            Save map tiles
-          </button>
-        </div>
+        <SubmitActions onCancel={onClose} disabled={save.busy}>
+          Save map tiles
+        </SubmitActions>
       </form>
     </Dialog>
   );
