@@ -22,11 +22,11 @@ import {
 import { migrate } from './schema.js';
 
 /**
- * Users, API keys, dashboard sessions, audit log and metadata history in the same SQLite file as everything else, over
- * their OWN connection (like client-credentials.ts): these writes are rare operator actions (and
- * one batched history write per second), so they need none of the main writer's group commit.
- * The tables come from migrations 5 and 7 in schema.ts; opening this store alone (the offline
- * `tether admin reset-password`) migrates the file like the server would.
+ * Users, API keys, dashboard sessions, audit log and metadata history in the same SQLite file as
+ * everything else, over their OWN connection (like client-credentials.ts): these writes are rare
+ * operator actions (and one batched history write per second), so they need none of the main
+ * writer's group commit. The tables come from migrations 5 and 7 in schema.ts; opening this store
+ * alone (the offline `tether admin reset-password`) migrates the file like the server would.
  */
 interface Statements {
   insertUser: Statement;
