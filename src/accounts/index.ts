@@ -10,7 +10,6 @@ import type { Logger } from '../core/log.js';
 import { SessionStore } from '../dashboard/server/sessions.js';
 import { SignInLimiter } from '../dashboard/server/sign-in-limiter.js';
 import type { AccountStorage } from '../storage/accounts.js';
-import type { Storage } from '../storage/storage.js';
 import { ApiKeys } from './api-keys.js';
 import { AuditLog, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
 import { MetadataHistory } from './metadata-history.js';
@@ -23,8 +22,6 @@ export { Users, userView, BOOTSTRAP_ADMIN } from './users.js';
 
 export interface AccountsDeps {
   store: AccountStorage;
-  /** Keeps the dashboard sessions (settings document). */
-  storage: Storage;
   bus: EventBus;
   logger: Logger;
   clock?: Clock;
@@ -49,7 +46,7 @@ export async function createAccounts(deps: AccountsDeps): Promise<Accounts> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: 'accounts' });
   const retentionDays = deps.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS;
-  const sessions = await SessionStore.load(deps.storage, clock, logger);
+  const sessions = new SessionStore(deps.store, clock, logger);
   const users = new Users({ store: deps.store, clock, logger, endSessions: (username, keep) => sessions.revokeUser(username, keep) });
   const apiKeys = new ApiKeys({ store: deps.store, clock, logger });
   const audit = new AuditLog({ store: deps.store, clock, logger, retentionDays });
@@ -64,7 +61,7 @@ export async function createAccounts(deps: AccountsDeps): Promise<Accounts> {
     limiter: new SignInLimiter(clock),
     clock,
     async sessionPrincipal(cookie) {
-      const session = sessions.info(cookie);
+      const session = await sessions.info(cookie);
       if (!session) return undefined;
       const user = await users.find(session.username);
       // A password changed since sign-in (here, or offline by `tether admin reset-password`) ends the session.

@@ -46,7 +46,8 @@ export class MetadataHistory {
         else if (oldestDevice !== undefined) this.pendingDevice.delete(oldestDevice);
         this.dropped++;
       }
-    });
+      // Nodes sharing a database share the history: each records the changes made through it.
+    }, { localOnly: true });
     this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
     this.flushTimer.unref();
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);

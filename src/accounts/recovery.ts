@@ -3,31 +3,28 @@ import path from 'node:path';
 import { USERNAME_PATTERN } from '../core/accounts.js';
 import { systemClock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
+import type { AccountStorage } from '../storage/accounts.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { checkPassword, generatePassword, hashPassword } from './passwords.js';
 
 /**
- * `npx tether admin reset-password`: straight to the data directory's database, no server, no
- * sign-in. The password change date moves forward, which ends the user's sessions even in a
- * running server (sessions older than the last password change are refused).
+ * `npx tether admin reset-password`: straight to the database, no server, no sign-in: the data
+ * directory's SQLite file, or the PostgreSQL database of a cluster (`databaseUrl`). The user's
+ * sessions are deleted, and the password change date moves forward, which ends them in a running
+ * server in any case (sessions older than the last password change are refused).
  */
-export async function resetPasswordOffline(options: { dataDir: string; username: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
-  const file = path.join(options.dataDir, 'tether.db');
-  try {
-    await access(file);
-  } catch {
-    throw errors.dataDirUnusable(options.dataDir, 'it holds no tether.db (has Tether been started with it?)');
-  }
+export async function resetPasswordOffline(options: { dataDir: string; databaseUrl?: string; username: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
   if (!USERNAME_PATTERN.test(options.username)) throw errors.usernameInvalid(options.username);
   const password = options.password ?? generatePassword();
   checkPassword(password);
-  const store = await openSqliteAccountStorage({ file });
+  const store = options.databaseUrl !== undefined ? await (await import('../storage/postgres/accounts.js')).openPostgresAccountStorage({ url: options.databaseUrl }) : await openSqlite(options.dataDir);
   try {
     const passwordHash = await hashPassword(password);
     const now = systemClock.iso();
     const existing = await store.getUser(options.username);
     if (existing) {
       await store.updateUser(options.username, { passwordHash, passwordChangedDate: now });
+      await store.deleteUserSessions(options.username);
     } else {
       await store.insertUser({ username: options.username, role: 'admin', passwordHash, createdDate: now, passwordChangedDate: now, lastSignInDate: null });
     }
@@ -47,4 +44,14 @@ export async function resetPasswordOffline(options: { dataDir: string; username:
   } finally {
     await store.close();
   }
+}
+
+async function openSqlite(dataDir: string): Promise<AccountStorage> {
+  const file = path.join(dataDir, 'tether.db');
+  try {
+    await access(file);
+  } catch {
+    throw errors.dataDirUnusable(dataDir, 'it holds no tether.db (has Tether been started with it?)');
+  }
+  return openSqliteAccountStorage({ file });
 }

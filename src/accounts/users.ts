@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { type Role, type UserRecord, USERNAME_PATTERN } from '../core/accounts.js';
-import { errors } from '../core/errors.js';
+import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import { checkPassword, generatePassword, hashPassword, verifyPassword } from './passwords.js';
@@ -113,7 +113,17 @@ export class Users {
     }
     const password = initialPassword ?? generatePassword();
     checkPassword(password);
-    await this.create({ username: BOOTSTRAP_ADMIN, role: 'admin', password });
+    try {
+      await this.create({ username: BOOTSTRAP_ADMIN, role: 'admin', password });
+    } catch (err) {
+      // Nodes sharing one database, started at once on an empty one, all find no users; the
+      // first insert wins, and the others keep its admin (and print no password of their own).
+      if (isTetherError(err) && err.code === 'USER_CONFLICT') {
+        this.deps.logger.info({}, 'the admin user was created by another node starting at the same time');
+        return {};
+      }
+      throw err;
+    }
     return initialPassword === undefined ? { generatedPassword: password } : {};
   }
 

@@ -1,6 +1,6 @@
 import type { EventBus } from '../bus/bus.js';
 import type { Clock } from '../core/clock.js';
-import { errors } from '../core/errors.js';
+import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Applications, DeclaredApplication } from '../core/services.js';
 import type { AppVersion, Application, KeyAccess } from '../core/types.js';
@@ -157,24 +157,24 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
       for (const decl of declared) {
         const appName = checkName('Application', decl.name);
         if (!(await storage.getApplication(appName))) {
-          await storage.insertApplication({ name: appName, description: decl.description ?? '', createdDate: clock.iso() });
-          logger.info({ application: appName }, 'declared application created');
+          // Nodes sharing a database, started at once on an empty one, all declare it: one insert wins.
+          const created = await ignoreConflict('APPLICATION_CONFLICT', () => storage.insertApplication({ name: appName, description: decl.description ?? '', createdDate: clock.iso() }));
+          if (created) logger.info({ application: appName }, 'declared application created');
         }
         for (const declVersion of decl.versions) {
           const name = checkName('Application version', declVersion.name);
           const extensions = declVersion.extensions ? checkExtensions(declVersion.extensions) : undefined;
           const access = declVersion.metadataKeyAccess ? checkKeyAccess(declVersion.metadataKeyAccess) : undefined;
-          const existing = await storage.getAppVersion(name);
+          let existing = await storage.getAppVersion(name);
           if (!existing) {
-            await insertVersion({
-              name,
-              applicationName: appName,
-              registeredDate: clock.iso(),
-              extensions: extensions ?? [],
-              metadataKeyAccess: access ?? {},
-            });
-            logger.info({ appVersion: name, application: appName }, 'declared application version created');
-            continue;
+            const version = { name, applicationName: appName, registeredDate: clock.iso(), extensions: extensions ?? [], metadataKeyAccess: access ?? {} };
+            if (await ignoreConflict('APP_VERSION_CONFLICT', () => insertVersion(version))) {
+              logger.info({ appVersion: name, application: appName }, 'declared application version created');
+              continue;
+            }
+            // Another node created it meanwhile: compared and updated below like any existing version.
+            existing = await storage.getAppVersion(name);
+            if (!existing) throw errors.appVersionTaken(name);
           }
           // Version names are global: the same name under another application is a config mistake.
           if (existing.applicationName !== appName) throw errors.appVersionTaken(name);
@@ -193,6 +193,17 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
       }
     },
   };
+}
+
+/** True when `write` succeeded, false when it hit the conflict `code` (someone else wrote it first). */
+async function ignoreConflict(code: string, write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (err) {
+    if (isTetherError(err) && err.code === code) return false;
+    throw err;
+  }
 }
 
 function sameVersionSettings(a: AppVersion, b: AppVersion): boolean {

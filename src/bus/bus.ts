@@ -50,11 +50,20 @@ export type TetherEventType = TetherEvent['type'];
 
 export type EventHandler = (event: TetherEvent) => void;
 
+export interface SubscribeOptions {
+  /**
+   * Only events published on this node, not those other nodes publish: for a subscriber that
+   * writes each event to the shared database, where every node writing every node's events would
+   * store each N times (metadata history).
+   */
+  localOnly?: boolean;
+}
+
 export interface EventBus {
   readonly kind: string;
   /** Resolves once the event is handed to the bus; local handlers may run later. */
   publish(event: TetherEvent): Promise<void>;
   /** Returns a function that removes the handler. A throwing handler must not affect others. */
-  subscribe(handler: EventHandler): () => void;
+  subscribe(handler: EventHandler, options?: SubscribeOptions): () => void;
   close(): Promise<void>;
 }

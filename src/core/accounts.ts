@@ -95,3 +95,13 @@ export interface MetadataHistoryEntry {
   source: MetadataSource;
   metadata: Metadata;
 }
+
+/** A signed-in browser (docs/accounts.md): stored by the SHA-256 of its cookie, never the cookie. */
+export interface SessionRecord {
+  /** SHA-256 of the cookie value, hex. */
+  digest: string;
+  username: string;
+  /** Sign-in time: a session older than the user's last password change is over. */
+  createdDate: Iso;
+  expiresDate: Iso;
+}

@@ -144,11 +144,14 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
 
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
-    const accountStore = await openSqliteAccountStorage({ file: path.join(config.dataDir, 'tether.db') });
+    // On PostgreSQL every node shares users, API keys, sessions and the audit log (docs/operations.md).
+    const accountStore =
+      config.storage.kind === 'postgres'
+        ? await (await import('../storage/postgres/accounts.js')).openPostgresAccountStorage({ url: config.storage.url })
+        : await openSqliteAccountStorage({ file: path.join(config.dataDir, 'tether.db') });
     closers.push({ name: 'account storage', close: () => accountStore.close() });
     const accounts = await createAccounts({
       store: accountStore,
-      storage,
       bus,
       logger,
       ...(config.auditRetentionDays !== undefined && { auditRetentionDays: config.auditRetentionDays }),

@@ -5,12 +5,13 @@ import type {
   MetadataHistoryEntry,
   NewAuditEntry,
   Role,
+  SessionRecord,
   UserRecord,
 } from '../core/accounts.js';
 import type { Iso } from '../core/types.js';
 
 /**
- * Users, API keys, the audit log and metadata history (docs/accounts.md). Kept apart from
+ * Users, API keys, dashboard sessions, the audit log and metadata history (docs/accounts.md). Kept apart from
  * `Storage`: these are rare operator actions (plus one batched history write per second), so a
  * backend may serve them from its own connection. Every implementation passes
  * test/storage/accounts-conformance.ts.
@@ -44,6 +45,18 @@ export interface AccountStorage {
   revokeApiKey(keyId: string, at: Iso): Promise<boolean>;
   /** Sets lastUsedDate; callers throttle it. */
   touchApiKey(keyId: string, at: Iso): Promise<void>;
+
+  // --- dashboard sessions ---------------------------------------------------------------
+  // Shared by every node on the same database: a session made on one node is valid on all, and
+  // one ended anywhere is over everywhere at its next request.
+  insertSession(session: SessionRecord): Promise<void>;
+  /** The session whatever its expiry (callers compare with their clock). */
+  getSession(digest: string): Promise<SessionRecord | undefined>;
+  deleteSession(digest: string): Promise<boolean>;
+  /** Deletes every session of the user but `keepDigest`; resolves with how many. */
+  deleteUserSessions(username: string, keepDigest?: string): Promise<number>;
+  /** Deletes sessions that expired before `now`; resolves with how many. */
+  pruneSessions(now: Iso): Promise<number>;
 
   // --- audit log ------------------------------------------------------------------------
   /** Resolves with the new entry's id (increasing). */

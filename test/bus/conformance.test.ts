@@ -45,6 +45,26 @@ test('nats bus: events cross nodes once each, durable ones too; a node hears its
   }
 });
 
+test('nats bus: a localOnly subscriber hears its own node\'s events, not other nodes\'', async () => {
+  const backend = BUS_BACKENDS.find((b) => b.name === 'nats')!;
+  const [a, b] = await backend.open(2);
+  try {
+    const all: TetherEvent[] = [];
+    const local: TetherEvent[] = [];
+    b!.subscribe((e) => all.push(e));
+    b!.subscribe((e) => local.push(e), { localOnly: true });
+    const fromA: TetherEvent = { type: 'metadata.updated', endpointId: 'e1', applicationName: 'app', at, metadata: { a: 1 } };
+    const fromB: TetherEvent = { type: 'metadata.updated', endpointId: 'e2', applicationName: 'app', at, metadata: { b: 2 } };
+    await a!.publish(fromA);
+    await until(() => all.length === 1, "node A's event on node B");
+    await b!.publish(fromB);
+    await until(() => all.length === 2 && local.length === 1, "node B's own event");
+    assert.deepEqual(local, [fromB]);
+  } finally {
+    await Promise.all([a!.close(), b!.close()]);
+  }
+});
+
 test('nats bus: an unreachable server fails the start with one line naming the URL', async () => {
   const { connectNatsBus } = await import('../../src/bus/nats/index.js');
   await assert.rejects(connectNatsBus({ url: 'nats://127.0.0.1:1', nodeId: 'x' }), (err: Error) => {

@@ -155,3 +155,23 @@ test('tether users and endpoints export/import over REST; API commands honour TE
   assert.equal(failing.code, 1);
   assert.match(failing.stderr, /line 2: ENDPOINT_CONFLICT/);
 });
+
+test('tether admin reset-password works on the PostgreSQL database of a cluster (TETHER_DATABASE_URL), ending the user\'s sessions', async (t) => {
+  const { freshDatabase } = await import('../helpers/engines.js');
+  const { openPostgresAccountStorage } = await import('../../src/storage/postgres/accounts.js');
+  const database = await freshDatabase();
+  t.after(() => database.drop());
+  const store = await openPostgresAccountStorage({ url: database.url });
+  t.after(() => store.close());
+  const at = '2026-01-01T00:00:00.000Z';
+  await store.insertUser({ username: 'admin', role: 'admin', passwordHash: '{}', createdDate: at, passwordChangedDate: at, lastSignInDate: null });
+  await store.insertSession({ digest: 'd1', username: 'admin', createdDate: at, expiresDate: '2099-01-01T00:00:00.000Z' });
+
+  const reset = await tether(['admin', 'reset-password', '--stdin'], { stdin: 'cluster-password-1\n', env: { TETHER_DATABASE_URL: database.url, TETHER_DATA_DIR: '/nonexistent' } });
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /Password reset for user "admin" in postgres:\/\//);
+  const admin = await store.getUser('admin');
+  assert.notEqual(admin?.passwordHash, '{}');
+  assert.ok(admin!.passwordChangedDate > at);
+  assert.equal(await store.getSession('d1'), undefined);
+});

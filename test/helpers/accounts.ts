@@ -9,7 +9,6 @@ export async function createTestAccounts(services: TestServices, options: { cloc
   const store = await openSqliteAccountStorage({ file: services.file });
   const accounts = await createAccounts({
     store,
-    storage: services.storage,
     bus: services.bus,
     logger: silentLogger,
     ...(options.clock && { clock: options.clock }),

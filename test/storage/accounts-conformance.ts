@@ -1,7 +1,7 @@
-/** The behaviour every AccountStorage must have (SQLite now; PostgreSQL follows by passing this suite). */
+/** The behaviour every AccountStorage must have; accounts-conformance.test.ts runs it on every backend of backends.ts. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ApiKeyRecord, NewAuditEntry, UserRecord } from '../../src/core/accounts.js';
+import type { ApiKeyRecord, NewAuditEntry, SessionRecord, UserRecord } from '../../src/core/accounts.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { AccountStorage } from '../../src/storage/accounts.js';
 
@@ -24,6 +24,8 @@ const key = (keyId: string, created = T0): ApiKeyRecord => ({
   keyId, name: `key ${keyId}`, role: 'operator', keyHash: `hash-${keyId}`, hint: '…abcd', createdDate: created, createdBy: 'admin',
   lastUsedDate: null, status: 'ACTIVE', revokedDate: null,
 });
+
+const session = (digest: string, username: string, expiresDate = T2): SessionRecord => ({ digest, username, createdDate: T0, expiresDate });
 
 const entry = (over: Partial<NewAuditEntry> = {}): NewAuditEntry => ({
   at: T0, actor: { kind: 'user', name: 'alice', role: 'admin' }, clientAddress: '10.0.0.1', action: 'metadata.update', method: 'PUT',
@@ -76,6 +78,27 @@ export function accountStorageConformance(name: string, open: () => Promise<Open
         assert.equal(revoked?.revokedDate, T2);
       }));
 
+    test('dashboard sessions: insert, get by digest, end one, end all of a user but one, prune the expired', () =>
+      withStore(async (store) => {
+        await store.insertSession(session('d1', 'alice'));
+        await store.insertSession(session('d2', 'alice', T1));
+        await store.insertSession(session('d3', 'alice'));
+        await store.insertSession(session('d4', 'bob', T1));
+        assert.deepEqual(await store.getSession('d1'), session('d1', 'alice'));
+        assert.equal(await store.getSession('nope'), undefined);
+        assert.equal(await store.deleteSession('d1'), true);
+        assert.equal(await store.deleteSession('d1'), false);
+        assert.equal(await store.getSession('d1'), undefined);
+        assert.equal(await store.deleteUserSessions('alice', 'd3'), 1, 'd2 ends, d3 is kept');
+        assert.deepEqual(await store.getSession('d3'), session('d3', 'alice'));
+        assert.equal(await store.getSession('d2'), undefined);
+        assert.equal((await store.getSession('d4'))?.username, 'bob', "another user's session stays");
+        assert.equal(await store.pruneSessions(T1), 1, "bob's session expired at T1");
+        assert.equal(await store.getSession('d4'), undefined);
+        assert.equal(await store.deleteUserSessions('alice'), 1, 'without a kept one, all go');
+        assert.equal(await store.getSession('d3'), undefined);
+      }));
+
     test('audit: append with increasing ids, newest first, filters, paging, prune by age', () =>
       withStore(async (store) => {
         const a = await store.appendAudit(entry());
@@ -115,18 +138,30 @@ export function accountStorageConformance(name: string, open: () => Promise<Open
         assert.equal((await store.queryMetadataHistory('e1', { limit: 10 })).length, 2);
       }));
 
+    test('metadata history: a large batch is stored in the order given', () =>
+      withStore(async (store) => {
+        const batch = Array.from({ length: 300 }, (_, i) => ({ endpointId: `e${i % 3}`, at: T0, source: 'device' as const, metadata: { i } }));
+        await store.appendMetadataHistory(batch);
+        await store.appendMetadataHistory([]);
+        const e1 = await store.queryMetadataHistory('e1', { limit: 1000 });
+        assert.deepEqual(e1.map((h) => h.metadata), batch.filter((e) => e.endpointId === 'e1').map((e) => e.metadata).reverse());
+        assert.ok(e1.every((h, i) => i === 0 || h.id < e1[i - 1]!.id));
+      }));
+
     test('durable: what was written is there after reopening', () =>
       withStore(async (store, opened) => {
         if (!opened.reopen) return;
         await store.insertUser(user('kept', 'admin'));
         await store.insertApiKey(key('k1'));
         await store.appendAudit(entry());
+        await store.insertSession(session('d1', 'kept'));
         await store.close();
         const again = await opened.reopen();
         try {
           assert.equal((await again.getUser('kept'))?.role, 'admin');
           assert.equal((await again.getApiKey('k1'))?.name, 'key k1');
           assert.equal((await again.queryAudit({ limit: 10 })).length, 1);
+          assert.deepEqual(await again.getSession('d1'), session('d1', 'kept'));
         } finally {
           await again.close();
         }

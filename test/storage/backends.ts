@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AccountStorage } from '../../src/storage/accounts.js';
+import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
+import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
@@ -19,6 +22,7 @@ import type { OpenedTimeSeries } from './time-series-conformance.js';
 export interface Place {
   openStorage(): Promise<Storage>;
   openCredentials(): Promise<ClientCredentialStore>;
+  openAccounts(): Promise<AccountStorage>;
   remove(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
       return {
         openStorage: () => openSqliteStorage({ file, ...options }),
         openCredentials: () => openSqliteClientCredentialStore({ file }),
+        openAccounts: () => openSqliteAccountStorage({ file }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -49,6 +54,7 @@ const postgres: Backend = {
     return {
       openStorage: () => openPostgresStorage({ url: database.url, maxConnections: 4 }),
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
+      openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       remove: () => database.drop(),
     };
   },

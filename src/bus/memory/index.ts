@@ -28,6 +28,7 @@ export function createMemoryBus(): EventBus {
       return Promise.resolve();
     },
 
+    // Every event here is this process's own: `localOnly` changes nothing.
     subscribe(handler: EventHandler): () => void {
       // Wrapped so the same function subscribed twice gets two independent subscriptions.
       const subscription: EventHandler = (event) => handler(event);

@@ -1,7 +1,7 @@
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type NatsConnection, RetentionPolicy, StorageType, connect } from 'nats';
 import { errors } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { EventBus, EventHandler, TetherEvent, TetherEventType } from '../bus.js';
+import type { EventBus, EventHandler, SubscribeOptions, TetherEvent, TetherEventType } from '../bus.js';
 
 /**
  * The EventBus between nodes, over NATS.
@@ -72,12 +72,15 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   }
 
   const handlers = new Set<EventHandler>();
+  // Subscribed with `localOnly`: skipped for events from other nodes.
+  const localOnly = new WeakSet<EventHandler>();
   let closed = false;
   let isConnected = true;
   const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_EVENTS`;
 
-  const deliver = (event: TetherEvent) => {
+  const deliver = (event: TetherEvent, remote: boolean) => {
     for (const handler of [...handlers]) {
+      if (remote && localOnly.has(handler)) continue;
       queueMicrotask(() => {
         if (!handlers.has(handler)) return;
         try {
@@ -97,7 +100,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     }
     if (envelope.origin === options.nodeId || typeof envelope.event?.type !== 'string') return;
     options.onRemoteEvent?.(envelope.event.type);
-    deliver(envelope.event);
+    deliver(envelope.event, true);
   };
 
   let js: JetStreamClient;
@@ -148,7 +151,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
 
     async publish(event: TetherEvent): Promise<void> {
       if (closed) throw errors.unavailable();
-      deliver(event);
+      deliver(event, false);
       const data = new TextEncoder().encode(JSON.stringify({ origin: options.nodeId, event } satisfies Envelope));
       if (DURABLE.has(event.type)) {
         try {
@@ -162,8 +165,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       nc.publish(`${prefix}.events.${event.type}`, data);
     },
 
-    subscribe(handler: EventHandler): () => void {
+    subscribe(handler: EventHandler, subscribeOptions?: SubscribeOptions): () => void {
       const subscription: EventHandler = (event) => handler(event);
+      if (subscribeOptions?.localOnly) localOnly.add(subscription);
       handlers.add(subscription);
       return () => {
         handlers.delete(subscription);

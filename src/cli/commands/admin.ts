@@ -5,16 +5,19 @@ import type { Command } from '../command.js';
 import { runAction } from '../command.js';
 import type { Io } from '../io.js';
 
-const help = `Usage: npx tether admin reset-password [--user <name>] [--stdin] [--data-dir <dir>]
+const help = `Usage: npx tether admin reset-password [--user <name>] [--stdin] [--data-dir <dir> | --database-url <url>]
 
-A way back in: sets a user's dashboard password directly in the data directory, without the server
-and without signing in (run it on the machine Tether runs on, as the user that owns the data).
-Works whether Tether is running or stopped; the user's existing sessions end.
+A way back in: sets a user's dashboard password directly in the data directory (or, for nodes on
+PostgreSQL, in their database), without the server and without signing in (run it on the machine
+Tether runs on, as the user that owns the data). Works whether Tether is running or stopped; the
+user's existing sessions end.
 
   --user <name>      the user (default admin); created with the admin role if missing
   --stdin            read the new password from standard input (first line) instead of
                      generating one, e.g.  printf '%s\\n' "$PASSWORD" | npx tether admin reset-password --stdin
   --data-dir <dir>   the data directory (default TETHER_DATA_DIR, else ./data)
+  --database-url <url>  the PostgreSQL database of nodes on PostgreSQL (default TETHER_DATABASE_URL);
+                     when set, the data directory is not used
 
 Prints the new password when it was generated. Other users can be managed over REST or with
 npx tether users (with an admin API key).`;
@@ -23,6 +26,7 @@ const FLAGS = {
   user: { type: 'string' },
   stdin: { type: 'boolean' },
   'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -44,10 +48,13 @@ async function resetPassword(argv: string[], io: Io): Promise<number> {
     if (!io.readStdin) throw errors.configInvalid('--stdin', 'standard input cannot be read here');
     password = (await io.readStdin()).split(/\r?\n/)[0] ?? '';
   }
-  // Loaded on use: SQLite and scrypt are not needed by the other commands.
+  // Loaded on use: SQLite, PostgreSQL and scrypt are not needed by the other commands.
   const { resetPasswordOffline } = await import('../../accounts/recovery.js');
-  const result = await resetPasswordOffline({ dataDir, username, ...(password !== undefined && { password }) });
-  io.out(`${result.created ? 'Created admin user' : 'Password reset for user'} "${username}" in ${dataDir}.${result.created ? '' : ' Their sessions have ended.'}`);
+  const { redactUrl } = await import('../../storage/postgres/connection.js');
+  const databaseUrl = values['database-url'] ?? (io.env['TETHER_DATABASE_URL'] || undefined);
+  const result = await resetPasswordOffline({ dataDir, username, ...(databaseUrl !== undefined && { databaseUrl }), ...(password !== undefined && { password }) });
+  const where = databaseUrl !== undefined ? redactUrl(databaseUrl) : dataDir;
+  io.out(`${result.created ? 'Created admin user' : 'Password reset for user'} "${username}" in ${where}.${result.created ? '' : ' Their sessions have ended.'}`);
   if (result.generatedPassword !== undefined) {
     io.out('New password (shown only this once):');
     io.out(`  ${result.generatedPassword}`);

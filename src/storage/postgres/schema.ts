@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { runMigrations } from './migrations.js';
 
 /**
  * Schema migrations, applied in order; `tether_schema.version` holds how many have run. Append
@@ -111,29 +112,5 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 const MIGRATION_LOCK = 7_415_302_118;
 
 export async function migrate(client: pg.PoolClient): Promise<void> {
-  await client.query('CREATE TABLE IF NOT EXISTS tether_schema (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)').catch(async (err: unknown) => {
-    // Two nodes creating it at the same moment: one wins, the other sees a unique violation.
-    if ((err as { code?: string }).code !== '23505') throw err;
-  });
-  for (;;) {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM tether_schema WHERE id = 1');
-      const current = rows[0]?.version ?? 0;
-      if (current > SCHEMA_VERSION) {
-        throw new Error(`Database schema version ${current} is newer than this Tether (${SCHEMA_VERSION}). Upgrade Tether.`);
-      }
-      if (current === SCHEMA_VERSION) {
-        await client.query('COMMIT');
-        return;
-      }
-      await client.query(MIGRATIONS[current]!);
-      await client.query('INSERT INTO tether_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version', [current + 1]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
+  await runMigrations(client, { name: 'Database', table: 'tether_schema', lock: MIGRATION_LOCK, migrations: MIGRATIONS });
 }

@@ -62,3 +62,31 @@ export const ACCOUNTS_MIGRATION = `
     FROM settings WHERE key = 'dashboard.admin' AND json_valid(value) AND json_extract(value, '$.algorithm') = 'scrypt';
   DELETE FROM settings WHERE key = 'dashboard.admin';
 `;
+
+/**
+ * Migration 7: dashboard sessions get a table of their own (accounts.ts) instead of one settings
+ * document rewritten on every sign-in, so that several nodes on one database (PostgreSQL, the same
+ * table) can add and end sessions without overwriting each other's. The document's sessions that
+ * have not expired move over; those saved before `created` existed began one TTL (12 h) before
+ * they expire, as the document's reader assumed.
+ */
+export const SESSIONS_MIGRATION = `
+  CREATE TABLE dashboard_sessions (
+    digest        TEXT PRIMARY KEY,
+    username      TEXT NOT NULL,
+    created_date  TEXT NOT NULL,
+    expires_date  TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX dashboard_sessions_by_user ON dashboard_sessions(username);
+  CREATE INDEX dashboard_sessions_by_expiry ON dashboard_sessions(expires_date);
+
+  INSERT OR IGNORE INTO dashboard_sessions (digest, username, created_date, expires_date)
+    SELECT s.key, json_extract(s.value, '$.username'),
+      strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(json_extract(s.value, '$.created'), json_extract(s.value, '$.expires') - 43200000) / 1000.0, 'unixepoch'),
+      strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(s.value, '$.expires') / 1000.0, 'unixepoch')
+    FROM (SELECT value FROM settings WHERE key = 'dashboard.sessions' AND json_valid(value)) AS doc, json_each(doc.value) AS s
+    -- CASE: json_type() on a value that is not an object fails, whatever order the terms run in.
+    WHERE CASE WHEN s.type = 'object' THEN json_type(s.value, '$.username') = 'text' AND json_type(s.value, '$.expires') IN ('integer', 'real')
+        AND json_extract(s.value, '$.expires') > strftime('%s', 'now') * 1000 ELSE 0 END;
+  DELETE FROM settings WHERE key = 'dashboard.sessions';
+`;

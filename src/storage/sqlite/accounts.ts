@@ -1,113 +1,33 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { ApiKeyRecord, AuditEntry, AuditQuery, MetadataHistoryEntry, NewAuditEntry, Role, UserRecord } from '../../core/accounts.js';
+import type { ApiKeyRecord, AuditEntry, AuditQuery, MetadataHistoryEntry, NewAuditEntry, Role, SessionRecord, UserRecord } from '../../core/accounts.js';
 import { errors } from '../../core/errors.js';
-import type { Iso, JsonValue, Metadata } from '../../core/types.js';
+import type { Iso, JsonValue } from '../../core/types.js';
 import type { AccountStorage } from '../accounts.js';
+import {
+  type AuditRow,
+  type HistoryRow,
+  KEY_COLUMNS,
+  type KeyRow,
+  SESSION_COLUMNS,
+  type SessionRow,
+  USER_COLUMNS,
+  type UserRow,
+  toAudit,
+  toHistory,
+  toKey,
+  toSession,
+  toUser,
+} from '../account-rows.js';
 import { migrate } from './schema.js';
 
 /**
- * Users, API keys, audit log and metadata history in the same SQLite file as everything else, over
- * their OWN connection (like client-credentials.ts): these writes are rare operator actions (and
- * one batched history write per second), so they need none of the main writer's group commit.
- * The tables come from migration 5 in schema.ts; opening this store alone (the offline
- * `tether admin reset-password`) migrates the file like the server would.
+ * Users, API keys, dashboard sessions, audit log and metadata history in the same SQLite file as
+ * everything else, over their OWN connection (like client-credentials.ts): these writes are rare
+ * operator actions (and one batched history write per second), so they need none of the main
+ * writer's group commit. The tables come from migrations 5 and 7 in schema.ts; opening this store
+ * alone (the offline `tether admin reset-password`) migrates the file like the server would.
  */
-interface UserRow {
-  username: string;
-  role: string;
-  password_hash: string;
-  created_date: string;
-  password_changed_date: string;
-  last_sign_in_date: string | null;
-}
-
-interface KeyRow {
-  key_id: string;
-  name: string;
-  role: string;
-  key_hash: string;
-  hint: string;
-  created_date: string;
-  created_by: string;
-  last_used_date: string | null;
-  status: string;
-  revoked_date: string | null;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  actor_kind: string;
-  actor_name: string;
-  actor_role: string | null;
-  client_address: string | null;
-  action: string;
-  method: string;
-  path: string;
-  endpoint_id: string | null;
-  target: string | null;
-  before: string | null;
-  after: string | null;
-}
-
-interface HistoryRow {
-  id: number;
-  endpoint_id: string;
-  at: string;
-  source: string;
-  metadata: string;
-}
-
-const toUser = (r: UserRow): UserRecord => ({
-  username: r.username,
-  role: r.role as Role,
-  passwordHash: r.password_hash,
-  createdDate: r.created_date,
-  passwordChangedDate: r.password_changed_date,
-  lastSignInDate: r.last_sign_in_date,
-});
-
-const toKey = (r: KeyRow): ApiKeyRecord => ({
-  keyId: r.key_id,
-  name: r.name,
-  role: r.role as Role,
-  keyHash: r.key_hash,
-  hint: r.hint,
-  createdDate: r.created_date,
-  createdBy: r.created_by,
-  lastUsedDate: r.last_used_date,
-  status: r.status as ApiKeyRecord['status'],
-  revokedDate: r.revoked_date,
-});
-
-const parse = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
-
-const toAudit = (r: AuditRow): AuditEntry => ({
-  id: r.id,
-  at: r.at,
-  actor: { kind: r.actor_kind as AuditEntry['actor']['kind'], name: r.actor_name, role: r.actor_role as Role | null },
-  clientAddress: r.client_address,
-  action: r.action,
-  method: r.method,
-  path: r.path,
-  endpointId: r.endpoint_id,
-  target: r.target,
-  before: parse(r.before),
-  after: parse(r.after),
-});
-
-const toHistory = (r: HistoryRow): MetadataHistoryEntry => ({
-  id: r.id,
-  endpointId: r.endpoint_id,
-  at: r.at,
-  source: r.source as MetadataHistoryEntry['source'],
-  metadata: JSON.parse(r.metadata) as Metadata,
-});
-
-const USER_COLUMNS = 'username, role, password_hash, created_date, password_changed_date, last_sign_in_date';
-const KEY_COLUMNS = 'key_id, name, role, key_hash, hint, created_date, created_by, last_used_date, status, revoked_date';
-
 interface Statements {
   insertUser: Statement;
   getUser: Statement<[string], UserRow>;
@@ -121,6 +41,11 @@ interface Statements {
   listKeys: Statement<[], KeyRow>;
   revokeKey: Statement<[string, string]>;
   touchKey: Statement<[string, string]>;
+  insertSession: Statement<[string, string, string, string]>;
+  getSession: Statement<[string], SessionRow>;
+  deleteSession: Statement<[string]>;
+  deleteUserSessions: Statement<[string, string]>;
+  pruneSessions: Statement<[string]>;
   insertAudit: Statement;
   pruneAudit: Statement<[string]>;
   insertHistory: Statement;
@@ -152,6 +77,11 @@ class SqliteAccountStorage implements AccountStorage {
       listKeys: db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_date DESC, key_id`),
       revokeKey: db.prepare("UPDATE api_keys SET status = 'REVOKED', revoked_date = ? WHERE key_id = ? AND status = 'ACTIVE'"),
       touchKey: db.prepare('UPDATE api_keys SET last_used_date = ? WHERE key_id = ?'),
+      insertSession: db.prepare(`INSERT INTO dashboard_sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?)`),
+      getSession: db.prepare(`SELECT ${SESSION_COLUMNS} FROM dashboard_sessions WHERE digest = ?`),
+      deleteSession: db.prepare('DELETE FROM dashboard_sessions WHERE digest = ?'),
+      deleteUserSessions: db.prepare('DELETE FROM dashboard_sessions WHERE username = ? AND digest <> ?'),
+      pruneSessions: db.prepare('DELETE FROM dashboard_sessions WHERE expires_date <= ?'),
       insertAudit: db.prepare(
         `INSERT INTO audit_log (at, actor_kind, actor_name, actor_role, client_address, action, method, path, endpoint_id, target, before, after)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -243,6 +173,28 @@ class SqliteAccountStorage implements AccountStorage {
 
   async touchApiKey(keyId: string, at: Iso): Promise<void> {
     this.use().touchKey.run(at, keyId);
+  }
+
+  async insertSession(session: SessionRecord): Promise<void> {
+    this.use().insertSession.run(session.digest, session.username, session.createdDate, session.expiresDate);
+  }
+
+  async getSession(digest: string): Promise<SessionRecord | undefined> {
+    const row = this.use().getSession.get(digest);
+    return row && toSession(row);
+  }
+
+  async deleteSession(digest: string): Promise<boolean> {
+    return this.use().deleteSession.run(digest).changes > 0;
+  }
+
+  async deleteUserSessions(username: string, keepDigest?: string): Promise<number> {
+    // '' is never a digest: "keep none".
+    return this.use().deleteUserSessions.run(username, keepDigest ?? '').changes;
+  }
+
+  async pruneSessions(now: Iso): Promise<number> {
+    return this.use().pruneSessions.run(now).changes;
   }
 
   async appendAudit(e: NewAuditEntry): Promise<number> {

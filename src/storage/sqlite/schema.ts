@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { ACCOUNTS_MIGRATION } from './accounts-schema.js';
+import { ACCOUNTS_MIGRATION, SESSIONS_MIGRATION } from './accounts-schema.js';
 
 /**
  * Schema migrations, applied in order. `PRAGMA user_version` holds how many have run, so `init()`
@@ -107,6 +107,7 @@ export const MIGRATIONS: readonly Migration[] = [
         file has one node, and its sessions all say so or say nothing: NULL) */ `
   ALTER TABLE endpoints ADD COLUMN connected_node TEXT;
   `,
+  /* 7: dashboard sessions in a table of their own instead of a settings document */ SESSIONS_MIGRATION,
 ];
 
 /**

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { COMPACT_AFTER, SMALL_CHUNK } from '../../chunks/chunking.js';
+import { runMigrations } from '../migrations.js';
 
 /**
  * Time series tables on PostgreSQL, with migrations of their own (`tether_ts_schema.version`),
@@ -64,29 +65,5 @@ export const TS_SCHEMA_VERSION = TS_MIGRATIONS.length;
 const TS_MIGRATION_LOCK = 7_415_302_120;
 
 export async function migrateTimeSeries(client: pg.PoolClient): Promise<void> {
-  await client.query('CREATE TABLE IF NOT EXISTS tether_ts_schema (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)').catch((err: unknown) => {
-    // Two nodes creating it at the same moment: one wins, the other sees a unique violation.
-    if ((err as { code?: string }).code !== '23505') throw err;
-  });
-  for (;;) {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [TS_MIGRATION_LOCK]);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM tether_ts_schema WHERE id = 1');
-      const current = rows[0]?.version ?? 0;
-      if (current > TS_SCHEMA_VERSION) {
-        throw new Error(`Time series schema version ${current} is newer than this Tether (${TS_SCHEMA_VERSION}). Upgrade Tether.`);
-      }
-      if (current === TS_SCHEMA_VERSION) {
-        await client.query('COMMIT');
-        return;
-      }
-      await client.query(TS_MIGRATIONS[current]!);
-      await client.query('INSERT INTO tether_ts_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version', [current + 1]);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
+  await runMigrations(client, { name: 'Time series', table: 'tether_ts_schema', lock: TS_MIGRATION_LOCK, migrations: TS_MIGRATIONS });
 }

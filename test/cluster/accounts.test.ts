@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { type TetherNode, startTetherNode } from '../../src/cluster/local/nodes.js';
+import { freshDatabase, sharedNats } from '../helpers/engines.js';
+
+/**
+ * Two `tether start` processes on one PostgreSQL and one NATS share their accounts: users, API
+ * keys, dashboard sessions, the audit log and metadata history. Both start at once on an empty
+ * database (one admin user, no failure). Every wait has a deadline.
+ */
+const ADMIN_API_KEY = 'cluster-accounts-admin-key-0123456789';
+const ADMIN_PASSWORD = 'cluster-accounts-password';
+// How long a revoke on one node may take to be refused on another (it is immediate: nothing is cached).
+const REFUSED_WITHIN_MS = 5000;
+
+interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+  headers: Headers;
+}
+
+/** `auth`: a bearer key, or `cookie=<name=value>`. */
+async function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
+  const headers: Record<string, string> = auth.startsWith('cookie=') ? { cookie: auth.slice('cookie='.length) } : { authorization: `Bearer ${auth}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
+    method,
+    headers,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+}
+
+async function signIn(node: TetherNode, username: string, password: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(response.status, 200, `sign-in as ${username} on ${node.nodeId}: ${await response.clone().text()}`);
+  return `cookie=${(response.headers.get('set-cookie') ?? '').split(';')[0]!}`;
+}
+
+async function statusWithin(deadlineMs: number, expected: number, what: string, request: () => Promise<Answer>): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let last = await request();
+  while (last.status !== expected) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${deadlineMs} ms waiting for ${what}: still ${last.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    last = await request();
+  }
+}
+
+test('two nodes, one set of accounts: users, API keys, sessions, audit and history made on one node hold on the other', { timeout: 120_000 }, async (t) => {
+  const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cluster-accounts-'));
+  const nodes: TetherNode[] = [];
+  t.after(async () => {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+    await database.drop().catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const env = { TETHER_ADMIN_API_KEY: ADMIN_API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, TETHER_LOG_LEVEL: 'warn' };
+  const start = (i: number) =>
+    startTetherNode({ nodeId: `node-${i}`, dataDir: path.join(root, `node-${i}`), databaseUrl: database.url, natsUrl, env }).then((n) => {
+      nodes.push(n);
+      return n;
+    });
+  // At once, on an empty database: both find no users and race to create the admin; one wins.
+  const [node1, node2] = await Promise.all([start(1), start(2)]);
+  const users = await call(node2, 'GET', '/api/v1/users', ADMIN_API_KEY);
+  assert.deepEqual(users.json.map((u: { username: string }) => u.username), ['admin']);
+  for (const node of [node1, node2]) assert.doesNotMatch(node.output(), /"level":(50|60)/, `${node.nodeId} logged an error:\n${node.output()}`);
+
+  // A user created through node 1 signs in on node 2.
+  assert.equal((await call(node1, 'POST', '/api/v1/users', ADMIN_API_KEY, { username: 'alice', role: 'operator', password: 'alice-password-1' })).status, 201);
+  const onNode2 = await signIn(node2, 'alice', 'alice-password-1');
+  assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', onNode2)).status, 200);
+
+  // A session made on node 1 is accepted by node 2's API; signed out on node 1, node 2 refuses it.
+  const onNode1 = await signIn(node1, 'alice', 'alice-password-1');
+  assert.deepEqual((await call(node2, 'GET', '/dashboard/api/me', onNode1)).json, { signedIn: true, username: 'alice', role: 'operator' });
+  assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', onNode1)).status, 200);
+  assert.equal((await call(node1, 'POST', '/dashboard/api/sign-out', onNode1)).status, 204);
+  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session signed out on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode1));
+  assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', onNode2)).status, 200, 'her other session goes on');
+
+  // A password reset on node 1 ends her sessions on node 2; deleting her on node 1 ends the new one.
+  assert.equal((await call(node1, 'PUT', '/api/v1/users/alice/password', ADMIN_API_KEY, { password: 'alice-password-2' })).status, 200);
+  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session after the password reset on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode2));
+  const again = await signIn(node2, 'alice', 'alice-password-2');
+  assert.equal((await call(node1, 'DELETE', '/api/v1/users/alice', ADMIN_API_KEY)).status, 204);
+  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session of the user deleted on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', again));
+
+  // An API key created on node 1 works on node 2; revoked on node 1, node 2 refuses it.
+  const created = await call(node1, 'POST', '/api/v1/api-keys', ADMIN_API_KEY, { name: 'ci', role: 'operator' });
+  assert.equal(created.status, 201);
+  const apiKey: string = created.json.key;
+  assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', apiKey)).status, 200);
+  assert.equal((await call(node1, 'DELETE', `/api/v1/api-keys/${created.json.keyId}`, ADMIN_API_KEY)).status, 200);
+  const revokedAt = Date.now();
+  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the key revoked on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', apiKey));
+  t.diagnostic(`revoked key refused on node 2 ${Date.now() - revokedAt} ms after the revoke on node 1`);
+
+  // One audit log: node 1's changes are listed by node 2.
+  const audit = await call(node2, 'GET', '/api/v1/audit?limit=100', ADMIN_API_KEY);
+  const actions = audit.json.content.map((e: { action: string }) => e.action);
+  for (const action of ['user.create', 'user.delete', 'api-key.create', 'api-key.revoke']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+
+  // One metadata history, each change once: node 2 hears node 1's change over the bus but does not record it again.
+  const endpoint = await call(node1, 'POST', '/epr/api/v1/endpoints', ADMIN_API_KEY, { appVersion: { name: 'demo_application_v1' }, metadata: { a: 1 } });
+  assert.equal(endpoint.status, 201);
+  const endpointId: string = endpoint.json.endpointId;
+  assert.equal((await call(node1, 'PUT', `/epr/api/v1/endpoints/${endpointId}/metadata`, ADMIN_API_KEY, { a: 2 })).status, 200);
+  const history = () => call(node2, 'GET', `/api/v1/endpoints/${endpointId}/metadata-history`, ADMIN_API_KEY);
+  const deadline = Date.now() + 10_000;
+  while ((await history()).json.content.length < 1) {
+    if (Date.now() > deadline) assert.fail('timed out waiting for node 1 to write the metadata history');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Both nodes write history once a second: after two more seconds, any copy by node 2 would be there.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.deepEqual((await history()).json.content.map((h: { metadata: unknown }) => h.metadata), [{ a: 2 }]);
+});
