@@ -41,11 +41,6 @@ export class SessionStore {
     return { token, maxAgeSeconds: SESSION_TTL_MS / 1000 };
   }
 
-  /** The signed-in username, or undefined for a missing, unknown or expired session. */
-  async lookup(token: string | undefined): Promise<string | undefined> {
-    return (await this.info(token))?.username;
-  }
-
   /** The session's user and sign-in time, or undefined for a missing, unknown or expired session. */
   async info(token: string | undefined): Promise<SessionInfo | undefined> {
     if (!token) return undefined;
