@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cluster [-- --quick] [--topologies sqlite-1,postgres-1,postgres-nats-2] [--no-docs]`
  *
- * The update and connect scenarios on three topologies started from Debian's packages
+ * The update, connect and DCX ingest scenarios on three topologies started from Debian's packages
  * (src/cluster/local/): one node on embedded SQLite, one node on PostgreSQL, two nodes on
  * PostgreSQL and NATS behind a round-robin MQTT balancer. CPU per acknowledged update counts every
  * process of the topology: Tether nodes, PostgreSQL (postmaster and its backends) and nats-server.
@@ -17,6 +17,7 @@ import type { Target } from './loadgen/device.js';
 import { machineBusySeconds } from './procstat.js';
 import { fmt } from './report.js';
 import { PREFIX, log } from './scenarios.js';
+import { DCX_PREFIX, POINTS_PER_MESSAGE } from './telemetry.js';
 
 const TOPOLOGIES = {
   'sqlite-1': { nodes: 1, shared: false, nats: false, label: 'one node, SQLite' },
@@ -31,6 +32,8 @@ interface Figures {
   topology: Topology;
   updates: { rate: number; p50: number; p99: number; cpuCores: number; cpuMsPerUpdate: number; othersCores: number };
   connects: { rate: number; failed: number; cpuCores: number; cpuMsPerConnect: number };
+  /** 2/DCP batches of 10 samples × 5 fields (extract-all), as in `npm run bench -- --only dcx`. */
+  dcx: { points: number; p99: number; cpuCores: number; cpuUsPerPoint: number };
 }
 
 /** utime + stime (+ children's, for the postmaster whose backends come and go), in seconds. */
@@ -147,10 +150,18 @@ async function main(): Promise<void> {
         const connects = await gen.run({ kind: 'connect-rate', target, prefix: PREFIX, tokens, concurrency: 50, durationMs: seconds * 1000, maxCount: 1_000_000, echo: false });
         const c = m();
         log(`${topology}: ${fmt(connects.rate)} connects/s (${connects.failed} failed), ${fmt(c.cores, 2)} cores`);
+        await new Promise((r) => setTimeout(r, 2000));
+        log(`${topology}: DCX batches (10 samples × 5 fields), ${devices} devices × 2 in flight, ${seconds} s`);
+        m = meter(cluster);
+        const dcx = await gen.run({ kind: 'closed', target, prefix: DCX_PREFIX, resource: 'json', body: 'dcx-batch', tokens, window: 2, warmupMs: 1000, durationMs: seconds * 1000 });
+        const d = m();
+        const points = dcx.rate * POINTS_PER_MESSAGE;
+        log(`${topology}: ${fmt(points)} points/s, p99 ${fmt(dcx.latency.p99, 1)} ms, ${fmt(d.cores, 2)} cores (${d.parts})`);
         results.push({
           topology,
           updates: { rate: updates.rate, p50: updates.latency.p50, p99: updates.latency.p99, cpuCores: u.cores, cpuMsPerUpdate: (u.cores / updates.rate) * 1000, othersCores: u.others },
           connects: { rate: connects.rate, failed: connects.failed, cpuCores: c.cores, cpuMsPerConnect: (c.cores / Math.max(connects.rate, 1e-9)) * 1000 },
+          dcx: { points, p99: dcx.latency.p99, cpuCores: d.cores, cpuUsPerPoint: (d.cores / Math.max(points, 1e-9)) * 1e6 },
         });
       } finally {
         await cluster.stop();
@@ -162,11 +173,11 @@ async function main(): Promise<void> {
 
   const sqlite = results.find((r) => r.topology === 'sqlite-1');
   const lines = [
-    '| topology | updates/s | p50 / p99 ms | topology CPU (cores) | CPU ms / update | connects/s | CPU ms / connect |',
-    '|---|---|---|---|---|---|---|',
+    '| topology | updates/s | p50 / p99 ms | topology CPU (cores) | CPU ms / update | connects/s | CPU ms / connect | DCX points/s | DCX p99 ms | CPU µs / point |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${TOPOLOGIES[r.topology].label} | ${fmt(r.updates.rate)} | ${fmt(r.updates.p50, 1)} / ${fmt(r.updates.p99, 1)} | ${fmt(r.updates.cpuCores, 2)} | ${fmt(r.updates.cpuMsPerUpdate, 3)} | ${fmt(r.connects.rate)} | ${fmt(r.connects.cpuMsPerConnect, 2)} |`,
+        `| ${TOPOLOGIES[r.topology].label} | ${fmt(r.updates.rate)} | ${fmt(r.updates.p50, 1)} / ${fmt(r.updates.p99, 1)} | ${fmt(r.updates.cpuCores, 2)} | ${fmt(r.updates.cpuMsPerUpdate, 3)} | ${fmt(r.connects.rate)} | ${fmt(r.connects.cpuMsPerConnect, 2)} | ${fmt(r.dcx.points)} | ${fmt(r.dcx.p99, 1)} | ${fmt(r.dcx.cpuUsPerPoint, 2)} |`,
     ),
   ];
   const pg = results.find((r) => r.topology === 'postgres-1');
