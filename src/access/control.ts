@@ -21,6 +21,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling; set before the handler runs (absent on public routes called anonymously). */
     principal?: Principal;
+    /**
+     * Checks the request's credentials and role again, as of now: for responses that outlive the
+     * request (the live stream), which must end once the key is revoked or the session is over.
+     */
+    stillAllowed?: () => Promise<boolean>;
   }
 }
 
@@ -87,12 +92,15 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     return session || undefined;
   }
 
+  const allowed = (principal: Principal | undefined, access: Access) => access === 'public' || (principal !== undefined && roleRank(principal.role) >= roleRank(access));
+
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers, whoever asks.
     if (request.routeOptions.url === undefined) return;
     const access = (request.routeOptions.config as { access?: Access }).access ?? 'admin';
     const principal = await authenticate(request);
     if (principal) request.principal = principal;
+    request.stillAllowed = async () => allowed(await authenticate(request), access);
     if (access === 'public') return;
     if (!principal) throw errors.unauthorized();
     if (roleRank(principal.role) < roleRank(access)) {

@@ -319,3 +319,50 @@ test('the live stream delivers the application\'s events and ends when the serve
   while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(ended, 'closing the server ends open streams');
 });
+
+test('a live stream ends once its session is over or its API key is revoked, and cannot reopen', async () => {
+  const h = await harness({ liveRecheckMs: 50 });
+  await h.app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (h.app.server.address() as { port: number }).port;
+  const path = `/dashboard/api/events?applicationName=${DEMO_APP}`;
+
+  /** Opens a stream; resolves with a function that tells whether the server has ended it. */
+  async function openStream(headers: Record<string, string>): Promise<{ status: number; ended: () => boolean }> {
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path, headers }, resolve).on('error', reject);
+    });
+    let ended = false;
+    response.resume();
+    response.on('end', () => (ended = true));
+    response.on('close', () => (ended = true));
+    return { status: response.statusCode ?? 0, ended: () => ended };
+  }
+  async function until(what: string, check: () => boolean): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  const cookie = cookieOf(await signIn(h.app));
+  const other = cookieOf(await signIn(h.app));
+  const signedIn = await openStream({ cookie });
+  const untouched = await openStream({ cookie: other });
+  assert.equal(signedIn.status, 200);
+  // Signed out (from another tab, or through another node): the stream ends; the other session's goes on.
+  assert.equal((await h.app.inject({ method: 'POST', url: '/dashboard/api/sign-out', headers: { cookie } })).statusCode, 204);
+  await until('the signed-out stream to end', signedIn.ended);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(untouched.ended(), false, 'a stream of a valid session stays open');
+  assert.equal((await openStream({ cookie })).status, 401);
+
+  const created = await h.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { authorization: 'Bearer test-admin-key' }, payload: { name: 'wallboard', role: 'viewer' } });
+  assert.equal(created.statusCode, 201, created.body);
+  const { key, keyId } = created.json() as { key: string; keyId: string };
+  const byKey = await openStream({ authorization: `Bearer ${key}` });
+  assert.equal(byKey.status, 200);
+  assert.equal((await h.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${keyId}`, headers: { authorization: 'Bearer test-admin-key' } })).statusCode, 200);
+  await until('the revoked key\'s stream to end', byKey.ended);
+  assert.equal((await openStream({ authorization: `Bearer ${key}` })).status, 401);
+});

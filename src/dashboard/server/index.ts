@@ -31,6 +31,8 @@ export interface DashboardDeps {
   clock?: Clock;
   /** Folder with the built SPA; defaults to dist/web of this package (or TETHER_DASHBOARD_WEB_ROOT). */
   webRoot?: string;
+  /** How often open live streams check their session or key again (default RECHECK_MS, 5 s). */
+  liveRecheckMs?: number;
 }
 
 export interface Dashboard {
@@ -48,7 +50,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: 'dashboard' });
   const { generatedPassword } = await deps.accounts.users.ensureAdmin(deps.adminPassword);
-  const live = new LiveEvents(deps.bus);
+  const live = new LiveEvents(deps.bus, { ...(deps.liveRecheckMs !== undefined && { recheckMs: deps.liveRecheckMs }) });
   const mapSettings = await MapSettingsStore.load(deps.storage);
   const webRoot = deps.webRoot ?? defaultWebRoot();
 

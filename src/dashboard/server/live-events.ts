@@ -4,6 +4,12 @@ import { errors } from '../../core/errors.js';
 import type { DashboardEvent } from './model.js';
 
 const HEARTBEAT_MS = 20_000;
+/**
+ * How often an open stream's session or API key is checked again: a sign-out, password change, user
+ * deletion or key revocation (on any node) ends the stream within this time, and the browser's
+ * reconnection is then refused, which takes it to the sign-in page.
+ */
+export const RECHECK_MS = 5_000;
 const MAX_STREAMS = 200;
 
 /**
@@ -32,6 +38,7 @@ export function toDashboardEvent(event: TetherEvent): DashboardEvent | undefined
 interface Stream {
   applicationName: string;
   response: ServerResponse;
+  stillAllowed: (() => Promise<boolean>) | undefined;
 }
 
 /**
@@ -42,20 +49,24 @@ export class LiveEvents {
   private readonly streams = new Set<Stream>();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly recheck: NodeJS.Timeout;
+  private rechecking = false;
 
-  constructor(bus: EventBus) {
+  constructor(bus: EventBus, options: { recheckMs?: number } = {}) {
     this.unsubscribe = bus.subscribe((event) => this.onEvent(event));
     this.heartbeat = setInterval(() => this.broadcastComment('ping'), HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.recheck = setInterval(() => void this.endRevoked(), options.recheckMs ?? RECHECK_MS);
+    this.recheck.unref();
   }
 
-  /** Takes over the response for the lifetime of the stream. */
   /** Rejects before anything is written, so the caller can still answer with an error. */
   assertCapacity(): void {
     if (this.streams.size >= MAX_STREAMS) throw errors.rateLimited('open live-update streams');
   }
 
-  open(applicationName: string, response: ServerResponse): void {
+  /** Takes over the response for the lifetime of the stream; `stillAllowed` is checked every RECHECK_MS. */
+  open(applicationName: string, response: ServerResponse, stillAllowed?: () => Promise<boolean>): void {
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -64,7 +75,7 @@ export class LiveEvents {
     });
     // EventSource reconnects by itself; 2 s keeps a restart from looking like a long outage.
     response.write('retry: 2000\n: connected\n\n');
-    const stream = { applicationName, response };
+    const stream = { applicationName, response, stillAllowed };
     this.streams.add(stream);
     response.on('close', () => this.streams.delete(stream));
   }
@@ -76,6 +87,7 @@ export class LiveEvents {
   close(): void {
     this.unsubscribe();
     clearInterval(this.heartbeat);
+    clearInterval(this.recheck);
     for (const stream of this.streams) stream.response.end();
     this.streams.clear();
   }
@@ -91,6 +103,21 @@ export class LiveEvents {
     }
   }
 
+  /** Ends the streams whose session or key is no longer valid (or no longer has the role). */
+  private async endRevoked(): Promise<void> {
+    if (this.rechecking || this.streams.size === 0) return;
+    this.rechecking = true;
+    try {
+      for (const stream of [...this.streams]) {
+        if (!stream.stillAllowed) continue;
+        // A check that fails (storage unreachable) keeps the stream: the next check decides.
+        const allowed = await stream.stillAllowed().catch(() => true);
+        if (!allowed && this.streams.delete(stream)) stream.response.end();
+      }
+    } finally {
+      this.rechecking = false;
+    }
+  }
 
   private broadcastComment(text: string): void {
     for (const stream of this.streams) stream.response.write(`: ${text}\n\n`);
