@@ -11,6 +11,12 @@ import { extractPoints } from './extract.js';
 import { LivePublisher } from './live.js';
 
 const DAY_MS = 86_400_000;
+/**
+ * Distinct series one 2/DCP batch may write. Extract-all makes a series of every numeric or boolean
+ * field, so without a bound one device could create series (and their rows) as fast as it can send
+ * new field names.
+ */
+export const MAX_SERIES_PER_BATCH = 1000;
 const RETENTION_EVERY_MS = 10 * 60_000;
 const COMPACT_EVERY_MS = 1000;
 /**
@@ -128,6 +134,12 @@ export class TimeSeriesService {
     const defs = await this.getDefinitions(appVersion.applicationName);
     const extraction = defs.versions[appVersion.name] ?? defaultExtraction();
     const batch = extractPoints(endpointId, samples, defs, extraction, receivedAt);
+    if (batch.length > MAX_SERIES_PER_BATCH) {
+      throw errors.payloadInvalid(
+        `a 2/DCP batch of at most ${MAX_SERIES_PER_BATCH} time series`,
+        `its samples make ${batch.length} (extract-all makes a series of every numeric or boolean field); send fewer distinct fields`,
+      );
+    }
     return this.store(appVersion.applicationName, batch);
   }
 

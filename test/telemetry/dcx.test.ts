@@ -12,6 +12,7 @@ import type { MqttClient } from 'mqtt';
 import { api, createEndpoint, eventually, start, tempDir, testConfig } from '../platform/helpers.js';
 import type { Cleanup } from '../platform/helpers.js';
 import { TUTORIAL_YAML } from './fixtures.js';
+import { MAX_SERIES_PER_BATCH } from '../../src/timeseries/service.js';
 
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
@@ -77,11 +78,13 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
     ['not json', 'not valid UTF-8 JSON'],
     ['42', 'not an array'],
     ['[1,2]', 'element 0'],
+    // Extract-all would make 1,001 series of one sample: refused whole, nothing stored.
+    [JSON.stringify([Object.fromEntries(Array.from({ length: MAX_SERIES_PER_BATCH + 1 }, (_, i) => [`f${i}`, i]))]), 'at most 1000 time series: its samples make 1001'],
   ];
   for (const [i, [payload]] of cases.entries()) await client.publishAsync(`${topic}/${i + 1}`, payload, { qos: 0 });
   await client.publishAsync(`kp1/demo_application_v1/dcx/${token}/xml/9`, '[]', { qos: 0 });
   await client.publishAsync('kp1/demo_application_v1/dcx/no-such-token/json/10', '[]', { qos: 0 });
-  await eventually('error replies', async () => replies, (r) => r.length === 5);
+  await eventually('error replies', async () => replies, (r) => r.length === 6);
   const unknownToken = replies.find((r) => r.topic === 'kp1/demo_application_v1/dcx/no-such-token/json/10/error');
   assert.equal((JSON.parse(unknownToken!.payload.toString()) as { statusCode: number }).statusCode, 401);
   for (const [i, [, hint]] of cases.entries()) {
@@ -93,6 +96,7 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   }
   const unknown = replies.find((r) => r.topic.endsWith('/xml/9/error'));
   assert.equal((JSON.parse(unknown!.payload.toString()) as { statusCode: number }).statusCode, 404);
+  assert.deepEqual(await running.timeSeries.storage.seriesNames('demo_application'), []);
 });
 
 test('data collection: a QoS 1 batch acknowledged before a restart is still there after it', async (t) => {
