@@ -13,6 +13,8 @@ export interface TimeSeriesConfig {
   retentionDays?: number;
   /** `timeSeries.applications.<app>.retentionDays`. */
   retentionByApp: Record<string, number>;
+  /** `timeSeries.maxSeriesPerEndpoint` (default 1,000). */
+  maxSeriesPerEndpoint?: number;
   /** From the Kaa block: replace the stored definitions of these applications at start. */
   declared: AppDefinitions[];
 }
@@ -65,10 +67,17 @@ function extraction(where: string, raw: unknown): Record<string, unknown> {
 export function parseTimeSeriesConfig(kaa: unknown, timeSeries: unknown): TimeSeriesConfig {
   const config: TimeSeriesConfig = { retentionByApp: {}, declared: [] };
   if (timeSeries !== undefined && timeSeries !== null) {
-    if (!isRecord(timeSeries)) throw new Invalid('timeSeries must be a mapping with retentionDays and applications');
-    const unknown = Object.keys(timeSeries).find((k) => k !== 'retentionDays' && k !== 'applications');
-    if (unknown !== undefined) throw new Invalid(`timeSeries has unknown key "${unknown}"; allowed: retentionDays, applications`);
+    if (!isRecord(timeSeries)) throw new Invalid('timeSeries must be a mapping with retentionDays, maxSeriesPerEndpoint and applications');
+    const unknown = Object.keys(timeSeries).find((k) => k !== 'retentionDays' && k !== 'maxSeriesPerEndpoint' && k !== 'applications');
+    if (unknown !== undefined) throw new Invalid(`timeSeries has unknown key "${unknown}"; allowed: retentionDays, maxSeriesPerEndpoint, applications`);
     if (timeSeries['retentionDays'] !== undefined) config.retentionDays = days('timeSeries.retentionDays', timeSeries['retentionDays']);
+    const maxSeries = timeSeries['maxSeriesPerEndpoint'];
+    if (maxSeries !== undefined) {
+      if (typeof maxSeries !== 'number' || !Number.isInteger(maxSeries) || maxSeries < 1 || maxSeries > 1_000_000) {
+        throw new Invalid('timeSeries.maxSeriesPerEndpoint must be a whole number from 1 to 1000000');
+      }
+      config.maxSeriesPerEndpoint = maxSeries;
+    }
     const apps = timeSeries['applications'] ?? {};
     if (!isRecord(apps)) throw new Invalid('timeSeries.applications must map application names to { retentionDays }');
     for (const [app, settings] of Object.entries(apps)) {

@@ -104,6 +104,12 @@ export const errors = {
     new TetherError('METADATA_VALUE_TOO_DEEP', 400, `Metadata value of ${q(key)} nests deeper than ${maxDepth} levels. Flatten the value, or raise limits.maxMetadataDepth.`),
 
   // --- time series (Kaa EPTS) ----------------------------------------------------
+  timeSeriesLimit: (endpointId: string, has: number, adding: number, max: number) =>
+    new TetherError(
+      'TIME_SERIES_LIMIT',
+      400,
+      `Endpoint ${q(endpointId)} has ${has} time series; these data points would add ${adding} more, beyond the limit of ${max} per endpoint. Send fewer distinct fields (extract-all makes a series of every numeric or boolean field), or define the series you need and turn extract-all off.`,
+    ),
   timeSeriesNotDefined: (applicationName: string, name: string) =>
     new TetherError('TIME_SERIES_NOT_DEFINED', 400, `Application ${q(applicationName)} has no time series ${q(name)}. Define it with PUT /api/v1/applications/${applicationName}/time-series, or use an "auto~<field>" name.`),
   endpointNotInApplication: (endpointId: string, applicationName: string) =>

@@ -126,6 +126,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
         ...(config.timeSeries?.retentionDays !== undefined && { retentionDays: config.timeSeries.retentionDays }),
         declared: config.timeSeries?.declared ?? [],
         retentionByApp: config.timeSeries?.retentionByApp ?? {},
+        ...(config.timeSeries?.maxSeriesPerEndpoint !== undefined && { maxSeriesPerEndpoint: config.timeSeries.maxSeriesPerEndpoint }),
       },
     });
     closers.push({ name: 'time series', close: () => timeSeries.close() });

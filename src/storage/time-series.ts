@@ -57,8 +57,8 @@ export interface TimeSeriesStorage {
   range(query: RangeQuery): Promise<{ points: StoredPoint[]; truncated: boolean }>;
   /** One point per non-empty bucket, its `t` the bucket start; sorted as asked. */
   aggregate(query: AggregateQuery): Promise<StoredPoint[]>;
-  /** Names of the series with data in the application, sorted. */
-  seriesNames(applicationName: string): Promise<string[]>;
+  /** Names of the series with data in the application (or of one endpoint in it), sorted. */
+  seriesNames(applicationName: string, endpointId?: string): Promise<string[]>;
   getDefinitions(applicationName: string): Promise<DefinitionsDoc | undefined>;
   putDefinitions(applicationName: string, doc: DefinitionsDoc): Promise<void>;
   /** Deletes data older than `cutoff` of the application; resolves with the points deleted. */

@@ -9,6 +9,7 @@ import { AUTO_PREFIX, DEFAULT_RETENTION_DAYS, defaultExtraction, emptyDefinition
 import type { AppDefinitions } from './definitions.js';
 import { extractPoints } from './extract.js';
 import { LivePublisher } from './live.js';
+import { SeriesLimit } from './series-limit.js';
 
 const DAY_MS = 86_400_000;
 /**
@@ -34,6 +35,8 @@ export interface TimeSeriesSettings {
   retentionByApp?: Record<string, number>;
   /** Background retention and compaction; tests turn them off and call the methods. Default true. */
   background?: boolean;
+  /** Series one endpoint may have (default MAX_SERIES_PER_ENDPOINT, 1,000); tests lower it. */
+  maxSeriesPerEndpoint?: number;
 }
 
 export interface TimeSeriesDeps {
@@ -54,6 +57,7 @@ export class TimeSeriesService {
   readonly storage: TimeSeriesStorage;
   private readonly definitions = new Map<string, { at: number; defs: Promise<AppDefinitions> }>();
   private readonly live: LivePublisher;
+  private readonly seriesLimit: SeriesLimit;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly retentionDays: number;
@@ -68,8 +72,10 @@ export class TimeSeriesService {
     this.logger = (deps.logger ?? silentLogger).child({ component: 'time-series' });
     this.retentionDays = deps.settings?.retentionDays ?? DEFAULT_RETENTION_DAYS;
     this.live = new LivePublisher(deps.bus, this.clock, this.logger);
+    this.seriesLimit = new SeriesLimit(this.storage, this.clock, deps.settings?.maxSeriesPerEndpoint);
     this.unsubscribe = deps.bus.subscribe((event) => {
       if (event.type === 'endpoint.deleted') {
+        this.seriesLimit.forget(event.endpointId);
         this.storage.deleteEndpoint(event.endpointId).catch((err: unknown) => this.logger.warn({ err }, 'time series of a deleted endpoint not deleted'));
       }
     });
@@ -211,7 +217,9 @@ export class TimeSeriesService {
     let count = 0;
     for (const group of batch) count += group.points.length;
     if (count === 0) return 0;
+    const remember = await this.seriesLimit.check(applicationName, batch);
     await this.storage.append(applicationName, batch);
+    remember();
     this.live.stored(applicationName, batch);
     return count;
   }

@@ -139,7 +139,11 @@ export function timeSeriesConformance(name: string, open: () => Promise<OpenedTi
     test('series names, applications, definitions', () =>
       withStorage(async (storage) => {
         await storage.append(APP, [{ endpointId: 'e1', series: 'b', points: points(1) }, { endpointId: 'e2', series: 'a', points: points(1) }]);
-        assert.deepEqual(await storage.seriesNames(APP), ['a', 'b']);
+        await storage.append(APP, [{ endpointId: 'e1', series: 'c', points: points(1) }]);
+        assert.deepEqual(await storage.seriesNames(APP), ['a', 'b', 'c']);
+        assert.deepEqual(await storage.seriesNames(APP, 'e1'), ['b', 'c']);
+        assert.deepEqual(await storage.seriesNames(APP, 'e3'), []);
+        assert.deepEqual(await storage.seriesNames('other', 'e1'), []);
         assert.deepEqual(await storage.applications(), [APP]);
         assert.equal(await storage.getDefinitions(APP), undefined);
         await storage.putDefinitions(APP, { retentionDays: 7, timeSeries: [] });

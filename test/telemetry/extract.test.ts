@@ -93,10 +93,11 @@ test('config file: the tutorial YAML block is accepted verbatim', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'tether.yaml');
-  fs.writeFileSync(file, `${TUTORIAL_YAML}timeSeries:\n  retentionDays: 30\n  applications:\n    other: { retentionDays: 7 }\n`);
+  fs.writeFileSync(file, `${TUTORIAL_YAML}timeSeries:\n  retentionDays: 30\n  maxSeriesPerEndpoint: 50\n  applications:\n    other: { retentionDays: 7 }\n`);
   const config = await loadConfig(['--config', file], {}, { cwd: dir });
   assert.deepEqual(config.timeSeries, {
     retentionDays: 30,
+    maxSeriesPerEndpoint: 50,
     retentionByApp: { other: 7 },
     declared: [
       {
@@ -120,6 +121,8 @@ test('config file: the tutorial YAML block is accepted verbatim', async (t) => {
   await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /a_v1\.extraction\.timestamp\.format must be one of millis-unix-epoch, seconds-unix-epoch, iso-8601/);
   fs.writeFileSync(file, 'kaa:\n  applications:\n    a:\n      time-series:\n      - name: x\n');
   await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /value-field must be the JSON path/);
+  fs.writeFileSync(file, 'timeSeries:\n  maxSeriesPerEndpoint: 0\n');
+  await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /timeSeries\.maxSeriesPerEndpoint must be a whole number from 1 to 1000000/);
 });
 
 test('durations for aggregate intervals', () => {

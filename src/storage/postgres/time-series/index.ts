@@ -105,8 +105,14 @@ class PostgresTimeSeriesStorage implements TimeSeriesStorage {
     return this.guard(async () => aggregateChunks(query, await this.chunks(query)));
   }
 
-  seriesNames(applicationName: string): Promise<string[]> {
-    return this.guard(async () => (await this.pool.query<{ name: string }>('SELECT DISTINCT name FROM ts_series WHERE application_name = $1 ORDER BY name', [applicationName])).rows.map((r) => r.name));
+  seriesNames(applicationName: string, endpointId?: string): Promise<string[]> {
+    return this.guard(async () => {
+      const { rows } =
+        endpointId === undefined
+          ? await this.pool.query<{ name: string }>('SELECT DISTINCT name FROM ts_series WHERE application_name = $1 ORDER BY name', [applicationName])
+          : await this.pool.query<{ name: string }>('SELECT name FROM ts_series WHERE application_name = $1 AND endpoint_id = $2 ORDER BY name', [applicationName, endpointId]);
+      return rows.map((r) => r.name);
+    });
   }
 
   applications(): Promise<string[]> {

@@ -47,6 +47,7 @@ class SqliteTimeSeriesStorage implements TimeSeriesStorage {
       chunks: p('SELECT t_min, t_max, n, stats, data FROM ts_chunk WHERE series_id = ? AND t_max >= ? AND t_min <= ? ORDER BY t_max'),
       chunksBefore: p('SELECT t_min, t_max, n, stats, data FROM ts_chunk WHERE series_id = ? AND t_min < ? ORDER BY t_max DESC'),
       names: p('SELECT DISTINCT name FROM ts_series WHERE application_name = ? ORDER BY name'),
+      namesOfEndpoint: p('SELECT name FROM ts_series WHERE application_name = ? AND endpoint_id = ? ORDER BY name'),
       apps: p('SELECT DISTINCT application_name FROM ts_series'),
       definitions: p('SELECT doc FROM ts_definitions WHERE application_name = ?'),
     };
@@ -113,8 +114,9 @@ class SqliteTimeSeriesStorage implements TimeSeriesStorage {
     return aggregateChunks(query, this.s['chunks']!.iterate(id, query.from, query.to) as IterableIterator<ChunkRow>);
   }
 
-  async seriesNames(applicationName: string): Promise<string[]> {
+  async seriesNames(applicationName: string, endpointId?: string): Promise<string[]> {
     this.assertOpen();
+    if (endpointId !== undefined) return this.s['namesOfEndpoint']!.pluck().all(applicationName, endpointId) as string[];
     return this.s['names']!.pluck().all(applicationName) as string[];
   }
 
