@@ -333,6 +333,32 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   assert.deepEqual(problems, []);
 });
 
+test('a bulk action covers every endpoint the filters match, beyond the page, once asked to', { timeout: 120_000 }, async () => {
+  // An application of its own: 25 endpoints, more than a page of 20.
+  const { applications, registry } = harness.tether.services;
+  await applications.createApplication({ name: 'fleet_app' });
+  await applications.createVersion({ applicationName: 'fleet_app', name: 'fleet_app_v1', extensions: ['epmx'] });
+  for (let i = 0; i < 25; i++) await registry.createEndpoint({ appVersionName: 'fleet_app_v1', endpointId: `fleet-${String(i).padStart(2, '0')}`, metadata: { site: i < 23 ? 'north' : 'south' } });
+  const { page, problems } = await openPage();
+  await harness.signIn(page, { url: `${harness.base}/?app=fleet_app`, username: 'admin' });
+  await eventually('a full page', async () => (await rows(page).count()) === 20);
+
+  // Selecting the whole page offers the rest of what the filters match.
+  await page.getByLabel('Select all endpoints on this page').check();
+  await page.getByRole('button', { name: 'Select all 25 matching endpoints' }).click();
+  await eventually('all 25 selected', async () => (await page.getByTestId('bulk-count').textContent()) === '25 endpoints selected');
+  await shoot(page, 'bulk-select-all-matching');
+  await page.getByRole('button', { name: 'Set metadata…' }).click();
+  const set = page.getByRole('dialog', { name: 'Set a metadata key on the selected endpoints' });
+  await set.getByLabel('Metadata key').fill('batch');
+  await set.getByLabel('Value', { exact: true }).fill('spring');
+  await set.getByRole('button', { name: 'Set key on 25 endpoints' }).click();
+  await page.getByTestId('bulk-result').waitFor();
+  assert.match((await page.getByTestId('bulk-result').textContent()) ?? '', /Set the key on 25 endpoints\./);
+  for (let i = 0; i < 25; i++) assert.equal((await registry.getMetadata(`fleet-${String(i).padStart(2, '0')}`, 'operator')).batch, 'spring');
+  assert.deepEqual(problems, []);
+});
+
 test('the audit log lists and filters changes; an endpoint page shows its metadata history', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   await signIn(page);

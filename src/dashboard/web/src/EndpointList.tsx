@@ -15,6 +15,7 @@ import { BulkBar } from './list/BulkActions.js';
 import { ExportLinks, ImportDialog } from './list/ExportImport.js';
 import { filterExpression, MetadataFilters, parseFilterExpression, type MetadataFilter } from './list/MetadataFilters.js';
 import { useSelection } from './list/selection.js';
+import { MAX_MATCHING, SelectAllMatching } from './list/SelectAllMatching.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -119,22 +120,23 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const selection = useSelection();
   const filterList = state.filters.map(filterExpression);
 
+  // What the list shows, whatever the page: also what export and "select all matching" take.
+  const listFilters = {
+    applicationName: app,
+    ...(state.version ? { applicationVersionName: state.version } : {}),
+    sort: state.sort,
+    // Search looks in every metadata value, not only the shown columns.
+    ...(state.search ? { search: state.search } : {}),
+    ...(filterList.length ? { filter: filterList } : {}),
+    ...(state.connection ? { connected: state.connection === 'online' } : {}),
+  };
+
   const request = useRef(0);
   const load = useCallback(async () => {
     if (!widget) return;
     const id = ++request.current;
     try {
-      const result = await api.endpoints({
-        applicationName: app,
-        ...(state.version ? { applicationVersionName: state.version } : {}),
-        offset: (state.page - 1) * pageSize,
-        limit: pageSize,
-        sort: state.sort,
-        // Search looks in every metadata value, not only the shown columns.
-        ...(state.search ? { search: state.search } : {}),
-        ...(filterList.length ? { filter: filterList } : {}),
-        ...(state.connection ? { connected: state.connection === 'online' } : {}),
-      });
+      const result = await api.endpoints({ ...listFilters, offset: (state.page - 1) * pageSize, limit: pageSize });
       // A slower earlier request must not overwrite a newer answer.
       if (id !== request.current) return;
       setPage({ total: result.totalElements, rows: result.content });
@@ -260,19 +262,13 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       </div>
       <MetadataFilters app={app} filters={state.filters} onChange={(filters) => update({ filters })} />
       <div className="list-tools">
-        <ExportLinks
-          filters={{
-            applicationName: app,
-            ...(state.version ? { applicationVersionName: state.version } : {}),
-            ...(state.search ? { search: state.search } : {}),
-            ...(state.connection ? { connected: state.connection === 'online' } : {}),
-            ...(filterList.length ? { filter: filterList } : {}),
-            sort: state.sort,
-          }}
-        />
+        <ExportLinks filters={listFilters} />
       </div>
       {can.writeEndpoints && (
         <BulkBar selected={selection.ids} onClear={selection.clear} onDone={() => void load()} />
+      )}
+      {can.writeEndpoints && page && page.rows.length > 0 && page.total > page.rows.length && page.rows.every((r) => selection.has(r.endpointId)) && selection.ids.length < Math.min(page.total, MAX_MATCHING) && (
+        <SelectAllMatching filters={listFilters} total={page.total} onSelect={(ids) => selection.setMany(ids, true)} />
       )}
 
       <ErrorMessage error={loadError} />

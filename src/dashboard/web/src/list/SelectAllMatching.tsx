@@ -1,0 +1,45 @@
+import { api, type EndpointListParams } from '../api.js';
+import { ErrorMessage, useAction } from '../ui.js';
+
+/** Endpoints one "select all matching" takes at most: bulk actions then run 1,000 per request. */
+export const MAX_MATCHING = 100_000;
+const PAGE = 1000;
+
+/** Every endpoint ID the list's filters match, in the list's order, page by page. */
+async function matchingIds(filters: Omit<EndpointListParams, 'offset' | 'limit'>, total: number): Promise<string[]> {
+  const ids: string[] = [];
+  const wanted = Math.min(total, MAX_MATCHING);
+  for (let offset = 0; offset < wanted; offset += PAGE) {
+    const page = await api.endpoints({ ...filters, offset, limit: Math.min(PAGE, wanted - offset) });
+    for (const endpoint of page.content) ids.push(endpoint.endpointId);
+    if (page.content.length === 0) break;
+  }
+  return ids;
+}
+
+/**
+ * Shown when every endpoint on the page is selected but more match the filters: extends the
+ * selection to all of them (as mail clients do), so a bulk action can cover a whole filtered fleet.
+ */
+export function SelectAllMatching({ filters, total, onSelect }: { filters: Omit<EndpointListParams, 'offset' | 'limit'>; total: number; onSelect: (ids: string[]) => void }) {
+  const action = useAction();
+  const label = total > MAX_MATCHING ? `Select the first ${MAX_MATCHING.toLocaleString('en')} of ${total.toLocaleString('en')} matching endpoints` : `Select all ${total.toLocaleString('en')} matching endpoints`;
+  return (
+    <p className="select-matching" role="status">
+      Every endpoint on this page is selected.{' '}
+      <button
+        type="button"
+        className="link"
+        disabled={action.busy}
+        onClick={() =>
+          void action.run(async () => {
+            onSelect(await matchingIds(filters, total));
+          })
+        }
+      >
+        {action.busy ? 'Selecting…' : label}
+      </button>
+      <ErrorMessage error={action.error} />
+    </p>
+  );
+}
