@@ -29,6 +29,17 @@ export class AuditLog {
     }
   }
 
+  /** Several entries of one change (an import), in one transaction; never fails the request either. */
+  async recordMany(entries: Array<Omit<NewAuditEntry, 'at'>>): Promise<void> {
+    if (entries.length === 0) return;
+    const at = this.deps.clock.iso();
+    try {
+      await this.deps.store.appendAuditBatch(entries.map((entry) => ({ ...entry, at })));
+    } catch (err) {
+      this.deps.logger.error({ err, action: entries[0]!.action, entries: entries.length }, 'audit entries could not be saved');
+    }
+  }
+
   query(query: AuditQuery): Promise<AuditEntry[]> {
     return this.deps.store.queryAudit(query);
   }

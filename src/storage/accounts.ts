@@ -61,6 +61,8 @@ export interface AccountStorage {
   // --- audit log ------------------------------------------------------------------------
   /** Resolves with the new entry's id (increasing). */
   appendAudit(entry: NewAuditEntry): Promise<number>;
+  /** Appends in one transaction, in order (ids increase in the order given). */
+  appendAuditBatch(entries: NewAuditEntry[]): Promise<void>;
   /** Newest first (by id), filtered; at most `limit` entries. */
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
   /** Deletes entries with `at` before the date; resolves with how many. */

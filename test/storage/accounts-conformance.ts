@@ -118,6 +118,23 @@ export function accountStorageConformance(name: string, open: () => Promise<Open
         assert.deepEqual((await store.queryAudit({ limit: 10 })).map((e) => e.id), [c, b]);
       }));
 
+    test('audit: a batch is appended in the order given, each entry whole', () =>
+      withStore(async (store) => {
+        const first = await store.appendAudit(entry());
+        const batch = Array.from({ length: 300 }, (_, i) =>
+          entry({ at: T1, endpointId: `e${i}`, target: `e${i}`, action: 'endpoint.import', before: null, after: { metadata: { n: i } }, clientAddress: i % 2 ? null : '10.0.0.1' }),
+        );
+        await store.appendAuditBatch(batch);
+        await store.appendAuditBatch([]);
+        const all = await store.queryAudit({ limit: 1000 });
+        assert.equal(all.length, 301);
+        assert.equal(all.at(-1)!.id, first);
+        const appended = all.slice(0, 300).reverse();
+        assert.ok(appended.every((e, i) => e.id > first && (i === 0 || e.id > appended[i - 1]!.id)));
+        assert.deepEqual(appended.map(({ id: _id, ...rest }) => rest), batch);
+        assert.deepEqual((await store.queryAudit({ limit: 10, endpointId: 'e299' }))[0]!.after, { metadata: { n: 299 } });
+      }));
+
     test('metadata history: append in order, per endpoint newest first, trim to the newest N, prune by age', () =>
       withStore(async (store) => {
         await store.appendMetadataHistory([

@@ -60,10 +60,17 @@ test('CSV round trip: export, import into a fresh instance, same endpoints and m
   const resolved = await b.services.credentials.resolveToken('demo_application', imported.json.tokens[0].token);
   assert.equal(resolved.endpointId, 'meter-0');
 
-  // The import is one audit entry naming what it created.
+  // The import is one audit entry with its counts, and each endpoint's own trail starts with it.
   const audit = (await http(b, 'GET', '/api/v1/audit?action=endpoints.import', b.adminApiKey)).json.content;
   assert.equal(audit.length, 1);
-  assert.deepEqual(audit[0].after.endpointIds, ids);
+  assert.deepEqual(audit[0].after, { created: AWKWARD.length, failed: 0 });
+  const perEndpoint = (await http(b, 'GET', '/api/v1/audit?action=endpoint.import&limit=100', b.adminApiKey)).json.content;
+  assert.deepEqual(perEndpoint.map((e: { endpointId: string }) => e.endpointId).reverse(), ids);
+  const own = (await http(b, 'GET', `/api/v1/audit?endpointId=${ids[1]}`, b.adminApiKey)).json.content;
+  assert.equal(own.length, 1);
+  assert.equal(own[0].action, 'endpoint.import');
+  assert.deepEqual(own[0].after, { appVersion: 'demo_application_v1', metadata: json.json[1].metadata });
+  assert.equal(own[0].actor.name, 'bootstrap');
 });
 
 test('import: supplied tokens, appVersion from the query, failing rows reported, tokens once as CSV; viewers cannot import', async (t) => {

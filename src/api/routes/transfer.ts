@@ -21,9 +21,9 @@ export function transferRoutes(app: FastifyInstance, services: Services, storage
   const tags = ['endpoints'];
   const snapshot: Snapshotter = createSnapshotter(services, accounts);
 
-  const audit = async (request: FastifyRequest, action: string, endpointId: string | null, before: JsonValue | null, after: JsonValue | null) => {
+  const entry = (request: FastifyRequest, action: string, endpointId: string | null, before: JsonValue | null, after: JsonValue | null) => {
     const p = request.principal!;
-    await accounts.audit.record({
+    return {
       actor: { kind: p.kind, name: p.name, role: p.role },
       clientAddress: request.ip,
       action,
@@ -33,8 +33,10 @@ export function transferRoutes(app: FastifyInstance, services: Services, storage
       target: endpointId,
       before,
       after,
-    });
+    };
   };
+  const audit = (request: FastifyRequest, action: string, endpointId: string | null, before: JsonValue | null, after: JsonValue | null) =>
+    accounts.audit.record(entry(request, action, endpointId, before, after));
 
   const { limit: _limit, offset: _offset, include: _include, ...filterProperties } = endpointListQuerySchema.properties;
   app.get<{ Querystring: EndpointListQuery & { format?: 'csv' | 'json'; applicationName: string } }>(
@@ -90,11 +92,16 @@ export function transferRoutes(app: FastifyInstance, services: Services, storage
       if (typeof request.body !== 'string') throw errors.unsupportedMediaType(String(request.headers['content-type'] ?? ''), 'text/csv');
       const rows = parseImportCsv(request.body, request.query.appVersion);
       const result = await importEndpoints(services, rows);
-      await audit(request, 'endpoints.import', null, null, {
-        created: result.created,
-        failed: result.failed.length,
-        endpointIds: result.tokens.slice(0, 1000).map((t) => t.endpointId),
-      });
+      // One entry for the import as a whole, and one per endpoint it created, so the endpoint's own
+      // audit trail (filtered by endpoint) starts with where it came from.
+      const byLine = new Map(rows.map((row) => [row.line, row]));
+      await accounts.audit.recordMany([
+        entry(request, 'endpoints.import', null, null, { created: result.created, failed: result.failed.length }),
+        ...result.tokens.map(({ line, endpointId }) => {
+          const row = byLine.get(line);
+          return entry(request, 'endpoint.import', endpointId, null, { appVersion: row?.appVersion ?? null, metadata: row?.metadata ?? {} });
+        }),
+      ]);
       if (request.query.format === 'csv') {
         const lines = [
           ...result.tokens.map((t) => ({ line: t.line, row: [t.line, t.endpointId, t.token, ''] })),

@@ -170,6 +170,25 @@ class PostgresAccountStorage implements AccountStorage {
 
   // --- audit log --------------------------------------------------------------------------------------
 
+  async appendAuditBatch(entries: NewAuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const json = (v: JsonValue | null) => (v === null ? null : JSON.stringify(v));
+    const column = <T>(pick: (e: NewAuditEntry) => T) => entries.map(pick);
+    // One statement for the whole batch; WITH ORDINALITY keeps the ids in the order given.
+    await this.query(
+      `INSERT INTO audit_log (at, actor_kind, actor_name, actor_role, client_address, action, method, path, endpoint_id, target, before, after)
+       SELECT a, k, n, r, c, act, m, p, e, t, b, af
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+         WITH ORDINALITY AS x(a, k, n, r, c, act, m, p, e, t, b, af, o)
+       ORDER BY o`,
+      [
+        column((e) => e.at), column((e) => e.actor.kind), column((e) => e.actor.name), column((e) => e.actor.role), column((e) => e.clientAddress),
+        column((e) => e.action), column((e) => e.method), column((e) => e.path), column((e) => e.endpointId), column((e) => e.target),
+        column((e) => json(e.before)), column((e) => json(e.after)),
+      ],
+    );
+  }
+
   async appendAudit(e: NewAuditEntry): Promise<number> {
     const json = (v: JsonValue | null) => (v === null ? null : JSON.stringify(v));
     const { rows } = await this.query<{ id: string }>(

@@ -198,10 +198,19 @@ class SqliteAccountStorage implements AccountStorage {
   }
 
   async appendAudit(e: NewAuditEntry): Promise<number> {
+    return this.insertAudit(this.use(), e);
+  }
+
+  async appendAuditBatch(entries: NewAuditEntry[]): Promise<void> {
+    const s = this.use();
+    this.db.transaction(() => {
+      for (const e of entries) this.insertAudit(s, e);
+    })();
+  }
+
+  private insertAudit(s: Statements, e: NewAuditEntry): number {
     const json = (v: JsonValue | null) => (v === null ? null : JSON.stringify(v));
-    const result = this.use().insertAudit.run(
-      e.at, e.actor.kind, e.actor.name, e.actor.role, e.clientAddress, e.action, e.method, e.path, e.endpointId, e.target, json(e.before), json(e.after),
-    );
+    const result = s.insertAudit.run(e.at, e.actor.kind, e.actor.name, e.actor.role, e.clientAddress, e.action, e.method, e.path, e.endpointId, e.target, json(e.before), json(e.after));
     return Number(result.lastInsertRowid);
   }
 
