@@ -6,6 +6,7 @@ import type { AccountStorage } from '../storage/accounts.js';
 export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const RECORD_BATCH = 1000;
 
 /** The audit trail: who changed what (docs/accounts.md). Old entries go after the retention period. */
 export class AuditLog {
@@ -29,12 +30,18 @@ export class AuditLog {
     }
   }
 
-  /** Several entries of one change (an import), in one transaction; never fails the request either. */
+  /**
+   * Several entries of one change (an import), in order, a transaction per RECORD_BATCH: on SQLite the
+   * account storage writes on the main thread, so one huge transaction would stall every device.
+   * Never fails the request either.
+   */
   async recordMany(entries: Array<Omit<NewAuditEntry, 'at'>>): Promise<void> {
     if (entries.length === 0) return;
     const at = this.deps.clock.iso();
     try {
-      await this.deps.store.appendAuditBatch(entries.map((entry) => ({ ...entry, at })));
+      for (let start = 0; start < entries.length; start += RECORD_BATCH) {
+        await this.deps.store.appendAuditBatch(entries.slice(start, start + RECORD_BATCH).map((entry) => ({ ...entry, at })));
+      }
     } catch (err) {
       this.deps.logger.error({ err, action: entries[0]!.action, entries: entries.length }, 'audit entries could not be saved');
     }
