@@ -9,7 +9,11 @@
 export type PointValue = number | boolean | string;
 export type PointValues = Record<string, PointValue>;
 
-/** Points of one series of one endpoint, as a batch to append (any order; duplicates are kept). */
+/**
+ * Points of one series of one endpoint, as a batch to append, in any order. A series holds one point
+ * per time: a point with the time of a stored one replaces it, and of several with one time in a
+ * batch the last stays (a device's QoS 1 retransmission changes nothing; a correction wins).
+ */
 export interface SeriesPoints {
   endpointId: string;
   series: string;

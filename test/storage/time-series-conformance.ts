@@ -136,6 +136,42 @@ export function timeSeriesConformance(name: string, open: () => Promise<OpenedTi
         }
       }));
 
+    test('one point per time: a later write of a time replaces it, in a batch, across appends, after compaction', () =>
+      withStorage(async (storage) => {
+        const at = (t: number, value: number): StoredPoint => ({ t: T0 + t, values: { value } });
+        // In one batch, the last of a time stays; a tagged series too.
+        await storage.append(APP, [
+          { endpointId: 'e1', series: 's', points: [at(0, 1), at(1, 2), at(1, 3), at(2, 4)] },
+          { endpointId: 'e1', series: 'tagged', points: [{ t: T0, values: { value: 1, lat: 1 } }, { t: T0, values: { value: 2, lat: 2 } }] },
+        ]);
+        assert.deepEqual((await range(storage)).points, [at(0, 1), at(1, 3), at(2, 4)]);
+        assert.deepEqual((await range(storage, { series: 'tagged' })).points, [{ t: T0, values: { value: 2, lat: 2 } }]);
+        // A retransmission changes nothing; a correction of a stored time, the latest one included, wins.
+        await storage.append(APP, [{ endpointId: 'e1', series: 's', points: [at(0, 1), at(1, 3), at(2, 4)] }]);
+        await storage.append(APP, [{ endpointId: 'e1', series: 's', points: [at(1, 30), at(2, 40), at(3, 5)] }]);
+        assert.deepEqual((await range(storage)).points, [at(0, 1), at(1, 30), at(2, 40), at(3, 5)]);
+        assert.deepEqual((await storage.last(APP, ['e1'], ['s'])).get('e1')?.get('s'), at(3, 5));
+        await storage.append(APP, [{ endpointId: 'e1', series: 's', points: [at(3, 50)] }]);
+        assert.deepEqual((await storage.last(APP, ['e1'], ['s'])).get('e1')?.get('s'), at(3, 50));
+        assert.deepEqual((await storage.last(APP, ['e1'], ['s'], T0 + 3)).get('e1')?.get('s'), at(2, 40));
+        const sum = await storage.aggregate({ applicationName: APP, endpointId: 'e1', series: 's', from: T0, to: T0 + 1000, order: 'asc', fn: 'avg', intervalMs: 1000 });
+        assert.deepEqual(sum, [{ t: T0, values: { value: (1 + 30 + 40 + 50) / 4 } }]);
+
+        // Into a series of many chunks: a correction in the middle of a full chunk replaces just that point.
+        const many = points(2000);
+        for (let i = 0; i < 10; i++) await storage.append(APP, [{ endpointId: 'e2', series: 's', points: many.slice(i * 200, i * 200 + 200) }]);
+        while (await storage.maintain()) {
+          /* merge the small chunks */
+        }
+        await storage.append(APP, [{ endpointId: 'e2', series: 's', points: [{ t: many[700]!.t, values: { value: -1 } }, ...many.slice(1500, 1600)] }]);
+        const got = (await range(storage, { endpointId: 'e2' })).points;
+        assert.equal(got.length, 2000);
+        assert.deepEqual(got[700], { t: many[700]!.t, values: { value: -1 } });
+        assert.deepEqual(got.filter((_, i) => i !== 700), many.filter((_, i) => i !== 700));
+        const max = await storage.aggregate({ applicationName: APP, endpointId: 'e2', series: 's', from: T0, to: T0 + 2e6, order: 'asc', fn: 'min', intervalMs: 1e7 });
+        assert.deepEqual(max, [{ t: T0, values: { value: -1 } }]);
+      }));
+
     test('series names, applications, definitions', () =>
       withStorage(async (storage) => {
         await storage.append(APP, [{ endpointId: 'e1', series: 'b', points: points(1) }, { endpointId: 'e2', series: 'a', points: points(1) }]);

@@ -69,6 +69,26 @@ test('data collection tutorial: QoS 0 batch with a request ID gets an empty /sta
   ]);
 });
 
+test('data collection: a QoS 1 batch sent again (its PUBACK lost) stores nothing twice; a corrected sample replaces its time', async (t) => {
+  const running = await start(t, await testConfig(tempDir(t)));
+  const { endpointId, token } = await createEndpoint(running);
+  const { client } = await device(t, running.mqttPort);
+  const topic = `kp1/demo_application_v1/dcx/${token}/json`;
+  const batch = [
+    { timestamp: 1555230312868, temperature: 98 },
+    { timestamp: 1555230315868, temperature: 99 },
+  ];
+  await client.publishAsync(topic, JSON.stringify(batch), { qos: 1 });
+  await client.publishAsync(topic, JSON.stringify(batch), { qos: 1 });
+  await client.publishAsync(topic, JSON.stringify([{ timestamp: 1555230315868, temperature: 97 }]), { qos: 1 });
+  const query = `endpointId=${endpointId}&timeSeriesName=auto~temperature&fromDate=2019-04-14T00:00:00Z&toDate=2019-04-15T00:00:00Z`;
+  const data = await api<Series>(running, 'GET', `/epts/api/v1/applications/demo_application/time-series/data?${query}`);
+  assert.deepEqual(
+    data.body[0]![endpointId]!['auto~temperature']!.map((p) => p.values['value']),
+    [98, 97],
+  );
+});
+
 test('data collection: errors come back on /error with the 1/KP error payload', async (t) => {
   const running = await start(t, await testConfig(tempDir(t)));
   const { token } = await createEndpoint(running);

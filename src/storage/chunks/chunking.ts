@@ -55,7 +55,22 @@ export function isSimple(values: PointValues): boolean {
   return keys === 1;
 }
 
-/** Sorted points of one series (at least one) as chunks of at most FULL_CHUNK points. */
+/**
+ * Points of one series sorted by time (stably: points with the same time in the order they were
+ * given) with one point per time, the last given: a series holds one value per timestamp, and a
+ * later write of a time replaces the earlier one (a device's QoS 1 retransmission, a correction).
+ */
+export function lastPerTime(sorted: StoredPoint[]): StoredPoint[] {
+  let i = 1;
+  while (i < sorted.length && sorted[i]!.t !== sorted[i - 1]!.t) i++;
+  if (i >= sorted.length) return sorted;
+  const kept = sorted.slice(0, i - 1);
+  for (; i < sorted.length; i++) if (sorted[i]!.t !== sorted[i - 1]!.t) kept.push(sorted[i - 1]!);
+  kept.push(sorted[sorted.length - 1]!);
+  return kept;
+}
+
+/** Sorted points of one series (at least one, one per time) as chunks of at most FULL_CHUNK points. */
 export function encodePointChunks(sorted: readonly StoredPoint[]): EncodedChunk[] {
   const chunks: EncodedChunk[] = [];
   for (let start = 0; start < sorted.length; start += FULL_CHUNK) {
@@ -76,11 +91,14 @@ export function encodeValueChunks(times: readonly number[], values: readonly num
   let v = values;
   let sorted = true;
   for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
-  if (!sorted) {
-    // Stable: points with the same time keep the order they came in.
+  let repeated = false;
+  for (let i = 1; i < t.length && !repeated; i++) if (t[i] === t[i - 1]) repeated = true;
+  if (!sorted || repeated) {
+    // Stable: points with the same time keep the order they came in, and the last one stays.
     const order = t.map((_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
-    t = order.map((i) => times[i]!);
-    v = order.map((i) => values[i]!);
+    const keep = order.filter((index, k) => k === order.length - 1 || times[order[k + 1]!] !== times[index]);
+    t = keep.map((i) => times[i]!);
+    v = keep.map((i) => values[i]!);
   }
   const chunks: EncodedChunk[] = [];
   for (let start = 0; start < t.length; start += FULL_CHUNK) {
@@ -109,7 +127,7 @@ export const countSmall = (chunks: readonly EncodedChunk[]) => chunks.filter((c)
 /** Points of one series (any order, at least one) as chunks of at most FULL_CHUNK points. */
 export function encodeSeries(points: StoredPoint[]): EncodedSeries {
   if (!points.every((p) => isSimple(p.values))) {
-    const sorted = sortPoints(points);
+    const sorted = lastPerTime(sortPoints(points));
     const chunks = encodePointChunks(sorted);
     return { chunks, small: countSmall(chunks), last: sorted[sorted.length - 1]! };
   }

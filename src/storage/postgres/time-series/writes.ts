@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../../core/errors.js';
-import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, encodeSeries } from '../../chunks/chunking.js';
-import { decodeChunk } from '../../chunks/codec.js';
+import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, encodeSeries, lastPerTime } from '../../chunks/chunking.js';
+import { decodeChunk, sortPoints } from '../../chunks/codec.js';
 import type { SeriesPoints, StoredPoint } from '../../time-series.js';
 import { isConnectionError } from '../constraint-errors.js';
 
@@ -9,27 +9,41 @@ import { isConnectionError } from '../constraint-errors.js';
  * One statement for a whole batch of appends: it upserts the series rows (creating new ones,
  * moving their latest point, counting their small chunks) and inserts their chunks, joined through
  * the series key. A single statement commits on its own, so a batch is one round trip and one WAL
- * flush, durable when it returns. Series rows are upserted in key order: two nodes appending to the
+ * flush, durable when it returns. Series rows are locked in key order: two nodes appending to the
  * same series lock their rows in the same order and cannot deadlock.
+ *
+ * A series whose new points reach back to or before its stored latest time (a retransmission, a
+ * back-fill) may replace stored points: the statement leaves it alone and answers its index, and
+ * `writeOverlapping` rewrites it in a transaction of its own. That is rare; the common batch stays
+ * one round trip.
  */
 const APPEND = `
 WITH k AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::int4[])
-    WITH ORDINALITY AS k(app, ep, name, last_t, last_values, small, i)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::int4[], $13::int8[])
+    WITH ORDINALITY AS k(app, ep, name, last_t, last_values, small, min_t, i)
+), prev AS (
+  SELECT cur.application_name, cur.endpoint_id, cur.name, cur.last_t FROM ts_series cur
+    JOIN k ON cur.application_name = k.app COLLATE "C" AND cur.endpoint_id = k.ep COLLATE "C" AND cur.name = k.name COLLATE "C"
+   ORDER BY k.i FOR UPDATE OF cur
+), kk AS (
+  SELECT k.*, coalesce(p.last_t >= k.min_t, false) AS overlap FROM k
+    LEFT JOIN prev p ON p.application_name = k.app COLLATE "C" AND p.endpoint_id = k.ep COLLATE "C" AND p.name = k.name COLLATE "C"
 ), s AS (
   INSERT INTO ts_series AS cur (application_name, endpoint_id, name, last_t, last_values, small_chunks)
-  SELECT app, ep, name, last_t, last_values, small FROM k ORDER BY i
+  SELECT app, ep, name, last_t, last_values, small FROM kk WHERE NOT overlap ORDER BY i
   ON CONFLICT (application_name, endpoint_id, name) DO UPDATE SET
     small_chunks = cur.small_chunks + excluded.small_chunks,
     last_t = CASE WHEN cur.last_t IS NULL OR cur.last_t <= excluded.last_t THEN excluded.last_t ELSE cur.last_t END,
     last_values = CASE WHEN cur.last_t IS NULL OR cur.last_t <= excluded.last_t THEN excluded.last_values ELSE cur.last_values END
   RETURNING cur.id, cur.application_name, cur.endpoint_id, cur.name
+), chunks AS (
+  INSERT INTO ts_chunk (series_id, t_max, t_min, n, stats, data)
+  SELECT s.id, c.t_max, c.t_min, c.n, c.stats, c.data
+    FROM unnest($7::int8[], $8::int8[], $9::int8[], $10::int4[], $11::text[], $12::bytea[]) AS c(i, t_max, t_min, n, stats, data)
+    JOIN k ON k.i = c.i
+    JOIN s ON s.application_name = k.app COLLATE "C" AND s.endpoint_id = k.ep COLLATE "C" AND s.name = k.name COLLATE "C"
 )
-INSERT INTO ts_chunk (series_id, t_max, t_min, n, stats, data)
-SELECT s.id, c.t_max, c.t_min, c.n, c.stats, c.data
-  FROM unnest($7::int8[], $8::int8[], $9::int8[], $10::int4[], $11::text[], $12::bytea[]) AS c(i, t_max, t_min, n, stats, data)
-  JOIN k ON k.i = c.i
-  JOIN s ON s.application_name = k.app COLLATE "C" AND s.endpoint_id = k.ep COLLATE "C" AND s.name = k.name COLLATE "C"`;
+SELECT i::int4 AS i FROM kk WHERE overlap`;
 
 interface Pending {
   applicationName: string;
@@ -81,7 +95,10 @@ export class AppendQueue {
       const batch = this.queue;
       this.queue = [];
       try {
-        await this.pool.query(APPEND, appendParams(batch));
+        const { params, entries } = appendParams(batch);
+        const { rows } = await this.pool.query<{ i: number }>(APPEND, params);
+        // Retried by the device if this fails: replacing points by time makes a retry harmless.
+        if (rows.length > 0) await writeOverlapping(this.pool, rows.map((r) => entries[r.i - 1]!));
         for (const p of batch) p.resolve();
       } catch (err) {
         const unavailable = errors.unavailable(err);
@@ -93,8 +110,15 @@ export class AppendQueue {
   }
 }
 
-function appendParams(batch: Pending[]): unknown[] {
-  const bySeries = new Map<string, { app: string; ep: string; name: string; points: StoredPoint[] }>();
+interface SeriesEntry {
+  app: string;
+  ep: string;
+  name: string;
+  points: StoredPoint[];
+}
+
+function appendParams(batch: Pending[]): { params: unknown[]; entries: SeriesEntry[] } {
+  const bySeries = new Map<string, SeriesEntry>();
   for (const { applicationName, batch: groups } of batch) {
     for (const group of groups) {
       if (group.points.length === 0) continue;
@@ -106,7 +130,8 @@ function appendParams(batch: Pending[]): unknown[] {
   }
   // Key order is lock order (see APPEND); "\u0000" sorts first, like the column's "C" collation.
   const keys = [...bySeries.keys()].sort(compareBytes);
-  const series = { app: [] as string[], ep: [] as string[], name: [] as string[], lastT: [] as number[], lastValues: [] as string[], small: [] as number[] };
+  const series = { app: [] as string[], ep: [] as string[], name: [] as string[], lastT: [] as number[], lastValues: [] as string[], small: [] as number[], minT: [] as number[] };
+  const entries: SeriesEntry[] = [];
   const chunks = { i: [] as number[], tMax: [] as number[], tMin: [] as number[], n: [] as number[], stats: [] as Array<string | null>, data: [] as Buffer[] };
   for (const [index, key] of keys.entries()) {
     const entry = bySeries.get(key)!;
@@ -117,9 +142,14 @@ function appendParams(batch: Pending[]): unknown[] {
     series.lastT.push(encoded.last.t);
     series.lastValues.push(JSON.stringify(encoded.last.values));
     series.small.push(encoded.small);
+    series.minT.push(encoded.chunks[0]!.tMin);
+    entries.push(entry);
     for (const chunk of encoded.chunks) pushChunk(chunks, index + 1, chunk);
   }
-  return [series.app, series.ep, series.name, series.lastT, series.lastValues, series.small, chunks.i, chunks.tMax, chunks.tMin, chunks.n, chunks.stats, chunks.data];
+  return {
+    params: [series.app, series.ep, series.name, series.lastT, series.lastValues, series.small, chunks.i, chunks.tMax, chunks.tMin, chunks.n, chunks.stats, chunks.data, series.minT],
+    entries,
+  };
 }
 
 interface ChunkColumns {
@@ -176,6 +206,55 @@ export async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient
       client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
     }
   }
+}
+
+/**
+ * Series whose new points reach into stored time: each rewrites the chunks its points overlap, a
+ * new point replacing a stored one of the same time, under the rewrite lock (compaction and
+ * retention claim chunks too) and its series row's lock, in key order as appends take them.
+ */
+async function writeOverlapping(pool: pg.Pool, entries: SeriesEntry[]): Promise<void> {
+  await transaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [REWRITE_LOCK]);
+    for (const entry of entries) {
+      const fresh = lastPerTime(sortPoints([...entry.points]));
+      // The series may have gone meanwhile (endpoint deleted, retention): then it starts anew.
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO ts_series (application_name, endpoint_id, name) VALUES ($1, $2, $3)
+           ON CONFLICT (application_name, endpoint_id, name) DO UPDATE SET small_chunks = ts_series.small_chunks
+         RETURNING id`,
+        [entry.app, entry.ep, entry.name],
+      );
+      const seriesId = rows[0]!.id;
+      const stored = await client.query<{ id: string; n: number; data: Buffer }>(
+        'SELECT id, n, data FROM ts_chunk WHERE series_id = $1 AND t_max >= $2 AND t_min <= $3',
+        [seriesId, fresh[0]!.t, fresh[fresh.length - 1]!.t],
+      );
+      const times = new Set(fresh.map((p) => p.t));
+      const kept: StoredPoint[] = [];
+      let replaced = false;
+      for (const row of stored.rows) {
+        for (const point of decodeChunk(row.data)) {
+          if (times.has(point.t)) replaced = true;
+          else kept.push(point);
+        }
+      }
+      let small = 0;
+      if (replaced) {
+        await client.query('DELETE FROM ts_chunk WHERE id = ANY($1::int8[])', [stored.rows.map((r) => r.id)]);
+        small -= stored.rows.filter((r) => r.n < SMALL_CHUNK).length;
+      }
+      small += await writeChunks(client, seriesId, replaced ? [...kept, ...fresh] : fresh);
+      const last = fresh[fresh.length - 1]!;
+      await client.query(
+        `UPDATE ts_series SET small_chunks = small_chunks + $2,
+           last_t = CASE WHEN last_t IS NULL OR last_t <= $3 THEN $3 ELSE last_t END,
+           last_values = CASE WHEN last_t IS NULL OR last_t <= $3 THEN $4 ELSE last_values END
+         WHERE id = $1`,
+        [seriesId, small, last.t, JSON.stringify(last.values)],
+      );
+    }
+  });
 }
 
 /** Inserts `points` (any order) of a series as chunks; resolves with how many are small. */

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, countSmall, encodePointChunks, encodeValueChunks, isSimple } from '../../chunks/chunking.js';
+import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, countSmall, encodePointChunks, encodeValueChunks, isSimple, lastPerTime } from '../../chunks/chunking.js';
 import { decodeChunk, sortPoints } from '../../chunks/codec.js';
 import type { PointValues, SeriesPoints, StoredPoint } from '../../time-series.js';
 import { ensureTimeSeriesSchema } from './schema.js';
@@ -56,7 +56,9 @@ export function createTimeSeriesWriteOps(db: Database) {
       last_values = CASE WHEN last_t IS NULL OR last_t <= @t THEN @v ELSE last_values END
       WHERE id = @id`),
     toCompact: p(`SELECT id FROM ts_series WHERE small_chunks >= ${COMPACT_AFTER} LIMIT ?`).pluck(),
-    smallChunks: p(`SELECT rowid, data FROM ts_chunk WHERE series_id = ? AND n < ${SMALL_CHUNK}`),
+    smallChunks: p(`SELECT rowid, data FROM ts_chunk WHERE series_id = ? AND n < ${SMALL_CHUNK} ORDER BY rowid`),
+    lastT: p('SELECT last_t FROM ts_series WHERE id = ?').pluck(),
+    overlapping: p('SELECT rowid, n, data FROM ts_chunk WHERE series_id = ? AND t_max >= ? AND t_min <= ?'),
     deleteChunk: p('DELETE FROM ts_chunk WHERE rowid = ?'),
     setSmall: p('UPDATE ts_series SET small_chunks = ? WHERE id = ?'),
     countOld: p('SELECT coalesce(sum(n), 0) FROM ts_chunk WHERE series_id IN (SELECT id FROM ts_series WHERE application_name = ?) AND t_max < ?').pluck(),
@@ -95,7 +97,32 @@ export function createTimeSeriesWriteOps(db: Database) {
   }
 
   /** Writes points (sorted) as chunks; returns how many are small. */
-  const writeChunks = (id: number, points: StoredPoint[]) => insertChunks(id, encodePointChunks(points));
+  const writeChunks = (id: number, points: StoredPoint[]) => insertChunks(id, encodePointChunks(lastPerTime(points)));
+
+  /**
+   * Points that reach back into stored time (a retransmission, a back-fill): where one has the time
+   * of a stored point it replaces it, so the chunks it overlaps are rewritten without those points.
+   * Returns the change in the series' count of small chunks.
+   */
+  function writeOverlapping(id: number, fresh: StoredPoint[]): number {
+    const times = new Set(fresh.map((p) => p.t));
+    const rows = s.overlapping.all(id, fresh[0]!.t, fresh[fresh.length - 1]!.t) as Array<{ rowid: number; n: number; data: Buffer }>;
+    const kept: StoredPoint[] = [];
+    let replaced = false;
+    for (const row of rows) {
+      for (const point of decodeChunk(row.data)) {
+        if (times.has(point.t)) replaced = true;
+        else kept.push(point);
+      }
+    }
+    if (!replaced) return writeChunks(id, fresh);
+    let small = 0;
+    for (const row of rows) {
+      s.deleteChunk.run(row.rowid);
+      if (row.n < SMALL_CHUNK) small--;
+    }
+    return small + writeChunks(id, sortPoints([...kept, ...fresh]));
+  }
 
   const ops = {
     appendTimeSeries(applicationName: string, batch: PackedBatch): void {
@@ -164,13 +191,23 @@ export function createTimeSeriesWriteOps(db: Database) {
     beforeCommit(): void {
       if (pending.size === 0) return;
       for (const [id, entry] of pending) {
+        const storedT = s.lastT.get(id) as number | null;
+        const firstT = earliest(entry);
+        if (storedT !== null && firstT <= storedT) {
+          // Rare: most batches only add times after the series' latest.
+          const fresh = lastPerTime(sortPoints(entry.points ?? entry.t.map((t, i) => ({ t, values: { value: entry.v[i]! } }))));
+          const small = writeOverlapping(id, fresh);
+          const last = fresh[fresh.length - 1]!;
+          s.updateSeries.run({ small, t: last.t, v: JSON.stringify(last.values), id });
+          continue;
+        }
         if (entry.points === undefined) {
           const { chunks, lastT, lastV } = encodeValueChunks(entry.t, entry.v);
           const small = insertChunks(id, chunks);
           s.updateSeries.run({ small, t: lastT, v: `{"value":${JSON.stringify(lastV)}}`, id });
           continue;
         }
-        const points = sortPoints(entry.points);
+        const points = lastPerTime(sortPoints(entry.points));
         const small = writeChunks(id, points);
         const last = points[points.length - 1]!;
         s.updateSeries.run({ small, t: last.t, v: JSON.stringify(last.values), id });
@@ -182,6 +219,13 @@ export function createTimeSeriesWriteOps(db: Database) {
       ids.clear();
     },
   };
+}
+
+function earliest(entry: Pending): number {
+  let min = Infinity;
+  if (entry.points === undefined) for (const t of entry.t) min = t < min ? t : min;
+  else for (const p of entry.points) min = p.t < min ? p.t : min;
+  return min;
 }
 
 interface Pending {
