@@ -15,7 +15,9 @@ import { isConnectionError } from '../constraint-errors.js';
  * A series whose new points reach back to or before its stored latest time (a retransmission, a
  * back-fill) may replace stored points: the statement leaves it alone and answers its index, and
  * `writeOverlapping` rewrites it in a transaction of its own. That is rare; the common batch stays
- * one round trip.
+ * one round trip. A series row another node creates in the same instant is not in `prev` yet: those
+ * points are appended as new, so one time could then be stored twice; it takes two nodes writing
+ * the same time of a brand-new series at once.
  */
 const APPEND = `
 WITH k AS (
