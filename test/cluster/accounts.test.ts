@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import { type TetherNode, startTetherNode } from '../../src/cluster/local/nodes.js';
-import { freshDatabase, sharedNats } from '../helpers/engines.js';
+import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { startTestCluster } from './harness.js';
 
 /**
  * Two `tether start` processes on one PostgreSQL and one NATS share their accounts: users, API
@@ -59,20 +56,8 @@ async function statusWithin(deadlineMs: number, expected: number, what: string, 
 }
 
 test('two nodes, one set of accounts: users, API keys, sessions, audit and history made on one node hold on the other', { timeout: 120_000 }, async (t) => {
-  const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cluster-accounts-'));
-  const nodes: TetherNode[] = [];
-  t.after(async () => {
-    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
-    await database.drop().catch(() => undefined);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const env = { TETHER_ADMIN_API_KEY: ADMIN_API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, TETHER_LOG_LEVEL: 'warn' };
-  const start = (i: number) =>
-    startTetherNode({ nodeId: `node-${i}`, dataDir: path.join(root, `node-${i}`), databaseUrl: database.url, natsUrl, env }).then((n) => {
-      nodes.push(n);
-      return n;
-    });
+  const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-cluster-accounts-' });
+  const start = cluster.start;
   // At once, on an empty database: both find no users and race to create the admin; one wins.
   const [node1, node2] = await Promise.all([start(1), start(2)]);
   const users = await call(node2, 'GET', '/api/v1/users', ADMIN_API_KEY);

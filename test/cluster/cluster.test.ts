@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { type TetherNode, startTetherNode } from '../../src/cluster/local/nodes.js';
-import { freshDatabase, sharedNats } from '../helpers/engines.js';
+import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { startTestCluster } from './harness.js';
 
 /**
  * Three `tether start` processes on one PostgreSQL and one NATS, as an operator runs them:
@@ -120,20 +117,8 @@ function pump(device: Device, token: string, startSeq: number, stopAt: () => boo
 }
 
 test('three nodes, one platform: revoke across nodes, live feed across nodes, a SIGKILLed node loses nothing acknowledged', { timeout: 180_000 }, async (t) => {
-  const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cluster-'));
-  const nodes: TetherNode[] = [];
-  t.after(async () => {
-    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
-    await database.drop().catch(() => undefined);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-  const env = { TETHER_ADMIN_API_KEY: ADMIN_API_KEY, TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD, TETHER_LOG_LEVEL: 'warn' };
-  const start = (i: number) =>
-    startTetherNode({ nodeId: `node-${i}`, dataDir: path.join(root, `node-${i}`), databaseUrl: database.url, natsUrl, env }).then((n) => {
-      nodes.push(n);
-      return n;
-    });
+  const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-cluster-' });
+  const { start, nodes } = cluster;
   // The first node migrates the schema; the others find it ready.
   const node1 = await start(1);
   const [node2, node3] = await Promise.all([start(2), start(3)]);
