@@ -1,3 +1,4 @@
+import { ADVISORY_LOCKS } from './locks.js';
 import type { MigrationSet } from './migrations.js';
 
 /**
@@ -12,8 +13,7 @@ import type { MigrationSet } from './migrations.js';
 export const ACCOUNT_MIGRATIONS: MigrationSet = {
   name: 'Account',
   table: 'tether_accounts_schema',
-  // An arbitrary constant, other than the register's and the time series' (schema.ts, time-series/schema.ts).
-  lock: 7_415_302_121,
+  lock: ADVISORY_LOCKS.accountMigrations,
   migrations: [
     /* 1: users, API keys, dashboard sessions, audit log, metadata history */ `
     CREATE TABLE users (

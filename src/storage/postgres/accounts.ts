@@ -21,9 +21,9 @@ import {
 } from '../account-rows.js';
 import type { AccountStorage } from '../accounts.js';
 import { ACCOUNT_MIGRATIONS } from './accounts-schema.js';
-import { type PoolSettings, createPool, redactUrl } from './connection.js';
-import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
-import { runMigrations } from './migrations.js';
+import type { PoolSettings } from './connection.js';
+import { mapUniqueViolation } from './constraint-errors.js';
+import { StorePool } from './store-pool.js';
 
 /**
  * Users, API keys, dashboard sessions, audit log and metadata history in PostgreSQL, shared by
@@ -35,35 +35,19 @@ import { runMigrations } from './migrations.js';
  */
 class PostgresAccountStorage implements AccountStorage {
   readonly kind = 'postgres';
-  private ready = false;
-  private closed = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly db: StorePool) {}
 
-  async init(): Promise<void> {
-    if (this.ready) return;
-    const client = await this.pool.connect();
-    try {
-      await runMigrations(client, ACCOUNT_MIGRATIONS);
-    } finally {
-      client.release();
-    }
-    this.ready = true;
+  init(): Promise<void> {
+    return this.db.init();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end();
+  close(): Promise<void> {
+    return this.db.close();
   }
 
-  private async query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    if (this.closed || !this.ready) throw errors.unavailable();
-    try {
-      return await this.pool.query<T>(text, values);
-    } catch (err) {
-      throw isConnectionError(err) ? errors.unavailable(err) : err;
-    }
+  private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
+    return this.db.query<T>(text, values);
   }
 
   private async changed(text: string, values: unknown[]): Promise<number> {
@@ -260,12 +244,5 @@ class PostgresAccountStorage implements AccountStorage {
  * database fails here with one line naming the URL (without password).
  */
 export async function openPostgresAccountStorage(options: PoolSettings): Promise<AccountStorage> {
-  const store = new PostgresAccountStorage(createPool({ ...options, maxConnections: options.maxConnections ?? 4 }));
-  try {
-    await store.init();
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    throw errors.dependencyUnreachable('PostgreSQL', redactUrl(options.url), (err as Error).message ?? String(err), '--database-url (or TETHER_DATABASE_URL)');
-  }
-  return store;
+  return new PostgresAccountStorage(await StorePool.open({ ...options, maxConnections: options.maxConnections ?? 4 }, ACCOUNT_MIGRATIONS));
 }

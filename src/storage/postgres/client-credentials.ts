@@ -3,13 +3,15 @@ import { errors } from '../../core/errors.js';
 import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
 import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../client-credential-rows.js';
 import type { ClientCredentialStore } from '../storage.js';
-import { type PoolSettings, createPool, redactUrl } from './connection.js';
-import { isConnectionError } from './constraint-errors.js';
+import type { PoolSettings } from './connection.js';
+import { ADVISORY_LOCKS } from './locks.js';
+import type { MigrationSet } from './migrations.js';
+import { StorePool } from './store-pool.js';
 
 /**
- * Client credentials in the same PostgreSQL database, over their own small pool (the SQLite store
- * keeps its own connection for the same reason: rare operator writes need no group commit). The
- * table is created if missing, so it evolves apart from the main schema, as in SQLite.
+ * Client credentials in the same PostgreSQL database, over their own small pool (store-pool.ts; the
+ * SQLite store keeps its own connection for the same reason). The table has migrations of its own,
+ * so it evolves apart from the main schema, as in SQLite.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS client_credentials (
@@ -29,47 +31,29 @@ CREATE TABLE IF NOT EXISTS client_credentials (
 CREATE INDEX IF NOT EXISTS client_credentials_by_application ON client_credentials(application_name, created_date);
 `;
 
-/** An arbitrary constant: nodes creating the table at once take turns. */
-const SCHEMA_LOCK = 7_415_302_119;
-
+const CLIENT_CREDENTIAL_MIGRATIONS: MigrationSet = {
+  name: 'Client credentials',
+  table: 'tether_client_credentials_schema',
+  lock: ADVISORY_LOCKS.clientCredentialsMigrations,
+  // 1 is idempotent: databases made before this table had versions hold the table already.
+  migrations: [SCHEMA],
+};
 
 class PostgresClientCredentialStore implements ClientCredentialStore {
   readonly kind = 'postgres';
-  private ready = false;
-  private closed = false;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly db: StorePool) {}
 
-  async init(): Promise<void> {
-    if (this.ready) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      await client.query(SCHEMA);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-    this.ready = true;
+  init(): Promise<void> {
+    return this.db.init();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end();
+  close(): Promise<void> {
+    return this.db.close();
   }
 
-  private async query<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<T>> {
-    if (this.closed || !this.ready) throw errors.unavailable();
-    try {
-      return await this.pool.query<T>(text, values);
-    } catch (err) {
-      throw isConnectionError(err) ? errors.unavailable(err) : err;
-    }
+  private query<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<T>> {
+    return this.db.query<T>(text, values);
   }
 
   async insert(r: ClientCredentialRecord): Promise<void> {
@@ -131,13 +115,5 @@ class PostgresClientCredentialStore implements ClientCredentialStore {
 
 /** Opens the credential table in the database at `url` (creating the table when missing). */
 export async function openPostgresClientCredentialStore(options: PoolSettings): Promise<ClientCredentialStore> {
-  const pool = createPool({ ...options, maxConnections: options.maxConnections ?? 3 });
-  const store = new PostgresClientCredentialStore(pool);
-  try {
-    await store.init();
-  } catch (err) {
-    await store.close().catch(() => undefined);
-    throw errors.dependencyUnreachable('PostgreSQL', redactUrl(options.url), (err as Error).message ?? String(err), '--database-url (or TETHER_DATABASE_URL)');
-  }
-  return store;
+  return new PostgresClientCredentialStore(await StorePool.open({ ...options, maxConnections: options.maxConnections ?? 3 }, CLIENT_CREDENTIAL_MIGRATIONS));
 }

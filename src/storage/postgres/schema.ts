@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ADVISORY_LOCKS } from './locks.js';
 import { runMigrations } from './migrations.js';
 
 /**
@@ -108,9 +109,6 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** An arbitrary constant: the advisory lock every Tether node takes to migrate. */
-const MIGRATION_LOCK = 7_415_302_118;
-
 export async function migrate(client: pg.PoolClient): Promise<void> {
-  await runMigrations(client, { name: 'Database', table: 'tether_schema', lock: MIGRATION_LOCK, migrations: MIGRATIONS });
+  await runMigrations(client, { name: 'Database', table: 'tether_schema', lock: ADVISORY_LOCKS.registerMigrations, migrations: MIGRATIONS });
 }

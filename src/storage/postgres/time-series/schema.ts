@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { COMPACT_AFTER, SMALL_CHUNK } from '../../chunks/chunking.js';
+import { ADVISORY_LOCKS } from '../locks.js';
 import { runMigrations } from '../migrations.js';
 
 /**
@@ -61,9 +62,6 @@ export const TS_MIGRATIONS: readonly string[] = [
 
 export const TS_SCHEMA_VERSION = TS_MIGRATIONS.length;
 
-/** An arbitrary constant, other than the register's: nodes migrating the time series take turns. */
-const TS_MIGRATION_LOCK = 7_415_302_120;
-
 export async function migrateTimeSeries(client: pg.PoolClient): Promise<void> {
-  await runMigrations(client, { name: 'Time series', table: 'tether_ts_schema', lock: TS_MIGRATION_LOCK, migrations: TS_MIGRATIONS });
+  await runMigrations(client, { name: 'Time series', table: 'tether_ts_schema', lock: ADVISORY_LOCKS.timeSeriesMigrations, migrations: TS_MIGRATIONS });
 }

@@ -4,6 +4,7 @@ import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, encodeSeries, lastPerTim
 import { decodeChunk, sortPoints } from '../../chunks/codec.js';
 import type { SeriesPoints, StoredPoint } from '../../time-series.js';
 import { isConnectionError } from '../constraint-errors.js';
+import { ADVISORY_LOCKS } from '../locks.js';
 
 /**
  * One statement for a whole batch of appends: it upserts the series rows (creating new ones,
@@ -183,7 +184,7 @@ function compareBytes(a: string, b: string): number {
  * (`DELETE … RETURNING`), which alone already keeps points from being merged twice, and the lock
  * keeps two rewrites from waiting on each other's chunk rows.
  */
-const REWRITE_LOCK = 7_415_302_121;
+const REWRITE_LOCK = ADVISORY_LOCKS.timeSeriesRewrites;
 const INSERT_CHUNKS = `INSERT INTO ts_chunk (series_id, t_max, t_min, n, stats, data)
   SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int4[], $5::text[], $6::bytea[])`;
 

@@ -1,0 +1,16 @@
+/**
+ * Every transaction-scoped advisory lock Tether takes, in one list so that no two uses share a key
+ * by accident (a shared key only makes unrelated work wait, but it waits for nothing).
+ */
+export const ADVISORY_LOCKS = {
+  /** Migrations of the register (schema.ts). */
+  registerMigrations: 7_415_302_118,
+  /** Creating the client credentials table (client-credentials.ts). */
+  clientCredentialsMigrations: 7_415_302_119,
+  /** Migrations of the time series tables (time-series/schema.ts). */
+  timeSeriesMigrations: 7_415_302_120,
+  /** Rewrites of stored time series chunks: compaction, retention, points replacing stored ones (time-series/writes.ts). */
+  timeSeriesRewrites: 7_415_302_121,
+  /** Migrations of the account tables (accounts-schema.ts). */
+  accountMigrations: 7_415_302_122,
+} as const;
