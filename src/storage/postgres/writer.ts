@@ -3,6 +3,7 @@ import { errors } from '../../core/errors.js';
 import type { Iso, Metadata, MetadataChange } from '../../core/types.js';
 import { applyChange } from '../sqlite/metadata-rows.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
+import { GroupCommit } from './group-commit.js';
 import { pgIndexRowOf } from './rows.js';
 
 /** A write that is not on the hot path: runs in the batch transaction inside its own savepoint. */
@@ -38,10 +39,7 @@ export interface BatchObserver {
  * the commit fails, every write of the batch rejects with UNAVAILABLE: a device then gets no PUBACK.
  */
 export class PgWriter {
-  private queue: Pending[] = [];
-  private running = false;
-  private scheduled = false;
-  private idleWaiters: Array<() => void> = [];
+  private readonly commits = new GroupCommit<Pending>((batch) => this.commit(batch));
 
   constructor(
     private readonly pool: pg.Pool,
@@ -65,33 +63,12 @@ export class PgWriter {
   }
 
   /** Resolves once everything queued so far has committed (or failed). */
-  async flush(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  flush(): Promise<void> {
+    return this.commits.flush();
   }
 
   private enqueue(job: Job): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
-      if (!this.running && !this.scheduled) {
-        this.scheduled = true;
-        // Everything issued in this tick joins the first batch.
-        setImmediate(() => void this.drain());
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.scheduled = false;
-    if (this.running) return;
-    this.running = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.commit(batch);
-    }
-    this.running = false;
-    for (const wake of this.idleWaiters.splice(0)) wake();
+    return new Promise((resolve, reject) => this.commits.add({ job, resolve, reject }));
   }
 
   private async commit(batch: Pending[]): Promise<void> {

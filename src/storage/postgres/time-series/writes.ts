@@ -4,6 +4,7 @@ import { COMPACT_AFTER, type EncodedChunk, SMALL_CHUNK, encodeSeries, lastPerTim
 import { decodeChunk, sortPoints } from '../../chunks/codec.js';
 import type { SeriesPoints, StoredPoint } from '../../time-series.js';
 import { isConnectionError } from '../constraint-errors.js';
+import { GroupCommit } from '../group-commit.js';
 import { ADVISORY_LOCKS } from '../locks.js';
 
 /**
@@ -62,10 +63,7 @@ interface Pending {
  * If the statement fails, every append of the batch rejects with UNAVAILABLE: none committed.
  */
 export class AppendQueue {
-  private queue: Pending[] = [];
-  private running = false;
-  private scheduled = false;
-  private idleWaiters: Array<() => void> = [];
+  private readonly commits = new GroupCommit<Pending>((batch) => this.commit(batch));
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -74,42 +72,25 @@ export class AppendQueue {
     // A time the bigint column refuses would fail the statement, and with it every append of the batch.
     const bad = batch.find((group) => group.points.some((p) => !Number.isSafeInteger(p.t)));
     if (bad) return Promise.reject(errors.validation(`a point of ${JSON.stringify(bad.series)} has a time that is not whole milliseconds`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ applicationName, batch, resolve, reject });
-      if (!this.running && !this.scheduled) {
-        this.scheduled = true;
-        // Everything issued in this tick joins the first batch.
-        setImmediate(() => void this.drain());
-      }
-    });
+    return new Promise((resolve, reject) => this.commits.add({ applicationName, batch, resolve, reject }));
   }
 
   /** Resolves once everything queued so far has committed (or failed). */
-  async flush(): Promise<void> {
-    if (!this.running && !this.scheduled && this.queue.length === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  flush(): Promise<void> {
+    return this.commits.flush();
   }
 
-  private async drain(): Promise<void> {
-    this.scheduled = false;
-    if (this.running) return;
-    this.running = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      try {
-        const { params, entries } = appendParams(batch);
-        const { rows } = await this.pool.query<{ i: number }>(APPEND, params);
-        // Retried by the device if this fails: replacing points by time makes a retry harmless.
-        if (rows.length > 0) await writeOverlapping(this.pool, rows.map((r) => entries[r.i - 1]!));
-        for (const p of batch) p.resolve();
-      } catch (err) {
-        const unavailable = errors.unavailable(err);
-        for (const p of batch) p.reject(unavailable);
-      }
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      const { params, entries } = appendParams(batch);
+      const { rows } = await this.pool.query<{ i: number }>(APPEND, params);
+      // Retried by the device if this fails: replacing points by time makes a retry harmless.
+      if (rows.length > 0) await writeOverlapping(this.pool, rows.map((r) => entries[r.i - 1]!));
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      const unavailable = errors.unavailable(err);
+      for (const p of batch) p.reject(unavailable);
     }
-    this.running = false;
-    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }
 
