@@ -3,7 +3,7 @@ import { api, type AppVersion, type FormField, type Metadata, type ServerInfo } 
 import { endpointUrl, navigate } from './router.js';
 import { TokenReveal } from './TokenReveal.js';
 import { Dialog, ErrorMessage, Field, useAction } from './ui.js';
-import { DoneActions, SubmitActions } from './widgets.js';
+import { DoneActions, Options, SubmitActions } from './widgets.js';
 
 type Values = Record<string, string | boolean>;
 
@@ -82,11 +82,7 @@ export function AddEndpointDialog({
           <Field label="Application version">
             {(id) => (
               <select id={id} required value={version} onChange={(e) => setVersion(e.target.value)}>
-                {versions.map((v) => (
-                  <option key={v.name} value={v.name}>
-                    {v.name}
-                  </option>
-                ))}
+                <Options values={versions.map((v) => v.name)} />
               </select>
             )}
           </Field>

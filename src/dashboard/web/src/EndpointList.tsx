@@ -8,6 +8,7 @@ import { formatAgo, formatDate, formatValue } from './format.js';
 import { useLiveEvents } from './live.js';
 import { endpointUrl, linkHandler, navigate } from './router.js';
 import { ErrorMessage, StatusBadge, Field } from './ui.js';
+import { Options } from './widgets.js';
 import { LatestValueCell, useLatestValues } from './telemetry/latest-values.js';
 import { DefinitionsDialog } from './telemetry/DefinitionsDialog.js';
 import { useCan } from './admin/roles.js';
@@ -251,11 +252,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
           {(id) => (
             <select id={id} value={state.version} onChange={(e) => update({ version: e.target.value })}>
               <option value="">All versions</option>
-              {versions.map((v) => (
-                <option key={v.name} value={v.name}>
-                  {v.name}
-                </option>
-              ))}
+              <Options values={versions.map((v) => v.name)} />
             </select>
           )}
         </Field>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { AppVersion } from '../api.js';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
-import { DoneActions, SubmitActions } from '../widgets.js';
+import { DoneActions, Options, SubmitActions } from '../widgets.js';
 import { exportUrl, importCsv, tokensCsv, type ImportResult, type ListFilters } from './transfer-api.js';
 
 /** Export links for the filtered list; they follow the filters on screen. */
@@ -93,11 +93,7 @@ export function ImportDialog({ app, versions, onClose, onImported }: { app: stri
           <Field label="Application version">
             {(id) => (
               <select id={id} value={version} onChange={(e) => setVersion(e.target.value)}>
-                {versions.map((v) => (
-                  <option key={v.name} value={v.name}>
-                    {v.name}
-                  </option>
-                ))}
+                <Options values={versions.map((v) => v.name)} />
               </select>
             )}
           </Field>

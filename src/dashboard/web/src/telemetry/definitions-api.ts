@@ -1,18 +1,8 @@
+import type { SeriesDefinition, TimestampFormat } from '../../../../timeseries/definitions.js';
 import { request } from '../api.js';
 
-export interface TagField {
-  name: string;
-  path?: string;
-  required: boolean;
-}
-
-export interface SeriesDefinition {
-  name: string;
-  valueField: string;
-  tagFields: TagField[];
-}
-
-export type TimestampFormat = 'millis-unix-epoch' | 'seconds-unix-epoch' | 'iso-8601';
+// The server's own types: the dashboard edits the document the REST API validates.
+export type { SeriesDefinition, TagField, TimestampFormat } from '../../../../timeseries/definitions.js';
 
 export interface VersionExtraction {
   timestamp: { path: string; format: TimestampFormat; fallbackStrategy: 'server-timestamp' | 'skip' };
