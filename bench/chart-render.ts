@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/platform/package-root.js';
 import { chromium } from 'playwright-core';
 
 interface Result {
@@ -21,18 +21,8 @@ interface Result {
   longestTaskMs: number;
 }
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json')) || (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== 'tether') {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the tether package root above the bench script');
-    dir = up;
-  }
-  return dir;
-}
-
 async function main(): Promise<void> {
-  const root = repoRoot();
+  const root = packageRoot();
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-chart-bench-'));
   const { build } = await import('vite');
   await build({

@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { packageRoot } from '../src/platform/package-root.js';
 import { LoadGenerator } from './loadgen/client.js';
 import { fdLimits, machineBusySeconds } from './procstat.js';
 import type { QueryTiming } from './query.js';
@@ -60,17 +60,6 @@ const QUICK: Plan = {
   queryRequests: 30,
 };
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tether') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the tether package root above the bench script');
-    dir = up;
-  }
-}
-
 /**
  * Waits up to `maxMs` for the machine to be nearly idle (other work skews every figure on 2 cores).
  * Returns the cores' worth of CPU in use during the last second sampled.
@@ -115,7 +104,7 @@ async function main(): Promise<void> {
   const plan: Plan = { ...(values.quick ? QUICK : FULL) };
   const only = new Set<Scenario>(values.only ? SCENARIOS.filter((s) => values.only!.split(',').map((x) => x.trim()).includes(s)) : SCENARIOS);
   const brokers = new Set(values.brokers.split(',').map((s) => s.trim()));
-  const root = repoRoot();
+  const root = packageRoot();
   const entry = process.env.TETHER_BENCH_SERVER_ENTRY ? path.resolve(process.env.TETHER_BENCH_SERVER_ENTRY) : path.join(root, 'bin', 'tether.js');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-bench-'));
   const profileDir = path.join(workDir, 'profiles');

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
-import { basic, clientCredentialStoreConformance } from './store-conformance.js';
+import { basic } from './store-conformance.js';
 
 function tempFile(): { file: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));

@@ -1,20 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import { packageRoot } from '../../src/platform/package-root.js';
 
-/** The package folder, found from this file whether it runs from dist/ or a .build/<name>/ dir. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tether') return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('package.json of tether not found above the test file');
-    dir = parent;
-  }
-}
+export { packageRoot };
+
 
 /**
  * Builds the SPA from the current sources into a fresh temp dir with Vite's API, so the browser
@@ -24,7 +14,7 @@ export async function buildSpa(): Promise<string> {
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'tether-web-'));
   const { build } = await import('vite');
   await build({
-    configFile: path.join(repoRoot(), 'src/dashboard/web/vite.config.ts'),
+    configFile: path.join(packageRoot(), 'src/dashboard/web/vite.config.ts'),
     build: { outDir, emptyOutDir: true, sourcemap: false },
     logLevel: 'error',
   });
@@ -32,7 +22,7 @@ export async function buildSpa(): Promise<string> {
 }
 
 export function screenshotDir(): string {
-  const dir = path.join(repoRoot(), 'test-artifacts', 'screenshots');
+  const dir = path.join(packageRoot(), 'test-artifacts', 'screenshots');
   mkdirSync(dir, { recursive: true });
   return dir;
 }

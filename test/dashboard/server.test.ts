@@ -54,7 +54,6 @@ async function harness(options: Partial<DashboardDeps> & { services?: TestServic
     mqttPort: () => 1883,
     publicHost: () => 'iot.example.com',
     secureCookies: false,
-    clock,
     webRoot,
     ...options,
   });

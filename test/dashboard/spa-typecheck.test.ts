@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from './helpers.js';
+import { packageRoot } from './helpers.js';
 
 test('the dashboard SPA typechecks under strict TypeScript', () => {
-  const root = repoRoot();
+  const root = packageRoot();
   const result = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'src/dashboard/web/tsconfig.json')], {
     cwd: root,
     encoding: 'utf8',

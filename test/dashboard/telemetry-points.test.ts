@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
-import { repoRoot } from './helpers.js';
+import { packageRoot } from './helpers.js';
 
 type Point = { t: number; values: Record<string, unknown>; tags?: Record<string, unknown> };
 interface PointsModule {
@@ -34,7 +34,7 @@ let e: EptsModule;
 
 before(async () => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-points-'));
-  const web = path.join(repoRoot(), 'src/dashboard/web/src/telemetry');
+  const web = path.join(packageRoot(), 'src/dashboard/web/src/telemetry');
   const { build } = await import('vite');
   await build({
     configFile: false,

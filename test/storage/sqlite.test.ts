@@ -9,7 +9,6 @@ import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { EndpointQuery } from '../../src/core/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/storage/sqlite/schema.js';
-import { storageConformance } from './conformance.js';
 import { T0, appVersion, application, endpoint, seedApplication } from './fixtures.js';
 
 function tempFile(): { file: string; dir: string } {

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EventBus } from '../../bus/bus.js';
-import { systemClock, type Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Accounts } from '../../accounts/index.js';
@@ -28,7 +27,6 @@ export interface DashboardDeps {
   publicHost: () => string;
   /** Mark the session cookie Secure (the HTTP server speaks TLS). */
   secureCookies: boolean;
-  clock?: Clock;
   /** Folder with the built SPA; defaults to dist/web of this package (or TETHER_DASHBOARD_WEB_ROOT). */
   webRoot?: string;
   /** How often open live streams check their session or key again (default RECHECK_MS, 5 s). */
@@ -47,7 +45,6 @@ export interface Dashboard {
 }
 
 export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
-  const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: 'dashboard' });
   const { generatedPassword } = await deps.accounts.users.ensureAdmin(deps.adminPassword);
   const live = new LiveEvents(deps.bus, { ...(deps.liveRecheckMs !== undefined && { recheckMs: deps.liveRecheckMs }) });
