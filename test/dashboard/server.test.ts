@@ -6,15 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createApiServer } from '../../src/api/index.js';
-import { silentLogger } from '../../src/core/log.js';
-import { createDashboard, type Dashboard, type DashboardDeps } from '../../src/dashboard/server/index.js';
+import type { Dashboard, DashboardDeps } from '../../src/dashboard/server/index.js';
+import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';
 import type { Accounts } from '../../src/accounts/index.js';
 import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
 import { createTestServices, DEMO_APP, DEMO_VERSION, type TestServices } from '../helpers/services.js';
 
-const PASSWORD = 'initial-password-1';
 
 interface Harness {
   services: TestServices;
@@ -30,9 +28,9 @@ afterEach(async () => {
   while (open.length > 0) await open.pop()!();
 });
 
-async function harness(options: Partial<DashboardDeps> & { services?: TestServices } = {}): Promise<Harness> {
-  const services = options.services ?? (await createTestServices());
-  if (!options.services) open.push(() => services.close());
+async function harness({ services: given, ...options }: Partial<DashboardDeps> & { services?: TestServices } = {}): Promise<Harness> {
+  const services = given ?? (await createTestServices());
+  if (!given) open.push(() => services.close());
   const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-web-'));
   fs.mkdirSync(path.join(webRoot, 'assets'));
   fs.writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>SPA</title>');
@@ -45,32 +43,8 @@ async function harness(options: Partial<DashboardDeps> & { services?: TestServic
   const clock = createTestClock(Date.now());
   const accounts = await createTestAccounts(services, { clock });
   open.push(() => accounts.closeAll());
-  const dashboard = await createDashboard({
-    storage: services.storage,
-    accounts,
-    bus: services.bus,
-    logger: silentLogger,
-    adminPassword: PASSWORD,
-    mqttPort: () => 1883,
-    publicHost: () => 'iot.example.com',
-    secureCookies: false,
-    webRoot,
-    ...options,
-  });
-  const app = await createApiServer({
-    services,
-    storage: services.storage,
-    bus: services.bus,
-    logger: silentLogger,
-    adminApiKey: 'test-admin-key',
-    sessionVerifier: dashboard.sessionVerifier,
-    plugins: [dashboard.plugin],
-    accounts,
-  });
-  open.push(async () => {
-    await app.close();
-    dashboard.close();
-  });
+  const { dashboard, app, close } = await dashboardInApi(services, accounts, webRoot, options);
+  open.push(close);
   return { services, dashboard, app, clock, webRoot, accounts };
 }
 

@@ -5,16 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createApiServer } from '../../src/api/index.js';
-import { silentLogger } from '../../src/core/log.js';
-import { createDashboard, type Dashboard } from '../../src/dashboard/server/index.js';
+import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';
 import { tileImageSource } from '../../src/dashboard/server/map-settings.js';
 import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestServices, DEMO_APP, type TestServices } from '../helpers/services.js';
 
-const PASSWORD = 'initial-password-1';
 let services: TestServices;
-let dashboard: Dashboard;
+let closeServer: () => Promise<void>;
 let app: FastifyInstance;
 let webRoot: string;
 let cookie: string;
@@ -22,35 +19,14 @@ let accounts: Awaited<ReturnType<typeof createTestAccounts>>;
 
 async function start(): Promise<void> {
   accounts = await createTestAccounts(services);
-  dashboard = await createDashboard({
-    storage: services.storage,
-    accounts,
-    bus: services.bus,
-    logger: silentLogger,
-    adminPassword: PASSWORD,
-    mqttPort: () => 1883,
-    publicHost: () => 'iot.example.com',
-    secureCookies: false,
-    webRoot,
-  });
-  app = await createApiServer({
-    services,
-    storage: services.storage,
-    bus: services.bus,
-    logger: silentLogger,
-    adminApiKey: 'test-admin-key',
-    sessionVerifier: dashboard.sessionVerifier,
-    plugins: [dashboard.plugin],
-    accounts,
-  });
+  ({ app, close: closeServer } = await dashboardInApi(services, accounts, webRoot));
   const signedIn = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', payload: { username: 'admin', password: PASSWORD } });
   assert.equal(signedIn.statusCode, 200);
   cookie = String(signedIn.headers['set-cookie']).split(';')[0]!;
 }
 
 async function stop(): Promise<void> {
-  await app.close();
-  dashboard.close();
+  await closeServer();
   await accounts.closeAll();
 }
 
