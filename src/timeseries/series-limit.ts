@@ -38,20 +38,22 @@ export class SeriesLimit {
    * with a function to call once the batch is stored, which remembers its new names.
    */
   async check(applicationName: string, batch: readonly SeriesPoints[]): Promise<() => void> {
-    const added = new Map<string, { known: Set<string>; names: Set<string> }>();
+    // Per endpoint of the batch (a device's batch names one): what it has, and what the batch adds.
+    const endpoints = new Map<string, { known: Set<string>; added: Set<string> }>();
     for (const group of batch) {
       if (group.points.length === 0) continue;
-      const known = await this.namesOf(applicationName, group.endpointId);
-      if (known.has(group.series)) continue;
-      let entry = added.get(group.endpointId);
-      if (!entry) added.set(group.endpointId, (entry = { known, names: new Set() }));
-      entry.names.add(group.series);
+      let entry = endpoints.get(group.endpointId);
+      if (!entry) {
+        const known = this.recent(group.endpointId) ?? (await this.load(applicationName, group.endpointId));
+        endpoints.set(group.endpointId, (entry = { known, added: new Set() }));
+      }
+      if (!entry.known.has(group.series)) entry.added.add(group.series);
     }
-    for (const [endpointId, { known, names }] of added) {
-      if (known.size + names.size > this.max) throw errors.timeSeriesLimit(endpointId, known.size, names.size, this.max);
+    for (const [endpointId, { known, added }] of endpoints) {
+      if (known.size + added.size > this.max) throw errors.timeSeriesLimit(endpointId, known.size, added.size, this.max);
     }
     return () => {
-      for (const { known, names } of added.values()) for (const name of names) known.add(name);
+      for (const { known, added } of endpoints.values()) for (const name of added) known.add(name);
     };
   }
 
@@ -60,18 +62,20 @@ export class SeriesLimit {
     this.known.delete(endpointId);
   }
 
-  private async namesOf(applicationName: string, endpointId: string): Promise<Set<string>> {
-    const now = this.clock.now();
+  /** The endpoint's names when read recently enough; marks it most recently used. */
+  private recent(endpointId: string): Set<string> | undefined {
     const known = this.known.get(endpointId);
-    if (known && now - known.at < REFRESH_MS) {
-      // Most recently written last: Map order is the eviction order.
-      this.known.delete(endpointId);
-      this.known.set(endpointId, known);
-      return known.names;
-    }
+    if (!known || this.clock.now() - known.at >= REFRESH_MS) return undefined;
+    // Most recently written last: Map order is the eviction order.
+    this.known.delete(endpointId);
+    this.known.set(endpointId, known);
+    return known.names;
+  }
+
+  private async load(applicationName: string, endpointId: string): Promise<Set<string>> {
     const names = new Set(await this.storage.seriesNames(applicationName, endpointId));
     this.known.delete(endpointId);
-    this.known.set(endpointId, { at: now, names });
+    this.known.set(endpointId, { at: this.clock.now(), names });
     if (this.known.size > REMEMBERED) this.known.delete(this.known.keys().next().value!);
     return names;
   }
