@@ -73,6 +73,26 @@ export function createTimeSeriesWriteOps(db: Database) {
   /** Series IDs by application, endpoint and name; cleared on rollback (rows it names may be gone). */
   const ids = new Map<string, number>();
   /**
+   * The latest stored time per series ID, as ts_series holds it: this thread is the file's only
+   * writer, so it can remember what it wrote instead of reading it back at every commit. Cleared with
+   * `ids`.
+   */
+  const latest = new Map<number, number | null>();
+  const forgetSeries = () => {
+    ids.clear();
+    latest.clear();
+  };
+  function storedLatest(id: number): number | null {
+    let t = latest.get(id);
+    if (t === undefined) latest.set(id, (t = s.lastT.get(id) as number | null));
+    return t;
+  }
+  function updateSeries(id: number, small: number, t: number, values: string): void {
+    s.updateSeries.run({ small, t, v: values, id });
+    const before = latest.get(id);
+    if (before !== undefined) latest.set(id, before === null || before < t ? t : before);
+  }
+  /**
    * Points waiting for COMMIT per series. Series whose points are all `{value: <number>}` (every
    * extract-all series) stay as two number arrays and are encoded without an object per point.
    */
@@ -84,7 +104,7 @@ export function createTimeSeriesWriteOps(db: Database) {
     if (id === undefined) {
       id = s.findSeries.get(applicationName, endpointId, name) as number | undefined;
       if (id === undefined) id = Number(s.insertSeries.run(applicationName, endpointId, name).lastInsertRowid);
-      if (ids.size > 200_000) ids.clear();
+      if (ids.size > 200_000) forgetSeries();
       ids.set(key, id);
     }
     return id;
@@ -173,12 +193,12 @@ export function createTimeSeriesWriteOps(db: Database) {
         s.deleteChunk.run(row.rowid);
         if (kept.length > 0) writeChunks(row.series_id, kept);
       }
-      if (s.deleteOldSeries.run(applicationName, cutoff).changes > 0) ids.clear();
+      if (s.deleteOldSeries.run(applicationName, cutoff).changes > 0) forgetSeries();
       return count;
     },
     deleteTimeSeriesEndpoint(endpointId: string): void {
       s.deleteEndpointChunks.run(endpointId);
-      if (s.deleteEndpointSeries.run(endpointId).changes > 0) ids.clear();
+      if (s.deleteEndpointSeries.run(endpointId).changes > 0) forgetSeries();
     },
     putTimeSeriesDefinitions(applicationName: string, doc: string): void {
       s.putDefinitions.run(applicationName, doc);
@@ -191,32 +211,32 @@ export function createTimeSeriesWriteOps(db: Database) {
     beforeCommit(): void {
       if (pending.size === 0) return;
       for (const [id, entry] of pending) {
-        const storedT = s.lastT.get(id) as number | null;
+        const storedT = storedLatest(id);
         const firstT = earliest(entry);
         if (storedT !== null && firstT <= storedT) {
           // Rare: most batches only add times after the series' latest.
           const fresh = lastPerTime(sortPoints(entry.points ?? entry.t.map((t, i) => ({ t, values: { value: entry.v[i]! } }))));
           const small = writeOverlapping(id, fresh);
           const last = fresh[fresh.length - 1]!;
-          s.updateSeries.run({ small, t: last.t, v: JSON.stringify(last.values), id });
+          updateSeries(id, small, last.t, JSON.stringify(last.values));
           continue;
         }
         if (entry.points === undefined) {
           const { chunks, lastT, lastV } = encodeValueChunks(entry.t, entry.v);
           const small = insertChunks(id, chunks);
-          s.updateSeries.run({ small, t: lastT, v: `{"value":${JSON.stringify(lastV)}}`, id });
+          updateSeries(id, small, lastT, `{"value":${JSON.stringify(lastV)}}`);
           continue;
         }
         const points = lastPerTime(sortPoints(entry.points));
         const small = writeChunks(id, points);
         const last = points[points.length - 1]!;
-        s.updateSeries.run({ small, t: last.t, v: JSON.stringify(last.values), id });
+        updateSeries(id, small, last.t, JSON.stringify(last.values));
       }
       pending.clear();
     },
     discard(): void {
       pending.clear();
-      ids.clear();
+      forgetSeries();
     },
   };
 }
