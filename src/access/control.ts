@@ -25,7 +25,7 @@ declare module 'fastify' {
      * Checks the request's credentials and role again, as of now: for responses that outlive the
      * request (the live stream), which must end once the key is revoked or the session is over.
      */
-    stillAllowed?: () => Promise<boolean>;
+    stillAllowed(): Promise<boolean>;
   }
 }
 
@@ -92,15 +92,22 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     return session || undefined;
   }
 
-  const allowed = (principal: Principal | undefined, access: Access) => access === 'public' || (principal !== undefined && roleRank(principal.role) >= roleRank(access));
+  const accessOf = (request: FastifyRequest): Access => (request.routeOptions.config as { access?: Access }).access ?? 'admin';
+
+  // A method shared by every request, not a closure made for each: only the live stream calls it.
+  app.decorateRequest('stillAllowed', async function (this: FastifyRequest): Promise<boolean> {
+    const access = accessOf(this);
+    if (access === 'public') return true;
+    const principal = await authenticate(this);
+    return principal !== undefined && roleRank(principal.role) >= roleRank(access);
+  });
 
   app.addHook('onRequest', async (request) => {
     // No route matched: the not-found handler answers, whoever asks.
     if (request.routeOptions.url === undefined) return;
-    const access = (request.routeOptions.config as { access?: Access }).access ?? 'admin';
+    const access = accessOf(request);
     const principal = await authenticate(request);
     if (principal) request.principal = principal;
-    request.stillAllowed = async () => allowed(await authenticate(request), access);
     if (access === 'public') return;
     if (!principal) throw errors.unauthorized();
     if (roleRank(principal.role) < roleRank(access)) {

@@ -156,7 +156,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
       await requireApplication(request.query.applicationName);
       live.assertCapacity();
       reply.hijack();
-      live.open(request.query.applicationName, reply.raw, request.stillAllowed);
+      live.open(request.query.applicationName, reply.raw, () => request.stillAllowed());
     },
   );
 }
