@@ -1,36 +1,19 @@
-import type { EndpointRecord, JsonValue, Metadata } from '../../core/types.js';
+import type { JsonValue } from '../../core/types.js';
 import { indexRowOf } from '../sqlite/metadata-rows.js';
 import type { EndpointRow as SqliteEndpointRow } from '../sqlite/rows.js';
 
 /**
- * Row mapping for PostgreSQL. Applications, versions and tokens have the same columns as in SQLite
- * (src/storage/sqlite/rows.ts maps them); endpoints differ: `connected` is a boolean and `seq` a
- * bigint, which pg returns as a string.
+ * Row mapping for PostgreSQL. The rows have the same columns as in SQLite (src/storage/sqlite/rows.ts
+ * maps them all); endpoints differ in types only: `connected` is a boolean and `seq` a bigint, which
+ * pg returns as a string.
  */
-export { toAppVersion, toApplication, toToken } from '../sqlite/rows.js';
+export { toAppVersion, toApplication, toEndpoint, toToken } from '../sqlite/rows.js';
 export type { AppVersionRow, ApplicationRow, TokenRow } from '../sqlite/rows.js';
 
 export type EndpointRow = Omit<SqliteEndpointRow, 'seq' | 'connected'> & { seq: string; connected: boolean };
 
 export const ENDPOINT_COLUMNS =
   'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_connected_date, e.last_disconnected_date, e.last_seen';
-
-export function toEndpoint(row: EndpointRow, includeMetadata: boolean): EndpointRecord {
-  const record: EndpointRecord = {
-    endpointId: row.endpoint_id,
-    applicationName: row.application_name,
-    appVersionName: row.app_version_name,
-    createdDate: row.created_date,
-    metadataUpdatedDate: row.metadata_updated_date,
-    connected: row.connected,
-    connectivityTs: row.connectivity_ts,
-    lastConnectedDate: row.last_connected_date,
-    lastDisconnectedDate: row.last_disconnected_date,
-    lastSeen: row.last_seen,
-  };
-  if (includeMetadata) record.metadata = JSON.parse(row.metadata ?? '{}') as Metadata;
-  return record;
-}
 
 /**
  * PostgreSQL text cannot hold NUL. Derived search and sort text (never returned to anyone) maps it

@@ -55,14 +55,15 @@ export function toAppVersion(row: AppVersionRow): AppVersion {
   };
 }
 
-export function toEndpoint(row: EndpointRow, includeMetadata: boolean): EndpointRecord {
+/** Also PostgreSQL's endpoint rows, whose `connected` is a boolean (SQLite's is 0 or 1). */
+export function toEndpoint(row: Omit<EndpointRow, 'seq' | 'connected'> & { connected: number | boolean }, includeMetadata: boolean): EndpointRecord {
   const record: EndpointRecord = {
     endpointId: row.endpoint_id,
     applicationName: row.application_name,
     appVersionName: row.app_version_name,
     createdDate: row.created_date,
     metadataUpdatedDate: row.metadata_updated_date,
-    connected: row.connected === 1,
+    connected: row.connected === 1 || row.connected === true,
     connectivityTs: row.connectivity_ts,
     lastConnectedDate: row.last_connected_date,
     lastDisconnectedDate: row.last_disconnected_date,
