@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query] [--brokers tether,mosquitto]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog]
+ *   [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
  * Runs Tether (through its real CLI) and mosquitto as child processes, drives both with the same
@@ -21,11 +22,14 @@ import type { QueryTiming } from './query.js';
 import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.js';
 import { type BrokerFigures, type Plan, log, measureConnects, measureFlood, measureIdle, measureUpdates } from './scenarios.js';
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
+import { CONTROL_FULL, CONTROL_QUICK, CONTROL_SCENARIOS, type ControlFigures } from './control.js';
 import { buildDetails, buildRows } from './summary.js';
 import type { DcxFigures, ReadFigures } from './telemetry.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query'] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** Names that stand for several scenarios in `--only`. */
+const GROUPS: Record<string, readonly Scenario[]> = { control: CONTROL_SCENARIOS };
 
 const FULL: Plan = {
   mode: 'full',
@@ -102,7 +106,11 @@ async function main(): Promise<void> {
     },
   });
   const plan: Plan = { ...(values.quick ? QUICK : FULL) };
-  const only = new Set<Scenario>(values.only ? SCENARIOS.filter((s) => values.only!.split(',').map((x) => x.trim()).includes(s)) : SCENARIOS);
+  const named: string[] | undefined = values.only?.split(',').flatMap((x): readonly string[] => GROUPS[x.trim()] ?? [x.trim()]);
+  const unknown = named?.filter((x) => !(SCENARIOS as readonly string[]).includes(x)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS, ...Object.keys(GROUPS)].join(', ')}`);
+  const only = new Set<Scenario>(named ? SCENARIOS.filter((s) => named.includes(s)) : SCENARIOS);
+  const controlPlan = { ...(values.quick ? CONTROL_QUICK : CONTROL_FULL) };
   const brokers = new Set(values.brokers.split(',').map((s) => s.trim()));
   const root = packageRoot();
   const entry = process.env.TETHER_BENCH_SERVER_ENTRY ? path.resolve(process.env.TETHER_BENCH_SERVER_ENTRY) : path.join(root, 'bin', 'tether.js');
@@ -119,6 +127,11 @@ async function main(): Promise<void> {
     const capped = Math.max(1_000, limits.soft - 1_000);
     notes.push(`open-file limit ${limits.soft} allowed only ${capped} idle devices (raise it with \`ulimit -n 20000\`)`);
     plan.idleDevices = capped;
+  }
+  if (limits.soft < controlPlan.fleetDevices + 1_000) {
+    const capped = Math.max(1_000, limits.soft - 1_000);
+    notes.push(`open-file limit ${limits.soft} allowed only ${capped} fleet devices (raise it with \`ulimit -n 20000\`)`);
+    controlPlan.fleetDevices = capped;
   }
   const env = environment(mosquittoVersion());
   env.busyCoresBefore = await waitQuiet(Number(values['wait-quiet']) * 1000);
@@ -145,6 +158,7 @@ async function main(): Promise<void> {
   let queryShapes: string[] = [];
   const dcx: DcxFigures = {};
   const reads: ReadFigures = {};
+  const control: ControlFigures = {};
   const gen = new LoadGenerator();
   let failures = 0;
   let tetherRuns = 0;
@@ -258,6 +272,40 @@ async function main(): Promise<void> {
       log(`seeded in ${fmt(seeded.seconds + span.seconds, 1)} s`);
       Object.assign(reads, await withServer<TetherServer, ReadFigures>(tetherIn(dataDir), (s) => measureReads(s.httpPort, s.adminKey, seeded.endpointIds[0]!, seeded.endpointIds, span, plan.queryRequests)));
     });
+
+    if (CONTROL_SCENARIOS.some((s) => only.has(s)) && brokers.has('tether')) await section('configuration and commands', async () => {
+      const seedDir = path.join(workDir, 'data-control-seed');
+      fs.mkdirSync(seedDir);
+      const count = Math.max(controlPlan.fleetDevices, controlPlan.backlogEndpoints);
+      log(`seeding ${fmt(count)} endpoints with tokens`);
+      const seeded = await seedEndpoints(seedDir, count);
+      log(`seeded in ${fmt(seeded.seconds, 1)} s`);
+      // Each scenario gets a fresh server on its own copy: commands and statuses of one never weigh on the next.
+      let copies = 0;
+      const fresh = () => {
+        const dir = path.join(workDir, `data-control-${++copies}`);
+        fs.cpSync(seedDir, dir, { recursive: true });
+        return dir;
+      };
+      const run = async (name: string, fn: () => Promise<void>) => section(name, fn);
+      if (only.has('cex-rtt')) await run('command round trip', async () => {
+        const { measureRoundTrip } = await import('./cex-round-trip.js');
+        const dir = fresh();
+        control.rtt = await withServer(tetherIn(dir), (s) => measureRoundTrip(gen, s, controlPlan, dir, seeded.tokens[0]!, seeded.endpointIds[0]!));
+      });
+      if (only.has('cex-fleet')) await run('fleet command', async () => {
+        const { measureFleetCommand } = await import('./cex-fleet.js');
+        control.fleet = await withServer(tetherIn(fresh()), (s) => measureFleetCommand(gen, s, controlPlan, seeded.tokens, seeded.endpointIds));
+      });
+      if (only.has('cmx-fleet')) await run('fleet configuration', async () => {
+        const { measureFleetConfiguration } = await import('./cmx-fleet.js');
+        control.config = await withServer(tetherIn(fresh()), (s) => measureFleetConfiguration(gen, s, controlPlan, seeded.tokens));
+      });
+      if (only.has('cex-backlog')) await run('offline backlog', async () => {
+        const { measureBacklog } = await import('./cex-backlog.js');
+        control.backlog = await withServer(tetherIn(fresh()), (s) => measureBacklog(gen, s, controlPlan, seeded.tokens, seeded.endpointIds));
+      });
+    });
   } finally {
     await gen.close();
   }
@@ -267,6 +315,10 @@ async function main(): Promise<void> {
   if (dcx.tether || dcx.disk || reads.downsampled) {
     const { telemetryRows } = await import('./telemetry.js');
     rows.push(...telemetryRows(plan, dcx, reads, referenceMissing));
+  }
+  if (control.rtt || control.fleet || control.config || control.backlog) {
+    const { controlRows } = await import('./control.js');
+    rows.push(...controlRows(controlPlan, control));
   }
   const details = [...buildDetails(plan, figures), ...notes];
   process.stdout.write(`\n${terminalTable(rows)}\n\n${details.map(bullet('*')).join('\n')}\n`);

@@ -1,6 +1,6 @@
 /** The orchestrator's handle on the load-generator worker: one command at a time. */
 import { Worker } from 'node:worker_threads';
-import type { Command, ConnectRateResult, FloodResult, IdleResult, PublishResult, Reply } from './protocol.js';
+import type { BacklogFetchResult, Command, ConnectRateResult, ControlStats, FloodResult, IdleResult, PublishResult, Reply } from './protocol.js';
 
 type ResultOf<C extends Command> = C extends { kind: 'closed' | 'paced' }
   ? PublishResult
@@ -8,7 +8,11 @@ type ResultOf<C extends Command> = C extends { kind: 'closed' | 'paced' }
     ? ConnectRateResult
     : C extends { kind: 'flood' }
       ? FloodResult
-      : IdleResult;
+      : C extends { kind: 'control-stats' }
+        ? ControlStats
+        : C extends { kind: 'backlog-fetch' }
+          ? BacklogFetchResult
+          : IdleResult;
 
 export class LoadGenerator {
   private readonly worker = new Worker(new URL('./worker.js', import.meta.url));

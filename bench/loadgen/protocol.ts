@@ -33,7 +33,44 @@ export type Command =
    * Well-behaved devices (one per token) send requests at `rate`/s in all while `flooders`
    * connections flood QoS 0 publishes to unknown tokens; a new device connects every second.
    */
-  | (Base & { kind: 'flood'; rate: number; flooders: number; warmupMs: number; durationMs: number });
+  | (Base & { kind: 'flood'; rate: number; flooders: number; warmupMs: number; durationMs: number })
+  /**
+   * Issue 13: one device per token sends one request first (`mode` cex: a command request of
+   * `commandType`; cmx: observe the default configuration), then answers every pushed command or
+   * configuration at once. Stays open until `control-close`. `prefix` is `kp1/<appVersion>`.
+   */
+  | (Base & { kind: 'control-open'; mode: 'cex' | 'cmx'; commandType: string; concurrency: number; deadlineMs: number })
+  /** Counters of the open control fleet; `reset` zeroes them after reading. */
+  | { kind: 'control-stats'; reset: boolean }
+  | { kind: 'control-close' }
+  /** An offline device reconnects and requests its commands of `commandType`; done at `expect` distinct ones. */
+  | { kind: 'backlog-fetch'; target: Target; prefix: string; token: string; commandType: string; expect: number; timeoutMs: number };
+
+/** What the control fleet did; times are wall-clock milliseconds (performance.timeOrigin + now). */
+export interface ControlStats {
+  open: number;
+  /** Commands (or configurations) pushed to the fleet. */
+  pushes: number;
+  /** Results (or applied reports) published. */
+  answers: number;
+  /** PUBACKs of those: each is sent once Tether stored the answer. */
+  acked: number;
+  firstPushAt: number;
+  lastPushAt: number;
+  lastAckAt: number;
+  malformed: number;
+}
+
+export interface BacklogFetchResult {
+  /** Wall-clock milliseconds when the TCP connect started. */
+  startedAt: number;
+  connackMs: number;
+  /** TCP connect → the last outstanding command received. */
+  allMs: number;
+  received: number;
+  viaReply: number;
+  viaPush: number;
+}
 
 export interface PublishResult {
   acked: number;

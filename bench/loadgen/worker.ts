@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Command, Reply } from './protocol.js';
+import { closeControlFleet, controlStats, fetchBacklog, openControlFleet } from './control.js';
 import { runFlood } from './flood.js';
 import { runPublishLoad } from './publish.js';
 import { closeIdle, openIdle, runConnectRate } from './sessions.js';
@@ -25,6 +26,14 @@ async function handle(cmd: Command): Promise<unknown> {
       return runConnectRate(cmd, tag);
     case 'flood':
       return runFlood(cmd, tag);
+    case 'control-open':
+      return openControlFleet(cmd, tag);
+    case 'control-stats':
+      return controlStats(cmd.reset);
+    case 'control-close':
+      return closeControlFleet();
+    case 'backlog-fetch':
+      return fetchBacklog(cmd, tag);
   }
 }
 
