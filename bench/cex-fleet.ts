@@ -6,7 +6,7 @@
  * received, PUBACKs of the results) show where the time went.
  */
 import { performance } from 'node:perf_hooks';
-import { api, COMMAND_TYPE, type ControlPlan, type FleetCommandFigures, KP_PREFIX, LONG_TTL_MS, targetOf, wallMs } from './control.js';
+import { api, COMMAND_TYPE, type ControlPlan, type FleetCommandFigures, KP_PREFIX, LONG_TTL_MS, settledStats, targetOf, wallMs } from './control.js';
 import type { LoadGenerator } from './loadgen/client.js';
 import { cpuSeconds, phaseMeter, waitIdle } from './procstat.js';
 import { fmt } from './report.js';
@@ -48,7 +48,7 @@ export async function measureFleetCommand(gen: LoadGenerator, server: TetherServ
     }
     const cpuToDone = cpuSeconds(server.pid) - cpu0;
     const { others: othersCpu } = meter();
-    const stats = await gen.run({ kind: 'control-stats', reset: false });
+    const stats = await settledStats(gen);
     await waitIdle(server.pid);
     const cpuToIdle = cpuSeconds(server.pid) - cpu0;
     const figures: FleetCommandFigures = {

@@ -9,7 +9,7 @@
  * before that, only the cheap count is polled so the polling does not slow the server down.
  */
 import { performance } from 'node:perf_hooks';
-import { api, type ControlPlan, type FleetConfigFigures, KP_PREFIX, targetOf, wallMs } from './control.js';
+import { api, type ControlPlan, type FleetConfigFigures, KP_PREFIX, settledStats, targetOf, wallMs } from './control.js';
 import type { LoadGenerator } from './loadgen/client.js';
 import { cpuSeconds, phaseMeter, waitIdle } from './procstat.js';
 import { fmt } from './report.js';
@@ -71,7 +71,7 @@ export async function measureFleetConfiguration(gen: LoadGenerator, server: Teth
     }
     const cpuToDone = cpuSeconds(server.pid) - cpu0;
     const { others: othersCpu } = meter();
-    const stats = await gen.run({ kind: 'control-stats', reset: false });
+    const stats = await settledStats(gen);
     await waitIdle(server.pid);
     const figures: FleetConfigFigures = {
       devices: count,

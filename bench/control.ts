@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { LoadGenerator } from './loadgen/client.js';
 import type { Target } from './loadgen/device.js';
+import type { ControlStats } from './loadgen/protocol.js';
 import { fmt, type Row } from './report.js';
 import type { TetherServer } from './servers.js';
 import { type LatencySummary, Samples } from './stats.js';
@@ -57,6 +59,19 @@ export const LONG_TTL_MS = 3_600_000;
 
 export function targetOf(server: TetherServer): Target {
   return { host: '127.0.0.1', port: server.mqttPort, localAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'] };
+}
+
+/**
+ * The fleet's counters once every answer's PUBACK has been read: the worker may still be reading
+ * its sockets when the REST side already shows the answers stored.
+ */
+export async function settledStats(gen: LoadGenerator, timeoutMs = 10_000): Promise<ControlStats> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const stats = await gen.run({ kind: 'control-stats', reset: false });
+    if (stats.acked >= stats.answers || performance.now() > deadline) return stats;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export function wallMs(): number {
