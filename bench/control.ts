@@ -212,3 +212,19 @@ export function controlRows(plan: ControlPlan, f: ControlFigures): Row[] {
   }
   return rows;
 }
+
+/** Detail lines under the table: what each scenario competed with, and what went wrong. */
+export function controlDetails(f: ControlFigures): string[] {
+  const details: string[] = [];
+  const others = (cores: number) => `other processes used ${Math.round(cores * 100)} % of a core meanwhile`;
+  if (f.rtt) {
+    const r = f.rtt;
+    details.push(
+      `command round trip: ${fmt(r.completed)} commands in the window, ${r.notExecuted} not answered 200/EXECUTED, ${r.errors} errors${r.firstError ? ` (first: ${r.firstError})` : ''}; p90 ${fmt(r.latency.p90, 1)} ms; fsync probe max ${fmt(r.fsync.max, 2)} ms; server ${Math.round(r.serverCpu * 100)} % of a core, ${others(r.othersCpu)}`,
+    );
+  }
+  if (f.fleet) details.push(`fleet command: ${fmt(f.fleet.executed)} of ${fmt(f.fleet.devices)} EXECUTED; ${others(f.fleet.othersCpu)}`);
+  if (f.config) details.push(`fleet configuration: ${fmt(f.config.applied)} of ${fmt(f.config.devices)} APPLIED; ${others(f.config.othersCpu)}`);
+  if (f.backlog) details.push(`offline backlog: ${fmt(f.backlog.pending)} of ${fmt(f.backlog.commands)} PENDING after the POSTs; the reconnecting device received ${f.backlog.received} of ${f.backlog.expected}`);
+  return details;
+}

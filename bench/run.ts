@@ -316,11 +316,14 @@ async function main(): Promise<void> {
     const { telemetryRows } = await import('./telemetry.js');
     rows.push(...telemetryRows(plan, dcx, reads, referenceMissing));
   }
+  const controlNotes: string[] = [];
   if (control.rtt || control.fleet || control.config || control.backlog) {
-    const { controlRows } = await import('./control.js');
+    const { controlDetails, controlRows } = await import('./control.js');
     rows.push(...controlRows(controlPlan, control));
+    controlNotes.push(...controlDetails(control));
   }
-  const details = [...buildDetails(plan, figures), ...notes];
+  if (values.profile) notes.push('the Tether children ran with --cpu-prof (a few % slower)');
+  const details = [...buildDetails(plan, figures), ...controlNotes, ...notes];
   process.stdout.write(`\n${terminalTable(rows)}\n\n${details.map(bullet('*')).join('\n')}\n`);
   if (!values['no-docs']) {
     const doc = path.join(root, 'docs', 'performance.md');
