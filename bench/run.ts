@@ -5,7 +5,9 @@
  *
  * Runs Tether (through its real CLI) and mosquitto as child processes, drives both with the same
  * load generator, prints a table of figures, references, ratios and targets, and appends the run
- * to docs/performance.md. Figures are printed, never asserted.
+ * to docs/performance.md. Figures are printed, never asserted. `--only control` stands for the four
+ * configuration and command scenarios (issue 13: cex-rtt, cex-fleet, cmx-fleet, cex-backlog), which
+ * run against Tether only.
  *
  * TETHER_BENCH_SERVER_ENTRY overrides the server entry (default bin/tether.js), e.g. to run a
  * build in another output dir.
