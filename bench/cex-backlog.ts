@@ -1,7 +1,8 @@
 /**
  * Offline backlog (issue 13): pending commands for endpoints that are not connected, sent as
  * batch POSTs (every endpoint once per POST), with Tether's RSS read before and after, once its CPU
- * has settled; then one of those devices reconnects and requests its commands, and the time from
+ * has settled, and again after it idled a while (V8 keeps heap the POSTs' garbage grew for some
+ * time; the target is read on the first figure); then one of those devices reconnects and requests its commands, and the time from
  * its TCP connect until it holds all of them (from the reply and from pushes) is measured.
  */
 import { performance } from 'node:perf_hooks';
@@ -38,6 +39,11 @@ export async function measureBacklog(gen: LoadGenerator, server: TetherServer, p
   for (const taskId of tasks) pending += (await api<{ pending: number }>(server, 'GET', `/cex/api/v1/endpoints/commands/batch/tasks/${taskId}`)).body.pending;
   log(`${server.name}: stored in ${fmt(insertSeconds, 1)} s (${fmt(serverCpuMsPerCommand, 3)} ms server CPU per command), ${fmt(pending)} pending; RSS after ${fmt(rssAfterMb, 1)} MB (+${fmt(rssAfterMb - rssBeforeMb, 1)} MB)`);
 
+  log(`${server.name}: idling ${plan.backlogSettleMs / 1000} s, then reading RSS again`);
+  await new Promise((resolve) => setTimeout(resolve, plan.backlogSettleMs));
+  const rssSettledMb = rssMb(server.pid);
+  log(`${server.name}: RSS ${fmt(rssSettledMb, 1)} MB (+${fmt(rssSettledMb - rssBeforeMb, 1)} MB)`);
+
   const fetched = await gen.run({ kind: 'backlog-fetch', target: targetOf(server), prefix: KP_PREFIX, token: tokens[0]!, commandType: COMMAND_TYPE, expect: plan.backlogPerEndpoint, timeoutMs: 30_000 });
   log(`${server.name}: a reconnecting device got its ${fetched.received} outstanding commands in ${fmt(fetched.allMs, 1)} ms (CONNACK ${fmt(fetched.connackMs, 1)} ms; ${fetched.viaReply} in the reply, ${fetched.viaPush} pushed)`);
   return {
@@ -46,6 +52,8 @@ export async function measureBacklog(gen: LoadGenerator, server: TetherServer, p
     insertSeconds,
     rssBeforeMb,
     rssAfterMb,
+    rssSettledMb,
+    settleSeconds: plan.backlogSettleMs / 1000,
     pending,
     connackMs: fetched.connackMs,
     allMs: fetched.allMs,
