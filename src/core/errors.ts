@@ -155,6 +155,8 @@ export const errors = {
     new TetherError('PORT_IN_USE', 409, `${what} port ${port} is in use. Start with ${flag} <port> (or ${env}).`),
   listenFailed: (what: string, address: string, problem: string, fix: string) =>
     new TetherError('LISTEN_FAILED', 500, `${what} cannot listen on ${address}: ${problem}. ${fix}`),
+  schemaTooNew: (file: string, found: number, known: number) =>
+    new TetherError('SCHEMA_TOO_NEW', 500, `${file} has schema version ${found}, newer than this Tether knows (${known}): it was written by a newer release. Run that release (or newer) on it; nothing was changed.`),
   dataDirUnusable: (dir: string, problem: string) =>
     new TetherError('DATA_DIR_UNUSABLE', 500, `Data directory ${q(dir)} cannot be used: ${problem}. Start with --data-dir <dir> (or TETHER_DATA_DIR).`),
   tlsFileUnreadable: (what: string, file: string, problem: string, flag: string, env: string) =>
