@@ -1,6 +1,6 @@
 import type { EventBus } from '../bus/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { errors, isTetherError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type { Applications, Registry } from '../core/services.js';
 import type { AppVersion } from '../core/types.js';
@@ -158,11 +158,9 @@ export class TimeSeriesService {
     for (const group of batch) {
       if (!defined.has(group.series) && !group.series.startsWith(AUTO_PREFIX)) throw errors.timeSeriesNotDefined(applicationName, group.series);
       if (checked.has(group.endpointId)) continue;
-      const endpoint = await this.deps.registry.getEndpoint(group.endpointId, false).catch((err: unknown) => {
-        if (isTetherError(err) && err.code === 'ENDPOINT_NOT_FOUND') return undefined;
-        throw err;
-      });
-      if (!endpoint || endpoint.applicationName !== applicationName) throw errors.endpointNotInApplication(group.endpointId, applicationName);
+      // Rejects ENDPOINT_NOT_FOUND for an endpoint that does not exist at all.
+      const endpoint = await this.deps.registry.getEndpoint(group.endpointId, false);
+      if (endpoint.applicationName !== applicationName) throw errors.endpointNotInApplication(group.endpointId, applicationName);
       checked.add(group.endpointId);
     }
     return this.store(applicationName, batch);
