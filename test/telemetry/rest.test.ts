@@ -177,6 +177,37 @@ test('definitions over REST: GET the defaults, PUT a document, EPTS config lists
   assert.ok(token);
 });
 
+test('definitions PUT: the body schema names the field, null means the default, nothing is coerced', async (t) => {
+  const { running } = await seeded(t);
+  const route = '/api/v1/applications/demo_application/time-series';
+  const refused: Array<[unknown, RegExp]> = [
+    [{ retentionDays: '30' }, /body\.retentionDays must be integer,null/],
+    [{ retentionDays: 1.5 }, /body\.retentionDays must be integer/],
+    [{ timeSeries: [{ name: 'a b', valueField: 'x' }] }, /body\.timeSeries\[0\]\.name must match pattern .*\(1-128 characters/],
+    [{ timeSeries: [{ name: 'a' }] }, /body\.timeSeries\[0\]\.valueField is missing/],
+    [{ versions: { demo_application_v1: { extractAll: 'yes' } } }, /body\.versions\.demo_application_v1\.extractAll must be boolean,null/],
+    [{ versions: { demo_application_v1: { timestamp: { fallbackStrategy: 'guess' } } } }, /fallbackStrategy must be one of "server-timestamp", "skip", null/],
+    [[], /body must be object/],
+  ];
+  for (const [body, message] of refused) {
+    const response = await api<{ code: string; message: string }>(running, 'PUT', route, body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(response.body.code, 'VALIDATION_FAILED', JSON.stringify(body));
+    assert.match(response.body.message, message, JSON.stringify(body));
+  }
+  const defaults = await api(running, 'PUT', route, { retentionDays: null, timeSeries: null, versions: { demo_application_v1: { timestamp: null, extractAll: null } } });
+  assert.equal(defaults.status, 200, JSON.stringify(defaults.body));
+  assert.deepEqual(defaults.body, {
+    applicationName: 'demo_application',
+    retentionDays: 90,
+    timeSeries: [],
+    versions: { demo_application_v1: { timestamp: { format: 'millis-unix-epoch', fallbackStrategy: 'server-timestamp' }, extractAll: false } },
+  });
+  // The format is matched without regard to case, as in the config file.
+  const upper = await api(running, 'PUT', route, { versions: { demo_application_v1: { timestamp: { path: '$.t', format: 'SECONDS-UNIX-EPOCH' } } } });
+  assert.equal(upper.status, 200, JSON.stringify(upper.body));
+});
+
 test('retention: points older than the application retention are deleted in the background pass', async (t) => {
   const { running, e1 } = await seeded(t);
   const now = Date.now();

@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../../core/errors.js';
 import type { Aggregate, PointValues, SeriesPoints, StoredPoint } from '../../storage/time-series.js';
+import { FALLBACK_STRATEGIES, MAX_RETENTION_DAYS, SERIES_NAME_PATTERN, TIMESTAMP_FORMATS } from '../../timeseries/definitions.js';
 import { parseDuration } from '../../timeseries/duration.js';
 import type { SeriesReadResult, TimeSeriesService } from '../../timeseries/service.js';
 import { applicationParams, errorResponses } from '../schemas.js';
@@ -81,6 +82,64 @@ const writeBody = {
   additionalProperties: writtenSeries,
 } as const;
 type WriteBody = Record<string, Record<string, Array<{ timestamp: string | number; values: PointValues }>>>;
+
+/**
+ * The definitions document as PUT takes it. Every optional field may also be null (meaning "the
+ * default"), as the config file and stored documents allow; what a schema cannot say (names used
+ * twice, the `auto~` prefix, versions of the application, format case) normaliseDefinitions checks.
+ */
+const seriesNameInput = { type: 'string', pattern: SERIES_NAME_PATTERN.source, description: '1-128 characters from A-Z a-z 0-9 _ . ~ -.' } as const;
+const jsonPathInput = { type: ['string', 'null'], minLength: 1, description: 'A JSON path, e.g. "$.temperature" or "temperature".' } as const;
+const definitionsInput = {
+  type: 'object',
+  description: 'Time series definitions: { retentionDays, timeSeries: [ { name, valueField, tagFields } ], versions: { <version>: { timestamp, extractAll } } }.',
+  properties: {
+    retentionDays: { type: ['integer', 'null'], minimum: 1, maximum: MAX_RETENTION_DAYS, description: `Whole days from 1 to ${MAX_RETENTION_DAYS}.` },
+    timeSeries: {
+      type: ['array', 'null'],
+      description: 'A list of { name, valueField, tagFields }.',
+      items: {
+        type: 'object',
+        required: ['name', 'valueField'],
+        description: 'A series: { name, valueField, tagFields }.',
+        properties: {
+          name: seriesNameInput,
+          valueField: { type: 'string', minLength: 1, description: 'The JSON path of the value, e.g. "temperature".' },
+          tagFields: {
+            type: ['array', 'null'],
+            description: 'A list of { name, path, required }.',
+            items: {
+              type: 'object',
+              required: ['name'],
+              description: 'A tag: { name, path, required }.',
+              properties: { name: seriesNameInput, path: jsonPathInput, required: { type: ['boolean', 'null'], description: 'true or false.' } },
+            },
+          },
+        },
+      },
+    },
+    versions: {
+      type: ['object', 'null'],
+      description: 'Extraction rules by application version name.',
+      additionalProperties: {
+        type: 'object',
+        description: 'Extraction rules: { timestamp, extractAll }.',
+        properties: {
+          extractAll: { type: ['boolean', 'null'], description: 'true or false.' },
+          timestamp: {
+            type: ['object', 'null'],
+            description: 'Where a sample keeps its time: { path, format, fallbackStrategy }.',
+            properties: {
+              path: jsonPathInput,
+              format: { type: ['string', 'null'], description: `One of ${TIMESTAMP_FORMATS.join(', ')}.` },
+              fallbackStrategy: { type: ['string', 'null'], enum: [...FALLBACK_STRATEGIES, null], description: `One of ${FALLBACK_STRATEGIES.join(', ')}.` },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
 
 const list = { type: 'string', description: 'Comma-separated list.' } as const;
 const date = { type: 'string', description: 'ISO-8601 date-time or milliseconds since the epoch.' } as const;
@@ -279,16 +338,18 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
     },
   );
 
-  app.put<{ Params: Params; Body: unknown }>(
+  app.put<{ Params: Params; Body: Record<string, unknown> }>(
     `/api/v1/applications/:applicationName/time-series`,
     {
       schema: {
         tags,
         summary: 'Replace the time series definitions of an application',
         params: applicationParams,
-        body: { type: 'object' },
+        body: definitionsInput,
         response: { 200: definitionsSchema, ...errorResponses },
       },
+      // "30" is not a number of days and null means "the default", not 0 or false.
+      validatorCompiler: exactTypesCompiler,
     },
     async (request) => timeSeries.putDefinitions(request.params.applicationName, request.body),
   );
