@@ -223,26 +223,26 @@ export const errors = {
     `The API answered HTTP ${status}${detail ? `: ${detail}` : ''}. Check the server's log, or check that --api points at a Tether server of this version.`),
 
   // --- configurations (Kaa ECR, 7/CMP) and commands (Kaa CEX, 11/CEP) -------------------
-  configurationNotFound: (what: string) =>
-    new TetherError('CONFIGURATION_NOT_FOUND', 404, `${what} has no configuration. Set one with PUT, or list what exists with GET …/configurations.`),
-  configurationNameInvalid: (name: string) =>
-    new TetherError('CONFIGURATION_NAME_INVALID', 400, `Configuration name ${q(name)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (7/CMP), or leave it out (or say "default") for the default configuration.`),
-  configurationChanged: (current: string | undefined) =>
-    new TetherError('CONFIGURATION_PRECONDITION_FAILED', 412, current === undefined ? 'If-Match names a configuration that does not exist (any more). GET it first, then retry without If-Match to create it.' : `The configuration changed since you read it (its ETag is now "${current}"). GET it again, merge your change, and retry with the new ETag in If-Match.`),
-  configurationInvalid: (problem: string) =>
-    new TetherError('CONFIGURATION_INVALID', 400, `The configuration does not match the application version's configuration schema: ${problem}. Fix the document, or change the schema.`),
-  configurationSchemaInvalid: (problem: string) =>
-    new TetherError('CONFIGURATION_SCHEMA_INVALID', 400, `The configuration schema is not a usable JSON Schema: ${problem}.`),
-  commandTypeInvalid: (type: string) =>
-    new TetherError('COMMAND_TYPE_INVALID', 400, `Command type ${q(type)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (11/CEP: a non-empty alphanumeric string).`),
-  commandNotFound: (what: string) =>
-    new TetherError('COMMAND_NOT_FOUND', 404, `${what} does not exist (finished commands are removed after the retention period). List commands with GET /cex/api/v1/endpoints/commands?endpointId=<id>.`),
-  commandTaskNotFound: (taskId: string) =>
-    new TetherError('COMMAND_TASK_NOT_FOUND', 404, `Batch task ${q(taskId)} does not exist. List tasks with GET /cex/api/v1/endpoints/commands/batch/tasks.`),
-  commandResultUnknown: (ids: readonly number[], commandType: string) =>
-    new TetherError('COMMAND_RESULT_UNKNOWN', 404, `No ${q(commandType)} command with ID ${ids.join(', ')} is waiting for this endpoint. Report results only for commands received on …/command/${commandType}; expired ones no longer take a result.`),
-  commandParameterInvalid: (name: string, problem: string) =>
-    new TetherError('COMMAND_PARAMETER_INVALID', 400, `Query parameter ${name} ${problem}.`),
+  configurationNotFound: entry('CONFIGURATION_NOT_FOUND', 404, (what: string) =>
+    `${what} has no configuration. Set one with PUT, or list what exists with GET …/configurations.`),
+  configurationNameInvalid: entry('CONFIGURATION_NAME_INVALID', 400, (name: string) =>
+    `Configuration name ${q(name)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (7/CMP), or leave it out (or say "default") for the default configuration.`),
+  configurationChanged: entry('CONFIGURATION_PRECONDITION_FAILED', 412, (current: string | undefined) =>
+    current === undefined ? 'If-Match names a configuration that does not exist (any more). GET it first, then retry without If-Match to create it.' : `The configuration changed since you read it (its ETag is now "${current}"). GET it again, merge your change, and retry with the new ETag in If-Match.`),
+  configurationInvalid: entry('CONFIGURATION_INVALID', 400, (problem: string) =>
+    `The configuration does not match the application version's configuration schema: ${problem}. Fix the document, or change the schema.`),
+  configurationSchemaInvalid: entry('CONFIGURATION_SCHEMA_INVALID', 400, (problem: string) =>
+    `The configuration schema is not a usable JSON Schema: ${problem}. Fix the schema and send it again.`),
+  commandTypeInvalid: entry('COMMAND_TYPE_INVALID', 400, (type: string) =>
+    `Command type ${q(type)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (11/CEP: a non-empty alphanumeric string).`),
+  commandNotFound: entry('COMMAND_NOT_FOUND', 404, (what: string) =>
+    `${what} does not exist (finished commands are removed after the retention period). List commands with GET /cex/api/v1/endpoints/commands?endpointId=<id>.`),
+  commandTaskNotFound: entry('COMMAND_TASK_NOT_FOUND', 404, (taskId: string) =>
+    `Batch task ${q(taskId)} does not exist. List tasks with GET /cex/api/v1/endpoints/commands/batch/tasks.`),
+  commandResultUnknown: entry('COMMAND_RESULT_UNKNOWN', 404, (ids: readonly number[], commandType: string) =>
+    `No ${q(commandType)} command with ID ${ids.join(', ')} is waiting for this endpoint. Report results only for commands received on …/command/${commandType}; expired ones no longer take a result.`),
+  commandParameterInvalid: entry('COMMAND_PARAMETER_INVALID', 400, (name: string, problem: string) =>
+    `Query parameter ${name} ${problem}. Correct it (see /api/docs) and send the request again.`),
 
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>

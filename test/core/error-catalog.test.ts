@@ -12,16 +12,20 @@ import { Reason, reasonForError } from '../../src/transport/reason-codes.js';
 
 const entries = Object.entries(errors) as Array<[string, CatalogEntry<string, unknown[]>]>;
 
-/** Arguments that give no advice of their own: the advice has to come from the entry's template. */
-function sample(name: string, variant = 0): unknown[] {
-  const args: unknown[] = Array.from({ length: 6 }, (_, i) => `x${variant}${i}`);
-  const fixAt = CALLER_WRITES_THE_FIX[name];
-  if (fixAt !== undefined) args[fixAt] = 'Start with --flag <value>.';
-  return args;
-}
+/**
+ * Arguments that give no advice of their own, so the advice has to come from the entry's template:
+ * strings by default, these where an entry takes something else.
+ */
+const SAMPLES: { [K in keyof typeof errors]?: (variant: number) => Parameters<(typeof errors)[K]> } = {
+  commandResultUnknown: (variant) => [[variant, variant + 1], `x${variant}`],
+  // The advice is a required argument here: only the caller knows which setting chose the address.
+  listenFailed: (variant) => [`x${variant}0`, `x${variant}1`, `x${variant}2`, 'Start with --flag <value>.'],
+};
 
-/** Entries whose advice is a required argument, because only the caller knows the setting to change. */
-const CALLER_WRITES_THE_FIX: Record<string, number> = { listenFailed: 3 };
+function sample(name: string, variant = 0): unknown[] {
+  const given = SAMPLES[name as keyof typeof errors];
+  return given ? given(variant) : Array.from({ length: 6 }, (_, i) => `x${variant}${i}`);
+}
 
 /** Words a piece of advice starts with ("Use …", "Send …", "… or ask an admin …"). */
 const ADVICE =
