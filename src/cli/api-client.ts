@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TetherError, errors } from '../core/errors.js';
+import { type TetherError, errors, revive } from '../core/errors.js';
 import { adminApiKeyPath, readKey } from '../platform/admin-key.js';
 import type { Io } from './io.js';
 
@@ -66,8 +66,7 @@ async function send(baseUrl: string, apiKey: string, method: string, pathAndQuer
   if (!response.ok) {
     const text = await response.text();
     const json = parseJson(text);
-    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
-    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}.`);
+    throw problemOf(response.status, json, '');
   }
   return response;
 }
@@ -117,9 +116,7 @@ async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQ
   const json = parseJson(text);
   if (!response.ok) {
     // The API's problem body: {status, code, message}, built from the same error catalog.
-    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
-    const snippet = text.split('\n')[0]!.slice(0, 200);
-    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}${snippet ? `: ${snippet}` : ''}.`);
+    throw problemOf(response.status, json, text.split('\n')[0]!.slice(0, 200));
   }
   return json as T;
 }
@@ -131,6 +128,12 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The server's catalog error as it was; an unknown code (a newer server) keeps its message. */
+function problemOf(status: number, json: unknown, snippet: string): TetherError {
+  if (!isProblem(json)) return errors.apiAnswered(status, snippet);
+  return revive(json) ?? errors.apiAnswered(status, `${json.code}: ${json.message.replace(/\.$/, '')}`);
 }
 
 function isProblem(value: unknown): value is { status: number; code: string; message: string } {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { errors } from '../../core/errors.js';
 
 /**
  * One set of versioned migrations: `migrations[i]` takes the schema from version i to i + 1, and
@@ -30,7 +31,7 @@ export async function runMigrations(client: pg.PoolClient, set: MigrationSet): P
       const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${set.table} WHERE id = 1`);
       const current = rows[0]?.version ?? 0;
       if (current > target) {
-        throw new Error(`${set.name} schema version ${current} is newer than this Tether (${target}). Upgrade Tether.`);
+        throw errors.schemaTooNew(set.name, current, target);
       }
       if (current === target) {
         await client.query('COMMIT');

@@ -114,7 +114,7 @@ class SqliteControlStorage implements ControlStorage {
     if (this.s) return;
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw errors.dataDirUnusable('control.db', `its schema version ${version} is newer than this Tether knows (${MIGRATIONS.length}); run the newer Tether`);
+      throw errors.schemaTooNew('control.db', version, MIGRATIONS.length);
     }
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.db.transaction(() => {
