@@ -21,6 +21,8 @@ import type { PoolSettings } from './connection.js';
 import { StorePool } from './store-pool.js';
 
 const TASK_COLUMNS = 'task_id, application_name, command_type, request_payload, created_at, expires_at, endpoint_count';
+/** For an UPDATE … FROM whose other relation also has an `id`. */
+const QUALIFIED_COMMAND_COLUMNS = COMMAND_COLUMNS.split(', ').map((c) => `commands.${c}`).join(', ');
 const KEY_MATCH = 'app_version_name = $1 AND name = $2 AND endpoint_id = $3';
 const json = (value: JsonValue | undefined): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
@@ -257,7 +259,7 @@ class PostgresControlStorage implements ControlStorage {
         `UPDATE commands SET status = 'EXECUTED', response_payload = r.payload, status_code = r.code, reason_phrase = r.reason, updated_at = $2
          FROM unnest($5::bigint[], $6::text[], $7::numeric[], $8::text[]) AS r(id, payload, code, reason)
          WHERE commands.id = r.id AND commands.endpoint_id = $1 AND commands.command_type = $3 AND commands.status = 'PENDING' AND commands.expires_at > $4
-         RETURNING ${COMMAND_COLUMNS.split(', ').map((c) => `commands.${c}`).join(', ')}`,
+         RETURNING ${QUALIFIED_COMMAND_COLUMNS}`,
         [
           endpointId, at, commandType, at,
           applying.map((r) => r.id), applying.map((r) => json(r.payload)), applying.map((r) => String(r.statusCode)), applying.map((r) => r.reasonPhrase ?? null),
@@ -322,12 +324,14 @@ class PostgresControlStorage implements ControlStorage {
 
   async expireCommands(now: Iso, limit: number): Promise<CommandRecord[]> {
     // Every node sweeps: SKIP LOCKED hands each due command to one of them, and a command a result
-    // is completing right now is left to that result.
+    // is completing right now is left to that result. MATERIALIZED: as a plain `IN (… LIMIT)` the
+    // planner may run the selection again per row and expire more than `limit`.
     const { rows } = await this.query<CommandRow>(
-      `UPDATE commands SET status = 'EXPIRED', updated_at = $1
-       WHERE id IN (SELECT id FROM commands WHERE status = 'PENDING' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         AND status = 'PENDING'
-       RETURNING ${COMMAND_COLUMNS}`,
+      `WITH due AS MATERIALIZED (
+         SELECT id FROM commands WHERE status = 'PENDING' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE commands SET status = 'EXPIRED', updated_at = $1 FROM due
+       WHERE commands.id = due.id AND commands.status = 'PENDING'
+       RETURNING ${QUALIFIED_COMMAND_COLUMNS}`,
       [now, limit],
     );
     return rows.map(toCommand).sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : a.id - b.id));
