@@ -354,6 +354,32 @@ export function controlStorageConformance(name: string, open: () => Promise<Open
         assert.deepEqual(await store.getCommand(a!.id), winner);
       }));
 
+    test('commands: many devices reporting, being sent commands and configurations at once each get their own outcome', () =>
+      withStore(async (store) => {
+        const stored = await store.insertCommands(Array.from({ length: 50 }, (_, i) => command({ endpointId: `d${i}` })));
+        const [foreign] = await store.insertCommands([command({ endpointId: 'elsewhere' })]);
+        const calls = stored.map((c, i) =>
+          i % 2 === 0
+            ? store.completeCommands(c.endpointId, 'reboot', [{ id: c.id, statusCode: 200, payload: i }, { id: foreign!.id, statusCode: 200 }, { id: c.id, statusCode: 500 }], T0)
+            : store.markDispatched([c.id], T1).then(() => undefined),
+        );
+        const dispatched = store.recordDispatches(stored.map((c) => dispatch({ endpointId: c.endpointId, at: T1 })));
+        const outcomes = await Promise.all(calls);
+        await dispatched;
+        for (const [i, c] of stored.entries()) {
+          const now = await store.getCommand(c.id);
+          if (i % 2 === 0) {
+            assert.deepEqual(outcomes[i], { executed: [{ ...c, status: 'EXECUTED', responsePayload: i, statusCode: 200, updatedAt: T0 }], unknown: [foreign!.id], finished: [c.id] });
+            assert.equal(now?.status, 'EXECUTED');
+          } else {
+            assert.equal(now?.status, 'PENDING');
+            assert.equal(now?.lastDispatchedAt, T1);
+          }
+        }
+        assert.equal((await store.getCommand(foreign!.id))?.status, 'PENDING');
+        assert.equal((await store.queryStatuses({ offset: 0, limit: 1 })).totalElements, 50);
+      }));
+
     test('commands: queryCommands newest first, paged, filtered by endpoints (2,000 of them), application, types, statuses and task', () =>
       withStore(async (store) => {
         const input: Array<Omit<CommandRecord, 'id'>> = [];

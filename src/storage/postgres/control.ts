@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { CommandRecord, CommandResult, CommandTask, CommandTaskProgress, ConfigStatusRecord, ConfigurationRecord } from '../../core/control.js';
+import { errors } from '../../core/errors.js';
 import type { Iso, JsonValue, Page } from '../../core/types.js';
 import {
   COMMAND_COLUMNS,
@@ -18,11 +19,10 @@ import {
 import type { CommandQuery, ConfigKey, Confirmation, ControlStorage, Dispatch, ResultOutcome, StatusQuery } from '../control.js';
 import { CONTROL_MIGRATIONS } from './control-schema.js';
 import type { PoolSettings } from './connection.js';
+import { ControlWriter, QUALIFIED_COMMAND_COLUMNS } from './control-writes.js';
 import { StorePool } from './store-pool.js';
 
 const TASK_COLUMNS = 'task_id, application_name, command_type, request_payload, created_at, expires_at, endpoint_count';
-/** For an UPDATE … FROM whose other relation also has an `id`. */
-const QUALIFIED_COMMAND_COLUMNS = COMMAND_COLUMNS.split(', ').map((c) => `commands.${c}`).join(', ');
 const KEY_MATCH = 'app_version_name = $1 AND name = $2 AND endpoint_id = $3';
 const json = (value: JsonValue | undefined): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
@@ -33,19 +33,27 @@ const json = (value: JsonValue | undefined): string | null => (value === undefin
  * contract is one statement the database applies atomically per row (If-Match is a condition of
  * the UPDATE/DELETE, a result changes a command only `WHERE status = 'PENDING'`), and what SQLite
  * does row by row in one transaction is one set-based statement here (`unnest` arrays): 10,000
- * commands or a fleet's dispatches cost one round trip, not 10,000.
+ * commands or a fleet's dispatches cost one round trip, not 10,000. What devices cause (results,
+ * pushes, dispatches) group-commits across callers too (control-writes.ts).
  */
 class PostgresControlStorage implements ControlStorage {
   readonly kind = 'postgres';
+  private readonly writer: ControlWriter;
+  private closing = false;
 
-  constructor(private readonly db: StorePool) {}
+  constructor(private readonly db: StorePool) {
+    this.writer = new ControlWriter(db);
+  }
 
   init(): Promise<void> {
     return this.db.init();
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    // What devices reported before the close still commits.
+    this.closing = true;
+    await this.writer.flush();
+    await this.db.close();
   }
 
   private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
@@ -126,31 +134,9 @@ class PostgresControlStorage implements ControlStorage {
 
   // --- statuses ---------------------------------------------------------------------------------
 
-  async recordDispatches(dispatches: readonly Dispatch[]): Promise<void> {
-    if (dispatches.length === 0) return;
-    // One INSERT may not touch a row twice: a key dispatched twice is created by its first dispatch
-    // (its place in the history) and dated by its last, as one by one.
-    const byKey = new Map<string, { first: Dispatch; at: Iso }>();
-    for (const d of dispatches) {
-      const k = JSON.stringify([d.endpointId, d.appVersionName, d.name, d.configId]);
-      byKey.set(k, { first: byKey.get(k)?.first ?? d, at: d.at });
-    }
-    const rows = [...byKey.values()];
-    const column = <T>(pick: (r: (typeof rows)[number]) => T) => rows.map(pick);
-    // A status is created at its first dispatch; later dispatches only move the date (a confirmed
-    // status stays confirmed: the device already answered for this configuration). ORDER BY keeps
-    // `seq` in the order given.
-    await this.query(
-      `INSERT INTO config_statuses (endpoint_id, app_version_name, name, config_id, status, config, last_dispatched_date)
-       SELECT e, v, n, c, 'DISPATCHED', d, a
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS x(e, v, n, c, d, a, o)
-       ORDER BY o
-       ON CONFLICT (endpoint_id, app_version_name, name, config_id) DO UPDATE SET last_dispatched_date = excluded.last_dispatched_date`,
-      [
-        column((r) => r.first.endpointId), column((r) => r.first.appVersionName), column((r) => r.first.name), column((r) => r.first.configId),
-        column((r) => JSON.stringify(r.first.config)), column((r) => r.at),
-      ],
-    );
+  recordDispatches(dispatches: readonly Dispatch[]): Promise<void> {
+    if (this.closing) return Promise.reject(errors.unavailable());
+    return dispatches.length === 0 ? Promise.resolve() : this.writer.dispatches(dispatches);
   }
 
   async recordConfirmation(c: Confirmation): Promise<void> {
@@ -237,54 +223,15 @@ class PostgresControlStorage implements ControlStorage {
     return rows.map(toCommand);
   }
 
-  async markDispatched(ids: readonly number[], at: Iso): Promise<void> {
-    const valid = ids.filter(Number.isSafeInteger);
-    if (valid.length === 0) return;
-    await this.query('UPDATE commands SET last_dispatched_at = $1 WHERE id = ANY($2::bigint[])', [at, valid]);
+  markDispatched(ids: readonly number[], at: Iso): Promise<void> {
+    if (this.closing) return Promise.reject(errors.unavailable());
+    return ids.length === 0 ? Promise.resolve() : this.writer.dispatched(ids, at);
   }
 
-  async completeCommands(endpointId: string, commandType: string, results: readonly CommandResult[], at: Iso): Promise<ResultOutcome> {
-    const outcome: ResultOutcome = { executed: [], unknown: [], finished: [] };
-    if (results.length === 0) return outcome;
-    // The first result of an ID applies; a repeat finds the command finished, as one by one.
-    const first = new Map<number, CommandResult>();
-    for (const r of results) if (Number.isSafeInteger(r.id) && !first.has(r.id)) first.set(r.id, r);
-    const applying = [...first.values()];
-    const executed = new Map<number, CommandRecord>();
-    const found = new Set<number>();
-    if (applying.length > 0) {
-      // Each row changes only while PENDING and unexpired: of two nodes reporting the same command,
-      // the second finds it EXECUTED. 11/CEP: an expired command stays expired.
-      const { rows } = await this.query<CommandRow>(
-        `UPDATE commands SET status = 'EXECUTED', response_payload = r.payload, status_code = r.code, reason_phrase = r.reason, updated_at = $2
-         FROM unnest($5::bigint[], $6::text[], $7::numeric[], $8::text[]) AS r(id, payload, code, reason)
-         WHERE commands.id = r.id AND commands.endpoint_id = $1 AND commands.command_type = $3 AND commands.status = 'PENDING' AND commands.expires_at > $4
-         RETURNING ${QUALIFIED_COMMAND_COLUMNS}`,
-        [
-          endpointId, at, commandType, at,
-          applying.map((r) => r.id), applying.map((r) => json(r.payload)), applying.map((r) => String(r.statusCode)), applying.map((r) => r.reasonPhrase ?? null),
-        ],
-      );
-      for (const row of rows) executed.set(Number(row.id), toCommand(row));
-      const rest = applying.filter((r) => !executed.has(r.id)).map((r) => r.id);
-      if (rest.length > 0) {
-        const { rows: others } = await this.query<{ id: string }>('SELECT id FROM commands WHERE id = ANY($1::bigint[]) AND endpoint_id = $2 AND command_type = $3', [
-          rest,
-          endpointId,
-          commandType,
-        ]);
-        for (const row of others) found.add(Number(row.id));
-      }
-    }
-    const seen = new Set<number>();
-    for (const r of results) {
-      const command = executed.get(r.id);
-      if (command && !seen.has(r.id)) outcome.executed.push(command);
-      else if (command || found.has(r.id)) outcome.finished.push(r.id);
-      else outcome.unknown.push(r.id);
-      seen.add(r.id);
-    }
-    return outcome;
+  completeCommands(endpointId: string, commandType: string, results: readonly CommandResult[], at: Iso): Promise<ResultOutcome> {
+    if (this.closing) return Promise.reject(errors.unavailable());
+    if (results.length === 0) return Promise.resolve({ executed: [], unknown: [], finished: [] });
+    return this.writer.complete(endpointId, commandType, results, at);
   }
 
   async queryCommands(query: CommandQuery): Promise<Page<CommandRecord>> {
