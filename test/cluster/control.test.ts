@@ -60,12 +60,18 @@ async function connectDevice(node: TetherNode, clientId: string): Promise<Device
   return device;
 }
 
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** QoS 1: resolves once the server acknowledged (for a result: stored it). */
 async function publish(device: Device, topic: string, payload: unknown): Promise<void> {
-  await Promise.race([
-    device.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }),
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`no PUBACK for ${topic} within 10 s`)), 10_000)),
-  ]);
+  await within(device.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }), 10_000, `PUBACK for ${topic.split('/').slice(2, 3).concat(topic.split('/').slice(4)).join('/')}`);
 }
 
 /** The first message on `topic` after index `from` of the device's log. */
@@ -108,7 +114,7 @@ test('two nodes: a command and a configuration sent through node A reach a devic
   assert.deepEqual(config, { configId: stored.configId, config: { mode: 'eco' } });
 
   // The device leaves node B; a command sent meanwhile waits in the shared store.
-  await device.client.endAsync();
+  await within(device.client.endAsync(), 10_000, 'disconnecting from node B');
   const offline = await api(nodeB, 'POST', `/cex/api/v1/endpoints/${endpointId}/commands/reboot?awaitTimeout=0`, { delay: 9 });
   assert.equal(offline.status, 202);
   assert.equal(offline.body.status, 'PENDING');
