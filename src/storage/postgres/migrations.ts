@@ -7,9 +7,10 @@ import { errors } from '../../core/errors.js';
  * nodes may start at once: each step runs under a transaction-scoped advisory lock (`lock`, a
  * constant of the set), so exactly one node applies it and the others find it done.
  *
- * The register (schema.ts), time series (time-series/schema.ts), accounts (accounts-schema.ts) and
- * client credentials (client-credentials.ts) are separate sets with their own version rows, so each
- * evolves without renumbering the others. Their locks are listed in locks.ts.
+ * The register (schema.ts), time series (time-series/schema.ts), accounts (accounts-schema.ts),
+ * configurations and commands (control-schema.ts) and client credentials (client-credentials.ts)
+ * are separate sets with their own version rows, so each evolves without renumbering the others.
+ * Their locks are listed in locks.ts.
  */
 export interface MigrationSet {
   /** For the error a database newer than this code gets: `Database`, `Time series`, … */
