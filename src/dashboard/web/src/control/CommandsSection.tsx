@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { JsonValue } from '../api.js';
 import { formatDate } from '../format.js';
 import { useLiveEvents } from '../live.js';
@@ -31,7 +31,7 @@ export function readCommandForm(form: CommandForm): { type: string; payload: Jso
 }
 
 /** Type, payload (JSON or text) and time to live: the fields a single and a batch command share. */
-export function CommandFields({ form, onChange }: { form: CommandForm; onChange: (form: CommandForm) => void }) {
+export function CommandFields({ form, onChange, children }: { form: CommandForm; onChange: (form: CommandForm) => void; children?: ReactNode }) {
   const problem = form.asText ? null : parseJson(form.payload);
   return (
     <>
@@ -55,9 +55,12 @@ export function CommandFields({ form, onChange }: { form: CommandForm; onChange:
       <label className="check">
         <input type="checkbox" checked={form.asText} onChange={(e) => onChange({ ...form, asText: e.target.checked })} /> Payload is text (sent as text/plain)
       </label>
-      <Field label="Time to live (seconds)">
-        {(id) => <input id={id} type="number" min={1} step={1} value={form.ttlSeconds} onChange={(e) => onChange({ ...form, ttlSeconds: e.target.value })} />}
-      </Field>
+      <div className="command-numbers">
+        <Field label="Time to live (seconds)">
+          {(id) => <input id={id} type="number" min={1} step={1} value={form.ttlSeconds} onChange={(e) => onChange({ ...form, ttlSeconds: e.target.value })} />}
+        </Field>
+        {children}
+      </div>
     </>
   );
 }
@@ -75,12 +78,17 @@ export function CommandsSection({ app, endpointId }: { app: string; endpointId: 
   const [commands, setCommands] = useState<Command[]>();
   const [listError, setListError] = useState<unknown>(null);
 
+  // A slower earlier reload must not overwrite a newer answer.
+  const generation = useRef(0);
   const reload = useCallback(async () => {
+    const id = ++generation.current;
     try {
-      setCommands(await commandsApi.list(endpointId));
+      const list = await commandsApi.list(endpointId);
+      if (id !== generation.current) return;
+      setCommands(list);
       setListError(null);
     } catch (err) {
-      setListError(err);
+      if (id === generation.current) setListError(err);
     }
   }, [endpointId]);
   useEffect(() => {
@@ -90,15 +98,7 @@ export function CommandsSection({ app, endpointId }: { app: string; endpointId: 
   useLiveEvents(
     app,
     (event) => {
-      if (event.type !== 'command.finished' || event.endpointId !== endpointId) return;
-      void reload();
-      // The answer shown above the list follows a pending command to its end.
-      if (result?.pending && result.command.commandId === event.commandId) {
-        void commandsApi.list(endpointId).then((list) => {
-          const now = list.find((c) => c.commandId === event.commandId);
-          if (now) setResult({ command: now, pending: false, waited: result.waited });
-        }, () => {});
-      }
+      if (event.type === 'command.finished' && event.endpointId === endpointId) void reload();
     },
     () => void reload(),
   );
@@ -128,10 +128,11 @@ export function CommandsSection({ app, endpointId }: { app: string; endpointId: 
             void onSend();
           }}
         >
-          <CommandFields form={form} onChange={setForm} />
-          <Field label="Wait for the result (seconds, 0–60)">
-            {(id) => <input id={id} type="number" min={0} max={60} step={1} value={awaitSeconds} onChange={(e) => setAwaitSeconds(e.target.value)} />}
-          </Field>
+          <CommandFields form={form} onChange={setForm}>
+            <Field label="Wait for the result (seconds, 0–60)">
+              {(id) => <input id={id} type="number" min={0} max={60} step={1} value={awaitSeconds} onChange={(e) => setAwaitSeconds(e.target.value)} />}
+            </Field>
+          </CommandFields>
           <div className="config-actions">
             <button type="submit" disabled={sendAction.busy}>
               {sendAction.busy ? `Waiting up to ${awaitSeconds} s for the device…` : 'Send command'}
@@ -140,7 +141,8 @@ export function CommandsSection({ app, endpointId }: { app: string; endpointId: 
           <ErrorMessage error={sendAction.error} />
         </form>
       )}
-      {result && <CommandResult {...result} />}
+      {/* The list is reloaded when a command finishes: the answer shown follows a pending command to its end. */}
+      {result && <CommandResult {...result} command={commands?.find((c) => c.commandId === result.command.commandId) ?? result.command} />}
 
       <h3 id="command-list-title">Sent commands</h3>
       <ErrorMessage error={listError} />

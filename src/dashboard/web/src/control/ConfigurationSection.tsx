@@ -38,19 +38,20 @@ export function ConfigurationSection({ app, endpoint }: { app: string; endpoint:
   const save = useAction();
   const problemId = useId();
 
-  const loadNames = useCallback(async () => {
-    const found = await configurationsApi.names(endpointId, version);
-    // A name added here but not saved yet stays selectable.
-    setNames((current) => [...new Set([...found, ...current])]);
-  }, [endpointId, version]);
-
+  // The lists first: a GET of a configuration that does not exist would be a 404 in the console.
   const generation = useRef(0);
   const load = useCallback(
     async (which: string) => {
       const id = ++generation.current;
       try {
-        const [own, fallback] = await Promise.all([configurationsApi.own(endpointId, version, which), configurationsApi.versionDefault(version, which)]);
+        const lists = await configurationsApi.lists(endpointId, version);
+        const [own, fallback] = await Promise.all([
+          lists.own.includes(which) ? configurationsApi.own(endpointId, version, which) : null,
+          lists.defaults.includes(which) ? configurationsApi.versionDefault(version, which) : null,
+        ]);
         if (id !== generation.current) return;
+        // A name added here but not saved yet stays selectable.
+        setNames((current) => [...new Set([DEFAULT_NAME, ...[...lists.own, ...lists.defaults].sort(), ...current])]);
         setLoaded({ name: which, own, fallback });
         // A new configuration of its own starts from what the endpoint runs now.
         setText(pretty((own ?? fallback)?.configuration.config ?? {}));
@@ -63,9 +64,6 @@ export function ConfigurationSection({ app, endpoint }: { app: string; endpoint:
     [endpointId, version],
   );
 
-  useEffect(() => {
-    loadNames().catch(setLoadError);
-  }, [loadNames]);
   useEffect(() => {
     setSaved('');
     save.setError(null);
@@ -249,12 +247,16 @@ function AddName({ names, onAdd }: { names: string[]; onAdd: (name: string) => v
 function useStatuses(app: string, endpointId: string) {
   const [data, setData] = useState<ConfigStatus[]>();
   const [error, setError] = useState<unknown>(null);
+  const generation = useRef(0);
   const reload = useCallback(async () => {
+    const id = ++generation.current;
     try {
-      setData((await configurationsApi.statuses(endpointId)).content);
+      const page = await configurationsApi.statuses(endpointId);
+      if (id !== generation.current) return;
+      setData(page.content);
       setError(null);
     } catch (err) {
-      setError(err);
+      if (id === generation.current) setError(err);
     }
   }, [endpointId]);
   useEffect(() => {

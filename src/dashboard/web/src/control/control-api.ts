@@ -95,14 +95,13 @@ async function loadOne(url: string): Promise<LoadedConfiguration | null> {
 }
 
 export const configurationsApi = {
-  /** Names of the endpoint's own configurations and its version's defaults, "default" first. */
-  async names(endpointId: string, appVersion: string): Promise<string[]> {
+  /** Names of the endpoint's own configurations and of its version's defaults. */
+  async lists(endpointId: string, appVersion: string): Promise<{ own: string[]; defaults: string[] }> {
     const [own, defaults] = await Promise.all([
       request<Configuration[]>('GET', `${endpointPath(endpointId, appVersion)}/configurations`),
       request<Configuration[]>('GET', `${versionPath(appVersion)}/configurations`),
     ]);
-    const names = new Set([DEFAULT_NAME, ...[...own, ...defaults].map((c) => c.name).sort()]);
-    return [...names];
+    return { own: own.map((c) => c.name), defaults: defaults.map((c) => c.name) };
   },
   own: (endpointId: string, appVersion: string, name: string) => loadOne(`${endpointPath(endpointId, appVersion)}${nameQuery(name)}`),
   versionDefault: (appVersion: string, name: string) => loadOne(`${versionPath(appVersion)}${nameQuery(name)}`),
