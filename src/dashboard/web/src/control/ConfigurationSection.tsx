@@ -125,24 +125,27 @@ export function ConfigurationSection({ app, endpoint }: { app: string; endpoint:
               <>No configuration by this name, neither its own nor a version default: the device gets none. Saving gives it one.</>
             )}
           </p>
-          <Field label={own ? `${label(name)} configuration (JSON)` : `New ${label(name).toLowerCase()} configuration of its own (JSON)`}>
-            {(id) => (
-              <textarea
-                id={id}
-                className="json-editor"
-                spellCheck={false}
-                rows={Math.min(20, Math.max(6, text.split('\n').length + 1))}
-                value={text}
-                readOnly={!can.writeEndpoints}
-                aria-invalid={'error' in parsed}
-                aria-describedby={'error' in parsed ? problemId : undefined}
-                onChange={(e) => {
-                  setText(e.target.value);
-                  setSaved('');
-                }}
-              />
-            )}
-          </Field>
+          {/* A viewer has nothing to start from when the endpoint has no configuration of its own. */}
+          {(own || can.writeEndpoints) && (
+            <Field label={own ? `${label(name)} configuration (JSON)` : `New ${label(name).toLowerCase()} configuration of its own (JSON)`}>
+              {(id) => (
+                <textarea
+                  id={id}
+                  className="json-editor"
+                  spellCheck={false}
+                  rows={Math.min(20, Math.max(6, text.split('\n').length + 1))}
+                  value={text}
+                  readOnly={!can.writeEndpoints}
+                  aria-invalid={'error' in parsed}
+                  aria-describedby={'error' in parsed ? problemId : undefined}
+                  onChange={(e) => {
+                    setText(e.target.value);
+                    setSaved('');
+                  }}
+                />
+              )}
+            </Field>
+          )}
           {'error' in parsed && (
             <p id={problemId} className="error" role="alert">
               {parsed.error}
