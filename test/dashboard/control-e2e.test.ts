@@ -224,6 +224,8 @@ test('the Endpoint List sends a batch command and sets a configuration; the batc
 
   // All matching (more than a page): by-query, one task; the offline endpoints stay pending.
   for (let i = 0; i < 10; i++) await harness.tether.services.registry.createEndpoint({ appVersionName: version, metadata: { model: `Offline ${i}` } });
+  // The list reloads itself after the new endpoints' live events; then a page of 10.
+  await eventually('all 11 endpoints on one page', async () => /^1–11 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''));
   await page.getByLabel('Rows per page').selectOption('10');
   await eventually('a first page of 10 out of 11 endpoints', async () => /^1–10 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''));
   await page.getByRole('checkbox', { name: 'Select all endpoints on this page' }).check();

@@ -160,11 +160,14 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
 
   // Live updates: patch the visible row at once, and reload the page when the change may move rows.
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  // The timer may fire after the page, sort or page size changed: it loads with the state of then.
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
   const scheduleReload = () => {
     if (reloadTimer.current) return;
     reloadTimer.current = setTimeout(() => {
       reloadTimer.current = undefined;
-      void load();
+      void latestLoad.current();
     }, 250);
   };
   useEffect(() => () => clearTimeout(reloadTimer.current), []);
