@@ -178,6 +178,7 @@ test('tether commands send without a device answers PENDING with exit 2; batch -
   assert.equal(byApp.code, 0, byApp.stderr);
   assert.match((JSON.parse(byApp.stdout) as { taskId: string }).taskId, /^[0-9a-f-]{36}$/);
 
+  assertOneLineError(await tether(['commands', 'batch', '--type', 'echo', '--app', 'demo_application', '--filter', 'model=A300', ...api]), /the search matches no endpoint/);
   assertOneLineError(await tether(['commands', 'send', '--endpoint', endpointId, ...api]), /--type is missing/);
   assertOneLineError(await tether(['commands', 'send', '--endpoint', endpointId, '--type', 'echo', '--wait', '61', ...api]), /wait at most 60 seconds/);
   assertOneLineError(await tether(['commands', 'batch', '--type', 'echo', ...api]), /--endpoints <id,id,...> or --app <application>/);

@@ -62,10 +62,11 @@ simulated device that answers \`echo\` and \`reboot\`: npx tether device --token
       answered another code, the command EXPIRED, or the request failed.
   npx tether commands list --endpoint <id> [--type <type>] [--limit <n>]
       The endpoint's commands, newest first, with status, status code and response.
-  npx tether commands batch --type <type> (--endpoints <id,id,...> | --app <application> [--search <text>])
+  npx tether commands batch --type <type> (--endpoints <id,id,...> | --app <application> [--search <text>] [--filter <expr>]...)
                             [--payload <json or text>] [--ttl <ms>] [--watch]
       One command to many endpoints (a batch task); prints the task ID. --app addresses every
-      endpoint of the application the Endpoint List's --search matches. --watch prints the
+      endpoint of the application that the Endpoint List's --search and --filter match
+      (<key>=<value>, <key>~<text>, <key>: as in npx tether endpoints export). --watch prints the
       progress until nothing is pending; it then exits 0 when every command was executed with a
       2xx status code, 1 otherwise.
 
@@ -92,6 +93,7 @@ const BATCH_FLAGS = {
   endpoints: { type: 'string' },
   app: { type: 'string' },
   search: { type: 'string' },
+  filter: { type: 'string', multiple: true },
   payload: { type: 'string' },
   ttl: { type: 'string' },
   watch: { type: 'boolean' },
@@ -203,7 +205,8 @@ async function batch(argv: string[], io: Io): Promise<number> {
   if ((values.endpoints === undefined) === (values.app === undefined)) {
     throw errors.configInvalid('command line', `name the endpoints once: --endpoints <id,id,...> or --app <application> [--search <text>] (${shape})`);
   }
-  if (values.search !== undefined && values.app === undefined) throw errors.configInvalid('command line', '--search goes with --app <application>');
+  const filters = (values.filter as unknown as string[] | undefined) ?? [];
+  if ((values.search !== undefined || filters.length > 0) && values.app === undefined) throw errors.configInvalid('command line', '--search and --filter go with --app <application>');
   const payload = payloadOf(values.payload);
   // A batch carries its payload inside a JSON body: text travels as a JSON string.
   const body: Record<string, unknown> = {};
@@ -218,6 +221,7 @@ async function batch(argv: string[], io: Io): Promise<number> {
   } else {
     const query = new URLSearchParams({ applicationName: values.app! });
     if (values.search !== undefined) query.set('search', values.search);
+    for (const filter of filters) query.append('filter', filter);
     ({ taskId } = await client.request<{ taskId: string }>('POST', `${CEX}/endpoints/commands/${encodeURIComponent(type)}/batch/by-query?${query.toString()}`, body));
   }
   if (values.watch !== true) {
