@@ -154,7 +154,7 @@ test('tether device --observe gets a configuration set over REST and reports it 
 });
 
 test('tether commands send without a device answers PENDING with exit 2; batch --watch follows it until it expires', async (t) => {
-  const { api, createEndpoint } = await setup(t);
+  const { server, api, createEndpoint } = await setup(t);
   const { endpointId } = await createEndpoint();
   const other = await createEndpoint();
 
@@ -179,6 +179,11 @@ test('tether commands send without a device answers PENDING with exit 2; batch -
   assert.match((JSON.parse(byApp.stdout) as { taskId: string }).taskId, /^[0-9a-f-]{36}$/);
 
   assertOneLineError(await tether(['commands', 'batch', '--type', 'echo', '--app', 'demo_application', '--filter', 'model=A300', ...api]), /the search matches no endpoint/);
+
+  // A refused token does not get better by reconnecting: the observing device exits 1.
+  const refused = background(t, ['device', '--token', 'no-such-token', '--host', '127.0.0.1', '--port', String(server.mqttPort), '--observe']);
+  assert.equal(await refused.exit(), 1, refused.output());
+  assert.match(refused.output(), /ERROR: Configuration request refused .*"statusCode":401/);
   assertOneLineError(await tether(['commands', 'send', '--endpoint', endpointId, ...api]), /--type is missing/);
   assertOneLineError(await tether(['commands', 'send', '--endpoint', endpointId, '--type', 'echo', '--wait', '61', ...api]), /wait at most 60 seconds/);
   assertOneLineError(await tether(['commands', 'batch', '--type', 'echo', ...api]), /--endpoints <id,id,...> or --app <application>/);

@@ -44,7 +44,8 @@ export interface Server {
   mqttPort: number;
   httpPort: number;
   stdout: () => string;
-  exited: Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself; fails on the deadline. */
+  exit: (timeoutMs?: number) => Promise<number | null>;
 }
 
 /** `tether start` on free ports; resolves once it printed where it listens. */
@@ -85,6 +86,8 @@ export interface Background {
   waitFor: (pattern: RegExp, what: string, timeoutMs?: number) => Promise<RegExpMatchArray>;
   /** SIGINT, as Ctrl-C; resolves with the exit code. */
   stop: () => Promise<number | null>;
+  /** Resolves with the exit code once the process ends by itself; fails on the deadline. */
+  exit: (timeoutMs?: number) => Promise<number | null>;
 }
 
 /** A long-running `tether …` (e.g. `device --observe`), killed when the test ends if still running. */
@@ -114,6 +117,13 @@ export function background(t: { after(fn: () => unknown): void }, args: string[]
     stop() {
       if (!gone) child.kill('SIGINT');
       return exited;
+    },
+    exit(timeoutMs = 10_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out waiting for the process to exit:\n${out}`)), timeoutMs);
+      });
+      return Promise.race([exited, deadline]).finally(() => clearTimeout(timer));
     },
   };
 }

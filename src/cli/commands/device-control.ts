@@ -17,7 +17,7 @@ export interface ObserveOptions {
 }
 
 /** What ended one connection. */
-type SessionEnd = 'stopped' | 'reboot' | 'lost';
+type SessionEnd = 'stopped' | 'reboot' | 'lost' | 'refused';
 
 interface CommandItem {
   id: number;
@@ -36,6 +36,8 @@ export async function runObserve(connect: () => Promise<MqttClient>, o: ObserveO
   for (;;) {
     const end = await session(client, o, io, signal, applied);
     if (end === 'stopped') return 0;
+    // A token the server refuses (unknown, suspended, revoked) does not get better by reconnecting.
+    if (end === 'refused') return 1;
     await wait(o.reconnectDelayMs, signal);
     if (signal.aborted) return 0;
     for (;;) {
@@ -149,8 +151,10 @@ async function session(client: MqttClient, o: ObserveOptions, io: Io, signal: Ab
       // config/json[/<name>][/<requestId>]/(status|error): our request IDs are told apart from names.
       if (rest.length > 0 && configRequestIds.has(rest[rest.length - 1]!)) rest.pop();
       const name = rest.join('/');
-      if (outcome === 'error') io.err(`ERROR: Configuration request refused (reply on ${topic}): ${text}`);
-      else if (outcome === 'status') await onConfiguration(topic, name === 'default' ? '' : name, text);
+      if (outcome === 'error') {
+        io.err(`ERROR: Configuration request refused (reply on ${topic}): ${text}`);
+        if (refusesToken(text)) finish('refused');
+      } else if (outcome === 'status') await onConfiguration(topic, name === 'default' ? '' : name, text);
       return;
     }
     if (topic.startsWith(`${cex}/command/`)) {
@@ -185,6 +189,16 @@ async function session(client: MqttClient, o: ObserveOptions, io: Io, signal: Ab
     client.removeListener('close', onClose);
     if (!rebooting && client.connected) await client.endAsync().catch(() => {});
     client.removeAllListeners('message');
+  }
+}
+
+/** 401 (unknown token) or 403 (suspended or revoked) in a 1/KP error payload. */
+function refusesToken(text: string): boolean {
+  try {
+    const code = (JSON.parse(text) as { statusCode?: unknown }).statusCode;
+    return code === 401 || code === 403;
+  } catch {
+    return false;
   }
 }
 

@@ -60,7 +60,8 @@ Control mode (configuration, 7/CMP, and commands, 11/CEP):
                             pushed on kp1/<app-version>/cex/<token>/command/<type>/status with a result
                             on …/cex/<token>/result/<type>: \`echo\` answers 200 with its payload,
                             \`reboot\` answers 200, disconnects and reconnects after --reboot-delay,
-                            any other type answers 501 "unsupported command"
+                            any other type answers 501 "unsupported command". Exits 0 on Ctrl-C, 1
+                            when the server refuses the token or cannot be reached at the start
   --reboot-delay <ms>       how long a reboot (or a lost connection) keeps the device away (default ${DEFAULT_REBOOT_DELAY_MS})
 
 Examples:
