@@ -44,8 +44,7 @@ export interface Server {
   mqttPort: number;
   httpPort: number;
   stdout: () => string;
-  /** Resolves with the exit code once the process ends by itself; fails on the deadline. */
-  exit: (timeoutMs?: number) => Promise<number | null>;
+  exited: Promise<number | null>;
 }
 
 /** `tether start` on free ports; resolves once it printed where it listens. */
