@@ -76,6 +76,13 @@ test('tether config set, get, delete and statuses, for an endpoint, a default an
   const gotNamed = await tether(['config', 'get', '--endpoint', endpointId, '--name', 'night', '--json', ...api]);
   assert.deepEqual(JSON.parse(gotNamed.stdout), { ...JSON.parse(gotNamed.stdout), name: 'night', config: { dim: true } });
 
+  const listed = await tether(['config', 'list', '--endpoint', endpointId, ...api]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, new RegExp(`^default\\s+${configId}\\s+\\S+\\s+\\{"interval":30\\}$`, 'm'));
+  assert.match(listed.stdout, /^night\s+[0-9a-f]{32}\s+\S+\s+\{"dim":true\}$/m);
+  const defaults = await tether(['config', 'list', '--default', '--app-version', 'demo_application_v1', '--json', ...api]);
+  assert.deepEqual((JSON.parse(defaults.stdout) as Array<{ name: string }>).map((c) => c.name), ['default']);
+
   // No device has connected: nothing dispatched yet.
   const none = await tether(['config', 'statuses', '--endpoint', endpointId, ...api]);
   assert.equal(none.code, 0, none.stderr);
@@ -91,7 +98,7 @@ test('tether config set, get, delete and statuses, for an endpoint, a default an
   assertOneLineError(await tether(['config', 'set', '--endpoint', endpointId, ...api]), /--config '<json>' or --file <path>/);
   assertOneLineError(await tether(['config', 'get', '--default', ...api]), /--default needs the application version/);
   assertOneLineError(await tether(['config', 'get', '--endpoint', 'no-such-endpoint', ...api]), /^Error: Endpoint "no-such-endpoint" does not exist/);
-  assertOneLineError(await tether(['config', 'frobnicate']), /use get, set, delete or statuses/);
+  assertOneLineError(await tether(['config', 'frobnicate']), /use get, set, delete, list or statuses/);
 });
 
 test('tether device --observe gets a configuration set over REST and reports it applied, answers echo and reboot, and 501 for the rest', async (t) => {

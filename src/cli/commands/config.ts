@@ -36,7 +36,7 @@ interface StatusView {
   confirmationReasonPhrase: string | null;
 }
 
-const help = `Usage: npx tether config <get|set|delete|statuses> [options]
+const help = `Usage: npx tether config <get|set|delete|list|statuses> [options]
 
 Configurations (Kaa ECR, 7/CMP) through the REST API of a running Tether. A configuration set
 here reaches a connected device at once on kp1/<app-version>/cmx/<token>/config/json[/<name>]/status,
@@ -50,6 +50,9 @@ and a device that is offline when it connects (try: npx tether device --token <t
       document again changes nothing and pushes nothing). --file - reads standard input.
   npx tether config delete (--endpoint <id> | --default --app-version <name>) [--name <name>]
       Removes it; an endpoint then falls back to its application version's default.
+  npx tether config list   (--endpoint <id> | --default --app-version <name>)
+      Every configuration by name: the endpoint's own (not the defaults it falls back to), or the
+      version's defaults.
   npx tether config statuses --endpoint <id> [--app-version <name>] [--name <name>] [--config-id <id>]
                              [--page <n>] [--size <n>]
       What was dispatched to the endpoint and what the device reported: DISPATCHED (sent, no
@@ -90,10 +93,10 @@ const USAGE = { usage: 'see npx tether config --help' };
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'get, set or delete configurations (Kaa ECR, 7/CMP) and see their delivery statuses',
+  summary: 'get, set, delete or list configurations (Kaa ECR, 7/CMP) and see their delivery statuses',
   help,
   run(argv, io) {
-    return runAction(configCommand, { get, set, delete: remove, statuses }, argv, io);
+    return runAction(configCommand, { get, set, delete: remove, list, statuses }, argv, io);
   },
 };
 
@@ -117,7 +120,7 @@ async function resolveTarget(values: TargetFlags, client: ApiClient, action: str
   if (values.default === true) {
     const version = values['app-version'];
     if (version === undefined || version === '') throw errors.configInvalid('command line', `--default needs the application version: ${shape}`);
-    return { path: `${ECR}/app-versions/${encodeURIComponent(version)}`, query, label: `the ${named} of application version ${version} (its default)` };
+    return { path: `${ECR}/app-versions/${encodeURIComponent(version)}`, query, label: `the ${named} of application version ${version} (the default for its endpoints)` };
   }
   const endpointId = values.endpoint;
   if (endpointId === undefined || endpointId === '') throw errors.configInvalid('command line', `the endpoint is missing; use ${shape}`);
@@ -200,6 +203,31 @@ async function remove(argv: string[], io: Io): Promise<number> {
   if (values.json === true) io.out(json({ deleted: true }));
   else io.out(`Configuration deleted: ${target.label}.`);
   return 0;
+}
+
+const LIST_FLAGS = { ...API_FLAGS, endpoint: { type: 'string' }, default: { type: 'boolean' }, 'app-version': { type: 'string' } } as const;
+
+async function list(argv: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(argv, LIST_FLAGS, USAGE);
+  const client = await createApiClient(values, io);
+  const target = await resolveTarget(values, client, 'list');
+  const found = await client.request<ConfigurationView[]>('GET', `${target.path}/configurations`);
+  if (values.json === true) {
+    io.out(json(found));
+    return 0;
+  }
+  const whose = values.default === true ? `application version ${values['app-version']}` : `endpoint ${values.endpoint}`;
+  if (found.length === 0) {
+    io.out(`No configurations of ${whose}${values.default === true ? '' : ' of its own (it gets its version\'s defaults)'}.`);
+    return 0;
+  }
+  const rows = found.map((c) => [c.name, c.configId, c.updatedDate, truncate(JSON.stringify(c.config), 60)]);
+  for (const line of table(['NAME', 'CONFIG ID', 'UPDATED', 'CONFIG'], rows)) io.out(line);
+  return 0;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 async function statuses(argv: string[], io: Io): Promise<number> {
