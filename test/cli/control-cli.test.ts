@@ -1,105 +1,11 @@
 /**
- * `tether config`, `tether commands` and `tether device --observe` as a user runs them: child
- * processes against a real `tether start` with its admin API key.
+ * `tether device --observe` and `tether commands` as a user runs them: child processes against a
+ * real `tether start` with its admin API key.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 import { waitFor } from '../helpers/services.js';
-import { assertOneLineError, background, startServer, tempDir, tether } from './helpers.js';
-import type { Server } from './helpers.js';
-
-interface Setup {
-  server: Server;
-  dataDir: string;
-  api: string[];
-  key: string;
-  rest: <T>(method: string, route: string, body?: unknown) => Promise<{ status: number; body: T }>;
-  createEndpoint: () => Promise<{ endpointId: string; token: string }>;
-}
-
-async function setup(t: { after(fn: () => unknown): void }): Promise<Setup> {
-  const dataDir = tempDir(t);
-  const server = await startServer(t, dataDir);
-  const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
-  const base = `http://127.0.0.1:${server.httpPort}`;
-  const rest = async <T>(method: string, route: string, body?: unknown) => {
-    const response = await fetch(`${base}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
-  };
-  const createEndpoint = async () => {
-    const created = await rest<{ endpointId: string; token: string }>('POST', '/epr/api/v1/endpoints', { appVersion: { name: 'demo_application_v1' } });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return created.body;
-  };
-  return { server, dataDir, api: ['--api', base, '--data-dir', dataDir], key, rest, createEndpoint };
-}
-
-test('tether config set, get, delete and statuses, for an endpoint, a default and a named configuration', async (t) => {
-  const { api, dataDir, createEndpoint } = await setup(t);
-  const { endpointId } = await createEndpoint();
-
-  const set = await tether(['config', 'set', '--endpoint', endpointId, '--config', '{"interval": 30}', ...api]);
-  assert.equal(set.code, 0, set.stderr);
-  const configId = /Config ID:\s+(\S+)/.exec(set.stdout)?.[1];
-  assert.ok(configId, set.stdout);
-  assert.match(set.stdout, new RegExp(`default configuration of endpoint ${endpointId} \\(version demo_application_v1\\)`), 'the version is the endpoint\'s');
-
-  const got = await tether(['config', 'get', '--endpoint', endpointId, ...api]);
-  assert.equal(got.code, 0, got.stderr);
-  assert.match(got.stdout, new RegExp(`Config ID:\\s+${configId}`));
-  assert.match(got.stdout, /"interval": 30/);
-  const asJson = await tether(['config', 'get', '--endpoint', endpointId, '--app-version', 'demo_application_v1', '--json', ...api]);
-  assert.deepEqual(JSON.parse(asJson.stdout), { ...JSON.parse(asJson.stdout), configId, name: 'default', config: { interval: 30 } });
-
-  // The same document again has the same configId (a content hash).
-  const again = await tether(['config', 'set', '--endpoint', endpointId, '--config', '{"interval":30}', '--json', ...api]);
-  assert.equal((JSON.parse(again.stdout) as { configId: string }).configId, configId);
-
-  // A version's default from a file, and a named configuration.
-  const file = path.join(dataDir, 'default.json');
-  fs.writeFileSync(file, '{"interval": 60, "mode": "eco"}');
-  const setDefault = await tether(['config', 'set', '--default', '--app-version', 'demo_application_v1', '--file', file, ...api]);
-  assert.equal(setDefault.code, 0, setDefault.stderr);
-  assert.match(setDefault.stdout, /default configuration of application version demo_application_v1/);
-  const gotDefault = await tether(['config', 'get', '--default', '--app-version', 'demo_application_v1', '--json', ...api]);
-  assert.deepEqual((JSON.parse(gotDefault.stdout) as { config: unknown }).config, { interval: 60, mode: 'eco' });
-  const named = await tether(['config', 'set', '--endpoint', endpointId, '--name', 'night', '--config', '{"dim": true}', ...api]);
-  assert.equal(named.code, 0, named.stderr);
-  assert.match(named.stdout, /configuration "night" of endpoint/);
-  const gotNamed = await tether(['config', 'get', '--endpoint', endpointId, '--name', 'night', '--json', ...api]);
-  assert.deepEqual(JSON.parse(gotNamed.stdout), { ...JSON.parse(gotNamed.stdout), name: 'night', config: { dim: true } });
-
-  const listed = await tether(['config', 'list', '--endpoint', endpointId, ...api]);
-  assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.stdout, new RegExp(`^default\\s+${configId}\\s+\\S+\\s+\\{"interval":30\\}$`, 'm'));
-  assert.match(listed.stdout, /^night\s+[0-9a-f]{32}\s+\S+\s+\{"dim":true\}$/m);
-  const defaults = await tether(['config', 'list', '--default', '--app-version', 'demo_application_v1', '--json', ...api]);
-  assert.deepEqual((JSON.parse(defaults.stdout) as Array<{ name: string }>).map((c) => c.name), ['default']);
-
-  // No device has connected: nothing dispatched yet.
-  const none = await tether(['config', 'statuses', '--endpoint', endpointId, ...api]);
-  assert.equal(none.code, 0, none.stderr);
-  assert.match(none.stdout, /No configuration was dispatched to endpoint/);
-
-  const deleted = await tether(['config', 'delete', '--endpoint', endpointId, ...api]);
-  assert.equal(deleted.code, 0, deleted.stderr);
-  assert.match(deleted.stdout, /Configuration deleted/);
-  assertOneLineError(await tether(['config', 'get', '--endpoint', endpointId, ...api]), /^Error: The default configuration of endpoint .* has no configuration/);
-
-  // Mistakes are one line that says what to do.
-  assertOneLineError(await tether(['config', 'set', '--endpoint', endpointId, '--config', '{interval: 1}', ...api]), /^Error: Invalid --config: it is not JSON/);
-  assertOneLineError(await tether(['config', 'set', '--endpoint', endpointId, ...api]), /--config '<json>' or --file <path>/);
-  assertOneLineError(await tether(['config', 'get', '--default', ...api]), /--default needs the application version/);
-  assertOneLineError(await tether(['config', 'get', '--endpoint', 'no-such-endpoint', ...api]), /^Error: Endpoint "no-such-endpoint" does not exist/);
-  assertOneLineError(await tether(['config', 'frobnicate']), /use get, set, delete, list or statuses/);
-});
+import { assertOneLineError, background, setup, tether } from './helpers.js';
 
 test('tether device --observe gets a configuration set over REST and reports it applied, answers echo and reboot, and 501 for the rest', async (t) => {
   const { server, api, rest, createEndpoint } = await setup(t);
@@ -195,14 +101,4 @@ test('tether commands send without a device answers PENDING with exit 2; batch -
   assertOneLineError(await tether(['commands', 'send', '--endpoint', endpointId, '--type', 'echo', '--wait', '61', ...api]), /wait at most 60 seconds/);
   assertOneLineError(await tether(['commands', 'batch', '--type', 'echo', ...api]), /--endpoints <id,id,...> or --app <application>/);
   assertOneLineError(await tether(['commands', 'send', '--endpoint', 'nope', '--type', 'echo', ...api]), /^Error: Endpoint "nope" does not exist/);
-});
-
-test('--help lists config and commands, each with its own help', async () => {
-  const help = await tether(['--help']);
-  for (const command of ['config', 'commands']) assert.match(help.stdout, new RegExp(`^  ${command}\\s`, 'm'));
-  const commands = await tether(['commands', '--help']);
-  assert.equal(commands.code, 0);
-  assert.match(commands.stdout, /Exit codes: 0 the device executed it with a 2xx status code; 2 still PENDING/);
-  const device = await tether(['device', '--help']);
-  assert.match(device.stdout, /--observe/);
 });

@@ -126,3 +126,35 @@ export function background(t: { after(fn: () => unknown): void }, args: string[]
     },
   };
 }
+
+export interface Setup {
+  server: Server;
+  dataDir: string;
+  api: string[];
+  key: string;
+  rest: <T>(method: string, route: string, body?: unknown) => Promise<{ status: number; body: T }>;
+  createEndpoint: () => Promise<{ endpointId: string; token: string }>;
+}
+
+/** `tether start` on free ports with REST calls and endpoint creation under its admin API key. */
+export async function setup(t: { after(fn: () => unknown): void }): Promise<Setup> {
+  const dataDir = tempDir(t);
+  const server = await startServer(t, dataDir);
+  const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
+  const base = `http://127.0.0.1:${server.httpPort}`;
+  const rest = async <T>(method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  };
+  const createEndpoint = async () => {
+    const created = await rest<{ endpointId: string; token: string }>('POST', '/epr/api/v1/endpoints', { appVersion: { name: 'demo_application_v1' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body;
+  };
+  return { server, dataDir, api: ['--api', base, '--data-dir', dataDir], key, rest, createEndpoint };
+}

@@ -45,10 +45,12 @@ and a device that is offline when it connects (try: npx tether device --token <t
   npx tether config get    (--endpoint <id> | --default --app-version <name>) [--name <name>]
       Prints the configuration: its configId, dates and the document.
   npx tether config set    (--endpoint <id> | --default --app-version <name>) [--name <name>]
-                           (--config '<json>' | --file <path>)
+                           (--config '<json>' | --file <path>) [--if-match <configId>]
       Sets the configuration and prints its configId (a hash of the content: setting the same
       document again changes nothing and pushes nothing). --file - reads standard input.
-  npx tether config delete (--endpoint <id> | --default --app-version <name>) [--name <name>]
+      --if-match: only if the configuration is still the one you read (else an error: someone
+      changed it meanwhile; * means "only if one exists").
+  npx tether config delete (--endpoint <id> | --default --app-version <name>) [--name <name>] [--if-match <configId>]
       Removes it; an endpoint then falls back to its application version's default.
   npx tether config list   (--endpoint <id> | --default --app-version <name>)
       Every configuration by name: the endpoint's own (not the defaults it falls back to), or the
@@ -77,7 +79,15 @@ const TARGET_FLAGS = {
   name: { type: 'string' },
 } as const;
 
-const SET_FLAGS = { ...TARGET_FLAGS, config: { type: 'string' }, file: { type: 'string', short: 'f' } } as const;
+const SET_FLAGS = { ...TARGET_FLAGS, config: { type: 'string' }, file: { type: 'string', short: 'f' }, 'if-match': { type: 'string' } } as const;
+const DELETE_FLAGS = { ...TARGET_FLAGS, 'if-match': { type: 'string' } } as const;
+
+/** --if-match <configId>: the write happens only if the configuration is still that one (HTTP If-Match). */
+function ifMatch(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === '' || value.includes('"')) throw errors.configInvalid(`--if-match ${JSON.stringify(value)}`, 'give the configId you read (npx tether config get), or * for "only if one exists"');
+  return { 'if-match': value === '*' ? '*' : `"${value}"` };
+}
 
 const STATUS_FLAGS = {
   ...API_FLAGS,
@@ -153,9 +163,10 @@ async function get(argv: string[], io: Io): Promise<number> {
 async function set(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, SET_FLAGS, USAGE);
   const document = await readDocument(values, io);
+  const condition = ifMatch(values['if-match']);
   const client = await createApiClient(values, io);
   const target = await resolveTarget(values, client, 'set');
-  const stored = await client.request<ConfigurationView>('PUT', target.path + target.query, document);
+  const stored = await client.request<ConfigurationView>('PUT', target.path + target.query, document, condition);
   if (values.json === true) io.out(json(stored));
   else {
     io.out(`Configuration set: ${target.label}`);
@@ -196,10 +207,11 @@ async function readDocument(values: { config?: string | undefined; file?: string
 }
 
 async function remove(argv: string[], io: Io): Promise<number> {
-  const { values } = parseFlags(argv, TARGET_FLAGS, USAGE);
+  const { values } = parseFlags(argv, DELETE_FLAGS, USAGE);
+  const condition = ifMatch(values['if-match']);
   const client = await createApiClient(values, io);
   const target = await resolveTarget(values, client, 'delete');
-  await client.request('DELETE', target.path + target.query);
+  await client.request('DELETE', target.path + target.query, undefined, condition);
   if (values.json === true) io.out(json({ deleted: true }));
   else io.out(`Configuration deleted: ${target.label}.`);
   return 0;
