@@ -272,10 +272,22 @@ class SqliteControlStorage implements ControlStorage {
   async queryStatuses(query: StatusQuery): Promise<Page<ConfigStatusRecord>> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.endpointId !== undefined) (where.push('endpoint_id = ?'), params.push(query.endpointId));
-    if (query.appVersionName !== undefined) (where.push('app_version_name = ?'), params.push(query.appVersionName));
-    if (query.configId !== undefined) (where.push('config_id = ?'), params.push(query.configId));
-    if (query.name !== undefined) (where.push('name = ?'), params.push(query.name));
+    if (query.endpointId !== undefined) {
+      where.push('endpoint_id = ?');
+      params.push(query.endpointId);
+    }
+    if (query.appVersionName !== undefined) {
+      where.push('app_version_name = ?');
+      params.push(query.appVersionName);
+    }
+    if (query.configId !== undefined) {
+      where.push('config_id = ?');
+      params.push(query.configId);
+    }
+    if (query.name !== undefined) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM config_statuses ${clause}`).get(...params) as { n: number }).n;
     const rows = this.db
@@ -360,7 +372,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push('endpoint_id IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(query.endpointIds));
     }
-    if (query.applicationName !== undefined) (where.push('application_name = ?'), params.push(query.applicationName));
+    if (query.applicationName !== undefined) {
+      where.push('application_name = ?');
+      params.push(query.applicationName);
+    }
     if (query.commandTypes !== undefined && query.commandTypes.length > 0) {
       where.push(`command_type IN (${query.commandTypes.map(() => '?').join(',')})`);
       params.push(...query.commandTypes);
@@ -369,7 +384,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push(`status IN (${query.statuses.map(() => '?').join(',')})`);
       params.push(...query.statuses);
     }
-    if (query.taskId !== undefined) (where.push('task_id = ?'), params.push(query.taskId));
+    if (query.taskId !== undefined) {
+      where.push('task_id = ?');
+      params.push(query.taskId);
+    }
     this.st();
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM commands ${clause}`).get(...params) as { n: number }).n;
