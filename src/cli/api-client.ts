@@ -22,7 +22,8 @@ export const API_FLAGS_HELP = `Connection options:
 
 export interface ApiClient {
   baseUrl: string;
-  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
+  /** `headers`: extra request headers, e.g. If-Match. */
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   /** The successful response itself (its body unread, e.g. to stream an export); errors as in request. */
   raw(method: 'GET' | 'POST', pathAndQuery: string, body?: { text: string; contentType: string }): Promise<Response>;
 }
@@ -38,7 +39,7 @@ export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<Api
   const apiKey = flags['api-key'] ?? nonEmpty(io.env['TETHER_API_KEY']) ?? nonEmpty(io.env['TETHER_ADMIN_API_KEY']) ?? (await localKey(flags, io));
   return {
     baseUrl,
-    request: (method, pathAndQuery, body) => call(baseUrl, apiKey, method, pathAndQuery, body),
+    request: (method, pathAndQuery, body, headers) => call(baseUrl, apiKey, method, pathAndQuery, body, headers),
     raw: (method, pathAndQuery, body) => send(baseUrl, apiKey, method, pathAndQuery, body),
   };
 }
@@ -96,7 +97,7 @@ async function localKey(flags: ApiFlagValues, io: Io): Promise<string> {
   return key;
 }
 
-async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: unknown): Promise<T> {
+async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const url = `${baseUrl}${pathAndQuery}`;
   let response: Response;
   try {
@@ -106,6 +107,7 @@ async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQ
         authorization: `Bearer ${apiKey}`,
         accept: 'application/json',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
