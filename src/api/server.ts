@@ -27,7 +27,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { timeSeriesRoutes } from './routes/time-series.js';
-import type { TimeSeriesService } from '../timeseries/service.js';
+import type { TimeSeriesService } from '../time-series/service.js';
 import { sharedSchemas } from './schemas.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { ajvTetherKeywords, formatSchemaErrors } from './validation.js';

@@ -43,7 +43,7 @@ export interface TetherConfig {
   limits: Limits;
   /** Applications and versions that must exist after start (created or updated). */
   applications: DeclaredApplication[];
-  /** Time series definitions (Kaa's `kaa:` block) and retention (`timeSeries:`); docs/telemetry.md. */
+  /** Time series definitions (Kaa's `kaa:` block) and retention (`timeSeries:`); docs/time-series.md. */
   timeSeries?: TimeSeriesConfig;
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;

@@ -22,7 +22,7 @@ import { createDashboard } from '../dashboard/server/index.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
-import { TimeSeriesService } from '../timeseries/service.js';
+import { TimeSeriesService } from '../time-series/service.js';
 import { createDcxExtension, createEpmxExtension } from '../extensions/index.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
@@ -57,7 +57,7 @@ export interface RunningTether {
   routes(): RegisteredRoute[];
   storage: Storage;
   bus: EventBus;
-  /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
+  /** Kaa EPTS: time series definitions, data points, retention (docs/time-series.md). */
   timeSeries: TimeSeriesService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;

@@ -1,12 +1,12 @@
 /**
  * Kaa EPTS REST (`/epts/api/v1/...`, Kaa's paths and shapes) and Tether's time series definitions
- * (`/api/v1/applications/{app}/time-series`). The contract is docs/telemetry.md.
+ * (`/api/v1/applications/{app}/time-series`). The contract is docs/time-series.md.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../../core/errors.js';
 import type { Aggregate, PointValue, PointValues, SeriesPoints, StoredPoint } from '../../storage/time-series.js';
-import { parseDuration } from '../../timeseries/duration.js';
-import type { TimeSeriesService } from '../../timeseries/service.js';
+import { parseDuration } from '../../time-series/duration.js';
+import type { TimeSeriesService } from '../../time-series/service.js';
 import { applicationParams, errorResponses } from '../schemas.js';
 
 export const EPTS = '/epts/api/v1';

@@ -51,7 +51,7 @@ export type DashboardEvent =
   | { type: 'metadata.updated'; endpointId: string; at: string; metadata: Record<string, unknown> }
   | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
   | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string }
-  /** New data points (docs/telemetry.md): the newest point per series, at most every 250 ms per endpoint. */
+  /** New data points (docs/time-series.md): the newest point per series, at most every 250 ms per endpoint. */
   | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> };
 
 /** Map tiles of the Endpoint Location map (`dashboard.map`); an empty tileUrl draws no tiles. */

@@ -11,7 +11,7 @@ import { useCan } from './admin/roles.js';
 import { MetadataHistory } from './admin/MetadataHistory.js';
 
 // The chart and map libraries load with the first endpoint page, not with the list.
-const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
+const TimeSeriesSection = lazy(() => import('./time-series/TimeSeriesSection.js').then((m) => ({ default: m.TimeSeriesSection })));
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -128,7 +128,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
 
       {endpoint && (
         <Suspense fallback={<p className="card muted">Loading telemetry…</p>}>
-          <TelemetrySection app={app} endpointId={endpointId} />
+          <TimeSeriesSection app={app} endpointId={endpointId} />
         </Suspense>
       )}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}

@@ -231,7 +231,7 @@ function kaaPoints(value: unknown): KaaPoint[] {
 }
 
 /**
- * Reads a `time-series.appended` live event (docs/telemetry.md): `latest` maps each series to its
+ * Reads a `time-series.appended` live event (docs/time-series.md): `latest` maps each series to its
  * newest point (a list of points is accepted too).
  */
 export function parseAppended(event: unknown): LiveAppend | undefined {
