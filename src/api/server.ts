@@ -12,6 +12,7 @@ import type { Services } from '../core/services.js';
 import type { EventBus } from '../bus/bus.js';
 import type { Storage } from '../storage/storage.js';
 import { type AccessControl, installAccessControl, type SessionVerifier } from '../access/control.js';
+import { registerCookies } from '../access/session-cookie.js';
 import { createSnapshotter, installAuditHook } from '../access/audit-hook.js';
 import type { Accounts } from '../accounts/index.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -85,6 +86,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   installErrorHandling(app, logger, bodyLimit);
   installSecurityHeaders(app);
+  // Before access control, whose hook reads the session cookie.
+  await registerCookies(app);
   // Before any route: every route registered after this gets its access rule checked.
   const accounts = deps.accounts;
   const accessControl = installAccessControl(app, {

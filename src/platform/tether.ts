@@ -75,6 +75,12 @@ export interface RunningTether {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  logger?: Logger;
+  /** Folder with the built SPA instead of dist/web of this package (the browser tests build their own). */
+  dashboardWebRoot?: string;
+}
+
 /** One step of the shutdown, registered as each part opens, run in reverse. */
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -82,7 +88,7 @@ type Closer = { name: string; close: () => Promise<void> | void };
  * The composition root: wires storage, bus, services, the MQTT front door and the HTTP server
  * (REST API + dashboard) into one running Tether. A failure part-way closes what was opened.
  */
-export async function startTether(config: TetherConfig, options: { logger?: Logger } = {}): Promise<RunningTether> {
+export async function startTether(config: TetherConfig, options: StartOptions = {}): Promise<RunningTether> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const closers: Closer[] = [];
   try {
@@ -210,6 +216,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       mqttPort: () => mqttPort,
       publicHost: () => config.host,
       secureCookies: false,
+      ...(options.dashboardWebRoot !== undefined && { webRoot: options.dashboardWebRoot }),
     });
     closers.push({ name: 'dashboard', close: () => dashboard.close() });
     app = await createApiServer({

@@ -59,5 +59,3 @@ export interface MapSettings {
   tileUrl: string;
   attribution: string;
 }
-
-export const SESSION_COOKIE = 'tether_session';

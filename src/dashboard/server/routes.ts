@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { NAME_PATTERN } from '../../core/names.js';
+import { sessionCookieOf, setSessionCookie } from '../../access/session-cookie.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Accounts } from '../../accounts/index.js';
 import { dashboardErrorHandler } from './http-errors.js';
 import type { LiveEvents } from './live-events.js';
-import { SESSION_COOKIE, type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
+import { type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
 import { isSameOrigin } from './same-origin.js';
-import { readCookie, sessionCookie } from './sessions.js';
 import { formSchema, widgetSchema, type DashboardSettings } from './settings.js';
 
 export interface RouteDeps {
@@ -44,7 +44,6 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
   const { users, sessions, limiter } = accounts;
   app.setErrorHandler(dashboardErrorHandler(deps.logger));
 
-  const cookieOf = (request: FastifyRequest) => readCookie(request.headers.cookie, SESSION_COOKIE);
   const secure = (request: FastifyRequest) => deps.secureCookies || request.protocol === 'https';
 
   // Who may call each route (signed in, which role) is checked for every route in one place:
@@ -82,7 +81,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
       }
       limiter.recordSuccess(username, client);
       const { token, maxAgeSeconds } = await sessions.create(user.username);
-      reply.header('set-cookie', sessionCookie(SESSION_COOKIE, token, { maxAgeSeconds, secure: secure(request) }));
+      setSessionCookie(reply, token, { maxAgeSeconds, secure: secure(request) });
       await accounts.audit.record({
         actor: { kind: 'user', name: user.username, role: user.role },
         clientAddress: client,
@@ -99,13 +98,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
   );
 
   app.post(`${PREFIX}/sign-out`, { config: { audit: false } }, async (request, reply) => {
-    await sessions.revoke(cookieOf(request));
-    reply.header('set-cookie', sessionCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: secure(request) }));
+    await sessions.revoke(sessionCookieOf(request));
+    setSessionCookie(reply, '', { maxAgeSeconds: 0, secure: secure(request) });
     return reply.code(204).send();
   });
 
   app.get(`${PREFIX}/me`, async (request): Promise<MeInfo> => {
-    const principal = await accounts.sessionPrincipal(cookieOf(request));
+    const principal = await accounts.sessionPrincipal(sessionCookieOf(request));
     return principal === undefined ? { signedIn: false, hint: SIGN_IN_HINT } : { signedIn: true, username: principal.name, role: principal.role };
   });
 

@@ -1,0 +1,31 @@
+/**
+ * The dashboard's session cookie, read and written through @fastify/cookie. The REST API (access
+ * control, a password change that renews the caller's session) and the dashboard (sign-in,
+ * sign-out) use the same name and attributes.
+ */
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export const SESSION_COOKIE = 'tether_session';
+
+/**
+ * Parses the Cookie header of every request. Registered on the root instance before the access
+ * control hook, which reads the session cookie; a second call (a plugin that needs cookies on an
+ * instance that already has them) does nothing.
+ */
+export async function registerCookies(app: FastifyInstance): Promise<void> {
+  if (!app.hasPlugin('@fastify/cookie')) await app.register(fastifyCookie);
+}
+
+export function sessionCookieOf(request: FastifyRequest): string | undefined {
+  return request.cookies[SESSION_COOKIE];
+}
+
+/**
+ * HttpOnly (no script reads it), SameSite=Strict (no cross-site request carries it), Path=/ (the
+ * dashboard and the REST API both need it); Secure when the server speaks TLS. `maxAgeSeconds` 0
+ * ends it in the browser.
+ */
+export function setSessionCookie(reply: FastifyReply, token: string, options: { maxAgeSeconds: number; secure: boolean }): void {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', maxAge: options.maxAgeSeconds, secure: options.secure });
+}
