@@ -11,7 +11,6 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventBus } from '../bus/bus.js';
 import { createMemoryBus } from '../bus/memory/index.js';
-import type { NodeLeases } from '../cluster/membership.js';
 import type { BusConfig, StorageConfig } from '../config/types.js';
 import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -22,7 +21,7 @@ import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
-import type { ClientCredentialStore, Storage } from '../storage/storage.js';
+import type { ClientCredentialStore, NodeLeases, Storage } from '../storage/storage.js';
 import type { TimeSeriesStorage } from '../storage/time-series.js';
 
 /** What picks the database: a TetherConfig has it; offline CLI commands fill it from their flags. */

@@ -128,3 +128,16 @@ export interface ClientCredentialStore {
   updateBoundEndpoints(credentialId: string, endpointIds: string[]): Promise<boolean>;
   delete(credentialId: string): Promise<boolean>;
 }
+
+/**
+ * Where nodes sharing a database hold leases (src/cluster/membership.ts); PostgreSQL's are in
+ * src/storage/postgres/node-leases.ts.
+ */
+export interface NodeLeases {
+  /** Creates or renews this node's lease; `created` when there was none (first start, or a survivor had given it up for dead). */
+  renew(nodeId: string): Promise<{ created: boolean }>;
+  /** Removes leases not renewed for `leaseMs` (other nodes only) and returns the nodes this caller must clean up after. */
+  claimDead(selfId: string, leaseMs: number): Promise<string[]>;
+  leave(nodeId: string): Promise<void>;
+  live(): Promise<Array<{ nodeId: string; startedAt: string; heartbeatAt: string }>>;
+}

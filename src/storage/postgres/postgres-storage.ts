@@ -14,11 +14,10 @@ import type {
   TokenStatus,
 } from '../../core/types.js';
 import { type AppVersionRow, type ApplicationRow, ENDPOINT_COLUMNS, type TokenRow, toAppVersion, toApplication, toEndpoint, toToken, tokenParams } from '../rows/registry.js';
-import type { Storage } from '../storage.js';
+import type { NodeLeases, Storage } from '../storage.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
 import { compileEndpointQuery } from './endpoint-query.js';
 import { type PgEndpointRow, pgIndexRowOf } from './rows.js';
-import type { NodeLeases } from '../../cluster/membership.js';
 import { createPgNodeLeases } from './node-leases.js';
 import { migrate } from './schema.js';
 import { type BatchObserver, PgWriter } from './writer.js';
