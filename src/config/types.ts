@@ -37,7 +37,7 @@ export interface TetherConfig {
   adminPassword?: string;
   storage: StorageConfig;
   bus: BusConfig;
-  /** Names this process among the nodes of a cluster (TETHER_NODE_ID); see cluster/node-id.ts. */
+  /** Names this process among the nodes of a cluster (TETHER_NODE_ID); checked by `nodeId` in config/values.ts. */
   nodeId: string;
   /** Resource limits (core/limits.ts), each from `limits.<name>` / TETHER_LIMITS_<NAME> or its default. */
   limits: Limits;

@@ -15,8 +15,8 @@ import type {
 } from '../core/types.js';
 
 /**
- * Everything Tether keeps. Every implementation (SQLite now, PostgreSQL later) passes the
- * shared conformance suite in test/storage/conformance.ts.
+ * Everything Tether keeps. Every implementation (SQLite, PostgreSQL) passes the shared
+ * conformance suite in test/storage/conformance.ts.
  *
  * Durability contract: a returned promise resolves only after the change is committed durably.
  * Implementations may batch concurrent writes into one transaction (group commit); they must

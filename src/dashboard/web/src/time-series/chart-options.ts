@@ -9,7 +9,7 @@ export interface ChartLine {
 
 /**
  * uPlot options for the telemetry chart. Shared by the dashboard and the chart benchmark
- * (bench/web/chart-render), so the measured chart is the shipped one.
+ * (bench/chart-render.ts), so the measured chart is the shipped one.
  * `xRange` returns the window the operator chose (epoch seconds), so the axis shows the whole
  * window even where there is no data yet; a drag selects a span and calls `onZoom` with it
  * (the caller fetches finer buckets for it) instead of stretching the coarse data.
