@@ -15,7 +15,7 @@ import type { Role } from '../core/accounts.js';
 
 export type Access = 'public' | Role;
 
-export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
+const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // --- public: documents and the dashboard's sign-in -----------------------------------------
   'GET /api/openapi.json': 'public',
   'GET /api/docs**': 'public',

@@ -6,7 +6,7 @@
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-export const SESSION_COOKIE = 'tether_session';
+const SESSION_COOKIE = 'tether_session';
 
 /**
  * Parses the Cookie header of every request. Registered on the root instance before the access

@@ -16,10 +16,8 @@ import { SessionStore } from './sessions.js';
 import { SignInLimiter } from './sign-in-limiter.js';
 import { Users } from './users.js';
 
-export { ApiKeys, apiKeyView, API_KEY_PREFIX } from './api-keys.js';
-export { AuditLog, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
-export { MetadataHistory } from './metadata-history.js';
-export { Users, userView, BOOTSTRAP_ADMIN } from './users.js';
+export { apiKeyView } from './api-keys.js';
+export { Users, userView } from './users.js';
 
 export interface AccountsDeps {
   store: AccountStorage;

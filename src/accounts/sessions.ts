@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 
-export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 // Expired sessions are deleted at a sign-in, at most this often.
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 

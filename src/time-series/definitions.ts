@@ -5,16 +5,16 @@
  */
 import { errors } from '../core/errors.js';
 
-export const TIMESTAMP_FORMATS = ['millis-unix-epoch', 'seconds-unix-epoch', 'iso-8601'] as const;
+const TIMESTAMP_FORMATS = ['millis-unix-epoch', 'seconds-unix-epoch', 'iso-8601'] as const;
 export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
-export const FALLBACK_STRATEGIES = ['server-timestamp', 'skip'] as const;
+const FALLBACK_STRATEGIES = ['server-timestamp', 'skip'] as const;
 export type FallbackStrategy = (typeof FALLBACK_STRATEGIES)[number];
 
 export const AUTO_PREFIX = 'auto~';
 export const DEFAULT_RETENTION_DAYS = 90;
 export const MAX_RETENTION_DAYS = 36_500;
 /** Series names: what Kaa allows in practice, without separators our REST lists use. */
-export const SERIES_NAME_PATTERN = /^[A-Za-z0-9_.~-]{1,128}$/;
+const SERIES_NAME_PATTERN = /^[A-Za-z0-9_.~-]{1,128}$/;
 
 export interface TagField {
   name: string;

@@ -25,7 +25,7 @@ export interface RouteDeps {
 const PREFIX = '/dashboard/api';
 
 /** What the sign-in page says about passwords: true for every server (docs/accounts.md, "Recovery"). */
-export const SIGN_IN_HINT =
+const SIGN_IN_HINT =
   'First sign-in: user "admin" with the password printed when Tether first started (or TETHER_ADMIN_PASSWORD, if it was set then). Lost a password? An admin can reset it, or on the server run: npx tether admin reset-password --user <name>';
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]', '::0']);
 

@@ -34,4 +34,3 @@ function describe(err: unknown): string {
 }
 
 export type { Storage };
-export { PostgresStorage };

@@ -12,7 +12,7 @@ export type PgEndpointRow = EndpointRow<string, boolean>;
  * PostgreSQL text cannot hold NUL. Derived search and sort text (never returned to anyone) maps it
  * to U+FFFF, and so does every needle, so "contains a NUL" still means what it says.
  */
-export function pgText(text: string): string {
+function pgText(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFF') : text;
 }
 

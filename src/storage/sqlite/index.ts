@@ -37,5 +37,3 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   }
   return storage;
 }
-
-export type { SynchronousMode };

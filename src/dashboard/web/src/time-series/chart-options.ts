@@ -1,7 +1,7 @@
 import type uPlot from 'uplot';
 
 /** Line colours, distinguishable for the common colour-vision deficiencies (Okabe–Ito). */
-export const LINE_COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'];
+const LINE_COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'];
 
 export interface ChartLine {
   label: string;

@@ -10,7 +10,7 @@ export interface Point {
 /** Every series of one endpoint, by name, each sorted by time. */
 export type SeriesPoints = Map<string, Point[]>;
 
-export function toPoint(p: KaaPoint): Point | undefined {
+function toPoint(p: KaaPoint): Point | undefined {
   const t = Date.parse(p.timestamp);
   if (Number.isNaN(t) || typeof p.values !== 'object' || p.values === null) return undefined;
   return p.tags && typeof p.tags === 'object' ? { t, values: p.values, tags: p.tags } : { t, values: p.values };
