@@ -9,12 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const SESSION_COOKIE = 'tether_session';
 
 /**
- * Parses the Cookie header of every request. Registered on the root instance before the access
- * control hook, which reads the session cookie; a second call (a plugin that needs cookies on an
- * instance that already has them) does nothing.
+ * Parses the Cookie header of every request (and lets replies set cookies). Registered on the root
+ * instance before the access control hook, which reads the session cookie.
  */
 export async function registerCookies(app: FastifyInstance): Promise<void> {
-  if (!app.hasPlugin('@fastify/cookie')) await app.register(fastifyCookie);
+  await app.register(fastifyCookie);
 }
 
 export function sessionCookieOf(request: FastifyRequest): string | undefined {
