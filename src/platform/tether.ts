@@ -17,7 +17,8 @@ import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
 import { TimeSeriesService } from '../time-series/service.js';
-import { createDcxExtension, createEpmxExtension } from '../extensions/index.js';
+import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
+import { type Control, createControl, openControlStorage } from './control.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
@@ -53,6 +54,8 @@ export interface RunningTether {
   bus: EventBus;
   /** Kaa EPTS: time series definitions, data points, retention (docs/time-series.md). */
   timeSeries: TimeSeriesService;
+  /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
+  control: Control;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -125,6 +128,11 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'time series', close: () => timeSeries.close() });
     await timeSeries.start();
 
+    const controlStore = await openControlStorage(config);
+    closers.push({ name: 'control storage', close: () => controlStore.close() });
+    const control = createControl({ store: controlStore, storage, bus, services, logger });
+    closers.push({ name: 'control', close: () => control.close() });
+
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
@@ -169,7 +177,12 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       logger,
       clientAuth: createMqttClientAuth(clientAuth, logger),
       limits: config.limits,
-      extensions: [createEpmxExtension({ registry: services.registry }), createDcxExtension({ sink: timeSeries })],
+      extensions: [
+        createEpmxExtension({ registry: services.registry }),
+        createDcxExtension({ sink: timeSeries }),
+        createCmxExtension({ configurations: control.configurations }),
+        createCexExtension({ commands: control.commands }),
+      ],
       hooks: {
         sessionStarted: (clientId) => {
           metrics.sessionOpened();
@@ -186,6 +199,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       closers.push({ name: 'takeover', close: () => cluster.close() });
     }
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
+    control.configurations.attach(mqtt.devices);
+    control.commands.attach(mqtt.devices);
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
     const dashboard = await createDashboard({
@@ -211,6 +226,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       clientAuth,
       timeSeries,
       accounts,
+      control,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -244,6 +260,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       storage,
       bus,
       timeSeries,
+      control,
       nodeId: config.nodeId,
       metrics,
       clientAuthConfig,
