@@ -1,6 +1,6 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, node leases) and for the bus, chosen once,
+ * (register, time series, client credentials, accounts, control, node leases) and for the bus, chosen once,
  * so the composition root and the CLI never ask which database or bus they run on (as a kysely
  * `Dialect` hands out its driver, adapter and compiler together).
  *
@@ -15,10 +15,12 @@ import type { BusConfig, StorageConfig } from '../config/types.js';
 import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
+import type { ControlStorage } from '../storage/control.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
+import { openSqliteControlStorage } from '../storage/sqlite/control.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
 import type { ClientCredentialStore, NodeLeases, Storage } from '../storage/storage.js';
@@ -86,6 +88,8 @@ export interface Backends {
   timeSeries: TimeSeriesBackend;
   clientCredentials: StoreBackend<ClientCredentialStore>;
   accounts: AccountsBackend;
+  /** Configurations and commands (docs/control.md). */
+  control: StoreBackend<ControlStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;
   bus: BusBackend;
@@ -135,6 +139,8 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
         return openSqliteAccountStorage({ file });
       },
     },
+    // Its own file and writer (src/storage/sqlite/control.ts).
+    control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: synchronous === 'normal' ? 'NORMAL' : 'FULL' }) },
     nodeLeases: undefined,
   };
 }
@@ -175,6 +181,7 @@ function postgres(url: string): DatabaseBackends {
     clientCredentials: { open: async () => (await import('../storage/postgres/client-credentials.js')).openPostgresClientCredentialStore({ url }) },
     // The schema is created when missing: a cluster's database may be new to the accounts tables.
     accounts: { open: accounts, openExisting: accounts },
+    control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
     nodeLeases: {
       open() {
         if (!register) throw NOT_OPENED();

@@ -18,7 +18,7 @@ import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
 import { TimeSeriesService } from '../time-series/service.js';
 import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
-import { type Control, createControl, openControlStorage } from './control.js';
+import { type Control, createControl } from './control.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
@@ -128,7 +128,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'time series', close: () => timeSeries.close() });
     await timeSeries.start();
 
-    const controlStore = await openControlStorage(config);
+    // On SQLite control.db beside tether.db; on PostgreSQL tables in the database every node shares.
+    const controlStore = await backends.control.open();
     closers.push({ name: 'control storage', close: () => controlStore.close() });
     const control = createControl({ store: controlStore, storage, bus, services, logger });
     closers.push({ name: 'control', close: () => control.close() });
