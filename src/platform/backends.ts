@@ -1,8 +1,8 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, control, node leases) and for the bus, chosen once,
- * so the composition root and the CLI never ask which database or bus they run on (as a kysely
- * `Dialect` hands out its driver, adapter and compiler together).
+ * (register, time series, client credentials, accounts, control, node leases) and one for the bus,
+ * chosen once, so the composition root and the CLI never ask which database or bus they run on (as
+ * a kysely `Dialect` hands out its driver, adapter and compiler together).
  *
  * PostgreSQL and NATS modules are loaded only when chosen: a single node on SQLite carries no
  * PostgreSQL or NATS driver in memory.
@@ -39,7 +39,6 @@ export interface BackendSettings extends DatabaseSettings {
 }
 
 export interface StorageBackend {
-  readonly kind: StorageConfig['kind'];
   /** Where the data lives, for messages: the data directory, or the database URL without its password. */
   readonly where: string;
   /** Several nodes may share it: connectivity records which node holds each session. */
@@ -77,7 +76,6 @@ export interface NodeLeasesBackend {
 }
 
 export interface BusBackend {
-  readonly kind: BusConfig['kind'];
   /** Other nodes hear what this one publishes (and the other way round). */
   readonly shared: boolean;
   open(options: { logger: Logger; onRemoteEvent?: (type: string) => void }): Promise<EventBus>;
@@ -110,14 +108,14 @@ const NOT_OPENED = () => errors.internal(new Error('the register storage must be
 
 function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): DatabaseBackends {
   const file = path.join(dataDir, 'tether.db');
+  const mode = synchronous === 'normal' ? 'NORMAL' : 'FULL';
   let register: Storage | undefined;
   return {
     storage: {
-      kind: 'sqlite',
       where: dataDir,
       shared: false,
       async open() {
-        register = await openSqliteFile(file, dataDir, synchronous);
+        register = await openSqliteFile(file, dataDir, mode);
         return register;
       },
     },
@@ -140,14 +138,14 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
       },
     },
     // Its own file and writer (src/storage/sqlite/control.ts).
-    control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: synchronous === 'normal' ? 'NORMAL' : 'FULL' }) },
+    control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
     nodeLeases: undefined,
   };
 }
 
-async function openSqliteFile(file: string, dataDir: string, synchronous: StorageConfig['synchronous']): Promise<Storage> {
+async function openSqliteFile(file: string, dataDir: string, synchronous: 'NORMAL' | 'FULL'): Promise<Storage> {
   try {
-    return await openSqliteStorage({ file, synchronous: synchronous === 'normal' ? 'NORMAL' : 'FULL' });
+    return await openSqliteStorage({ file, synchronous });
   } catch (err) {
     if (isTetherError(err)) throw err;
     const code = (err as { code?: string }).code ?? '';
@@ -166,7 +164,6 @@ function postgres(url: string): DatabaseBackends {
   const accounts = async () => (await import('../storage/postgres/accounts.js')).openPostgresAccountStorage({ url });
   return {
     storage: {
-      kind: 'postgres',
       where: redactUrl(url),
       shared: true,
       async open(options = {}) {
@@ -194,10 +191,9 @@ function postgres(url: string): DatabaseBackends {
 function selectBus(config: BusConfig, nodeId: string): BusBackend {
   switch (config.kind) {
     case 'memory':
-      return { kind: 'memory', shared: false, open: async () => createMemoryBus() };
+      return { shared: false, open: async () => createMemoryBus() };
     case 'nats':
       return {
-        kind: 'nats',
         shared: true,
         async open({ logger, onRemoteEvent }) {
           const { connectNatsBus } = await import('../bus/nats/index.js');
