@@ -91,7 +91,11 @@ export interface SqliteControlOptions {
 }
 
 export async function openSqliteControlStorage(options: SqliteControlOptions): Promise<ControlStorage> {
-  const store = new SqliteControlStorage(openDatabase(options.file, options.synchronous ?? 'FULL'));
+  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
+  // Reads here are by key (an endpoint's commands, one configuration): a small page cache does,
+  // and 100,000 commands waiting for offline devices stay on disk instead of in the process.
+  db.pragma('cache_size = -8192');
+  const store = new SqliteControlStorage(db);
   await store.init();
   return store;
 }
@@ -268,10 +272,22 @@ class SqliteControlStorage implements ControlStorage {
   async queryStatuses(query: StatusQuery): Promise<Page<ConfigStatusRecord>> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.endpointId !== undefined) (where.push('endpoint_id = ?'), params.push(query.endpointId));
-    if (query.appVersionName !== undefined) (where.push('app_version_name = ?'), params.push(query.appVersionName));
-    if (query.configId !== undefined) (where.push('config_id = ?'), params.push(query.configId));
-    if (query.name !== undefined) (where.push('name = ?'), params.push(query.name));
+    if (query.endpointId !== undefined) {
+      where.push('endpoint_id = ?');
+      params.push(query.endpointId);
+    }
+    if (query.appVersionName !== undefined) {
+      where.push('app_version_name = ?');
+      params.push(query.appVersionName);
+    }
+    if (query.configId !== undefined) {
+      where.push('config_id = ?');
+      params.push(query.configId);
+    }
+    if (query.name !== undefined) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM config_statuses ${clause}`).get(...params) as { n: number }).n;
     const rows = this.db
@@ -356,7 +372,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push('endpoint_id IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(query.endpointIds));
     }
-    if (query.applicationName !== undefined) (where.push('application_name = ?'), params.push(query.applicationName));
+    if (query.applicationName !== undefined) {
+      where.push('application_name = ?');
+      params.push(query.applicationName);
+    }
     if (query.commandTypes !== undefined && query.commandTypes.length > 0) {
       where.push(`command_type IN (${query.commandTypes.map(() => '?').join(',')})`);
       params.push(...query.commandTypes);
@@ -365,7 +384,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push(`status IN (${query.statuses.map(() => '?').join(',')})`);
       params.push(...query.statuses);
     }
-    if (query.taskId !== undefined) (where.push('task_id = ?'), params.push(query.taskId));
+    if (query.taskId !== undefined) {
+      where.push('task_id = ?');
+      params.push(query.taskId);
+    }
     this.st();
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM commands ${clause}`).get(...params) as { n: number }).n;
