@@ -12,7 +12,7 @@ import type { MqttClient } from 'mqtt';
 import { api, createEndpoint, eventually, start, tempDir, testConfig } from '../platform/helpers.js';
 import type { Cleanup } from '../platform/helpers.js';
 import { TUTORIAL_YAML } from './fixtures.js';
-import { MAX_SERIES_PER_BATCH } from '../../src/timeseries/service.js';
+import { MAX_SERIES_PER_BATCH } from '../../src/time-series/service.js';
 
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
