@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { RunningTether } from '../../src/platform/tether.js';
-import { type Cleanup, api, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { type Cleanup, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
 import { Inbox } from '../transport/harness.js';
 
 export { api, eventually } from '../platform/helpers.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
-import { indexRowOf } from '../../src/storage/sqlite/metadata-rows.js';
+import { indexRowOf } from '../../src/storage/rows/metadata.js';
 import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf, waitFor } from './harness.js';
 import type { Cleanup, Device, ServerProcess } from './harness.js';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
-import { eventually, screenshotDir, unnamedControls } from './helpers.js';
+import { assertNoOverflow, eventually, screenshotDir, unnamedControls } from './helpers.js';
 
 const VERSION = 'demo_application_v1';
 const APP = 'demo_application';
@@ -32,15 +32,6 @@ const start = () => harness.startTether();
 async function signIn(page: Page, username = 'admin', password = PASSWORD): Promise<void> {
   await harness.signIn(page, { username, password });
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
-}
-
-/** Fails when the page is wider than the viewport at phone width (horizontal scrolling). */
-async function assertNoOverflow(page: Page, what: string): Promise<void> {
-  const widths = await page.evaluate(() => {
-    const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number }; body: { scrollWidth: number } } }).document;
-    return { html: doc.documentElement.scrollWidth, body: doc.body.scrollWidth };
-  });
-  assert.ok(widths.html <= PHONE.width && widths.body <= PHONE.width, `${what} overflows at ${PHONE.width} px: scrollWidth ${widths.html}/${widths.body}`);
 }
 
 /** Screenshots at desktop and phone width, checking control names and the phone layout for overflow; back to desktop. */

@@ -67,7 +67,9 @@ test('sign-in sets an HttpOnly SameSite=Strict session cookie that the REST API 
   const response = await signIn(app);
   assert.equal(response.statusCode, 200);
   const setCookie = String(response.headers['set-cookie']);
-  assert.match(setCookie, /^tether_session=[A-Za-z0-9_-]{40,}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+  const [pair, ...attributes] = setCookie.split('; ');
+  assert.match(pair!, /^tether_session=[A-Za-z0-9_-]{40,}$/);
+  assert.deepEqual(attributes.map((a) => a.replace(/=\d+$/, '=N')).sort(), ['HttpOnly', 'Max-Age=N', 'Path=/', 'SameSite=Strict']);
   const cookie = cookieOf(response);
 
   assert.deepEqual((await app.inject({ url: '/dashboard/api/me', headers: { cookie } })).json(), { signedIn: true, username: 'admin', role: 'admin' });
@@ -97,9 +99,30 @@ test('sign-in sets an HttpOnly SameSite=Strict session cookie that the REST API 
   assert.equal((await app.inject({ url: `/epr/api/v1/endpoints?applicationName=${DEMO_APP}`, headers: { cookie } })).statusCode, 401);
 });
 
+test('dashboard routes answer errors on the REST API path: a body too large is 413, a sign-in from another site has its own code', async () => {
+  const { app } = await harness();
+  const large = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', payload: { username: 'admin', password: 'x'.repeat(1_100_000) } });
+  assert.equal(large.statusCode, 413);
+  assert.equal(large.json().code, 'PAYLOAD_TOO_LARGE');
+  const notJson = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+  assert.equal(notJson.statusCode, 400);
+  assert.equal(notJson.json().code, 'PAYLOAD_NOT_JSON');
+  const form = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=admin' });
+  assert.equal(form.statusCode, 415);
+  assert.equal(form.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+  const crossSite = await app.inject({
+    method: 'POST',
+    url: '/dashboard/api/sign-in',
+    headers: { origin: 'https://evil.example', host: 'localhost:80' },
+    payload: { username: 'admin', password: PASSWORD },
+  });
+  assert.equal(crossSite.statusCode, 403);
+  assert.equal(crossSite.json().code, 'CROSS_SITE_REQUEST');
+});
+
 test('the cookie is Secure when the server speaks TLS', async () => {
   const { app } = await harness({ secureCookies: true });
-  assert.match(String((await signIn(app)).headers['set-cookie']), /; Secure$/);
+  assert.match(String((await signIn(app)).headers['set-cookie']), /; Secure(;|$)/);
 });
 
 test('wrong credentials are refused with a clear error; failures are throttled per account and address, and an admin can clear them', async () => {

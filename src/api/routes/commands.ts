@@ -36,21 +36,6 @@ const commandView = {
     taskId: { type: ['string', 'null'] },
   },
 } as const;
-const taskView = {
-  type: 'object',
-  properties: {
-    taskId: { type: 'string' },
-    applicationName: { type: 'string' },
-    commandType: { type: 'string' },
-    payload: {},
-    createdAt: { type: 'string' },
-    expiresAt: { type: 'string' },
-    endpointCount: { type: 'integer' },
-    pending: { type: 'integer' },
-    executed: { type: 'integer' },
-    expired: { type: 'integer' },
-  },
-} as const;
 const commandParams = {
   type: 'object',
   required: ['endpointId', 'commandType'],

@@ -24,16 +24,8 @@ export function createPool(settings: PoolSettings): pg.Pool {
   });
   // An idle connection that dies (the server restarted) emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // A connection that dies while checked out (between the statements of a transaction) emits on the
+  // client instead; the statement that uses it next rejects, and the release discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
-}
-
-/** The URL without its password, for error messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }

@@ -123,7 +123,7 @@ class SqliteControlStorage implements ControlStorage {
     if (this.s) return;
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw errors.dataDirUnusable('control.db', `its schema version ${version} is newer than this Tether knows (${MIGRATIONS.length}); run the newer Tether`);
+      throw errors.schemaTooNew('control.db', version, MIGRATIONS.length);
     }
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.db.transaction(() => {
@@ -154,7 +154,8 @@ class SqliteControlStorage implements ControlStorage {
    * handful of commits, not 10,000.
    */
   private write<T>(run: () => T): Promise<T> {
-    this.st();
+    // A rejected promise, not a throw: callers after close() chain .catch() on what they get.
+    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushScheduled) {
@@ -284,18 +285,30 @@ class SqliteControlStorage implements ControlStorage {
   }
 
   async queryStatuses(query: StatusQuery): Promise<Page<ConfigStatusRecord>> {
+    this.st();
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.endpointId !== undefined) (where.push('endpoint_id = ?'), params.push(query.endpointId));
-    if (query.appVersionName !== undefined) (where.push('app_version_name = ?'), params.push(query.appVersionName));
-    if (query.configId !== undefined) (where.push('config_id = ?'), params.push(query.configId));
-    if (query.name !== undefined) (where.push('name = ?'), params.push(query.name));
+    if (query.endpointId !== undefined) {
+      where.push('endpoint_id = ?');
+      params.push(query.endpointId);
+    }
+    if (query.appVersionName !== undefined) {
+      where.push('app_version_name = ?');
+      params.push(query.appVersionName);
+    }
+    if (query.configId !== undefined) {
+      where.push('config_id = ?');
+      params.push(query.configId);
+    }
+    if (query.name !== undefined) {
+      where.push('name = ?');
+      params.push(query.name);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM config_statuses ${clause}`).get(...params) as { n: number }).n;
     const rows = this.db
       .prepare(`SELECT ${STATUS_COLUMNS} FROM config_statuses ${clause} ORDER BY seq DESC LIMIT ? OFFSET ?`)
       .all(...params, query.limit, query.offset) as StatusRow[];
-    this.st();
     return { totalElements: total, content: rows.map(toStatus) };
   }
 
@@ -390,7 +403,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push('endpoint_id IN (SELECT value FROM json_each(?))');
       params.push(JSON.stringify(query.endpointIds));
     }
-    if (query.applicationName !== undefined) (where.push('application_name = ?'), params.push(query.applicationName));
+    if (query.applicationName !== undefined) {
+      where.push('application_name = ?');
+      params.push(query.applicationName);
+    }
     if (query.commandTypes !== undefined && query.commandTypes.length > 0) {
       where.push(`command_type IN (${query.commandTypes.map(() => '?').join(',')})`);
       params.push(...query.commandTypes);
@@ -399,7 +415,10 @@ class SqliteControlStorage implements ControlStorage {
       where.push(`status IN (${query.statuses.map(() => '?').join(',')})`);
       params.push(...query.statuses);
     }
-    if (query.taskId !== undefined) (where.push('task_id = ?'), params.push(query.taskId));
+    if (query.taskId !== undefined) {
+      where.push('task_id = ?');
+      params.push(query.taskId);
+    }
     this.st();
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM commands ${clause}`).get(...params) as { n: number }).n;
@@ -518,7 +537,7 @@ function prepare(db: Db) {
     complete: db.prepare("UPDATE commands SET status = 'EXECUTED', response_payload = ?, status_code = ?, reason_phrase = ?, updated_at = ? WHERE id = ?"),
     lastCommand: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE endpoint_id = ? AND command_type = ? ORDER BY id DESC LIMIT 1`) as Statement<[string, string], CommandRow>,
     deleteCommand: db.prepare('DELETE FROM commands WHERE id = ?'),
-    dueToExpire: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at LIMIT ?`) as Statement<[string, number], CommandRow>,
+    dueToExpire: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`) as Statement<[string, number], CommandRow>,
     expire: db.prepare("UPDATE commands SET status = 'EXPIRED', updated_at = ? WHERE id = ?"),
     pruneCommands: db.prepare("DELETE FROM commands WHERE status <> 'PENDING' AND updated_at < ?"),
     pruneTasks: db.prepare('DELETE FROM command_tasks WHERE expires_at < ? AND NOT EXISTS (SELECT 1 FROM commands WHERE commands.task_id = command_tasks.task_id)'),
