@@ -357,7 +357,7 @@ class SqliteControlStorage implements ControlStorage {
    * request would wait for. Reads show it at once (`view`); a timer writes it when nothing else does.
    */
   markDispatched(ids: readonly number[], at: Iso): Promise<void> {
-    this.st();
+    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
     for (const id of ids) this.dispatchedAt.set(id, at);
     this.dispatchTimer ??= setTimeout(() => {
       this.dispatchTimer = undefined;
