@@ -8,6 +8,7 @@ import { runCli } from '../../src/cli/run.js';
 import { silentLogger } from '../../src/core/log.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { createTestServices } from '../helpers/services.js';
+import { httpCall } from '../helpers/http.js';
 import type { TestServices } from '../helpers/services.js';
 import { APPS } from './harness.js';
 
@@ -34,15 +35,7 @@ async function startApi(): Promise<Api> {
     base,
     services,
     clientAuth,
-    async call(method, path, body) {
-      const res = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${API_KEY}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, text, json: text === '' ? undefined : JSON.parse(text) };
-    },
+    call: (method, path, body) => httpCall(base, method, path, { auth: API_KEY, body }),
     async close() {
       await app.close();
       clientAuth.close();

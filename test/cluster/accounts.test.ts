@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { httpCall, type Reply as Answer } from '../helpers/http.js';
 import { startTestCluster } from './harness.js';
 
 /**
@@ -13,25 +14,9 @@ const ADMIN_PASSWORD = 'cluster-accounts-password';
 // How long a revoke on one node may take to be refused on another (it is immediate: nothing is cached).
 const REFUSED_WITHIN_MS = 5000;
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-  headers: Headers;
-}
-
 /** `auth`: a bearer key, or `cookie=<name=value>`. */
-async function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = auth.startsWith('cookie=') ? { cookie: auth.slice('cookie='.length) } : { authorization: `Bearer ${auth}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
-    method,
-    headers,
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
+  return httpCall(node, method, route, { auth, body });
 }
 
 async function signIn(node: TetherNode, username: string, password: string): Promise<string> {

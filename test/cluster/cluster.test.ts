@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { httpOk } from '../helpers/http.js';
 import { startTestCluster } from './harness.js';
 
 /**
@@ -24,16 +25,8 @@ async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs: 
   }
 }
 
-async function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route} on ${node.nodeId}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
+function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
+  return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body });
 }
 
 interface FeedEvent {

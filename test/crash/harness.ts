@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Metadata } from '../../src/core/types.js';
+import { httpOk } from '../helpers/http.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -66,15 +67,8 @@ export async function startServer(t: Cleanup, dataDir: string, flags: string[] =
 }
 
 /** Calls the server's REST API with the admin key; fails the test on a non-2xx answer. */
-export async function api<T>(server: ServerProcess, method: string, route: string, body?: unknown): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${server.httpPort}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
+export function api<T>(server: ServerProcess, method: string, route: string, body?: unknown): Promise<T> {
+  return httpOk<T>(server, method, route, { auth: ADMIN_API_KEY, body });
 }
 
 /** One endpoint and what its device was told about the updates it sent. */

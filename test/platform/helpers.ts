@@ -8,6 +8,7 @@ import type { TetherConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
 import type { RunningTether } from '../../src/platform/tether.js';
+import { httpCall } from '../helpers/http.js';
 
 export interface Cleanup {
   after(fn: () => unknown): void;
@@ -37,16 +38,8 @@ export interface ApiResponse<T> {
 
 /** Calls the REST API of a running Tether with its admin key. */
 export async function api<T = unknown>(running: RunningTether, method: string, route: string, body?: unknown): Promise<ApiResponse<T>> {
-  const response = await fetch(`http://127.0.0.1:${running.httpPort}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${running.adminApiKey}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  const reply = await httpCall(running, method, route, { auth: running.adminApiKey, body });
+  return { status: reply.status, body: reply.json as T };
 }
 
 export async function createEndpoint(running: RunningTether, body: Record<string, unknown> = {}): Promise<{ endpointId: string; token: string }> {

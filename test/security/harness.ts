@@ -21,7 +21,7 @@ import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import { connect as connectClient } from '../transport/harness.js';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { readResponse } from '../api/harness.js';
+import { httpCall } from '../helpers/http.js';
 import { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
 import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
@@ -129,11 +129,9 @@ export async function startSecure(options: { limits?: Partial<Limits> } = {}): P
       api: app,
       apiBase,
       clock,
-      async call(method, urlPath, body, headers = {}) {
-        const h: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...headers };
-        if (body !== undefined) h['content-type'] ??= 'application/json';
-        const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-        return readResponse(await fetch(apiBase + urlPath, { method, headers: h, ...(payload !== undefined && { body: payload }) }));
+      call(method, urlPath, body, headers = {}) {
+        const { authorization = `Bearer ${API_KEY}`, ...rest } = headers;
+        return httpCall(apiBase, method, urlPath, { auth: authorization, body, headers: rest, ...(rest['content-type'] !== undefined && { contentType: rest['content-type'] }) });
       },
       async close() {
         await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
