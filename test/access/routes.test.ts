@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Role, ROLES, roleRank } from '../../src/core/accounts.js';
 import { ruleFor } from '../../src/access/rules.js';
-import { start, tempDir, testConfig } from '../platform/helpers.js';
+import { start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Values for path parameters: things that do not exist, so no call changes what others rely on. */
 const SAMPLE: Record<string, string> = {

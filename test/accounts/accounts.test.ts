@@ -1,8 +1,9 @@
 /** Users, roles, API keys and the audit log over the real HTTP server and real SQLite. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { http, signIn } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -75,14 +76,8 @@ async function startServer(t: { after(fn: () => unknown): void }, dataDir: strin
   return { child, mqttPort: Number(mqtt[1]), httpPort: Number(http[1]), stdout: () => out, exited };
 }
 
-function tempDir(t: { after(fn: () => unknown): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cli-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const server = await startServer(t, dataDir);
   const banner = server.stdout();
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
@@ -149,7 +144,7 @@ test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', a
 });
 
 test('a second start on the same data dir does not print the admin API key again', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const first = await startServer(t, dataDir);
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0);
@@ -164,7 +159,7 @@ test('a second start on the same data dir does not print the admin API key again
 });
 
 test('start-up errors are one line with exit code 1', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.after(() => blocker.close());
@@ -179,7 +174,7 @@ test('start-up errors are one line with exit code 1', async (t) => {
 });
 
 test('client commands fail in one line when the server or key is missing', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const port = await new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
       const { port: p } = probe.address() as net.AddressInfo;

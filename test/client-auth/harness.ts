@@ -13,7 +13,6 @@ import { createRecordingLogger } from '../transport/harness.js';
 import type { LogRecord } from '../transport/harness.js';
 
 export { Inbox, kpTopic, request } from '../transport/harness.js';
-export { waitFor } from '../helpers/services.js';
 
 export const APPS: DeclaredApplication[] = [
   { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] },

@@ -4,6 +4,7 @@ import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
 import { httpOk } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 import { startTestCluster } from './harness.js';
 
 /**
@@ -16,14 +17,6 @@ import { startTestCluster } from './harness.js';
 const ADMIN_API_KEY = 'cluster-test-admin-key-0123456789';
 const ADMIN_PASSWORD = 'cluster-test-password';
 const APP_VERSION = 'demo_application_v1';
-
-async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
   return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body });
@@ -132,9 +125,9 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   // A device on node 1 shows up online in node 3's live feed.
   const device = await connectDevice(node1.mqttPort, 'device-main');
   let pumping = pump(device, main.token, 0, () => false);
-  await waitFor(() => device.acked >= 3, 15_000, 'first updates acknowledged by node 1');
-  await waitFor(() => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true), 15_000, "node 3's feed to show node 1's device online");
-  await waitFor(() => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === main.endpointId), 15_000, "node 3's feed to show node 1's device's updates");
+  await waitFor('first updates acknowledged by node 1', () => device.acked >= 3, 15_000);
+  await waitFor("node 3's feed to show node 1's device online", () => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true), 15_000);
+  await waitFor("node 3's feed to show node 1's device's updates", () => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === main.endpointId), 15_000);
 
   // A token revoked through node 2's REST ends the session on node 1.
   const other = await connectDevice(node1.mqttPort, 'device-doomed');
@@ -143,10 +136,10 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   const tokens = await api<{ content?: Array<{ tokenId: string }> } | Array<{ tokenId: string }>>(node2, 'GET', `/cm/api/v1/endpoints/${doomed.endpointId}/tokens`);
   const tokenId = (Array.isArray(tokens) ? tokens : tokens.content ?? [])[0]!.tokenId;
   await api(node2, 'POST', `/cm/api/v1/endpoints/${doomed.endpointId}/tokens/${tokenId}/revoke`);
-  await waitFor(() => other.closed, 15_000, 'the session on node 1 to end after the revoke on node 2');
+  await waitFor('the session on node 1 to end after the revoke on node 2', () => other.closed, 15_000);
 
   // Node 1 dies without a word. Everything it acknowledged is stored.
-  await waitFor(() => device.acked >= 20, 20_000, 'more updates acknowledged by node 1');
+  await waitFor('more updates acknowledged by node 1', () => device.acked >= 20, 20_000);
   await node1.stop('SIGKILL');
   nodes.splice(nodes.indexOf(node1), 1);
   await pumping;
@@ -156,7 +149,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
 
   // A survivor notices the lapsed lease: the endpoint goes disconnected within 30 s, seen from node 3.
   const killedAt = Date.now();
-  await waitFor(() => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === false), 30_000, 'the endpoint to go disconnected');
+  await waitFor('the endpoint to go disconnected', () => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === false), 30_000);
   t.diagnostic(`disconnected ${Date.now() - killedAt} ms after SIGKILL`);
   assert.equal((await api<{ connected: boolean }>(node2, 'GET', `/epr/api/v1/endpoints/${main.endpointId}`)).connected, false);
 
@@ -167,9 +160,9 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   pumping = pump(again, main.token, device.sent, () => again.acked >= device.sent + 10);
   await pumping;
   await waitFor(
+    'the endpoint to be connected again (through node 2)',
     () => feed.events.filter((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true).length > onlineBefore,
     15_000,
-    'the endpoint to be connected again (through node 2)',
   );
   const endpoint = await api<{ connected: boolean; metadata: { seq: number } }>(node3, 'GET', `/epr/api/v1/endpoints/${main.endpointId}?include=metadata`);
   assert.equal(endpoint.connected, true);
@@ -177,7 +170,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
 
   // Takeover across nodes: the same client ID connecting to node 3 ends its session on node 2.
   const moved = await connectDevice(node3.mqttPort, 'device-main');
-  await waitFor(() => again.closed, 15_000, 'the session on node 2 to end when its client ID connects to node 3');
+  await waitFor('the session on node 2 to end when its client ID connects to node 3', () => again.closed, 15_000);
   assert.equal(moved.closed, false);
 
   // Operations: liveness, metrics labelled by node, and no dashboard page for unknown paths.
@@ -202,5 +195,5 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
     const response = await fetch(`http://127.0.0.1:${node2.httpPort}/epr/api/v1/endpoints/${main.endpointId}`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } });
     assert.equal(response.status, 404);
   });
-  await waitFor(() => moved.closed, 15_000, 'the session on node 3 to end after the endpoint was deleted on node 2');
+  await waitFor('the session on node 3 to end after the endpoint was deleted on node 2', () => moved.closed, 15_000);
 });

@@ -11,8 +11,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
 import { indexRowOf } from '../../src/storage/sqlite/metadata-rows.js';
-import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf, waitFor } from './harness.js';
+import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf } from './harness.js';
 import type { Cleanup, Device, ServerProcess } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const DEVICES = 40;
 /** QoS 1 updates each device keeps in flight: the kill always lands among uncommitted writes. */
@@ -27,12 +29,6 @@ const FIRST_ACKS_DEADLINE_MS = 20_000;
  * FULL must survive power loss, NORMAL at least a process crash, which is what SIGKILL is.
  */
 const ROUNDS: Array<'full' | 'normal'> = ['full', 'normal', 'full'];
-
-function tempDir(t: Cleanup): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-crash-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function syncFlags(mode: 'full' | 'normal'): string[] {
   return ['--sqlite-synchronous', mode];
@@ -153,8 +149,9 @@ async function listEndpoints(server: ServerProcess): Promise<Map<string, { conne
 async function runRound(devices: Device[], server: ServerProcess) {
   const traffic = await startTraffic(devices, server.mqttPort, WINDOW);
   try {
-    assert.ok(await waitFor(() => traffic.allAcked(), FIRST_ACKS_DEADLINE_MS), 'every device gets updates acknowledged');
-    await waitFor(() => traffic.acks >= ACKS_PER_ROUND, ROUND_MS);
+    await waitFor('every device to get updates acknowledged', () => traffic.allAcked(), FIRST_ACKS_DEADLINE_MS);
+    // The round ends at its count of acks or at its time budget, whichever comes first: a slow machine is not a failure here.
+    await waitFor(`${ACKS_PER_ROUND} acks`, () => traffic.acks >= ACKS_PER_ROUND, ROUND_MS).catch(() => {});
     return { traffic, acks: traffic.acks, inflight: traffic.inflight() };
   } catch (err) {
     await traffic.stop();
@@ -163,7 +160,7 @@ async function runRound(devices: Device[], server: ServerProcess) {
 }
 
 test('SIGKILL under load, three times on one data dir: every acknowledged update is stored, the database stays consistent', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-crash-');
   const dbFile = path.join(dataDir, 'tether.db');
   let server = await startServer(t, dataDir, syncFlags(ROUNDS[0]!));
   const devices = await createDevices(server, DEVICES);
@@ -205,7 +202,7 @@ test('SIGKILL under load, three times on one data dir: every acknowledged update
 });
 
 test('SIGTERM under load: the server exits 0 and every acknowledged update is stored', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-crash-');
   const server = await startServer(t, dataDir);
   const devices = await createDevices(server, DEVICES);
 

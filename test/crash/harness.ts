@@ -10,6 +10,7 @@ import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Metadata } from '../../src/core/types.js';
 import { httpOk } from '../helpers/http.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -17,9 +18,7 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const ADMIN_API_KEY = 'crash-test-admin-key-0123456789';
 const APP_VERSION = 'demo_application_v1';
 
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
+export type { Cleanup };
 
 export interface Exit {
   code: number | null;
@@ -179,12 +178,3 @@ export async function startTraffic(devices: Device[], mqttPort: number, window: 
   };
 }
 
-/** Polls `condition` every few milliseconds until it holds or `deadlineMs` passes; returns whether it held. */
-export async function waitFor(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}

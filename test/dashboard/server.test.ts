@@ -8,6 +8,7 @@ import { afterEach, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Dashboard, DashboardDeps } from '../../src/dashboard/server/index.js';
 import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';
+import { waitFor } from '../helpers/wait.js';
 import type { Accounts } from '../../src/accounts/index.js';
 import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
@@ -310,13 +311,6 @@ test('a live stream ends once its session is over or its API key is revoked, and
     response.on('close', () => (ended = true));
     return { status: response.statusCode ?? 0, ended: () => ended };
   }
-  async function until(what: string, check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   const cookie = cookieOf(await signIn(h.app));
   const other = cookieOf(await signIn(h.app));
@@ -325,7 +319,7 @@ test('a live stream ends once its session is over or its API key is revoked, and
   assert.equal(signedIn.status, 200);
   // Signed out (from another tab, or through another node): the stream ends; the other session's goes on.
   assert.equal((await h.app.inject({ method: 'POST', url: '/dashboard/api/sign-out', headers: { cookie } })).statusCode, 204);
-  await until('the signed-out stream to end', signedIn.ended);
+  await waitFor('the signed-out stream to end', signedIn.ended);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(untouched.ended(), false, 'a stream of a valid session stays open');
   assert.equal((await openStream({ cookie })).status, 401);
@@ -336,6 +330,6 @@ test('a live stream ends once its session is over or its API key is revoked, and
   const byKey = await openStream({ authorization: `Bearer ${key}` });
   assert.equal(byKey.status, 200);
   assert.equal((await h.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${keyId}`, headers: { authorization: 'Bearer test-admin-key' } })).statusCode, 200);
-  await until('the revoked key\'s stream to end', byKey.ended);
+  await waitFor('the revoked key\'s stream to end', byKey.ended);
   assert.equal((await openStream({ authorization: `Bearer ${key}` })).status, 401);
 });

@@ -9,16 +9,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
 import type { RunningTether } from '../../src/platform/tether.js';
 import { httpCall } from '../helpers/http.js';
-
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
-
-export function tempDir(t: Cleanup): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import type { Cleanup } from '../helpers/tmp.js';
 
 /** A config as `tether start` would build it, on free ports and loopback only. */
 export function testConfig(dataDir: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TetherConfig> {
@@ -49,18 +40,6 @@ export async function createEndpoint(running: RunningTether, body: Record<string
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return created.body;
-}
-
-/** Polls until `check` returns a value other than undefined; fails with the last value at the deadline. */
-export async function eventually<T>(what: string, probe: () => Promise<T>, check: (value: T) => boolean, deadlineMs = 5000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A port that was free a moment ago (for tests that need a concrete number). */

@@ -12,7 +12,6 @@ import mqttPacket from 'mqtt-packet';
 import { createApiServer } from '../../src/api/index.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
-import type { Clock } from '../../src/core/clock.js';
 import type { Limits } from '../../src/core/limits.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { EndpointRecord, Metadata, TokenRecord } from '../../src/core/types.js';
@@ -22,12 +21,14 @@ import { createMqttServer } from '../../src/transport/index.js';
 import { connect as connectClient } from '../transport/harness.js';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { httpCall } from '../helpers/http.js';
-import { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
+import { DEMO_APP, DEMO_VERSION } from '../helpers/services.js';
 import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
+import { createTestClock, type TestClock } from '../helpers/clock.js';
+import { waitFor } from '../helpers/wait.js';
 
-export { Inbox, createEndpoint, kpTopic, request, waitFor } from '../transport/harness.js';
+export { Inbox, createEndpoint, kpTopic, request } from '../transport/harness.js';
 
 /**
  * A real MQTT client without keepalive: the server's keepalive runs on this harness's hand-driven
@@ -46,24 +47,10 @@ export const OTHER_VERSION = 'other_application_v1';
 /** A version of the demo application with no extension enabled. */
 export const BARE_VERSION = 'demo_application_bare';
 
-/** A clock the test moves by hand: the publish rate limit then never depends on real time. */
-export class ManualClock implements Clock {
-  constructor(public t = Date.parse('2026-01-01T00:00:00Z')) {}
-  now(): number {
-    return this.t;
-  }
-  iso(): string {
-    return new Date(this.t).toISOString();
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
 export interface SecureHarness extends Harness {
   api: FastifyInstance;
   apiBase: string;
-  clock: ManualClock;
+  clock: TestClock;
   /** fetch against the REST API with the admin key. */
   call(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; json: unknown }>;
 }
@@ -75,7 +62,7 @@ export async function startSecure(options: { limits?: Partial<Limits> } = {}): P
   const bus = createMemoryBus();
   const events: TetherEvent[] = [];
   bus.subscribe((event) => events.push(event));
-  const clock = new ManualClock();
+  const clock = createTestClock();
   const base = await createServices({ storage, bus, ...(options.limits && { limits: options.limits }) });
   await base.applications.ensureDeclared([
     { name: DEMO_APP, versions: [{ name: DEMO_VERSION, extensions: ['epmx'] }, { name: BARE_VERSION, extensions: [] }] },
@@ -193,7 +180,7 @@ export class RawConnection {
   static async connected(port: number, clientId: string): Promise<RawConnection> {
     const c = await RawConnection.open(port);
     c.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 }));
-    await waitFor(() => c.packets.some((p) => p.cmd === 'connack'), 'CONNACK');
+    await waitFor('CONNACK', () => c.packets.some((p) => p.cmd === 'connack'));
     return c;
   }
 

@@ -9,10 +9,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { api, createEndpoint, eventually, start, tempDir, testConfig } from '../platform/helpers.js';
-import type { Cleanup } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { TUTORIAL_YAML } from './fixtures.js';
 import { MAX_SERIES_PER_BATCH } from '../../src/timeseries/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
@@ -41,7 +43,7 @@ test('data collection tutorial: QoS 0 batch with a request ID gets an empty /sta
   const topic = `kp1/demo_application_v1/dcx/${token}/json`;
   const sample = { latitude: 37.35119, timestamp: 1555230312868, temperature: 98, longitude: -122.03248, fuelLevel: 100 };
   await client.publishAsync(`${topic}/23`, JSON.stringify([sample]), { qos: 0 });
-  await eventually('status reply', async () => replies, (r) => r.length === 1);
+  await waitFor('status reply', async () => replies, { until: (r) => r.length === 1 });
   assert.equal(replies[0]!.topic, `${topic}/23/status`);
   assert.equal(replies[0]!.payload.length, 0, '2/DCP: success has a zero-length payload');
 
@@ -104,7 +106,7 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   for (const [i, [payload]] of cases.entries()) await client.publishAsync(`${topic}/${i + 1}`, payload, { qos: 0 });
   await client.publishAsync(`kp1/demo_application_v1/dcx/${token}/xml/9`, '[]', { qos: 0 });
   await client.publishAsync('kp1/demo_application_v1/dcx/no-such-token/json/10', '[]', { qos: 0 });
-  await eventually('error replies', async () => replies, (r) => r.length === 6);
+  await waitFor('error replies', async () => replies, { until: (r) => r.length === 6 });
   const unknownToken = replies.find((r) => r.topic === 'kp1/demo_application_v1/dcx/no-such-token/json/10/error');
   assert.equal((JSON.parse(unknownToken!.payload.toString()) as { statusCode: number }).statusCode, 401);
   for (const [i, [, hint]] of cases.entries()) {
@@ -129,7 +131,7 @@ test('data collection: a QoS 1 batch acknowledged before a restart is still ther
   const samples = Array.from({ length: 50 }, (_, i) => ({ timestamp: 1_700_000_000_000 + i * 1000, level: i }));
   // The PUBACK of a QoS 1 publish comes only after the batch is committed.
   await client.publishAsync(`${topic}/1`, JSON.stringify(samples), { qos: 1 });
-  await eventually('status', async () => replies, (r) => r.length === 1);
+  await waitFor('status', async () => replies, { until: (r) => r.length === 1 });
   client.end(true);
   await first.stop();
 

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { toDashboardEvent } from '../../src/dashboard/server/live-events.js';
-import { api, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
-import type { Cleanup } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
 

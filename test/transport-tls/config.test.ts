@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
-import { tempDir } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function configError(argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<string> {
   try {

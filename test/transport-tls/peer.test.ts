@@ -14,8 +14,8 @@ import type { Services } from '../../src/core/services.js';
 import { TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../../src/transport/index.js';
 import type { TlsFiles, TransportPeer } from '../../src/transport/index.js';
 import { generateTestPki } from '../helpers/certs.js';
-import { tempDir } from '../platform/helpers.js';
 import { testPki } from './setup.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SETTINGS = {
   cert: { flag: '--tls-cert', env: 'TETHER_TLS_CERT' },

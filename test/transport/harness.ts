@@ -5,10 +5,11 @@ import type { Services } from '../../src/core/services.js';
 import type { Metadata } from '../../src/core/types.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import type { MqttServer } from '../../src/transport/index.js';
-import { DEMO_VERSION, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_VERSION, createTestServices } from '../helpers/services.js';
 import type { TestServices, TestServicesOptions } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
-export { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
+export { DEMO_APP, DEMO_VERSION } from '../helpers/services.js';
 
 export interface LogRecord {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -109,7 +110,7 @@ export class Inbox {
   }
 
   async next(topic: string, what = topic): Promise<Received> {
-    await waitFor(() => this.on(topic).length > 0, `a message on ${what}`);
+    await waitFor(`a message on ${what}`, () => this.on(topic).length > 0);
     return this.on(topic)[0]!;
   }
 
@@ -131,7 +132,7 @@ export async function request(
   qos: 0 | 1 | 2 = 1,
 ): Promise<{ kind: 'status' | 'error'; payload: Buffer; qos: number; json(): unknown }> {
   await client.publishAsync(topic, payload, { qos });
-  await waitFor(() => inbox.on(`${topic}/status`).length + inbox.on(`${topic}/error`).length > 0, `a reply to ${topic}`);
+  await waitFor(`a reply to ${topic}`, () => inbox.on(`${topic}/status`).length + inbox.on(`${topic}/error`).length > 0);
   const status = inbox.on(`${topic}/status`)[0];
   const m = status ?? inbox.on(`${topic}/error`)[0]!;
   return { kind: status ? 'status' : 'error', payload: m.payload, qos: m.qos, json: () => JSON.parse(m.payload.toString('utf8')) };
