@@ -10,7 +10,7 @@ export interface Reply {
 }
 
 export interface CallOptions {
-  /** A bearer key, `cookie=<name=value>`, or undefined/'' for none. */
+  /** A bearer key, a whole Authorization value (`Basic …`), `cookie=<name=value>`, or undefined/'' for none. */
   auth?: string | undefined;
   /** Sent as JSON unless it is a string. */
   body?: unknown;
@@ -31,7 +31,8 @@ export async function httpCall(where: Server, method: string, path: string, opti
   const headers: Record<string, string> = { ...options.headers };
   const auth = options.auth ?? '';
   if (auth.startsWith('cookie=')) headers['cookie'] = auth.slice('cookie='.length);
-  else if (auth !== '') headers['authorization'] = auth.startsWith('Bearer ') || auth.startsWith('Basic ') ? auth : `Bearer ${auth}`;
+  // A value with a scheme (`Basic …`, `bearer …`) is sent as it is; a bare key becomes a bearer key.
+  else if (auth !== '') headers['authorization'] = /^\S+ /.test(auth) ? auth : `Bearer ${auth}`;
   let payload: string | undefined;
   if (options.body !== undefined) {
     headers['content-type'] = options.contentType ?? 'application/json';

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { BARE_VERSION, DEMO_VERSION, Inbox, OTHER_VERSION, connect, createEndpoint, kpTopic, request, snapshot, startSecure } from './harness.js';
 import type { SecureHarness } from './harness.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 type ErrorBody = { statusCode: number; reasonPhrase: string };
 
@@ -90,7 +90,7 @@ describe('authorization', () => {
     assert.deepEqual(await granted(client, [`kp1/${DEMO_VERSION}/epmx/${ep.token}/#`]), [1]);
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     await h.services.credentials.changeTokenStatus(ep.endpointId, ep.tokenId, 'suspend');
-    await closed;
+    await within('the server to close the session', closed);
   });
 
   it('never shows one endpoint\'s traffic to another endpoint\'s session', async () => {

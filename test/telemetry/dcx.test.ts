@@ -121,6 +121,27 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   assert.deepEqual(await running.timeSeries.storage.seriesNames('demo_application'), []);
 });
 
+// docs/telemetry.md: "A refused batch stores nothing": one bad element refuses the whole batch, so a
+// device never has to guess which of its samples were kept.
+test('data collection: a batch with valid samples and one that is not an object is refused whole: /error, nothing stored', async (t) => {
+  const running = await start(t, await testConfig(tempDir(t)));
+  const { endpointId, token } = await createEndpoint(running);
+  const { client, replies } = await device(t, running.mqttPort);
+  const topic = `kp1/demo_application_v1/dcx/${token}/json`;
+  const mixed = [{ timestamp: 1555230312868, temperature: 50 }, 7, { timestamp: 1555230315868, temperature: 51 }];
+  await client.publishAsync(`${topic}/31`, JSON.stringify(mixed), { qos: 1 });
+  await waitFor('the reply to the mixed batch', async () => replies, { until: (r) => r.length === 1 });
+  assert.equal(replies[0]!.topic, `${topic}/31/error`, 'no /status for a batch that was not stored whole');
+  const body = JSON.parse(replies[0]!.payload.toString()) as { statusCode: number; reasonPhrase: string };
+  assert.equal(body.statusCode, 400);
+  assert.match(body.reasonPhrase, /element 1 is a number, not an object/);
+  assert.deepEqual(await running.timeSeries.storage.seriesNames('demo_application'), []);
+  const query = `endpointId=${endpointId}&timeSeriesName=auto~temperature&fromDate=2019-04-14T00:00:00Z&toDate=2019-04-15T00:00:00Z`;
+  const data = await api<Series>(running, 'GET', `/epts/api/v1/applications/demo_application/time-series/data?${query}`);
+  assert.equal(data.status, 200, JSON.stringify(data.body));
+  assert.deepEqual(data.body[0]?.[endpointId]?.['auto~temperature'] ?? [], [], 'none of the valid samples is stored');
+});
+
 test('data collection: a QoS 1 batch acknowledged before a restart is still there after it', async (t) => {
   const dir = tempDir(t);
   const config = await testConfig(path.join(dir, 'data'));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 let nextId = 1;
 const id = () => nextId++;
@@ -217,7 +217,7 @@ describe('MQTT front door', () => {
 
       const second = await connect(h, { clientId: 'takeover-device' });
       const secondInbox = new Inbox(second);
-      await firstClosed;
+      await within('the first session to be closed by the takeover', firstClosed);
       await request(second, secondInbox, kpTopic(ep.token, 'get', id()), '');
       await waitFor('old session detached', () => !h.services.connectivity.sessionsOf(ep.endpointId).includes(oldSession!));
       const sessions = h.services.connectivity.sessionsOf(ep.endpointId);
@@ -240,7 +240,7 @@ describe('MQTT front door', () => {
         await request(bystander, bystanderInbox, kpTopic(other.token, 'get', id()), '');
         const closed = new Promise<void>((resolve) => user.once('close', () => resolve()));
         await h.services.credentials.changeTokenStatus(ep.endpointId, ep.tokenId, action);
-        await closed;
+        await within(`the server to close the session of the ${action === 'suspend' ? 'suspended' : 'revoked'} token`, closed);
         await waitFor('endpoint disconnected', async () => !(await connected()));
         const still = await request(bystander, bystanderInbox, kpTopic(other.token, 'get', id()), '');
         assert.equal(still.kind, 'status');
@@ -253,7 +253,7 @@ describe('MQTT front door', () => {
       await request(client, inbox, kpTopic(ep.token, 'get', id()), '');
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       await h.services.registry.deleteEndpoint(ep.endpointId);
-      await closed;
+      await within('the server to close the session of the deleted endpoint', closed);
     });
 
     it('counts open sessions', async () => {

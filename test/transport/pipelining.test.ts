@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import { createEndpoint, kpTopic, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 /**
  * The Kaa tutorial's paho client sends CONNECT, PUBLISH and DISCONNECT back to back and closes the
@@ -84,7 +84,7 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
   it('drops a connection that closes without sending anything', async () => {
     await waitFor('no sessions', () => h.server.sessionCount() === 0);
     const socket = net.connect(h.port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
     await waitFor('the session to open', () => h.server.sessionCount() === 1);
     socket.end();
     await waitFor('the session to close', () => h.server.sessionCount() === 0);
@@ -105,7 +105,7 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     assert.deepEqual(JSON.parse(reply.payload.toString()), { a: 1 });
     assert.equal(seen[0]!.cmd, 'connack');
     socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
   });
 
   it('processes a retransmitted QoS 2 request (DUP) once', async () => {
@@ -118,7 +118,7 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     const seen: mqttPacket.Packet[] = [];
     parser.on('packet', (p) => seen.push(p));
     socket.on('data', (d: Buffer) => parser.parse(d));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
     socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'qos2-dup', keepalive: 60 }));
     socket.write(publish(false));
     await waitFor('PUBREC', () => seen.some((p) => p.cmd === 'pubrec'));
@@ -133,21 +133,21 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     await waitFor('barrier reply', () => replies().some((p) => p.topic === `${later}/status`));
     assert.equal(replies().filter((p) => p.topic === `${topic}/status`).length, 1);
     socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
   });
 
   it('detaches the session of a client whose keepalive expires', async () => {
     const ep = await createEndpoint(h);
     const socket = net.connect(h.port, '127.0.0.1');
     socket.on('data', () => {});
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
     // keepalive 1 s: aedes gives up after 1.5 s without a packet.
     socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
     socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
     await waitFor('endpoint connected', async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     await waitFor('endpoint disconnected', async () => !(await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 5000);
-    await closed;
+    await within('the server to close the socket', closed);
   });
 
   it('survives garbage bytes and keeps serving', async () => {
@@ -155,7 +155,7 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
       const socket = net.connect(h.port, '127.0.0.1', () => socket.end(junk));
       socket.on('error', () => {});
       socket.on('data', () => {});
-      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
     }
     await waitFor('junk connections closed', () => h.server.sessionCount() === 0, 5000);
     const ep = await createEndpoint(h);
