@@ -6,7 +6,6 @@ import { createClientAuth } from '../../src/client-auth/index.js';
 import type { ClientAuthService } from '../../src/client-auth/index.js';
 import { runCli } from '../../src/cli/run.js';
 import { silentLogger } from '../../src/core/log.js';
-import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { createTestServices } from '../helpers/services.js';
 import { httpCall } from '../helpers/http.js';
 import type { TestServices } from '../helpers/services.js';
@@ -26,7 +25,7 @@ interface Api {
 
 async function startApi(): Promise<Api> {
   const services = await createTestServices({ declare: APPS });
-  const store = await openSqliteClientCredentialStore({ file: services.file });
+  const store = await services.place.openCredentials();
   const clientAuth = createClientAuth({ store, bus: services.bus, applications: services.applications, registry: services.registry });
   const app = await createApiServer({ services, storage: services.storage, bus: services.bus, logger: silentLogger, adminApiKey: API_KEY, clientAuth });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -2,26 +2,19 @@
  * MQTT server and REST API over one set of real services (temp SQLite file), with limits and a
  * controllable clock, for the security tests. Reuses the transport harness's clients and helpers.
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import mqttPacket from 'mqtt-packet';
 import { createApiServer } from '../../src/api/index.js';
-import { createMemoryBus } from '../../src/bus/memory/index.js';
-import type { TetherEvent } from '../../src/bus/bus.js';
 import type { Limits } from '../../src/core/limits.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { EndpointRecord, Metadata, TokenRecord } from '../../src/core/types.js';
-import { createServices } from '../../src/platform/services.js';
-import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import { connect as connectClient } from '../transport/harness.js';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { httpCall } from '../helpers/http.js';
-import { DEMO_APP, DEMO_VERSION } from '../helpers/services.js';
+import { DEMO_APP, DEMO_VERSION, createTestServices } from '../helpers/services.js';
 import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
@@ -56,47 +49,23 @@ export interface SecureHarness extends Harness {
 }
 
 export async function startSecure(options: { limits?: Partial<Limits> } = {}): Promise<SecureHarness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  const file = path.join(dir, 'tether.db');
-  const storage = await openSqliteStorage({ file });
-  const bus = createMemoryBus();
-  const events: TetherEvent[] = [];
-  bus.subscribe((event) => events.push(event));
   const clock = createTestClock();
-  const base = await createServices({ storage, bus, ...(options.limits && { limits: options.limits }) });
-  await base.applications.ensureDeclared([
-    { name: DEMO_APP, versions: [{ name: DEMO_VERSION, extensions: ['epmx'] }, { name: BARE_VERSION, extensions: [] }] },
-    { name: OTHER_APP, versions: [{ name: OTHER_VERSION, extensions: ['epmx'] }] },
-  ]);
-  let closed = false;
-  const services: TestServices = {
-    ...base,
-    dir,
-    file,
-    storage,
-    bus,
-    events,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await base.close();
-        await bus.close();
-        await storage.close();
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  const services = await createTestServices({
+    declare: [
+      { name: DEMO_APP, versions: [{ name: DEMO_VERSION, extensions: ['epmx'] }, { name: BARE_VERSION, extensions: [] }] },
+      { name: OTHER_APP, versions: [{ name: OTHER_VERSION, extensions: ['epmx'] }] },
+    ],
+    ...(options.limits && { limits: options.limits }),
+  });
   const logger = createRecordingLogger();
-  const server = createMqttServer({ services, bus, logger, clock, ...(options.limits && { limits: options.limits }) });
+  const server = createMqttServer({ services, bus: services.bus, logger, clock, ...(options.limits && { limits: options.limits }) });
   let api: FastifyInstance | undefined;
   try {
     const port = await server.listen(0, '127.0.0.1');
     api = await createApiServer({
       services,
-      storage,
-      bus,
+      storage: services.storage,
+      bus: services.bus,
       logger: silentLogger,
       adminApiKey: API_KEY,
       ...(options.limits?.tokenIssuePerMinute !== undefined && { tokenIssuePerMinute: options.limits.tokenIssuePerMinute }),

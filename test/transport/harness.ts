@@ -46,7 +46,7 @@ export interface Harness {
 export async function startHarness(options: TestServicesOptions & { wrapServices?: (services: Services) => Services } = {}): Promise<Harness> {
   const services = await createTestServices(options);
   const logger = createRecordingLogger();
-  const server = createMqttServer({ services: options.wrapServices ? options.wrapServices(services) : services, bus: services.bus, logger });
+  const server = createMqttServer({ services: options.wrapServices ? options.wrapServices(services) : services, bus: services.bus, logger, ...(options.clock && { clock: options.clock }) });
   let port: number;
   try {
     port = await server.listen(0, '127.0.0.1');

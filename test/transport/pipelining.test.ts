@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import { createEndpoint, kpTopic, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { createTestClock } from '../helpers/clock.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 /**
@@ -137,17 +138,26 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
   });
 
   it('detaches the session of a client whose keepalive expires', async () => {
-    const ep = await createEndpoint(h);
-    const socket = net.connect(h.port, '127.0.0.1');
-    socket.on('data', () => {});
-    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
-    // keepalive 1 s: aedes gives up after 1.5 s without a packet.
-    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
-    socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
-    await waitFor('endpoint connected', async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected);
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await waitFor('endpoint disconnected', async () => !(await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 5000);
-    await within('the server to close the socket', closed);
+    // Its own server on a test clock: the keepalive expires when the test moves the clock, not after real seconds.
+    const clock = createTestClock();
+    const k = await startHarness({ clock });
+    try {
+      const ep = await createEndpoint(k);
+      const socket = net.connect(k.port, '127.0.0.1');
+      socket.on('data', () => {});
+      await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
+      socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
+      await waitFor('endpoint connected', async () => (await k.services.registry.getEndpoint(ep.endpointId, false)).connected);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      // [MQTT-3.1.2-24] keepalive 1 s: the server gives up after 1.5 s without a packet.
+      clock.advance(1_600);
+      k.server.sweep();
+      await within('the server to close the silent socket', closed);
+      await waitFor('endpoint disconnected', async () => !(await k.services.registry.getEndpoint(ep.endpointId, false)).connected);
+    } finally {
+      await k.close();
+    }
   });
 
   it('survives garbage bytes and keeps serving', async () => {
