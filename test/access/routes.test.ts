@@ -5,7 +5,7 @@
  * differs from the expected role, or when the server lets a smaller role through.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { type Role, ROLES, roleRank } from '../../src/core/accounts.js';
 import { ruleFor } from '../../src/access/rules.js';
 import { start, testConfig } from '../platform/helpers.js';

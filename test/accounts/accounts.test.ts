@@ -1,6 +1,6 @@
 /** Users, roles, API keys and the audit log over the real HTTP server and real SQLite. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { http, signIn } from './helpers.js';
 import { tempDir } from '../helpers/tmp.js';

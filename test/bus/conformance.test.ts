@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { BUS_BACKENDS } from './backends.js';
 import { waitFor } from '../helpers/wait.js';

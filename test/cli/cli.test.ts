@@ -1,5 +1,5 @@
 /** The built `tether` command as a user runs it: child processes, real ports, a temp data dir. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createApiServer } from '../../src/api/index.js';
 import { createClientAuth } from '../../src/client-auth/index.js';
 import type { ClientAuthService } from '../../src/client-auth/index.js';

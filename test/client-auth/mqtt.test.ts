@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { Inbox, connect, endpoint, kpTopic, refusedCode, request, startAuthHarness } from './harness.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { admit } from '../../src/client-auth/policy.js';
 import { hashPassword, verifyPassword } from '../../src/client-auth/password.js';
 import { VerifyCache } from '../../src/client-auth/verify-cache.js';

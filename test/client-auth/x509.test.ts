@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { setPeer, tlsPeer } from '../../src/transport/peer.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
 import { httpOk } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
-import { startTestCluster } from './harness.js';
+import { openFeed, startTestCluster } from './harness.js';
 
 /**
  * Three `tether start` processes on one PostgreSQL and one NATS, as an operator runs them:
@@ -22,44 +22,6 @@ function api<T>(node: TetherNode, method: string, route: string, body?: unknown)
   return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body });
 }
 
-interface FeedEvent {
-  type: string;
-  endpointId: string;
-  connected?: boolean;
-}
-
-/** The dashboard's live feed (SSE) on `node`, signed in as the admin. */
-async function openFeed(node: TetherNode): Promise<{ events: FeedEvent[]; close: () => void }> {
-  const signIn = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/sign-in`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  assert.equal(signIn.status, 200, await signIn.clone().text());
-  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const controller = new AbortController();
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/events?applicationName=demo_application`, {
-    headers: { cookie },
-    signal: controller.signal,
-  });
-  assert.equal(response.status, 200);
-  const events: FeedEvent[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        for (const line of block.split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as FeedEvent);
-      }
-    }
-  })().catch(() => undefined);
-  return { events, close: () => controller.abort() };
-}
 
 interface Device {
   client: MqttClient;
@@ -102,6 +64,7 @@ function pump(device: Device, token: string, startSeq: number, stopAt: () => boo
   })();
 }
 
+// Longer than the 30 s default: three Tether processes, one of them SIGKILLed and restarted.
 test('three nodes, one platform: revoke across nodes, live feed across nodes, a SIGKILLed node loses nothing acknowledged', { timeout: 180_000 }, async (t) => {
   const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-cluster-' });
   const { start, nodes } = cluster;
@@ -115,7 +78,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
     assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { storage: 'ok', bus: 'ok' });
   }
 
-  const feed = await openFeed(node3);
+  const feed = await openFeed(node3, ADMIN_PASSWORD);
   t.after(() => feed.close());
 
   // Endpoints created through node 2 are used on node 1: one storage.

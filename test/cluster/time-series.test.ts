@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -19,6 +19,7 @@ import { waitFor } from '../helpers/wait.js';
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
 
+// Longer than the 30 s default: it starts two Tether processes and their PostgreSQL and NATS.
 test('PostgreSQL cluster: a DCX batch on node A gets its /status, and node B serves the point over EPTS and hears it live', { timeout: 120_000 }, async (t) => {
   const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ts-cluster-'));

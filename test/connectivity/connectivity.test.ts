@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { createConnectivity } from '../../src/connectivity/index.js';
 import { silentLogger } from '../../src/core/log.js';

@@ -3,7 +3,7 @@
  * committed update, whether the process is killed on the spot (SIGKILL) or stopped (SIGTERM), and
  * the SQLite file is consistent after either.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -159,7 +159,8 @@ async function runRound(devices: Device[], server: ServerProcess) {
   }
 }
 
-test('SIGKILL under load, three times on one data dir: every acknowledged update is stored, the database stays consistent', async (t) => {
+// Longer than the 30 s default: three rounds of load, each ended by SIGKILL and followed by a restart.
+test('SIGKILL under load, three times on one data dir: every acknowledged update is stored, the database stays consistent', { timeout: 180_000 }, async (t) => {
   const dataDir = tempDir(t, 'tether-crash-');
   const dbFile = path.join(dataDir, 'tether.db');
   let server = await startServer(t, dataDir, syncFlags(ROUNDS[0]!));
@@ -201,7 +202,8 @@ test('SIGKILL under load, three times on one data dir: every acknowledged update
   for (const device of devices) assert.deepEqual(docs.get(device.endpointId), models.get(device));
 });
 
-test('SIGTERM under load: the server exits 0 and every acknowledged update is stored', async (t) => {
+// Longer than the 30 s default: a round of load, a graceful stop and a restart of a Tether process.
+test('SIGTERM under load: the server exits 0 and every acknowledged update is stored', { timeout: 120_000 }, async (t) => {
   const dataDir = tempDir(t, 'tether-crash-');
   const server = await startServer(t, dataDir);
   const devices = await createDevices(server, DEVICES);

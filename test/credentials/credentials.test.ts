@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import { TOKEN_PATTERN, isValidToken } from '../../src/core/names.js';
 import { createServices } from '../../src/platform/services.js';
 import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';

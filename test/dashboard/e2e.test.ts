@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, PASSWORD } from './harness.js';
@@ -56,7 +56,9 @@ async function reportMetadata(device: MqttClient, token: string, metadata: objec
 
 const cell = (page: Page, endpointId: string, header: string) => page.locator(`tr[data-endpoint-id="${endpointId}"] td[data-label="${header}"]`);
 
-test('an operator adds an endpoint, a device connects with its token and reports, the list shows it live', async () => {
+// The browser tests take { timeout: 120_000 }, longer than the 30 s default: headless Chromium through
+// several pages of a whole Tether takes tens of seconds on a shared machine.
+test('an operator adds an endpoint, a device connects with its token and reports, the list shows it live', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   const shots = screenshotDir();
 
@@ -192,7 +194,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   assert.deepEqual(problems, []);
 });
 
-test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', async () => {
+test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   // Its own application, so the other story's form and columns do not matter here.
   await harness.tether.services.applications.createApplication({ name: 'keyboard_app' });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
 import { screenshotDir, unnamedControls } from './helpers.js';
@@ -58,6 +58,8 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 const rows = (page: Page) => page.locator('tbody tr[data-endpoint-id]');
 
+// The browser tests here take { timeout: 120_000 }, longer than the 30 s default: each drives headless
+// Chromium through several pages of a whole Tether, which takes tens of seconds on a shared machine.
 test('search covers every metadata value, metadata filters narrow the list, and pages fit 390 px', { timeout: 120_000 }, async () => {
   const { registry } = harness.tether.services;
   for (let i = 1; i <= 3; i++) {

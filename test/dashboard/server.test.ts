@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, test } from 'node:test';
+import { afterEach, test } from '../helpers/test.js';
 import type { FastifyInstance } from 'fastify';
 import type { Dashboard, DashboardDeps } from '../../src/dashboard/server/index.js';
 import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';

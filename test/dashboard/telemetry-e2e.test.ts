@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { DashboardHarness } from './harness.js';
@@ -62,7 +62,9 @@ const signIn = (page: Page, url: string) => harness.signIn(page, { url });
 const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
 const chartPoints = async (page: Page) => Number(await page.getByTestId('telemetry-chart').getAttribute('data-points'));
 
-test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and map, updated live', async () => {
+// The browser tests take { timeout: 120_000 }, longer than the 30 s default: headless Chromium through
+// a whole Tether's pages takes tens of seconds on a shared machine.
+test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and map, updated live', { timeout: 120_000 }, async () => {
   const { endpoint, token } = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Demo vehicle' } });
   const endpointId = endpoint.endpointId;
   const shots = screenshotDir();
@@ -196,7 +198,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   assert.deepEqual(problems, []);
 });
 
-test('with a tile server configured but unreachable, the map still draws the track', async () => {
+test('with a tile server configured but unreachable, the map still draws the track', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   const [{ endpoint, token }] = await Promise.all([harness.tether.services.registry.createEndpoint({ appVersionName: VERSION })]);
   device ??= await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });

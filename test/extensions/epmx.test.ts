@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { Ajv } from 'ajv';
 import { getMetadataKeysResponseSchema, getMetadataResponseSchema } from '../../src/extensions/epmx/schemas/index.js';
 import { DEMO_APP, DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness } from '../transport/harness.js';

@@ -1,5 +1,5 @@
 /** Start, stop, restart and start-up failures of the composition root. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';

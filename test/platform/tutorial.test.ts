@@ -2,7 +2,7 @@
  * The tutorial ("How to connect a device?") end to end against a whole Tether on free ports:
  * REST to create the endpoint, a stock MQTT client as the device, REST again to see the result.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { connect, connectAsync } from 'mqtt';

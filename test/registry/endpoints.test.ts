@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { isTetherError } from '../../src/core/errors.js';

@@ -1,6 +1,6 @@
 /** Kaa EPTS REST shapes, Tether's additions (aggregates, CSV, writes), definitions, retention and the live event. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { toDashboardEvent } from '../../src/dashboard/server/live-events.js';
 import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';

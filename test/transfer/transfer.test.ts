@@ -1,6 +1,6 @@
 /** Export, import and bulk actions over the real HTTP server and real SQLite. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { parse } from 'csv-parse/sync';
 import type { JsonValue } from '../../src/core/types.js';
 import { decodeCell, encodeCell } from '../../src/transfer/cells.js';

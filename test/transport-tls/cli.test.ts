@@ -1,5 +1,5 @@
 /** `tether start` with TLS, as a user runs it: the banner lists the endpoints, SIGHUP reloads, bad files fail in one line. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

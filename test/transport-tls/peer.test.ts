@@ -2,7 +2,7 @@
  * Mutual TLS: the client certificate (and whether it verified) travels with the stream to the MQTT
  * layer, where client authentication receives it with the CONNECT.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connectAsync } from 'mqtt';

@@ -3,7 +3,7 @@
  * both protocol levels (MQTT 3.1.1 and 5.0), each against a whole Tether (TLS configured) with real
  * mqtt@5 clients.
  */
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';

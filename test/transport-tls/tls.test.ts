@@ -1,5 +1,5 @@
 /** TLS listeners of a whole Tether: certificate reload, start errors, HTTPS serving the same app, /ws refusals. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';

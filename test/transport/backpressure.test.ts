@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import mqttPacket from 'mqtt-packet';
 import { createEndpoint, kpTopic, startSecure } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from '../helpers/test.js';
 import { DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 import { waitFor, within } from '../helpers/wait.js';

@@ -3,7 +3,7 @@
  * malformed, oversize, out-of-order and duplicate packets get (the connection ends, nothing changes).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import mqttPacket from 'mqtt-packet';
 import { PacketDecoder } from '../../src/transport/framing.js';
 import { encodeAck, encodePublish, PINGRESP } from '../../src/transport/packets/encode.js';

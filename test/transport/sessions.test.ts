@@ -3,7 +3,7 @@
  * retransmissions, and the MQTT 5 properties devices rely on.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import { DEMO_VERSION, createEndpoint, kpTopic, startSecure } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';
