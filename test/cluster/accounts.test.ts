@@ -82,12 +82,13 @@ test('two nodes, one set of accounts: users, API keys, sessions, audit and histo
   assert.equal(endpoint.status, 201);
   const endpointId: string = endpoint.json.endpointId;
   assert.equal((await call(node1, 'PUT', `/epr/api/v1/endpoints/${endpointId}/metadata`, ADMIN_API_KEY, { a: 2 })).status, 200);
-  const history = () => call(node2, 'GET', `/api/v1/endpoints/${endpointId}/metadata-history`, ADMIN_API_KEY);
-  await waitFor('node 1 to write the metadata history', history, { until: (r) => r.json.content.length >= 1, timeoutMs: 10_000 });
-  // Node 2 has heard node 1's change once its live feed shows it (one NATS subscription feeds every
-  // handler of a node, the history recorder included); reading the history on node 2 then writes
-  // whatever node 2 has pending first, so a copy recorded by node 2 would be in the answer.
+  // Each node writes what it recorded before it answers a history query (and once a second anyway):
+  // asking node 1 writes its version; asking node 2 after it has heard the change (its live feed shows
+  // it: one NATS subscription feeds every handler of a node, the history recorder included) writes a
+  // copy, if node 2 made one. No sleeping for the flush timer.
+  const historyOn = (node: TetherNode) => call(node, 'GET', `/api/v1/endpoints/${endpointId}/metadata-history`, ADMIN_API_KEY);
+  await waitFor('node 1 to write the metadata history', () => historyOn(node1), { until: (r) => r.json.content.length >= 1, timeoutMs: 10_000 });
   await waitFor('node 2 to hear the change', () => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === endpointId && JSON.stringify(e.metadata) === '{"a":2}'), 10_000);
   feed.close();
-  assert.deepEqual((await history()).json.content.map((h: { metadata: unknown }) => h.metadata), [{ a: 2 }]);
+  assert.deepEqual((await historyOn(node2)).json.content.map((h: { metadata: unknown }) => h.metadata), [{ a: 2 }]);
 });
