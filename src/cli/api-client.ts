@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { dataDirFor } from '../config/settings.js';
 import { TetherError, errors } from '../core/errors.js';
 import { adminApiKeyPath, readKey } from '../platform/admin-key.js';

@@ -34,7 +34,7 @@ export interface ResolvedSetting<T> extends Setting<T> {
 
 export const envName = (name: string): string => `TETHER_${name.replace(/-/g, '_').toUpperCase()}`;
 
-function declare<T>(setting: Setting<T>): ResolvedSetting<T> {
+function setting<T>(setting: Setting<T>): ResolvedSetting<T> {
   const resolved: ResolvedSetting<T> = { ...setting, env: envName(setting.name) };
   if (setting.flag !== false) resolved.flagName = setting.name;
   return resolved;
@@ -42,59 +42,59 @@ function declare<T>(setting: Setting<T>): ResolvedSetting<T> {
 
 // The order here is the order of the help text.
 export const SETTINGS = {
-  host: declare({ name: 'host', arg: '<address>', fileKey: 'host', parse: host, help: `bind address (default ${DEFAULTS.host})` }),
-  mqttPort: declare({ name: 'mqtt-port', arg: '<port>', fileKey: 'mqttPort', parse: port, help: `MQTT (1/KP) port (default ${DEFAULTS.mqttPort}; 0 = any free port)` }),
-  httpPort: declare({
+  host: setting({ name: 'host', arg: '<address>', fileKey: 'host', parse: host, help: `bind address (default ${DEFAULTS.host})` }),
+  mqttPort: setting({ name: 'mqtt-port', arg: '<port>', fileKey: 'mqttPort', parse: port, help: `MQTT (1/KP) port (default ${DEFAULTS.mqttPort}; 0 = any free port)` }),
+  httpPort: setting({
     name: 'http-port', arg: '<port>', fileKey: 'httpPort', parse: port,
     help: `dashboard, REST API and MQTT over WebSocket (/ws) port (default ${DEFAULTS.httpPort}; 0 = any free port)`,
   }),
-  dataDir: declare({ name: 'data-dir', arg: '<dir>', fileKey: 'dataDir', parse: nonEmptyPath, help: `where the database and admin API key live (default ${DEFAULTS.dataDir})` }),
-  logLevel: declare({ name: 'log-level', arg: '<level>', fileKey: 'logLevel', parse: oneOf(LOG_LEVELS), help: `${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})` }),
-  storageKind: declare({
+  dataDir: setting({ name: 'data-dir', arg: '<dir>', fileKey: 'dataDir', parse: nonEmptyPath, help: `where the database and admin API key live (default ${DEFAULTS.dataDir})` }),
+  logLevel: setting({ name: 'log-level', arg: '<level>', fileKey: 'logLevel', parse: oneOf(LOG_LEVELS), help: `${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})` }),
+  storageKind: setting({
     name: 'storage', arg: '<kind>', fileKey: 'storage.kind', parse: oneOf(STORAGE_KINDS, ' (postgres needs --database-url)'),
     help: `${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})`,
   }),
-  sqliteSynchronous: declare({
+  sqliteSynchronous: setting({
     name: 'sqlite-synchronous', arg: '<mode>', fileKey: 'storage.synchronous',
     parse: oneOf(SQLITE_SYNCHRONOUS, ' (full keeps every acknowledged write through a power loss)'),
     help: `${SQLITE_SYNCHRONOUS.join(' | ')} (default ${DEFAULTS.sqliteSynchronous})`,
   }),
-  busKind: declare({ name: 'bus', arg: '<kind>', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (nats needs --nats-url)'), help: `${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})` }),
+  busKind: setting({ name: 'bus', arg: '<kind>', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (nats needs --nats-url)'), help: `${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})` }),
   // A flag is visible in `ps`: the help says to put a password in TETHER_DATABASE_URL instead.
-  databaseUrl: declare({
+  databaseUrl: setting({
     name: 'database-url', arg: '<url>', fileKey: 'storage.url', secret: true,
     parse: serviceUrl('PostgreSQL', ['postgres', 'postgresql'], 'postgres://tether:secret@db:5432/tether'),
     help: 'postgres://user:password@host:5432/db: PostgreSQL shared by several nodes (default: embedded SQLite)',
   }),
-  natsUrl: declare({
+  natsUrl: setting({
     name: 'nats-url', arg: '<url>', fileKey: 'bus.url', secret: true, parse: serviceUrl('NATS', ['nats', 'tls'], 'nats://nats:4222'),
     help: 'nats://host:4222: NATS between nodes (default: in-process bus)',
   }),
-  nodeId: declare({
+  nodeId: setting({
     name: 'node-id', arg: '<id>', fileKey: 'nodeId', parse: nodeId,
     help: "this node's name in a cluster (default <hostname>-<mqtt port>; see docs/operations.md)",
   }),
-  clientAuthMode: declare({
+  clientAuthMode: setting({
     name: 'client-auth', arg: '<mode>', fileKey: 'clientAuth.mode', parse: oneOf(CLIENT_AUTH_MODES),
     help: `${CLIENT_AUTH_MODES.join(' | ')} (default anonymous): what MQTT clients need at CONNECT`,
   }),
-  tlsCert: declare({ name: 'tls-cert', arg: '<file>', fileKey: 'tls.cert', parse: filePath, help: 'PEM certificate (chain); with --tls-key turns on MQTT over TLS and HTTPS' }),
-  tlsKey: declare({ name: 'tls-key', arg: '<file>', fileKey: 'tls.key', parse: filePath, help: 'PEM private key of the certificate (unencrypted)' }),
-  tlsCa: declare({ name: 'tls-ca', arg: '<file>', fileKey: 'tls.ca', parse: filePath, help: 'PEM CA bundle: clients are asked for a certificate signed by it (mutual TLS)' }),
-  mqttsPort: declare({ name: 'mqtts-port', arg: '<port>', fileKey: 'tls.mqttPort', parse: port, help: `MQTT over TLS port (default ${DEFAULTS.mqttsPort})` }),
-  httpsPort: declare({
+  tlsCert: setting({ name: 'tls-cert', arg: '<file>', fileKey: 'tls.cert', parse: filePath, help: 'PEM certificate (chain); with --tls-key turns on MQTT over TLS and HTTPS' }),
+  tlsKey: setting({ name: 'tls-key', arg: '<file>', fileKey: 'tls.key', parse: filePath, help: 'PEM private key of the certificate (unencrypted)' }),
+  tlsCa: setting({ name: 'tls-ca', arg: '<file>', fileKey: 'tls.ca', parse: filePath, help: 'PEM CA bundle: clients are asked for a certificate signed by it (mutual TLS)' }),
+  mqttsPort: setting({ name: 'mqtts-port', arg: '<port>', fileKey: 'tls.mqttPort', parse: port, help: `MQTT over TLS port (default ${DEFAULTS.mqttsPort})` }),
+  httpsPort: setting({
     name: 'https-port', arg: '<port>', fileKey: 'tls.httpsPort', parse: port,
     help: `dashboard, REST API and MQTT over WebSocket (/ws) over TLS (default ${DEFAULTS.httpsPort})`,
   }),
-  adminApiKey: declare({
+  adminApiKey: setting({
     name: 'admin-api-key', flag: false, fileKey: 'adminApiKey', parse: secret('an API key', 16), secret: true,
     help: 'REST API key (default: generated once, kept in <data-dir>/admin-api-key)',
   }),
-  adminPassword: declare({
+  adminPassword: setting({
     name: 'admin-password', flag: false, fileKey: 'adminPassword', parse: secret('a password', 8), secret: true,
     help: "the admin's password on the FIRST start only (later: npx tether admin reset-password)",
   }),
-  auditRetentionDays: declare({
+  auditRetentionDays: setting({
     name: 'audit-retention-days', flag: false, fileKey: 'auditRetentionDays', parse: limitValue(1, false),
     help: 'days audit entries and metadata history are kept (default 90)',
   }),
@@ -153,10 +153,13 @@ const KEY_WIDTH = Math.max(...settingList.map((s) => s.fileKey.length)) + 2;
 const column = (flag: string, env: string, fileKey: string, text: string): string =>
   `  ${flag.padEnd(FLAG_WIDTH)}${env.padEnd(ENV_WIDTH)}${fileKey === '' ? '' : fileKey.padEnd(KEY_WIDTH)}${text}`;
 
+/** A line under the environment column (`under: 'env'`) or the file key column. */
+const note = (under: 'env' | 'fileKey', text: string): string => `${''.padEnd(2 + FLAG_WIDTH + (under === 'env' ? 0 : ENV_WIDTH))}${text}`;
+
 /** Help lines printed after a setting's own line. */
 const HELP_NOTES: Partial<Record<keyof typeof SETTINGS, string[]>> = {
-  clientAuthMode: [column('', '', 'clientAuth.applications ', 'per application, e.g. { smart_meters: x509 } (see docs/security.md)')],
-  httpsPort: [column('', 'The TLS files are read again on SIGHUP (new connections get the new certificate).', '', '')],
+  clientAuthMode: [note('fileKey', 'clientAuth.applications  per application, e.g. { smart_meters: x509 } (see docs/security.md)')],
+  httpsPort: [note('env', 'The TLS files are read again on SIGHUP (new connections get the new certificate).')],
 };
 
 /** Help lines for `tether start --help`. */
@@ -168,7 +171,7 @@ export const CONFIG_HELP = [
     ...(HELP_NOTES[key] ?? []),
   ]),
   '  Limits (environment variable / config file key; see docs/security.md):',
-  ...LIMIT_NAMES.map((name) => column('', `${limitEnvName(name).padEnd(42)} limits.${name} (default ${DEFAULT_LIMITS[name]})`, '', '')),
+  ...Object.values(LIMIT_SETTINGS).map((s) => note('env', `${s.env.padEnd(42)} ${s.fileKey} ${s.help}`)),
   `  The config file may also declare applications (merged with the default demo_application):
     applications:
       - name: smart_meters

@@ -131,7 +131,8 @@ async function call(base: string, method: string, url: string, authorization?: s
   return { status: reply.status, body: reply.json as { code?: string; message?: string } | undefined };
 }
 
-test('every route has an access rule, the expected one, and enforces it for nobody, viewer, operator and admin', async (t) => {
+// Longer than the 30 s default: about 500 HTTP calls (every route, as nobody and three roles).
+test('every route has an access rule, the expected one, and enforces it for nobody, viewer, operator and admin', { timeout: 90_000 }, async (t) => {
   const dir = tempDir(t);
   const running = await start(t, await testConfig(dir, ['--client-auth', 'basic']));
   const base = `http://127.0.0.1:${running.httpPort}`;

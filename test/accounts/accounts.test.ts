@@ -7,7 +7,8 @@ import { tempDir } from '../helpers/tmp.js';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 
-test('users: create with a role, role changes apply at once, password resets end sessions, the last admin stays', async (t) => {
+// Longer than the 30 s default: a dozen scrypt password hashes (deliberately slow) on a shared machine.
+test('users: create with a role, role changes apply at once, password resets end sessions, the last admin stays', { timeout: 90_000 }, async (t) => {
   const running = await start(t, await testConfig(tempDir(t), [], { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }));
   const key = running.adminApiKey;
 

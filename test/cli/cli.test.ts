@@ -5,7 +5,6 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
@@ -76,7 +75,8 @@ async function startServer(t: { after(fn: () => unknown): void }, dataDir: strin
   return { child, mqttPort: Number(mqtt[1]), httpPort: Number(http[1]), stdout: () => out, exited };
 }
 
-test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', async (t) => {
+// Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
+test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', { timeout: 120_000 }, async (t) => {
   const dataDir = tempDir(t, 'tether-cli-');
   const server = await startServer(t, dataDir);
   const banner = server.stdout();
@@ -143,7 +143,8 @@ test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', a
   assert.match(server.stdout(), /Stopped\./);
 });
 
-test('a second start on the same data dir does not print the admin API key again', async (t) => {
+// Longer than the 30 s default: two `tether start` processes one after the other.
+test('a second start on the same data dir does not print the admin API key again', { timeout: 120_000 }, async (t) => {
   const dataDir = tempDir(t, 'tether-cli-');
   const first = await startServer(t, dataDir);
   first.child.kill('SIGINT');

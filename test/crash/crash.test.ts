@@ -5,14 +5,12 @@
  */
 import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
 import { indexRowOf } from '../../src/storage/sqlite/metadata-rows.js';
 import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf } from './harness.js';
-import type { Cleanup, Device, ServerProcess } from './harness.js';
+import type { Device, ServerProcess } from './harness.js';
 import { waitFor } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -15,7 +15,6 @@ import { connect as connectClient } from '../transport/harness.js';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { httpCall } from '../helpers/http.js';
 import { DEMO_APP, DEMO_VERSION, createTestServices } from '../helpers/services.js';
-import type { TestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';

@@ -51,7 +51,8 @@ describe('fair service under a flood', () => {
   });
   after(() => h.close());
 
-  it('answers a well-behaved device while flooders are pushed back, then disconnected after maxRefusals', async () => {
+  // Longer than the 30 s default: three flooders saturate a shared machine's cores on purpose.
+  it('answers a well-behaved device while flooders are pushed back, then disconnected after maxRefusals', { timeout: 90_000 }, async () => {
     const ep = await createEndpoint(h);
     const device = await connect(h, { clientId: 'honest', keepalive: 0 });
     const inbox = new Inbox(device);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { parseFlags } from '../../config/flags.js';
 import { dataDirFor } from '../../config/settings.js';
 import { errors } from '../../core/errors.js';
