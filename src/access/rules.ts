@@ -109,6 +109,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   '* /cm/api/v1/*': 'viewer',
   '* /api/v1/*': 'viewer',
   '* /epts/api/v1/*': 'viewer',
+  '* /ecr/api/v1/*': 'viewer',
+  '* /cex/api/v1/*': 'viewer',
 };
 
 /** The rule for a registered route (method as fastify reports it, url with `:params`), or undefined. */

@@ -27,6 +27,10 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { timeSeriesRoutes } from './routes/time-series.js';
+import { configurationRoutes } from './routes/configurations.js';
+import { commandRoutes } from './routes/commands.js';
+import type { ConfigurationService } from '../configuration/service.js';
+import type { CommandService } from '../commands/service.js';
 import type { TimeSeriesService } from '../timeseries/service.js';
 import { sharedSchemas } from './schemas.js';
 import { installSecurityHeaders } from './security-headers.js';
@@ -55,6 +59,8 @@ export interface ApiDeps {
   timeSeries?: TimeSeriesService;
   /** Users, API keys, audit log (docs/accounts.md); their routes and the audit trail need it. */
   accounts?: Accounts;
+  /** Kaa ECR (/ecr/api/v1) and CEX (/cex/api/v1) routes; served only when given. */
+  control?: { configurations: ConfigurationService; commands: CommandService };
 }
 
 declare module 'fastify' {
@@ -67,7 +73,7 @@ declare module 'fastify' {
 const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
 
 /** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
-const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1'];
+const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1', '/ecr/api/v1', '/cex/api/v1'];
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -117,6 +123,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     applicationRoutes(api, deps.services);
     if (deps.clientAuth) clientCredentialRoutes(api, deps.clientAuth);
     if (deps.timeSeries) timeSeriesRoutes(api, deps.timeSeries);
+    if (deps.control) {
+      configurationRoutes(api, deps.control.configurations);
+      commandRoutes(api, deps.control.commands, deps.services);
+    }
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);

@@ -1,4 +1,4 @@
-import type { Actor, Iso, Metadata, TokenStatus } from '../core/types.js';
+import type { Actor, Iso, JsonValue, Metadata, TokenStatus } from '../core/types.js';
 
 /** What happened to a client credential; every change but `reactivated` ends the sessions authenticated with it. */
 export type ClientCredentialChange = 'suspended' | 'reactivated' | 'revoked' | 'endpoints-bound' | 'deleted';
@@ -44,7 +44,24 @@ export type TetherEvent =
   | { type: 'application.deleted'; applicationName: string; at: Iso }
   // An MQTT session began on node `nodeId`: another node holding a session with the same client ID
   // ends it (MQTT session takeover across nodes, src/cluster/takeover.ts).
-  | { type: 'session.started'; clientId: string; nodeId: string; at: Iso };
+  | { type: 'session.started'; clientId: string; nodeId: string; at: Iso }
+  // Not about one endpoint. A configuration was set or removed: every node pushes it to the live
+  // sessions it holds (`endpointIds` null: the version's default, for every endpoint without its own).
+  | { type: 'configuration.changed'; applicationName: string; appVersionName: string; name: string; endpointIds: string[] | null; at: Iso }
+  // Not about one endpoint. Commands were stored (at most 1,000 to an event): every node pushes
+  // them to the live sessions it holds.
+  | {
+      type: 'commands.created';
+      applicationName: string;
+      commandType: string;
+      requestPayload: JsonValue;
+      commands: Array<{ id: number; endpointId: string }>;
+      at: Iso;
+    }
+  // A device reported a command's result (or it expired): a REST call waiting for it answers.
+  | { type: 'command.finished'; id: number; endpointId: string; applicationName: string; commandType: string; status: 'EXECUTED' | 'EXPIRED'; at: Iso }
+  // A device confirmed (or refused) a configuration: the dashboard's live view refreshes its status.
+  | { type: 'configuration.confirmed'; endpointId: string; applicationName: string; appVersionName: string; name: string; configId: string; statusCode: number; at: Iso };
 
 export type TetherEventType = TetherEvent['type'];
 

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { adminCommand } from './commands/admin.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { deviceCommand } from './commands/device.js';
 import { endpointsCommand } from './commands/endpoints.js';
@@ -10,7 +11,7 @@ import type { Io } from './io.js';
 import { oneLine } from './io.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand, usersCommand, adminCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand, usersCommand, adminCommand, backupCommand, restoreCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -2,10 +2,11 @@ import type { DeclaredApplication } from '../core/services.js';
 
 /**
  * The tutorials' application: `kp1/demo_application_v1/epmx/<token>/update/keys` (metadata) and
- * `kp1/demo_application_v1/dcx/<token>/json` (data collection) work out of the box.
+ * `kp1/demo_application_v1/dcx/<token>/json` (data collection), `…/cmx/<token>/config/json` (configuration)
+ * and `…/cex/<token>/command/<type>` (commands) work out of the box.
  */
 export function defaultApplications(): DeclaredApplication[] {
-  return [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx'] }] }];
+  return [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx', 'cmx', 'cex'] }] }];
 }
 
 export const DEFAULTS = {

@@ -195,6 +195,28 @@ export const errors = {
   mqttUnreachable: (address: string, problem: string) =>
     new TetherError('MQTT_UNREACHABLE', 503, `Cannot connect to the MQTT server at ${address} (${problem}). Is \`npx tether start\` running? Use --host and --port to point elsewhere.`),
 
+  // --- configurations (Kaa ECR, 7/CMP) and commands (Kaa CEX, 11/CEP) -------------------
+  configurationNotFound: (what: string) =>
+    new TetherError('CONFIGURATION_NOT_FOUND', 404, `${what} has no configuration. Set one with PUT, or list what exists with GET …/configurations.`),
+  configurationNameInvalid: (name: string) =>
+    new TetherError('CONFIGURATION_NAME_INVALID', 400, `Configuration name ${q(name)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (7/CMP), or leave it out (or say "default") for the default configuration.`),
+  configurationChanged: (current: string | undefined) =>
+    new TetherError('CONFIGURATION_PRECONDITION_FAILED', 412, current === undefined ? 'If-Match names a configuration that does not exist (any more). GET it first, then retry without If-Match to create it.' : `The configuration changed since you read it (its ETag is now "${current}"). GET it again, merge your change, and retry with the new ETag in If-Match.`),
+  configurationInvalid: (problem: string) =>
+    new TetherError('CONFIGURATION_INVALID', 400, `The configuration does not match the application version's configuration schema: ${problem}. Fix the document, or change the schema.`),
+  configurationSchemaInvalid: (problem: string) =>
+    new TetherError('CONFIGURATION_SCHEMA_INVALID', 400, `The configuration schema is not a usable JSON Schema: ${problem}.`),
+  commandTypeInvalid: (type: string) =>
+    new TetherError('COMMAND_TYPE_INVALID', 400, `Command type ${q(type)} is invalid. Use 1-64 characters from A-Z a-z 0-9 _ - (11/CEP: a non-empty alphanumeric string).`),
+  commandNotFound: (what: string) =>
+    new TetherError('COMMAND_NOT_FOUND', 404, `${what} does not exist (finished commands are removed after the retention period). List commands with GET /cex/api/v1/endpoints/commands?endpointId=<id>.`),
+  commandTaskNotFound: (taskId: string) =>
+    new TetherError('COMMAND_TASK_NOT_FOUND', 404, `Batch task ${q(taskId)} does not exist. List tasks with GET /cex/api/v1/endpoints/commands/batch/tasks.`),
+  commandResultUnknown: (ids: readonly number[], commandType: string) =>
+    new TetherError('COMMAND_RESULT_UNKNOWN', 404, `No ${q(commandType)} command with ID ${ids.join(', ')} is waiting for this endpoint. Report results only for commands received on …/command/${commandType}; expired ones no longer take a result.`),
+  commandParameterInvalid: (name: string, problem: string) =>
+    new TetherError('COMMAND_PARAMETER_INVALID', 400, `Query parameter ${name} ${problem}.`),
+
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: (what: string, url: string, problem: string, setting: string) =>
     new TetherError('DEPENDENCY_UNREACHABLE', 503, `Cannot reach ${what} at ${url}: ${problem}. Start it, or point Tether elsewhere with ${setting}.`),

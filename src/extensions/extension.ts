@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.js';
+import type { DeviceChannel } from '../core/device-link.js';
 import type { AppVersion, TokenRecord } from '../core/types.js';
 
 /** One 1/KP request addressed to an extension instance, with the endpoint already identified. */
@@ -19,6 +20,8 @@ export interface ExtensionContext {
   token: TokenRecord;
   sessionId: string;
   logger: Logger;
+  /** The session's standing for the endpoint (observe flags, what it was sent); absent without a front door that pushes. */
+  channel?: DeviceChannel;
 }
 
 /** A successful response. A zero-length payload is sent when `payload` is absent. */

@@ -23,7 +23,8 @@ import { openSqliteClientCredentialStore } from '../storage/sqlite/client-creden
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
 import { TimeSeriesService } from '../timeseries/service.js';
-import { createDcxExtension, createEpmxExtension } from '../extensions/index.js';
+import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
+import { type Control, createControl, openControlStorage } from './control.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
@@ -59,6 +60,8 @@ export interface RunningTether {
   bus: EventBus;
   /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
   timeSeries: TimeSeriesService;
+  /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
+  control: Control;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -132,6 +135,11 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'time series', close: () => timeSeries.close() });
     await timeSeries.start();
 
+    const controlStore = await openControlStorage(config);
+    closers.push({ name: 'control storage', close: () => controlStore.close() });
+    const control = createControl({ store: controlStore, storage, bus, services, logger });
+    closers.push({ name: 'control', close: () => control.close() });
+
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
@@ -182,7 +190,12 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       logger,
       clientAuth: createMqttClientAuth(clientAuth, logger),
       limits: config.limits,
-      extensions: [createEpmxExtension({ registry: services.registry }), createDcxExtension({ sink: timeSeries })],
+      extensions: [
+        createEpmxExtension({ registry: services.registry }),
+        createDcxExtension({ sink: timeSeries }),
+        createCmxExtension({ configurations: control.configurations }),
+        createCexExtension({ commands: control.commands }),
+      ],
       hooks: {
         sessionStarted: (clientId) => {
           metrics.sessionOpened();
@@ -199,6 +212,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       closers.push({ name: 'takeover', close: () => cluster.close() });
     }
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
+    control.configurations.attach(mqtt.devices);
+    control.commands.attach(mqtt.devices);
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
     const dashboard = await createDashboard({
@@ -223,6 +238,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       clientAuth,
       timeSeries,
       accounts,
+      control,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -256,6 +272,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       storage,
       bus,
       timeSeries,
+      control,
       nodeId: config.nodeId,
       metrics,
       clientAuthConfig,

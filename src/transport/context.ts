@@ -10,6 +10,7 @@ import type { Pressure } from './pressure.js';
 import type { Refusals } from './refusals.js';
 import type { RequestHandler } from './requests.js';
 import type { SessionTable } from './session.js';
+import type { Channels } from './channels.js';
 import type { TransportHooks } from './server.js';
 import type { SubscriptionIndex } from './subscriptions.js';
 
@@ -21,6 +22,8 @@ export interface ServerContext {
   clock: Clock;
   clientAuth: MqttClientAuth | undefined;
   sessions: SessionTable;
+  /** Live channels for pushes to devices; a subscription below a token opens one. */
+  channels: Channels;
   subscriptions: SubscriptionIndex;
   /** MQTT session states by client ID: connected ones and persistent ones whose device is away. */
   clients: Map<string, ClientState>;

@@ -6,11 +6,12 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { TokenRecord } from '../core/types.js';
-import type { ExtensionSet } from '../extensions/index.js';
+import type { ExtensionSet, KpResponse } from '../extensions/index.js';
 import { errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../protocol/index.js';
 import type { KpTopic } from '../protocol/index.js';
 import { topicLimitProblem } from './limits.js';
 import { Reason, reasonForError } from './reason-codes.js';
+import type { Channels } from './channels.js';
 import type { Session, SessionTable } from './session.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -19,6 +20,8 @@ export interface RequestDeps {
   services: Services;
   extensions: ExtensionSet;
   sessions: SessionTable;
+  /** Where pushes to devices go: a request shows the endpoint's token, which opens its channel. */
+  channels?: Channels;
   logger: Logger;
   limits?: Pick<Limits, 'maxTopicLength' | 'maxTopicLevels'>;
   /** Throws the 1/KP error when the session may not speak for the endpoint (src/client-auth/). */
@@ -65,6 +68,9 @@ export function createRequestHandler(deps: RequestDeps) {
   async function process(session: Session, topic: string, payload: Buffer, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<RequestOutcome> {
     const version = await services.applications.getVersion(kp.appVersionName);
     if (!version.extensions.includes(kp.extensionInstance)) {
+      // Kaa's Python client opens with a request to an extension Tether may not serve (`bcx`): its
+      // token still counts as shown, so configuration and commands reach the session.
+      await openChannelQuietly(session, version.applicationName, version.name, kp.endpointToken);
       throw errors.extensionNotEnabled(kp.extensionInstance, version.name);
     }
     const extension = extensions.resolve(kp.extensionInstance);
@@ -87,14 +93,23 @@ export function createRequestHandler(deps: RequestDeps) {
     }
     services.connectivity.seen(endpointId);
 
+    const channel = deps.channels?.ensure(session, session.owner, endpointId, version.applicationName, version.name, kp.endpointToken);
+
     // MQTT keeps a connection's messages in order; so do extensions, per token.
     if (previousTurn) await previousTurn;
     const handled = extension.handle(
       { resourcePath: kp.resourcePath, payload, requestId: kp.requestId },
-      { appVersion: version, instance: kp.extensionInstance, endpointId, token, sessionId: session.id, logger },
+      { appVersion: version, instance: kp.extensionInstance, endpointId, token, sessionId: session.id, logger, ...(channel && { channel }) },
     );
     endTurn();
-    const response = await handled;
+    let response: KpResponse | void;
+    try {
+      response = await handled;
+    } finally {
+      // After the reply is decided, so a first request for a configuration is answered before
+      // anything is pushed on the same topic.
+      if (channel) deps.channels!.announce(channel);
+    }
     // 1/KP: without a request ID, no success response is published.
     return {
       acknowledge: true,
@@ -103,6 +118,17 @@ export function createRequestHandler(deps: RequestDeps) {
       extension: kp.extensionInstance,
       ...(kp.requestId !== undefined && { reply: { topic: statusTopic(topic), payload: response?.payload ?? EMPTY } }),
     };
+  }
+
+  async function openChannelQuietly(session: Session, applicationName: string, appVersionName: string, token: string): Promise<void> {
+    if (!deps.channels) return;
+    try {
+      const record = await resolveToken(session, applicationName, token);
+      deps.admit?.(session.id, applicationName, record.endpointId);
+      deps.channels.open(session, session.owner, record.endpointId, applicationName, appVersionName, token);
+    } catch {
+      // The request's own error is what the device hears.
+    }
   }
 
   function failed(session: Session, topic: string, qos: number, kp: KpTopic | undefined, cause: unknown): RequestOutcome {

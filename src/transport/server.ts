@@ -27,6 +27,8 @@ import { Reason } from './reason-codes.js';
 import { Refusals } from './refusals.js';
 import { createRequestHandler, flat } from './requests.js';
 import { SessionTable } from './session.js';
+import { Channels } from './channels.js';
+import type { DeviceLink } from '../core/device-link.js';
 import type { Session } from './session.js';
 import { SubscriptionIndex } from './subscriptions.js';
 
@@ -78,6 +80,8 @@ export interface MqttServer {
    * `reason`); false when there is none here. Another node's CONNECT with the ID asks for this.
    */
   endSessionByClientId(clientId: string, reason: string): boolean;
+  /** Pushes to devices of this node (configurations, commands): src/core/device-link.ts. */
+  readonly devices: DeviceLink;
 }
 
 /**
@@ -106,6 +110,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
   const sessions = new SessionTable();
   const extensions = createExtensionSet(deps.extensions ?? [createEpmxExtension({ registry: services.registry })], deps.extensionInstances);
   const connections = new Set<Connection>();
+  const channels = new Channels(logger);
   const lifetimes = new Set<Promise<void>>();
   const servers: net.Server[] = [];
   const counter = new ConnectionCounter(limits.maxConnections, limits.maxConnectionsPerIp);
@@ -120,10 +125,11 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     clock,
     clientAuth,
     sessions,
+    channels,
     subscriptions: new SubscriptionIndex(),
     clients: new Map<string, ClientState>(),
     live: new Map<string, Connection>(),
-    requests: createRequestHandler({ services, extensions, sessions, logger, limits, ...(clientAuth && { admit: clientAuth.admit }) }),
+    requests: createRequestHandler({ services, extensions, sessions, channels, logger, limits, ...(clientAuth && { admit: clientAuth.admit }) }),
     pressure: new Pressure(limits.maxPendingRequests),
     refusals: new Refusals(limits, clock, logger),
     entitlement: async (sessionId, appVersionName, extensionInstance, token) => {
@@ -188,6 +194,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     const { session } = connection;
     if (connection.client) ctx.hooks.sessionEnded?.(connection.clientId);
     sessions.remove(session);
+    channels.close(session);
     ctx.pressure.forget(connection);
     clientAuth?.ended(session.id);
     releaseClientState(connection);
@@ -349,7 +356,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     return true;
   }
 
-  return { listen, handle, close, sessionCount: () => sessions.size, sweep, endSessionByClientId };
+  return { listen, handle, close, sessionCount: () => sessions.size, sweep, endSessionByClientId, devices: channels };
 }
 
 async function waitFor(condition: () => boolean, ms: number): Promise<void> {

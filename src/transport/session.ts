@@ -1,10 +1,13 @@
 import { MultiMap } from '../core/multimap.js';
 import { SmallMap } from '../core/small-map.js';
 import type { TokenRecord } from '../core/types.js';
+import type { ClientState } from './client-state.js';
 
 /** What the request path and the kicks need of the connection behind a session. */
 export interface SessionOwner {
   readonly clientId: string;
+  /** MQTT session state, once CONNECT was accepted: pushes to the device go through it. */
+  readonly client: ClientState | undefined;
   /** Ends the connection; under MQTT 5 the device gets a DISCONNECT with the reason code and string. */
   end(reasonCode: number, reason: string): void;
 }

@@ -114,6 +114,13 @@ export class Inbox {
     return this.on(topic)[0]!;
   }
 
+  /** The first message on any of the topics, waited for with a deadline. */
+  async nextOf(topics: string[], what = topics.join(' or ')): Promise<Received> {
+    const find = () => this.messages.find((m) => topics.includes(m.topic));
+    await waitFor(() => find() !== undefined, `a message on ${what}`, 5000);
+    return find()!;
+  }
+
   json(topic: string): unknown {
     const m = this.on(topic)[0];
     return m ? JSON.parse(m.payload.toString('utf8')) : undefined;

@@ -37,6 +37,9 @@ const DURABLE: ReadonlySet<TetherEventType> = new Set<TetherEventType>([
   'client-credential.changed',
   'app-version.changed',
   'application.deleted',
+  // A command or configuration for a device on another node must reach it while it is connected.
+  'commands.created',
+  'configuration.changed',
 ]);
 
 interface Envelope {

@@ -33,6 +33,10 @@ export function handleSubscribe(ctx: ServerContext, connection: Connection, pack
       if (connection.ended) return Reason.unspecified;
       const granted = Math.min(qos, 2) as QoS;
       ctx.subscriptions.add(state, { filter, qos: granted, scope: responseScope(filter), tokenHash: record.tokenHash, endpointId: record.endpointId });
+      // The subscription shows the token (Kaa's Node client subscribes and never asks): outstanding
+      // commands and configurations follow, after the SUBACK (queued below, written first).
+      const { session } = connection;
+      setImmediate(() => ctx.channels.open(session, connection, record.endpointId, record.applicationName, appVersionName, token));
       return granted;
     } catch (err) {
       // The device learns only "refused"; the log says why (unknown version, suspended token...).

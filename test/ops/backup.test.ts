@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { connectAsync } from 'mqtt';
+import { runCli } from '../../src/cli/run.js';
+import type { Io } from '../../src/cli/io.js';
+import { api, createDevices, startServer, startTraffic, waitFor } from '../crash/harness.js';
+import { Inbox } from '../transport/harness.js';
+
+const VERSION = 'demo_application_v1';
+
+function captureIo(cwd: string): Io & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, cwd, env: {}, out: (text) => void lines.push(text), err: (text) => void lines.push(text) };
+}
+
+describe('backup and restore of a single node', () => {
+  it('takes a consistent backup while devices write, and the restored instance serves every device with its old token', async (t) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-backup-test-'));
+    t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+    const dataDir = path.join(work, 'data');
+    const server = await startServer(t, dataDir);
+    const devices = await createDevices(server, 8);
+    const pending = await api<{ commandId: string }>(server, 'POST', `/cex/api/v1/endpoints/${devices[0]!.endpointId}/commands/reboot?awaitTimeout=0&commandTtl=600000`, { at: 'night' });
+    const config = await api<{ configId: string }>(server, 'PUT', `/ecr/api/v1/app-versions/${VERSION}`, { interval: 60 });
+    const sensor = await connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+    t.after(() => sensor.endAsync(true).catch(() => {}));
+    const sensorInbox = new Inbox(sensor);
+    const dcx = `kp1/${VERSION}/dcx/${devices[1]!.token}/json/1`;
+    await sensor.publishAsync(dcx, JSON.stringify([{ temperature: 21.5 }]), { qos: 1 });
+    assert.equal((await sensorInbox.nextOf([`${dcx}/status`, `${dcx}/error`])).topic, `${dcx}/status`);
+
+    const traffic = await startTraffic(devices, server.mqttPort, 2);
+    t.after(() => traffic.stop());
+    assert.ok(await waitFor(() => traffic.allAcked(), 10_000), 'every device had an update acknowledged before the backup');
+    const file = path.join(work, 'tether.backup');
+    const io = captureIo(work);
+    const code = await runCli(['backup', file, '--data-dir', dataDir], io);
+    assert.equal(code, 0, io.lines.join('\n'));
+    assert.match(io.lines.join('\n'), /Backed up .* to .*tether\.backup/);
+    const acksDuringBackup = traffic.acks;
+    assert.ok(await waitFor(() => traffic.acks > acksDuringBackup, 5000), 'devices kept being acknowledged after the backup');
+    await traffic.stop();
+
+    const restoredDir = path.join(work, 'restored');
+    const restoreIo = captureIo(work);
+    assert.equal(await runCli(['restore', file, '--data-dir', restoredDir], restoreIo), 0, restoreIo.lines.join('\n'));
+    const again = captureIo(work);
+    assert.equal(await runCli(['restore', file, '--data-dir', restoredDir], again), 1, 'a second restore over the first is refused');
+    assert.match(again.lines.join('\n'), /already holds tether\.db/);
+
+    const restored = await startServer(t, restoredDir);
+    for (const device of devices) {
+      const client = await connectAsync(`mqtt://127.0.0.1:${restored.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
+      t.after(() => client.endAsync(true).catch(() => {}));
+      const inbox = new Inbox(client);
+      const topic = `kp1/${VERSION}/epmx/${device.token}/get/keys/1`;
+      await client.publishAsync(topic, '', { qos: 1 });
+      const reply = await inbox.nextOf([`${topic}/status`, `${topic}/error`]);
+      assert.equal(reply.topic, `${topic}/status`, `device ${device.endpointId} was refused: ${reply.payload.toString()}`);
+      if (device === devices[0]) {
+        const pushed = await inbox.next(`kp1/${VERSION}/cex/${device.token}/command/reboot/status`);
+        assert.deepEqual(JSON.parse(pushed.payload.toString()), [{ id: Number(pending.commandId), payload: { at: 'night' } }]);
+        const configured = await inbox.next(`kp1/${VERSION}/cmx/${device.token}/config/json/status`);
+        assert.equal((JSON.parse(configured.payload.toString()) as { configId: string }).configId, config.configId);
+      }
+    }
+    // The restored admin API key file: the same key works (the harness starts both with it).
+    const endpoint = await api<{ endpointId: string; metadata?: Record<string, unknown> }>(restored, 'GET', `/epr/api/v1/endpoints/${devices[2]!.endpointId}?include=metadata`);
+    assert.ok(typeof endpoint.metadata?.['seq'] === 'number', 'metadata written before the backup is there');
+    type Last = Array<Record<string, Record<string, Array<{ values: { value: number } }>>>>;
+    const last = await api<Last>(restored, 'GET', `/epts/api/v1/applications/demo_application/time-series/last?timeSeriesName=auto~temperature&endpointId=${devices[1]!.endpointId}`);
+    assert.equal(last[0]?.[devices[1]!.endpointId]?.['auto~temperature']?.[0]?.values.value, 21.5, 'time series are there');
+  });
+
+  it('refuses a file that is not a backup, and a data directory without Tether data', async (t) => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-backup-test-'));
+    t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(work, 'junk'), 'hello\n');
+    const io = captureIo(work);
+    assert.equal(await runCli(['restore', 'junk', '--data-dir', 'x'], io), 1);
+    assert.match(io.lines.join('\n'), /not a Tether backup/);
+    const empty = captureIo(work);
+    assert.equal(await runCli(['backup', 'out', '--data-dir', 'nothing-here'], empty), 1);
+    assert.match(empty.lines.join('\n'), /holds no tether\.db/);
+    assert.equal(fs.existsSync(path.join(work, 'out')), false);
+  });
+});
