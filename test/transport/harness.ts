@@ -117,7 +117,7 @@ export class Inbox {
   /** The first message on any of the topics, waited for with a deadline. */
   async nextOf(topics: string[], what = topics.join(' or ')): Promise<Received> {
     const find = () => this.messages.find((m) => topics.includes(m.topic));
-    await waitFor(() => find() !== undefined, `a message on ${what}`, 5000);
+    await waitFor(`a message on ${what}`, () => find() !== undefined, 5000);
     return find()!;
   }
 
