@@ -1,7 +1,8 @@
 /**
- * One place turns anything thrown while serving a request into `{status, code, message}`.
- * User-caused errors are logged once at warn with their code; the rest at error, with the cause
- * kept in the log and never sent to the client.
+ * The one HTTP error path, for the REST API and the dashboard's routes alike (they are plugins of
+ * the same fastify instance and inherit this handler): anything thrown while serving a request
+ * becomes `{status, code, message}`. User-caused errors are logged once at warn with their code;
+ * the rest at error, with the cause kept in the log and never sent to the client.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, isTetherError, type TetherError } from '../core/errors.js';
@@ -22,6 +23,9 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit:
   }
   // JSON.parse failures from other parsers surface as a SyntaxError marked 400.
   if (err instanceof SyntaxError && err.statusCode === 400) return errors.payloadNotJson('a valid JSON body');
+  // Any other body or media type refusal keeps its own status and code rather than passing as a 400.
+  if (err.statusCode === 413) return errors.payloadTooLarge(bodyLimit);
+  if (err.statusCode === 415) return errors.unsupportedMediaType(String(request.headers['content-type'] ?? ''), 'application/json');
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     // Fastify's 4xx messages describe the request, not the server; safe to pass on.
     return errors.validation(err.message.replace(/\.$/, ''));

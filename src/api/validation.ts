@@ -2,7 +2,8 @@
  * Turns Ajv's schema failures into catalog errors: a message naming the field and what to send,
  * or, where the schema marks a rule with `x-error`, the same domain error MQTT gives.
  */
-import type { Ajv, ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
 import { errors, type TetherError } from '../core/errors.js';
 import type { XError } from './schemas.js';
 
@@ -10,6 +11,14 @@ import type { XError } from './schemas.js';
 export function ajvTetherKeywords(ajv: Ajv): Ajv {
   return ajv.addKeyword({ keyword: 'x-error', schemaType: 'string' });
 }
+
+/**
+ * For routes whose body carries free-form values: fastify's Ajv coerces types (null to 0, "5" to 5
+ * where a number is allowed first), which would store something other than what was sent. Errors
+ * still go through `formatSchemaErrors`.
+ */
+const exactAjv = ajvTetherKeywords(new Ajv({ coerceTypes: false, useDefaults: true, allErrors: false, verbose: true, allowUnionTypes: true }));
+export const exactTypesCompiler: FastifySchemaCompiler<unknown> = ({ schema }) => exactAjv.compile(schema as object);
 
 const domainErrors: Record<XError, (value: string) => TetherError> = {
   token: () => errors.tokenInvalid(),

@@ -1,5 +1,5 @@
 import { dataDirFor } from '../config/settings.js';
-import { TetherError, errors } from '../core/errors.js';
+import { type TetherError, errors, revive } from '../core/errors.js';
 import { adminApiKeyPath, readKey } from '../platform/admin-key.js';
 import type { Io } from './io.js';
 
@@ -22,7 +22,8 @@ export const API_FLAGS_HELP = `Connection options:
 
 export interface ApiClient {
   baseUrl: string;
-  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown): Promise<T>;
+  /** `headers`: extra request headers, e.g. If-Match. */
+  request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   /** The successful response itself (its body unread, e.g. to stream an export); errors as in request. */
   raw(method: 'GET' | 'POST', pathAndQuery: string, body?: { text: string; contentType: string }): Promise<Response>;
 }
@@ -38,7 +39,7 @@ export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<Api
   const apiKey = flags['api-key'] ?? nonEmpty(io.env['TETHER_API_KEY']) ?? nonEmpty(io.env['TETHER_ADMIN_API_KEY']) ?? (await localKey(flags, io));
   return {
     baseUrl,
-    request: (method, pathAndQuery, body) => call(baseUrl, apiKey, method, pathAndQuery, body),
+    request: (method, pathAndQuery, body, headers) => call(baseUrl, apiKey, method, pathAndQuery, body, headers),
     raw: (method, pathAndQuery, body) => send(baseUrl, apiKey, method, pathAndQuery, body),
   };
 }
@@ -66,8 +67,7 @@ async function send(baseUrl: string, apiKey: string, method: string, pathAndQuer
   if (!response.ok) {
     const text = await response.text();
     const json = parseJson(text);
-    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
-    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}.`);
+    throw problemOf(response.status, json, '');
   }
   return response;
 }
@@ -97,7 +97,7 @@ async function localKey(flags: ApiFlagValues, io: Io): Promise<string> {
   return key;
 }
 
-async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: unknown): Promise<T> {
+async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const url = `${baseUrl}${pathAndQuery}`;
   let response: Response;
   try {
@@ -107,6 +107,7 @@ async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQ
         authorization: `Bearer ${apiKey}`,
         accept: 'application/json',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
@@ -117,9 +118,7 @@ async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQ
   const json = parseJson(text);
   if (!response.ok) {
     // The API's problem body: {status, code, message}, built from the same error catalog.
-    if (isProblem(json)) throw new TetherError(json.code, json.status, json.message);
-    const snippet = text.split('\n')[0]!.slice(0, 200);
-    throw new TetherError('API_ERROR', response.status, `The API answered HTTP ${response.status}${snippet ? `: ${snippet}` : ''}.`);
+    throw problemOf(response.status, json, text.split('\n')[0]!.slice(0, 200));
   }
   return json as T;
 }
@@ -131,6 +130,12 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The server's catalog error as it was; an unknown code (a newer server) keeps its message. */
+function problemOf(status: number, json: unknown, snippet: string): TetherError {
+  if (!isProblem(json)) return errors.apiAnswered(status, snippet);
+  return revive(json) ?? errors.apiAnswered(status, `${json.code}: ${json.message.replace(/\.$/, '')}`);
 }
 
 function isProblem(value: unknown): value is { status: number; code: string; message: string } {

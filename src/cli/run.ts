@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
 import { adminCommand } from './commands/admin.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
+import { commandsCommand } from './commands/commands.js';
+import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { deviceCommand } from './commands/device.js';
 import { endpointsCommand } from './commands/endpoints.js';
@@ -11,7 +13,7 @@ import type { Io } from './io.js';
 import { oneLine } from './io.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, credentialsCommand, usersCommand, adminCommand, backupCommand, restoreCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, credentialsCommand, usersCommand, adminCommand, backupCommand, restoreCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,10 +1,10 @@
 import type { EventBus } from '../bus/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { errors, isTetherError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type { Applications, Registry } from '../core/services.js';
 import type { AppVersion } from '../core/types.js';
-import type { SeriesPoints, TimeSeriesStorage } from '../storage/time-series.js';
+import type { Aggregate, SeriesPoints, StoredPoint, TimeSeriesStorage } from '../storage/time-series.js';
 import { AUTO_PREFIX, DEFAULT_RETENTION_DAYS, defaultExtraction, emptyDefinitions, normaliseDefinitions, valueNamesOf } from './definitions.js';
 import type { AppDefinitions } from './definitions.js';
 import { extractPoints } from './extract.js';
@@ -37,6 +37,25 @@ export interface TimeSeriesSettings {
   background?: boolean;
   /** Series one endpoint may have (default MAX_SERIES_PER_ENDPOINT, 1,000); tests lower it. */
   maxSeriesPerEndpoint?: number;
+}
+
+/** A read of data points: raw (at most `limit` per series) or, with `aggregate`, one point per interval. */
+export interface SeriesRead {
+  applicationName: string;
+  endpointIds: readonly string[];
+  series: readonly string[];
+  /** Inclusive bounds, milliseconds since the epoch. */
+  from: number;
+  to: number;
+  order: 'asc' | 'desc';
+  limit: number;
+  aggregate?: { fn: Aggregate; intervalMs: number };
+}
+
+export interface SeriesReadResult {
+  rows: Array<{ endpointId: string; series: Record<string, StoredPoint[]> }>;
+  /** A raw series had more than `limit` points in the range. */
+  truncated: boolean;
 }
 
 export interface TimeSeriesDeps {
@@ -158,14 +177,39 @@ export class TimeSeriesService {
     for (const group of batch) {
       if (!defined.has(group.series) && !group.series.startsWith(AUTO_PREFIX)) throw errors.timeSeriesNotDefined(applicationName, group.series);
       if (checked.has(group.endpointId)) continue;
-      const endpoint = await this.deps.registry.getEndpoint(group.endpointId, false).catch((err: unknown) => {
-        if (isTetherError(err) && err.code === 'ENDPOINT_NOT_FOUND') return undefined;
-        throw err;
-      });
-      if (!endpoint || endpoint.applicationName !== applicationName) throw errors.endpointNotInApplication(group.endpointId, applicationName);
+      // Rejects ENDPOINT_NOT_FOUND for an endpoint that does not exist at all.
+      const endpoint = await this.deps.registry.getEndpoint(group.endpointId, false);
+      if (endpoint.applicationName !== applicationName) throw errors.endpointNotInApplication(group.endpointId, applicationName);
       checked.add(group.endpointId);
     }
     return this.store(applicationName, batch);
+  }
+
+  /** The latest point of each series per endpoint (every endpoint with data when none are named), up to `maxEndpoints`. */
+  async last(applicationName: string, endpointIds: string[] | undefined, series: string[], before: number | undefined, maxEndpoints: number): Promise<Map<string, Map<string, StoredPoint>>> {
+    return this.storage.last(applicationName, endpointIds, series, before, maxEndpoints);
+  }
+
+  /** Data points per endpoint and series, in the order asked for. */
+  async read(query: SeriesRead): Promise<SeriesReadResult> {
+    const { applicationName, from, to, order } = query;
+    let truncated = false;
+    const rows: SeriesReadResult['rows'] = [];
+    for (const endpointId of query.endpointIds) {
+      const bySeries: Record<string, StoredPoint[]> = {};
+      for (const series of query.series) {
+        const base = { applicationName, endpointId, series, from, to, order } as const;
+        if (query.aggregate) {
+          bySeries[series] = await this.storage.aggregate({ ...base, ...query.aggregate });
+        } else {
+          const found = await this.storage.range({ ...base, limit: query.limit });
+          truncated ||= found.truncated;
+          bySeries[series] = found.points;
+        }
+      }
+      rows.push({ endpointId, series: bySeries });
+    }
+    return { rows, truncated };
   }
 
   /** Rejects APPLICATION_NOT_FOUND. */

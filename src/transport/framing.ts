@@ -70,7 +70,8 @@ function readFixedHeader(data: Buffer, offset: number): { size: number } | { pro
 
 /**
  * Decodes one whole packet with mqtt-packet. One parser per protocol level serves every connection:
- * fed exactly one complete packet, it emits it (or an error) synchronously and is back at its start.
+ * fed exactly one complete packet, it emits it synchronously and is back at its start. After an
+ * error it is replaced instead (see `decode`).
  */
 export class PacketDecoder {
   private readonly parsers = new Map<number, Parser>();
@@ -92,11 +93,11 @@ export class PacketDecoder {
     this.decoded = undefined;
     this.failure = undefined;
     if (packet && !failure) return packet;
-    // Whatever the parser kept of a packet it could not finish must not reach the next connection's:
-    // its buffer and state, and its read position, which its own reset leaves where the error was.
-    const internals = parser as unknown as { _resetState(): void; _pos: number };
-    internals._resetState();
-    internals._pos = 0;
+    // Whatever the parser kept of a packet it could not finish must not reach the next connection's.
+    // mqtt-packet 9.0.2 has no public way to reset a parser (only `parse` and the two events), so
+    // a parser that failed is dropped and the next packet gets a new one; failures are rare (the
+    // connection is closed), so the cost of one more parser there does not matter.
+    this.parsers.delete(protocolVersion);
     return failure ?? new Error('packet shorter than its fixed header says');
   }
 

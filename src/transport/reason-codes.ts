@@ -40,13 +40,14 @@ export const ConnackV3 = {
 /**
  * The MQTT 5 reason code for a refused request, beside the 1/KP `/error` reply that carries the
  * details: a refused token is 0x87, a rate or quota 0x97, a bad payload 0x99, a bad topic 0x90,
- * anything Tether failed at itself 0x80.
+ * anything Tether failed at itself 0x80. It reads only the code and its status, so each catalog
+ * code has one reason (test/core/error-catalog.test.ts).
  */
 export function reasonForError(err: TetherError): number {
   if (err.status >= 500) return Reason.unspecified;
   if (err.status === 401 || err.status === 403) return Reason.notAuthorized;
   if (err.status === 429) return Reason.quotaExceeded;
-  if (err.code === 'PAYLOAD_INVALID' || err.code.startsWith('METADATA_')) return Reason.payloadFormatInvalid;
+  if (err.code === 'PAYLOAD_INVALID' || err.code === 'PAYLOAD_NOT_JSON' || err.code.startsWith('METADATA_')) return Reason.payloadFormatInvalid;
   if (err.status === 413) return Reason.packetTooLarge;
   if (err.code.startsWith('KP_TOPIC') || err.code === 'REQUEST_ID_INVALID' || err.code === 'TOKEN_INVALID') return Reason.topicNameInvalid;
   // Unknown version, extension or resource: the topic names nothing this server serves.

@@ -113,12 +113,12 @@ test('errors: unknown route 404, malformed JSON 400, body too large 413, prototy
   try {
     const notFound = await api.call('GET', '/nowhere', undefined, { authorization: '' });
     assert.equal(notFound.status, 404);
-    assert.deepEqual(notFound.json, { status: 404, code: 'NOT_FOUND', message: 'Route GET /nowhere does not exist.' });
+    assert.deepEqual(notFound.json, { status: 404, code: 'NOT_FOUND', message: 'Route GET /nowhere does not exist. Check the path; the REST API is listed at /api/docs.' });
     assertSecurityHeaders(notFound.headers, '404');
 
     const malformed = await api.call('POST', '/epr/api/v1/endpoints', '{"appVersion":', { 'content-type': 'application/json' });
     assert.equal(malformed.status, 400);
-    assert.equal(malformed.json.code, 'PAYLOAD_INVALID');
+    assert.equal(malformed.json.code, 'PAYLOAD_NOT_JSON');
 
     const large = await api.call('PUT', '/epr/api/v1/endpoints/x/metadata', { blob: 'x'.repeat(2000) });
     assert.equal(large.status, 413);

@@ -1,83 +1,14 @@
 /** The built `tether` command as a user runs it: child processes, real ports, a temp data dir. */
 import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/tmp.js';
-
-// The compiled CLI next to this compiled test (dist/ or a private build dir alike).
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TETHER_')) env[key] = value;
-  return { ...env, ...extra };
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tether(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: childEnv(env), timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function assertOneLineError(result: Result, pattern: RegExp): void {
-  assert.equal(result.code, 1, `exit code; stderr: ${result.stderr}`);
-  const lines = result.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line: ${result.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-}
-
-interface Server {
-  child: ChildProcessWithoutNullStreams;
-  mqttPort: number;
-  httpPort: number;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-/** `tether start` on free ports; resolves once it printed where it listens. */
-async function startServer(t: { after(fn: () => unknown): void }, dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN, 'start', '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--data-dir', dataDir], {
-    env: childEnv({ TETHER_LOG_LEVEL: 'warn' }),
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (out.includes('Press Ctrl+C to stop.')) resolve();
-    };
-    child.stdout.on('data', check);
-    void exited.then((code) => reject(new Error(`tether start exited with ${code}: ${err}`)));
-  });
-  const mqtt = /MQTT \(1\/KP\):\s+listening on 127\.0\.0\.1:(\d+)/.exec(out);
-  const http = /Dashboard \+ API:\s+listening on 127\.0\.0\.1:(\d+)/.exec(out);
-  assert.ok(mqtt && http, `ports in the banner:\n${out}`);
-  return { child, mqttPort: Number(mqtt[1]), httpPort: Number(http[1]), stdout: () => out, exited };
-}
+import { assertOneLineError, startServer, tempDir, tether } from './helpers.js';
 
 // Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
 test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', { timeout: 120_000 }, async (t) => {
-  const dataDir = tempDir(t, 'tether-cli-');
+  const dataDir = tempDir(t);
   const server = await startServer(t, dataDir);
   const banner = server.stdout();
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();

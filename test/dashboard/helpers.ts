@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,4 +45,13 @@ export async function unnamedControls(page: { evaluate<R>(fn: () => R): Promise<
     }
     return unnamed;
   });
+}
+
+/** Fails when the page is wider than `width` (horizontal scrolling at phone width). */
+export async function assertNoOverflow(page: { evaluate<R>(fn: () => R): Promise<R> }, what: string, width = 390): Promise<void> {
+  const widths = await page.evaluate(() => {
+    const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number }; body: { scrollWidth: number } } }).document;
+    return { html: doc.documentElement.scrollWidth, body: doc.body.scrollWidth };
+  });
+  assert.ok(widths.html <= width && widths.body <= width, `${what} overflows at ${width} px: scrollWidth ${widths.html}/${widths.body}`);
 }

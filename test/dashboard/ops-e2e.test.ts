@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from '../helpers/test.js';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
-import { screenshotDir, unnamedControls } from './helpers.js';
+import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
 const VERSION = 'demo_application_v1';
@@ -33,15 +33,6 @@ const start = () => harness.startTether();
 async function signIn(page: Page, username = 'admin', password = PASSWORD): Promise<void> {
   await harness.signIn(page, { username, password });
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
-}
-
-/** Fails when the page is wider than the viewport at phone width (horizontal scrolling). */
-async function assertNoOverflow(page: Page, what: string): Promise<void> {
-  const widths = await page.evaluate(() => {
-    const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number }; body: { scrollWidth: number } } }).document;
-    return { html: doc.documentElement.scrollWidth, body: doc.body.scrollWidth };
-  });
-  assert.ok(widths.html <= PHONE.width && widths.body <= PHONE.width, `${what} overflows at ${PHONE.width} px: scrollWidth ${widths.html}/${widths.body}`);
 }
 
 /** Screenshots at desktop and phone width, checking control names and the phone layout for overflow; back to desktop. */
@@ -163,14 +154,10 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
 
   // Change a role, reset a password, delete: each over the REST API the page calls.
   await admin.page.getByLabel('Role of otto').selectOption('operator');
-  await waitFor(
-    'otto to be an operator',
-    async () => {
+  await waitFor('otto to be an operator', async () => {
     const users = (await admin.page.evaluate(async () => (await fetch('/api/v1/users')).json())) as Array<{ username: string; role: string }>;
     return users.find((u) => u.username === 'otto')?.role === 'operator';
-  },
-    10_000,
-  );
+  }, 10_000);
   await admin.page.getByRole('button', { name: 'Reset password of otto' }).click();
   const reset = admin.page.getByRole('dialog', { name: 'Reset the password of otto' });
   await reset.getByLabel('New password').fill('otto-second-pw');
@@ -395,28 +382,20 @@ test('the audit log lists and filters changes; an endpoint page shows its metada
   const filters = page.getByRole('search', { name: 'Filter the audit log' });
   await filters.getByLabel('Endpoint ID').fill('meter-2');
   await filters.getByRole('button', { name: 'Apply filters' }).click();
-  await waitFor(
-    'the endpoint filter',
-    async () => {
+  await waitFor('the endpoint filter', async () => {
     const targets = await table.locator('tbody td[data-label="Target"]').allTextContents();
     return targets.length > 0 && targets.every((t) => t === 'meter-2');
-  },
-    10_000,
-  );
+  }, 10_000);
   assert.match((await table.locator('tbody tr[data-action="metadata.update"]').first().textContent()) ?? '', /room.*B12/s);
   assert.ok(!((await table.textContent()) ?? '').includes('firmware: (none) → 1.0.1'), 'the device report is no audit entry');
   // By user, and by a time range in the future: nothing.
   await filters.getByLabel('Endpoint ID').fill('');
   await filters.getByLabel('User or key').fill('vera');
   await filters.getByRole('button', { name: 'Apply filters' }).click();
-  await waitFor(
-    'the user filter',
-    async () => {
+  await waitFor('the user filter', async () => {
     const who = await table.locator('tbody td[data-label="Who"] strong').allTextContents();
     return who.length > 0 && who.every((w) => w === 'vera');
-  },
-    10_000,
-  );
+  }, 10_000);
   await filters.getByLabel('User or key').fill('');
   await filters.getByLabel('From').fill('2099-01-01T00:00');
   await filters.getByRole('button', { name: 'Apply filters' }).click();

@@ -98,6 +98,27 @@ test('sign-in sets an HttpOnly SameSite=Strict session cookie that the REST API 
   assert.equal((await app.inject({ url: `/epr/api/v1/endpoints?applicationName=${DEMO_APP}`, headers: { cookie } })).statusCode, 401);
 });
 
+test('dashboard routes answer errors on the REST API path: a body too large is 413, a sign-in from another site has its own code', async () => {
+  const { app } = await harness();
+  const large = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', payload: { username: 'admin', password: 'x'.repeat(1_100_000) } });
+  assert.equal(large.statusCode, 413);
+  assert.equal(large.json().code, 'PAYLOAD_TOO_LARGE');
+  const notJson = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+  assert.equal(notJson.statusCode, 400);
+  assert.equal(notJson.json().code, 'PAYLOAD_NOT_JSON');
+  const form = await app.inject({ method: 'POST', url: '/dashboard/api/sign-in', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'username=admin' });
+  assert.equal(form.statusCode, 415);
+  assert.equal(form.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+  const crossSite = await app.inject({
+    method: 'POST',
+    url: '/dashboard/api/sign-in',
+    headers: { origin: 'https://evil.example', host: 'localhost:80' },
+    payload: { username: 'admin', password: PASSWORD },
+  });
+  assert.equal(crossSite.statusCode, 403);
+  assert.equal(crossSite.json().code, 'CROSS_SITE_REQUEST');
+});
+
 test('the cookie is Secure when the server speaks TLS', async () => {
   const { app } = await harness({ secureCookies: true });
   assert.match(String((await signIn(app)).headers['set-cookie']), /; Secure$/);
@@ -266,8 +287,7 @@ test('the live stream delivers the application\'s events and ends when the serve
   response.on('close', () => (ended = true));
 
   // Wait until the stream is registered before producing events.
-  const deadline = Date.now() + 5000;
-  while (!received.join('').includes(': connected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the stream to be registered', () => received.join('').includes(': connected'));
 
   await h.services.registry.createEndpoint({ appVersionName: 'other_app_v1', endpointId: 'elsewhere' });
   const { endpoint } = await h.services.registry.createEndpoint({ appVersionName: DEMO_VERSION, endpointId: 'meter-1' });
@@ -279,7 +299,7 @@ test('the live stream delivers the application\'s events and ends when the serve
       .split('\n')
       .filter((line) => line.startsWith('data: '))
       .map((line) => JSON.parse(line.slice(6)) as { type: string; endpointId: string; metadata?: unknown });
-  while (events().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('two events on the stream', () => events().length >= 2);
   assert.deepEqual(
     events().map((e) => [e.type, e.endpointId]),
     [
@@ -290,8 +310,7 @@ test('the live stream delivers the application\'s events and ends when the serve
   assert.deepEqual(events()[1]!.metadata, { model: 'A300' });
 
   await h.app.close();
-  while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(ended, 'closing the server ends open streams');
+  await waitFor('closing the server to end open streams', () => ended);
 });
 
 test('a live stream ends once its session is over or its API key is revoked, and cannot reopen', async () => {

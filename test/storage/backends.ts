@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AccountStorage } from '../../src/storage/accounts.js';
+import type { ControlStorage } from '../../src/storage/control.js';
 import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
+import { openPostgresControlStorage } from '../../src/storage/postgres/control.js';
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
+import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../../src/storage/sqlite/time-series/index.js';
@@ -26,6 +29,7 @@ export interface Place {
   openStorage(): Promise<Storage>;
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
+  openControl(): Promise<ControlStorage>;
   remove(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openStorage: () => openSqliteStorage({ file, ...options }),
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
+        openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -60,6 +65,7 @@ const postgres: Backend = {
       openStorage: () => openPostgresStorage({ url: database.url, maxConnections: 4 }),
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
+      openControl: () => openPostgresControlStorage({ url: database.url }),
       remove: () => database.drop(),
     };
   },

@@ -79,12 +79,15 @@ test('extract-all: every top-level number or boolean becomes auto~<field>; strin
   ]);
 });
 
-test('2/DCP payload: an array of objects, or one object; anything else is PAYLOAD_INVALID', () => {
+test('2/DCP payload: an array of objects, or one object; other JSON is PAYLOAD_INVALID, anything else PAYLOAD_NOT_JSON', () => {
   assert.deepEqual(parseBatch(Buffer.from('[{"a":1},{"b":2}]')), [{ a: 1 }, { b: 2 }]);
   assert.deepEqual(parseBatch(Buffer.from('{"a":1}')), [{ a: 1 }]);
   assert.deepEqual(parseBatch(Buffer.from('[]')), []);
-  for (const bad of ['', 'x', '1', '"s"', 'null', '[1]', '[[]]', '[null]', Buffer.from([0xff, 0xfe])]) {
-    assert.throws(() => parseBatch(Buffer.isBuffer(bad) ? bad : Buffer.from(bad)), (err: unknown) => isTetherError(err) && err.code === 'PAYLOAD_INVALID', String(bad));
+  for (const bad of ['1', '"s"', 'null', '[1]', '[[]]', '[null]']) {
+    assert.throws(() => parseBatch(Buffer.from(bad)), (err: unknown) => isTetherError(err) && err.code === 'PAYLOAD_INVALID', bad);
+  }
+  for (const bad of ['', 'x', Buffer.from([0xff, 0xfe])]) {
+    assert.throws(() => parseBatch(Buffer.isBuffer(bad) ? bad : Buffer.from(bad)), (err: unknown) => isTetherError(err) && err.code === 'PAYLOAD_NOT_JSON', String(bad));
   }
   assert.throws(() => parseBatch(Buffer.from(JSON.stringify(Array.from({ length: 10_001 }, () => ({}))))), /more than 10000/);
 });

@@ -7,6 +7,7 @@ import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { Cleanup } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
 
@@ -105,6 +106,42 @@ test('EPTS errors say what to fix', async (t) => {
   assert.equal(noAuth.status, 401);
 });
 
+test('EPTS write: the body schema keeps value types, refuses what it cannot store with the field path, and CSV quotes what needs it', async (t) => {
+  const { running, e1 } = await seeded(t);
+  const at = (i: number) => iso(T0 + 3_600_000 + i);
+  const written = await api<{ stored: number }>(running, 'POST', `${APP}/data`, {
+    [e1]: { 'auto~mixed': [{ timestamp: at(0), values: { value: '5', note: 'a, "quoted"\nline', ok: false } }, { timestamp: at(1), values: { value: 0, ok: true } }] },
+  });
+  assert.equal(written.status, 200, JSON.stringify(written.body));
+  const range = `${APP}/data?endpointId=${e1}&timeSeriesName=auto~mixed&fromDate=${at(0)}&toDate=${at(1)}`;
+  const read = await api<Series>(running, 'GET', range);
+  assert.deepEqual(read.body[0]![e1]!['auto~mixed']!.map((p) => p.values), [{ value: '5', note: 'a, "quoted"\nline', ok: false }, { value: 0, ok: true }]);
+  const csv = await fetch(`http://127.0.0.1:${running.httpPort}${range}&format=csv`, { headers: { authorization: `Bearer ${running.adminApiKey}` } });
+  assert.equal(await csv.text(), [
+    'endpointId,timeSeriesName,timestamp,value,note,ok',
+    `${e1},auto~mixed,${at(0)},5,"a, ""quoted""\nline",false`,
+    `${e1},auto~mixed,${at(1)},0,,true`,
+    '',
+  ].join('\r\n'));
+
+  const refused: Array<[unknown, RegExp]> = [
+    [{ [e1]: { 'auto~x': [{ timestamp: 1, values: { value: null } }] } }, new RegExp(`body\\.${e1}\\.auto~x\\[0\\]\\.values\\.value must be number,boolean,string`)],
+    [{ [e1]: { 'auto~x': [{ timestamp: null, values: { value: 1 } }] } }, /timestamp must be string,number/],
+    [{ [e1]: { 'auto~x': [{ values: { value: 1 } }] } }, /timestamp is missing \(ISO-8601/],
+    [{ [e1]: { 'auto~x': [{ timestamp: 1, values: {} }] } }, /values must NOT have fewer than 1 properties/],
+    [{ [e1]: { 'auto~x': { timestamp: 1, values: { value: 1 } } } }, /auto~x must be array/],
+    [[{ [e1]: [] }], new RegExp(`body\\[0\\]\\.${e1} must be object`)],
+    ['text', /body must be array,object/],
+    [{ [e1]: { 'auto~x': [{ timestamp: 'soon', values: { value: 1 } }] } }, /timestamp "soon" is not a time/],
+  ];
+  for (const [body, message] of refused) {
+    const response = await api<{ code: string; message: string }>(running, 'POST', `${APP}/data`, body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(response.body.code, 'VALIDATION_FAILED', JSON.stringify(body));
+    assert.match(response.body.message, message, JSON.stringify(body));
+  }
+});
+
 test('definitions over REST: GET the defaults, PUT a document, EPTS config lists it, invalid ones are refused', async (t) => {
   const { running, e1 } = await seeded(t);
   const route = '/api/v1/applications/demo_application/time-series';
@@ -142,6 +179,37 @@ test('definitions over REST: GET the defaults, PUT a document, EPTS config lists
   assert.ok(token);
 });
 
+test('definitions PUT: the body schema names the field, null means the default, nothing is coerced', async (t) => {
+  const { running } = await seeded(t);
+  const route = '/api/v1/applications/demo_application/time-series';
+  const refused: Array<[unknown, RegExp]> = [
+    [{ retentionDays: '30' }, /body\.retentionDays must be integer,null/],
+    [{ retentionDays: 1.5 }, /body\.retentionDays must be integer/],
+    [{ timeSeries: [{ name: 'a b', valueField: 'x' }] }, /body\.timeSeries\[0\]\.name must match pattern .*\(1-128 characters/],
+    [{ timeSeries: [{ name: 'a' }] }, /body\.timeSeries\[0\]\.valueField is missing/],
+    [{ versions: { demo_application_v1: { extractAll: 'yes' } } }, /body\.versions\.demo_application_v1\.extractAll must be boolean,null/],
+    [{ versions: { demo_application_v1: { timestamp: { fallbackStrategy: 'guess' } } } }, /fallbackStrategy must be one of "server-timestamp", "skip", null/],
+    [[], /body must be object/],
+  ];
+  for (const [body, message] of refused) {
+    const response = await api<{ code: string; message: string }>(running, 'PUT', route, body);
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.equal(response.body.code, 'VALIDATION_FAILED', JSON.stringify(body));
+    assert.match(response.body.message, message, JSON.stringify(body));
+  }
+  const defaults = await api(running, 'PUT', route, { retentionDays: null, timeSeries: null, versions: { demo_application_v1: { timestamp: null, extractAll: null } } });
+  assert.equal(defaults.status, 200, JSON.stringify(defaults.body));
+  assert.deepEqual(defaults.body, {
+    applicationName: 'demo_application',
+    retentionDays: 90,
+    timeSeries: [],
+    versions: { demo_application_v1: { timestamp: { format: 'millis-unix-epoch', fallbackStrategy: 'server-timestamp' }, extractAll: false } },
+  });
+  // The format is matched without regard to case, as in the config file.
+  const upper = await api(running, 'PUT', route, { versions: { demo_application_v1: { timestamp: { path: '$.t', format: 'SECONDS-UNIX-EPOCH' } } } });
+  assert.equal(upper.status, 200, JSON.stringify(upper.body));
+});
+
 test('retention: points older than the application retention are deleted in the background pass', async (t) => {
   const { running, e1 } = await seeded(t);
   const now = Date.now();
@@ -163,8 +231,7 @@ test('live: stored points publish one coalesced time-series.appended per endpoin
   for (let i = 0; i < 20; i++) {
     await api(running, 'POST', `${APP}/data`, { [e1]: { 'auto~temp': [{ timestamp: T0 + 1e9 + i, values: { value: i } }] } });
   }
-  const deadline = Date.now() + 2000;
-  while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('a time-series.appended event', () => events.length > 0, 2000);
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(events.length >= 1 && events.length < 20, `coalesced: ${events.length} events for 20 writes`);
   const last = events.at(-1) as Extract<TetherEvent, { type: 'time-series.appended' }>;

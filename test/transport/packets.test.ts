@@ -73,6 +73,29 @@ describe('hand-written acknowledgements match mqtt-packet', () => {
     }
   });
 
+  it('a packet mqtt-packet refuses leaves nothing behind for the next packet on the shared decoder', () => {
+    // mqtt-packet keeps its read position after a failure, and its next Remaining Length is read from there.
+    const decoder = new PacketDecoder();
+    const fresh = (bytes: Buffer, version: 4 | 5) => {
+      let out: mqttPacket.Packet | Error | undefined;
+      const parser = mqttPacket.parser({ protocolVersion: version });
+      parser.on('packet', (p: mqttPacket.Packet) => (out ??= p));
+      parser.on('error', (e: Error) => (out ??= e));
+      parser.parse(bytes);
+      return out;
+    };
+    const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'device-1', clean: true, keepalive: 30 } as mqttPacket.Packet);
+    const wrongProtocol = Buffer.from(connect.toString('latin1').replace('MQTT', 'MQTX'), 'latin1');
+    const truncatedString = Buffer.from([0x10, 0x04, 0x00, 0x04, 0x4d, 0x51]);
+    for (const version of [4, 5] as const) {
+      const subscribe = mqttPacket.generate({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'kp1/v/epmx/t/get/status', qos: 1 }] } as mqttPacket.Packet, { protocolVersion: version });
+      for (const broken of [wrongProtocol, truncatedString]) {
+        assert.ok(decoder.decode(broken, version) instanceof Error, `v${version}: ${broken.toString('hex')}`);
+        assert.deepEqual(decoder.decode(subscribe, version), fresh(subscribe, version), `v${version} after ${broken.toString('hex')}`);
+      }
+    }
+  });
+
   it('PUBLISH without properties, every length class of Remaining Length, QoS, DUP and UTF-8 topics', () => {
     const topics = ['a', 'kp1/demo_application_v1/epmx/tök€n/update/keys/42/status', 'x'.repeat(300)];
     const payloads = [0, 1, 100, 126, 127, 128, 16_380, 16_384, 70_000, 2_100_000].map((n) => Buffer.alloc(n, 0x61));

@@ -99,7 +99,7 @@ export function accountRoutes(app: FastifyInstance, accounts: Accounts, options:
     },
     async (request, reply) => {
       const principal = request.principal;
-      if (principal?.kind !== 'user') throw errors.forbidden('Only a signed-in user has a password to change. API keys are replaced, not changed: create a new key and revoke this one.');
+      if (principal?.kind !== 'user') throw errors.passwordChangeNeedsUser();
       if (!(await users.verify(principal.name, request.body.currentPassword))) throw errors.passwordWrong();
       await users.setPassword(principal.name, request.body.password);
       await renewOwnSession(request, reply, principal.name);

@@ -2,12 +2,15 @@
  * Kaa EPTS REST (`/epts/api/v1/...`, Kaa's paths and shapes) and Tether's time series definitions
  * (`/api/v1/applications/{app}/time-series`). The contract is docs/telemetry.md.
  */
+import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../../core/errors.js';
-import type { Aggregate, PointValue, PointValues, SeriesPoints, StoredPoint } from '../../storage/time-series.js';
+import type { Aggregate, PointValues, SeriesPoints, StoredPoint } from '../../storage/time-series.js';
+import { FALLBACK_STRATEGIES, MAX_RETENTION_DAYS, SERIES_NAME_PATTERN, TIMESTAMP_FORMATS } from '../../timeseries/definitions.js';
 import { parseDuration } from '../../timeseries/duration.js';
-import type { TimeSeriesService } from '../../timeseries/service.js';
+import type { SeriesReadResult, TimeSeriesService } from '../../timeseries/service.js';
 import { applicationParams, errorResponses } from '../schemas.js';
+import { exactTypesCompiler } from '../validation.js';
 
 export const EPTS = '/epts/api/v1';
 const MAX_ENDPOINTS = 1000;
@@ -47,6 +50,97 @@ const definitionsSchema = {
     versions: { type: 'object', additionalProperties: true },
   },
 } as const;
+const WRITE_SHAPE = '[ { "<endpointId>": { "<series>": [ { "timestamp": "<ISO-8601 or millis>", "values": { "value": 1 } } ] } } ]';
+const writtenPoint = {
+  type: 'object',
+  required: ['timestamp', 'values'],
+  description: 'A data point: { "timestamp": "<ISO-8601 or millis>", "values": { "value": 1 } }.',
+  properties: {
+    timestamp: { type: ['string', 'number'], description: 'ISO-8601 date-time or milliseconds since the epoch.' },
+    values: {
+      type: 'object',
+      minProperties: 1,
+      description: 'Values by name, e.g. { "value": 1 }: numbers, booleans or strings.',
+      additionalProperties: { type: ['number', 'boolean', 'string'], description: 'A number, boolean or string.' },
+    },
+  },
+} as const;
+/** `{ "<series>": [ point ] }` */
+const writtenSeries = {
+  type: 'object',
+  description: 'Data points by series name.',
+  additionalProperties: { type: 'array', description: 'The points of one series.', items: writtenPoint },
+} as const;
+/**
+ * The read shape, or one element of it. `items` constrains only an array and `additionalProperties`
+ * only an object, so one schema takes both: `[ { "<endpointId>": series } ]` or `{ "<endpointId>": series }`.
+ */
+const writeBody = {
+  type: ['array', 'object'],
+  description: `${WRITE_SHAPE}, or one such object.`,
+  items: { type: 'object', description: 'Series by endpoint ID.', additionalProperties: writtenSeries },
+  additionalProperties: writtenSeries,
+} as const;
+type WriteBody = Record<string, Record<string, Array<{ timestamp: string | number; values: PointValues }>>>;
+
+/**
+ * The definitions document as PUT takes it. Every optional field may also be null (meaning "the
+ * default"), as the config file and stored documents allow; what a schema cannot say (names used
+ * twice, the `auto~` prefix, versions of the application, format case) normaliseDefinitions checks.
+ */
+const seriesNameInput = { type: 'string', pattern: SERIES_NAME_PATTERN.source, description: '1-128 characters from A-Z a-z 0-9 _ . ~ -.' } as const;
+const jsonPathInput = { type: ['string', 'null'], minLength: 1, description: 'A JSON path, e.g. "$.temperature" or "temperature".' } as const;
+const definitionsInput = {
+  type: 'object',
+  description: 'Time series definitions: { retentionDays, timeSeries: [ { name, valueField, tagFields } ], versions: { <version>: { timestamp, extractAll } } }.',
+  properties: {
+    retentionDays: { type: ['integer', 'null'], minimum: 1, maximum: MAX_RETENTION_DAYS, description: `Whole days from 1 to ${MAX_RETENTION_DAYS}.` },
+    timeSeries: {
+      type: ['array', 'null'],
+      description: 'A list of { name, valueField, tagFields }.',
+      items: {
+        type: 'object',
+        required: ['name', 'valueField'],
+        description: 'A series: { name, valueField, tagFields }.',
+        properties: {
+          name: seriesNameInput,
+          valueField: { type: 'string', minLength: 1, description: 'The JSON path of the value, e.g. "temperature".' },
+          tagFields: {
+            type: ['array', 'null'],
+            description: 'A list of { name, path, required }.',
+            items: {
+              type: 'object',
+              required: ['name'],
+              description: 'A tag: { name, path, required }.',
+              properties: { name: seriesNameInput, path: jsonPathInput, required: { type: ['boolean', 'null'], description: 'true or false.' } },
+            },
+          },
+        },
+      },
+    },
+    versions: {
+      type: ['object', 'null'],
+      description: 'Extraction rules by application version name.',
+      additionalProperties: {
+        type: 'object',
+        description: 'Extraction rules: { timestamp, extractAll }.',
+        properties: {
+          extractAll: { type: ['boolean', 'null'], description: 'true or false.' },
+          timestamp: {
+            type: ['object', 'null'],
+            description: 'Where a sample keeps its time: { path, format, fallbackStrategy }.',
+            properties: {
+              path: jsonPathInput,
+              format: { type: ['string', 'null'], description: `One of ${TIMESTAMP_FORMATS.join(', ')}.` },
+              fallbackStrategy: { type: ['string', 'null'], enum: [...FALLBACK_STRATEGIES, null], description: `One of ${FALLBACK_STRATEGIES.join(', ')}.` },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 const list = { type: 'string', description: 'Comma-separated list.' } as const;
 const date = { type: 'string', description: 'ISO-8601 date-time or milliseconds since the epoch.' } as const;
 
@@ -75,7 +169,6 @@ type Result = Array<Record<string, Record<string, Array<{ timestamp: string; val
 
 export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesService): void {
   const tags = ['time series'];
-  const { storage } = timeSeries;
 
   app.get<{ Querystring: { applicationNames?: string } }>(
     `${EPTS}/time-series/config`,
@@ -123,7 +216,7 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
       const endpointIds = request.query.endpointId !== undefined ? nonEmptyList(request.query.endpointId, 'endpointId') : undefined;
       if (endpointIds && endpointIds.length > MAX_ENDPOINTS) throw errors.validation(`endpointId lists at most ${MAX_ENDPOINTS} endpoints`);
       const before = request.query.beforeDate !== undefined ? parseTime(request.query.beforeDate, 'beforeDate') : undefined;
-      const found = await storage.last(applicationName, endpointIds, series, before, MAX_ENDPOINTS);
+      const found = await timeSeries.last(applicationName, endpointIds, series, before, MAX_ENDPOINTS);
       const result: Result = [];
       for (const endpointId of endpointIds ?? [...found.keys()]) {
         const bySeries: Record<string, Array<{ timestamp: string; values: PointValues }>> = {};
@@ -192,23 +285,16 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
       } else if (q.interval !== undefined || q.buckets !== undefined) {
         throw errors.validation('interval and buckets need aggregate (avg, min, max or last)');
       }
-      const limit = q.limit ?? DEFAULT_LIMIT;
-      let truncated = false;
-      const rows: Array<{ endpointId: string; series: Record<string, StoredPoint[]> }> = [];
-      for (const endpointId of endpointIds) {
-        const bySeries: Record<string, StoredPoint[]> = {};
-        for (const name of series) {
-          const base = { applicationName, endpointId, series: name, from, to, order } as const;
-          if (q.aggregate !== undefined) {
-            bySeries[name] = await storage.aggregate({ ...base, fn: q.aggregate, intervalMs: intervalMs! });
-          } else {
-            const found = await storage.range({ ...base, limit });
-            truncated ||= found.truncated;
-            bySeries[name] = found.points;
-          }
-        }
-        rows.push({ endpointId, series: bySeries });
-      }
+      const { rows, truncated } = await timeSeries.read({
+        applicationName,
+        endpointIds,
+        series,
+        from,
+        to,
+        order,
+        limit: q.limit ?? DEFAULT_LIMIT,
+        ...(q.aggregate !== undefined && { aggregate: { fn: q.aggregate, intervalMs: intervalMs! } }),
+      });
       if (truncated) void reply.header('x-tether-truncated', 'true');
       if (q.format === 'csv') {
         return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${applicationName}-time-series.csv"`).send(toCsv(rows));
@@ -222,7 +308,7 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
     },
   );
 
-  app.post<{ Params: Params; Body: unknown }>(
+  app.post<{ Params: Params; Body: WriteBody | WriteBody[] }>(
     `${EPTS}/applications/:applicationName/time-series/data`,
     {
       schema: {
@@ -230,9 +316,11 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
         summary: 'Write data points (back-fill, non-device writers)',
         description: 'Body: the read shape, `[ { "<endpointId>": { "<series>": [ { "timestamp", "values" } ] } } ]` (or one such object).',
         params: applicationParams,
-        body: { anyOf: [{ type: 'array', items: { type: 'object' } }, { type: 'object' }] },
+        body: writeBody,
         response: { 200: { type: 'object', properties: { stored: { type: 'integer' } } }, ...errorResponses },
       },
+      // Values keep their JSON types: "5" stays a string, null is refused rather than stored as 0.
+      validatorCompiler: exactTypesCompiler,
     },
     async (request) => {
       const batch = parseWriteBody(request.body);
@@ -250,16 +338,18 @@ export function timeSeriesRoutes(app: FastifyInstance, timeSeries: TimeSeriesSer
     },
   );
 
-  app.put<{ Params: Params; Body: unknown }>(
+  app.put<{ Params: Params; Body: Record<string, unknown> }>(
     `/api/v1/applications/:applicationName/time-series`,
     {
       schema: {
         tags,
         summary: 'Replace the time series definitions of an application',
         params: applicationParams,
-        body: { type: 'object' },
+        body: definitionsInput,
         response: { 200: definitionsSchema, ...errorResponses },
       },
+      // "30" is not a number of days and null means "the default", not 0 or false.
+      validatorCompiler: exactTypesCompiler,
     },
     async (request) => timeSeries.putDefinitions(request.params.applicationName, request.body),
   );
@@ -294,57 +384,36 @@ export function parseTime(raw: string | number, name: string): number {
   return t;
 }
 
-function csvCell(value: PointValue | string | undefined): string {
-  if (value === undefined) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function toCsv(rows: Array<{ endpointId: string; series: Record<string, StoredPoint[]> }>): string {
+/** One row per point, a column per value name (`value` first); RFC 4180 line ends, booleans as true/false. */
+function toCsv(rows: SeriesReadResult['rows']): string {
   const names = new Set<string>(['value']);
   for (const row of rows) for (const points of Object.values(row.series)) for (const p of points) for (const k in p.values) names.add(k);
   const columns = [...names];
-  const lines = [['endpointId', 'timeSeriesName', 'timestamp', ...columns].map((c) => csvCell(c)).join(',')];
+  const records: string[][] = [['endpointId', 'timeSeriesName', 'timestamp', ...columns]];
   for (const row of rows) {
     for (const [name, points] of Object.entries(row.series)) {
       for (const p of points) {
-        lines.push([csvCell(row.endpointId), csvCell(name), new Date(p.t).toISOString(), ...columns.map((c) => csvCell(p.values[c]))].join(','));
+        records.push([row.endpointId, name, new Date(p.t).toISOString(), ...columns.map((c) => (p.values[c] === undefined ? '' : String(p.values[c])))]);
       }
     }
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return stringify(records, { record_delimiter: 'windows' });
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseWriteBody(body: unknown): SeriesPoints[] {
-  const shape = 'the body must be [ { "<endpointId>": { "<series>": [ { "timestamp": "<ISO-8601 or millis>", "values": { "value": 1 } } ] } } ]';
+/** The schema has checked the shape; left are the point limit and the times. */
+function parseWriteBody(body: WriteBody | WriteBody[]): SeriesPoints[] {
   const items = Array.isArray(body) ? body : [body];
   const batch: SeriesPoints[] = [];
   let count = 0;
   for (const item of items) {
-    if (!isRecord(item)) throw errors.validation(shape);
     for (const [endpointId, bySeries] of Object.entries(item)) {
-      if (!isRecord(bySeries)) throw errors.validation(shape);
       for (const [series, points] of Object.entries(bySeries)) {
-        if (!Array.isArray(points)) throw errors.validation(shape);
         const group: SeriesPoints = { endpointId, series, points: [] };
         for (const point of points) {
-          if (!isRecord(point) || (typeof point['timestamp'] !== 'string' && typeof point['timestamp'] !== 'number') || !isRecord(point['values'])) {
-            throw errors.validation(`${shape}; a point of ${JSON.stringify(series)} is not {timestamp, values}`);
-          }
-          const values: PointValues = {};
-          for (const [name, value] of Object.entries(point['values'])) {
-            if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) values[name] = value;
-            else throw errors.validation(`value ${JSON.stringify(name)} of ${JSON.stringify(series)} must be a number, boolean or string`);
-          }
-          if (Object.keys(values).length === 0) throw errors.validation(`a point of ${JSON.stringify(series)} has no values`);
-          const t = parseTime(point['timestamp'], 'timestamp');
+          const t = parseTime(point.timestamp, 'timestamp');
           // Beyond JavaScript's date range a point could not be read back as ISO-8601.
-          if (Math.abs(t) > MAX_DATE_MS) throw errors.validation(`timestamp ${JSON.stringify(point['timestamp'])} of ${JSON.stringify(series)} is outside the years -271821 to 275760`);
-          group.points.push({ t, values });
+          if (Math.abs(t) > MAX_DATE_MS) throw errors.validation(`timestamp ${JSON.stringify(point.timestamp)} of ${JSON.stringify(series)} is outside the years -271821 to 275760`);
+          group.points.push({ t, values: point.values });
           if (++count > MAX_WRITE_POINTS) throw errors.validation(`send at most ${MAX_WRITE_POINTS} points per request`);
         }
         batch.push(group);

@@ -7,6 +7,8 @@ import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
+import { runObserve } from './device-control.js';
+import type { ObserveOptions } from './device-control.js';
 import { loadSamples, runTelemetry } from './device-telemetry.js';
 import type { TelemetryOptions } from './device-telemetry.js';
 
@@ -14,6 +16,7 @@ import type { TelemetryOptions } from './device-telemetry.js';
 const TUTORIAL_METADATA = '{"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"}';
 const DEFAULT_APP_VERSION = 'demo_application_v1';
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_REBOOT_DELAY_MS = 1000;
 
 const help = `Usage: npx tether device --token <token> [options]
 
@@ -49,9 +52,22 @@ Telemetry mode (the data collection tutorial's client, 2/DCP):
   --batch <n>               samples per message (default 1)
   --count <n>               stop after n messages (default: run until Ctrl-C)
 
+Control mode (configuration, 7/CMP, and commands, 11/CEP):
+  --observe                 stay connected until Ctrl-C instead: send {"observe":true} to
+                            kp1/<app-version>/cmx/<token>/config/json/<requestId>, print every
+                            configuration received (the reply, and pushes on …/config/json[/<name>]/status)
+                            and report it on …/cmx/<token>/applied/json[/<name>]; answer commands
+                            pushed on kp1/<app-version>/cex/<token>/command/<type>/status with a result
+                            on …/cex/<token>/result/<type>: \`echo\` answers 200 with its payload,
+                            \`reboot\` answers 200, disconnects and reconnects after --reboot-delay,
+                            any other type answers 501 "unsupported command". Exits 0 on Ctrl-C, 1
+                            when the server refuses the token or cannot be reached at the start
+  --reboot-delay <ms>       how long a reboot (or a lost connection) keeps the device away (default ${DEFAULT_REBOOT_DELAY_MS})
+
 Examples:
   npx tether device --token myToken --host localhost --port 1883
-  npx tether device --token myToken --telemetry --interval 1 --count 10`;
+  npx tether device --token myToken --telemetry --interval 1 --count 10
+  npx tether device --token myToken --observe`;
 
 const FLAGS = {
   token: { type: 'string', short: 't' },
@@ -69,6 +85,8 @@ const FLAGS = {
   interval: { type: 'string' },
   batch: { type: 'string' },
   count: { type: 'string' },
+  observe: { type: 'boolean' },
+  'reboot-delay': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -83,11 +101,13 @@ interface DeviceOptions {
   timeoutMs: number;
   /** Set in telemetry mode. */
   telemetry?: TelemetryOptions;
+  /** Set in control mode (--observe). */
+  observe?: ObserveOptions;
 }
 
 export const deviceCommand: Command = {
   name: 'device',
-  summary: 'simulate a device: connect with a token and report metadata (the tutorial client)',
+  summary: 'simulate a device: report metadata (the tutorial client), send telemetry, or observe configuration and answer commands',
   help,
   async run(argv, io) {
     if (wantsHelp(argv)) {
@@ -131,7 +151,22 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
   if (qosText !== '0' && qosText !== '1') throw errors.configInvalid(`--qos ${JSON.stringify(qosText)}`, 'use 0 or 1');
   const timeoutMs = values.timeout !== undefined ? parseCount('--timeout', values.timeout, 1) : DEFAULT_TIMEOUT_MS;
   const options: DeviceOptions = { token, host: values.host ?? 'localhost', port, appVersion, metadata, requestId, qos: qosText === '1' ? 1 : 0, timeoutMs };
-  if (values.telemetry === true) {
+  if (values.observe === true) {
+    if (values.telemetry === true) throw errors.configInvalid('command line', '--observe and --telemetry are different modes; use one');
+    if (values.metadata !== undefined || values['request-id'] !== undefined || values['no-wait'] === true) {
+      throw errors.configInvalid('command line', '--metadata, --request-id and --no-wait belong to the metadata mode, not to --observe');
+    }
+  } else if (values['reboot-delay'] !== undefined) {
+    throw errors.configInvalid('command line', '--reboot-delay belongs to control mode; add --observe');
+  }
+  if (values.observe === true) {
+    options.observe = {
+      token,
+      appVersion,
+      qos: options.qos,
+      reconnectDelayMs: values['reboot-delay'] !== undefined ? parseCount('--reboot-delay', values['reboot-delay'], 0) : DEFAULT_REBOOT_DELAY_MS,
+    };
+  } else if (values.telemetry === true) {
     const intervalS = values.interval !== undefined ? Number(values.interval) : 3;
     if (!Number.isFinite(intervalS) || intervalS < 0.01) throw errors.configInvalid(`--interval ${JSON.stringify(values.interval)}`, 'give the seconds between batches, e.g. 3 or 0.5');
     options.telemetry = {
@@ -153,6 +188,7 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
 async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   const address = `${o.host}:${o.port}`;
   if (o.telemetry) return runTelemetryDevice(o, o.telemetry, address, io);
+  if (o.observe) return runObserveDevice(o, o.observe, address, io);
   const topic = `kp1/${o.appVersion}/epmx/${o.token}/update/keys${o.requestId !== undefined ? `/${o.requestId}` : ''}`;
   io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
   io.out(`DEBUG: Composed metadata topic: ${topic}`);
@@ -194,6 +230,36 @@ async function runTelemetryDevice(o: DeviceOptions, t: TelemetryOptions, address
     io.out(`INFO: Disconnecting from server at ${address}.`);
     await disconnect(client, o.timeoutMs);
     io.out('INFO: Successfully disconnected');
+  }
+}
+
+async function runObserveDevice(o: DeviceOptions, ob: ObserveOptions, address: string, io: Io): Promise<number> {
+  io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
+  io.out(`INFO: Connecting to KPC instance at ${address}...`);
+  const { connect } = await import('mqtt');
+  const stop = new AbortController();
+  // Ctrl-C (or a supervisor's SIGTERM) disconnects cleanly.
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let connected = false;
+  try {
+    const code = await runObserve(
+      async () => {
+        const client = await connectDevice(connect, o, address);
+        if (!connected) io.out('INFO: Successfully connected');
+        connected = true;
+        return client;
+      },
+      ob,
+      io,
+      stop.signal,
+    );
+    io.out(`INFO: Disconnected from server at ${address}.`);
+    return code;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
 }
 

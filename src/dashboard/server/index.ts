@@ -57,7 +57,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
     isSameOrigin(request) ? deps.accounts.sessionPrincipal(readCookie(request.headers.cookie, SESSION_COOKIE)) : undefined;
 
   const plugin = async (app: FastifyInstance): Promise<void> => {
-    // Own encapsulated scope, so the error handler and hooks below never touch the REST API's routes.
+    // Own encapsulated scope, so the hooks below never touch the REST API's routes.
     await app.register(async (scope) => {
       registerDashboardRoutes(scope, {
         storage: deps.storage,

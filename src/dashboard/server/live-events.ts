@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { EventBus, TetherEvent } from '../../bus/bus.js';
+import { DEFAULT_CONFIG_NAME } from '../../core/control.js';
 import { errors } from '../../core/errors.js';
 import type { DashboardEvent } from './model.js';
 
@@ -30,6 +31,11 @@ export function toDashboardEvent(event: TetherEvent): DashboardEvent | undefined
       return { type: event.type, endpointId: event.endpointId, at: event.at, tokenId: event.tokenId, status: event.status };
     case 'time-series.appended':
       return { type: event.type, endpointId: event.endpointId, at: event.at, latest: event.latest };
+    case 'configuration.confirmed':
+      // The REST name: "default" for the unnamed configuration, as the ECR answers it.
+      return { type: event.type, endpointId: event.endpointId, at: event.at, name: event.name === DEFAULT_CONFIG_NAME ? 'default' : event.name, configId: event.configId, statusCode: event.statusCode };
+    case 'command.finished':
+      return { type: event.type, endpointId: event.endpointId, at: event.at, commandId: String(event.id), commandType: event.commandType, status: event.status };
     default:
       return undefined;
   }

@@ -52,7 +52,11 @@ export type DashboardEvent =
   | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
   | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string }
   /** New data points (docs/telemetry.md): the newest point per series, at most every 250 ms per endpoint. */
-  | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> };
+  | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> }
+  /** The device said what it made of a configuration (7/CMP applied): 2xx applied, else failed. `name` is "default" for the default one. */
+  | { type: 'configuration.confirmed'; endpointId: string; at: string; name: string; configId: string; statusCode: number }
+  /** A command got its result (EXECUTED) or ran out of time (EXPIRED); `commandId` as the CEX REST answers it. */
+  | { type: 'command.finished'; endpointId: string; at: string; commandId: string; commandType: string; status: 'EXECUTED' | 'EXPIRED' };
 
 /** Map tiles of the Endpoint Location map (`dashboard.map`); an empty tileUrl draws no tiles. */
 export interface MapSettings {

@@ -4,7 +4,6 @@ import type { Logger } from '../../core/log.js';
 import { NAME_PATTERN } from '../../core/names.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Accounts } from '../../accounts/index.js';
-import { dashboardErrorHandler } from './http-errors.js';
 import type { LiveEvents } from './live-events.js';
 import { SESSION_COOKIE, type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
 import { isSameOrigin } from './same-origin.js';
@@ -42,7 +41,7 @@ interface AppParams {
 export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { storage, accounts, settings, live } = deps;
   const { users, sessions, limiter } = accounts;
-  app.setErrorHandler(dashboardErrorHandler(deps.logger));
+  // Errors take the server's one path (src/api/error-handler.ts), inherited from the root instance.
 
   const cookieOf = (request: FastifyRequest) => readCookie(request.headers.cookie, SESSION_COOKIE);
   const secure = (request: FastifyRequest) => deps.secureCookies || request.protocol === 'https';
@@ -66,7 +65,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
       },
     },
     async (request, reply) => {
-      if (!isSameOrigin(request)) throw errors.forbidden('The request came from another site. Use the dashboard served by this server.');
+      if (!isSameOrigin(request)) throw errors.crossSiteRequest();
       const client = request.ip;
       const username = request.body.username.trim();
       const wait = limiter.retryAfter(username, client);

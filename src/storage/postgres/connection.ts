@@ -24,6 +24,9 @@ export function createPool(settings: PoolSettings): pg.Pool {
   });
   // An idle connection that dies (the server restarted) emits here; without a listener it would crash the process.
   pool.on('error', () => undefined);
+  // A connection that dies while checked out (between the statements of a transaction) emits on the
+  // client instead; the statement that uses it next rejects, and the release discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -13,4 +13,6 @@ export const ADVISORY_LOCKS = {
   timeSeriesRewrites: 7_415_302_121,
   /** Migrations of the account tables (accounts-schema.ts). */
   accountMigrations: 7_415_302_122,
+  /** Migrations of the control tables: configurations and commands (control-schema.ts). */
+  controlMigrations: 7_415_302_123,
 } as const;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { errors } from '../../core/errors.js';
 
 /**
  * One set of versioned migrations: `migrations[i]` takes the schema from version i to i + 1, and
@@ -6,9 +7,10 @@ import type pg from 'pg';
  * nodes may start at once: each step runs under a transaction-scoped advisory lock (`lock`, a
  * constant of the set), so exactly one node applies it and the others find it done.
  *
- * The register (schema.ts), time series (time-series/schema.ts), accounts (accounts-schema.ts) and
- * client credentials (client-credentials.ts) are separate sets with their own version rows, so each
- * evolves without renumbering the others. Their locks are listed in locks.ts.
+ * The register (schema.ts), time series (time-series/schema.ts), accounts (accounts-schema.ts),
+ * configurations and commands (control-schema.ts) and client credentials (client-credentials.ts)
+ * are separate sets with their own version rows, so each evolves without renumbering the others.
+ * Their locks are listed in locks.ts.
  */
 export interface MigrationSet {
   /** For the error a database newer than this code gets: `Database`, `Time series`, … */
@@ -30,7 +32,7 @@ export async function runMigrations(client: pg.PoolClient, set: MigrationSet): P
       const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${set.table} WHERE id = 1`);
       const current = rows[0]?.version ?? 0;
       if (current > target) {
-        throw new Error(`${set.name} schema version ${current} is newer than this Tether (${target}). Upgrade Tether.`);
+        throw errors.schemaTooNew(set.name, current, target);
       }
       if (current === target) {
         await client.query('COMMIT');

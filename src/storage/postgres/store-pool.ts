@@ -57,4 +57,31 @@ export class StorePool {
       throw isConnectionError(err) ? errors.unavailable(err) : err;
     }
   }
+
+  /**
+   * Runs `work` in one transaction on one connection: it commits when `work` resolves and rolls back
+   * when it throws. A lost connection is discarded from the pool and reported as UNAVAILABLE.
+   */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed || !this.ready) throw errors.unavailable();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw errors.unavailable(err);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await work(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err instanceof Error ? err : new Error(String(err));
+      else await client.query('ROLLBACK').catch((rollbackError: unknown) => (broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))));
+      throw broken ? errors.unavailable(err) : err;
+    } finally {
+      client.release(broken);
+    }
+  }
 }

@@ -114,7 +114,7 @@ class SqliteControlStorage implements ControlStorage {
     if (this.s) return;
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw errors.dataDirUnusable('control.db', `its schema version ${version} is newer than this Tether knows (${MIGRATIONS.length}); run the newer Tether`);
+      throw errors.schemaTooNew('control.db', version, MIGRATIONS.length);
     }
     for (let i = version; i < MIGRATIONS.length; i++) {
       this.db.transaction(() => {
@@ -144,7 +144,8 @@ class SqliteControlStorage implements ControlStorage {
    * handful of commits, not 10,000.
    */
   private write<T>(run: () => T): Promise<T> {
-    this.st();
+    // A rejected promise, not a throw: callers after close() chain .catch() on what they get.
+    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!this.flushScheduled) {
@@ -270,6 +271,7 @@ class SqliteControlStorage implements ControlStorage {
   }
 
   async queryStatuses(query: StatusQuery): Promise<Page<ConfigStatusRecord>> {
+    this.st();
     const where: string[] = [];
     const params: unknown[] = [];
     if (query.endpointId !== undefined) {
@@ -293,7 +295,6 @@ class SqliteControlStorage implements ControlStorage {
     const rows = this.db
       .prepare(`SELECT ${STATUS_COLUMNS} FROM config_statuses ${clause} ORDER BY seq DESC LIMIT ? OFFSET ?`)
       .all(...params, query.limit, query.offset) as StatusRow[];
-    this.st();
     return { totalElements: total, content: rows.map(toStatus) };
   }
 
@@ -506,7 +507,7 @@ function prepare(db: Db) {
     complete: db.prepare("UPDATE commands SET status = 'EXECUTED', response_payload = ?, status_code = ?, reason_phrase = ?, updated_at = ? WHERE id = ?"),
     lastCommand: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE endpoint_id = ? AND command_type = ? ORDER BY id DESC LIMIT 1`) as Statement<[string, string], CommandRow>,
     deleteCommand: db.prepare('DELETE FROM commands WHERE id = ?'),
-    dueToExpire: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at LIMIT ?`) as Statement<[string, number], CommandRow>,
+    dueToExpire: db.prepare(`SELECT ${COMMAND_COLUMNS} FROM commands WHERE status = 'PENDING' AND expires_at <= ? ORDER BY expires_at, id LIMIT ?`) as Statement<[string, number], CommandRow>,
     expire: db.prepare("UPDATE commands SET status = 'EXPIRED', updated_at = ? WHERE id = ?"),
     pruneCommands: db.prepare("DELETE FROM commands WHERE status <> 'PENDING' AND updated_at < ?"),
     pruneTasks: db.prepare('DELETE FROM command_tasks WHERE expires_at < ? AND NOT EXISTS (SELECT 1 FROM commands WHERE commands.task_id = command_tasks.task_id)'),

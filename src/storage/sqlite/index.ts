@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { errors } from '../../core/errors.js';
+import { SCHEMA_VERSION } from './schema.js';
 import type { Storage } from '../storage.js';
 import type { SynchronousMode } from './connection.js';
 import { SqliteStorage } from './sqlite-storage.js';
@@ -21,6 +25,7 @@ export interface SqliteStorageOptions {
 
 /** Opens (creating or migrating) the SQLite database and returns a ready Storage. */
 export async function openSqliteStorage(options: SqliteStorageOptions): Promise<Storage> {
+  refuseNewerSchema(options.file);
   const storage = new SqliteStorage({
     file: options.file,
     synchronous: options.synchronous ?? 'FULL',
@@ -39,3 +44,19 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
 }
 
 export type { SynchronousMode };
+
+/**
+ * A file written by a newer Tether is refused before anything touches it: opening it the usual way
+ * would already write to it (switching it to WAL), and a half-understood schema must stay as it is.
+ */
+export function refuseNewerSchema(file: string): void {
+  if (!existsSync(file)) return;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  let version: number;
+  try {
+    version = db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+  if (version > SCHEMA_VERSION) throw errors.schemaTooNew(file, version, SCHEMA_VERSION);
+}

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { errors } from '../../core/errors.js';
 import { ACCOUNTS_MIGRATION, SESSIONS_MIGRATION } from './accounts-schema.js';
 
 /**
@@ -213,7 +214,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`Database schema version ${current} is newer than this Tether (${SCHEMA_VERSION}). Upgrade Tether.`);
+    throw errors.schemaTooNew('Database', current, SCHEMA_VERSION);
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.transaction(() => {

@@ -21,6 +21,8 @@ export type ToWriter =
 export interface WriteError {
   message: string;
   code?: string;
+  /** Set for a catalog error (a database newer than this Tether), so it arrives as that error. */
+  status?: number;
 }
 
 export type WriteResult = { ok: true; value: unknown } | { ok: false; error: WriteError };

@@ -5,6 +5,7 @@
  */
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { isTetherError } from '../../core/errors.js';
 import { openDatabase } from './connection.js';
 import { migrate } from './schema.js';
 import { createWriteOps } from './write-ops.js';
@@ -14,6 +15,7 @@ const port = parentPort as MessagePort;
 const send = (message: FromWriter) => port.postMessage(message);
 
 function errorOf(err: unknown): WriteError {
+  if (isTetherError(err)) return { message: err.message, code: err.code, status: err.status };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' ? { message: err.message, code } : { message: err.message };

@@ -160,11 +160,14 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
 
   // Live updates: patch the visible row at once, and reload the page when the change may move rows.
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  // The timer may fire after the page, sort or page size changed: it loads with the state of then.
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
   const scheduleReload = () => {
     if (reloadTimer.current) return;
     reloadTimer.current = setTimeout(() => {
       reloadTimer.current = undefined;
-      void load();
+      void latestLoad.current();
     }, 250);
   };
   useEffect(() => () => clearTimeout(reloadTimer.current), []);
@@ -172,7 +175,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
-      if (event.type === 'token.status-changed' || event.type === 'time-series.appended') return;
+      if (event.type !== 'endpoint.created' && event.type !== 'endpoint.deleted' && event.type !== 'metadata.updated' && event.type !== 'connectivity.changed') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
         event.type === 'metadata.updated'
@@ -262,10 +265,10 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
         <ExportLinks filters={listFilters} />
       </div>
       {can.writeEndpoints && (
-        <BulkBar selected={selection.ids} onClear={selection.clear} onDone={() => void load()} />
+        <BulkBar selected={selection.ids} matching={selection.matching} byVersion={selection.byVersion} onClear={selection.clear} onDone={() => void load()} />
       )}
       {can.writeEndpoints && page && page.rows.length > 0 && page.total > page.rows.length && page.rows.every((r) => selection.has(r.endpointId)) && selection.ids.length < Math.min(page.total, MAX_MATCHING) && (
-        <SelectAllMatching filters={listFilters} total={page.total} onSelect={(ids) => selection.setMany(ids, true)} />
+        <SelectAllMatching filters={listFilters} total={page.total} onSelect={(endpoints) => selection.selectMatching(endpoints, listFilters)} />
       )}
 
       <ErrorMessage error={loadError} />
@@ -284,7 +287,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                         type="checkbox"
                         aria-label="Select all endpoints on this page"
                         checked={!!page && page.rows.length > 0 && page.rows.every((r) => selection.has(r.endpointId))}
-                        onChange={(e) => selection.setMany(page?.rows.map((r) => r.endpointId) ?? [], e.target.checked)}
+                        onChange={(e) => selection.setMany(page?.rows ?? [], e.target.checked)}
                       />
                     </th>
                   )}
@@ -314,7 +317,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
                           type="checkbox"
                           aria-label={`Select ${row.endpointId}`}
                           checked={selection.has(row.endpointId)}
-                          onChange={(e) => selection.setMany([row.endpointId], e.target.checked)}
+                          onChange={(e) => selection.setMany([row], e.target.checked)}
                         />
                       </td>
                     )}

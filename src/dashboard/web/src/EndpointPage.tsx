@@ -1,5 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, type Endpoint, type ServerInfo, type Token } from './api.js';
+import { api, ApiError, type DashboardEvent, type Endpoint, type ServerInfo, type Token } from './api.js';
 import { formatAgo, formatDate } from './format.js';
 import { useLiveEvents } from './live.js';
 import { MetadataSection } from './MetadataSection.js';
@@ -9,6 +9,11 @@ import { ErrorMessage, StatusBadge } from './ui.js';
 import { ConfirmDialog } from './widgets.js';
 import { useCan } from './admin/roles.js';
 import { MetadataHistory } from './admin/MetadataHistory.js';
+import { CommandsSection } from './control/CommandsSection.js';
+import { ConfigurationSection } from './control/ConfigurationSection.js';
+
+/** The live events that change what this page shows of the endpoint record and its tokens. */
+const RECORD_EVENTS: ReadonlySet<DashboardEvent['type']> = new Set(['endpoint.created', 'endpoint.deleted', 'metadata.updated', 'connectivity.changed', 'token.status-changed']);
 
 // The chart and map libraries load with the first endpoint page, not with the list.
 const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
@@ -46,8 +51,8 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
   useLiveEvents(
     app,
     (event) => {
-      // Telemetry is the telemetry section's business; it does not change the endpoint record.
-      if (event.endpointId !== endpointId || event.type === 'time-series.appended') return;
+      // Telemetry, configurations and commands are their sections' business; they do not change the endpoint record.
+      if (event.endpointId !== endpointId || !RECORD_EVENTS.has(event.type)) return;
       if (event.type === 'endpoint.deleted') return setGone(true);
       clearTimeout(timer.current);
       timer.current = setTimeout(() => void load(), 100);
@@ -131,6 +136,8 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
           <TelemetrySection app={app} endpointId={endpointId} />
         </Suspense>
       )}
+      {endpoint && <CommandsSection app={app} endpointId={endpointId} />}
+      {endpoint && <ConfigurationSection app={app} endpoint={endpoint} />}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
       {endpoint && <MetadataHistory endpointId={endpointId} version={endpoint.metadataUpdatedDate} />}

@@ -73,19 +73,28 @@ export function onSignedOut(listener: Listener): () => void {
   return () => signedOutListeners.delete(listener);
 }
 
-export async function request<T>(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+/** A success answer with what some callers need besides the body: the status (200 or 202) and the ETag. */
+export interface Answer<T> {
+  status: number;
+  body: T;
+  etag: string | null;
+}
+
+export async function send<T>(method: string, url: string, options: { body?: unknown; contentType?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  const { body, contentType = 'application/json' } = options;
   let response: Response;
   try {
     response = await fetch(url, {
       method,
       credentials: 'same-origin',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': contentType },
+      headers: { accept: 'application/json', ...(body !== undefined && { 'content-type': contentType }), ...options.headers },
       ...(body === undefined ? {} : { body: contentType === 'application/json' ? JSON.stringify(body) : (body as BodyInit) }),
     });
   } catch {
     throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check that tether is running, then try again.');
   }
-  if (response.status === 204) return undefined as T;
+  const etag = response.headers.get('etag');
+  if (response.status === 204) return { status: 204, body: undefined as T, etag };
   const text = await response.text();
   let parsed: unknown;
   try {
@@ -99,7 +108,11 @@ export async function request<T>(method: string, url: string, body?: unknown, co
     if (response.status === 401 && !url.endsWith('/sign-in')) for (const listener of signedOutListeners) listener();
     throw error;
   }
-  return parsed as T;
+  return { status: response.status, body: parsed as T, etag };
+}
+
+export async function request<T>(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  return (await send<T>(method, url, { body, contentType })).body;
 }
 
 const enc = encodeURIComponent;

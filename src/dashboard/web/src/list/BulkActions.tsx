@@ -3,6 +3,8 @@ import type { JsonValue } from '../api.js';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
 import { SubmitActions } from '../widgets.js';
 import { runBulk, type BulkAction, type BulkResult } from './bulk-api.js';
+import { BatchCommandDialog, BatchConfigDialog, BatchProgress, type StartedBatch } from './BatchControl.js';
+import type { ListFilters } from './selection.js';
 
 type Pending = { kind: 'delete' } | { kind: 'suspend' } | { kind: 'revoke' } | { kind: 'set-metadata' };
 
@@ -27,8 +29,23 @@ function typedValue(text: string, asJson: boolean): JsonValue {
  * The bar above the list while endpoints are selected. Every action asks first and names how many
  * endpoints it touches; the result says what was done and what failed, per endpoint.
  */
-export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onClear: () => void; onDone: () => void }) {
+export function BulkBar({
+  selected,
+  matching,
+  byVersion,
+  onClear,
+  onDone,
+}: {
+  selected: string[];
+  /** Set while the selection is exactly "all matching" these filters. */
+  matching: { filters: ListFilters; count: number } | null;
+  byVersion: () => Record<string, string[]>;
+  onClear: () => void;
+  onDone: () => void;
+}) {
   const [pending, setPending] = useState<Pending | null>(null);
+  const [control, setControl] = useState<'command' | 'configuration' | null>(null);
+  const [batch, setBatch] = useState<StartedBatch | null>(null);
   const [result, setResult] = useState<BulkResult | null>(null);
   const [key, setKey] = useState('');
   const [value, setValue] = useState('');
@@ -50,7 +67,7 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
     });
 
   // Stays mounted after a successful action clears the selection, to report the result.
-  if (n === 0 && !result) return null;
+  if (n === 0 && !result && !batch) return null;
   return (
     <div className="bulk-bar" role="region" aria-label="Bulk actions">
       {n > 0 && (
@@ -59,6 +76,12 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
         {n} {noun} selected
       </span>
       <div className="bulk-buttons">
+        <button type="button" className="secondary" onClick={() => setControl('command')}>
+          Send command…
+        </button>
+        <button type="button" className="secondary" onClick={() => setControl('configuration')}>
+          Set configuration…
+        </button>
         <button type="button" className="secondary" onClick={() => setPending({ kind: 'set-metadata' })}>
           Set metadata…
         </button>
@@ -95,6 +118,31 @@ export function BulkBar({ selected, onClear, onDone }: { selected: string[]; onC
             Dismiss
           </button>
         </div>
+      )}
+      {batch && <BatchProgress batch={batch} onDismiss={() => setBatch(null)} />}
+      {control === 'command' && (
+        <BatchCommandDialog
+          ids={selected}
+          matching={matching}
+          onClose={() => setControl(null)}
+          onStarted={(started) => {
+            setControl(null);
+            setBatch(started);
+            onClear();
+          }}
+        />
+      )}
+      {control === 'configuration' && (
+        <BatchConfigDialog
+          byVersion={byVersion()}
+          count={n}
+          onClose={() => setControl(null)}
+          onDone={(outcome) => {
+            setControl(null);
+            setResult(outcome);
+            onClear();
+          }}
+        />
       )}
       {pending && (
         <Dialog title={TITLES[pending.kind]} onClose={() => { setPending(null); action.setError(null); }}>
