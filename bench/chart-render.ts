@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       outDir: out,
       emptyOutDir: true,
       target: 'es2022',
-      lib: { entry: path.join(root, 'src/dashboard/web/src/telemetry/chart-bench.ts'), formats: ['es'], fileName: 'chart-bench', cssFileName: 'chart-bench' },
+      lib: { entry: path.join(root, 'src/dashboard/web/src/time-series/chart-bench.ts'), formats: ['es'], fileName: 'chart-bench', cssFileName: 'chart-bench' },
     },
   });
   fs.writeFileSync(

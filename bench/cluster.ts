@@ -17,7 +17,7 @@ import type { Target } from './loadgen/device.js';
 import { machineBusySeconds } from './procstat.js';
 import { fmt } from './report.js';
 import { PREFIX, log } from './scenarios.js';
-import { DCX_PREFIX, POINTS_PER_MESSAGE } from './telemetry.js';
+import { DCX_PREFIX, POINTS_PER_MESSAGE } from './time-series.js';
 
 const TOPOLOGIES = {
   'sqlite-1': { nodes: 1, shared: false, nats: false, label: 'one node, SQLite' },

@@ -22,7 +22,7 @@ import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.
 import { type BrokerFigures, type Plan, log, measureConnects, measureFlood, measureIdle, measureUpdates } from './scenarios.js';
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
 import { buildDetails, buildRows } from './summary.js';
-import type { DcxFigures, ReadFigures } from './telemetry.js';
+import type { DcxFigures, ReadFigures } from './time-series.js';
 
 const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -236,7 +236,7 @@ async function main(): Promise<void> {
     });
 
     if (only.has('dcx')) await section('DCX ingest', async () => {
-      const { measureDcx, measureDisk } = await import('./telemetry.js');
+      const { measureDcx, measureDisk } = await import('./time-series.js');
       const dataDir = path.join(workDir, 'data-dcx');
       fs.mkdirSync(dataDir);
       log(`seeding ${plan.publishDevices} endpoints with tokens`);
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     });
 
     if (only.has('ts-query') && brokers.has('tether')) await section('time series reads', async () => {
-      const { measureReads, seedTimeSeries } = await import('./telemetry.js');
+      const { measureReads, seedTimeSeries } = await import('./time-series.js');
       const dataDir = path.join(workDir, 'data-ts');
       fs.mkdirSync(dataDir);
       log(`seeding ${fmt(plan.queryEndpoints)} endpoints with one latest point each, and one endpoint with 30 days at 10 s`);
@@ -265,8 +265,8 @@ async function main(): Promise<void> {
   const figures = { tether, reference, referenceMissing, httpQuery, storageQuery, queryEndpoints: plan.queryEndpoints, queryShapes };
   const rows = buildRows(plan, figures);
   if (dcx.tether || dcx.disk || reads.downsampled) {
-    const { telemetryRows } = await import('./telemetry.js');
-    rows.push(...telemetryRows(plan, dcx, reads, referenceMissing));
+    const { timeSeriesRows } = await import('./time-series.js');
+    rows.push(...timeSeriesRows(plan, dcx, reads, referenceMissing));
   }
   const details = [...buildDetails(plan, figures), ...notes];
   process.stdout.write(`\n${terminalTable(rows)}\n\n${details.map(bullet('*')).join('\n')}\n`);

@@ -48,7 +48,7 @@ const ACTIONS: Record<string, string> = {
   'POST /dashboard/api/sign-out': 'user.sign-out',
 };
 
-export function auditAction(method: string, url: string): string {
+function auditAction(method: string, url: string): string {
   return ACTIONS[`${method} ${url}`] ?? `${method} ${url}`;
 }
 

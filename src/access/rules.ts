@@ -15,7 +15,7 @@ import type { Role } from '../core/accounts.js';
 
 export type Access = 'public' | Role;
 
-export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
+const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // --- public: documents and the dashboard's sign-in -----------------------------------------
   'GET /api/openapi.json': 'public',
   'GET /api/docs**': 'public',
@@ -60,7 +60,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/v1/app-versions/:versionName': 'viewer',
   'PATCH /api/v1/app-versions/:versionName': 'admin',
 
-  // --- Kaa EPTS: time series (docs/telemetry.md) ------------------------------------------------------
+  // --- Kaa EPTS: time series (docs/time-series.md) ------------------------------------------------------
   'GET /epts/api/v1/time-series/config': 'viewer',
   'GET /epts/api/v1/applications/:applicationName/time-series/last': 'viewer',
   'GET /epts/api/v1/applications/:applicationName/time-series/data': 'viewer',

@@ -1,24 +1,23 @@
 /**
- * Users, roles, API keys, the audit log and metadata history (docs/accounts.md), wired over one
- * AccountStorage. The composition root builds it once; the dashboard (sign-in, sessions) and the
- * REST API (access control, /api/v1/users, /api/v1/api-keys, /api/v1/audit) share it.
+ * Users, roles, API keys, sessions, sign-in throttles, the audit log and metadata history
+ * (docs/accounts.md), wired over one AccountStorage. The composition root builds it once; the
+ * dashboard (sign-in) and the REST API (access control, /api/v1/users, /api/v1/api-keys,
+ * /api/v1/audit) share it.
  */
 import type { EventBus } from '../bus/bus.js';
 import type { Principal, UserRecord } from '../core/accounts.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import { SessionStore } from '../dashboard/server/sessions.js';
-import { SignInLimiter } from '../dashboard/server/sign-in-limiter.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import { ApiKeys } from './api-keys.js';
 import { AuditLog, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
 import { MetadataHistory } from './metadata-history.js';
+import { SessionStore } from './sessions.js';
+import { SignInLimiter } from './sign-in-limiter.js';
 import { Users } from './users.js';
 
-export { ApiKeys, apiKeyView, API_KEY_PREFIX } from './api-keys.js';
-export { AuditLog, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.js';
-export { MetadataHistory } from './metadata-history.js';
-export { Users, userView, BOOTSTRAP_ADMIN } from './users.js';
+export { apiKeyView } from './api-keys.js';
+export { Users, userView } from './users.js';
 
 export interface AccountsDeps {
   store: AccountStorage;

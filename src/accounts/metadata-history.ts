@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 
-export const HISTORY_PER_ENDPOINT = 100;
+const HISTORY_PER_ENDPOINT = 100;
 const FLUSH_EVERY_MS = 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 // Bounded so a flood of device updates while storage is slow cannot grow memory without limit.

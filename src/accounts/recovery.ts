@@ -1,23 +1,21 @@
-import { access } from 'node:fs/promises';
-import path from 'node:path';
 import { USERNAME_PATTERN } from '../core/accounts.js';
 import { systemClock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
 import type { AccountStorage } from '../storage/accounts.js';
-import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { checkPassword, generatePassword, hashPassword } from './passwords.js';
 
 /**
- * `npx tether admin reset-password`: straight to the database, no server, no sign-in: the data
- * directory's SQLite file, or the PostgreSQL database of a cluster (`databaseUrl`). The user's
- * sessions are deleted, and the password change date moves forward, which ends them in a running
- * server in any case (sessions older than the last password change are refused).
+ * `npx tether admin reset-password`: straight to the database, no server, no sign-in: `openStore`
+ * opens the data directory's SQLite file or the PostgreSQL database of a cluster (the CLI picks it
+ * with src/platform/backends.ts). The user's sessions are deleted, and the password change date
+ * moves forward, which ends them in a running server in any case (sessions older than the last
+ * password change are refused).
  */
-export async function resetPasswordOffline(options: { dataDir: string; databaseUrl?: string; username: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
+export async function resetPasswordOffline(options: { openStore: () => Promise<AccountStorage>; username: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
   if (!USERNAME_PATTERN.test(options.username)) throw errors.usernameInvalid(options.username);
   const password = options.password ?? generatePassword();
   checkPassword(password);
-  const store = options.databaseUrl !== undefined ? await (await import('../storage/postgres/accounts.js')).openPostgresAccountStorage({ url: options.databaseUrl }) : await openSqlite(options.dataDir);
+  const store = await options.openStore();
   try {
     const passwordHash = await hashPassword(password);
     const now = systemClock.iso();
@@ -44,14 +42,4 @@ export async function resetPasswordOffline(options: { dataDir: string; databaseU
   } finally {
     await store.close();
   }
-}
-
-async function openSqlite(dataDir: string): Promise<AccountStorage> {
-  const file = path.join(dataDir, 'tether.db');
-  try {
-    await access(file);
-  } catch {
-    throw errors.dataDirUnusable(dataDir, 'it holds no tether.db (has Tether been started with it?)');
-  }
-  return openSqliteAccountStorage({ file });
 }

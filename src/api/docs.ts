@@ -5,7 +5,7 @@
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 
-export const API_DOCS_PATH = '/api/docs';
+const API_DOCS_PATH = '/api/docs';
 
 export async function registerApiDocs(app: FastifyInstance): Promise<void> {
   await app.register(swaggerUi, {

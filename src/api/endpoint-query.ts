@@ -10,7 +10,7 @@ import type { EndpointQuery, EndpointSortField, JsonValue, MetadataFilter, SortD
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 1000;
 
-export const SORT_FIELDS = ['endpointId', 'createdDate', 'metadataUpdatedDate', 'connected', 'connectivityTs', 'lastSeen'] as const;
+const SORT_FIELDS = ['endpointId', 'createdDate', 'metadataUpdatedDate', 'connected', 'connectivityTs', 'lastSeen'] as const;
 
 export interface EndpointListQuery {
   applicationName?: string;
@@ -39,7 +39,7 @@ function checkKey(key: string): string {
 }
 
 /** A filter value is JSON when it parses as JSON (`3`, `true`, `"3"`), else the literal text. */
-export function filterValue(text: string): JsonValue {
+function filterValue(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch {

@@ -12,6 +12,7 @@ import type { Services } from '../core/services.js';
 import type { EventBus } from '../bus/bus.js';
 import type { Storage } from '../storage/storage.js';
 import { type AccessControl, installAccessControl, type SessionVerifier } from '../access/control.js';
+import { registerCookies } from '../access/session-cookie.js';
 import { createSnapshotter, installAuditHook } from '../access/audit-hook.js';
 import type { Accounts } from '../accounts/index.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -31,7 +32,7 @@ import { configurationRoutes } from './routes/configurations.js';
 import { commandRoutes } from './routes/commands.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { CommandService } from '../commands/service.js';
-import type { TimeSeriesService } from '../timeseries/service.js';
+import type { TimeSeriesService } from '../time-series/service.js';
 import { sharedSchemas } from './schemas.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { ajvTetherKeywords, formatSchemaErrors } from './validation.js';
@@ -91,6 +92,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
   installErrorHandling(app, logger, bodyLimit);
   installSecurityHeaders(app);
+  // Before access control, whose hook reads the session cookie.
+  await registerCookies(app);
   // Before any route: every route registered after this gets its access rule checked.
   const accounts = deps.accounts;
   const accessControl = installAccessControl(app, {

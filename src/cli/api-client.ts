@@ -45,7 +45,7 @@ export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<Api
 }
 
 /** Where `npx tether start` listens with the same environment: TETHER_HOST and TETHER_HTTP_PORT. */
-export function defaultApiUrl(env: NodeJS.ProcessEnv): string {
+function defaultApiUrl(env: NodeJS.ProcessEnv): string {
   const bound = nonEmpty(env['TETHER_HOST']);
   // A wildcard bind address is reachable as localhost; an IPv6 literal needs brackets.
   const host = bound === undefined || bound === '0.0.0.0' || bound === '::' || bound === '[::]' ? 'localhost' : bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;

@@ -1,17 +1,7 @@
 import type { EventBus } from '../bus/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import type { Storage } from '../storage/storage.js';
-
-/** Where nodes hold leases (PostgreSQL: src/storage/postgres/node-leases.ts). */
-export interface NodeLeases {
-  /** Creates or renews this node's lease; `created` when there was none (first start, or a survivor had given it up for dead). */
-  renew(nodeId: string): Promise<{ created: boolean }>;
-  /** Removes leases not renewed for `leaseMs` (other nodes only) and returns the nodes this caller must clean up after. */
-  claimDead(selfId: string, leaseMs: number): Promise<string[]>;
-  leave(nodeId: string): Promise<void>;
-  live(): Promise<Array<{ nodeId: string; startedAt: string; heartbeatAt: string }>>;
-}
+import type { NodeLeases, Storage } from '../storage/storage.js';
 
 export interface MembershipOptions {
   nodeId: string;

@@ -198,7 +198,7 @@ export class CommandService {
   async outstanding(channel: DeviceChannel | undefined, endpointId: string, commandType: string): Promise<CommandRecord[]> {
     const commands = await this.store.outstandingCommands(endpointId, this.clock.iso(), commandType);
     if (commands.length > 0) {
-      if (channel) noteSentUpTo(channel, commandType, commands[commands.length - 1]!.id);
+      if (channel) for (const c of commands) channel.noteSent(sentKey(c.id), SENT);
       await this.store.markDispatched(commands.map((c) => c.id), this.clock.iso());
     }
     return commands;
@@ -209,6 +209,7 @@ export class CommandService {
     const at = this.clock.iso();
     const outcome = await this.store.completeCommands(endpointId, commandType, results, at);
     for (const command of outcome.executed) {
+      this.forgetSent(endpointId, command.id);
       void this.deps.bus.publish({ type: 'command.finished', id: command.id, endpointId, applicationName, commandType, status: 'EXECUTED', at }).catch(() => {});
     }
     return outcome;
@@ -229,6 +230,7 @@ export class CommandService {
         for (;;) {
           const expired = await this.store.expireCommands(this.clock.iso(), 1000);
           for (const c of expired) {
+            this.forgetSent(c.endpointId, c.id);
             void this.deps.bus.publish({ type: 'command.finished', id: c.id, endpointId: c.endpointId, applicationName: c.applicationName, commandType: c.commandType, status: 'EXPIRED', at: c.updatedAt }).catch(() => {});
           }
           if (expired.length < 1000) break;
@@ -306,11 +308,12 @@ export class CommandService {
     const resource = `command/${commandType}`;
     // 11/CEP: `observe: false` stops pushes of that command type for this session.
     if (!devices || !channel.open || !channel.observes(CEX, resource)) return [];
-    const sentUpTo = Number(channel.lastSent(sentKey(commandType)) ?? 0);
-    const fresh = commands.filter((c) => c.id > sentUpTo);
+    // Exact IDs, not the highest one: IDs are handed out before their rows commit, so two commands
+    // created at once (on two nodes, or two requests) may be announced out of order.
+    const fresh = commands.filter((c) => channel.lastSent(sentKey(c.id)) === undefined);
     if (fresh.length === 0) return [];
     devices.push(channel, CEX, `${resource}/status`, Buffer.from(JSON.stringify(fresh.map((c) => ({ id: c.id, payload: c.requestPayload }))), 'utf8'));
-    noteSentUpTo(channel, commandType, fresh[fresh.length - 1]!.id);
+    for (const c of fresh) channel.noteSent(sentKey(c.id), SENT);
     return fresh.map((c) => c.id);
   }
 
@@ -335,6 +338,11 @@ export class CommandService {
     if (sent.length > 0) await this.store.markDispatched(sent, this.clock.iso());
   }
 
+  /** A finished command is never sent again: the sessions of this node stop remembering it. */
+  private forgetSent(endpointId: string, id: number): void {
+    for (const channel of this.devices?.channelsOf(endpointId) ?? []) channel.forgetSent(sentKey(id));
+  }
+
   private ttl(ttlMs: number | undefined): number {
     if (ttlMs === undefined) return this.settings.defaultTtlMs;
     if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0 || ttlMs > this.settings.maxTtlMs) {
@@ -356,10 +364,6 @@ function checkType(commandType: string): void {
   if (!COMMAND_TYPE_PATTERN.test(commandType)) throw errors.commandTypeInvalid(commandType);
 }
 
-const sentKey = (commandType: string) => `${CEX}#${commandType}`;
-
-/** Command IDs only grow: a session remembers the highest it was sent per type, not each one. */
-function noteSentUpTo(channel: DeviceChannel, commandType: string, id: number): void {
-  const before = Number(channel.lastSent(sentKey(commandType)) ?? 0);
-  if (id > before) channel.noteSent(sentKey(commandType), String(id));
-}
+/** What a session remembers of a command it was sent, until the command finishes. */
+const sentKey = (id: number) => `${CEX}#${id}`;
+const SENT = '1';

@@ -4,8 +4,8 @@
  * data collection tutorial), and Tether's own `timeSeries` (retention). Keys Tether does not use are
  * ignored, because the Kaa blueprint also carries other services' settings.
  */
-import type { AppDefinitions } from '../timeseries/definitions.js';
-import { MAX_RETENTION_DAYS, normaliseDefinitions, parseFallback, parseFormat } from '../timeseries/definitions.js';
+import type { AppDefinitions } from '../time-series/definitions.js';
+import { MAX_RETENTION_DAYS, normaliseDefinitions, parseFallback, parseFormat } from '../time-series/definitions.js';
 import { Invalid } from './values.js';
 
 export interface TimeSeriesConfig {

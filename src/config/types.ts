@@ -37,13 +37,13 @@ export interface TetherConfig {
   adminPassword?: string;
   storage: StorageConfig;
   bus: BusConfig;
-  /** Names this process among the nodes of a cluster (TETHER_NODE_ID); see cluster/node-id.ts. */
+  /** Names this process among the nodes of a cluster (TETHER_NODE_ID); checked by `nodeId` in config/values.ts. */
   nodeId: string;
   /** Resource limits (core/limits.ts), each from `limits.<name>` / TETHER_LIMITS_<NAME> or its default. */
   limits: Limits;
   /** Applications and versions that must exist after start (created or updated). */
   applications: DeclaredApplication[];
-  /** Time series definitions (Kaa's `kaa:` block) and retention (`timeSeries:`); docs/telemetry.md. */
+  /** Time series definitions (Kaa's `kaa:` block) and retention (`timeSeries:`); docs/time-series.md. */
   timeSeries?: TimeSeriesConfig;
   /** Absolute path of the config file that was read, if any. */
   configFile?: string;

@@ -24,6 +24,7 @@ export interface DeviceChannel {
   /** What this session was last sent for a key (a configuration ID): the same one is never pushed twice. */
   lastSent(key: string): string | undefined;
   noteSent(key: string, value: string): void;
+  forgetSent(key: string): void;
 }
 
 export interface DeviceLink {

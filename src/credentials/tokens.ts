@@ -16,7 +16,7 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export function tokenHint(token: string): string {
+function tokenHint(token: string): string {
   return `…${token.slice(-4)}`;
 }
 

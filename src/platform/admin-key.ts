@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../core/errors.js';
 
-export const ADMIN_API_KEY_FILE = 'admin-api-key';
+const ADMIN_API_KEY_FILE = 'admin-api-key';
 
 export function adminApiKeyPath(dataDir: string): string {
   return path.join(dataDir, ADMIN_API_KEY_FILE);

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { type Logger, silentLogger } from '../core/log.js';
 import type { Limits } from '../core/limits.js';
 import type { Services } from '../core/services.js';
-import { createConnectivity } from '../connectivity/index.js';
+import { type ConnectivityService, createConnectivity } from '../connectivity/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { createRegistry } from '../registry/index.js';
 import type { Storage } from '../storage/storage.js';
@@ -24,7 +24,7 @@ export interface ServicesDeps {
  * Wires applications, credentials, registry and connectivity over one storage and one bus.
  * The storage must be initialised; storage and bus stay owned (and closed) by the caller.
  */
-export async function createServices(deps: ServicesDeps): Promise<Services & { close(): Promise<void> }> {
+export async function createServices(deps: ServicesDeps): Promise<Services & { connectivity: ConnectivityService; close(): Promise<void> }> {
   const { storage, bus } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;

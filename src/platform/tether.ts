@@ -1,13 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
 import type { EventBus } from '../bus/bus.js';
-import { createMemoryBus } from '../bus/memory/index.js';
-import { type NodeLeases, startMembership } from '../cluster/membership.js';
+import { startMembership } from '../cluster/membership.js';
 import { createSessionTakeover } from '../cluster/takeover.js';
 import type { SessionTakeover } from '../cluster/takeover.js';
-import type { ConnectivityService } from '../connectivity/index.js';
 import { systemClock } from '../core/clock.js';
 import { type TetherMetrics, createMetrics } from '../metrics/index.js';
 import { opsPlugin } from '../ops/index.js';
@@ -15,23 +12,20 @@ import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js'
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
-import { errors, isTetherError } from '../core/errors.js';
+import { errors } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
-import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
-import { openSqliteStorage } from '../storage/sqlite/index.js';
-import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
-import { TimeSeriesService } from '../timeseries/service.js';
+import { TimeSeriesService } from '../time-series/service.js';
 import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
-import { type Control, createControl, openControlStorage } from './control.js';
-import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
+import { type Control, createControl } from './control.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
 import { MQTT_WS_PATH, TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../transport/index.js';
 import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport/index.js';
 import { resolveAdminApiKey } from './admin-key.js';
+import { selectBackends } from './backends.js';
 import { createLogger } from './logger.js';
 import { createServices } from './services.js';
 
@@ -58,7 +52,7 @@ export interface RunningTether {
   routes(): RegisteredRoute[];
   storage: Storage;
   bus: EventBus;
-  /** Kaa EPTS: time series definitions, data points, retention (docs/telemetry.md). */
+  /** Kaa EPTS: time series definitions, data points, retention (docs/time-series.md). */
   timeSeries: TimeSeriesService;
   /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
   control: Control;
@@ -78,6 +72,12 @@ export interface RunningTether {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  logger?: Logger;
+  /** Folder with the built SPA instead of dist/web of this package (the browser tests build their own). */
+  dashboardWebRoot?: string;
+}
+
 /** One step of the shutdown, registered as each part opens, run in reverse. */
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -85,39 +85,32 @@ type Closer = { name: string; close: () => Promise<void> | void };
  * The composition root: wires storage, bus, services, the MQTT front door and the HTTP server
  * (REST API + dashboard) into one running Tether. A failure part-way closes what was opened.
  */
-export async function startTether(config: TetherConfig, options: { logger?: Logger } = {}): Promise<RunningTether> {
+export async function startTether(config: TetherConfig, options: StartOptions = {}): Promise<RunningTether> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const closers: Closer[] = [];
   try {
     await prepareDataDir(config.dataDir);
     const metrics = createMetrics(config.nodeId);
-    // Several nodes share PostgreSQL: connectivity records which node holds each session.
-    const clustered = config.storage.kind === 'postgres';
+    const backends = selectBackends(config);
 
-    const storage = await openStorage(config, metrics);
+    const storage = await backends.storage.open({ onCommit: (batch) => metrics.storageCommit(batch) });
     closers.push({ name: 'storage', close: () => storage.close() });
-    const bus = countEvents(await createBus(config, logger, metrics), metrics);
+    const bus = countEvents(await backends.bus.open({ logger: logger.child({ part: 'bus' }), onRemoteEvent: (type) => metrics.busEvent(type, 'received') }), metrics);
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const services = await createServices({ storage, bus, logger, limits: config.limits, ...(clustered && { nodeId: config.nodeId }) });
+    // Several nodes share the database: connectivity records which node holds each session.
+    const services = await createServices({ storage, bus, logger, limits: config.limits, ...(backends.storage.shared && { nodeId: config.nodeId }) });
     closers.push({ name: 'services', close: () => services.close() });
-    metrics.connectedEndpoints(() => (services.connectivity as ConnectivityService).localConnectedCount?.() ?? 0);
-    if (clustered) {
+    metrics.connectedEndpoints(() => services.connectivity.localConnectedCount());
+    if (backends.nodeLeases) {
       // Before MQTT listens: a node without a lease looks dead to the others.
-      const leases = (storage as { leases?: () => NodeLeases }).leases?.();
-      if (leases) {
-        const membership = await startMembership({ nodeId: config.nodeId, leases, storage, bus, clock: systemClock, logger });
-        closers.push({ name: 'membership', close: () => membership.close() });
-      }
+      const membership = await startMembership({ nodeId: config.nodeId, leases: backends.nodeLeases.open(), storage, bus, clock: systemClock, logger });
+      closers.push({ name: 'membership', close: () => membership.close() });
     }
     await services.applications.ensureDeclared(config.applications);
 
-    // On SQLite, time series share the file and its writer thread; on PostgreSQL, the database every
-    // node shares (src/storage/postgres/time-series/). Closed before storage (reverse order).
-    const timeSeriesStorage =
-      config.storage.kind === 'postgres'
-        ? await (await import('../storage/postgres/time-series/index.js')).openPostgresTimeSeriesStorage({ url: config.storage.url })
-        : openSqliteTimeSeriesStorage(storage);
+    // Closed before storage (reverse order): on SQLite they share its file and writer thread.
+    const timeSeriesStorage = await backends.timeSeries.open();
     closers.push({ name: 'time series storage', close: () => timeSeriesStorage.close() });
     const timeSeries = new TimeSeriesService({
       storage: timeSeriesStorage,
@@ -135,7 +128,8 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     closers.push({ name: 'time series', close: () => timeSeries.close() });
     await timeSeries.start();
 
-    const controlStore = await openControlStorage(config);
+    // On SQLite control.db beside tether.db; on PostgreSQL tables in the database every node shares.
+    const controlStore = await backends.control.open();
     closers.push({ name: 'control storage', close: () => controlStore.close() });
     const control = createControl({ store: controlStore, storage, bus, services, logger });
     closers.push({ name: 'control', close: () => control.close() });
@@ -144,20 +138,14 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
     }
-    const credentialStore =
-      config.storage.kind === 'postgres'
-        ? await (await import('../storage/postgres/client-credentials.js')).openPostgresClientCredentialStore({ url: config.storage.url })
-        : await openSqliteClientCredentialStore({ file: path.join(config.dataDir, 'tether.db') });
+    const credentialStore = await backends.clientCredentials.open();
     closers.push({ name: 'client credentials', close: () => credentialStore.close() });
     const clientAuth = createClientAuth({ store: credentialStore, bus, applications: services.applications, registry: services.registry, config: clientAuthConfig, logger });
     closers.push({ name: 'client auth', close: () => clientAuth.close() });
 
     const admin = await resolveAdminApiKey(config.dataDir, config.adminApiKey);
     // On PostgreSQL every node shares users, API keys, sessions and the audit log (docs/operations.md).
-    const accountStore =
-      config.storage.kind === 'postgres'
-        ? await (await import('../storage/postgres/accounts.js')).openPostgresAccountStorage({ url: config.storage.url })
-        : await openSqliteAccountStorage({ file: path.join(config.dataDir, 'tether.db') });
+    const accountStore = await backends.accounts.open();
     closers.push({ name: 'account storage', close: () => accountStore.close() });
     const accounts = await createAccounts({
       store: accountStore,
@@ -206,7 +194,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
         acknowledged: (seconds) => metrics.puback(seconds),
       },
     });
-    if (config.bus.kind !== 'memory') {
+    if (backends.bus.shared) {
       const cluster = createSessionTakeover({ nodeId: config.nodeId, bus, clock: systemClock, logger, sessions: { endLocalSessionByClientId: (clientId, reason) => mqtt.endSessionByClientId(clientId, reason) } });
       takeover = cluster;
       closers.push({ name: 'takeover', close: () => cluster.close() });
@@ -225,6 +213,7 @@ export async function startTether(config: TetherConfig, options: { logger?: Logg
       mqttPort: () => mqttPort,
       publicHost: () => config.host,
       secureCookies: false,
+      ...(options.dashboardWebRoot !== undefined && { webRoot: options.dashboardWebRoot }),
     });
     closers.push({ name: 'dashboard', close: () => dashboard.close() });
     app = await createApiServer({
@@ -313,45 +302,6 @@ async function prepareDataDir(dataDir: string): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     const problem = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EEXIST' || code === 'ENOTDIR' ? 'it is not a directory' : `it cannot be created (${code ?? String(err)})`;
     throw errors.dataDirUnusable(dataDir, problem);
-  }
-}
-
-async function openStorage(config: TetherConfig, metrics: TetherMetrics): Promise<Storage> {
-  if (config.storage.kind === 'postgres') {
-    // An unreachable database fails the start with one DEPENDENCY_UNREACHABLE line.
-    // Loaded only when used: a single node on SQLite carries no PostgreSQL or NATS driver in memory.
-    const { openPostgresStorage } = await import('../storage/postgres/index.js');
-    return openPostgresStorage({ url: config.storage.url, onBatch: (batch) => metrics.storageCommit(batch) });
-  }
-  const file = path.join(config.dataDir, 'tether.db');
-  try {
-    return await openSqliteStorage({ file, synchronous: config.storage.synchronous === 'normal' ? 'NORMAL' : 'FULL' });
-  } catch (err) {
-    if (isTetherError(err)) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    // better-sqlite3 reports open failures as SqliteError with SQLITE_* codes.
-    const problem =
-      code === 'SQLITE_CANTOPEN' || code === 'EACCES' ? `the database ${file} cannot be opened (permission denied or not a file)`
-      : code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? `${file} is not a Tether database or is damaged`
-      : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? `the database ${file} is locked by another process (is Tether already running on it?)`
-      : `the database ${file} cannot be opened (${code || (err as Error).message})`;
-    throw errors.dataDirUnusable(config.dataDir, problem);
-  }
-}
-
-async function createBus(config: TetherConfig, logger: Logger, metrics: TetherMetrics): Promise<EventBus> {
-  switch (config.bus.kind) {
-    case 'memory':
-      return createMemoryBus();
-    case 'nats': {
-      const { connectNatsBus } = await import('../bus/nats/index.js');
-      return connectNatsBus({
-        url: config.bus.url,
-        nodeId: config.nodeId,
-        logger: logger.child({ part: 'bus' }),
-        onRemoteEvent: (type) => metrics.busEvent(type, 'received'),
-      });
-    }
   }
 }
 

@@ -8,7 +8,7 @@ export function checkEndpointId(id: string): string {
 }
 
 /** 10/EPMP: metadata keys match ^[a-zA-Z0-9_]+$. */
-export function checkKeys(keys: Iterable<string>): void {
+function checkKeys(keys: Iterable<string>): void {
   for (const key of keys) {
     if (typeof key !== 'string' || !METADATA_KEY_PATTERN.test(key)) throw errors.metadataKeyInvalid(String(key));
   }

@@ -15,8 +15,8 @@ import type {
 } from '../core/types.js';
 
 /**
- * Everything Tether keeps. Every implementation (SQLite now, PostgreSQL later) passes the
- * shared conformance suite in test/storage/conformance.ts.
+ * Everything Tether keeps. Every implementation (SQLite, PostgreSQL) passes the shared
+ * conformance suite in test/storage/conformance.ts.
  *
  * Durability contract: a returned promise resolves only after the change is committed durably.
  * Implementations may batch concurrent writes into one transaction (group commit); they must
@@ -127,4 +127,17 @@ export interface ClientCredentialStore {
   /** Replaces the gateway binding; resolves false when the credential does not exist. */
   updateBoundEndpoints(credentialId: string, endpointIds: string[]): Promise<boolean>;
   delete(credentialId: string): Promise<boolean>;
+}
+
+/**
+ * Where nodes sharing a database hold leases (src/cluster/membership.ts); PostgreSQL's are in
+ * src/storage/postgres/node-leases.ts.
+ */
+export interface NodeLeases {
+  /** Creates or renews this node's lease; `created` when there was none (first start, or a survivor had given it up for dead). */
+  renew(nodeId: string): Promise<{ created: boolean }>;
+  /** Removes leases not renewed for `leaseMs` (other nodes only) and returns the nodes this caller must clean up after. */
+  claimDead(selfId: string, leaseMs: number): Promise<string[]>;
+  leave(nodeId: string): Promise<void>;
+  live(): Promise<Array<{ nodeId: string; startedAt: string; heartbeatAt: string }>>;
 }

@@ -51,6 +51,11 @@ class Channel implements DeviceChannel {
   noteSent(key: string, value: string): void {
     (this.sent ??= new Map()).set(key, value);
   }
+
+  forgetSent(key: string): void {
+    this.sent?.delete(key);
+    if (this.sent?.size === 0) this.sent = undefined;
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ export interface Listening {
 }
 
 /** server.listen as a promise that rejects with the socket error (EADDRINUSE...), for one-line start errors. */
-export function listenOn(server: net.Server, port: number, host: string): Promise<void> {
+function listenOn(server: net.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -27,7 +27,7 @@ export function listenOn(server: net.Server, port: number, host: string): Promis
  * ends its sessions gracefully; what is left then (handshakes in progress, idle keep-alive
  * requests) is cut, so a stop never waits on a silent client.
  */
-export function trackConnections(server: net.Server): { closeAndCut(): Promise<void> } {
+function trackConnections(server: net.Server): { closeAndCut(): Promise<void> } {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

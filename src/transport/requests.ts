@@ -198,6 +198,6 @@ export function flat(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
 
-export function tokenHashPrefix(token: string): string {
+function tokenHashPrefix(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 12);
 }

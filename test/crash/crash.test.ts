@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
-import { indexRowOf } from '../../src/storage/sqlite/metadata-rows.js';
+import { indexRowOf } from '../../src/storage/rows/metadata.js';
 import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf } from './harness.js';
 import type { Device, ServerProcess } from './harness.js';
 import { waitFor } from '../helpers/wait.js';

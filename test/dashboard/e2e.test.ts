@@ -1,6 +1,6 @@
 /**
- * The operator's story from how-to-connect-device.md, in a real headless Chromium against a real
- * `tether start` (ports 0, SQLite in a temp dir) and a real MQTT device.
+ * The operator's story from Kaa's tutorial *How to connect a device* (docs/dashboard.md), in a real
+ * headless Chromium against a real `tether start` (ports 0, SQLite in a temp dir) and a real MQTT device.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';

@@ -34,7 +34,6 @@ export class DashboardHarness {
   static async start(): Promise<DashboardHarness> {
     const webRoot = await buildSpa();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-    process.env.TETHER_DASHBOARD_WEB_ROOT = webRoot;
     const harness = new DashboardHarness(webRoot, dataDir, await chromium.launch(CHROMIUM));
     await harness.startTether();
     return harness;
@@ -43,7 +42,7 @@ export class DashboardHarness {
   /** Starts Tether on the data dir, and after a `tether.stop()` again on the same HTTP port, as a restart would. */
   async startTether(): Promise<void> {
     const args = ['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', String(this.httpPort), '--data-dir', this.dataDir, '--log-level', 'silent'];
-    this.tether = await startTether(await loadConfig(args, { TETHER_ADMIN_PASSWORD: PASSWORD }));
+    this.tether = await startTether(await loadConfig(args, { TETHER_ADMIN_PASSWORD: PASSWORD }), { dashboardWebRoot: this.webRoot });
     this.httpPort = this.tether.httpPort;
     this.base = `http://127.0.0.1:${this.httpPort}`;
   }
@@ -72,7 +71,6 @@ export class DashboardHarness {
   async close(): Promise<void> {
     await this.browser.close();
     await this.tether?.stop();
-    delete process.env.TETHER_DASHBOARD_WEB_ROOT;
     fs.rmSync(this.dataDir, { recursive: true, force: true });
     fs.rmSync(this.webRoot, { recursive: true, force: true });
   }

@@ -1,10 +1,9 @@
 /** Users, API keys, sign-in throttles, the audit log and metadata history (docs/accounts.md). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Accounts, apiKeyView, userView } from '../../accounts/index.js';
 import { ROLES, type Role } from '../../core/accounts.js';
 import { errors } from '../../core/errors.js';
-import { SESSION_COOKIE } from '../../dashboard/server/model.js';
-import { readCookie, sessionCookie } from '../../dashboard/server/sessions.js';
+import { sessionCookieOf, setSessionCookie } from '../../access/session-cookie.js';
 import { endpointParams, errorResponses } from '../schemas.js';
 
 const role = { type: 'string', enum: [...ROLES], description: 'viewer (read only), operator (endpoints, tokens, metadata), admin (everything).' } as const;
@@ -21,10 +20,10 @@ export function accountRoutes(app: FastifyInstance, accounts: Accounts, options:
   const { users, apiKeys, limiter } = accounts;
 
   /** A user who changed their own password keeps working: the old sessions end, a new cookie is set. */
-  const renewOwnSession = async (request: FastifyRequest, reply: { header(name: string, value: string): unknown }, username: string) => {
-    if (request.principal?.kind !== 'user' || request.principal.name !== username || readCookie(request.headers.cookie, SESSION_COOKIE) === undefined) return;
+  const renewOwnSession = async (request: FastifyRequest, reply: FastifyReply, username: string) => {
+    if (request.principal?.kind !== 'user' || request.principal.name !== username || sessionCookieOf(request) === undefined) return;
     const { token, maxAgeSeconds } = await accounts.sessions.create(username);
-    reply.header('set-cookie', sessionCookie(SESSION_COOKIE, token, { maxAgeSeconds, secure: options.secureCookies || request.protocol === 'https' }));
+    setSessionCookie(reply, token, { maxAgeSeconds, secure: options.secureCookies || request.protocol === 'https' });
   };
 
   // --- users ----------------------------------------------------------------------------------

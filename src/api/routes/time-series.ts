@@ -1,14 +1,14 @@
 /**
  * Kaa EPTS REST (`/epts/api/v1/...`, Kaa's paths and shapes) and Tether's time series definitions
- * (`/api/v1/applications/{app}/time-series`). The contract is docs/telemetry.md.
+ * (`/api/v1/applications/{app}/time-series`). The contract is docs/time-series.md.
  */
 import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../../core/errors.js';
 import type { Aggregate, PointValues, SeriesPoints, StoredPoint } from '../../storage/time-series.js';
-import { FALLBACK_STRATEGIES, MAX_RETENTION_DAYS, SERIES_NAME_PATTERN, TIMESTAMP_FORMATS } from '../../timeseries/definitions.js';
-import { parseDuration } from '../../timeseries/duration.js';
-import type { SeriesReadResult, TimeSeriesService } from '../../timeseries/service.js';
+import { FALLBACK_STRATEGIES, MAX_RETENTION_DAYS, SERIES_NAME_PATTERN, TIMESTAMP_FORMATS } from '../../time-series/definitions.js';
+import { parseDuration } from '../../time-series/duration.js';
+import type { SeriesReadResult, TimeSeriesService } from '../../time-series/service.js';
 import { applicationParams, errorResponses } from '../schemas.js';
 import { exactTypesCompiler } from '../validation.js';
 

@@ -50,10 +50,11 @@ async function resetPassword(argv: string[], io: Io): Promise<number> {
   }
   // Loaded on use: SQLite, PostgreSQL and scrypt are not needed by the other commands.
   const { resetPasswordOffline } = await import('../../accounts/recovery.js');
-  const { redactUrl } = await import('../../storage/postgres/connection.js');
+  const { selectDatabase } = await import('../../platform/backends.js');
   const databaseUrl = values['database-url'] ?? (io.env['TETHER_DATABASE_URL'] || undefined);
-  const result = await resetPasswordOffline({ dataDir, username, ...(databaseUrl !== undefined && { databaseUrl }), ...(password !== undefined && { password }) });
-  const where = databaseUrl !== undefined ? redactUrl(databaseUrl) : dataDir;
+  const database = selectDatabase({ dataDir, storage: databaseUrl !== undefined ? { kind: 'postgres', url: databaseUrl, synchronous: 'full' } : { kind: 'sqlite', synchronous: 'full' } });
+  const result = await resetPasswordOffline({ openStore: () => database.accounts.openExisting(), username, ...(password !== undefined && { password }) });
+  const where = database.storage.where;
   io.out(`${result.created ? 'Created admin user' : 'Password reset for user'} "${username}" in ${where}.${result.created ? '' : ' Their sessions have ended.'}`);
   if (result.generatedPassword !== undefined) {
     io.out('New password (shown only this once):');

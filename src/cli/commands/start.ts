@@ -27,7 +27,7 @@ export const startCommand: Command = {
       return 0;
     }
     const config = await loadConfig(argv, io.env, { cwd: io.cwd });
-    // Loaded here, not at the top: the server's modules (fastify, aedes, SQLite) would slow every
+    // Loaded here, not at the top: the server's modules (fastify, the MQTT server, SQLite) would slow every
     // other command down by a second.
     const [{ startTether }, { createLogger }] = await Promise.all([import('../../platform/tether.js'), import('../../platform/logger.js')]);
     const logger = createLogger(config.logLevel);

@@ -9,7 +9,7 @@ import path from 'node:path';
  */
 
 /** Debian keeps initdb and postgres off PATH, one directory per major version. */
-export function postgresBinDir(): string {
+function postgresBinDir(): string {
   const fromEnv = process.env['TETHER_PG_BIN'];
   if (fromEnv) return fromEnv;
   const root = '/usr/lib/postgresql';
@@ -21,7 +21,7 @@ export function postgresBinDir(): string {
   throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql/<version>/bin: apt-get install postgresql (or set TETHER_PG_BIN)');
 }
 
-export function natsServerBinary(): string {
+function natsServerBinary(): string {
   for (const candidate of [process.env['TETHER_NATS_SERVER'], '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
     if (candidate && fs.existsSync(candidate)) return candidate;
   }

@@ -4,12 +4,11 @@ import type { Logger } from '../../core/log.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Accounts } from '../../accounts/index.js';
 import type { Principal } from '../../core/accounts.js';
+import { sessionCookieOf } from '../../access/session-cookie.js';
 import { LiveEvents } from './live-events.js';
 import { MapSettingsStore, registerMapRoutes } from './map-settings.js';
-import { SESSION_COOKIE } from './model.js';
 import { registerDashboardRoutes } from './routes.js';
 import { isSameOrigin } from './same-origin.js';
-import { readCookie } from './sessions.js';
 import { DashboardSettings } from './settings.js';
 import { defaultWebRoot, registerStaticFiles } from './static-files.js';
 
@@ -27,7 +26,7 @@ export interface DashboardDeps {
   publicHost: () => string;
   /** Mark the session cookie Secure (the HTTP server speaks TLS). */
   secureCookies: boolean;
-  /** Folder with the built SPA; defaults to dist/web of this package (or TETHER_DASHBOARD_WEB_ROOT). */
+  /** Folder with the built SPA; defaults to dist/web of this package (tests pass a build of their own). */
   webRoot?: string;
   /** How often open live streams check their session or key again (default RECHECK_MS, 5 s). */
   liveRecheckMs?: number;
@@ -54,7 +53,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
   const sessionVerifier = async (request: FastifyRequest): Promise<Principal | undefined> =>
     // A cookie alone must not authorize a cross-site write (SameSite=Strict already stops it in
     // current browsers; the Origin check covers older ones).
-    isSameOrigin(request) ? deps.accounts.sessionPrincipal(readCookie(request.headers.cookie, SESSION_COOKIE)) : undefined;
+    isSameOrigin(request) ? deps.accounts.sessionPrincipal(sessionCookieOf(request)) : undefined;
 
   const plugin = async (app: FastifyInstance): Promise<void> => {
     // Own encapsulated scope, so the hooks below never touch the REST API's routes.
@@ -70,7 +69,7 @@ export async function createDashboard(deps: DashboardDeps): Promise<Dashboard> {
         secureCookies: deps.secureCookies,
       });
       registerMapRoutes(scope, mapSettings);
-      registerStaticFiles(scope, webRoot, () => mapSettings.imageSources());
+      await registerStaticFiles(scope, webRoot, () => mapSettings.imageSources());
     });
     // Open event streams would keep the HTTP server from closing.
     app.addHook('preClose', async () => live.close());

@@ -4,10 +4,10 @@ import type { JsonValue } from '../../core/types.js';
 import type { Storage } from '../../storage/storage.js';
 import type { MapSettings } from './model.js';
 
-export const MAP_SETTING_KEY = 'dashboard.map';
-export const DEFAULT_MAP: MapSettings = { tileUrl: '', attribution: '' };
+const MAP_SETTING_KEY = 'dashboard.map';
+const DEFAULT_MAP: MapSettings = { tileUrl: '', attribution: '' };
 
-export const mapSchema = {
+const mapSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['tileUrl'],

@@ -51,7 +51,7 @@ export type DashboardEvent =
   | { type: 'metadata.updated'; endpointId: string; at: string; metadata: Record<string, unknown> }
   | { type: 'connectivity.changed'; endpointId: string; at: string; connected: boolean }
   | { type: 'token.status-changed'; endpointId: string; at: string; tokenId: string; status: string }
-  /** New data points (docs/telemetry.md): the newest point per series, at most every 250 ms per endpoint. */
+  /** New data points (docs/time-series.md): the newest point per series, at most every 250 ms per endpoint. */
   | { type: 'time-series.appended'; endpointId: string; at: string; latest: Record<string, { timestamp: string; values: Record<string, number | boolean | string> }> }
   /** The device said what it made of a configuration (7/CMP applied): 2xx applied, else failed. `name` is "default" for the default one. */
   | { type: 'configuration.confirmed'; endpointId: string; at: string; name: string; configId: string; statusCode: number }
@@ -63,5 +63,3 @@ export interface MapSettings {
   tileUrl: string;
   attribution: string;
 }
-
-export const SESSION_COOKIE = 'tether_session';

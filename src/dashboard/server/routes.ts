@@ -2,12 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { NAME_PATTERN } from '../../core/names.js';
+import { sessionCookieOf, setSessionCookie } from '../../access/session-cookie.js';
 import type { Storage } from '../../storage/storage.js';
 import type { Accounts } from '../../accounts/index.js';
 import type { LiveEvents } from './live-events.js';
-import { SESSION_COOKIE, type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
+import { type FormDefinition, type MeInfo, type ServerInfo, type WidgetConfig } from './model.js';
 import { isSameOrigin } from './same-origin.js';
-import { readCookie, sessionCookie } from './sessions.js';
 import { formSchema, widgetSchema, type DashboardSettings } from './settings.js';
 
 export interface RouteDeps {
@@ -24,7 +24,7 @@ export interface RouteDeps {
 const PREFIX = '/dashboard/api';
 
 /** What the sign-in page says about passwords: true for every server (docs/accounts.md, "Recovery"). */
-export const SIGN_IN_HINT =
+const SIGN_IN_HINT =
   'First sign-in: user "admin" with the password printed when Tether first started (or TETHER_ADMIN_PASSWORD, if it was set then). Lost a password? An admin can reset it, or on the server run: npx tether admin reset-password --user <name>';
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]', '::0']);
 
@@ -43,7 +43,6 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
   const { users, sessions, limiter } = accounts;
   // Errors take the server's one path (src/api/error-handler.ts), inherited from the root instance.
 
-  const cookieOf = (request: FastifyRequest) => readCookie(request.headers.cookie, SESSION_COOKIE);
   const secure = (request: FastifyRequest) => deps.secureCookies || request.protocol === 'https';
 
   // Who may call each route (signed in, which role) is checked for every route in one place:
@@ -81,7 +80,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
       }
       limiter.recordSuccess(username, client);
       const { token, maxAgeSeconds } = await sessions.create(user.username);
-      reply.header('set-cookie', sessionCookie(SESSION_COOKIE, token, { maxAgeSeconds, secure: secure(request) }));
+      setSessionCookie(reply, token, { maxAgeSeconds, secure: secure(request) });
       await accounts.audit.record({
         actor: { kind: 'user', name: user.username, role: user.role },
         clientAddress: client,
@@ -98,13 +97,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
   );
 
   app.post(`${PREFIX}/sign-out`, { config: { audit: false } }, async (request, reply) => {
-    await sessions.revoke(cookieOf(request));
-    reply.header('set-cookie', sessionCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: secure(request) }));
+    await sessions.revoke(sessionCookieOf(request));
+    setSessionCookie(reply, '', { maxAgeSeconds: 0, secure: secure(request) });
     return reply.code(204).send();
   });
 
   app.get(`${PREFIX}/me`, async (request): Promise<MeInfo> => {
-    const principal = await accounts.sessionPrincipal(cookieOf(request));
+    const principal = await accounts.sessionPrincipal(sessionCookieOf(request));
     return principal === undefined ? { signedIn: false, hint: SIGN_IN_HINT } : { signedIn: true, username: principal.name, role: principal.role };
   });
 

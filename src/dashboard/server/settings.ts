@@ -4,11 +4,10 @@ import type { JsonValue } from '../../core/types.js';
 import type { Storage } from '../../storage/storage.js';
 import type { FormDefinition, FormFieldType, WidgetConfig } from './model.js';
 
-export const widgetSettingKey = (applicationName: string) => `dashboard.widget.${applicationName}`;
-export const formSettingKey = (applicationName: string) => `dashboard.form.${applicationName}`;
+const widgetSettingKey = (applicationName: string) => `dashboard.widget.${applicationName}`;
+const formSettingKey = (applicationName: string) => `dashboard.form.${applicationName}`;
 
-export const DEFAULT_WIDGET: WidgetConfig = { columns: [], pageSize: 20 };
-export const DEFAULT_FORM: FormDefinition = { fields: [] };
+const DEFAULT_WIDGET: WidgetConfig = { columns: [], pageSize: 20 };
 export const PAGE_SIZES = [10, 20, 50, 100] as const;
 
 const metadataKey = { type: 'string', pattern: METADATA_KEY_PATTERN.source, minLength: 1, maxLength: 128 } as const;

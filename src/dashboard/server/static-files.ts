@@ -1,17 +1,16 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../../core/errors.js';
 
 /**
  * Where `vite build` puts the SPA: `<package>/dist/web`. This file compiles to
  * `<package>/dist/src/dashboard/server/`, so the SPA is three folders up.
- * TETHER_DASHBOARD_WEB_ROOT overrides it (tests build the SPA into a temp dir).
  */
 export function defaultWebRoot(): string {
-  return process.env.TETHER_DASHBOARD_WEB_ROOT ?? fileURLToPath(new URL('../../../web/', import.meta.url));
+  return fileURLToPath(new URL('../../../web/', import.meta.url));
 }
 
 /** Paths the SPA must never shadow: a typo in an API URL gets a JSON 404, not index.html. */
@@ -23,19 +22,6 @@ const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/epts/', '/dashboard/api/'];
  * "not found" rather than a 200 page. A new dashboard page adds its path here.
  */
 const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/, /^\/(users|api-keys|audit)\/?$/];
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.woff2': 'font/woff2',
-};
 
 // Everything ships with the package, so the page may load only from this origin; the one
 // exception is the map tile server an operator configured (img-src only).
@@ -64,31 +50,39 @@ async function fileAt(root: string, urlPath: string): Promise<string | undefined
   }
 }
 
-function send(reply: FastifyReply, file: string, cache: string, imageSources: readonly string[] = []): FastifyReply {
-  const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-  reply.header('content-type', type).header('cache-control', cache).header('x-content-type-options', 'nosniff');
-  if (type.startsWith('text/html')) {
-    reply.header('content-security-policy', csp(imageSources)).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
-  }
-  return reply.send(createReadStream(file));
-}
-
-/** Serves the built SPA at `/`, with index.html for any other page path (client-side routes). */
-export function registerStaticFiles(app: FastifyInstance, webRoot: string, imageSources: () => readonly string[] = () => []): void {
+/**
+ * Serves the built SPA at `/`, with index.html for its page paths (client-side routes). Which file
+ * answers (or which 404) is decided here; @fastify/static sends it (content type, length, ranges,
+ * conditional requests).
+ */
+export async function registerStaticFiles(app: FastifyInstance, webRoot: string, imageSources: () => readonly string[] = () => []): Promise<void> {
   const root = path.resolve(webRoot);
+  const assets = path.join(root, 'assets') + path.sep;
+  await app.register(fastifyStatic, {
+    serve: false,
+    // Instead of send's `public, max-age=0`: Vite puts content-hashed bundles under assets/, which
+    // never change under the same name; everything else (index.html first) is revalidated.
+    cacheControl: false,
+    setHeaders: (reply, file) => {
+      reply.header('cache-control', file.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache').header('x-content-type-options', 'nosniff');
+      // send's mime table still says application/javascript; RFC 9239 made text/javascript the name.
+      if (path.extname(file) === '.js') reply.header('content-type', 'text/javascript; charset=utf-8');
+      if (path.extname(file) === '.html') {
+        reply.header('content-security-policy', csp(imageSources())).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
+      }
+    },
+  });
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const urlPath = (request.raw.url ?? '/').split('?')[0] ?? '/';
     if (API_PREFIXES.some((prefix) => urlPath.startsWith(prefix))) {
       throw errors.notFound(`Route ${request.method} ${urlPath}`);
     }
     const file = urlPath === '/' ? undefined : await fileAt(root, urlPath);
-    // Vite puts content-hashed bundles under assets/: they never change under the same name.
-    if (file) return send(reply, file, urlPath.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    if (file) return reply.sendFile(path.relative(root, file).split(path.sep).join('/'), root);
     if (path.extname(urlPath) !== '') throw errors.notFound(`File ${urlPath}`);
     if (!PAGE_PATHS.some((page) => page.test(urlPath))) throw errors.notFound(`Route ${request.method} ${urlPath}`);
-    const index = await fileAt(root, '/index.html');
-    if (!index) return reply.code(503).header('content-type', 'text/html; charset=utf-8').send(NOT_BUILT);
-    return send(reply, index, 'no-cache', imageSources());
+    if (!(await fileAt(root, '/index.html'))) return reply.code(503).header('content-type', 'text/html; charset=utf-8').send(NOT_BUILT);
+    return reply.sendFile('index.html', root);
   };
   app.get('/', handler);
   app.get('/*', handler);

@@ -7,7 +7,7 @@ import { parseBatch } from './payload.js';
 /** Extension type name; also the default instance name enabled for the demo version. */
 export const DCX = 'dcx';
 
-/** What DCX needs from the time series service (src/timeseries/service.ts). */
+/** What DCX needs from the time series service (src/time-series/service.ts). */
 export interface DataSampleSink {
   /** Stores the batch's data points durably; resolves when they are committed. */
   ingest(appVersion: AppVersion, endpointId: string, samples: readonly unknown[], receivedAt: number): Promise<number>;

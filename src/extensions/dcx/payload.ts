@@ -2,10 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { errors } from '../../core/errors.js';
 
 /** What a 2/DCP request must look like, quoted in error replies so a device author knows what to send. */
-export const EXPECTED_BATCH = 'a 2/DCP data collection request: a JSON array of data sample objects, e.g. [{"temperature":21}]';
+const EXPECTED_BATCH = 'a 2/DCP data collection request: a JSON array of data sample objects, e.g. [{"temperature":21}]';
 
 /** Samples in one batch at most: a batch is stored in one transaction and answered once. */
-export const MAX_SAMPLES = 10_000;
+const MAX_SAMPLES = 10_000;
 
 /**
  * 2/DCP `json`: a UTF-8 JSON array of samples. A single object is taken as a batch of one (Kaa's

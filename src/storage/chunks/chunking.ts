@@ -8,7 +8,7 @@ import type { PointValue, PointValues, StoredPoint } from '../time-series.js';
 export const SMALL_CHUNK = 256;
 export const FULL_CHUNK = 512;
 /** Chunks this big or bigger carry stats: below it, decoding is as cheap as parsing the stats. */
-export const STATS_MIN = 64;
+const STATS_MIN = 64;
 /** A series with this many small chunks is due for merging. */
 export const COMPACT_AFTER = 8;
 
@@ -18,7 +18,7 @@ export interface StoredStats {
   other: Record<string, PointValue>;
 }
 
-export function statsOf(points: readonly StoredPoint[]): StoredStats {
+function statsOf(points: readonly StoredPoint[]): StoredStats {
   const other: Record<string, PointValue> = {};
   for (const p of points) {
     for (const name in p.values) {

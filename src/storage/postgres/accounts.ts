@@ -18,7 +18,7 @@ import {
   toKey,
   toSession,
   toUser,
-} from '../account-rows.js';
+} from '../rows/accounts.js';
 import type { AccountStorage } from '../accounts.js';
 import { ACCOUNT_MIGRATIONS } from './accounts-schema.js';
 import type { PoolSettings } from './connection.js';

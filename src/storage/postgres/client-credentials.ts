@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../core/errors.js';
 import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
-import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../client-credential-rows.js';
+import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../rows/client-credentials.js';
 import type { ClientCredentialStore } from '../storage.js';
 import type { PoolSettings } from './connection.js';
 import { ADVISORY_LOCKS } from './locks.js';

@@ -1,6 +1,6 @@
 import { errors } from '../../core/errors.js';
 import type { EndpointQuery, JsonValue, MetadataFilter } from '../../core/types.js';
-import { renderText } from '../sqlite/metadata-rows.js';
+import { renderText } from '../rows/metadata.js';
 import { likePattern, pgIndexRowOf } from './rows.js';
 
 /**

@@ -1,6 +1,7 @@
 import { errors } from '../../core/errors.js';
 import type { Storage } from '../storage.js';
-import { type PoolSettings, createPool, redactUrl } from './connection.js';
+import { type PoolSettings, createPool } from './connection.js';
+import { redactUrl } from './redact-url.js';
 import { PostgresStorage } from './postgres-storage.js';
 import type { BatchObserver } from './writer.js';
 
@@ -33,4 +34,3 @@ function describe(err: unknown): string {
 }
 
 export type { Storage };
-export { PostgresStorage };

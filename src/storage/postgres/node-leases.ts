@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { NodeLeases } from '../../cluster/membership.js';
+import type { NodeLeases } from '../storage.js';
 
 /**
  * Node leases in PostgreSQL, timed by the database's clock (nodes' clocks may disagree; the one

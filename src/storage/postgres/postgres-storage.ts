@@ -13,23 +13,11 @@ import type {
   TokenRecord,
   TokenStatus,
 } from '../../core/types.js';
-import { tokenParams } from '../sqlite/rows.js';
-import type { Storage } from '../storage.js';
+import { type AppVersionRow, type ApplicationRow, ENDPOINT_COLUMNS, type TokenRow, toAppVersion, toApplication, toEndpoint, toToken, tokenParams } from '../rows/registry.js';
+import type { NodeLeases, Storage } from '../storage.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
 import { compileEndpointQuery } from './endpoint-query.js';
-import {
-  type AppVersionRow,
-  type ApplicationRow,
-  ENDPOINT_COLUMNS,
-  type EndpointRow,
-  type TokenRow,
-  pgIndexRowOf,
-  toAppVersion,
-  toApplication,
-  toEndpoint,
-  toToken,
-} from './rows.js';
-import type { NodeLeases } from '../../cluster/membership.js';
+import { type PgEndpointRow, pgIndexRowOf } from './rows.js';
 import { createPgNodeLeases } from './node-leases.js';
 import { migrate } from './schema.js';
 import { type BatchObserver, PgWriter } from './writer.js';
@@ -201,14 +189,14 @@ export class PostgresStorage implements Storage {
 
   getEndpoint(endpointId: string, includeMetadata: boolean): Promise<EndpointRecord | undefined> {
     const columns = includeMetadata ? `${ENDPOINT_COLUMNS}, e.metadata` : ENDPOINT_COLUMNS;
-    return this.one<EndpointRow>(`SELECT ${columns} FROM endpoints e WHERE e.endpoint_id = $1`, [endpointId]).then((row) => row && toEndpoint(row, includeMetadata));
+    return this.one<PgEndpointRow>(`SELECT ${columns} FROM endpoints e WHERE e.endpoint_id = $1`, [endpointId]).then((row) => row && toEndpoint(row, includeMetadata));
   }
 
   async queryEndpoints(query: EndpointQuery): Promise<Page<EndpointRecord>> {
     this.assertOpen();
     const columns = query.includeMetadata ? `${ENDPOINT_COLUMNS}, e.metadata` : ENDPOINT_COLUMNS;
     const sql = compileEndpointQuery(query, columns);
-    const [count, page] = await Promise.all([this.rows<{ n: number }>(sql.count.text, sql.count.values), this.rows<EndpointRow>(sql.page.text, sql.page.values)]);
+    const [count, page] = await Promise.all([this.rows<{ n: number }>(sql.count.text, sql.count.values), this.rows<PgEndpointRow>(sql.page.text, sql.page.values)]);
     return { totalElements: count[0]?.n ?? 0, content: page.map((row) => toEndpoint(row, query.includeMetadata)) };
   }
 

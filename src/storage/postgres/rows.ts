@@ -1,25 +1,18 @@
 import type { JsonValue } from '../../core/types.js';
-import { indexRowOf } from '../sqlite/metadata-rows.js';
-import type { EndpointRow as SqliteEndpointRow } from '../sqlite/rows.js';
+import { indexRowOf } from '../rows/metadata.js';
+import type { EndpointRow } from '../rows/registry.js';
 
 /**
- * Row mapping for PostgreSQL. The rows have the same columns as in SQLite (src/storage/sqlite/rows.ts
- * maps them all); endpoints differ in types only: `connected` is a boolean and `seq` a bigint, which
- * pg returns as a string.
+ * What only PostgreSQL needs on top of the shared rows (src/storage/rows/): `seq` is a bigint, which
+ * pg returns as a string, `connected` a boolean, and text cannot hold NUL.
  */
-export { toAppVersion, toApplication, toEndpoint, toToken } from '../sqlite/rows.js';
-export type { AppVersionRow, ApplicationRow, TokenRow } from '../sqlite/rows.js';
-
-export type EndpointRow = Omit<SqliteEndpointRow, 'seq' | 'connected'> & { seq: string; connected: boolean };
-
-export const ENDPOINT_COLUMNS =
-  'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_connected_date, e.last_disconnected_date, e.last_seen';
+export type PgEndpointRow = EndpointRow<string, boolean>;
 
 /**
  * PostgreSQL text cannot hold NUL. Derived search and sort text (never returned to anyone) maps it
  * to U+FFFF, and so does every needle, so "contains a NUL" still means what it says.
  */
-export function pgText(text: string): string {
+function pgText(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFF') : text;
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../core/errors.js';
-import { type PoolSettings, createPool, redactUrl } from './connection.js';
+import { type PoolSettings, createPool } from './connection.js';
+import { redactUrl } from './redact-url.js';
 import { isConnectionError } from './constraint-errors.js';
 import { type MigrationSet, runMigrations } from './migrations.js';
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { errors } from '../../core/errors.js';
 import type { Iso, Metadata, MetadataChange } from '../../core/types.js';
-import { applyChange } from '../sqlite/metadata-rows.js';
+import { applyChange } from '../rows/metadata.js';
 import { isConnectionError, mapUniqueViolation } from './constraint-errors.js';
 import { GroupCommit } from './group-commit.js';
 import { pgIndexRowOf } from './rows.js';

@@ -18,7 +18,7 @@ import {
   toKey,
   toSession,
   toUser,
-} from '../account-rows.js';
+} from '../rows/accounts.js';
 import { migrate } from './schema.js';
 
 /**

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { errors } from '../../core/errors.js';
 import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
-import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../client-credential-rows.js';
+import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../rows/client-credentials.js';
 import type { ClientCredentialStore } from '../storage.js';
 
 /**

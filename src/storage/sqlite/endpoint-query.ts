@@ -1,6 +1,6 @@
 import type { EndpointQuery, JsonValue, MetadataFilter } from '../../core/types.js';
 import { errors } from '../../core/errors.js';
-import { indexRowOf, renderText } from './metadata-rows.js';
+import { indexRowOf, renderText } from '../rows/metadata.js';
 import { SEARCH_FROM_SQL, SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, SEARCH_SEQ_SQL, trigramQuery } from './search-match.js';
 
 /**
@@ -16,9 +16,6 @@ export interface EndpointPagePlan {
   /** `seq`s of the page's endpoints, in page order. */
   seqs: number[];
 }
-
-export const ENDPOINT_COLUMNS =
-  'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_connected_date, e.last_disconnected_date, e.last_seen';
 
 /** Column, and whether it can be NULL (those get NULLS LAST; the others keep using their index). */
 const SORT_COLUMNS: Record<string, { column: string; nullable: boolean }> = {

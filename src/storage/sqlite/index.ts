@@ -43,8 +43,6 @@ export async function openSqliteStorage(options: SqliteStorageOptions): Promise<
   return storage;
 }
 
-export type { SynchronousMode };
-
 /**
  * A file written by a newer Tether is refused before anything touches it: opening it the usual way
  * would already write to it (switching it to WAL), and a half-understood schema must stay as it is.

@@ -16,17 +16,18 @@ import type {
 import type { Storage } from '../storage.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
 import { mapUniqueViolation } from './constraint-errors.js';
-import { ENDPOINT_COLUMNS, planEndpointPage } from './endpoint-query.js';
+import { planEndpointPage } from './endpoint-query.js';
 import {
   type AppVersionRow,
   type ApplicationRow,
+  ENDPOINT_COLUMNS,
   type EndpointRow,
   type TokenRow,
   toAppVersion,
   toApplication,
   toEndpoint,
   toToken,
-} from './rows.js';
+} from '../rows/registry.js';
 import { type Statements, prepareStatements } from './statements.js';
 import type { WriteOpName, WriteOps } from './write-ops.js';
 import { WriterThread } from './writer.js';

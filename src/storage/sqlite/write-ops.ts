@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { AppVersion, Application, EndpointRecord, Iso, JsonValue, Metadata, MetadataChange, TokenRecord, TokenStatus } from '../../core/types.js';
-import { applyChange, endpointSearchText, indexRowOf } from './metadata-rows.js';
-import { tokenParams } from './rows.js';
+import { applyChange, endpointSearchText, indexRowOf } from '../rows/metadata.js';
+import { tokenParams } from '../rows/registry.js';
 import { type Statements, prepareStatements } from './statements.js';
 import { type TimeSeriesWriteOps, createTimeSeriesWriteOps } from './time-series/write-ops.js';
 

@@ -1,6 +1,6 @@
 /**
  * The acknowledgements, by hand: they are the most frequent packets Tether writes and have a fixed
- * shape, so they skip mqtt-packet's generic encoder. test/transport/encode.test.ts checks them byte
+ * shape, so they skip mqtt-packet's generic encoder. test/transport/packets.test.ts checks them byte
  * for byte against mqtt-packet.
  */
 const FIRST_BYTE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;

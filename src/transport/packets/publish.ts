@@ -101,7 +101,7 @@ function finish(ctx: ServerContext, connection: Connection, topic: string, qos: 
  * session subscribed to it, each exactly once: the requester through its subscription when it has a
  * matching one, directly otherwise. Persistent sessions whose device is away keep QoS 1/2 replies.
  */
-export function deliverReply(ctx: ServerContext, requester: Connection, topic: string, payload: Buffer, qos: QoS, properties: ReplyProperties | undefined): void {
+function deliverReply(ctx: ServerContext, requester: Connection, topic: string, payload: Buffer, qos: QoS, properties: ReplyProperties | undefined): void {
   let requesterServed = false;
   const subscribed = ctx.subscriptions.inScope(responseScope(topic));
   if (subscribed) {

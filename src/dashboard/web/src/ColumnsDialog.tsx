@@ -2,8 +2,8 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { api, type WidgetColumn, type WidgetConfig } from './api.js';
 import { EditListFooter, RowButtons, keyProblem, moveItem } from './edit-list.js';
 import { Dialog, useAction, Field } from './ui.js';
-import { epts } from './telemetry/epts.js';
-import { seriesColumnProblem } from './telemetry/columns.js';
+import { epts } from './time-series/epts.js';
+import { seriesColumnProblem } from './time-series/columns.js';
 
 /** Add, remove, reorder and rename the metadata columns of the Endpoint List widget. */
 export function ColumnsDialog({ app, widget, onClose, onSaved }: { app: string; widget: WidgetConfig; onClose: () => void; onSaved: (widget: WidgetConfig) => void }) {

@@ -16,7 +16,7 @@ import { ConfigurationSection } from './control/ConfigurationSection.js';
 const RECORD_EVENTS: ReadonlySet<DashboardEvent['type']> = new Set(['endpoint.created', 'endpoint.deleted', 'metadata.updated', 'connectivity.changed', 'token.status-changed']);
 
 // The chart and map libraries load with the first endpoint page, not with the list.
-const TelemetrySection = lazy(() => import('./telemetry/TelemetrySection.js').then((m) => ({ default: m.TelemetrySection })));
+const TimeSeriesSection = lazy(() => import('./time-series/TimeSeriesSection.js').then((m) => ({ default: m.TimeSeriesSection })));
 
 export function EndpointPage({ app, endpointId, server }: { app: string; endpointId: string; server: ServerInfo | undefined }) {
   const [endpoint, setEndpoint] = useState<Endpoint>();
@@ -133,7 +133,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
 
       {endpoint && (
         <Suspense fallback={<p className="card muted">Loading telemetry…</p>}>
-          <TelemetrySection app={app} endpointId={endpointId} />
+          <TimeSeriesSection app={app} endpointId={endpointId} />
         </Suspense>
       )}
       {endpoint && <CommandsSection app={app} endpointId={endpointId} />}

@@ -22,7 +22,7 @@ import { runMigrations } from '../migrations.js';
  *   with (series_id, t_max): range reads are one index range per series.
  * - Times are bigint milliseconds; names COLLATE "C" so that lists sort as in SQLite.
  */
-export const TS_MIGRATIONS: readonly string[] = [
+const TS_MIGRATIONS: readonly string[] = [
   /* 1: series, chunks, definitions */ `
   CREATE TABLE ts_series (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -59,8 +59,6 @@ export const TS_MIGRATIONS: readonly string[] = [
   );
   `,
 ];
-
-export const TS_SCHEMA_VERSION = TS_MIGRATIONS.length;
 
 export async function migrateTimeSeries(client: pg.PoolClient): Promise<void> {
   await runMigrations(client, { name: 'Time series', table: 'tether_ts_schema', lock: ADVISORY_LOCKS.timeSeriesMigrations, migrations: TS_MIGRATIONS });

@@ -5,7 +5,7 @@ export function generatePassword(length = 16): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
-export const MIN_PASSWORD = 8;
+const MIN_PASSWORD = 8;
 
 export function checkPassword(password: string): void {
   if (password.length < MIN_PASSWORD) throw new Error(`The password is too short: use at least ${MIN_PASSWORD} characters.`);

@@ -10,7 +10,7 @@ export interface ListFilters {
   sort?: string;
 }
 
-export function filterQuery(f: ListFilters): URLSearchParams {
+function filterQuery(f: ListFilters): URLSearchParams {
   const q = new URLSearchParams({ applicationName: f.applicationName });
   if (f.applicationVersionName) q.set('applicationVersionName', f.applicationVersionName);
   if (f.search) q.set('search', f.search);

@@ -21,10 +21,6 @@ export function setLiveStatus(next: Omit<LiveStatus, 'since'>): void {
   for (const listener of listeners) listener();
 }
 
-export function getLiveStatus(): LiveStatus {
-  return status;
-}
-
 export function useLiveStatus(): LiveStatus {
   return useSyncExternalStore(
     (listener) => {

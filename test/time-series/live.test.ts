@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/tmp.js';
 
 const PASSWORD = 'telemetry-test-password';
 
-// The event is coalesced for at most 250 ms (src/timeseries/live.ts); the wait below is a deadline,
+// The event is coalesced for at most 250 ms (src/time-series/live.ts); the wait below is a deadline,
 // not a latency assertion (a shared machine can be slow).
 test('live: a DCX batch shows up on /dashboard/api/events as time-series.appended', async (t) => {
   const running = await start(t, await testConfig(tempDir(t), [], { TETHER_ADMIN_PASSWORD: PASSWORD }));

@@ -1,4 +1,4 @@
-import type { ClientCredentialKind, ClientCredentialRecord, ClientCredentialStatus } from '../core/types.js';
+import type { ClientCredentialKind, ClientCredentialRecord, ClientCredentialStatus } from '../../core/types.js';
 
 /**
  * The `client_credentials` table's columns and row shape, the same in every SQL backend

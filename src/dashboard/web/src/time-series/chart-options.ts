@@ -1,7 +1,7 @@
 import type uPlot from 'uplot';
 
 /** Line colours, distinguishable for the common colour-vision deficiencies (Okabe–Ito). */
-export const LINE_COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'];
+const LINE_COLORS = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000', '#f0e442'];
 
 export interface ChartLine {
   label: string;
@@ -9,7 +9,7 @@ export interface ChartLine {
 
 /**
  * uPlot options for the telemetry chart. Shared by the dashboard and the chart benchmark
- * (bench/web/chart-render), so the measured chart is the shipped one.
+ * (bench/chart-render.ts), so the measured chart is the shipped one.
  * `xRange` returns the window the operator chose (epoch seconds), so the axis shows the whole
  * window even where there is no data yet; a drag selects a span and calls `onZoom` with it
  * (the caller fetches finer buckets for it) instead of stretching the coarse data.

@@ -8,7 +8,7 @@ export interface MetadataIndexRow {
 }
 
 /** JSON with object keys sorted, so two JSON-equal values have the same text. */
-export function canonicalJson(value: JsonValue): string {
+function canonicalJson(value: JsonValue): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const keys = Object.keys(value).sort();
@@ -22,7 +22,7 @@ export function renderText(value: JsonValue): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export function sortValueOf(value: JsonValue, canon: string): number | string | null {
+function sortValueOf(value: JsonValue, canon: string): number | string | null {
   if (value === null) return null;
   if (typeof value === 'number' || typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;

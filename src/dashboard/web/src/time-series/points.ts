@@ -10,7 +10,7 @@ export interface Point {
 /** Every series of one endpoint, by name, each sorted by time. */
 export type SeriesPoints = Map<string, Point[]>;
 
-export function toPoint(p: KaaPoint): Point | undefined {
+function toPoint(p: KaaPoint): Point | undefined {
   const t = Date.parse(p.timestamp);
   if (Number.isNaN(t) || typeof p.values !== 'object' || p.values === null) return undefined;
   return p.tags && typeof p.tags === 'object' ? { t, values: p.values, tags: p.tags } : { t, values: p.values };
@@ -231,7 +231,7 @@ function kaaPoints(value: unknown): KaaPoint[] {
 }
 
 /**
- * Reads a `time-series.appended` live event (docs/telemetry.md): `latest` maps each series to its
+ * Reads a `time-series.appended` live event (docs/time-series.md): `latest` maps each series to its
  * newest point (a list of points is accepted too).
  */
 export function parseAppended(event: unknown): LiveAppend | undefined {

@@ -155,7 +155,7 @@ export async function measureReads(port: number, key: string, rangeEndpoint: str
   };
 }
 
-export function telemetryRows(plan: Plan, dcx: DcxFigures, reads: ReadFigures, referenceMissing: string): Row[] {
+export function timeSeriesRows(plan: Plan, dcx: DcxFigures, reads: ReadFigures, referenceMissing: string): Row[] {
   const rows: Row[] = [];
   const full = plan.mode === 'full';
   if (dcx.tether) {

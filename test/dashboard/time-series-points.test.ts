@@ -1,5 +1,5 @@
 /**
- * The telemetry views' data logic (src/dashboard/web/src/telemetry/points.ts), bundled by Vite as
+ * The telemetry views' data logic (src/dashboard/web/src/time-series/points.ts), bundled by Vite as
  * the browser gets it and run here: EPTS answers to points, chart alignment, buckets, the map's
  * track and the live event.
  */
@@ -34,7 +34,7 @@ let e: EptsModule;
 
 before(async () => {
   out = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-points-'));
-  const web = path.join(packageRoot(), 'src/dashboard/web/src/telemetry');
+  const web = path.join(packageRoot(), 'src/dashboard/web/src/time-series');
   const { build } = await import('vite');
   await build({
     configFile: false,
@@ -138,7 +138,7 @@ test('the map track comes from coordinate values or tags, or from a latitude and
   assert.equal(p.isPositionSeries('auto~fuelLevel', ['value']), false);
 });
 
-test('the time-series.appended live event is read as docs/telemetry.md writes it; anything else is ignored', () => {
+test('the time-series.appended live event is read as docs/time-series.md writes it; anything else is ignored', () => {
   const event = {
     type: 'time-series.appended',
     endpointId: 'ep-1',

@@ -11,7 +11,7 @@ import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { TUTORIAL_YAML } from './fixtures.js';
-import { MAX_SERIES_PER_BATCH } from '../../src/timeseries/service.js';
+import { MAX_SERIES_PER_BATCH } from '../../src/time-series/service.js';
 import { waitFor } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { Cleanup } from '../helpers/tmp.js';

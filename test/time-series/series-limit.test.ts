@@ -5,7 +5,7 @@ import { createMemoryBus } from '../../src/bus/memory/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { Applications, Registry } from '../../src/core/services.js';
 import type { AppVersion } from '../../src/core/types.js';
-import { TimeSeriesService } from '../../src/timeseries/service.js';
+import { TimeSeriesService } from '../../src/time-series/service.js';
 import { createTestClock } from '../helpers/clock.js';
 import { TIME_SERIES_BACKENDS } from '../storage/backends.js';
 

@@ -4,7 +4,7 @@ import { test } from '../helpers/test.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 import type { Applications, Registry } from '../../src/core/services.js';
 import type { DefinitionsDoc, TimeSeriesStorage } from '../../src/storage/time-series.js';
-import { TimeSeriesService } from '../../src/timeseries/service.js';
+import { TimeSeriesService } from '../../src/time-series/service.js';
 import { createTestClock } from '../helpers/clock.js';
 
 test('definitions: a change stored by another node is used here once the cached copy is 5 s old', async (t) => {

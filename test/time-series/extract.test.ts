@@ -6,10 +6,10 @@ import { test } from '../helpers/test.js';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { parseBatch } from '../../src/extensions/dcx/payload.js';
-import { defaultExtraction, emptyDefinitions, normaliseDefinitions } from '../../src/timeseries/definitions.js';
-import type { AppDefinitions, Extraction } from '../../src/timeseries/definitions.js';
-import { parseDuration } from '../../src/timeseries/duration.js';
-import { extractPoints, parsePath, timestampOf } from '../../src/timeseries/extract.js';
+import { defaultExtraction, emptyDefinitions, normaliseDefinitions } from '../../src/time-series/definitions.js';
+import type { AppDefinitions, Extraction } from '../../src/time-series/definitions.js';
+import { parseDuration } from '../../src/time-series/duration.js';
+import { extractPoints, parsePath, timestampOf } from '../../src/time-series/extract.js';
 import { TUTORIAL_YAML } from './fixtures.js';
 
 const RECEIVED = Date.UTC(2026, 11, 1, 2, 0, 0);

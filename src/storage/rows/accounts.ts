@@ -1,5 +1,5 @@
-import type { ApiKeyRecord, AuditEntry, MetadataHistoryEntry, Role, SessionRecord, UserRecord } from '../core/accounts.js';
-import type { JsonValue, Metadata } from '../core/types.js';
+import type { ApiKeyRecord, AuditEntry, MetadataHistoryEntry, Role, SessionRecord, UserRecord } from '../../core/accounts.js';
+import type { JsonValue, Metadata } from '../../core/types.js';
 
 /**
  * The account tables' columns and row shapes, the same in every SQL backend (storage/sqlite/,

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/log.js';
-import type { AccountStorage } from '../../storage/accounts.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { AccountStorage } from '../storage/accounts.js';
 
-export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 // Expired sessions are deleted at a sign-in, at most this often.
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
@@ -57,21 +57,4 @@ export class SessionStore {
   async revoke(token: string | undefined): Promise<void> {
     if (token) await this.store.deleteSession(digest(token));
   }
-}
-
-/** Reads one cookie from a Cookie header (RFC 6265 `name=value; name2=value2`). */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-export function sessionCookie(name: string, value: string, options: { maxAgeSeconds: number; secure: boolean }): string {
-  const parts = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Strict', `Max-Age=${options.maxAgeSeconds}`];
-  if (options.secure) parts.push('Secure');
-  return parts.join('; ');
 }

@@ -1,15 +1,15 @@
-import type { SeriesDefinition, TimestampFormat } from '../../../../timeseries/definitions.js';
+import type { SeriesDefinition, TimestampFormat } from '../../../../time-series/definitions.js';
 import { request } from '../api.js';
 
 // The server's own types: the dashboard edits the document the REST API validates.
-export type { SeriesDefinition, TagField, TimestampFormat } from '../../../../timeseries/definitions.js';
+export type { SeriesDefinition, TagField, TimestampFormat } from '../../../../time-series/definitions.js';
 
 export interface VersionExtraction {
   timestamp: { path: string; format: TimestampFormat; fallbackStrategy: 'server-timestamp' | 'skip' };
   extractAll: boolean;
 }
 
-/** GET/PUT /api/v1/applications/{app}/time-series (docs/telemetry.md). */
+/** GET/PUT /api/v1/applications/{app}/time-series (docs/time-series.md). */
 export interface TimeSeriesDocument {
   applicationName?: string;
   retentionDays: number;

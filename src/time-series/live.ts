@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { PointValues, SeriesPoints } from '../storage/time-series.js';
 
-export const LIVE_INTERVAL_MS = 250;
+const LIVE_INTERVAL_MS = 250;
 
 interface Pending {
   applicationName: string;

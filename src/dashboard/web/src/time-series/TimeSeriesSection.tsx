@@ -44,7 +44,7 @@ const REFETCH_MS = 60_000;
  * coordinates, the Endpoint Location map. Live points arrive through the `time-series.appended`
  * event and are drawn at once.
  */
-export function TelemetrySection({ app, endpointId }: { app: string; endpointId: string }) {
+export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId: string }) {
   const can = useCan();
   const [definitions, setDefinitions] = useState<Map<string, string[]>>();
   const [latest, setLatest] = useState<Map<string, Point>>(new Map());

@@ -1,6 +1,9 @@
 import type { AppVersion, Application, EndpointRecord, KeyAccess, Metadata, TokenRecord, TokenStatus } from '../../core/types.js';
 
-/** Column names as stored; mapping to and from the domain types lives only here. */
+/**
+ * Column names as stored, the same in SQLite and PostgreSQL; mapping to and from the domain types
+ * lives only here, and both dialects import it.
+ */
 export interface ApplicationRow {
   name: string;
   description: string;
@@ -15,14 +18,15 @@ export interface AppVersionRow {
   metadata_key_access: string;
 }
 
-export interface EndpointRow {
-  seq: number;
+/** An endpoints row; the dialects differ in `seq` and `connected` (SQLite: numbers, PostgreSQL: a bigint as text and a boolean). */
+export interface EndpointRow<Seq = number, Connected = number> {
+  seq: Seq;
   endpoint_id: string;
   application_name: string;
   app_version_name: string;
   created_date: string;
   metadata_updated_date: string | null;
-  connected: number;
+  connected: Connected;
   connectivity_ts: string | null;
   last_connected_date: string | null;
   last_disconnected_date: string | null;
@@ -41,6 +45,10 @@ export interface TokenRow {
   hint: string;
 }
 
+/** An endpoints row's columns (alias `e`) in `EndpointRow` order, without the metadata document. */
+export const ENDPOINT_COLUMNS =
+  'e.seq, e.endpoint_id, e.application_name, e.app_version_name, e.created_date, e.metadata_updated_date, e.connected, e.connectivity_ts, e.last_connected_date, e.last_disconnected_date, e.last_seen';
+
 export function toApplication(row: ApplicationRow): Application {
   return { name: row.name, description: row.description, createdDate: row.created_date };
 }
@@ -55,8 +63,7 @@ export function toAppVersion(row: AppVersionRow): AppVersion {
   };
 }
 
-/** Also PostgreSQL's endpoint rows, whose `connected` is a boolean (SQLite's is 0 or 1). */
-export function toEndpoint(row: Omit<EndpointRow, 'seq' | 'connected'> & { connected: number | boolean }, includeMetadata: boolean): EndpointRecord {
+export function toEndpoint(row: EndpointRow<unknown, number | boolean>, includeMetadata: boolean): EndpointRecord {
   const record: EndpointRecord = {
     endpointId: row.endpoint_id,
     applicationName: row.application_name,

@@ -7,7 +7,7 @@ import { DEFAULT_EXTRACTION, definitionsApi, type SeriesDefinition, type TimeSer
 type Row = SeriesDefinition & { uid: number };
 
 /** What is wrong with the definitions before they are sent (the server checks again), or null. */
-export function definitionsProblem(rows: readonly SeriesDefinition[], retentionDays: number): string | null {
+function definitionsProblem(rows: readonly SeriesDefinition[], retentionDays: number): string | null {
   const seen = new Set<string>();
   for (const row of rows) {
     if (!row.name.trim()) return 'Every time series needs a name.';
