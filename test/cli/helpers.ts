@@ -5,7 +5,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpCall } from '../helpers/http.js';
+import { asJson, httpCall } from '../helpers/http.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
@@ -140,7 +140,7 @@ export async function setup(t: { after(fn: () => unknown): void }): Promise<Setu
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
   const base = `http://127.0.0.1:${server.httpPort}`;
   const rest = async <T>(method: string, route: string, body?: unknown) => {
-    const reply = await httpCall(base, method, route, { auth: key, body });
+    const reply = await httpCall(base, method, route, { auth: key, body: asJson(body) });
     return { status: reply.status, body: reply.json as T };
   };
   const createEndpoint = async () => {

@@ -7,7 +7,7 @@ import type { ClientAuthService } from '../../src/client-auth/index.js';
 import { runCli } from '../../src/cli/run.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createTestServices } from '../helpers/services.js';
-import { httpCall } from '../helpers/http.js';
+import { asJson, httpCall } from '../helpers/http.js';
 import type { TestServices } from '../helpers/services.js';
 import { APPS } from './harness.js';
 
@@ -34,7 +34,7 @@ async function startApi(): Promise<Api> {
     base,
     services,
     clientAuth,
-    call: (method, path, body) => httpCall(base, method, path, { auth: API_KEY, body }),
+    call: (method, path, body) => httpCall(base, method, path, { auth: API_KEY, body: asJson(body) }),
     async close() {
       await app.close();
       clientAuth.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from '../helpers/test.js';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
-import { httpCall, type Reply as Answer } from '../helpers/http.js';
+import { asJson, httpCall, type Reply as Answer } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { openFeed, startTestCluster } from './harness.js';
 
@@ -17,7 +17,7 @@ const REFUSED_WITHIN_MS = 5000;
 
 /** `auth`: a bearer key, or `cookie=<name=value>`. */
 function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
-  return httpCall(node, method, route, { auth, body });
+  return httpCall(node, method, route, { auth, body: asJson(body) });
 }
 
 async function signIn(node: TetherNode, username: string, password: string): Promise<string> {

@@ -3,7 +3,7 @@ import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
-import { httpOk } from '../helpers/http.js';
+import { asJson, httpOk } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { openFeed, startTestCluster } from './harness.js';
 
@@ -19,7 +19,7 @@ const ADMIN_PASSWORD = 'cluster-test-password';
 const APP_VERSION = 'demo_application_v1';
 
 function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
-  return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body });
+  return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body: asJson(body) });
 }
 
 

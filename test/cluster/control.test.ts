@@ -3,7 +3,7 @@ import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
-import { httpCall } from '../helpers/http.js';
+import { asJson, httpCall } from '../helpers/http.js';
 import { waitFor, within } from '../helpers/wait.js';
 import { startTestCluster } from './harness.js';
 
@@ -19,7 +19,7 @@ const ADMIN_PASSWORD = 'cluster-control-password';
 const APP_VERSION = 'demo_application_v1';
 
 async function api(node: TetherNode, method: string, route: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const reply = await httpCall(node, method, route, { auth: ADMIN_API_KEY, body, timeoutMs: 15_000 });
+  const reply = await httpCall(node, method, route, { auth: ADMIN_API_KEY, body: asJson(body), timeoutMs: 15_000 });
   assert.ok(reply.status >= 200 && reply.status < 300, `${method} ${route} on ${node.nodeId}: ${reply.status} ${reply.text}`);
   return { status: reply.status, body: (reply.json ?? {}) as Record<string, unknown> };
 }

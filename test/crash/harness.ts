@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Metadata } from '../../src/core/types.js';
-import { httpOk } from '../helpers/http.js';
+import { asJson, httpOk } from '../helpers/http.js';
 import type { Cleanup } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
@@ -67,7 +67,7 @@ export async function startServer(t: Cleanup, dataDir: string, flags: string[] =
 
 /** Calls the server's REST API with the admin key; fails the test on a non-2xx answer. */
 export function api<T>(server: ServerProcess, method: string, route: string, body?: unknown): Promise<T> {
-  return httpOk<T>(server, method, route, { auth: ADMIN_API_KEY, body });
+  return httpOk<T>(server, method, route, { auth: ADMIN_API_KEY, body: asJson(body) });
 }
 
 /** One endpoint and what its device was told about the updates it sent. */

@@ -27,6 +27,11 @@ export function baseUrl(where: Server): string {
   return typeof where === 'string' ? where : `http://127.0.0.1:${where.httpPort}`;
 }
 
+/** A body sent as JSON even when it is a string (`httpCall` sends a string as it is): for helpers that always send JSON. */
+export function asJson(body: unknown): string | undefined {
+  return body === undefined ? undefined : JSON.stringify(body);
+}
+
 export async function httpCall(where: Server, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   const auth = options.auth ?? '';

@@ -5,7 +5,7 @@ import type { TetherConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
 import type { RunningTether } from '../../src/platform/tether.js';
-import { httpCall } from '../helpers/http.js';
+import { asJson, httpCall } from '../helpers/http.js';
 import type { Cleanup } from '../helpers/tmp.js';
 
 /** A config as `tether start` would build it, on free ports and loopback only. */
@@ -26,7 +26,7 @@ export interface ApiResponse<T> {
 
 /** Calls the REST API of a running Tether with its admin key. */
 export async function api<T = unknown>(running: RunningTether, method: string, route: string, body?: unknown): Promise<ApiResponse<T>> {
-  const reply = await httpCall(running, method, route, { auth: running.adminApiKey, body });
+  const reply = await httpCall(running, method, route, { auth: running.adminApiKey, body: asJson(body) });
   return { status: reply.status, body: reply.json as T };
 }
 
