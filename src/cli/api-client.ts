@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { dataDirFor } from '../config/settings.js';
 import { type TetherError, errors, revive } from '../core/errors.js';
 import { adminApiKeyPath, readKey } from '../platform/admin-key.js';
 import type { Io } from './io.js';
@@ -90,7 +90,7 @@ function normalizeBaseUrl(raw: string): string {
 }
 
 async function localKey(flags: ApiFlagValues, io: Io): Promise<string> {
-  const dataDir = path.resolve(io.cwd, flags['data-dir'] ?? nonEmpty(io.env['TETHER_DATA_DIR']) ?? './data');
+  const dataDir = dataDirFor(flags['data-dir'], io.env, io.cwd);
   const file = adminApiKeyPath(dataDir);
   const key = await readKey(file);
   if (key === undefined) throw errors.apiKeyMissing(file);

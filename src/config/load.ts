@@ -1,149 +1,20 @@
 import os from 'node:os';
 import path from 'node:path';
 import { errors } from '../core/errors.js';
-import { DEFAULT_LIMITS, LIMIT_MINIMUMS } from '../core/limits.js';
-import type { LimitName, Limits } from '../core/limits.js';
+import { DEFAULT_LIMITS } from '../core/limits.js';
+import type { Limits } from '../core/limits.js';
 import { parseApplications } from './applications.js';
-import { CLIENT_AUTH_MODES } from '../client-auth/types.js';
 import { parseClientAuthApplications } from './client-auth.js';
 import { DEFAULTS, defaultApplications } from './defaults.js';
 import { readConfigFile } from './file.js';
 import { parseFlags } from './flags.js';
+import { CONFIG_FLAGS, FILE_KEYS, LIMIT_NAMES, LIMIT_SETTINGS, SETTINGS } from './settings.js';
+import type { ResolvedSetting as Setting } from './settings.js';
 import { parseTimeSeriesConfig } from './time-series.js';
-import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
 import type { TetherConfig, TlsConfig } from './types.js';
-import { Invalid, filePath, host, limitValue, nodeId, nonEmptyPath, oneOf, port, secret, serviceUrl } from './values.js';
-import type { Parser } from './values.js';
+import { Invalid } from './values.js';
 
-interface Setting<T> {
-  flag?: string;
-  env?: string;
-  /** Dotted path in the config file, e.g. `storage.synchronous`. */
-  fileKey?: string;
-  parse: Parser<T>;
-  /** Never echo the value in an error message. */
-  secret?: boolean;
-}
-
-// Secrets have no flags: command lines are visible to every user of the machine (`ps`).
-const SETTINGS = {
-  host: { flag: 'host', env: 'TETHER_HOST', fileKey: 'host', parse: host },
-  mqttPort: { flag: 'mqtt-port', env: 'TETHER_MQTT_PORT', fileKey: 'mqttPort', parse: port },
-  httpPort: { flag: 'http-port', env: 'TETHER_HTTP_PORT', fileKey: 'httpPort', parse: port },
-  dataDir: { flag: 'data-dir', env: 'TETHER_DATA_DIR', fileKey: 'dataDir', parse: nonEmptyPath },
-  logLevel: { flag: 'log-level', env: 'TETHER_LOG_LEVEL', fileKey: 'logLevel', parse: oneOf(LOG_LEVELS) },
-  adminApiKey: { env: 'TETHER_ADMIN_API_KEY', fileKey: 'adminApiKey', parse: secret('an API key', 16), secret: true },
-  adminPassword: { env: 'TETHER_ADMIN_PASSWORD', fileKey: 'adminPassword', parse: secret('a password', 8), secret: true },
-  storageKind: {
-    flag: 'storage', env: 'TETHER_STORAGE', fileKey: 'storage.kind',
-    parse: oneOf(STORAGE_KINDS, ' (postgres needs --database-url)'),
-  },
-  // Flags are visible in `ps`: put a password in TETHER_DATABASE_URL rather than on the command line.
-  databaseUrl: {
-    flag: 'database-url', env: 'TETHER_DATABASE_URL', fileKey: 'storage.url',
-    parse: serviceUrl('PostgreSQL', ['postgres', 'postgresql'], 'postgres://tether:secret@db:5432/tether'), secret: true,
-  },
-  natsUrl: { flag: 'nats-url', env: 'TETHER_NATS_URL', fileKey: 'bus.url', parse: serviceUrl('NATS', ['nats', 'tls'], 'nats://nats:4222'), secret: true },
-  nodeId: { flag: 'node-id', env: 'TETHER_NODE_ID', fileKey: 'nodeId', parse: nodeId },
-  sqliteSynchronous: {
-    flag: 'sqlite-synchronous', env: 'TETHER_SQLITE_SYNCHRONOUS', fileKey: 'storage.synchronous',
-    parse: oneOf(SQLITE_SYNCHRONOUS, ' (full keeps every acknowledged write through a power loss)'),
-  },
-  busKind: { flag: 'bus', env: 'TETHER_BUS', fileKey: 'bus.kind', parse: oneOf(BUS_KINDS, ' (nats needs --nats-url)') },
-  clientAuthMode: { flag: 'client-auth', env: 'TETHER_CLIENT_AUTH', fileKey: 'clientAuth.mode', parse: oneOf(CLIENT_AUTH_MODES) },
-  tlsCert: { flag: 'tls-cert', env: 'TETHER_TLS_CERT', fileKey: 'tls.cert', parse: filePath },
-  tlsKey: { flag: 'tls-key', env: 'TETHER_TLS_KEY', fileKey: 'tls.key', parse: filePath },
-  tlsCa: { flag: 'tls-ca', env: 'TETHER_TLS_CA', fileKey: 'tls.ca', parse: filePath },
-  mqttsPort: { flag: 'mqtts-port', env: 'TETHER_MQTTS_PORT', fileKey: 'tls.mqttPort', parse: port },
-  httpsPort: { flag: 'https-port', env: 'TETHER_HTTPS_PORT', fileKey: 'tls.httpsPort', parse: port },
-  auditRetentionDays: { env: 'TETHER_AUDIT_RETENTION_DAYS', fileKey: 'auditRetentionDays', parse: limitValue(1, false) },
-} satisfies Record<string, Setting<unknown>>;
-
-const LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as LimitName[];
-
-/** `maxPacketSize` -> `TETHER_LIMITS_MAX_PACKET_SIZE`: the file key and the variable name say the same. */
-export function limitEnvName(name: LimitName): string {
-  return `TETHER_LIMITS_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
-
-const LIMIT_SETTINGS = Object.fromEntries(
-  LIMIT_NAMES.map((name) => [
-    name,
-    { env: limitEnvName(name), fileKey: `limits.${name}`, parse: limitValue(LIMIT_MINIMUMS[name], name === 'publishRate') },
-  ]),
-) as Record<LimitName, Setting<number>>;
-
-const FILE_KEYS: Record<string, string[]> = {
-  '': ['host', 'mqttPort', 'httpPort', 'dataDir', 'logLevel', 'adminApiKey', 'adminPassword', 'storage', 'bus', 'nodeId', 'applications', 'clientAuth', 'tls', 'limits', 'kaa', 'timeSeries', 'auditRetentionDays'],
-  limits: LIMIT_NAMES,
-  storage: ['kind', 'synchronous', 'url'],
-  bus: ['kind', 'url'],
-  clientAuth: ['mode', 'applications'],
-  tls: ['cert', 'key', 'ca', 'mqttPort', 'httpsPort'],
-};
-
-/** How each TLS file is set, for messages about the files themselves (read at start and on SIGHUP). */
-export const TLS_FILE_SETTINGS = {
-  cert: { flag: '--tls-cert', env: 'TETHER_TLS_CERT' },
-  key: { flag: '--tls-key', env: 'TETHER_TLS_KEY' },
-  ca: { flag: '--tls-ca', env: 'TETHER_TLS_CA' },
-} as const;
-
-export const CONFIG_FLAGS = {
-  config: { type: 'string' },
-  host: { type: 'string' },
-  'mqtt-port': { type: 'string' },
-  'http-port': { type: 'string' },
-  'data-dir': { type: 'string' },
-  'log-level': { type: 'string' },
-  storage: { type: 'string' },
-  'sqlite-synchronous': { type: 'string' },
-  bus: { type: 'string' },
-  'database-url': { type: 'string' },
-  'nats-url': { type: 'string' },
-  'node-id': { type: 'string' },
-  'client-auth': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
-  'tls-ca': { type: 'string' },
-  'mqtts-port': { type: 'string' },
-  'https-port': { type: 'string' },
-} as const;
-
-/** Help lines for `tether start --help`, kept next to the settings they describe. */
-export const CONFIG_HELP = `Options (flag / environment variable / config file key; flags win over environment, environment over file):
-  --config <file>              TETHER_CONFIG              YAML or JSON config file
-  --host <address>             TETHER_HOST                host       bind address (default ${DEFAULTS.host})
-  --mqtt-port <port>           TETHER_MQTT_PORT           mqttPort   MQTT (1/KP) port (default ${DEFAULTS.mqttPort}; 0 = any free port)
-  --http-port <port>           TETHER_HTTP_PORT           httpPort   dashboard, REST API and MQTT over WebSocket (/ws) port (default ${DEFAULTS.httpPort}; 0 = any free port)
-  --data-dir <dir>             TETHER_DATA_DIR            dataDir    where the database and admin API key live (default ${DEFAULTS.dataDir})
-  --log-level <level>          TETHER_LOG_LEVEL           logLevel   ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
-  --storage <kind>             TETHER_STORAGE             storage.kind          ${STORAGE_KINDS.join(' | ')} (default ${DEFAULTS.storageKind})
-  --sqlite-synchronous <mode>  TETHER_SQLITE_SYNCHRONOUS  storage.synchronous   ${SQLITE_SYNCHRONOUS.join(' | ')} (default ${DEFAULTS.sqliteSynchronous})
-  --bus <kind>                 TETHER_BUS                 bus.kind              ${BUS_KINDS.join(' | ')} (default ${DEFAULTS.busKind})
-  --database-url <url>         TETHER_DATABASE_URL        storage.url   postgres://user:password@host:5432/db: PostgreSQL shared by several nodes (default: embedded SQLite)
-  --nats-url <url>             TETHER_NATS_URL            bus.url       nats://host:4222: NATS between nodes (default: in-process bus)
-  --node-id <id>               TETHER_NODE_ID             nodeId        this node's name in a cluster (default <hostname>-<mqtt port>; see docs/operations.md)
-  --client-auth <mode>         TETHER_CLIENT_AUTH         clientAuth.mode       ${CLIENT_AUTH_MODES.join(' | ')} (default anonymous): what MQTT clients need at CONNECT
-                                                          clientAuth.applications  per application, e.g. { smart_meters: x509 } (see docs/security.md)
-  --tls-cert <file>            TETHER_TLS_CERT            tls.cert      PEM certificate (chain); with --tls-key turns on MQTT over TLS and HTTPS
-  --tls-key <file>             TETHER_TLS_KEY             tls.key       PEM private key of the certificate (unencrypted)
-  --tls-ca <file>              TETHER_TLS_CA              tls.ca        PEM CA bundle: clients are asked for a certificate signed by it (mutual TLS)
-  --mqtts-port <port>          TETHER_MQTTS_PORT          tls.mqttPort  MQTT over TLS port (default ${DEFAULTS.mqttsPort})
-  --https-port <port>          TETHER_HTTPS_PORT          tls.httpsPort dashboard, REST API and MQTT over WebSocket (/ws) over TLS (default ${DEFAULTS.httpsPort})
-                               The TLS files are read again on SIGHUP (new connections get the new certificate).
-                               TETHER_ADMIN_API_KEY       adminApiKey   REST API key (default: generated once, kept in <data-dir>/admin-api-key)
-                               TETHER_ADMIN_PASSWORD      adminPassword the admin's password on the FIRST start only (later: npx tether admin reset-password)
-                               TETHER_AUDIT_RETENTION_DAYS auditRetentionDays days audit entries and metadata history are kept (default 90)
-  Limits (environment variable / config file key; see docs/security.md):
-${LIMIT_NAMES.map((name) => `                               ${limitEnvName(name).padEnd(42)} limits.${name} (default ${DEFAULT_LIMITS[name]})`).join('\n')}
-  The config file may also declare applications (merged with the default demo_application):
-    applications:
-      - name: smart_meters
-        versions:
-          - name: smart_meters_v1
-            extensions: [epmx]
-            metadataKeyAccess: { serial: read-only }`;
+export { CONFIG_FLAGS, CONFIG_HELP, TLS_FILE_SETTINGS } from './settings.js';
 
 type Source = { kind: 'flag'; raw: string } | { kind: 'env'; raw: string } | { kind: 'file'; raw: unknown };
 
@@ -172,14 +43,12 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
   }
 
   const sourceOf = (setting: Setting<unknown>): Source | undefined => {
-    const flag = setting.flag !== undefined ? (flags as Record<string, string | undefined>)[setting.flag] : undefined;
+    const flag = setting.flagName !== undefined ? flags[setting.flagName] : undefined;
     if (flag !== undefined) return { kind: 'flag', raw: flag };
-    const fromEnv = setting.env !== undefined ? envValue(setting.env) : undefined;
+    const fromEnv = envValue(setting.env);
     if (fromEnv !== undefined) return { kind: 'env', raw: fromEnv };
-    if (setting.fileKey !== undefined) {
-      const raw = fileValue(file, setting.fileKey);
-      if (raw !== undefined && raw !== null) return { kind: 'file', raw };
-    }
+    const raw = fileValue(file, setting.fileKey);
+    if (raw !== undefined && raw !== null) return { kind: 'file', raw };
     return undefined;
   };
 
@@ -194,7 +63,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
       if (!(err instanceof Invalid)) throw err;
       const shown = setting.secret === true ? '' : ` ${JSON.stringify(source.raw)}`;
       const label =
-        source.kind === 'flag' ? `--${setting.flag}${shown}`
+        source.kind === 'flag' ? `--${setting.flagName!}${shown}`
         : source.kind === 'env' ? `${setting.env}${shown}`
         : `${setting.fileKey}${shown} in ${configFile}`;
       throw errors.configInvalid(label, err.message);
@@ -237,7 +106,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
     if (cert === undefined || key === undefined) {
       const given = [SETTINGS.tlsCert, SETTINGS.tlsKey, SETTINGS.tlsCa, SETTINGS.mqttsPort, SETTINGS.httpsPort].find((s) => sourceOf(s) !== undefined);
       if (given === undefined) return undefined;
-      throw errors.configInvalid(`--${given.flag}`, 'TLS needs both a certificate and a key; add --tls-cert <file> and --tls-key <file> (or TETHER_TLS_CERT/TETHER_TLS_KEY, or tls.cert/tls.key in the config file)');
+      throw errors.configInvalid(`--${given.flagName!}`, 'TLS needs both a certificate and a key; add --tls-cert <file> and --tls-key <file> (or TETHER_TLS_CERT/TETHER_TLS_KEY, or tls.cert/tls.key in the config file)');
     }
     const tls: TlsConfig = { cert, key, mqttPort: resolve(SETTINGS.mqttsPort, DEFAULTS.mqttsPort), httpsPort: resolve(SETTINGS.httpsPort, DEFAULTS.httpsPort) };
     const ca = filePathOf(SETTINGS.tlsCa);

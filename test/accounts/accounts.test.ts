@@ -1,12 +1,14 @@
 /** Users, roles, API keys and the audit log over the real HTTP server and real SQLite. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { test } from '../helpers/test.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { http, signIn } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 
-test('users: create with a role, role changes apply at once, password resets end sessions, the last admin stays', async (t) => {
+// Longer than the 30 s default: a dozen scrypt password hashes (deliberately slow) on a shared machine.
+test('users: create with a role, role changes apply at once, password resets end sessions, the last admin stays', { timeout: 90_000 }, async (t) => {
   const running = await start(t, await testConfig(tempDir(t), [], { TETHER_ADMIN_PASSWORD: ADMIN_PASSWORD }));
   const key = running.adminApiKey;
 

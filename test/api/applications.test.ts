@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { startApi } from './harness.js';
 
 const API = '/api/v1';

@@ -5,6 +5,7 @@ import { createApiServer, type ApiDeps } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Accounts } from '../../src/accounts/index.js';
 import { createTestAccounts } from '../helpers/accounts.js';
+import { httpCall, type Reply as ApiResponse } from '../helpers/http.js';
 import { createTestServices, type TestServices, type TestServicesOptions } from '../helpers/services.js';
 
 export const API_KEY = 'test-admin-key-0123456789';
@@ -19,13 +20,7 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
+export type { Reply as ApiResponse } from '../helpers/http.js';
 
 export async function startApi(
   options: { services?: TestServicesOptions; api?: Partial<Omit<ApiDeps, 'services' | 'storage' | 'bus'>> } = {},
@@ -53,15 +48,11 @@ export async function startApi(
   const server = app;
   const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
 
-  async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
-    const h: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...headers };
-    if (h.authorization === '') delete h.authorization;
-    let payload: string | undefined;
-    if (body !== undefined) {
-      payload = typeof body === 'string' && h['content-type'] !== undefined ? body : JSON.stringify(body);
-      h['content-type'] ??= 'application/json';
-    }
-    return readResponse(await fetch(base + path, { method, headers: h, ...(payload !== undefined && { body: payload }) }));
+  function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const { authorization = `Bearer ${API_KEY}`, ...rest } = headers;
+    // A string body goes out as JSON unless the test names another content type.
+    const raw = typeof body === 'string' && rest['content-type'] === undefined ? JSON.stringify(body) : body;
+    return httpCall(base, method, path, { auth: authorization, body: raw, headers: rest, ...(rest['content-type'] !== undefined && { contentType: rest['content-type'] }) });
   }
 
   return {
@@ -83,16 +74,4 @@ export async function createEndpoint(api: ApiHarness, body: Record<string, unkno
   const res = await api.call('POST', '/epr/api/v1/endpoints', { appVersion: { name: 'demo_application_v1' }, ...body });
   if (res.status !== 201) throw new Error(`create endpoint failed: ${res.status} ${res.text}`);
   return res.json;
-}
-
-/** The status, headers, body text and (when it parses) JSON of a fetch response. */
-export async function readResponse(res: Response): Promise<ApiResponse> {
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createEndpoint, startApi, type ApiHarness } from './harness.js';
 
 const EPR = '/epr/api/v1';

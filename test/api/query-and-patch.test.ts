@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { parseFilter, parseSort, toEndpointQuery } from '../../src/api/endpoint-query.js';
 import { applyJsonPatch, applyMergePatch, mergePatch } from '../../src/api/metadata-patch.js';
 import { fieldName } from '../../src/api/validation.js';

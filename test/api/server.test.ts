@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../src/core/log.js';
 import { API_KEY, startApi } from './harness.js';

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import { createApplications } from '../../src/applications/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
-import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('applications', () => {
   let t: TestServices;
@@ -102,10 +103,10 @@ describe('applications', () => {
     await assert.rejects(t.applications.getVersion('gone_v1'), { code: 'APP_VERSION_NOT_FOUND' });
     await assert.rejects(t.registry.getEndpoint(a.endpoint.endpointId, false), { code: 'ENDPOINT_NOT_FOUND' });
     await t.registry.getEndpoint(keep.endpoint.endpointId, false);
-    await waitFor(() => t.events.some((e) => e.type === 'endpoint.deleted' && e.endpointId === a.endpoint.endpointId), 'endpoint.deleted');
+    await waitFor('endpoint.deleted', () => t.events.some((e) => e.type === 'endpoint.deleted' && e.endpointId === a.endpoint.endpointId));
     await waitFor(
-      () => t.credentials.resolveToken('gone', 'gone-token').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_UNKNOWN'),
       'the token of the deleted application to be unknown',
+      () => t.credentials.resolveToken('gone', 'gone-token').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_UNKNOWN'),
     );
     await assert.rejects(t.applications.deleteApplication('gone'), { code: 'APPLICATION_NOT_FOUND' });
   });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import test from 'node:test';
+import { test } from '../helpers/test.js';
 import { packageRoot } from '../../src/platform/package-root.js';
 import { formatDependsOn, importGraph, parseDependsOn, readFolderTable } from './imports.js';
 

@@ -3,6 +3,7 @@ import type { EventBus } from '../../src/bus/bus.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 import { connectNatsBus } from '../../src/bus/nats/index.js';
 import { sharedNats } from '../helpers/engines.js';
+import { testBackendKind } from '../storage/backends.js';
 
 /** Every EventBus implementation: the conformance suite runs once per entry. */
 export interface BusBackend {
@@ -23,3 +24,8 @@ export const BUS_BACKENDS: readonly BusBackend[] = [
     },
   },
 ];
+
+/** The bus of the selected pair (TETHER_TEST_BACKEND, test/storage/backends.ts): memory with SQLite, NATS with PostgreSQL. */
+export function testBusBackend(): BusBackend {
+  return BUS_BACKENDS.find((b) => b.name === (testBackendKind() === 'postgres' ? 'nats' : 'memory'))!;
+}

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { BUS_BACKENDS } from './backends.js';
+import { waitFor } from '../helpers/wait.js';
 import { busConformance } from './conformance.js';
 
 for (const backend of BUS_BACKENDS) {
@@ -12,14 +13,6 @@ for (const backend of BUS_BACKENDS) {
 }
 
 const at = '2026-01-01T00:00:00.000Z';
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 test('nats bus: events cross nodes once each, durable ones too; a node hears its own events once', async () => {
   const backend = BUS_BACKENDS.find((b) => b.name === 'nats')!;
@@ -35,7 +28,7 @@ test('nats bus: events cross nodes once each, durable ones too; a node hears its
     await a!.publish(live);
     await a!.publish(durable);
     await b!.publish(takeover);
-    await until(() => onB.length === 3 && onA.length === 3, 'both nodes');
+    await waitFor('both nodes', () => onB.length === 3 && onA.length === 3, 10_000);
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(onA, [live, durable, takeover]);
     assert.deepEqual(new Set(onB.map((e) => e.type)), new Set(['connectivity.changed', 'token.status-changed', 'session.started']));
@@ -56,9 +49,9 @@ test('nats bus: a localOnly subscriber hears its own node\'s events, not other n
     const fromA: TetherEvent = { type: 'metadata.updated', endpointId: 'e1', applicationName: 'app', at, metadata: { a: 1 } };
     const fromB: TetherEvent = { type: 'metadata.updated', endpointId: 'e2', applicationName: 'app', at, metadata: { b: 2 } };
     await a!.publish(fromA);
-    await until(() => all.length === 1, "node A's event on node B");
+    await waitFor("node A's event on node B", () => all.length === 1, 10_000);
     await b!.publish(fromB);
-    await until(() => all.length === 2 && local.length === 1, "node B's own event");
+    await waitFor("node B's own event", () => all.length === 2 && local.length === 1, 10_000);
     assert.deepEqual(local, [fromB]);
   } finally {
     await Promise.all([a!.close(), b!.close()]);

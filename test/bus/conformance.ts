@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { EventBus, TetherEvent } from '../../src/bus/bus.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The behaviour every EventBus must have for subscribers in the same process. A NATS bus adds its
@@ -18,15 +19,6 @@ const event = (endpointId: string): TetherEvent => ({
   applicationName: 'demo_application',
   at: '2026-01-01T00:00:00.000Z',
 });
-
-/** Waits until `condition` holds, polling briefly; fails after a generous deadline instead of hanging. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 export function busConformance(name: string, open: () => Promise<OpenedBus>): void {
   async function withBus(fn: (bus: EventBus) => Promise<void>): Promise<void> {
@@ -61,7 +53,7 @@ export function busConformance(name: string, open: () => Promise<OpenedBus>): vo
           { type: 'endpoint.deleted', endpointId: 'e1', applicationName: 'app', at: '2026-01-01T00:00:04.000Z' },
         ];
         for (const e of sent) await bus.publish(e);
-        await until(() => a.length === sent.length && b.length === sent.length, 'both subscribers');
+        await waitFor('both subscribers', () => a.length === sent.length && b.length === sent.length);
         assert.deepEqual(a, sent);
         assert.deepEqual(b, sent);
       }));
@@ -73,7 +65,7 @@ export function busConformance(name: string, open: () => Promise<OpenedBus>): vo
         const published = bus.publish(event('e1'));
         assert.equal(calls, 0);
         await published;
-        await until(() => calls === 1, 'delivery');
+        await waitFor('delivery', () => calls === 1);
       }));
 
     test('a throwing handler does not affect the publisher or other handlers', () =>
@@ -85,7 +77,7 @@ export function busConformance(name: string, open: () => Promise<OpenedBus>): vo
         bus.subscribe((e) => received.push('endpointId' in e ? e.endpointId : ''));
         await bus.publish(event('e1'));
         await bus.publish(event('e2'));
-        await until(() => received.length === 2, 'the healthy handler');
+        await waitFor('the healthy handler', () => received.length === 2);
         assert.deepEqual(received, ['e1', 'e2']);
       }));
 
@@ -98,16 +90,16 @@ export function busConformance(name: string, open: () => Promise<OpenedBus>): vo
         const unsubscribeTwin = bus.subscribe(handler);
         bus.subscribe((e) => kept.push('endpointId' in e ? e.endpointId : ''));
         await bus.publish(event('e1'));
-        await until(() => kept.length === 1, 'first event');
+        await waitFor('first event', () => kept.length === 1);
         assert.deepEqual(removed, ['e1', 'e1']);
         unsubscribe();
         unsubscribe();
         await bus.publish(event('e2'));
-        await until(() => kept.length === 2, 'second event');
+        await waitFor('second event', () => kept.length === 2);
         assert.deepEqual(removed, ['e1', 'e1', 'e2']);
         unsubscribeTwin();
         await bus.publish(event('e3'));
-        await until(() => kept.length === 3, 'third event');
+        await waitFor('third event', () => kept.length === 3);
         assert.deepEqual(removed, ['e1', 'e1', 'e2']);
       }));
 

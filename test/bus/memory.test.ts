@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 
 // The conformance suite runs on every bus from conformance.test.ts (backends.ts).

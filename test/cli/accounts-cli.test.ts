@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
 import { http, signIn } from '../accounts/helpers.js';
-import { createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -36,7 +37,8 @@ function tether(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: stri
   });
 }
 
-test('tether device waits for the reply by default and exits 1 with the reason when the token is refused', async (t) => {
+// Longer than the 30 s default: a `tether start` process and several CLI processes, each a cold Node start.
+test('tether device waits for the reply by default and exits 1 with the reason when the token is refused', { timeout: 120_000 }, async (t) => {
   const running = await start(t, await testConfig(tempDir(t)));
   const device = (token: string, extra: string[] = []) => tether(['device', '--token', token, '--host', '127.0.0.1', '--port', String(running.mqttPort), ...extra]);
   const { endpointId, token } = await createEndpoint(running);
@@ -68,7 +70,8 @@ test('tether device waits for the reply by default and exits 1 with the reason w
   assert.equal((await device(token, ['--no-wait', '--request-id', '3'])).code, 1);
 });
 
-test('tether admin reset-password works offline on the data dir, generated or from stdin, and ends sessions of a running server', async (t) => {
+// Longer than the 30 s default: `tether start` twice and several CLI processes, each a cold Node start.
+test('tether admin reset-password works offline on the data dir, generated or from stdin, and ends sessions of a running server', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const config = await testConfig(dir, [], { TETHER_ADMIN_PASSWORD: 'first-password' });
   const first = await startTether(config, { logger: silentLogger });
@@ -106,7 +109,8 @@ test('tether admin reset-password works offline on the data dir, generated or fr
   assert.equal(audit[0]!.actor.kind, 'cli');
 });
 
-test('tether users and endpoints export/import over REST; API commands honour TETHER_HOST and TETHER_HTTP_PORT', async (t) => {
+// Longer than the 30 s default: about twenty CLI processes, each a cold Node start on a shared machine.
+test('tether users and endpoints export/import over REST; API commands honour TETHER_HOST and TETHER_HTTP_PORT', { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const running = await start(t, await testConfig(dir));
   const env = { TETHER_HTTP_PORT: String(running.httpPort), TETHER_HOST: '127.0.0.1', TETHER_DATA_DIR: dir };
@@ -156,7 +160,8 @@ test('tether users and endpoints export/import over REST; API commands honour TE
   assert.match(failing.stderr, /line 2: ENDPOINT_CONFLICT/);
 });
 
-test('tether admin reset-password works on the PostgreSQL database of a cluster (TETHER_DATABASE_URL), ending the user\'s sessions', async (t) => {
+// Longer than the 30 s default: a Tether node on PostgreSQL and NATS, and CLI processes beside it.
+test('tether admin reset-password works on the PostgreSQL database of a cluster (TETHER_DATABASE_URL), ending the user\'s sessions', { timeout: 120_000 }, async (t) => {
   const { freshDatabase } = await import('../helpers/engines.js');
   const { openPostgresAccountStorage } = await import('../../src/storage/postgres/accounts.js');
   const database = await freshDatabase();

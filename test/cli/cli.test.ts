@@ -1,12 +1,13 @@
 /** The built `tether` command as a user runs it: child processes, real ports, a temp data dir. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { assertOneLineError, startServer, tempDir, tether } from './helpers.js';
 
-test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', async (t) => {
+// Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
+test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', { timeout: 120_000 }, async (t) => {
   const dataDir = tempDir(t);
   const server = await startServer(t, dataDir);
   const banner = server.stdout();
@@ -73,8 +74,9 @@ test('start, endpoints create/list/get, device, tokens, then SIGTERM exits 0', a
   assert.match(server.stdout(), /Stopped\./);
 });
 
-test('a second start on the same data dir does not print the admin API key again', async (t) => {
-  const dataDir = tempDir(t);
+// Longer than the 30 s default: two `tether start` processes one after the other.
+test('a second start on the same data dir does not print the admin API key again', { timeout: 120_000 }, async (t) => {
+  const dataDir = tempDir(t, 'tether-cli-');
   const first = await startServer(t, dataDir);
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0);
@@ -89,7 +91,7 @@ test('a second start on the same data dir does not print the admin API key again
 });
 
 test('start-up errors are one line with exit code 1', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.after(() => blocker.close());
@@ -104,7 +106,7 @@ test('start-up errors are one line with exit code 1', async (t) => {
 });
 
 test('client commands fail in one line when the server or key is missing', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = tempDir(t, 'tether-cli-');
   const port = await new Promise<number>((resolve) => {
     const probe = net.createServer().listen(0, '127.0.0.1', () => {
       const { port: p } = probe.address() as net.AddressInfo;

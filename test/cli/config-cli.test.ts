@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { assertOneLineError, setup, tether } from './helpers.js';
 
 test('tether config set, get, delete and statuses, for an endpoint, a default and a named configuration', async (t) => {

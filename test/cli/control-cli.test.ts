@@ -3,8 +3,8 @@
  * real `tether start` with its admin API key.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { waitFor } from '../helpers/services.js';
+import { test } from '../helpers/test.js';
+import { waitFor } from '../helpers/wait.js';
 import { assertOneLineError, background, setup, tether } from './helpers.js';
 
 test('tether device --observe gets a configuration set over REST and reports it applied, answers echo and reboot, and 501 for the rest', async (t) => {
@@ -22,10 +22,10 @@ test('tether device --observe gets a configuration set over REST and reports it 
   assert.match(device.output(), /INFO: Config: \{"interval":5\}/);
   await device.waitFor(new RegExp(`Reported configuration applied on kp1/demo_application_v1/cmx/${token}/applied/json/\\d+: \\{"configId":"${configId}","statusCode":200`), 'the applied report');
   let statuses = '';
-  await waitFor(async () => {
+  await waitFor('status APPLIED', async () => {
     statuses = (await tether(['config', 'statuses', '--endpoint', endpointId, ...api])).stdout;
     return new RegExp(`default\\s+${configId}\\s+APPLIED\\s+\\S+\\s+\\S+\\s+200`).test(statuses);
-  }, 'status APPLIED', 10_000);
+  }, 10_000);
 
   // echo over Kaa's CEX path: the device answers within awaitTimeout, so 200 with its result.
   const echoed = await rest<{ status: string; statusCode: number; responsePayload: unknown }>('POST', `/cex/api/v1/endpoints/${endpointId}/commands/echo?awaitTimeout=10`, { hello: 'device' });

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asJson, httpCall } from '../helpers/http.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -73,11 +74,7 @@ export async function startServer(t: { after(fn: () => unknown): void }, dataDir
   return { child, mqttPort: Number(mqtt[1]), httpPort: Number(http[1]), stdout: () => out, exited };
 }
 
-export function tempDir(t: { after(fn: () => unknown): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-cli-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir };
 
 export interface Background {
   output: () => string;
@@ -143,13 +140,8 @@ export async function setup(t: { after(fn: () => unknown): void }): Promise<Setu
   const key = fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim();
   const base = `http://127.0.0.1:${server.httpPort}`;
   const rest = async <T>(method: string, route: string, body?: unknown) => {
-    const response = await fetch(`${base}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+    const reply = await httpCall(base, method, route, { auth: key, body: asJson(body) });
+    return { status: reply.status, body: reply.json as T };
   };
   const createEndpoint = async () => {
     const created = await rest<{ endpointId: string; token: string }>('POST', '/epr/api/v1/endpoints', { appVersion: { name: 'demo_application_v1' } });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createApiServer } from '../../src/api/index.js';
 import { createClientAuth } from '../../src/client-auth/index.js';
 import type { ClientAuthService } from '../../src/client-auth/index.js';
 import { runCli } from '../../src/cli/run.js';
 import { silentLogger } from '../../src/core/log.js';
-import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { createTestServices } from '../helpers/services.js';
+import { asJson, httpCall } from '../helpers/http.js';
 import type { TestServices } from '../helpers/services.js';
 import { APPS } from './harness.js';
 
@@ -25,7 +25,7 @@ interface Api {
 
 async function startApi(): Promise<Api> {
   const services = await createTestServices({ declare: APPS });
-  const store = await openSqliteClientCredentialStore({ file: services.file });
+  const store = await services.place.openCredentials();
   const clientAuth = createClientAuth({ store, bus: services.bus, applications: services.applications, registry: services.registry });
   const app = await createApiServer({ services, storage: services.storage, bus: services.bus, logger: silentLogger, adminApiKey: API_KEY, clientAuth });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -34,15 +34,7 @@ async function startApi(): Promise<Api> {
     base,
     services,
     clientAuth,
-    async call(method, path, body) {
-      const res = await fetch(base + path, {
-        method,
-        headers: { authorization: `Bearer ${API_KEY}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, text, json: text === '' ? undefined : JSON.parse(text) };
-    },
+    call: (method, path, body) => httpCall(base, method, path, { auth: API_KEY, body: asJson(body) }),
     async close() {
       await app.close();
       clientAuth.close();

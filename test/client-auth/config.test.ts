@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { loadConfig } from '../../src/config/index.js';
 
 test('config: client authentication is anonymous by default; mode from flag, env or file; per-application modes from the file', async () => {

@@ -4,7 +4,6 @@ import { createClientAuth, createMqttClientAuth } from '../../src/client-auth/in
 import type { ClientAuthConfig, ClientAuthService } from '../../src/client-auth/index.js';
 import type { DeclaredApplication } from '../../src/core/services.js';
 import type { ClientCredentialStore } from '../../src/storage/storage.js';
-import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import type { MqttServer } from '../../src/transport/index.js';
 import { createTestServices } from '../helpers/services.js';
@@ -13,7 +12,6 @@ import { createRecordingLogger } from '../transport/harness.js';
 import type { LogRecord } from '../transport/harness.js';
 
 export { Inbox, kpTopic, request } from '../transport/harness.js';
-export { waitFor } from '../helpers/services.js';
 
 export const APPS: DeclaredApplication[] = [
   { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx'] }] },
@@ -36,7 +34,7 @@ export interface AuthHarness {
 export async function startAuthHarness(config?: ClientAuthConfig): Promise<AuthHarness> {
   const services = await createTestServices({ declare: APPS });
   const logger = createRecordingLogger();
-  const store = await openSqliteClientCredentialStore({ file: services.file });
+  const store = await services.place.openCredentials();
   const clientAuth = createClientAuth({
     store, bus: services.bus, applications: services.applications, registry: services.registry, logger,
     ...(config !== undefined && { config }),

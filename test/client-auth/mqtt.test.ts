@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { Inbox, connect, endpoint, kpTopic, refusedCode, request, startAuthHarness, waitFor } from './harness.js';
+import { test } from '../helpers/test.js';
+import { Inbox, connect, endpoint, kpTopic, refusedCode, request, startAuthHarness } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -86,12 +87,12 @@ test('revoking or suspending a credential disconnects the sessions authenticated
     first.on('close', () => closed++);
     second.on('close', () => closed++);
     await h.clientAuth.changeStatus(a.credential.credentialId, 'revoke');
-    await waitFor(() => closed >= 2 && !first.connected && !second.connected, 'both sessions closed');
+    await waitFor('both sessions closed', () => closed >= 2 && !first.connected && !second.connected);
     assert.ok(bystander.connected);
     assert.ok(h.logs.some((r) => r.msg === 'closing session' && r.fields['reason'] === 'client credential revoked'));
     const b = (await h.clientAuth.listCredentials('demo_application')).find((c) => c.username === 'b')!;
     await h.clientAuth.changeStatus(b.credentialId, 'suspend');
-    await waitFor(() => !bystander.connected, 'the suspended credential\'s session closed');
+    await waitFor('the suspended credential\'s session closed', () => !bystander.connected);
   } finally {
     await h.close();
   }
@@ -153,7 +154,7 @@ test('gateway binding: a bound credential may use tokens of its endpoints only; 
     assert.deepEqual(await h.services.registry.getMetadata(notBound.endpointId, 'operator'), {});
 
     await h.clientAuth.bindEndpoints(credential.credentialId, [bound.endpointId, notBound.endpointId]);
-    await waitFor(() => !gw.connected, 'the session ended after re-binding');
+    await waitFor('the session ended after re-binding', () => !gw.connected);
     const again = await connect(h, { username: 'gateway', password: PASSWORD });
     const inbox2 = new Inbox(again);
     await again.subscribeAsync(`${kpTopic(notBound.token, 'update/keys')}/#`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import Database from 'better-sqlite3';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';

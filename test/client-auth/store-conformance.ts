@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { ClientCredentialRecord } from '../../src/core/types.js';
 import type { ClientCredentialStore } from '../../src/storage/storage.js';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { admit } from '../../src/client-auth/policy.js';
 import { hashPassword, verifyPassword } from '../../src/client-auth/password.js';
 import { VerifyCache } from '../../src/client-auth/verify-cache.js';
 import type { ClientIdentity } from '../../src/client-auth/types.js';
 import { isTetherError } from '../../src/core/errors.js';
+import { createTestClock } from '../helpers/clock.js';
 
-const clock = { now: () => now, iso: () => new Date(now).toISOString() };
-let now = 1_000_000;
+const clock = createTestClock(1_000_000);
 
 test('scrypt hashes are salted and verify only the right password', async () => {
   const a = await hashPassword('pass-word-1');
@@ -38,7 +38,7 @@ test('the verification cache runs the check once per credential and password, ex
   cache.invalidate('c1');
   assert.equal(await cache.check('c1', 'pw', verify(true)), true);
   assert.equal(runs, 4);
-  now += 1001;
+  clock.advance(1001);
   assert.equal(await cache.check('c1', 'pw', verify(true)), true);
   assert.equal(runs, 5);
 });

@@ -4,14 +4,15 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { setPeer, tlsPeer } from '../../src/transport/peer.js';
 import { generateTestPki } from '../helpers/certs.js';
 import type { TestPki } from '../helpers/certs.js';
-import { Inbox, connect, endpoint, kpTopic, refusedCode, request, startAuthHarness, waitFor } from './harness.js';
+import { Inbox, connect, endpoint, kpTopic, refusedCode, request, startAuthHarness } from './harness.js';
 import type { AuthHarness } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Mutual TLS in front of the MQTT core, as the TLS listener does it: the client certificate is
@@ -73,7 +74,7 @@ test('x509: a registered certificate connects; unknown, foreign-CA, missing and 
     assert.equal(await refusedCode(h), 5);
 
     await h.clientAuth.changeStatus(credential.credentialId, 'revoke');
-    await waitFor(() => !device.connected, 'the revoked certificate\'s session ended');
+    await waitFor('the revoked certificate\'s session ended', () => !device.connected);
     assert.equal(await refusedCode(h, tlsOptions(pki, pki.client), front.url), 5);
 
     const reasons = h.logs.filter((r) => r.msg?.startsWith('client authentication failed')).map((r) => r.fields['reason']);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
-import { startTestCluster } from './harness.js';
+import { asJson, httpCall, type Reply as Answer } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
+import { openFeed, startTestCluster } from './harness.js';
 
 /**
  * Two `tether start` processes on one PostgreSQL and one NATS share their accounts: users, API
@@ -13,25 +15,9 @@ const ADMIN_PASSWORD = 'cluster-accounts-password';
 // How long a revoke on one node may take to be refused on another (it is immediate: nothing is cached).
 const REFUSED_WITHIN_MS = 5000;
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-  headers: Headers;
-}
-
 /** `auth`: a bearer key, or `cookie=<name=value>`. */
-async function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = auth.startsWith('cookie=') ? { cookie: auth.slice('cookie='.length) } : { authorization: `Bearer ${auth}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
-    method,
-    headers,
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+function call(node: TetherNode, method: string, route: string, auth: string, body?: unknown): Promise<Answer> {
+  return httpCall(node, method, route, { auth, body: asJson(body) });
 }
 
 async function signIn(node: TetherNode, username: string, password: string): Promise<string> {
@@ -45,16 +31,7 @@ async function signIn(node: TetherNode, username: string, password: string): Pro
   return `cookie=${(response.headers.get('set-cookie') ?? '').split(';')[0]!}`;
 }
 
-async function statusWithin(deadlineMs: number, expected: number, what: string, request: () => Promise<Answer>): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  let last = await request();
-  while (last.status !== expected) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${deadlineMs} ms waiting for ${what}: still ${last.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await request();
-  }
-}
-
+// Longer than the 30 s default: it starts two Tether processes and their PostgreSQL and NATS.
 test('two nodes, one set of accounts: users, API keys, sessions, audit and history made on one node hold on the other', { timeout: 120_000 }, async (t) => {
   const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-cluster-accounts-' });
   const start = cluster.start;
@@ -74,15 +51,15 @@ test('two nodes, one set of accounts: users, API keys, sessions, audit and histo
   assert.deepEqual((await call(node2, 'GET', '/dashboard/api/me', onNode1)).json, { signedIn: true, username: 'alice', role: 'operator' });
   assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', onNode1)).status, 200);
   assert.equal((await call(node1, 'POST', '/dashboard/api/sign-out', onNode1)).status, 204);
-  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session signed out on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode1));
+  await waitFor('node 2 to refuse the session signed out on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode1), { until: (r) => r.status === 401, timeoutMs: REFUSED_WITHIN_MS });
   assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', onNode2)).status, 200, 'her other session goes on');
 
   // A password reset on node 1 ends her sessions on node 2; deleting her on node 1 ends the new one.
   assert.equal((await call(node1, 'PUT', '/api/v1/users/alice/password', ADMIN_API_KEY, { password: 'alice-password-2' })).status, 200);
-  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session after the password reset on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode2));
+  await waitFor('node 2 to refuse the session after the password reset on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', onNode2), { until: (r) => r.status === 401, timeoutMs: REFUSED_WITHIN_MS });
   const again = await signIn(node2, 'alice', 'alice-password-2');
   assert.equal((await call(node1, 'DELETE', '/api/v1/users/alice', ADMIN_API_KEY)).status, 204);
-  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the session of the user deleted on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', again));
+  await waitFor('node 2 to refuse the session of the user deleted on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', again), { until: (r) => r.status === 401, timeoutMs: REFUSED_WITHIN_MS });
 
   // An API key created on node 1 works on node 2; revoked on node 1, node 2 refuses it.
   const created = await call(node1, 'POST', '/api/v1/api-keys', ADMIN_API_KEY, { name: 'ci', role: 'operator' });
@@ -91,7 +68,7 @@ test('two nodes, one set of accounts: users, API keys, sessions, audit and histo
   assert.equal((await call(node2, 'GET', '/epr/api/v1/endpoints', apiKey)).status, 200);
   assert.equal((await call(node1, 'DELETE', `/api/v1/api-keys/${created.json.keyId}`, ADMIN_API_KEY)).status, 200);
   const revokedAt = Date.now();
-  await statusWithin(REFUSED_WITHIN_MS, 401, 'node 2 to refuse the key revoked on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', apiKey));
+  await waitFor('node 2 to refuse the key revoked on node 1', () => call(node2, 'GET', '/epr/api/v1/endpoints', apiKey), { until: (r) => r.status === 401, timeoutMs: REFUSED_WITHIN_MS });
   t.diagnostic(`revoked key refused on node 2 ${Date.now() - revokedAt} ms after the revoke on node 1`);
 
   // One audit log: node 1's changes are listed by node 2.
@@ -100,17 +77,18 @@ test('two nodes, one set of accounts: users, API keys, sessions, audit and histo
   for (const action of ['user.create', 'user.delete', 'api-key.create', 'api-key.revoke']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
 
   // One metadata history, each change once: node 2 hears node 1's change over the bus but does not record it again.
+  const feed = await openFeed(node2, ADMIN_PASSWORD);
   const endpoint = await call(node1, 'POST', '/epr/api/v1/endpoints', ADMIN_API_KEY, { appVersion: { name: 'demo_application_v1' }, metadata: { a: 1 } });
   assert.equal(endpoint.status, 201);
   const endpointId: string = endpoint.json.endpointId;
   assert.equal((await call(node1, 'PUT', `/epr/api/v1/endpoints/${endpointId}/metadata`, ADMIN_API_KEY, { a: 2 })).status, 200);
-  const history = () => call(node2, 'GET', `/api/v1/endpoints/${endpointId}/metadata-history`, ADMIN_API_KEY);
-  const deadline = Date.now() + 10_000;
-  while ((await history()).json.content.length < 1) {
-    if (Date.now() > deadline) assert.fail('timed out waiting for node 1 to write the metadata history');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  // Both nodes write history once a second: after two more seconds, any copy by node 2 would be there.
-  await new Promise((resolve) => setTimeout(resolve, 2500));
-  assert.deepEqual((await history()).json.content.map((h: { metadata: unknown }) => h.metadata), [{ a: 2 }]);
+  // Each node writes what it recorded before it answers a history query (and once a second anyway):
+  // asking node 1 writes its version; asking node 2 after it has heard the change (its live feed shows
+  // it: one NATS subscription feeds every handler of a node, the history recorder included) writes a
+  // copy, if node 2 made one. No sleeping for the flush timer.
+  const historyOn = (node: TetherNode) => call(node, 'GET', `/api/v1/endpoints/${endpointId}/metadata-history`, ADMIN_API_KEY);
+  await waitFor('node 1 to write the metadata history', () => historyOn(node1), { until: (r) => r.json.content.length >= 1, timeoutMs: 10_000 });
+  await waitFor('node 2 to hear the change', () => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === endpointId && JSON.stringify(e.metadata) === '{"a":2}'), 10_000);
+  feed.close();
+  assert.deepEqual((await historyOn(node2)).json.content.map((h: { metadata: unknown }) => h.metadata), [{ a: 2 }]);
 });

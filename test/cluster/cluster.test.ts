@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
-import { startTestCluster } from './harness.js';
+import { asJson, httpOk } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
+import { openFeed, startTestCluster } from './harness.js';
 
 /**
  * Three `tether start` processes on one PostgreSQL and one NATS, as an operator runs them:
@@ -16,64 +18,10 @@ const ADMIN_API_KEY = 'cluster-test-admin-key-0123456789';
 const ADMIN_PASSWORD = 'cluster-test-password';
 const APP_VERSION = 'demo_application_v1';
 
-async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
+  return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body: asJson(body) });
 }
 
-async function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route} on ${node.nodeId}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-interface FeedEvent {
-  type: string;
-  endpointId: string;
-  connected?: boolean;
-}
-
-/** The dashboard's live feed (SSE) on `node`, signed in as the admin. */
-async function openFeed(node: TetherNode): Promise<{ events: FeedEvent[]; close: () => void }> {
-  const signIn = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/sign-in`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  assert.equal(signIn.status, 200, await signIn.clone().text());
-  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const controller = new AbortController();
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/events?applicationName=demo_application`, {
-    headers: { cookie },
-    signal: controller.signal,
-  });
-  assert.equal(response.status, 200);
-  const events: FeedEvent[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        for (const line of block.split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as FeedEvent);
-      }
-    }
-  })().catch(() => undefined);
-  return { events, close: () => controller.abort() };
-}
 
 interface Device {
   client: MqttClient;
@@ -116,6 +64,7 @@ function pump(device: Device, token: string, startSeq: number, stopAt: () => boo
   })();
 }
 
+// Longer than the 30 s default: three Tether processes, one of them SIGKILLed and restarted.
 test('three nodes, one platform: revoke across nodes, live feed across nodes, a SIGKILLed node loses nothing acknowledged', { timeout: 180_000 }, async (t) => {
   const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-cluster-' });
   const { start, nodes } = cluster;
@@ -129,7 +78,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
     assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { storage: 'ok', bus: 'ok' });
   }
 
-  const feed = await openFeed(node3);
+  const feed = await openFeed(node3, ADMIN_PASSWORD);
   t.after(() => feed.close());
 
   // Endpoints created through node 2 are used on node 1: one storage.
@@ -139,9 +88,9 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   // A device on node 1 shows up online in node 3's live feed.
   const device = await connectDevice(node1.mqttPort, 'device-main');
   let pumping = pump(device, main.token, 0, () => false);
-  await waitFor(() => device.acked >= 3, 15_000, 'first updates acknowledged by node 1');
-  await waitFor(() => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true), 15_000, "node 3's feed to show node 1's device online");
-  await waitFor(() => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === main.endpointId), 15_000, "node 3's feed to show node 1's device's updates");
+  await waitFor('first updates acknowledged by node 1', () => device.acked >= 3, 15_000);
+  await waitFor("node 3's feed to show node 1's device online", () => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true), 15_000);
+  await waitFor("node 3's feed to show node 1's device's updates", () => feed.events.some((e) => e.type === 'metadata.updated' && e.endpointId === main.endpointId), 15_000);
 
   // A token revoked through node 2's REST ends the session on node 1.
   const other = await connectDevice(node1.mqttPort, 'device-doomed');
@@ -150,10 +99,10 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   const tokens = await api<{ content?: Array<{ tokenId: string }> } | Array<{ tokenId: string }>>(node2, 'GET', `/cm/api/v1/endpoints/${doomed.endpointId}/tokens`);
   const tokenId = (Array.isArray(tokens) ? tokens : tokens.content ?? [])[0]!.tokenId;
   await api(node2, 'POST', `/cm/api/v1/endpoints/${doomed.endpointId}/tokens/${tokenId}/revoke`);
-  await waitFor(() => other.closed, 15_000, 'the session on node 1 to end after the revoke on node 2');
+  await waitFor('the session on node 1 to end after the revoke on node 2', () => other.closed, 15_000);
 
   // Node 1 dies without a word. Everything it acknowledged is stored.
-  await waitFor(() => device.acked >= 20, 20_000, 'more updates acknowledged by node 1');
+  await waitFor('more updates acknowledged by node 1', () => device.acked >= 20, 20_000);
   await node1.stop('SIGKILL');
   nodes.splice(nodes.indexOf(node1), 1);
   await pumping;
@@ -163,7 +112,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
 
   // A survivor notices the lapsed lease: the endpoint goes disconnected within 30 s, seen from node 3.
   const killedAt = Date.now();
-  await waitFor(() => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === false), 30_000, 'the endpoint to go disconnected');
+  await waitFor('the endpoint to go disconnected', () => feed.events.some((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === false), 30_000);
   t.diagnostic(`disconnected ${Date.now() - killedAt} ms after SIGKILL`);
   assert.equal((await api<{ connected: boolean }>(node2, 'GET', `/epr/api/v1/endpoints/${main.endpointId}`)).connected, false);
 
@@ -174,9 +123,9 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
   pumping = pump(again, main.token, device.sent, () => again.acked >= device.sent + 10);
   await pumping;
   await waitFor(
+    'the endpoint to be connected again (through node 2)',
     () => feed.events.filter((e) => e.type === 'connectivity.changed' && e.endpointId === main.endpointId && e.connected === true).length > onlineBefore,
     15_000,
-    'the endpoint to be connected again (through node 2)',
   );
   const endpoint = await api<{ connected: boolean; metadata: { seq: number } }>(node3, 'GET', `/epr/api/v1/endpoints/${main.endpointId}?include=metadata`);
   assert.equal(endpoint.connected, true);
@@ -184,7 +133,7 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
 
   // Takeover across nodes: the same client ID connecting to node 3 ends its session on node 2.
   const moved = await connectDevice(node3.mqttPort, 'device-main');
-  await waitFor(() => again.closed, 15_000, 'the session on node 2 to end when its client ID connects to node 3');
+  await waitFor('the session on node 2 to end when its client ID connects to node 3', () => again.closed, 15_000);
   assert.equal(moved.closed, false);
 
   // Operations: liveness, metrics labelled by node, and no dashboard page for unknown paths.
@@ -209,5 +158,5 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
     const response = await fetch(`http://127.0.0.1:${node2.httpPort}/epr/api/v1/endpoints/${main.endpointId}`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` } });
     assert.equal(response.status, 404);
   });
-  await waitFor(() => moved.closed, 15_000, 'the session on node 3 to end after the endpoint was deleted on node 2');
+  await waitFor('the session on node 3 to end after the endpoint was deleted on node 2', () => moved.closed, 15_000);
 });

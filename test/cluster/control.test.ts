@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { asJson, httpCall } from '../helpers/http.js';
+import { waitFor, within } from '../helpers/wait.js';
 import { startTestCluster } from './harness.js';
 
 /**
@@ -16,26 +18,10 @@ const ADMIN_API_KEY = 'cluster-control-admin-key-0123456789';
 const ADMIN_PASSWORD = 'cluster-control-password';
 const APP_VERSION = 'demo_application_v1';
 
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, deadlineMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function api(node: TetherNode, method: string, route: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${node.httpPort}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route} on ${node.nodeId}: ${response.status} ${text}`);
-  return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+  const reply = await httpCall(node, method, route, { auth: ADMIN_API_KEY, body: asJson(body), timeoutMs: 15_000 });
+  assert.ok(reply.status >= 200 && reply.status < 300, `${method} ${route} on ${node.nodeId}: ${reply.status} ${reply.text}`);
+  return { status: reply.status, body: (reply.json ?? {}) as Record<string, unknown> };
 }
 
 interface Device {
@@ -60,23 +46,14 @@ async function connectDevice(node: TetherNode, clientId: string): Promise<Device
   return device;
 }
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** QoS 1: resolves once the server acknowledged (for a result: stored it). */
 async function publish(device: Device, topic: string, payload: unknown): Promise<void> {
-  await within(device.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }), 10_000, `PUBACK for ${topic.split('/').slice(2, 3).concat(topic.split('/').slice(4)).join('/')}`);
+  await within(`PUBACK for ${topic.split('/').slice(2, 3).concat(topic.split('/').slice(4)).join('/')}`, device.client.publishAsync(topic, JSON.stringify(payload), { qos: 1 }), 10_000);
 }
 
 /** The first message on `topic` after index `from` of the device's log. */
 function messageOn(device: Device, topic: string, from = 0): Promise<unknown> {
-  return waitFor(() => device.messages.slice(from).find((m) => m.topic === topic)?.payload, 15_000, `a message on ${topic.replace(/\/[^/]+\/(command|result|config)/, '/<token>/$1')}`);
+  return waitFor(`a message on ${topic.replace(/\/[^/]+\/(command|result|config)/, '/<token>/$1')}`, () => device.messages.slice(from).find((m) => m.topic === topic)?.payload, { until: (payload) => payload !== undefined, timeoutMs: 15_000 });
 }
 
 test('two nodes: a command and a configuration sent through node A reach a device on node B; a command sent while it was offline reaches it on node A', { timeout: 180_000 }, async (t) => {
@@ -114,7 +91,7 @@ test('two nodes: a command and a configuration sent through node A reach a devic
   assert.deepEqual(config, { configId: stored.configId, config: { mode: 'eco' } });
 
   // The device leaves node B; a command sent meanwhile waits in the shared store.
-  await within(device.client.endAsync(), 10_000, 'disconnecting from node B');
+  await within('disconnecting from node B', device.client.endAsync(), 10_000);
   const offline = await api(nodeB, 'POST', `/cex/api/v1/endpoints/${endpointId}/commands/reboot?awaitTimeout=0`, { delay: 9 });
   assert.equal(offline.status, 202);
   assert.equal(offline.body.status, 'PENDING');

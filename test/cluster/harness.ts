@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,4 +36,44 @@ export async function startTestCluster(
       return node;
     },
   };
+}
+
+export interface FeedEvent {
+  type: string;
+  endpointId: string;
+  connected?: boolean;
+  metadata?: unknown;
+}
+
+/** The dashboard's live feed (SSE) on `node`, signed in as the admin; `close` ends it. */
+export async function openFeed(node: TetherNode, adminPassword: string): Promise<{ events: FeedEvent[]; close: () => void }> {
+  const signIn = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: adminPassword }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(signIn.status, 200, await signIn.clone().text());
+  const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const controller = new AbortController();
+  const response = await fetch(`http://127.0.0.1:${node.httpPort}/dashboard/api/events?applicationName=demo_application`, {
+    headers: { cookie },
+    signal: controller.signal,
+  });
+  assert.equal(response.status, 200);
+  const events: FeedEvent[] = [];
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        for (const line of block.split('\n')) if (line.startsWith('data: ')) events.push(JSON.parse(line.slice(6)) as FeedEvent);
+      }
+    }
+  })().catch(() => undefined);
+  return { events, close: () => controller.abort() };
 }

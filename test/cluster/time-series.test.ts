@@ -8,16 +8,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { silentLogger } from '../../src/core/log.js';
 import { type RunningTether, startTether } from '../../src/platform/tether.js';
 import { freshDatabase, sharedNats } from '../helpers/engines.js';
-import { api, createEndpoint, eventually, testConfig } from '../platform/helpers.js';
+import { api, createEndpoint, testConfig } from '../platform/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
 
+// Longer than the 30 s default: it starts two Tether processes and their PostgreSQL and NATS.
 test('PostgreSQL cluster: a DCX batch on node A gets its /status, and node B serves the point over EPTS and hears it live', { timeout: 120_000 }, async (t) => {
   const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-ts-cluster-'));
@@ -50,7 +52,7 @@ test('PostgreSQL cluster: a DCX batch on node A gets its /status, and node B ser
   const timestamp = Date.UTC(2026, 11, 1, 2, 0, 0);
   const topic = `kp1/demo_application_v1/dcx/${token}/json/42`;
   await client.publishAsync(topic, JSON.stringify([{ timestamp, temperature: 98 }]), { qos: 1 });
-  await eventually('the /status reply from node A', async () => replies, (r) => r.length > 0, 10_000);
+  await waitFor('the /status reply from node A', async () => replies, { until: (r) => r.length > 0, timeoutMs: 10_000 });
   assert.deepEqual(replies, [`${topic}/status`]);
 
   const query = `endpointId=${endpointId}&timeSeriesName=auto~temperature&fromDate=${new Date(timestamp - 60_000).toISOString()}&toDate=${new Date(timestamp + 60_000).toISOString()}`;
@@ -60,10 +62,9 @@ test('PostgreSQL cluster: a DCX batch on node A gets its /status, and node B ser
   const config = await api<Record<string, Array<{ name: string }>>>(nodeB, 'GET', '/epts/api/v1/time-series/config?applicationNames=demo_application');
   assert.ok(config.body['demo_application']!.some((s) => s.name === 'auto~temperature'));
 
-  await eventually(
+  await waitFor(
     "node A's live event on node B's bus",
     async () => heardOnB.filter((e) => e.type === 'time-series.appended' && e.endpointId === endpointId),
-    (events) => events.some((e) => e.type === 'time-series.appended' && e.latest['auto~temperature']?.values['value'] === 98),
-    10_000,
+    { until: (events) => events.some((e) => e.type === 'time-series.appended' && e.latest['auto~temperature']?.values['value'] === 98), timeoutMs: 10_000 },
   );
 });

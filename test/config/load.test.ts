@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,12 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-config-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../helpers/tmp.js';
 
 /** Resolves with the rejection's message after checking it is a one-line CONFIG_INVALID error. */
 async function failure(promise: Promise<unknown>): Promise<string> {
@@ -27,7 +22,7 @@ async function failure(promise: Promise<unknown>): Promise<string> {
 }
 
 test('defaults apply when nothing is set', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const config = await loadConfig([], {}, { cwd });
   assert.deepEqual(config, {
     host: '0.0.0.0',
@@ -44,7 +39,7 @@ test('defaults apply when nothing is set', async (t) => {
 });
 
 test('flags win over environment, environment over file, file over defaults', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const file = path.join(dir, 'tether.yaml');
   fs.writeFileSync(file, 'mqttPort: 1001\nhttpPort: 1002\nhost: 127.0.0.1\nlogLevel: debug\n');
   const env = { TETHER_CONFIG: file, TETHER_MQTT_PORT: '2001', TETHER_HTTP_PORT: '2002' };
@@ -65,14 +60,14 @@ test('flags win over environment, environment over file, file over defaults', as
 });
 
 test('an empty environment variable counts as unset', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const config = await loadConfig([], { TETHER_MQTT_PORT: '', TETHER_HOST: '' }, { cwd });
   assert.equal(config.mqttPort, 1883);
   assert.equal(config.host, '0.0.0.0');
 });
 
 test('JSON, .yml and empty config files are read; secrets come from env or file', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const json = path.join(dir, 'tether.json');
   fs.writeFileSync(json, JSON.stringify({ httpPort: 9090, storage: { synchronous: 'normal' }, adminApiKey: 'k'.repeat(20) }));
   const fromJson = await loadConfig(['--config', json], {}, { cwd: dir });
@@ -94,7 +89,7 @@ test('JSON, .yml and empty config files are read; secrets come from env or file'
 });
 
 test('a relative dataDir in the file is relative to the file; flags and env are relative to cwd', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   fs.mkdirSync(path.join(dir, 'etc'));
   const file = path.join(dir, 'etc', 'tether.yaml');
   fs.writeFileSync(file, 'dataDir: ../var/tether\n');
@@ -105,7 +100,7 @@ test('a relative dataDir in the file is relative to the file; flags and env are 
 });
 
 test('declared applications are merged with the default demo application', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const file = path.join(dir, 'tether.yaml');
   fs.writeFileSync(
     file,
@@ -131,7 +126,7 @@ test('declared applications are merged with the default demo application', async
 });
 
 test('an application declared with the default name replaces the default entry', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const file = path.join(dir, 'tether.json');
   const demo = { name: 'demo_application', versions: [{ name: 'demo_application_v2', extensions: ['epmx'] }] };
   fs.writeFileSync(file, JSON.stringify({ applications: [demo] }));
@@ -139,7 +134,7 @@ test('an application declared with the default name replaces the default entry',
 });
 
 test('invalid flag values name the flag and what is allowed', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const port = await failure(loadConfig(['--mqtt-port', 'abc'], {}, { cwd }));
   assert.match(port, /--mqtt-port "abc"/);
   assert.match(port, /0 to 65535/);
@@ -160,7 +155,7 @@ test('invalid flag values name the flag and what is allowed', async (t) => {
 });
 
 test('unknown options, missing values and stray arguments are one-line errors', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const unknown = await failure(loadConfig(['--mqtt-prot', '1883'], {}, { cwd }));
   assert.match(unknown, /--mqtt-prot/);
   assert.match(unknown, /--mqtt-port/, 'lists the allowed options');
@@ -170,13 +165,13 @@ test('unknown options, missing values and stray arguments are one-line errors', 
 });
 
 test('invalid environment values name the variable', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   assert.match(await failure(loadConfig([], { TETHER_MQTT_PORT: '-5' }, { cwd })), /TETHER_MQTT_PORT "-5".*0 to 65535/);
   assert.match(await failure(loadConfig([], { TETHER_LOG_LEVEL: 'verbose' }, { cwd })), /TETHER_LOG_LEVEL "verbose"/);
 });
 
 test('secrets are validated without echoing them', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const message = await failure(loadConfig([], { TETHER_ADMIN_API_KEY: 'short-key' }, { cwd }));
   assert.match(message, /TETHER_ADMIN_API_KEY/);
   assert.match(message, /at least 16 characters/);
@@ -185,7 +180,7 @@ test('secrets are validated without echoing them', async (t) => {
 });
 
 test('invalid file values name the file key and the file', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const file = path.join(dir, 'tether.yaml');
   const write = (text: string) => fs.writeFileSync(file, text);
 
@@ -211,7 +206,7 @@ test('invalid file values name the file key and the file', async (t) => {
 });
 
 test('an invalid applications declaration names the offending entry', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const file = path.join(dir, 'tether.yaml');
   const load = (text: string) => {
     fs.writeFileSync(file, text);
@@ -226,7 +221,7 @@ test('an invalid applications declaration names the offending entry', async (t) 
 });
 
 test('unreadable or malformed config files are one-line errors naming the file', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'tether-config-');
   const missing = path.join(dir, 'missing.yaml');
   assert.match(await failure(loadConfig(['--config', missing], {}, { cwd: dir })), /--config ".*missing\.yaml".*does not exist/);
   assert.match(await failure(loadConfig([], { TETHER_CONFIG: missing }, { cwd: dir })), /TETHER_CONFIG ".*missing\.yaml"/);
@@ -241,14 +236,14 @@ test('unreadable or malformed config files are one-line errors naming the file',
 });
 
 test('MQTT and HTTP cannot share a fixed port', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   assert.match(await failure(loadConfig(['--mqtt-port', '9000', '--http-port', '9000'], {}, { cwd })), /both use port 9000/);
   const zeros = await loadConfig(['--mqtt-port', '0', '--http-port', '0'], {}, { cwd });
   assert.equal(zeros.mqttPort, 0);
 });
 
 test('a database URL selects PostgreSQL, a NATS URL selects NATS, and the node ID is taken as given', async (t) => {
-  const cwd = tempDir(t);
+  const cwd = tempDir(t, 'tether-config-');
   const config = await loadConfig(['--database-url', 'postgres://tether:secret@db:5432/tether'], { TETHER_NATS_URL: 'nats://a:4222,nats://b:4222', TETHER_NODE_ID: 'tether-2' }, { cwd });
   assert.deepEqual(config.storage, { kind: 'postgres', synchronous: 'full', url: 'postgres://tether:secret@db:5432/tether' });
   assert.deepEqual(config.bus, { kind: 'nats', url: 'nats://a:4222,nats://b:4222' });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { createConnectivity } from '../../src/connectivity/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { type TestClock, createTestClock } from '../helpers/clock.js';
-import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 type ConnectivityEvent = Extract<TetherEvent, { type: 'connectivity.changed' }>;
 
@@ -59,7 +60,7 @@ describe('connectivity (9/ELCE)', () => {
     assert.deepEqual(t.connectivity.sessionsOf(ep), []);
     await t.connectivity.detachSession('s2');
 
-    await waitFor(() => connectivityEvents().length === 2, 'two connectivity events');
+    await waitFor('two connectivity events', () => connectivityEvents().length === 2);
     assert.deepEqual(
       connectivityEvents().map((e) => [e.endpointId, e.applicationName, e.connected]),
       [
@@ -78,7 +79,7 @@ describe('connectivity (9/ELCE)', () => {
     assert.equal(await connected(ep), true);
     assert.deepEqual(t.connectivity.sessionsOf(ep), ['conn-2']);
     await t.connectivity.attach('probe', ids[1] as string, DEMO_APP);
-    await waitFor(() => connectivityEvents().some((e) => e.endpointId === ids[1]), 'probe event');
+    await waitFor('probe event', () => connectivityEvents().some((e) => e.endpointId === ids[1]));
     assert.deepEqual(
       connectivityEvents().filter((e) => e.endpointId === ep).map((e) => e.connected),
       [true],
@@ -105,11 +106,11 @@ describe('connectivity (9/ELCE)', () => {
     t.connectivity.seen(a);
     t.connectivity.seen(b);
     assert.deepEqual(seenWrites, [a, b]);
-    await waitFor(async () => (await t.registry.getEndpoint(a, false)).lastSeen === firstSeen, 'lastSeen of a');
+    await waitFor('lastSeen of a', async () => (await t.registry.getEndpoint(a, false)).lastSeen === firstSeen);
     clock.advance(1);
     t.connectivity.seen(a);
     assert.deepEqual(seenWrites, [a, b, a]);
-    await waitFor(async () => (await t.registry.getEndpoint(a, false)).lastSeen === clock.iso(), 'second lastSeen of a');
+    await waitFor('second lastSeen of a', async () => (await t.registry.getEndpoint(a, false)).lastSeen === clock.iso());
   });
 
   test('a deleted endpoint is forgotten by its sessions', async () => {
@@ -117,10 +118,10 @@ describe('connectivity (9/ELCE)', () => {
     await t.connectivity.attach('s1', a, DEMO_APP);
     await t.connectivity.attach('s1', b, DEMO_APP);
     await t.registry.deleteEndpoint(a);
-    await waitFor(() => t.connectivity.sessionsOf(a).length === 0, 'the deleted endpoint to lose its sessions');
+    await waitFor('the deleted endpoint to lose its sessions', () => t.connectivity.sessionsOf(a).length === 0);
     await t.connectivity.detachSession('s1');
     assert.equal(await connected(b), false);
-    await waitFor(() => connectivityEvents().filter((e) => !e.connected).length >= 1, 'disconnect event');
+    await waitFor('disconnect event', () => connectivityEvents().filter((e) => !e.connected).length >= 1);
     assert.deepEqual(
       connectivityEvents().filter((e) => !e.connected).map((e) => e.endpointId),
       [b],
@@ -157,7 +158,7 @@ describe('connectivity (9/ELCE)', () => {
     try {
       await restarted.ready;
       assert.deepEqual([await connected(a), await connected(b), await connected(c)], [false, true, true]);
-      await waitFor(() => connectivityEvents().length > before);
+      await waitFor('condition', () => connectivityEvents().length > before);
       assert.deepEqual(
         connectivityEvents().slice(before).map((e) => [e.endpointId, e.connected]),
         [[a, false]],

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { Ajv } from 'ajv';
 import { commandResponseSchema } from '../../src/extensions/cex/schemas.js';
 import { createEndpoint } from '../platform/helpers.js';
-import { type Device, api, connectDevice, eventually, startPlatform } from './harness.js';
+import { type Device, api, connectDevice, startPlatform } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ajv = new Ajv({ strict: false });
 const { $schema: _s, ...responseSchema } = commandResponseSchema;
@@ -153,7 +154,7 @@ describe('11/CEP commands over MQTT (Kaa CEX) and over REST', () => {
     const quiet = await connectDevice(t, running, { endpoint });
     assert.equal((await quiet.request('cex', 'command/blink', { observe: false }, 2)).kind, 'status');
     const next = await api<Command>(running, 'POST', sendPath(endpoint.endpointId, 'blink', '?awaitTimeout=0'), { times: 3 });
-    await eventually('the subscriber gets the new command', async () => node.inbox.on(node.topic('cex', 'command/blink/status')).length, (n) => n === 2);
+    await waitFor('the subscriber gets the new command', async () => node.inbox.on(node.topic('cex', 'command/blink/status')).length, { until: (n) => n === 2 });
     assert.deepEqual(JSON.parse(node.inbox.on(node.topic('cex', 'command/blink/status'))[1]!.payload.toString()), [{ id: Number(next.body.commandId), payload: { times: 3 } }]);
     await quiet.request('epmx', 'get/keys', '', 3);
     // It was sent what was outstanding when it showed up, before it said observe: false; nothing after.
@@ -165,7 +166,7 @@ describe('11/CEP commands over MQTT (Kaa CEX) and over REST', () => {
     const running = await startPlatform(t);
     const endpoint = await createEndpoint(running);
     const sent = await api<Command>(running, 'POST', sendPath(endpoint.endpointId, 'reboot', '?awaitTimeout=0&commandTtl=50'), {});
-    const expired = await eventually('the command expired', async () => (await api<Command>(running, 'GET', sendPath(endpoint.endpointId, 'reboot', `/${sent.body.commandId}`))).body.status, (s) => s === 'EXPIRED', 5000);
+    const expired = await waitFor('the command expired', async () => (await api<Command>(running, 'GET', sendPath(endpoint.endpointId, 'reboot', `/${sent.body.commandId}`))).body.status, { until: (s) => s === 'EXPIRED', timeoutMs: 5000 });
     assert.equal(expired, 'EXPIRED');
     const device = await connectDevice(t, running, { endpoint });
     assert.deepEqual((await device.request('cex', 'command/reboot', {}, 2)).json, []);
@@ -187,7 +188,7 @@ describe('11/CEP commands over MQTT (Kaa CEX) and over REST', () => {
     });
     assert.equal(batch.status, 200, JSON.stringify(batch.body));
     type Task = { taskId: string; endpointCount: number; pending: number; executed: number; expired: number; executedCommands?: Command[] };
-    const progress = await eventually('both online devices answered', async () => (await api<Task>(running, 'GET', `/cex/api/v1/endpoints/commands/batch/tasks/${batch.body.taskId}`)).body, (task) => task.executed === 2);
+    const progress = await waitFor('both online devices answered', async () => (await api<Task>(running, 'GET', `/cex/api/v1/endpoints/commands/batch/tasks/${batch.body.taskId}`)).body, { until: (task) => task.executed === 2 });
     assert.deepEqual({ count: progress.endpointCount, pending: progress.pending, executed: progress.executed, expired: progress.expired }, { count: 3, pending: 1, executed: 2, expired: 0 });
     const listed = await api<{ content: Task[]; totalElements: number }>(running, 'GET', '/cex/api/v1/endpoints/commands/batch/tasks?appName=demo_application');
     assert.equal(listed.body.content[0]?.taskId, batch.body.taskId);

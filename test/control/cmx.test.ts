@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { Ajv } from 'ajv';
 import { configResponseSchema } from '../../src/extensions/cmx/schemas.js';
 import { createEndpoint } from '../platform/helpers.js';
-import { VERSION, api, connectDevice, eventually, startPlatform } from './harness.js';
+import { VERSION, api, connectDevice, startPlatform } from './harness.js';
+import { httpCall } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ajv = new Ajv({ strict: false });
 const { $schema: _s, ...responseSchema } = configResponseSchema;
@@ -60,7 +62,7 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
     const again = await api<Configuration>(running, 'PUT', endpointPath(device.endpointId), { brightness: 80 });
     assert.equal(again.body.configId, put.body.configId);
     await api(running, 'PUT', endpointPath(device.endpointId), { brightness: 50 });
-    await eventually('the second push', async () => device.inbox.on(pushTopic).length, (n) => n === 2);
+    await waitFor('the second push', async () => device.inbox.on(pushTopic).length, { until: (n) => n === 2 });
   });
 
   it('records a refusal with its status code and reason', async (t) => {
@@ -112,7 +114,7 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
     // Removing its own configuration makes the default effective, and pushed.
     const removed = await api(running, 'DELETE', endpointPath(own.endpointId));
     assert.equal(removed.status, 204);
-    await eventually('the default pushed after the removal', async () => own.received(own.topic('cmx', 'config/json/status')), (list) => list.length === 2);
+    await waitFor('the default pushed after the removal', async () => own.received(own.topic('cmx', 'config/json/status')), { until: (list) => list.length === 2 });
     assert.deepEqual(own.received(own.topic('cmx', 'config/json/status'))[1], { configId: def.body.configId, config: { fleet: 1 } });
   });
 
@@ -181,16 +183,15 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
   it('makes writes conditional with If-Match (412 when the configuration changed) and answers with an ETag', async (t) => {
     const running = await startPlatform(t);
     const endpoint = await createEndpoint(running);
-    const url = `http://127.0.0.1:${running.httpPort}${endpointPath(endpoint.endpointId)}`;
     const put = (body: unknown, ifMatch?: string) =>
-      fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${running.adminApiKey}`, 'content-type': 'application/json', ...(ifMatch && { 'if-match': ifMatch }) }, body: JSON.stringify(body) });
+      httpCall(running, 'PUT', endpointPath(endpoint.endpointId), { auth: running.adminApiKey, body, headers: { ...(ifMatch && { 'if-match': ifMatch }) } });
     const first = await put({ a: 1 });
     const etag = first.headers.get('etag');
     assert.match(etag ?? '', /^"[0-9a-f]{32}"$/);
     assert.equal((await put({ a: 2 }, etag!)).status, 200);
     const stale = await put({ a: 3 }, etag!);
     assert.equal(stale.status, 412);
-    assert.equal(((await stale.json()) as { code: string }).code, 'CONFIGURATION_PRECONDITION_FAILED');
+    assert.equal((stale.json as { code: string }).code, 'CONFIGURATION_PRECONDITION_FAILED');
     assert.deepEqual((await api<Configuration>(running, 'GET', endpointPath(endpoint.endpointId))).body.config, { a: 2 });
     const missing = await fetch(`http://127.0.0.1:${running.httpPort}${endpointPath(endpoint.endpointId, 'nope')}`, { method: 'PUT', headers: { authorization: `Bearer ${running.adminApiKey}`, 'content-type': 'application/json', 'if-match': '*' }, body: '{}' });
     assert.equal(missing.status, 412);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { CommandService } from '../../src/commands/service.js';
 import type { DeviceChannel, DeviceLink } from '../../src/core/device-link.js';
-import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
-import { createTestServices, settle } from '../helpers/services.js';
+import { createTestServices } from '../helpers/services.js';
+import { settle } from '../helpers/wait.js';
 
 /** A channel as the transport keeps one, recording what is pushed to it. */
 function recordingLink(endpointId: string) {
@@ -35,7 +34,7 @@ describe('command service', () => {
   it('pushes commands announced out of order (IDs handed out before their rows commit), each once', async (t) => {
     const services = await createTestServices({ declare: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'cex'] }] }] });
     t.after(() => services.close());
-    const store = await openSqliteControlStorage({ file: path.join(services.dir, 'control.db') });
+    const store = await services.place.openControl();
     t.after(() => store.close());
     const { endpoint } = await services.registry.createEndpoint({ appVersionName: 'demo_application_v1' });
     const commands = new CommandService({ store, bus: services.bus, applications: services.applications, registry: services.registry, settings: { background: false } });

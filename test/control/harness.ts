@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { RunningTether } from '../../src/platform/tether.js';
-import { type Cleanup, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { Cleanup } from '../helpers/tmp.js';
 import { Inbox } from '../transport/harness.js';
 
-export { api, eventually } from '../platform/helpers.js';
+export { api } from '../platform/helpers.js';
 export { Inbox } from '../transport/harness.js';
 
 export const VERSION = 'demo_application_v1';

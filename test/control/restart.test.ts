@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import { api, startServer } from '../crash/harness.js';
 import { Inbox } from '../transport/harness.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const VERSION = 'demo_application_v1';
 type Command = { commandId: string; status: string };
 
 describe('commands and configurations across a SIGKILL', () => {
-  it('a pending command and a configuration survive SIGKILL and reach the device exactly once after the restart', async (t) => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-control-'));
-    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  // Longer than the 30 s default: a `tether start` process, SIGKILLed and started again.
+  it('a pending command and a configuration survive SIGKILL and reach the device exactly once after the restart', { timeout: 120_000 }, async (t) => {
+    const dataDir = tempDir(t, 'tether-control-');
     const first = await startServer(t, dataDir);
     const endpoint = await api<{ endpointId: string; token: string }>(first, 'POST', '/epr/api/v1/endpoints', { appVersion: { name: VERSION } });
     const command = await api<Command>(first, 'POST', `/cex/api/v1/endpoints/${endpoint.endpointId}/commands/reboot?awaitTimeout=0&commandTtl=600000`, { at: 'night' });

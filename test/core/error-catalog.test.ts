@@ -3,7 +3,7 @@
  * and a message that says what to do, read over the real HTTP error path.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import Fastify from 'fastify';
 import { installErrorHandling } from '../../src/api/error-handler.js';
 import { type CatalogEntry, errors, isErrorCode, revive, TetherError } from '../../src/core/errors.js';

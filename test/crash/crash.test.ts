@@ -3,16 +3,16 @@
  * committed update, whether the process is killed on the spot (SIGKILL) or stopped (SIGTERM), and
  * the SQLite file is consistent after either.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Metadata } from '../../src/core/types.js';
 import { indexRowOf } from '../../src/storage/rows/metadata.js';
-import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf, waitFor } from './harness.js';
-import type { Cleanup, Device, ServerProcess } from './harness.js';
+import { FIRST_SEQ, api, createDevices, startServer, startTraffic, updateOf } from './harness.js';
+import type { Device, ServerProcess } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const DEVICES = 40;
 /** QoS 1 updates each device keeps in flight: the kill always lands among uncommitted writes. */
@@ -27,12 +27,6 @@ const FIRST_ACKS_DEADLINE_MS = 20_000;
  * FULL must survive power loss, NORMAL at least a process crash, which is what SIGKILL is.
  */
 const ROUNDS: Array<'full' | 'normal'> = ['full', 'normal', 'full'];
-
-function tempDir(t: Cleanup): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-crash-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function syncFlags(mode: 'full' | 'normal'): string[] {
   return ['--sqlite-synchronous', mode];
@@ -153,8 +147,9 @@ async function listEndpoints(server: ServerProcess): Promise<Map<string, { conne
 async function runRound(devices: Device[], server: ServerProcess) {
   const traffic = await startTraffic(devices, server.mqttPort, WINDOW);
   try {
-    assert.ok(await waitFor(() => traffic.allAcked(), FIRST_ACKS_DEADLINE_MS), 'every device gets updates acknowledged');
-    await waitFor(() => traffic.acks >= ACKS_PER_ROUND, ROUND_MS);
+    await waitFor('every device to get updates acknowledged', () => traffic.allAcked(), FIRST_ACKS_DEADLINE_MS);
+    // The round ends at its count of acks or at its time budget, whichever comes first: a slow machine is not a failure here.
+    await waitFor(`${ACKS_PER_ROUND} acks`, () => traffic.acks >= ACKS_PER_ROUND, ROUND_MS).catch(() => {});
     return { traffic, acks: traffic.acks, inflight: traffic.inflight() };
   } catch (err) {
     await traffic.stop();
@@ -162,8 +157,9 @@ async function runRound(devices: Device[], server: ServerProcess) {
   }
 }
 
-test('SIGKILL under load, three times on one data dir: every acknowledged update is stored, the database stays consistent', async (t) => {
-  const dataDir = tempDir(t);
+// Longer than the 30 s default: three rounds of load, each ended by SIGKILL and followed by a restart.
+test('SIGKILL under load, three times on one data dir: every acknowledged update is stored, the database stays consistent', { timeout: 180_000 }, async (t) => {
+  const dataDir = tempDir(t, 'tether-crash-');
   const dbFile = path.join(dataDir, 'tether.db');
   let server = await startServer(t, dataDir, syncFlags(ROUNDS[0]!));
   const devices = await createDevices(server, DEVICES);
@@ -204,8 +200,9 @@ test('SIGKILL under load, three times on one data dir: every acknowledged update
   for (const device of devices) assert.deepEqual(docs.get(device.endpointId), models.get(device));
 });
 
-test('SIGTERM under load: the server exits 0 and every acknowledged update is stored', async (t) => {
-  const dataDir = tempDir(t);
+// Longer than the 30 s default: a round of load, a graceful stop and a restart of a Tether process.
+test('SIGTERM under load: the server exits 0 and every acknowledged update is stored', { timeout: 120_000 }, async (t) => {
+  const dataDir = tempDir(t, 'tether-crash-');
   const server = await startServer(t, dataDir);
   const devices = await createDevices(server, DEVICES);
 

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import type { Metadata } from '../../src/core/types.js';
+import { asJson, httpOk } from '../helpers/http.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 // The compiled CLI next to this compiled test (dist/ or a private build dir alike).
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -16,9 +18,7 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export const ADMIN_API_KEY = 'crash-test-admin-key-0123456789';
 const APP_VERSION = 'demo_application_v1';
 
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
+export type { Cleanup };
 
 export interface Exit {
   code: number | null;
@@ -66,15 +66,8 @@ export async function startServer(t: Cleanup, dataDir: string, flags: string[] =
 }
 
 /** Calls the server's REST API with the admin key; fails the test on a non-2xx answer. */
-export async function api<T>(server: ServerProcess, method: string, route: string, body?: unknown): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${server.httpPort}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${route}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
+export function api<T>(server: ServerProcess, method: string, route: string, body?: unknown): Promise<T> {
+  return httpOk<T>(server, method, route, { auth: ADMIN_API_KEY, body: asJson(body) });
 }
 
 /** One endpoint and what its device was told about the updates it sent. */
@@ -185,12 +178,3 @@ export async function startTraffic(devices: Device[], mqttPort: number, window: 
   };
 }
 
-/** Polls `condition` every few milliseconds until it holds or `deadlineMs` passes; returns whether it held. */
-export async function waitFor(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}

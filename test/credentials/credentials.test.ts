@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import { TOKEN_PATTERN, isValidToken } from '../../src/core/names.js';
 import { createServices } from '../../src/platform/services.js';
-import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -45,8 +46,10 @@ describe('credentials', () => {
     const issued = await t.credentials.issueToken(created.endpoint.endpointId);
     await t.credentials.resolveToken(DEMO_APP, custom);
     // Every file of the database (main file, WAL, shared memory) as it is after the commits.
+    const dir = t.dir;
+    assert.ok(dir !== undefined, 'this test reads the SQLite files: run it with TETHER_TEST_BACKEND unset');
     const bytes = Buffer.concat(
-      fs.readdirSync(t.dir).map((name) => fs.readFileSync(path.join(t.dir, name))),
+      fs.readdirSync(dir).map((name) => fs.readFileSync(path.join(dir, name))),
     );
     // The hashes are there, so we are looking at the right bytes.
     assert.ok(bytes.includes(Buffer.from(sha256(custom))), 'hash of the custom token is stored');
@@ -92,7 +95,7 @@ describe('credentials', () => {
       assert.equal(record.endpointId, endpoint.endpointId);
     }
     // Written in the background: the device is not kept waiting for the commit.
-    await waitFor(() => t.events.some((e) => e.type === 'token.status-changed'), 'activation event');
+    await waitFor('activation event', () => t.events.some((e) => e.type === 'token.status-changed'));
     const [stored] = await t.storage.listTokens(endpoint.endpointId);
     assert.equal(stored?.status, 'ACTIVE');
     const activations = t.events.filter((e) => e.type === 'token.status-changed' && e.status === 'ACTIVE');
@@ -130,7 +133,7 @@ describe('credentials', () => {
     const [stored] = await t.storage.listTokens(id);
     assert.equal(stored?.status, 'REVOKED');
 
-    await waitFor(() => t.events.filter((e) => e.type === 'token.status-changed').length >= 4, 'status events');
+    await waitFor('status events', () => t.events.filter((e) => e.type === 'token.status-changed').length >= 4);
     const statuses = t.events.flatMap((e) => (e.type === 'token.status-changed' ? [e.status] : []));
     assert.deepEqual(statuses, ['ACTIVE', 'SUSPENDED', 'ACTIVE', 'REVOKED']);
     const revokedEvent = t.events.find((e) => e.type === 'token.status-changed' && e.status === 'REVOKED');
@@ -186,8 +189,8 @@ describe('credentials', () => {
       at: new Date().toISOString(),
     });
     await waitFor(
-      () => t.credentials.resolveToken(DEMO_APP, 'remote').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_SUSPENDED'),
       'the suspension to reach the cache',
+      () => t.credentials.resolveToken(DEMO_APP, 'remote').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_SUSPENDED'),
     );
   });
 
@@ -199,8 +202,8 @@ describe('credentials', () => {
       assert.equal((await t.credentials.resolveToken(DEMO_APP, 'two-nodes')).status, 'ACTIVE');
       await t.credentials.changeTokenStatus(endpoint.endpointId, tokenRecord.tokenId, 'revoke');
       await waitFor(
-        () => nodeB.credentials.resolveToken(DEMO_APP, 'two-nodes').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_REVOKED'),
         'node B to see the revocation',
+        () => nodeB.credentials.resolveToken(DEMO_APP, 'two-nodes').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_REVOKED'),
       );
     } finally {
       await nodeB.close();
@@ -212,8 +215,8 @@ describe('credentials', () => {
     await t.credentials.resolveToken(DEMO_APP, 'doomed');
     await t.registry.deleteEndpoint(endpoint.endpointId);
     await waitFor(
-      () => t.credentials.resolveToken(DEMO_APP, 'doomed').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_UNKNOWN'),
       'the deleted endpoint token to be unknown',
+      () => t.credentials.resolveToken(DEMO_APP, 'doomed').then(() => false, (err: { code?: string }) => err.code === 'TOKEN_UNKNOWN'),
     );
   });
 });

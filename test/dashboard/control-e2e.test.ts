@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, DESKTOP, PHONE } from './harness.js';
-import { assertNoOverflow, eventually, screenshotDir, unnamedControls } from './helpers.js';
+import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const APP = 'demo_application';
 const VERSION = 'demo_application_v1';
@@ -88,7 +89,7 @@ test('the endpoint page sends a command and sees its result; a saved configurati
   const { endpoint, token } = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Echo device' } });
   const id = endpoint.endpointId;
   const { seen } = await connectDevice(token);
-  await eventually('the version default to reach the device', () => seen.configs.some((c) => c.configId === versionDefault.configId));
+  await waitFor('the version default to reach the device', () => seen.configs.some((c) => c.configId === versionDefault.configId), 10_000);
 
   const { page, problems } = await harness.openPage();
   await harness.signIn(page, { url: endpointUrl(id) });
@@ -101,12 +102,12 @@ test('the endpoint page sends a command and sees its result; a saved configurati
   await commands.getByLabel(/Wait for the result/).fill('10');
   await commands.getByRole('button', { name: 'Send command' }).click();
   const result = page.getByTestId('command-result');
-  await eventually('the command result', async () => /executed/.test((await result.textContent()) ?? ''));
+  await waitFor('the command result', async () => /executed/.test((await result.textContent()) ?? ''), 10_000);
   assert.equal(await page.getByTestId('command-status-code').textContent(), '200');
   assert.deepEqual(JSON.parse((await page.getByTestId('command-response').textContent()) ?? ''), { echo: { delay: 3 } });
   assert.deepEqual(seen.commands.map((c) => [c.type, c.payload]), [['reboot', { delay: 3 }]]);
   const row = page.getByTestId('commands-table').locator(`tr[data-command-id="${seen.commands[0]!.id}"]`);
-  await eventually('the command listed as executed', async () => (await row.locator('.status').textContent()) === 'EXECUTED');
+  await waitFor('the command listed as executed', async () => (await row.locator('.status').textContent()) === 'EXECUTED', 10_000);
   assert.match((await row.textContent()) ?? '', /\{"echo":\{"delay":3\}\}/);
 
   // A text payload, and no wait: 202 pending, then the device's result arrives live.
@@ -115,17 +116,17 @@ test('the endpoint page sends a command and sees its result; a saved configurati
   await commands.getByLabel('Payload (text)').fill('hello');
   await commands.getByLabel(/Wait for the result/).fill('0');
   await commands.getByRole('button', { name: 'Send command' }).click();
-  await eventually('the say command to reach the device', () => seen.commands.some((c) => c.type === 'say'));
+  await waitFor('the say command to reach the device', () => seen.commands.some((c) => c.type === 'say'), 10_000);
   const say = seen.commands.find((c) => c.type === 'say')!;
   assert.equal(say.payload, 'hello');
-  await eventually('the pending command to finish live', async () => (await page.getByTestId('commands-table').locator(`tr[data-command-id="${say.id}"] .status`).textContent()) === 'EXECUTED');
-  await eventually('the result panel to follow it', async () => /executed/.test((await result.textContent()) ?? ''));
+  await waitFor('the pending command to finish live', async () => (await page.getByTestId('commands-table').locator(`tr[data-command-id="${say.id}"] .status`).textContent()) === 'EXECUTED', 10_000);
+  await waitFor('the result panel to follow it', async () => /executed/.test((await result.textContent()) ?? ''), 10_000);
 
   // --- configuration: the version default is effective; edit, save, applied ------------------------
   const section = page.getByTestId('configuration-section');
   await section.getByTestId('configuration-effective').waitFor();
   assert.deepEqual(JSON.parse((await section.getByTestId('configuration-effective').locator('pre').textContent()) ?? ''), { interval: 60, unit: 's' });
-  await eventually('the default applied in the history', async () => (await statusOf(page, versionDefault.configId).textContent()) === 'APPLIED');
+  await waitFor('the default applied in the history', async () => (await statusOf(page, versionDefault.configId).textContent()) === 'APPLIED', 10_000);
   const editor = section.getByLabel(/configuration of its own \(JSON\)/);
   assert.deepEqual(JSON.parse(await editor.inputValue()), { interval: 60, unit: 's' });
 
@@ -136,11 +137,11 @@ test('the endpoint page sends a command and sees its result; a saved configurati
 
   await editor.fill('{"interval": 10, "unit": "s"}');
   await section.getByRole('button', { name: 'Save configuration' }).click();
-  await eventually('saved', async () => /Saved/.test((await section.getByRole('status').first().textContent()) ?? ''));
+  await waitFor('saved', async () => /Saved/.test((await section.getByRole('status').first().textContent()) ?? ''), 10_000);
   const own = await configurations.get({ endpointId: id, appVersionName: VERSION, name: '' });
   assert.deepEqual(own.config, { interval: 10, unit: 's' });
-  await eventually('the device to get the new configuration', () => seen.configs.some((c) => c.configId === own.configId));
-  await eventually('the new configuration APPLIED', async () => (await statusOf(page, own.configId).textContent()) === 'APPLIED');
+  await waitFor('the device to get the new configuration', () => seen.configs.some((c) => c.configId === own.configId), 10_000);
+  await waitFor('the new configuration APPLIED', async () => (await statusOf(page, own.configId).textContent()) === 'APPLIED', 10_000);
   await section.getByTestId('configuration-effective').waitFor({ state: 'detached' });
   await shoot(page, 'control-endpoint');
 
@@ -152,8 +153,8 @@ test('the endpoint page sends a command and sees its result; a saved configurati
   await section.getByTestId('configuration-conflict').waitFor();
   assert.deepEqual((await configurations.get({ endpointId: id, appVersionName: VERSION, name: '' })).config, { interval: 30, unit: 's' });
   await section.getByRole('button', { name: 'Reload configuration' }).click();
-  await eventually('their configuration in the editor', async () => JSON.stringify(JSON.parse(await ownEditor.inputValue())) === JSON.stringify({ interval: 30, unit: 's' }));
-  await eventually('theirs APPLIED too', async () => (await statusOf(page, theirs.configId).textContent()) === 'APPLIED');
+  await waitFor('their configuration in the editor', async () => JSON.stringify(JSON.parse(await ownEditor.inputValue())) === JSON.stringify({ interval: 30, unit: 's' }), 10_000);
+  await waitFor('theirs APPLIED too', async () => (await statusOf(page, theirs.configId).textContent()) === 'APPLIED', 10_000);
 
   // A named configuration, added on the page.
   await section.getByLabel('New named configuration').fill('network');
@@ -163,16 +164,16 @@ test('the endpoint page sends a command and sees its result; a saved configurati
   await section.getByRole('button', { name: 'Save configuration' }).click();
   const network = await (async () => {
     let found;
-    await eventually('the named configuration stored', async () => (found = await configurations.get({ endpointId: id, appVersionName: VERSION, name: 'network' }).catch(() => undefined)) !== undefined);
+    await waitFor('the named configuration stored', async () => (found = await configurations.get({ endpointId: id, appVersionName: VERSION, name: 'network' }).catch(() => undefined)) !== undefined, 10_000);
     return found!;
   })();
-  await eventually('the named configuration APPLIED', async () => (await statusOf(page, network.configId).textContent()) === 'APPLIED');
+  await waitFor('the named configuration APPLIED', async () => (await statusOf(page, network.configId).textContent()) === 'APPLIED', 10_000);
   assert.ok(seen.configs.some((c) => c.name === 'network' && c.configId === network.configId));
 
   // Remove it: nothing of its own and no default by that name.
   await section.getByRole('button', { name: 'Remove…' }).click();
   await page.getByRole('dialog', { name: 'Remove this configuration?' }).getByRole('button', { name: 'Remove configuration' }).click();
-  await eventually('removed', async () => /neither its own nor a version default/.test((await section.getByTestId('configuration-summary').textContent()) ?? ''));
+  await waitFor('removed', async () => /neither its own nor a version default/.test((await section.getByTestId('configuration-summary').textContent()) ?? ''), 10_000);
   await assert.rejects(configurations.get({ endpointId: id, appVersionName: VERSION, name: 'network' }), { code: 'CONFIGURATION_NOT_FOUND' });
 
   // The browser logs the one refused request this test provoked (the 412); nothing else may appear.
@@ -205,7 +206,7 @@ test('the Endpoint List sends a batch command and sets a configuration; the batc
   await dialog.getByLabel('Payload (JSON)').fill('{"n": 1}');
   await dialog.getByRole('button', { name: 'Send to 1 endpoint' }).click();
   const progress = page.getByTestId('batch-progress');
-  await eventually('the batch executed', async () => (await progress.getByTestId('batch-executed').textContent()) === 'Executed: 1');
+  await waitFor('the batch executed', async () => (await progress.getByTestId('batch-executed').textContent()) === 'Executed: 1', 10_000);
   assert.equal(await progress.getByTestId('batch-pending').textContent(), 'Pending: 0');
   assert.match((await progress.textContent()) ?? '', /finished/);
   await progress.getByRole('button', { name: 'Dismiss' }).click();
@@ -217,26 +218,26 @@ test('the Endpoint List sends a batch command and sets a configuration; the batc
   await configDialog.getByLabel(/Configuration name/).fill('firmware');
   await configDialog.getByLabel('Configuration (JSON)').fill('{"channel": "beta"}');
   await configDialog.getByRole('button', { name: 'Set on 1 endpoint' }).click();
-  await eventually('the batch configuration result', async () => /Set the "firmware" configuration of 1 endpoint/.test((await page.getByTestId('bulk-result').textContent()) ?? ''));
+  await waitFor('the batch configuration result', async () => /Set the "firmware" configuration of 1 endpoint/.test((await page.getByTestId('bulk-result').textContent()) ?? ''), 10_000);
   const firmware = await harness.tether.control.configurations.get({ endpointId: id, appVersionName: version, name: 'firmware' });
   assert.deepEqual(firmware.config, { channel: 'beta' });
-  await eventually('the device to apply it', async () => (await harness.tether.control.configurations.statuses({ endpointId: id, configId: firmware.configId, offset: 0, limit: 1 })).content[0]?.status === 'APPLIED');
+  await waitFor('the device to apply it', async () => (await harness.tether.control.configurations.statuses({ endpointId: id, configId: firmware.configId, offset: 0, limit: 1 })).content[0]?.status === 'APPLIED', 10_000);
 
   // All matching (more than a page): by-query, one task; the offline endpoints stay pending.
   for (let i = 0; i < 10; i++) await harness.tether.services.registry.createEndpoint({ appVersionName: version, metadata: { model: `Offline ${i}` } });
   // The list reloads itself after the new endpoints' live events; then a page of 10.
-  await eventually('all 11 endpoints on one page', async () => /^1–11 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''));
+  await waitFor('all 11 endpoints on one page', async () => /^1–11 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''), 10_000);
   await page.getByLabel('Rows per page').selectOption('10');
-  await eventually('a first page of 10 out of 11 endpoints', async () => /^1–10 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''));
+  await waitFor('a first page of 10 out of 11 endpoints', async () => /^1–10 of 11$/.test((await page.locator('.pager [role="status"]').textContent()) ?? ''), 10_000);
   await page.getByRole('checkbox', { name: 'Select all endpoints on this page' }).check();
   await page.getByRole('button', { name: 'Select all 11 matching endpoints' }).click();
-  await eventually('11 selected', async () => (await page.getByTestId('bulk-count').textContent()) === '11 endpoints selected');
+  await waitFor('11 selected', async () => (await page.getByTestId('bulk-count').textContent()) === '11 endpoints selected', 10_000);
   await page.getByRole('button', { name: 'Send command…' }).click();
   assert.match((await dialog.textContent()) ?? '', /Every endpoint the list's search and filters match/);
   await dialog.getByLabel('Command type').fill('ping');
   await dialog.getByLabel('Time to live (seconds)').fill('600');
   await dialog.getByRole('button', { name: 'Send to 11 endpoints' }).click();
-  await eventually('the device answered, the others pending', async () => (await progress.getByTestId('batch-executed').textContent()) === 'Executed: 1' && (await progress.getByTestId('batch-pending').textContent()) === 'Pending: 10');
+  await waitFor('the device answered, the others pending', async () => (await progress.getByTestId('batch-executed').textContent()) === 'Executed: 1' && (await progress.getByTestId('batch-pending').textContent()) === 'Pending: 10', 10_000);
   assert.match((await progress.textContent()) ?? '', /to 11 endpoints: in progress/);
   await shoot(page, 'control-batch');
 

@@ -3,7 +3,7 @@
  * delivery statuses and command list from them (docs/dashboard.md, Configurations and commands).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { toDashboardEvent } from '../../src/dashboard/server/live-events.js';
 
 const at = '2026-12-06T21:00:00.000Z';

@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, PASSWORD } from './harness.js';
-import { eventually, screenshotDir, unnamedControls } from './helpers.js';
+import { screenshotDir, unnamedControls } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const VERSION = 'demo_application_v1';
 
@@ -55,7 +56,9 @@ async function reportMetadata(device: MqttClient, token: string, metadata: objec
 
 const cell = (page: Page, endpointId: string, header: string) => page.locator(`tr[data-endpoint-id="${endpointId}"] td[data-label="${header}"]`);
 
-test('an operator adds an endpoint, a device connects with its token and reports, the list shows it live', async () => {
+// The browser tests take { timeout: 120_000 }, longer than the 30 s default: headless Chromium through
+// several pages of a whole Tether takes tens of seconds on a shared machine.
+test('an operator adds an endpoint, a device connects with its token and reports, the list shows it live', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   const shots = screenshotDir();
 
@@ -88,7 +91,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   assert.match((await created.getByTestId('mosquitto-command').textContent()) ?? '', new RegExp(`-p ${harness.tether.mqttPort} -t kp1/${VERSION}/epmx/${token}/update/keys `));
   await page.screenshot({ path: path.join(shots, 'token-created-1280.png') });
   await created.getByRole('button', { name: 'Done' }).click();
-  await eventually('the new row', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Offline') === true);
+  await waitFor('the new row', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Offline') === true, 10_000);
   const stored = await harness.tether.services.registry.getEndpoint(endpointId, true);
   assert.deepEqual(stored.metadata, { meterDescription: 'Kitchen meter, floor 2' });
 
@@ -99,7 +102,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   const device = await connectDevice();
   const reply = await reportMetadata(device, token, { model: 'MySmartMeter A300', mac: '00-14-22-01-23-45' }, 1);
   assert.equal(reply.result, 'status');
-  await eventually('the row to show the device online', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Online') === true);
+  await waitFor('the row to show the device online', async () => (await cell(page, endpointId, 'Connection').textContent())?.includes('Online') === true, 10_000);
 
   // Playbook 4: configure the model and mac columns.
   await page.getByRole('button', { name: 'Configure columns' }).click();
@@ -114,32 +117,35 @@ test('an operator adds an endpoint, a device connects with its token and reports
   await columns.getByRole('button', { name: 'Move column model up' }).click();
   await columns.getByRole('button', { name: 'Save columns' }).click();
   await columns.waitFor({ state: 'detached' });
-  await eventually('model and mac in the row', async () =>
+  await waitFor(
+    'model and mac in the row',
+    async () =>
     (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A300' && (await cell(page, endpointId, 'MAC address').textContent()) === '00-14-22-01-23-45',
+    10_000,
   );
 
   // A new report reaches the row live (Server-Sent Events), still without reload.
   assert.equal((await reportMetadata(device, token, { model: 'MySmartMeter A310' }, 2)).result, 'status');
-  await eventually('the row to show the new model', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310');
+  await waitFor('the row to show the new model', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310', 10_000);
   // An endpoint created elsewhere (REST) appears too.
   const other = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Other meter' } });
-  await eventually('the endpoint created over REST', async () => (await cell(page, other.endpoint.endpointId, 'Model').textContent()) === 'Other meter');
+  await waitFor('the endpoint created over REST', async () => (await cell(page, other.endpoint.endpointId, 'Model').textContent()) === 'Other meter', 10_000);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
 
   // Search across shown values, and the connection filter, are server-side.
   await page.getByRole('searchbox', { name: 'Search' }).fill('A310');
-  await eventually('search to narrow the list', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1);
+  await waitFor('search to narrow the list', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1, 10_000);
   await page.getByRole('searchbox', { name: 'Search' }).fill('');
-  await eventually('search to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2);
+  await waitFor('search to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2, 10_000);
   await page.getByRole('combobox', { name: 'Connection' }).selectOption('online');
-  await eventually('the online filter', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1);
+  await waitFor('the online filter', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 1, 10_000);
   await page.getByRole('combobox', { name: 'Connection' }).selectOption('');
-  await eventually('the filter to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2);
+  await waitFor('the filter to clear', async () => (await page.locator('tbody tr[data-endpoint-id]').count()) === 2, 10_000);
 
   // Reload: the column layout was saved on the server.
   await page.reload();
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
-  await eventually('the row after reload', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310');
+  await waitFor('the row after reload', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310', 10_000);
   const headers = await page.locator('thead th button.sort').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')));
   assert.deepEqual(headers, ['Sort by Endpoint ID', 'Sort by Registered', 'Sort by Connection', 'Sort by Model', 'Sort by MAC address']);
   await page.screenshot({ path: path.join(shots, 'endpoint-list-1280.png'), fullPage: true });
@@ -151,10 +157,10 @@ test('an operator adds an endpoint, a device connects with its token and reports
   await page.locator(`tr[data-endpoint-id="${endpointId}"]`).click();
   await page.getByTestId('endpoint-id').filter({ hasText: endpointId }).waitFor();
   const metadataTable = page.getByTestId('metadata-table');
-  await eventually('the metadata table', async () => (await metadataTable.locator('tr[data-key="meterDescription"] td.value').textContent()) === 'Kitchen meter, floor 2');
+  await waitFor('the metadata table', async () => (await metadataTable.locator('tr[data-key="meterDescription"] td.value').textContent()) === 'Kitchen meter, floor 2', 10_000);
   assert.equal(await metadataTable.locator('tr[data-key="mac"] td.value').textContent(), '00-14-22-01-23-45');
   const tokenRow = page.getByTestId('tokens-table').locator('tbody tr').first();
-  await eventually('the token to be active', async () => (await tokenRow.locator('.status').textContent()) === 'ACTIVE');
+  await waitFor('the token to be active', async () => (await tokenRow.locator('.status').textContent()) === 'ACTIVE', 10_000);
   await page.screenshot({ path: path.join(shots, 'endpoint-page-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: path.join(shots, 'endpoint-page-phone.png'), fullPage: true });
@@ -163,7 +169,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   // Suspend the token: the device is disconnected and refused from then on.
   const kicked = new Promise<void>((resolve) => device.once('close', () => resolve()));
   await tokenRow.getByRole('button', { name: /^Suspend token ending/ }).click();
-  await eventually('the token to show suspended', async () => (await tokenRow.locator('.status').textContent()) === 'SUSPENDED');
+  await waitFor('the token to show suspended', async () => (await tokenRow.locator('.status').textContent()) === 'SUSPENDED', 10_000);
   await kicked;
   // Refused: the token's response topics cannot be subscribed, and a report (acknowledged only
   // after Tether handled it) changes nothing; if the subscription is allowed, the reply is a 403.
@@ -177,18 +183,18 @@ test('an operator adds an endpoint, a device connects with its token and reports
   again.on('message', (t, payload) => replies.push({ topic: t, payload: payload.toString('utf8') }));
   await again.publishAsync(topic, JSON.stringify({ model: 'should not land' }), { qos: 1 }).catch(() => {});
   if (subscribed) {
-    await eventually('the error reply', () => replies.length > 0);
+    await waitFor('the error reply', () => replies.length > 0, 10_000);
     assert.equal(replies[0]!.topic, `${topic}/error`);
     assert.equal((JSON.parse(replies[0]!.payload) as { statusCode: number }).statusCode, 403);
   }
   assert.equal((await harness.tether.services.registry.getMetadata(endpointId, 'operator')).model, 'MySmartMeter A310');
   assert.ok(replies.every((r) => !r.topic.endsWith('/status')), 'no success reply for a suspended token');
-  await eventually('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true);
+  await waitFor('the endpoint page to show offline', async () => (await page.getByTestId('connection-history').textContent())?.includes('Offline') === true, 10_000);
 
   assert.deepEqual(problems, []);
 });
 
-test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', async () => {
+test('an operator manages an endpoint by keyboard: metadata, tokens, errors beside the action, delete', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   // Its own application, so the other story's form and columns do not matter here.
   await harness.tether.services.applications.createApplication({ name: 'keyboard_app' });
@@ -198,8 +204,11 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
 
   // Sign in without the mouse: the password field has focus, Enter submits.
   await page.goto(`${harness.base}/endpoints/${id}?app=keyboard_app`);
-  await eventually('focus in the password field', () =>
+  await waitFor(
+    'focus in the password field',
+    () =>
     page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('name') === 'password'),
+    10_000,
   );
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press('Enter');
@@ -214,14 +223,14 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
   await page.getByRole('combobox', { name: 'Type', exact: true }).selectOption('json');
   await page.getByRole('button', { name: 'Add key' }).press('Enter');
   const floor = page.getByTestId('metadata-table').locator('tr[data-key="floor"] td.value');
-  await eventually('the new key', async () => (await floor.textContent()) === '2');
+  await waitFor('the new key', async () => (await floor.textContent()) === '2', 10_000);
   assert.equal((await harness.tether.services.registry.getMetadata(id, 'operator')).floor, 2);
   await page.getByRole('button', { name: 'Edit floor' }).press('Enter');
   await page.getByLabel('New value of floor').fill('3');
   await page.keyboard.press('Enter');
-  await eventually('the edited key', async () => (await floor.textContent()) === '3');
+  await waitFor('the edited key', async () => (await floor.textContent()) === '3', 10_000);
   await page.getByRole('button', { name: 'Delete floor' }).press('Enter');
-  await eventually('the key to go', async () => (await floor.count()) === 0);
+  await waitFor('the key to go', async () => (await floor.count()) === 0, 10_000);
 
   // An API error appears next to the action that failed: a token already in use.
   await page.getByRole('button', { name: 'Issue new token' }).press('Enter');
@@ -239,16 +248,16 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
 
   // Token lifecycle: suspend and reactivate the first token, revoke the second after confirming.
   const rows = page.getByTestId('tokens-table').locator('tbody tr');
-  await eventually('two tokens', async () => (await rows.count()) === 2);
+  await waitFor('two tokens', async () => (await rows.count()) === 2, 10_000);
   const first = rows.filter({ hasText: '…en-1' });
   await first.getByRole('button', { name: 'Suspend token ending en-1' }).press('Enter');
-  await eventually('suspended', async () => (await first.locator('.status').textContent()) === 'SUSPENDED');
+  await waitFor('suspended', async () => (await first.locator('.status').textContent()) === 'SUSPENDED', 10_000);
   await first.getByRole('button', { name: 'Reactivate token ending en-1' }).press('Enter');
-  await eventually('reactivated', async () => (await first.locator('.status').textContent()) === 'ACTIVE');
+  await waitFor('reactivated', async () => (await first.locator('.status').textContent()) === 'ACTIVE', 10_000);
   const other = rows.filter({ hasNotText: '…en-1' });
   await other.getByRole('button', { name: /^Revoke token ending/ }).press('Enter');
   await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke token' }).press('Enter');
-  await eventually('revoked', async () => (await other.locator('.status').textContent()) === 'REVOKED');
+  await waitFor('revoked', async () => (await other.locator('.status').textContent()) === 'REVOKED', 10_000);
   assert.equal(await other.getByRole('button').count(), 0, 'a revoked token offers no actions');
 
   // Delete after confirmation, back to the list.

@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import type { Page } from 'playwright-core';
 import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
-import { assertNoOverflow, eventually, screenshotDir, unnamedControls } from './helpers.js';
+import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const VERSION = 'demo_application_v1';
 const APP = 'demo_application';
@@ -48,6 +49,8 @@ async function shoot(page: Page, name: string): Promise<void> {
 
 const rows = (page: Page) => page.locator('tbody tr[data-endpoint-id]');
 
+// The browser tests here take { timeout: 120_000 }, longer than the 30 s default: each drives headless
+// Chromium through several pages of a whole Tether, which takes tens of seconds on a shared machine.
 test('search covers every metadata value, metadata filters narrow the list, and pages fit 390 px', { timeout: 120_000 }, async () => {
   const { registry } = harness.tether.services;
   for (let i = 1; i <= 3; i++) {
@@ -59,13 +62,13 @@ test('search covers every metadata value, metadata filters narrow the list, and 
   }
   const { page, problems } = await openPage();
   await signIn(page);
-  await eventually('three endpoints', async () => (await rows(page).count()) === 3);
+  await waitFor('three endpoints', async () => (await rows(page).count()) === 3, 10_000);
 
   // `serial` is no column, yet search finds it.
   await page.getByRole('searchbox', { name: 'Search' }).fill('sn-002');
-  await eventually('search in a hidden metadata key', async () => (await rows(page).count()) === 1 && (await rows(page).first().getAttribute('data-endpoint-id')) === 'meter-2');
+  await waitFor('search in a hidden metadata key', async () => (await rows(page).count()) === 1 && (await rows(page).first().getAttribute('data-endpoint-id')) === 'meter-2', 10_000);
   await page.getByRole('searchbox', { name: 'Search' }).fill('');
-  await eventually('search cleared', async () => (await rows(page).count()) === 3);
+  await waitFor('search cleared', async () => (await rows(page).count()) === 3, 10_000);
 
   // A filter on any key: model equals A300, then site contains "3" on top finds none.
   await page.getByRole('button', { name: 'Filter by metadata…' }).click();
@@ -74,22 +77,22 @@ test('search covers every metadata value, metadata filters narrow the list, and 
   await form.getByLabel('Condition').selectOption('equals');
   await form.getByLabel('Value').fill('A300');
   await form.getByRole('button', { name: 'Add filter' }).click();
-  await eventually('the model filter', async () => (await rows(page).count()) === 2);
+  await waitFor('the model filter', async () => (await rows(page).count()) === 2, 10_000);
   assert.match(page.url(), /[?&]f=model%3DA300/);
   await shoot(page, 'list-filtered');
   await form.getByLabel('Metadata key').fill('site');
   await form.getByLabel('Condition').selectOption('contains');
   await form.getByLabel('Value').fill('3');
   await form.getByRole('button', { name: 'Add filter' }).click();
-  await eventually('both filters', async () => (await page.getByText('No endpoints match.').count()) === 1);
+  await waitFor('both filters', async () => (await page.getByText('No endpoints match.').count()) === 1, 10_000);
   await page.getByRole('button', { name: /^Remove filter model equals A300/ }).click();
-  await eventually('one filter left', async () => (await rows(page).count()) === 1);
+  await waitFor('one filter left', async () => (await rows(page).count()) === 1, 10_000);
   await page.getByRole('button', { name: /^Remove filter site contains 3/ }).click();
-  await eventually('no filters', async () => (await rows(page).count()) === 3);
+  await waitFor('no filters', async () => (await rows(page).count()) === 3, 10_000);
 
   // The export link follows the filters on screen.
   await page.getByRole('searchbox', { name: 'Search' }).fill('A310');
-  await eventually('search', async () => (await rows(page).count()) === 1);
+  await waitFor('search', async () => (await rows(page).count()) === 1, 10_000);
   const csv = await page.evaluate(async (url) => (await fetch(url)).text(), (await page.getByTestId('export-csv').getAttribute('href')) ?? '');
   const lines = csv.trim().split(/\r?\n/);
   assert.equal(lines.length, 2, `one endpoint exported:\n${csv}`);
@@ -151,10 +154,10 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
 
   // Change a role, reset a password, delete: each over the REST API the page calls.
   await admin.page.getByLabel('Role of otto').selectOption('operator');
-  await eventually('otto to be an operator', async () => {
+  await waitFor('otto to be an operator', async () => {
     const users = (await admin.page.evaluate(async () => (await fetch('/api/v1/users')).json())) as Array<{ username: string; role: string }>;
     return users.find((u) => u.username === 'otto')?.role === 'operator';
-  });
+  }, 10_000);
   await admin.page.getByRole('button', { name: 'Reset password of otto' }).click();
   const reset = admin.page.getByRole('dialog', { name: 'Reset the password of otto' });
   await reset.getByLabel('New password').fill('otto-second-pw');
@@ -164,12 +167,12 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
   await shoot(admin.page, 'users');
   await admin.page.getByRole('button', { name: 'Delete user otto' }).click();
   await admin.page.getByRole('dialog', { name: 'Delete user otto?' }).getByRole('button', { name: 'Delete user' }).click();
-  await eventually('otto to go', async () => (await admin.page.locator('tr[data-username="otto"]').count()) === 0);
+  await waitFor('otto to go', async () => (await admin.page.locator('tr[data-username="otto"]').count()) === 0, 10_000);
 
   // The viewer: reads everything it may, finds no write control anywhere.
   const viewer = await openPage();
   await signIn(viewer.page, 'vera', 'vera-initial-1');
-  await eventually('the list', async () => (await rows(viewer.page).count()) > 0);
+  await waitFor('the list', async () => (await rows(viewer.page).count()) > 0, 10_000);
   for (const name of ['Add endpoint', 'Import CSV…', 'Configure columns', 'Edit creation form']) {
     assert.equal(await viewer.page.getByRole('button', { name }).count(), 0, `a viewer sees no "${name}"`);
   }
@@ -221,7 +224,7 @@ test('an operator may change endpoints but not shared settings, users, keys or t
   assert.equal(admin.status, 201);
   const { page, problems } = await openPage();
   await signIn(page, 'olga', 'olga-password-1');
-  await eventually('the list', async () => (await rows(page).count()) > 0);
+  await waitFor('the list', async () => (await rows(page).count()) > 0, 10_000);
   for (const name of ['Add endpoint', 'Import CSV…']) assert.equal(await page.getByRole('button', { name }).count(), 1, `an operator sees "${name}"`);
   for (const name of ['Configure columns', 'Edit creation form']) assert.equal(await page.getByRole('button', { name }).count(), 0, `an operator sees no "${name}"`);
   assert.ok((await page.getByRole('checkbox').count()) > 1, 'an operator selects endpoints for bulk actions');
@@ -251,13 +254,13 @@ test('API keys: created with a role and shown once, listed with last use, revoke
   assert.equal((await call(key)).status, 200);
   await page.reload();
   const row = page.getByTestId('api-keys-table').locator('tbody tr').filter({ hasText: 'ci-import' });
-  await eventually('the last use', async () => !((await row.locator('td[data-label="Last used"]').textContent()) ?? 'never').includes('never'));
+  await waitFor('the last use', async () => !((await row.locator('td[data-label="Last used"]').textContent()) ?? 'never').includes('never'), 10_000);
   assert.equal(await page.getByText(key).count(), 0, 'the key is not shown again');
   await shoot(page, 'api-keys');
 
   await row.getByRole('button', { name: 'Revoke API key ci-import' }).click();
   await page.getByRole('dialog', { name: 'Revoke API key ci-import?' }).getByRole('button', { name: 'Revoke key' }).click();
-  await eventually('revoked', async () => (await row.locator('.status').textContent()) === 'REVOKED');
+  await waitFor('revoked', async () => (await row.locator('.status').textContent()) === 'REVOKED', 10_000);
   assert.equal((await call(key)).status, 401);
   assert.deepEqual(problems, []);
 });
@@ -266,7 +269,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'to-delete', metadata: {} });
   const { page, problems } = await openPage();
   await signIn(page);
-  await eventually('the list', async () => (await rows(page).count()) >= 4);
+  await waitFor('the list', async () => (await rows(page).count()) >= 4, 10_000);
 
   await page.getByLabel('Select meter-1').check();
   await page.getByLabel('Select meter-2').check();
@@ -288,7 +291,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   assert.equal(await page.getByTestId('bulk-count').textContent(), `${count} endpoints selected`);
   await page.getByRole('button', { name: 'Suspend tokens…' }).click();
   await page.getByRole('dialog', { name: 'Suspend the tokens of the selected endpoints?' }).getByRole('button', { name: `Suspend tokens of ${count} endpoints` }).click();
-  await eventually('the selection to clear', async () => (await page.getByTestId('bulk-count').count()) === 0);
+  await waitFor('the selection to clear', async () => (await page.getByTestId('bulk-count').count()) === 0, 10_000);
   const tokens = await harness.tether.services.credentials.listTokens('meter-3');
   assert.ok(tokens.length > 0 && tokens.every((t) => t.status === 'SUSPENDED'), JSON.stringify(tokens));
 
@@ -296,7 +299,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   await page.getByLabel('Select to-delete').check();
   await page.getByRole('button', { name: 'Delete…' }).click();
   await page.getByRole('dialog', { name: 'Delete the selected endpoints?' }).getByRole('button', { name: 'Delete 1 endpoint' }).click();
-  await eventually('the row to go', async () => (await page.locator('tr[data-endpoint-id="to-delete"]').count()) === 0);
+  await waitFor('the row to go', async () => (await page.locator('tr[data-endpoint-id="to-delete"]').count()) === 0, 10_000);
   await assert.rejects(harness.tether.services.registry.getEndpoint('to-delete', false), { code: 'ENDPOINT_NOT_FOUND' });
 
   // Import: two new endpoints and one taken ID; the tokens leave as a one-time CSV download.
@@ -320,7 +323,7 @@ test('bulk actions on selected endpoints, and a CSV import whose tokens download
   assert.ok(lines.slice(1).every((l) => (l.split(',')[1] ?? '').length >= 16));
   assert.deepEqual(await harness.tether.services.registry.getMetadata('imp-1', 'operator'), { model: 'I1', site: 'Dock' });
   await result.getByRole('button', { name: 'Done' }).click();
-  await eventually('imported rows', async () => (await page.locator('tr[data-endpoint-id="imp-2"]').count()) === 1);
+  await waitFor('imported rows', async () => (await page.locator('tr[data-endpoint-id="imp-2"]').count()) === 1, 10_000);
   assert.deepEqual(problems, []);
 });
 
@@ -332,12 +335,12 @@ test('a bulk action covers every endpoint the filters match, beyond the page, on
   for (let i = 0; i < 25; i++) await registry.createEndpoint({ appVersionName: 'fleet_app_v1', endpointId: `fleet-${String(i).padStart(2, '0')}`, metadata: { site: i < 23 ? 'north' : 'south' } });
   const { page, problems } = await openPage();
   await harness.signIn(page, { url: `${harness.base}/?app=fleet_app`, username: 'admin' });
-  await eventually('a full page', async () => (await rows(page).count()) === 20);
+  await waitFor('a full page', async () => (await rows(page).count()) === 20, 10_000);
 
   // Selecting the whole page offers the rest of what the filters match.
   await page.getByLabel('Select all endpoints on this page').check();
   await page.getByRole('button', { name: 'Select all 25 matching endpoints' }).click();
-  await eventually('all 25 selected', async () => (await page.getByTestId('bulk-count').textContent()) === '25 endpoints selected');
+  await waitFor('all 25 selected', async () => (await page.getByTestId('bulk-count').textContent()) === '25 endpoints selected', 10_000);
   await shoot(page, 'bulk-select-all-matching');
   await page.getByRole('button', { name: 'Set metadata…' }).click();
   const set = page.getByRole('dialog', { name: 'Set a metadata key on the selected endpoints' });
@@ -360,17 +363,17 @@ test('the audit log lists and filters changes; an endpoint page shows its metada
   await page.getByLabel('New key').fill('room');
   await page.getByLabel('Value', { exact: true }).fill('B12');
   await page.getByRole('button', { name: 'Add key' }).click();
-  await eventually('the new key', async () => (await page.getByTestId('metadata-table').locator('tr[data-key="room"] td.value').textContent()) === 'B12');
+  await waitFor('the new key', async () => (await page.getByTestId('metadata-table').locator('tr[data-key="room"] td.value').textContent()) === 'B12', 10_000);
   await page.getByRole('button', { name: 'Show history' }).click();
   const history = page.getByTestId('metadata-history');
-  await eventually('the history', async () => (await history.locator('li').count()) >= 2);
+  await waitFor('the history', async () => (await history.locator('li').count()) >= 2, 10_000);
   assert.match((await history.locator('> li').first().textContent()) ?? '', /Operator.*room.*B12/s);
   assert.ok((await history.textContent())?.includes('firmware'), 'the device report is in the history');
   await shoot(page, 'metadata-history');
 
   await openSection(page, 'Audit log');
   const table = page.getByTestId('audit-table');
-  await eventually('entries', async () => (await table.locator('tbody tr').count()) > 3);
+  await waitFor('entries', async () => (await table.locator('tbody tr').count()) > 3, 10_000);
   const actions = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-action')));
   for (const action of ['metadata.update', 'user.create', 'api-key.create', 'endpoints.import', 'bulk.delete']) assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
   await shoot(page, 'audit');
@@ -379,20 +382,20 @@ test('the audit log lists and filters changes; an endpoint page shows its metada
   const filters = page.getByRole('search', { name: 'Filter the audit log' });
   await filters.getByLabel('Endpoint ID').fill('meter-2');
   await filters.getByRole('button', { name: 'Apply filters' }).click();
-  await eventually('the endpoint filter', async () => {
+  await waitFor('the endpoint filter', async () => {
     const targets = await table.locator('tbody td[data-label="Target"]').allTextContents();
     return targets.length > 0 && targets.every((t) => t === 'meter-2');
-  });
+  }, 10_000);
   assert.match((await table.locator('tbody tr[data-action="metadata.update"]').first().textContent()) ?? '', /room.*B12/s);
   assert.ok(!((await table.textContent()) ?? '').includes('firmware: (none) → 1.0.1'), 'the device report is no audit entry');
   // By user, and by a time range in the future: nothing.
   await filters.getByLabel('Endpoint ID').fill('');
   await filters.getByLabel('User or key').fill('vera');
   await filters.getByRole('button', { name: 'Apply filters' }).click();
-  await eventually('the user filter', async () => {
+  await waitFor('the user filter', async () => {
     const who = await table.locator('tbody td[data-label="Who"] strong').allTextContents();
     return who.length > 0 && who.every((w) => w === 'vera');
-  });
+  }, 10_000);
   await filters.getByLabel('User or key').fill('');
   await filters.getByLabel('From').fill('2099-01-01T00:00');
   await filters.getByRole('button', { name: 'Apply filters' }).click();
@@ -405,10 +408,10 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   const { page, problems } = await openPage();
   await signIn(page);
   const indicator = page.getByTestId('live-indicator');
-  await eventually('the feed to be live', async () => (await indicator.getAttribute('data-state')) === 'live');
+  await waitFor('the feed to be live', async () => (await indicator.getAttribute('data-state')) === 'live', 10_000);
 
   await harness.tether.stop();
-  await eventually('the indicator to say the feed is down', async () => (await indicator.getAttribute('data-state')) === 'down', 15_000);
+  await waitFor('the indicator to say the feed is down', async () => (await indicator.getAttribute('data-state')) === 'down', 15_000);
   assert.match((await indicator.textContent()) ?? '', /Live updates stopped.*out of date/);
   await shoot(page, 'live-feed-down');
 
@@ -416,8 +419,8 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
   await start();
   await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, endpointId: 'after-restart', metadata: { model: 'R1' } });
-  await eventually('the feed to be live again', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
-  await eventually('the endpoint created during the outage', async () => (await page.locator('tr[data-endpoint-id="after-restart"]').count()) === 1);
+  await waitFor('the feed to be live again', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
+  await waitFor('the endpoint created during the outage', async () => (await page.locator('tr[data-endpoint-id="after-restart"]').count()) === 1, 10_000);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
 
   // A stream refused with an HTTP error (as a proxy answers while the server restarts) makes the
@@ -425,9 +428,9 @@ test('the live-feed indicator shows a stopped feed and reconnects by itself afte
   await page.route('**/dashboard/api/events?*', (route) => route.fulfill({ status: 502, body: 'Bad Gateway' }));
   await harness.tether.stop();
   await start();
-  await eventually('a countdown to the next attempt', async () => /retrying in \d+ s/.test((await indicator.textContent()) ?? ''), 15_000);
+  await waitFor('a countdown to the next attempt', async () => /retrying in \d+ s/.test((await indicator.textContent()) ?? ''), 15_000);
   await page.unroute('**/dashboard/api/events?*');
-  await eventually('the feed to be live after the refusals', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
+  await waitFor('the feed to be live after the refusals', async () => (await indicator.getAttribute('data-state')) === 'live', 20_000);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
 
   // A session that ended (here: signed out by another tab) refuses the stream for good: the page goes

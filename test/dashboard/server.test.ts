@@ -4,10 +4,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, test } from 'node:test';
+import { afterEach, test } from '../helpers/test.js';
 import type { FastifyInstance } from 'fastify';
 import type { Dashboard, DashboardDeps } from '../../src/dashboard/server/index.js';
 import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';
+import { waitFor } from '../helpers/wait.js';
 import type { Accounts } from '../../src/accounts/index.js';
 import { createTestAccounts } from '../helpers/accounts.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
@@ -288,8 +289,7 @@ test('the live stream delivers the application\'s events and ends when the serve
   response.on('close', () => (ended = true));
 
   // Wait until the stream is registered before producing events.
-  const deadline = Date.now() + 5000;
-  while (!received.join('').includes(': connected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the stream to be registered', () => received.join('').includes(': connected'));
 
   await h.services.registry.createEndpoint({ appVersionName: 'other_app_v1', endpointId: 'elsewhere' });
   const { endpoint } = await h.services.registry.createEndpoint({ appVersionName: DEMO_VERSION, endpointId: 'meter-1' });
@@ -301,7 +301,7 @@ test('the live stream delivers the application\'s events and ends when the serve
       .split('\n')
       .filter((line) => line.startsWith('data: '))
       .map((line) => JSON.parse(line.slice(6)) as { type: string; endpointId: string; metadata?: unknown });
-  while (events().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('two events on the stream', () => events().length >= 2);
   assert.deepEqual(
     events().map((e) => [e.type, e.endpointId]),
     [
@@ -312,8 +312,7 @@ test('the live stream delivers the application\'s events and ends when the serve
   assert.deepEqual(events()[1]!.metadata, { model: 'A300' });
 
   await h.app.close();
-  while (!ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(ended, 'closing the server ends open streams');
+  await waitFor('closing the server to end open streams', () => ended);
 });
 
 test('a live stream ends once its session is over or its API key is revoked, and cannot reopen', async () => {
@@ -333,13 +332,6 @@ test('a live stream ends once its session is over or its API key is revoked, and
     response.on('close', () => (ended = true));
     return { status: response.statusCode ?? 0, ended: () => ended };
   }
-  async function until(what: string, check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   const cookie = cookieOf(await signIn(h.app));
   const other = cookieOf(await signIn(h.app));
@@ -348,7 +340,7 @@ test('a live stream ends once its session is over or its API key is revoked, and
   assert.equal(signedIn.status, 200);
   // Signed out (from another tab, or through another node): the stream ends; the other session's goes on.
   assert.equal((await h.app.inject({ method: 'POST', url: '/dashboard/api/sign-out', headers: { cookie } })).statusCode, 204);
-  await until('the signed-out stream to end', signedIn.ended);
+  await waitFor('the signed-out stream to end', signedIn.ended);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(untouched.ended(), false, 'a stream of a valid session stays open');
   assert.equal((await openStream({ cookie })).status, 401);
@@ -359,6 +351,6 @@ test('a live stream ends once its session is over or its API key is revoked, and
   const byKey = await openStream({ authorization: `Bearer ${key}` });
   assert.equal(byKey.status, 200);
   assert.equal((await h.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${keyId}`, headers: { authorization: 'Bearer test-admin-key' } })).statusCode, 200);
-  await until('the revoked key\'s stream to end', byKey.ended);
+  await waitFor('the revoked key\'s stream to end', byKey.ended);
   assert.equal((await openStream({ authorization: `Bearer ${key}` })).status, 401);
 });

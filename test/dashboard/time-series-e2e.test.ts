@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { DashboardHarness } from './harness.js';
-import { eventually, screenshotDir, unnamedControls } from './helpers.js';
+import { screenshotDir, unnamedControls } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const APP = 'demo_application';
 const VERSION = 'demo_application_v1';
@@ -61,7 +62,9 @@ const signIn = (page: Page, url: string) => harness.signIn(page, { url });
 const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
 const chartPoints = async (page: Page) => Number(await page.getByTestId('telemetry-chart').getAttribute('data-points'));
 
-test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and map, updated live', async () => {
+// The browser tests take { timeout: 120_000 }, longer than the 30 s default: headless Chromium through
+// a whole Tether's pages takes tens of seconds on a shared machine.
+test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and map, updated live', { timeout: 120_000 }, async () => {
   const { endpoint, token } = await harness.tether.services.registry.createEndpoint({ appVersionName: VERSION, metadata: { model: 'Demo vehicle' } });
   const endpointId = endpoint.endpointId;
   const shots = screenshotDir();
@@ -100,13 +103,13 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   const first = drive(30, Date.now());
   await publish(token, first);
   await page.getByTestId('telemetry-chart').waitFor({ timeout: 10_000 });
-  await eventually('the gauge to show the latest temperature', async () => (await text(page, 'gauge-value')) === String(first.at(-1)!.temperature));
+  await waitFor('the gauge to show the latest temperature', async () => (await text(page, 'gauge-value')) === String(first.at(-1)!.temperature), 10_000);
   assert.match(await page.getByTestId('gauge').locator('figcaption').textContent() ?? '', /temperature/);
   // One hour at 10 s buckets: the 30 samples of the last 30 s are 3 or 4 averaged points.
-  await eventually('the chart to draw the batch', async () => (await chartPoints(page)) >= 3);
+  await waitFor('the chart to draw the batch', async () => (await chartPoints(page)) >= 3, 10_000);
   // Offline: no tiles, yet the track (an SVG path) and the latest position are drawn.
-  await eventually('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1);
-  await eventually('the latest position', async () => (await text(page, 'latest-position')).includes(`${first.at(-1)!.latitude.toFixed(5)}, ${first.at(-1)!.longitude.toFixed(5)}`));
+  await waitFor('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1, 10_000);
+  await waitFor('the latest position', async () => (await text(page, 'latest-position')).includes(`${first.at(-1)!.latitude.toFixed(5)}, ${first.at(-1)!.longitude.toFixed(5)}`), 10_000);
   assert.match(await text(page, 'latest-position'), /from Location/);
   assert.deepEqual(await unnamedControls(page), []);
   await page.screenshot({ path: path.join(shots, 'telemetry-endpoint-1280.png'), fullPage: true });
@@ -121,17 +124,17 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
     const before = await chartPoints(page);
     const sent = Date.now();
     await publish(token, [sample]);
-    await eventually('the gauge to follow the device', async () => (await text(page, 'gauge-value')) === String(sample.temperature), 5_000);
+    await waitFor('the gauge to follow the device', async () => (await text(page, 'gauge-value')) === String(sample.temperature), 5_000);
     latencies.push(Date.now() - sent);
-    await eventually('the chart to grow', async () => (await chartPoints(page)) > before, 5_000);
-    await eventually('the map to move', async () => (await text(page, 'latest-position')).includes(sample.latitude.toFixed(5)), 5_000);
+    await waitFor('the chart to grow', async () => (await chartPoints(page)) > before, 5_000);
+    await waitFor('the map to move', async () => (await text(page, 'latest-position')).includes(sample.latitude.toFixed(5)), 5_000);
   }
   console.log(`# publish → gauge latency (ms): ${latencies.join(', ')}`);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
 
   // Presets and zoom: 15 min, then a drag across the chart fixes a finer window; back to live.
   await page.getByRole('button', { name: '15 min' }).click();
-  await eventually('the 15 min preset', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true');
+  await waitFor('the 15 min preset', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true', 10_000);
   const over = page.getByTestId('telemetry-chart').locator('.u-over');
   const box = (await over.boundingBox())!;
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
@@ -141,7 +144,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await page.getByRole('button', { name: 'Back to live' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Custom' }).getAttribute('aria-pressed'), 'true');
   await page.getByRole('button', { name: 'Back to live' }).click();
-  await eventually('live again', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true');
+  await waitFor('live again', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true', 10_000);
   // Custom: an end before the start is refused beside the form; a valid range is shown fixed.
   await page.getByRole('button', { name: 'Custom' }).click();
   const startField = page.getByLabel('From', { exact: true });
@@ -156,19 +159,19 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   }));
   await page.getByRole('button', { name: 'Show range' }).click();
   await page.getByRole('button', { name: 'Back to live' }).waitFor();
-  await eventually('the fixed range to hold the samples', async () => (await chartPoints(page)) >= 4);
+  await waitFor('the fixed range to hold the samples', async () => (await chartPoints(page)) >= 4, 10_000);
   await page.getByRole('button', { name: 'Back to live' }).click();
-  await eventually('live once more', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true');
+  await waitFor('live once more', async () => (await page.getByRole('button', { name: '15 min' }).getAttribute('aria-pressed')) === 'true', 10_000);
 
   // The gauge can show another series, on a scale the operator sets.
   await page.getByLabel('Gauge series').selectOption('auto~fuelLevel');
   await page.getByLabel('Max', { exact: true }).fill('100');
-  await eventually('the fuel gauge', async () => (await text(page, 'gauge-value')) === String(newest.fuelLevel));
+  await waitFor('the fuel gauge', async () => (await text(page, 'gauge-value')) === String(newest.fuelLevel), 10_000);
   assert.equal(await page.getByTestId('gauge').locator('svg').getAttribute('aria-valuemax'), '100');
 
   await page.screenshot({ path: path.join(shots, 'telemetry-endpoint-live-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
-  await eventually('the chart to fit the phone', async () => ((await page.getByTestId('telemetry-chart').boundingBox())?.width ?? 999) <= 390);
+  await waitFor('the chart to fit the phone', async () => ((await page.getByTestId('telemetry-chart').boundingBox())?.width ?? 999) <= 390, 10_000);
   await page.screenshot({ path: path.join(shots, 'telemetry-endpoint-phone.png'), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -183,11 +186,11 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await columns.getByRole('button', { name: 'Save columns' }).click();
   await columns.waitFor({ state: 'detached' });
   const fuel = page.locator(`tr[data-endpoint-id="${endpointId}"] td[data-label="Fuel level"]`);
-  await eventually('the fuel column', async () => (await fuel.textContent()) === String(newest.fuelLevel));
+  await waitFor('the fuel column', async () => (await fuel.textContent()) === String(newest.fuelLevel), 10_000);
   const last = drive(1, Date.now(), 40)[0]!;
   last.fuelLevel = 42.5;
   await publish(token, [last]);
-  await eventually('the fuel column to follow the device', async () => (await fuel.textContent()) === '42.5', 5_000);
+  await waitFor('the fuel column to follow the device', async () => (await fuel.textContent()) === '42.5', 5_000);
   await page.screenshot({ path: path.join(shots, 'telemetry-list-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: path.join(shots, 'telemetry-list-phone.png'), fullPage: true });
@@ -195,7 +198,7 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   assert.deepEqual(problems, []);
 });
 
-test('with a tile server configured but unreachable, the map still draws the track', async () => {
+test('with a tile server configured but unreachable, the map still draws the track', { timeout: 120_000 }, async () => {
   const { page, problems } = await openPage();
   const [{ endpoint, token }] = await Promise.all([harness.tether.services.registry.createEndpoint({ appVersionName: VERSION })]);
   device ??= await mqtt.connectAsync(`mqtt://127.0.0.1:${harness.tether.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
@@ -214,8 +217,8 @@ test('with a tile server configured but unreachable, the map still draws the tra
   await dialog.getByRole('button', { name: 'Save map tiles' }).click();
   await reloaded;
   await page.getByTestId('location-map').waitFor();
-  await eventually('tile requests to be tried', async () => (await page.locator('.leaflet-tile').count()) > 0);
-  await eventually('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1);
+  await waitFor('tile requests to be tried', async () => (await page.locator('.leaflet-tile').count()) > 0, 10_000);
+  await waitFor('the track on the map', async () => (await page.getByTestId('location-map').locator('path.leaflet-interactive').count()) >= 1, 10_000);
   // The attribution is text, never markup.
   assert.equal(await page.locator('.leaflet-control-attribution b').count(), 0);
   assert.match((await page.locator('.leaflet-control-attribution').textContent()) ?? '', /Offline tiles <b>test<\/b>/);

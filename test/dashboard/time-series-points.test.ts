@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import { packageRoot } from './helpers.js';
 
 type Point = { t: number; values: Record<string, unknown>; tags?: Record<string, unknown> };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../helpers/test.js';
 import type { FastifyInstance } from 'fastify';
 import { DASHBOARD_PASSWORD as PASSWORD, dashboardInApi } from './api-harness.js';
 import { tileImageSource } from '../../src/dashboard/server/map-settings.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { packageRoot } from '../../src/platform/package-root.js';
 import { schemaFiles } from '../../src/extensions/epmx/schemas/index.js';
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { Ajv } from 'ajv';
 import { getMetadataKeysResponseSchema, getMetadataResponseSchema } from '../../src/extensions/epmx/schemas/index.js';
-import { DEMO_APP, DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness, waitFor } from '../transport/harness.js';
+import { DEMO_APP, DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ajv = new Ajv({ strict: false });
 const { $schema: _a, ...keysResponse } = getMetadataKeysResponseSchema;
@@ -235,6 +236,6 @@ describe('10/EPMP over MQTT', () => {
     client.publish(getTopic, '{"keys":["counter"]}', { qos: 1 });
     await inbox.next(`${getTopic}/status`);
     assert.deepEqual(inbox.json(`${getTopic}/status`), { counter: n - 1 });
-    await waitFor(() => ids.every((i) => inbox.on(`${kpTopic(ep.token, 'update/keys', i)}/status`).length === 1), 'all update replies');
+    await waitFor('all update replies', () => ids.every((i) => inbox.on(`${kpTopic(ep.token, 'update/keys', i)}/status`).length === 1));
   });
 });

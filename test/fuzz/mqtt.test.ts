@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import fc from 'fast-check';
 import { DEMO_VERSION, Inbox, connect, createEndpoint, request, startHarness } from '../transport/harness.js';
 import { connectionScript, runScript } from './mqtt-fuzzer.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Bounded here; `npm run fuzz` runs the same property for 1,000,000 packets. */
 const RUNS = 60;
@@ -34,8 +35,7 @@ describe('MQTT fuzzing (bounded)', () => {
     );
     assert.ok(packets > RUNS * CONNECTIONS_PER_RUN);
     // Every fuzzing connection is gone: nothing of them is kept.
-    const deadline = Date.now() + 5000;
-    while (h.server.sessionCount() > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor('the fuzzing connections to be gone', () => h.server.sessionCount() <= 1);
     assert.equal(h.server.sessionCount(), 1, 'only the well-behaved device is still connected');
   });
 });

@@ -1,12 +1,11 @@
 import { createAccounts, type Accounts } from '../../src/accounts/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
-import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import type { TestServices } from './services.js';
 
-/** Accounts over the test services' SQLite file; close() before the services. */
+/** Accounts in the test services' place (their SQLite file or database); close() before the services. */
 export async function createTestAccounts(services: TestServices, options: { clock?: Clock; auditRetentionDays?: number } = {}): Promise<Accounts & { closeAll(): Promise<void> }> {
-  const store = await openSqliteAccountStorage({ file: services.file });
+  const store = await services.place.openAccounts();
   const accounts = await createAccounts({
     store,
     bus: services.bus,

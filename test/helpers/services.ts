@@ -1,13 +1,13 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { EventBus, TetherEvent } from '../../src/bus/bus.js';
-import { createMemoryBus } from '../../src/bus/memory/index.js';
 import type { Clock } from '../../src/core/clock.js';
+import type { Limits } from '../../src/core/limits.js';
 import type { DeclaredApplication, Services } from '../../src/core/services.js';
 import { createServices } from '../../src/platform/services.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
+import { testBusBackend } from '../bus/backends.js';
+import type { BusBackend } from '../bus/backends.js';
+import { testStorageBackend } from '../storage/backends.js';
+import type { Backend, Place } from '../storage/backends.js';
 
 export const DEMO_APP = 'demo_application';
 export const DEMO_VERSION = 'demo_application_v1';
@@ -17,13 +17,16 @@ export const DEMO_DECLARATION: DeclaredApplication[] = [
 ];
 
 export interface TestServices extends Services {
-  dir: string;
-  file: string;
+  /** Where the storage lives: accounts and client credentials open theirs in the same place. */
+  place: Place;
+  /** The SQLite folder and file (undefined on PostgreSQL). */
+  dir: string | undefined;
+  file: string | undefined;
   storage: Storage;
   bus: EventBus;
   /** Every event published on the bus, in order. */
   events: TetherEvent[];
-  /** Closes services, bus and storage and removes the temp dir. Safe to call twice. */
+  /** Closes services, bus and storage and removes the place. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -33,29 +36,42 @@ export interface TestServicesOptions {
   declare?: DeclaredApplication[];
   /** Wraps the storage, e.g. to count calls. */
   wrapStorage?: (storage: Storage) => Storage;
+  /** Registry limits (metadata size and depth). */
+  limits?: Partial<Limits>;
+  /** Default: the pair TETHER_TEST_BACKEND selects (SQLite and the memory bus unless it says postgres). */
+  backend?: Backend;
+  bus?: BusBackend;
 }
 
-/** Real SQLite file in a fresh temp dir, the in-memory bus and all services wired together. */
+/**
+ * All services wired together over a fresh place of a storage backend from the conformance suites'
+ * list (test/storage/backends.ts) and a bus from theirs (test/bus/backends.ts).
+ */
 export async function createTestServices(options: TestServicesOptions = {}): Promise<TestServices> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  const file = path.join(dir, 'tether.db');
+  const place = await (options.backend ?? testStorageBackend()).create();
   let storage: Storage | undefined;
   let bus: EventBus | undefined;
   try {
-    const opened = await openSqliteStorage({ file });
+    const opened = await place.openStorage();
     storage = options.wrapStorage ? options.wrapStorage(opened) : opened;
-    bus = createMemoryBus();
+    [bus] = await (options.bus ?? testBusBackend()).open(1);
     const events: TetherEvent[] = [];
-    bus.subscribe((event) => events.push(event));
-    const services = await createServices({ storage, bus, ...(options.clock ? { clock: options.clock } : {}) });
+    bus!.subscribe((event) => events.push(event));
+    const services = await createServices({
+      storage,
+      bus: bus!,
+      ...(options.clock && { clock: options.clock }),
+      ...(options.limits && { limits: options.limits }),
+    });
     await services.applications.ensureDeclared(options.declare ?? DEMO_DECLARATION);
     let closed = false;
     const s = storage;
-    const b = bus;
+    const b = bus!;
     return {
       ...services,
-      dir,
-      file,
+      place,
+      dir: place.dir,
+      file: place.file,
       storage: s,
       bus: b,
       events,
@@ -67,28 +83,14 @@ export async function createTestServices(options: TestServicesOptions = {}): Pro
           await b.close();
           await s.close();
         } finally {
-          fs.rmSync(dir, { recursive: true, force: true });
+          await place.remove();
         }
       },
     };
   } catch (err) {
     await bus?.close();
     await storage?.close().catch(() => {});
-    fs.rmSync(dir, { recursive: true, force: true });
+    await place.remove();
     throw err;
   }
-}
-
-/** Polls `check` every few milliseconds until it returns true; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what = 'condition', timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Lets queued bus deliveries (microtasks and the next macrotask) run. */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import { runCli } from '../../src/cli/run.js';
 import type { Io } from '../../src/cli/io.js';
-import { api, createDevices, startServer, startTraffic, waitFor } from '../crash/harness.js';
+import { api, createDevices, startServer, startTraffic } from '../crash/harness.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 import { Inbox } from '../transport/harness.js';
 
 const VERSION = 'demo_application_v1';
@@ -17,9 +18,9 @@ function captureIo(cwd: string): Io & { lines: string[] } {
 }
 
 describe('backup and restore of a single node', () => {
-  it('takes a consistent backup while devices write, and the restored instance serves every device with its old token', async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-backup-test-'));
-    t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  // Longer than the 30 s default: two `tether start` processes, devices writing throughout, a backup and a restore.
+  it('takes a consistent backup while devices write, and the restored instance serves every device with its old token', { timeout: 120_000 }, async (t) => {
+    const work = tempDir(t, 'tether-backup-test-');
     const dataDir = path.join(work, 'data');
     const server = await startServer(t, dataDir);
     const devices = await createDevices(server, 8);
@@ -34,14 +35,14 @@ describe('backup and restore of a single node', () => {
 
     const traffic = await startTraffic(devices, server.mqttPort, 2);
     t.after(() => traffic.stop());
-    assert.ok(await waitFor(() => traffic.allAcked(), 10_000), 'every device had an update acknowledged before the backup');
+    await waitFor('every device to have an update acknowledged before the backup', () => traffic.allAcked(), 10_000);
     const file = path.join(work, 'tether.backup');
     const io = captureIo(work);
     const code = await runCli(['backup', file, '--data-dir', dataDir], io);
     assert.equal(code, 0, io.lines.join('\n'));
     assert.match(io.lines.join('\n'), /Backed up .* to .*tether\.backup/);
     const acksDuringBackup = traffic.acks;
-    assert.ok(await waitFor(() => traffic.acks > acksDuringBackup, 5000), 'devices kept being acknowledged after the backup');
+    await waitFor('devices to keep being acknowledged after the backup', () => traffic.acks > acksDuringBackup, 5000);
     await traffic.stop();
 
     const restoredDir = path.join(work, 'restored');
@@ -76,8 +77,7 @@ describe('backup and restore of a single node', () => {
   });
 
   it('refuses a file that is not a backup, and a data directory without Tether data', async (t) => {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-backup-test-'));
-    t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+    const work = tempDir(t, 'tether-backup-test-');
     fs.writeFileSync(path.join(work, 'junk'), 'hello\n');
     const io = captureIo(work);
     assert.equal(await runCli(['restore', 'junk', '--data-dir', 'x'], io), 1);

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { connectAsync } from 'mqtt';
 import { packageRoot } from '../../src/platform/package-root.js';
 import { startTether } from '../../src/platform/tether.js';
 import { silentLogger } from '../../src/core/log.js';
-import { api, start, tempDir, testConfig } from '../platform/helpers.js';
+import { api, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 import { Inbox } from '../transport/harness.js';
 
 const FIXTURE = path.join(packageRoot(), 'test/fixtures/release-731749d/tether.db.gz');

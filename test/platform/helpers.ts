@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import type { TetherConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
 import type { RunningTether } from '../../src/platform/tether.js';
-
-export interface Cleanup {
-  after(fn: () => unknown): void;
-}
-
-export function tempDir(t: Cleanup): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { asJson, httpCall } from '../helpers/http.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 /** A config as `tether start` would build it, on free ports and loopback only. */
 export function testConfig(dataDir: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TetherConfig> {
@@ -37,16 +26,8 @@ export interface ApiResponse<T> {
 
 /** Calls the REST API of a running Tether with its admin key. */
 export async function api<T = unknown>(running: RunningTether, method: string, route: string, body?: unknown): Promise<ApiResponse<T>> {
-  const response = await fetch(`http://127.0.0.1:${running.httpPort}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${running.adminApiKey}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  const reply = await httpCall(running, method, route, { auth: running.adminApiKey, body: asJson(body) });
+  return { status: reply.status, body: reply.json as T };
 }
 
 export async function createEndpoint(running: RunningTether, body: Record<string, unknown> = {}): Promise<{ endpointId: string; token: string }> {
@@ -56,18 +37,6 @@ export async function createEndpoint(running: RunningTether, body: Record<string
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return created.body;
-}
-
-/** Polls until `check` returns a value other than undefined; fails with the last value at the deadline. */
-export async function eventually<T>(what: string, probe: () => Promise<T>, check: (value: T) => boolean, deadlineMs = 5000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A port that was free a moment ago (for tests that need a concrete number). */

@@ -1,5 +1,5 @@
 /** Start, stop, restart and start-up failures of the composition root. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -8,7 +8,9 @@ import { connectAsync } from 'mqtt';
 import { isTetherError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
-import { api, createEndpoint, eventually, freePort, start, tempDir, testConfig } from './helpers.js';
+import { api, createEndpoint, freePort, start, testConfig } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('restart on the same data dir keeps endpoints, metadata, tokens, app versions and the admin key', async (t) => {
   const dataDir = tempDir(t);
@@ -35,10 +37,10 @@ test('restart on the same data dir keeps endpoints, metadata, tokens, app versio
   device.on('error', () => {});
   t.after(() => device.end(true));
   await device.publishAsync(`kp1/demo_application_v1/epmx/${token}/update/keys`, '{"model":"MySmartMeter A300"}', { qos: 1 });
-  await eventually(
+  await waitFor(
     'endpoint connected',
     async () => (await api<{ connected: boolean }>(first, 'GET', `/epr/api/v1/endpoints/${endpointId}`)).body.connected,
-    (connected) => connected,
+    { until: (connected) => connected },
   );
   await first.stop();
   firstStopped = true;

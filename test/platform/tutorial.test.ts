@@ -2,7 +2,7 @@
  * The tutorial ("How to connect a device?") end to end against a whole Tether on free ports:
  * REST to create the endpoint, a stock MQTT client as the device, REST again to see the result.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { connect, connectAsync } from 'mqtt';
@@ -11,12 +11,12 @@ import {
   api,
   connectPacket,
   createEndpoint,
-  eventually,
   publishQos0Packet,
   start,
-  tempDir,
   testConfig,
 } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 import type { RunningTether } from '../../src/platform/tether.js';
 
 const TUTORIAL_PAYLOAD = '{"model":"MySmartMeter A300","mac":"00-14-22-01-23-45"}';
@@ -44,15 +44,15 @@ test('tutorial flow: REST endpoint, device with its token, partial updates, conn
   const replies: string[] = [];
   device.on('message', (replyTopic) => replies.push(replyTopic.slice(topic.length + 1)));
   await device.publishAsync(`${topic}/1`, TUTORIAL_PAYLOAD, { qos: 1 });
-  await eventually('reply to request 1', async () => replies, (r) => r.length === 1);
+  await waitFor('reply to request 1', async () => replies, { until: (r) => r.length === 1 });
   assert.deepEqual(replies, ['1/status']);
 
-  const connected = await eventually('endpoint connected', () => getEndpoint(running, endpointId), (e) => e.connected);
+  const connected = await waitFor('endpoint connected', () => getEndpoint(running, endpointId), { until: (e) => e.connected });
   assert.deepEqual(connected.metadata, { meterDescription: 'Basement meter', ...TUTORIAL_METADATA });
 
   // A partial update only touches its keys.
   await device.publishAsync(`${topic}/2`, '{"mac":"00-14-22-01-23-46","fw":"1.0.1"}', { qos: 0 });
-  await eventually('reply to request 2', async () => replies, (r) => r.length === 2);
+  await waitFor('reply to request 2', async () => replies, { until: (r) => r.length === 2 });
   assert.deepEqual(replies, ['1/status', '2/status']);
 
   const list = await api<{ totalElements: number; content: EndpointBody[] }>(
@@ -71,7 +71,7 @@ test('tutorial flow: REST endpoint, device with its token, partial updates, conn
   });
 
   await device.endAsync();
-  await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+  await waitFor('endpoint disconnected', () => getEndpoint(running, endpointId), { until: (e) => !e.connected });
 
   const tokens = await api<Array<{ status: string }>>(running, 'GET', `/cm/api/v1/endpoints/${endpointId}/tokens`);
   assert.deepEqual(tokens.body.map((tk) => tk.status), ['ACTIVE'], 'first use activates the token');
@@ -94,9 +94,9 @@ test('acceptance: raw CONNECT + QoS 0 PUBLISH + DISCONNECT in one write, no wait
     ]),
   );
 
-  const endpoint = await eventually('metadata of the raw client', () => getEndpoint(running, endpointId), (e) => e.metadata?.['model'] !== undefined);
+  const endpoint = await waitFor('metadata of the raw client', () => getEndpoint(running, endpointId), { until: (e) => e.metadata?.['model'] !== undefined });
   assert.deepEqual(endpoint.metadata, TUTORIAL_METADATA);
-  await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+  await waitFor('endpoint disconnected', () => getEndpoint(running, endpointId), { until: (e) => !e.connected });
 });
 
 test('acceptance: mqtt.js publishes from its offline queue and disconnects as soon as it is connected', async (t) => {
@@ -111,7 +111,7 @@ test('acceptance: mqtt.js publishes from its offline queue and disconnects as so
   client.once('connect', () => client.end());
   t.after(() => client.end(true));
 
-  const endpoint = await eventually('metadata of the queued publish', () => getEndpoint(running, endpointId), (e) => e.metadata?.['model'] !== undefined);
+  const endpoint = await waitFor('metadata of the queued publish', () => getEndpoint(running, endpointId), { until: (e) => e.metadata?.['model'] !== undefined });
   assert.deepEqual(endpoint.metadata, TUTORIAL_METADATA);
 });
 

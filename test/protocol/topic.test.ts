@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { errors } from '../../src/core/errors.js';
 import { MAX_REQUEST_ID, errorPayload, errorTopic, parseKpTopic, redactTopic, statusTopic } from '../../src/protocol/index.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
-import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices, waitFor } from '../helpers/services.js';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
+import { DEMO_APP, DEMO_VERSION, type TestServices, createTestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -25,7 +26,7 @@ describe('registry: endpoints', () => {
     assert.equal(stored.createdDate, created.endpoint.createdDate);
     assert.deepEqual(await t.registry.getMetadata(created.endpoint.endpointId, 'operator'), { model: 'A300', floor: 3 });
     assert.equal((await t.credentials.resolveToken(DEMO_APP, created.token)).endpointId, created.endpoint.endpointId);
-    await waitFor(() => t.events.some((e) => e.type === 'endpoint.created' && e.endpointId === created.endpoint.endpointId), 'endpoint.created');
+    await waitFor('endpoint.created', () => t.events.some((e) => e.type === 'endpoint.created' && e.endpointId === created.endpoint.endpointId));
   });
 
   test('accepts a custom endpoint ID and token', async () => {
@@ -70,7 +71,7 @@ describe('registry: endpoints', () => {
     await assert.rejects(t.registry.changeMetadata(endpoint.endpointId, { kind: 'merge', metadata: { a: 2 } }, 'device'), {
       code: 'ENDPOINT_NOT_FOUND',
     });
-    await waitFor(() => t.events.some((e) => e.type === 'endpoint.deleted' && e.endpointId === endpoint.endpointId), 'endpoint.deleted');
+    await waitFor('endpoint.deleted', () => t.events.some((e) => e.type === 'endpoint.deleted' && e.endpointId === endpoint.endpointId));
   });
 
   test('listEndpoints clamps the page size to 1..1000', async () => {

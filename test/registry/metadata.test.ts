@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from '../helpers/test.js';
 import type { Metadata } from '../../src/core/types.js';
-import { DEMO_APP, type TestServices, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_APP, type TestServices, createTestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
 const VERSION = 'guarded_v1';
 const INITIAL: Metadata = { name: 'Sensor 1', serial: 'SN-1', secret: 'k3y', location: { lat: 1, lon: 2 } };
@@ -40,7 +41,7 @@ describe('registry: metadata and 10/EPMP key access', () => {
     assert.deepEqual(await stored(), { only: true });
     const endpoint = await t.registry.getEndpoint(id, false);
     assert.ok(endpoint.metadataUpdatedDate);
-    await waitFor(() => t.events.filter((e) => e.type === 'metadata.updated').length === 3, 'metadata.updated events');
+    await waitFor('metadata.updated events', () => t.events.filter((e) => e.type === 'metadata.updated').length === 3);
     const last = t.events.findLast((e) => e.type === 'metadata.updated');
     assert.deepEqual(last?.type === 'metadata.updated' && [last.endpointId, last.applicationName, last.metadata], [id, DEMO_APP, { only: true }]);
   });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import type { MqttClient } from 'mqtt';
-import { Inbox, OTHER_VERSION, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure, waitFor } from './harness.js';
+import { Inbox, OTHER_VERSION, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure } from './harness.js';
 import type { SecureHarness } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 type ErrorBody = { statusCode: number; reasonPhrase: string };
 
@@ -41,7 +42,7 @@ describe('scripted attack session', () => {
     };
     await honestRequest('before');
     // The first request activates the token in the background; the snapshot must not race that write.
-    await waitFor(async () => (await h.services.credentials.listTokens(device.endpointId)).every((t) => t.status === 'ACTIVE'), 'token activation');
+    await waitFor('token activation', async () => (await h.services.credentials.listTokens(device.endpointId)).every((t) => t.status === 'ACTIVE'));
     const before = await snapshot(h);
 
     const attacker: MqttClient = await connect(h, { clientId: 'attacker' });
@@ -113,7 +114,7 @@ describe('scripted attack session', () => {
       assert.ok(!m.topic.includes(device.token), m.topic);
       assert.doesNotMatch(m.payload.toString(), /honest|neighbour|0000/);
     }
-    await waitFor(() => !honest.disconnected, 'honest device still connected');
+    await waitFor('honest device still connected', () => !honest.disconnected);
     assert.deepEqual(replies.map((r) => r.split(':')[1]), replies.map(() => 'status'));
   });
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import type { MqttClient } from 'mqtt';
-import { BARE_VERSION, DEMO_VERSION, Inbox, OTHER_VERSION, connect, createEndpoint, kpTopic, request, snapshot, startSecure, waitFor } from './harness.js';
+import { BARE_VERSION, DEMO_VERSION, Inbox, OTHER_VERSION, connect, createEndpoint, kpTopic, request, snapshot, startSecure } from './harness.js';
 import type { SecureHarness } from './harness.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 type ErrorBody = { statusCode: number; reasonPhrase: string };
 
@@ -89,7 +90,7 @@ describe('authorization', () => {
     assert.deepEqual(await granted(client, [`kp1/${DEMO_VERSION}/epmx/${ep.token}/#`]), [1]);
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     await h.services.credentials.changeTokenStatus(ep.endpointId, ep.tokenId, 'suspend');
-    await closed;
+    await within('the server to close the session', closed);
   });
 
   it('never shows one endpoint\'s traffic to another endpoint\'s session', async () => {
@@ -121,7 +122,7 @@ describe('authorization', () => {
     const leaked = spyInbox.messages.filter((m) => m.topic.split('/')[3] === victim.token || m.payload.toString().includes('victim-data') || m.payload.toString().includes('1234'));
     assert.deepEqual(leaked.map((m) => m.topic), []);
     assert.ok(spyInbox.messages.every((m) => m.topic.includes(snoop.token) || m.topic.endsWith('/error')), 'the spy received only its own replies');
-    await waitFor(() => spyInbox.messages.some((m) => m.topic.includes(`${victim.token}x`)), 'the reply to the fake response');
+    await waitFor('the reply to the fake response', () => spyInbox.messages.some((m) => m.topic.includes(`${victim.token}x`)));
     // Its own publish got an /error reply (unknown token), never forwarded as a message to anyone.
     assert.ok(!inbox.messages.some((m) => m.topic.includes('fake') || m.payload.toString().includes('fake')));
   });

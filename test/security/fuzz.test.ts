@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import fc from 'fast-check';
 import { isTetherError } from '../../src/core/errors.js';
 import { METADATA_KEY_PATTERN } from '../../src/core/names.js';

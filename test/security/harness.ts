@@ -2,32 +2,25 @@
  * MQTT server and REST API over one set of real services (temp SQLite file), with limits and a
  * controllable clock, for the security tests. Reuses the transport harness's clients and helpers.
  */
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import mqttPacket from 'mqtt-packet';
 import { createApiServer } from '../../src/api/index.js';
-import { createMemoryBus } from '../../src/bus/memory/index.js';
-import type { TetherEvent } from '../../src/bus/bus.js';
-import type { Clock } from '../../src/core/clock.js';
 import type { Limits } from '../../src/core/limits.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { EndpointRecord, Metadata, TokenRecord } from '../../src/core/types.js';
-import { createServices } from '../../src/platform/services.js';
-import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import { connect as connectClient } from '../transport/harness.js';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { readResponse } from '../api/harness.js';
-import { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
-import type { TestServices } from '../helpers/services.js';
+import { httpCall } from '../helpers/http.js';
+import { DEMO_APP, DEMO_VERSION, createTestServices } from '../helpers/services.js';
 import { createRecordingLogger } from '../transport/harness.js';
 import type { Harness } from '../transport/harness.js';
+import { createTestClock, type TestClock } from '../helpers/clock.js';
+import { waitFor } from '../helpers/wait.js';
 
-export { Inbox, createEndpoint, kpTopic, request, waitFor } from '../transport/harness.js';
+export { Inbox, createEndpoint, kpTopic, request } from '../transport/harness.js';
 
 /**
  * A real MQTT client without keepalive: the server's keepalive runs on this harness's hand-driven
@@ -46,70 +39,32 @@ export const OTHER_VERSION = 'other_application_v1';
 /** A version of the demo application with no extension enabled. */
 export const BARE_VERSION = 'demo_application_bare';
 
-/** A clock the test moves by hand: the publish rate limit then never depends on real time. */
-export class ManualClock implements Clock {
-  constructor(public t = Date.parse('2026-01-01T00:00:00Z')) {}
-  now(): number {
-    return this.t;
-  }
-  iso(): string {
-    return new Date(this.t).toISOString();
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
 export interface SecureHarness extends Harness {
   api: FastifyInstance;
   apiBase: string;
-  clock: ManualClock;
+  clock: TestClock;
   /** fetch against the REST API with the admin key. */
   call(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; json: unknown }>;
 }
 
 export async function startSecure(options: { limits?: Partial<Limits> } = {}): Promise<SecureHarness> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
-  const file = path.join(dir, 'tether.db');
-  const storage = await openSqliteStorage({ file });
-  const bus = createMemoryBus();
-  const events: TetherEvent[] = [];
-  bus.subscribe((event) => events.push(event));
-  const clock = new ManualClock();
-  const base = await createServices({ storage, bus, ...(options.limits && { limits: options.limits }) });
-  await base.applications.ensureDeclared([
-    { name: DEMO_APP, versions: [{ name: DEMO_VERSION, extensions: ['epmx'] }, { name: BARE_VERSION, extensions: [] }] },
-    { name: OTHER_APP, versions: [{ name: OTHER_VERSION, extensions: ['epmx'] }] },
-  ]);
-  let closed = false;
-  const services: TestServices = {
-    ...base,
-    dir,
-    file,
-    storage,
-    bus,
-    events,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await base.close();
-        await bus.close();
-        await storage.close();
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  const clock = createTestClock();
+  const services = await createTestServices({
+    declare: [
+      { name: DEMO_APP, versions: [{ name: DEMO_VERSION, extensions: ['epmx'] }, { name: BARE_VERSION, extensions: [] }] },
+      { name: OTHER_APP, versions: [{ name: OTHER_VERSION, extensions: ['epmx'] }] },
+    ],
+    ...(options.limits && { limits: options.limits }),
+  });
   const logger = createRecordingLogger();
-  const server = createMqttServer({ services, bus, logger, clock, ...(options.limits && { limits: options.limits }) });
+  const server = createMqttServer({ services, bus: services.bus, logger, clock, ...(options.limits && { limits: options.limits }) });
   let api: FastifyInstance | undefined;
   try {
     const port = await server.listen(0, '127.0.0.1');
     api = await createApiServer({
       services,
-      storage,
-      bus,
+      storage: services.storage,
+      bus: services.bus,
       logger: silentLogger,
       adminApiKey: API_KEY,
       ...(options.limits?.tokenIssuePerMinute !== undefined && { tokenIssuePerMinute: options.limits.tokenIssuePerMinute }),
@@ -129,11 +84,9 @@ export async function startSecure(options: { limits?: Partial<Limits> } = {}): P
       api: app,
       apiBase,
       clock,
-      async call(method, urlPath, body, headers = {}) {
-        const h: Record<string, string> = { authorization: `Bearer ${API_KEY}`, ...headers };
-        if (body !== undefined) h['content-type'] ??= 'application/json';
-        const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-        return readResponse(await fetch(apiBase + urlPath, { method, headers: h, ...(payload !== undefined && { body: payload }) }));
+      call(method, urlPath, body, headers = {}) {
+        const { authorization = `Bearer ${API_KEY}`, ...rest } = headers;
+        return httpCall(apiBase, method, urlPath, { auth: authorization, body, headers: rest, ...(rest['content-type'] !== undefined && { contentType: rest['content-type'] }) });
       },
       async close() {
         await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
@@ -195,7 +148,7 @@ export class RawConnection {
   static async connected(port: number, clientId: string): Promise<RawConnection> {
     const c = await RawConnection.open(port);
     c.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 }));
-    await waitFor(() => c.packets.some((p) => p.cmd === 'connack'), 'CONNACK');
+    await waitFor('CONNACK', () => c.packets.some((p) => p.cmd === 'connack'));
     return c;
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { DEMO_VERSION, Inbox, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure, waitFor } from './harness.js';
+import { after, before, describe, it } from '../helpers/test.js';
+import { DEMO_VERSION, Inbox, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure } from './harness.js';
 import type { SecureHarness } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 type ErrorBody = { statusCode: number; reasonPhrase: string };
 
@@ -29,7 +30,7 @@ describe('hostile input', () => {
     // The good device's first request activates its token in the background; wait for that write
     // here so the snapshots below compare only what an attacker could change.
     await stillServing(1000);
-    await waitFor(async () => (await h.services.credentials.listTokens(good.endpointId)).every((t) => t.status === 'ACTIVE'), 'token activation');
+    await waitFor('token activation', async () => (await h.services.credentials.listTokens(good.endpointId)).every((t) => t.status === 'ACTIVE'));
   });
   after(() => h.close());
 

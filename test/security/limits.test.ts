@@ -2,20 +2,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { loadConfig } from '../../src/config/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { ConnectionCounter, TokenBucket } from '../../src/transport/limits.js';
 import { PacketFramer } from '../../src/transport/framing.js';
-import { DEMO_VERSION, Inbox, ManualClock, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure, waitFor } from './harness.js';
+import { DEMO_VERSION, Inbox, RawConnection, connect, createEndpoint, kpTopic, mqttPacket, request, snapshot, startSecure } from './harness.js';
 import type { SecureHarness } from './harness.js';
+import { createTestClock } from '../helpers/clock.js';
+import { waitFor } from '../helpers/wait.js';
 
 type ErrorBody = { statusCode: number; reasonPhrase: string };
 
 describe('limit building blocks', () => {
   it('token bucket: a burst, then one message per refill interval', () => {
-    const clock = new ManualClock();
+    const clock = createTestClock();
     const bucket = new TokenBucket(clock, 2, 3);
     assert.deepEqual([1, 2, 3, 4].map(() => bucket.take()), [true, true, true, false]);
     clock.advance(499);
@@ -62,7 +64,7 @@ describe('MQTT limits', () => {
     maxPacketSize: 4096,
     maxTopicLength: 200,
     maxTopicLevels: 10,
-    publishRate: 0.001, // practically no refill: the ManualClock moves only when a test says so
+    publishRate: 0.001, // practically no refill: the test clock moves only when a test says so
     publishBurst: 5,
     maxConnectionsPerIp: 1000,
     maxMetadataKeys: 5,
@@ -127,7 +129,7 @@ describe('MQTT limits', () => {
     // Once the bucket refills, the device is read again: every acknowledged update is stored, in order.
     h.clock.advance(10_000_000);
     await Promise.all([...sent, qos0]);
-    await waitFor(async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['n'] === 'qos0', 'the QoS 0 update stored, last');
+    await waitFor('the QoS 0 update stored, last', async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['n'] === 'qos0');
     assert.deepEqual(acknowledged, [6, 7, 8]);
     assert.equal(inbox.messages.filter((m) => m.topic.endsWith('/error')).length, 0, 'nothing was refused');
     assert.equal(h.logs.slice(logsBefore).filter((r) => r.level === 'warn').length, 0, 'pushing back logs nothing');
@@ -190,7 +192,7 @@ describe('connection limits', () => {
     await third.closed;
     assert.ok(h.logs.some((r) => r.fields['code'] === 'TOO_MANY_CONNECTIONS'));
     await second.endAsync();
-    await waitFor(() => h.server.sessionCount() === 1, 'second connection gone');
+    await waitFor('second connection gone', () => h.server.sessionCount() === 1);
     const again = await connect(h, { clientId: 'c3' });
     const inbox = new Inbox(again);
     assert.equal((await request(again, inbox, kpTopic(ep.token, 'get', 1), '')).kind, 'status');

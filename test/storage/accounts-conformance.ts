@@ -1,6 +1,6 @@
 /** The behaviour every AccountStorage must have; accounts-conformance.test.ts runs it on every backend of backends.ts. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import type { ApiKeyRecord, NewAuditEntry, SessionRecord, UserRecord } from '../../src/core/accounts.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { AccountStorage } from '../../src/storage/accounts.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { Users } from '../../src/accounts/users.js';
 import { systemClock } from '../../src/core/clock.js';
 import { isTetherError } from '../../src/core/errors.js';

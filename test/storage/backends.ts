@@ -23,6 +23,9 @@ import type { OpenedTimeSeries } from './time-series-conformance.js';
  * A backend opens a fresh, empty place (a temp file, a new database on the shared test server).
  */
 export interface Place {
+  /** The SQLite file and its folder; absent for a database server. */
+  file?: string;
+  dir?: string;
   openStorage(): Promise<Storage>;
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
@@ -42,6 +45,8 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
       const file = path.join(dir, 'tether.db');
       return {
+        file,
+        dir,
         openStorage: () => openSqliteStorage({ file, ...options }),
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
@@ -67,6 +72,24 @@ const postgres: Backend = {
 };
 
 export const BACKENDS: readonly Backend[] = [sqlite('sqlite {}', {}), sqlite('sqlite {"synchronous":"NORMAL","commitDelayMs":2}', { synchronous: 'NORMAL', commitDelayMs: 2 }), postgres];
+
+/** Test suites that are not conformance suites run on one backend pair; TETHER_TEST_BACKEND picks it. */
+export const TEST_BACKEND_KINDS = ['sqlite', 'postgres'] as const;
+export type TestBackendKind = (typeof TEST_BACKEND_KINDS)[number];
+
+/** `TETHER_TEST_BACKEND=postgres` runs them on PostgreSQL and NATS (.ci/run does, for the transport and API suites). */
+export function testBackendKind(env: NodeJS.ProcessEnv = process.env): TestBackendKind {
+  const raw = env['TETHER_TEST_BACKEND'];
+  if (raw === undefined || raw === '') return 'sqlite';
+  const kind = TEST_BACKEND_KINDS.find((k) => k === raw);
+  if (kind === undefined) throw new Error(`TETHER_TEST_BACKEND=${raw}: use one of ${TEST_BACKEND_KINDS.join(', ')}`);
+  return kind;
+}
+
+/** The storage backend of the selected pair: the first SQLite entry, or PostgreSQL. */
+export function testStorageBackend(): Backend {
+  return testBackendKind() === 'postgres' ? postgres : BACKENDS[0]!;
+}
 
 /** Every TimeSeriesStorage backend; test/storage/time-series.test.ts runs the suite on each. */
 export interface TimeSeriesBackend {

@@ -1,6 +1,6 @@
 /** The behaviour every ControlStorage must have; control-conformance.test.ts runs it on every backend of backends.ts. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import type { CommandRecord, CommandTask, ConfigurationRecord } from '../../src/core/control.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { ControlStorage, Dispatch } from '../../src/storage/control.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { freePort, startPostgres } from '../../src/cluster/local/processes.js';
 import type { CommandRecord } from '../../src/core/control.js';
 import { isTetherError } from '../../src/core/errors.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { freePort, startPostgres } from '../../src/cluster/local/processes.js';
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
@@ -23,6 +23,7 @@ test('postgres: an unreachable database fails the open with one line naming the 
   });
 });
 
+// Longer than the 30 s default: it stops and restarts a real PostgreSQL server.
 test('postgres: while the database is down writes reject UNAVAILABLE (nothing is acknowledged); when it is back they commit again', { timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-pg-'));
   fs.chmodSync(dir, 0o755);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import type { StoredPoint, TimeSeriesStorage } from '../../src/storage/time-series.js';
 
 /**

@@ -4,7 +4,7 @@
  * must be read back exactly once (no chunk merged twice, none lost between two rewrites).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import pg from 'pg';
 import { COMPACT_AFTER, FULL_CHUNK } from '../../src/storage/chunks/chunking.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
@@ -14,6 +14,7 @@ import { freshDatabase } from '../helpers/engines.js';
 const T0 = Date.UTC(2026, 0, 1);
 const APP = 'app';
 
+// Longer than the 30 s default: two writers over a real PostgreSQL, compaction and deletion included.
 test('postgres time series: two nodes append, compact and delete old points at once; every point is stored exactly once', { timeout: 120_000 }, async (t) => {
   const database = await freshDatabase();
   const nodes: TimeSeriesStorage[] = [];

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { fileURLToPath } from 'node:url';
-import { api, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

@@ -6,13 +6,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import type { MqttClient } from 'mqtt';
-import { api, createEndpoint, eventually, start, tempDir, testConfig } from '../platform/helpers.js';
-import type { Cleanup } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { TUTORIAL_YAML } from './fixtures.js';
 import { MAX_SERIES_PER_BATCH } from '../../src/time-series/service.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
@@ -41,7 +43,7 @@ test('data collection tutorial: QoS 0 batch with a request ID gets an empty /sta
   const topic = `kp1/demo_application_v1/dcx/${token}/json`;
   const sample = { latitude: 37.35119, timestamp: 1555230312868, temperature: 98, longitude: -122.03248, fuelLevel: 100 };
   await client.publishAsync(`${topic}/23`, JSON.stringify([sample]), { qos: 0 });
-  await eventually('status reply', async () => replies, (r) => r.length === 1);
+  await waitFor('status reply', async () => replies, { until: (r) => r.length === 1 });
   assert.equal(replies[0]!.topic, `${topic}/23/status`);
   assert.equal(replies[0]!.payload.length, 0, '2/DCP: success has a zero-length payload');
 
@@ -104,7 +106,7 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   for (const [i, [payload]] of cases.entries()) await client.publishAsync(`${topic}/${i + 1}`, payload, { qos: 0 });
   await client.publishAsync(`kp1/demo_application_v1/dcx/${token}/xml/9`, '[]', { qos: 0 });
   await client.publishAsync('kp1/demo_application_v1/dcx/no-such-token/json/10', '[]', { qos: 0 });
-  await eventually('error replies', async () => replies, (r) => r.length === 6);
+  await waitFor('error replies', async () => replies, { until: (r) => r.length === 6 });
   const unknownToken = replies.find((r) => r.topic === 'kp1/demo_application_v1/dcx/no-such-token/json/10/error');
   assert.equal((JSON.parse(unknownToken!.payload.toString()) as { statusCode: number }).statusCode, 401);
   for (const [i, [, hint]] of cases.entries()) {
@@ -119,6 +121,27 @@ test('data collection: errors come back on /error with the 1/KP error payload', 
   assert.deepEqual(await running.timeSeries.storage.seriesNames('demo_application'), []);
 });
 
+// docs/telemetry.md: "A refused batch stores nothing": one bad element refuses the whole batch, so a
+// device never has to guess which of its samples were kept.
+test('data collection: a batch with valid samples and one that is not an object is refused whole: /error, nothing stored', async (t) => {
+  const running = await start(t, await testConfig(tempDir(t)));
+  const { endpointId, token } = await createEndpoint(running);
+  const { client, replies } = await device(t, running.mqttPort);
+  const topic = `kp1/demo_application_v1/dcx/${token}/json`;
+  const mixed = [{ timestamp: 1555230312868, temperature: 50 }, 7, { timestamp: 1555230315868, temperature: 51 }];
+  await client.publishAsync(`${topic}/31`, JSON.stringify(mixed), { qos: 1 });
+  await waitFor('the reply to the mixed batch', async () => replies, { until: (r) => r.length === 1 });
+  assert.equal(replies[0]!.topic, `${topic}/31/error`, 'no /status for a batch that was not stored whole');
+  const body = JSON.parse(replies[0]!.payload.toString()) as { statusCode: number; reasonPhrase: string };
+  assert.equal(body.statusCode, 400);
+  assert.match(body.reasonPhrase, /element 1 is a number, not an object/);
+  assert.deepEqual(await running.timeSeries.storage.seriesNames('demo_application'), []);
+  const query = `endpointId=${endpointId}&timeSeriesName=auto~temperature&fromDate=2019-04-14T00:00:00Z&toDate=2019-04-15T00:00:00Z`;
+  const data = await api<Series>(running, 'GET', `/epts/api/v1/applications/demo_application/time-series/data?${query}`);
+  assert.equal(data.status, 200, JSON.stringify(data.body));
+  assert.deepEqual(data.body[0]?.[endpointId]?.['auto~temperature'] ?? [], [], 'none of the valid samples is stored');
+});
+
 test('data collection: a QoS 1 batch acknowledged before a restart is still there after it', async (t) => {
   const dir = tempDir(t);
   const config = await testConfig(path.join(dir, 'data'));
@@ -129,7 +152,7 @@ test('data collection: a QoS 1 batch acknowledged before a restart is still ther
   const samples = Array.from({ length: 50 }, (_, i) => ({ timestamp: 1_700_000_000_000 + i * 1000, level: i }));
   // The PUBACK of a QoS 1 publish comes only after the batch is committed.
   await client.publishAsync(`${topic}/1`, JSON.stringify(samples), { qos: 1 });
-  await eventually('status', async () => replies, (r) => r.length === 1);
+  await waitFor('status', async () => replies, { until: (r) => r.length === 1 });
   client.end(true);
   await first.stop();
 

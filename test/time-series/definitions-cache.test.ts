@@ -1,6 +1,6 @@
 /** Nodes sharing a database each cache the time series definitions; another node's change reaches them. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 import type { Applications, Registry } from '../../src/core/services.js';
 import type { DefinitionsDoc, TimeSeriesStorage } from '../../src/storage/time-series.js';

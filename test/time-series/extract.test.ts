@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import { parseBatch } from '../../src/extensions/dcx/payload.js';

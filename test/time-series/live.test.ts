@@ -1,9 +1,10 @@
 /** A device's data points reach the dashboard's live stream (SSE). */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
-import { createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const PASSWORD = 'telemetry-test-password';
 

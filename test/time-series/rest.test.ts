@@ -1,11 +1,13 @@
 /** Kaa EPTS REST shapes, Tether's additions (aggregates, CSV, writes), definitions, retention and the live event. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import type { TetherEvent } from '../../src/bus/bus.js';
 import { toDashboardEvent } from '../../src/dashboard/server/live-events.js';
-import { api, createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
-import type { Cleanup } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { Cleanup } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Series = Array<Record<string, Record<string, Array<{ timestamp: string; values: Record<string, unknown> }>>>>;
 
@@ -229,8 +231,7 @@ test('live: stored points publish one coalesced time-series.appended per endpoin
   for (let i = 0; i < 20; i++) {
     await api(running, 'POST', `${APP}/data`, { [e1]: { 'auto~temp': [{ timestamp: T0 + 1e9 + i, values: { value: i } }] } });
   }
-  const deadline = Date.now() + 2000;
-  while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('a time-series.appended event', () => events.length > 0, 2000);
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(events.length >= 1 && events.length < 20, `coalesced: ${events.length} events for 20 writes`);
   const last = events.at(-1) as Extract<TetherEvent, { type: 'time-series.appended' }>;

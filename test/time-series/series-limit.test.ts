@@ -1,6 +1,6 @@
 /** A device cannot create time series without bound: extract-all makes one of every numeric field. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { createMemoryBus } from '../../src/bus/memory/index.js';
 import { isTetherError } from '../../src/core/errors.js';
 import type { Applications, Registry } from '../../src/core/services.js';

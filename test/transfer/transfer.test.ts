@@ -1,11 +1,12 @@
 /** Export, import and bulk actions over the real HTTP server and real SQLite. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import { parse } from 'csv-parse/sync';
 import type { JsonValue } from '../../src/core/types.js';
 import { decodeCell, encodeCell } from '../../src/transfer/cells.js';
-import { createEndpoint, start, tempDir, testConfig } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { http } from '../accounts/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Values that break naive CSV or lose their type: numbers as text, JSON-looking strings, quotes, commas, newlines. */
 const AWKWARD: Array<Record<string, unknown>> = [

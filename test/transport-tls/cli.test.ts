@@ -1,11 +1,12 @@
 /** `tether start` with TLS, as a user runs it: the banner lists the endpoints, SIGHUP reloads, bad files fail in one line. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { eventually, tempDir } from '../platform/helpers.js';
 import { testPki, tlsFlags } from './setup.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -27,7 +28,7 @@ test('start with TLS: the banner lists mqtts, HTTPS and ws/wss; SIGHUP reloads t
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  await eventually('the banner', async () => out, (o) => o.includes('Press Ctrl+C to stop.') || child.exitCode !== null, 15_000);
+  await waitFor('the banner', async () => out, { until: (o) => o.includes('Press Ctrl+C to stop.') || child.exitCode !== null, timeoutMs: 15_000 });
   assert.match(out, /Press Ctrl\+C/, err);
 
   const httpPort = /Dashboard \+ API:\s+listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
@@ -39,7 +40,7 @@ test('start with TLS: the banner lists mqtts, HTTPS and ws/wss; SIGHUP reloads t
   assert.match(out, new RegExp(`MQTT WebSocket:\\s+ws://127\\.0\\.0\\.1:${httpPort}/ws `));
 
   child.kill('SIGHUP');
-  await eventually('the reload line', async () => out, (o) => o.includes('Received SIGHUP'), 10_000);
+  await waitFor('the reload line', async () => out, { until: (o) => o.includes('Received SIGHUP'), timeoutMs: 10_000 });
   assert.match(out, /Received SIGHUP: TLS certificate reloaded \(CN=localhost, valid until \d{4}-.*\); new connections use it\./);
 
   child.kill('SIGTERM');

@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { isTetherError } from '../../src/core/errors.js';
-import { tempDir } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 async function configError(argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<string> {
   try {

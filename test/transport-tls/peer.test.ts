@@ -2,7 +2,7 @@
  * Mutual TLS: the client certificate (and whether it verified) travels with the stream to the MQTT
  * layer, where client authentication receives it with the CONNECT.
  */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connectAsync } from 'mqtt';
@@ -14,8 +14,8 @@ import type { Services } from '../../src/core/services.js';
 import { TlsCredentials, attachMqttWebSocket, createMqttServer, listenHttps, listenMqttTls } from '../../src/transport/index.js';
 import type { TlsFiles, TransportPeer } from '../../src/transport/index.js';
 import { generateTestPki } from '../helpers/certs.js';
-import { tempDir } from '../platform/helpers.js';
 import { testPki } from './setup.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SETTINGS = {
   cert: { flag: '--tls-cert', env: 'TETHER_TLS_CERT' },

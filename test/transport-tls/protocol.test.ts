@@ -3,13 +3,15 @@
  * both protocol levels (MQTT 3.1.1 and 5.0), each against a whole Tether (TLS configured) with real
  * mqtt@5 clients.
  */
-import { describe, test } from 'node:test';
+import { describe, test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { DISCONNECT_PACKET, api, connectPacket, createEndpoint, eventually, publishQos0Packet, tempDir } from '../platform/helpers.js';
+import { DISCONNECT_PACKET, api, connectPacket, createEndpoint, publishQos0Packet } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
 import { TRANSPORTS, startSecure } from './setup.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const TUTORIAL_PAYLOAD = '{"model":"MySmartMeter A300","mac":"00-14-22-01-23-45"}';
 const TUTORIAL_METADATA = { model: 'MySmartMeter A300', mac: '00-14-22-01-23-45' };
@@ -56,7 +58,7 @@ for (const transport of TRANSPORTS) {
 
       const topic = `kp1/demo_application_v1/epmx/${token}/update/keys`;
       assert.deepEqual(await request(device, `${topic}/1`, TUTORIAL_PAYLOAD), { suffix: 'status', body: undefined });
-      const stored = await eventually('endpoint connected', () => getEndpoint(running, endpointId), (e) => e.connected);
+      const stored = await waitFor('endpoint connected', () => getEndpoint(running, endpointId), { until: (e) => e.connected });
       assert.deepEqual(stored.metadata, TUTORIAL_METADATA);
 
       // 10/EPMP get: the reply carries the whole metadata.
@@ -64,7 +66,7 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(got, { suffix: 'status', body: TUTORIAL_METADATA });
 
       await device.endAsync();
-      await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+      await waitFor('endpoint disconnected', () => getEndpoint(running, endpointId), { until: (e) => !e.connected });
     });
 
     test('an unknown token gets a 1/KP 401 /error reply on the requesting connection', async (t) => {
@@ -78,7 +80,8 @@ for (const transport of TRANSPORTS) {
       assert.equal(reply.pubackReason, protocolVersion === 5 ? 0x87 : undefined);
     });
 
-    test('CONNECT, PUBLISH and DISCONNECT in one write, then close without waiting: the update is applied', async (t) => {
+    // Longer than the 30 s default: a whole Tether with TLS is started for it (measured 12-14 s alone).
+    test('CONNECT, PUBLISH and DISCONNECT in one write, then close without waiting: the update is applied', { timeout: 60_000 }, async (t) => {
       const running = await startSecure(t, tempDir(t));
       const { endpointId, token } = await createEndpoint(running);
       await transport.sendAndClose(
@@ -91,9 +94,9 @@ for (const transport of TRANSPORTS) {
               mqttPacket.generate({ cmd: 'disconnect' }, { protocolVersion: 5 }),
             ]),
       );
-      const endpoint = await eventually('metadata of the pipelined client', () => getEndpoint(running, endpointId), (e) => e.metadata?.['model'] !== undefined);
+      const endpoint = await waitFor('metadata of the pipelined client', () => getEndpoint(running, endpointId), { until: (e) => e.metadata?.['model'] !== undefined });
       assert.deepEqual(endpoint.metadata, TUTORIAL_METADATA);
-      await eventually('endpoint disconnected', () => getEndpoint(running, endpointId), (e) => !e.connected);
+      await waitFor('endpoint disconnected', () => getEndpoint(running, endpointId), { until: (e) => !e.connected });
     });
   });
   }

@@ -10,8 +10,8 @@ import { WebSocket } from 'ws';
 import { generateTestPki } from '../helpers/certs.js';
 import type { TestPki } from '../helpers/certs.js';
 import { start, testConfig } from '../platform/helpers.js';
-import type { Cleanup } from '../platform/helpers.js';
 import type { RunningTether } from '../../src/platform/tether.js';
+import type { Cleanup } from '../helpers/tmp.js';
 
 /** One PKI per test file is enough: tests only read it (reload tests copy files to their own dir). */
 let shared: TestPki | undefined;

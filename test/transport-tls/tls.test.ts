@@ -1,5 +1,5 @@
 /** TLS listeners of a whole Tether: certificate reload, start errors, HTTPS serving the same app, /ws refusals. */
-import { test } from 'node:test';
+import { test } from '../helpers/test.js';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -9,9 +9,11 @@ import { WebSocket } from 'ws';
 import { isTetherError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { startTether } from '../../src/platform/tether.js';
-import { api, createEndpoint, eventually, start, tempDir, testConfig } from '../platform/helpers.js';
+import { api, createEndpoint, start, testConfig } from '../platform/helpers.js';
 import { generateTestPki } from '../helpers/certs.js';
 import { httpsGet, serverFingerprint, startSecure, testPki, tlsFlags } from './setup.js';
+import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** startTether must reject with a one-line TetherError; resolves with its message. */
 async function startError(config: Parameters<typeof startTether>[0]): Promise<string> {
@@ -66,7 +68,7 @@ test('reloadTls: new connections get the new certificate, open sessions keep wor
 
   // The session opened before the reload still works.
   await device.publishAsync(`${topic}/1`, '{"fw":"1.0"}', { qos: 1 });
-  assert.deepEqual(await eventually('reply on the old session', async () => replies, (r) => r.length > 0), ['1/status']);
+  assert.deepEqual(await waitFor('reply on the old session', async () => replies, { until: (r) => r.length > 0 }), ['1/status']);
 
   // A broken key: the reload fails with a line naming the setting, and the renewed certificate stays.
   fs.writeFileSync(live.key, 'not a key\n');

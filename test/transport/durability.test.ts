@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { Inbox, connect, createEndpoint, kpTopic, startHarness } from './harness.js';
 import type { Harness } from './harness.js';

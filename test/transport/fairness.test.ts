@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import mqttPacket from 'mqtt-packet';
 import { Inbox, connect, createEndpoint, kpTopic, request, startSecure } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';
@@ -51,7 +51,8 @@ describe('fair service under a flood', () => {
   });
   after(() => h.close());
 
-  it('answers a well-behaved device while flooders are pushed back, then disconnected after maxRefusals', async () => {
+  // Longer than the 30 s default: three flooders saturate a shared machine's cores on purpose.
+  it('answers a well-behaved device while flooders are pushed back, then disconnected after maxRefusals', { timeout: 90_000 }, async () => {
     const ep = await createEndpoint(h);
     const device = await connect(h, { clientId: 'honest', keepalive: 0 });
     const inbox = new Inbox(device);

@@ -5,10 +5,11 @@ import type { Services } from '../../src/core/services.js';
 import type { Metadata } from '../../src/core/types.js';
 import { createMqttServer } from '../../src/transport/index.js';
 import type { MqttServer } from '../../src/transport/index.js';
-import { DEMO_VERSION, createTestServices, waitFor } from '../helpers/services.js';
+import { DEMO_VERSION, createTestServices } from '../helpers/services.js';
 import type { TestServices, TestServicesOptions } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait.js';
 
-export { DEMO_APP, DEMO_VERSION, waitFor } from '../helpers/services.js';
+export { DEMO_APP, DEMO_VERSION } from '../helpers/services.js';
 
 export interface LogRecord {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -45,7 +46,7 @@ export interface Harness {
 export async function startHarness(options: TestServicesOptions & { wrapServices?: (services: Services) => Services } = {}): Promise<Harness> {
   const services = await createTestServices(options);
   const logger = createRecordingLogger();
-  const server = createMqttServer({ services: options.wrapServices ? options.wrapServices(services) : services, bus: services.bus, logger });
+  const server = createMqttServer({ services: options.wrapServices ? options.wrapServices(services) : services, bus: services.bus, logger, ...(options.clock && { clock: options.clock }) });
   let port: number;
   try {
     port = await server.listen(0, '127.0.0.1');
@@ -109,14 +110,14 @@ export class Inbox {
   }
 
   async next(topic: string, what = topic): Promise<Received> {
-    await waitFor(() => this.on(topic).length > 0, `a message on ${what}`);
+    await waitFor(`a message on ${what}`, () => this.on(topic).length > 0);
     return this.on(topic)[0]!;
   }
 
   /** The first message on any of the topics, waited for with a deadline. */
   async nextOf(topics: string[], what = topics.join(' or ')): Promise<Received> {
     const find = () => this.messages.find((m) => topics.includes(m.topic));
-    await waitFor(() => find() !== undefined, `a message on ${what}`, 5000);
+    await waitFor(`a message on ${what}`, () => find() !== undefined, 5000);
     return find()!;
   }
 
@@ -138,7 +139,7 @@ export async function request(
   qos: 0 | 1 | 2 = 1,
 ): Promise<{ kind: 'status' | 'error'; payload: Buffer; qos: number; json(): unknown }> {
   await client.publishAsync(topic, payload, { qos });
-  await waitFor(() => inbox.on(`${topic}/status`).length + inbox.on(`${topic}/error`).length > 0, `a reply to ${topic}`);
+  await waitFor(`a reply to ${topic}`, () => inbox.on(`${topic}/status`).length + inbox.on(`${topic}/error`).length > 0);
   const status = inbox.on(`${topic}/status`)[0];
   const m = status ?? inbox.on(`${topic}/error`)[0]!;
   return { kind: status ? 'status' : 'error', payload: m.payload, qos: m.qos, json: () => JSON.parse(m.payload.toString('utf8')) };

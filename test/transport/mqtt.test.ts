@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness, waitFor } from './harness.js';
+import { after, afterEach, before, beforeEach, describe, it } from '../helpers/test.js';
+import { DEMO_VERSION, Inbox, connect, createEndpoint, kpTopic, request, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 let nextId = 1;
 const id = () => nextId++;
@@ -201,9 +202,9 @@ describe('MQTT front door', () => {
       await request(client, inbox, kpTopic(ep.token, 'get', id()), '');
       assert.equal(h.services.connectivity.sessionsOf(ep.endpointId).length, 1);
       // The request is answered without waiting for the connectivity record to commit.
-      await waitFor(connected, 'endpoint connected');
+      await waitFor('endpoint connected', connected);
       await client.endAsync();
-      await waitFor(async () => !(await connected()), 'endpoint disconnected');
+      await waitFor('endpoint disconnected', async () => !(await connected()));
       assert.equal(h.services.connectivity.sessionsOf(ep.endpointId).length, 0);
     });
 
@@ -216,16 +217,16 @@ describe('MQTT front door', () => {
 
       const second = await connect(h, { clientId: 'takeover-device' });
       const secondInbox = new Inbox(second);
-      await firstClosed;
+      await within('the first session to be closed by the takeover', firstClosed);
       await request(second, secondInbox, kpTopic(ep.token, 'get', id()), '');
-      await waitFor(() => !h.services.connectivity.sessionsOf(ep.endpointId).includes(oldSession!), 'old session detached');
+      await waitFor('old session detached', () => !h.services.connectivity.sessionsOf(ep.endpointId).includes(oldSession!));
       const sessions = h.services.connectivity.sessionsOf(ep.endpointId);
       assert.equal(sessions.length, 1);
       assert.notEqual(sessions[0], oldSession);
-      await waitFor(connected, 'endpoint connected');
+      await waitFor('endpoint connected', connected);
 
       await second.endAsync();
-      await waitFor(async () => !(await connected()), 'endpoint disconnected');
+      await waitFor('endpoint disconnected', async () => !(await connected()));
     });
 
     for (const action of ['suspend', 'revoke'] as const) {
@@ -239,8 +240,8 @@ describe('MQTT front door', () => {
         await request(bystander, bystanderInbox, kpTopic(other.token, 'get', id()), '');
         const closed = new Promise<void>((resolve) => user.once('close', () => resolve()));
         await h.services.credentials.changeTokenStatus(ep.endpointId, ep.tokenId, action);
-        await closed;
-        await waitFor(async () => !(await connected()), 'endpoint disconnected');
+        await within(`the server to close the session of the ${action === 'suspend' ? 'suspended' : 'revoked'} token`, closed);
+        await waitFor('endpoint disconnected', async () => !(await connected()));
         const still = await request(bystander, bystanderInbox, kpTopic(other.token, 'get', id()), '');
         assert.equal(still.kind, 'status');
       });
@@ -252,7 +253,7 @@ describe('MQTT front door', () => {
       await request(client, inbox, kpTopic(ep.token, 'get', id()), '');
       const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
       await h.services.registry.deleteEndpoint(ep.endpointId);
-      await closed;
+      await within('the server to close the session of the deleted endpoint', closed);
     });
 
     it('counts open sessions', async () => {
@@ -261,7 +262,7 @@ describe('MQTT front door', () => {
       await connect(h);
       assert.equal(h.server.sessionCount(), start + 2);
       await a.endAsync();
-      await waitFor(() => h.server.sessionCount() === start + 1, 'session count to drop');
+      await waitFor('session count to drop', () => h.server.sessionCount() === start + 1);
     });
   });
 });

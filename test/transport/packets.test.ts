@@ -3,13 +3,14 @@
  * malformed, oversize, out-of-order and duplicate packets get (the connection ends, nothing changes).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import mqttPacket from 'mqtt-packet';
 import { PacketDecoder } from '../../src/transport/framing.js';
 import { encodeAck, encodePublish, PINGRESP } from '../../src/transport/packets/encode.js';
-import { DEMO_VERSION, createEndpoint, kpTopic, startSecure, waitFor } from '../security/harness.js';
+import { DEMO_VERSION, createEndpoint, kpTopic, startSecure } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';
 import { RawClient, quietFor } from './raw.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('hand-written acknowledgements match mqtt-packet', () => {
   it('PUBACK, PUBREC, PUBREL, PUBCOMP with and without reason codes, and PINGRESP', () => {
@@ -255,7 +256,7 @@ for (const version of [4, 5] as const) {
       unknown.write(Buffer.from([0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x09, 0x02, 0x00, 0x3c, 0x00, 0x00]));
       await unknown.waitClosed();
       assert.deepEqual(await h.services.registry.getMetadata(ep.endpointId, 'operator'), { kept: true });
-      await waitFor(() => h.server.sessionCount() === 0, `every refused connection released (${h.server.sessionCount()} open)`);
+      await waitFor(`every refused connection released (${h.server.sessionCount()} open)`, () => h.server.sessionCount() === 0);
     });
   });
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import mqttPacket from 'mqtt-packet';
-import { createEndpoint, kpTopic, startHarness, waitFor } from './harness.js';
+import { createEndpoint, kpTopic, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
+import { createTestClock } from '../helpers/clock.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 /**
  * The Kaa tutorial's paho client sends CONNECT, PUBLISH and DISCONNECT back to back and closes the
@@ -58,10 +60,10 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
         const ep = await createEndpoint(h);
         const payload = JSON.stringify({ model: 'MySmartMeter A300', mac: '00-14-22-01-23-45', qos, mode });
         await send(packets(`paho-${qos}-${mode}`, kpTopic(ep.token, 'update/keys'), payload, qos), mode);
-        await waitFor(async () => Object.keys(await h.services.registry.getMetadata(ep.endpointId, 'operator')).length > 0, 'metadata stored');
+        await waitFor('metadata stored', async () => Object.keys(await h.services.registry.getMetadata(ep.endpointId, 'operator')).length > 0);
         assert.deepEqual(await h.services.registry.getMetadata(ep.endpointId, 'operator'), JSON.parse(payload));
         // Connected by the request, then disconnected by the session's end, in that order.
-        await waitFor(() => connectivityEvents(ep.endpointId).length === 2, 'connect and disconnect events');
+        await waitFor('connect and disconnect events', () => connectivityEvents(ep.endpointId).length === 2);
         assert.deepEqual(connectivityEvents(ep.endpointId), [true, false]);
         const endpoint = await h.services.registry.getEndpoint(ep.endpointId, false);
         assert.equal(endpoint.connected, false);
@@ -77,16 +79,16 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     const chunks = packets('pipelined-ids', ok, '{"b":2}', 1);
     chunks.splice(2, 0, mqttPacket.generate({ cmd: 'publish', topic: bad, payload: Buffer.from('{"b":2}'), qos: 0, retain: false, dup: false }));
     await send(chunks, 'one-write');
-    await waitFor(async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['b'] === 2, 'metadata stored');
+    await waitFor('metadata stored', async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['b'] === 2);
   });
 
   it('drops a connection that closes without sending anything', async () => {
-    await waitFor(() => h.server.sessionCount() === 0, 'no sessions');
+    await waitFor('no sessions', () => h.server.sessionCount() === 0);
     const socket = net.connect(h.port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    await waitFor(() => h.server.sessionCount() === 1, 'the session to open');
+    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
+    await waitFor('the session to open', () => h.server.sessionCount() === 1);
     socket.end();
-    await waitFor(() => h.server.sessionCount() === 0, 'the session to close');
+    await waitFor('the session to close', () => h.server.sessionCount() === 0);
   });
 
   it('answers a pipelined client that stays to read its replies', async () => {
@@ -98,13 +100,13 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     const seen: mqttPacket.Packet[] = [];
     parser.on('packet', (p) => seen.push(p));
     socket.on('data', (d: Buffer) => parser.parse(d));
-    await waitFor(() => seen.some((p) => p.cmd === 'publish') && seen.some((p) => p.cmd === 'puback'), 'reply and PUBACK');
+    await waitFor('reply and PUBACK', () => seen.some((p) => p.cmd === 'publish') && seen.some((p) => p.cmd === 'puback'));
     const reply = seen.find((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish')!;
     assert.equal(reply.topic, `${topic}/status`);
     assert.deepEqual(JSON.parse(reply.payload.toString()), { a: 1 });
     assert.equal(seen[0]!.cmd, 'connack');
     socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
   });
 
   it('processes a retransmitted QoS 2 request (DUP) once', async () => {
@@ -117,36 +119,45 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
     const seen: mqttPacket.Packet[] = [];
     parser.on('packet', (p) => seen.push(p));
     socket.on('data', (d: Buffer) => parser.parse(d));
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
     socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'qos2-dup', keepalive: 60 }));
     socket.write(publish(false));
-    await waitFor(() => seen.some((p) => p.cmd === 'pubrec'), 'PUBREC');
+    await waitFor('PUBREC', () => seen.some((p) => p.cmd === 'pubrec'));
     socket.write(publish(true));
-    await waitFor(() => seen.filter((p) => p.cmd === 'pubrec').length === 2, 'second PUBREC');
+    await waitFor('second PUBREC', () => seen.filter((p) => p.cmd === 'pubrec').length === 2);
     socket.write(mqttPacket.generate({ cmd: 'pubrel', messageId: 7 }));
-    await waitFor(() => seen.some((p) => p.cmd === 'pubcomp'), 'PUBCOMP');
+    await waitFor('PUBCOMP', () => seen.some((p) => p.cmd === 'pubcomp'));
     // A later request's reply is the barrier: a second reply to the first would have come before it.
     const later = kpTopic(ep.token, 'get', 12);
     socket.write(mqttPacket.generate({ cmd: 'publish', topic: later, payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
     const replies = () => seen.filter((p): p is mqttPacket.IPublishPacket => p.cmd === 'publish');
-    await waitFor(() => replies().some((p) => p.topic === `${later}/status`), 'barrier reply');
+    await waitFor('barrier reply', () => replies().some((p) => p.topic === `${later}/status`));
     assert.equal(replies().filter((p) => p.topic === `${topic}/status`).length, 1);
     socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
   });
 
   it('detaches the session of a client whose keepalive expires', async () => {
-    const ep = await createEndpoint(h);
-    const socket = net.connect(h.port, '127.0.0.1');
-    socket.on('data', () => {});
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    // keepalive 1 s: aedes gives up after 1.5 s without a packet.
-    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
-    socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
-    await waitFor(async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 'endpoint connected');
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    await waitFor(async () => !(await h.services.registry.getEndpoint(ep.endpointId, false)).connected, 'endpoint disconnected', 5000);
-    await closed;
+    // Its own server on a test clock: the keepalive expires when the test moves the clock, not after real seconds.
+    const clock = createTestClock();
+    const k = await startHarness({ clock });
+    try {
+      const ep = await createEndpoint(k);
+      const socket = net.connect(k.port, '127.0.0.1');
+      socket.on('data', () => {});
+      await within('the socket to connect', new Promise<void>((resolve) => socket.once('connect', () => resolve())));
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'silent', keepalive: 1 }));
+      socket.write(mqttPacket.generate({ cmd: 'publish', topic: kpTopic(ep.token, 'get'), payload: Buffer.alloc(0), qos: 0, retain: false, dup: false }));
+      await waitFor('endpoint connected', async () => (await k.services.registry.getEndpoint(ep.endpointId, false)).connected);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      // [MQTT-3.1.2-24] keepalive 1 s: the server gives up after 1.5 s without a packet.
+      clock.advance(1_600);
+      k.server.sweep();
+      await within('the server to close the silent socket', closed);
+      await waitFor('endpoint disconnected', async () => !(await k.services.registry.getEndpoint(ep.endpointId, false)).connected);
+    } finally {
+      await k.close();
+    }
   });
 
   it('survives garbage bytes and keeps serving', async () => {
@@ -154,11 +165,11 @@ describe('pipelined CONNECT / PUBLISH / DISCONNECT', () => {
       const socket = net.connect(h.port, '127.0.0.1', () => socket.end(junk));
       socket.on('error', () => {});
       socket.on('data', () => {});
-      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await within('the server to close the socket', new Promise<void>((resolve) => socket.once('close', () => resolve())));
     }
-    await waitFor(() => h.server.sessionCount() === 0, 'junk connections closed', 5000);
+    await waitFor('junk connections closed', () => h.server.sessionCount() === 0, 5000);
     const ep = await createEndpoint(h);
     await send(packets('after-junk', kpTopic(ep.token, 'update/keys'), '{"ok":true}', 1), 'one-write');
-    await waitFor(async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['ok'] === true, 'metadata stored');
+    await waitFor('metadata stored', async () => (await h.services.registry.getMetadata(ep.endpointId, 'operator'))['ok'] === true);
   });
 });

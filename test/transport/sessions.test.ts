@@ -3,11 +3,12 @@
  * retransmissions, and the MQTT 5 properties devices rely on.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
-import { DEMO_VERSION, createEndpoint, kpTopic, startSecure, waitFor } from '../security/harness.js';
+import { DEMO_VERSION, createEndpoint, kpTopic, startSecure } from '../security/harness.js';
 import type { SecureHarness } from '../security/harness.js';
 import { RawClient, quietFor } from './raw.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('sessions', () => {
   let h: SecureHarness;
@@ -38,9 +39,9 @@ describe('sessions', () => {
       const reply = await fresh.next('publish');
       assert.equal(reply.topic, `${kpTopic(ep.token, 'get', 1)}/status`);
       // Connectivity stays right: the endpoint is connected through the new session.
-      await waitFor(async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected === true, 'endpoint connected');
+      await waitFor('endpoint connected', async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected === true);
       fresh.close();
-      await waitFor(async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected === false, 'endpoint disconnected');
+      await waitFor('endpoint disconnected', async () => (await h.services.registry.getEndpoint(ep.endpointId, false)).connected === false);
     });
   }
 
@@ -167,7 +168,7 @@ describe('sessions', () => {
     client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${kpTopic(ep.token, 'get')}/#`, qos: 1 }] });
     await client.next('suback');
     for (let i = 1; i <= 3; i++) client.send({ cmd: 'publish', topic: kpTopic(ep.token, 'get', i), payload: '', qos: 1, messageId: i, retain: false, dup: false });
-    await waitFor(() => client.all('puback').length === 3, 'three PUBACKs');
+    await waitFor('three PUBACKs', () => client.all('puback').length === 3);
     await quietFor(100);
     assert.equal(client.all('publish').length, 1, 'one reply in flight at a time');
     for (let i = 1; i <= 3; i++) {

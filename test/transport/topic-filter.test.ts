@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../helpers/test.js';
 import { isAllowedSubscription, topicMatchesFilter } from '../../src/transport/topic-filter.js';
 
 describe('MQTT topic filters', () => {

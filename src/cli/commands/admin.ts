@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { parseFlags } from '../../config/flags.js';
+import { dataDirFor } from '../../config/settings.js';
 import { errors } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import { runAction } from '../command.js';
@@ -42,7 +42,7 @@ export const adminCommand: Command = {
 async function resetPassword(argv: string[], io: Io): Promise<number> {
   const { values } = parseFlags(argv, FLAGS, { usage: 'see npx tether admin --help' });
   const username = values.user ?? 'admin';
-  const dataDir = path.resolve(io.cwd, values['data-dir'] ?? (io.env['TETHER_DATA_DIR'] || './data'));
+  const dataDir = dataDirFor(values['data-dir'], io.env, io.cwd);
   let password: string | undefined;
   if (values.stdin === true) {
     if (!io.readStdin) throw errors.configInvalid('--stdin', 'standard input cannot be read here');

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseFlags } from '../../config/flags.js';
+import { dataDirFor } from '../../config/settings.js';
 import { errors } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import type { Io } from '../io.js';
@@ -26,7 +27,7 @@ function target(argv: string[], io: Io, usage: string): { file: string; dataDir:
   const { values, positionals } = parseFlags(argv, FLAGS, { usage, maxPositionals: 1 });
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw errors.configInvalid('arguments', `name one backup file (${usage})`);
-  return { file: path.resolve(io.cwd, file), dataDir: path.resolve(io.cwd, values['data-dir'] ?? (io.env['TETHER_DATA_DIR'] || './data')) };
+  return { file: path.resolve(io.cwd, file), dataDir: dataDirFor(values['data-dir'], io.env, io.cwd) };
 }
 
 export const backupCommand: Command = {

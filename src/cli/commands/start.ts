@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CONFIG_HELP, loadConfig } from '../../config/index.js';
+import { CONFIG_HELP, DEFAULTS, loadConfig } from '../../config/index.js';
 import type { TetherConfig } from '../../config/index.js';
 import { adminApiKeyPath } from '../../platform/admin-key.js';
 import type { RunningTether } from '../../platform/tether.js';
@@ -173,13 +173,13 @@ function printBanner(running: RunningTether, config: TetherConfig, io: Io): void
     io.out(rule);
   } else {
     io.out('  Accounts:         sign in as an existing user. Lost a password? Run (also while Tether runs):');
-    io.out(`                    npx tether admin reset-password --user admin${running.dataDir !== path.resolve(io.cwd, 'data') ? ` --data-dir ${shellQuote(running.dataDir)}` : ''}`);
+    io.out(`                    npx tether admin reset-password --user admin${running.dataDir !== path.resolve(io.cwd, DEFAULTS.dataDir) ? ` --data-dir ${shellQuote(running.dataDir)}` : ''}`);
   }
 
   // The follow-up commands must work as printed, so they carry every non-default setting.
   const apiFlags: string[] = [];
   if (running.httpPort !== 8080 || host !== 'localhost') apiFlags.push(`--api ${httpUrl}`);
-  if (config.adminApiKey === undefined && running.dataDir !== path.resolve(io.cwd, 'data')) apiFlags.push(`--data-dir ${shellQuote(running.dataDir)}`);
+  if (config.adminApiKey === undefined && running.dataDir !== path.resolve(io.cwd, DEFAULTS.dataDir)) apiFlags.push(`--data-dir ${shellQuote(running.dataDir)}`);
   const deviceFlags: string[] = [];
   if (host !== 'localhost') deviceFlags.push(`--host ${host}`);
   if (running.mqttPort !== 1883) deviceFlags.push(`--port ${running.mqttPort}`);
