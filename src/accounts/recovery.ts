@@ -1,5 +1,6 @@
 import { USERNAME_PATTERN } from '../core/accounts.js';
 import { systemClock } from '../core/clock.js';
+import { didYouMean } from '../core/did-you-mean.js';
 import { errors } from '../core/errors.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import { checkPassword, generatePassword, hashPassword } from './passwords.js';
@@ -11,12 +12,21 @@ import { checkPassword, generatePassword, hashPassword } from './passwords.js';
  * moves forward, which ends them in a running server in any case (sessions older than the last
  * password change are refused).
  */
-export async function resetPasswordOffline(options: { openStore: () => Promise<AccountStorage>; username: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
+export async function resetPasswordOffline(options: { openStore: () => Promise<AccountStorage>; username: string; password?: string; create?: boolean }): Promise<{ created: boolean; generatedPassword?: string }> {
   if (!USERNAME_PATTERN.test(options.username)) throw errors.usernameInvalid(options.username);
   const password = options.password ?? generatePassword();
   checkPassword(password);
   const store = await options.openStore();
   try {
+    // A typo in --user must not create an administrator: creating takes an explicit --create.
+    if (options.create !== true && (await store.getUser(options.username)) === undefined) {
+      const users = (await store.listUsers()).map((user) => user.username);
+      const near = didYouMean(options.username, users);
+      throw errors.configInvalid(
+        `--user "${options.username}"`,
+        `there is no such user${near} (users: ${users.join(', ') || 'none'}); to create it as an administrator, add --create`,
+      );
+    }
     const passwordHash = await hashPassword(password);
     const now = systemClock.iso();
     const existing = await store.getUser(options.username);

@@ -1,3 +1,4 @@
+import { didYouMean } from '../core/did-you-mean.js';
 import { errors } from '../core/errors.js';
 import type { Io } from './io.js';
 
@@ -33,7 +34,8 @@ export function runAction(command: Pick<Command, 'name' | 'help'>, actions: Reco
   if (!run) {
     const names = Object.keys(actions);
     const listed = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-    throw errors.configInvalid(`${command.name} action "${action}"`, `use ${listed} (see npx tether ${command.name} --help)`);
+    const near = didYouMean(action, names, (name) => `npx tether ${command.name} ${name}`);
+    throw errors.configInvalid(`${command.name} action "${action}"`, `use ${listed} (see npx tether ${command.name} --help)${near}`);
   }
   return run(rest, io);
 }

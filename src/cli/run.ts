@@ -11,6 +11,7 @@ import { tokensCommand } from './commands/tokens.js';
 import { usersCommand } from './commands/users.js';
 import type { Io } from './io.js';
 import { oneLine } from './io.js';
+import { closest } from '../core/did-you-mean.js';
 import { tetherVersion } from './version.js';
 
 const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, credentialsCommand, usersCommand, adminCommand, backupCommand, restoreCommand];
@@ -48,7 +49,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    io.err(`Error: Unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See npx tether --help.`);
+    const near = closest(name, COMMANDS.map((c) => c.name));
+    const hint = near === undefined ? '' : ` Did you mean "npx tether ${near}"?`;
+    io.err(`Error: Unknown command "${name}".${hint} Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See npx tether --help.`);
     return 1;
   }
   try {

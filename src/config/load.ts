@@ -25,7 +25,7 @@ type Source = { kind: 'flag'; raw: string } | { kind: 'env'; raw: string } | { k
  */
 export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<TetherConfig> {
   const cwd = options.cwd ?? process.cwd();
-  const { values: flags } = parseFlags(argv, CONFIG_FLAGS, { usage: 'see tether start --help' });
+  const { values: flags } = parseFlags(argv, CONFIG_FLAGS, { usage: 'see npx tether start --help' });
   const envValue = (name: string): string | undefined => {
     const value = env[name];
     // An empty variable (`TETHER_HOST=`) means "not set", as in most shells' habits.

@@ -93,8 +93,8 @@ test('tether admin reset-password works offline on the data dir, generated or fr
   assert.equal((await http(running, 'GET', '/epr/api/v1/endpoints', cookie)).status, 401);
   await signIn(running, 'admin', 'piped-password-1');
 
-  // A missing user is created as an admin; mistakes are one line.
-  const rescue = await tether(['admin', 'reset-password', '--user', 'rescue', '--data-dir', dir]);
+  // A missing user is created as an admin with --create; mistakes are one line.
+  const rescue = await tether(['admin', 'reset-password', '--user', 'rescue', '--create', '--data-dir', dir]);
   assert.equal(rescue.code, 0, rescue.stderr);
   assert.match(rescue.stdout, /Created admin user "rescue"/);
   assert.equal((await running.accounts.store.getUser('rescue'))?.role, 'admin');
@@ -161,6 +161,20 @@ test('tether users and endpoints export/import over REST; API commands honour TE
 });
 
 // Longer than the 30 s default: a Tether node on PostgreSQL and NATS, and CLI processes beside it.
+test('a mistyped user name creates no account', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const first = await startTether(await testConfig(dir, [], { TETHER_ADMIN_PASSWORD: 'first-password' }), { logger: silentLogger });
+  await first.stop();
+  const typo = await tether(['admin', 'reset-password', '--user', 'admni', '--data-dir', dir]);
+  assert.equal(typo.code, 1, typo.stdout);
+  assert.match(typo.stderr, /^Error: Invalid --user "admni": there is no such user; did you mean "admin"\? \(users: admin\); to create it as an administrator, add --create/);
+  assert.doesNotMatch(typo.stdout, /Created/);
+  const again = await startTether(await testConfig(dir), { logger: silentLogger });
+  t.after(() => again.stop());
+  assert.equal(await again.accounts.store.getUser('admni'), undefined);
+  assert.equal((await again.accounts.store.listUsers()).length, 1);
+});
+
 test('tether admin reset-password works on the PostgreSQL database of a cluster (TETHER_DATABASE_URL), ending the user\'s sessions', { timeout: 120_000 }, async (t) => {
   const { freshDatabase } = await import('../helpers/engines.js');
   const { openPostgresAccountStorage } = await import('../../src/storage/postgres/accounts.js');

@@ -5,14 +5,16 @@ import type { Command } from '../command.js';
 import { runAction } from '../command.js';
 import type { Io } from '../io.js';
 
-const help = `Usage: npx tether admin reset-password [--user <name>] [--stdin] [--data-dir <dir> | --database-url <url>]
+const help = `Usage: npx tether admin reset-password [--user <name>] [--create] [--stdin] [--data-dir <dir> | --database-url <url>]
 
 A way back in: sets a user's dashboard password directly in the data directory (or, for nodes on
 PostgreSQL, in their database), without the server and without signing in (run it on the machine
 Tether runs on, as the user that owns the data). Works whether Tether is running or stopped; the
 user's existing sessions end.
 
-  --user <name>      the user (default admin); created with the admin role if missing
+  --user <name>      the user (default admin); it must exist unless --create is given
+  --create           create the user with the admin role if it does not exist (without it, a
+                     mistyped name is an error, not a new administrator)
   --stdin            read the new password from standard input (first line) instead of
                      generating one, e.g.  printf '%s\\n' "$PASSWORD" | npx tether admin reset-password --stdin
   --data-dir <dir>   the data directory (default TETHER_DATA_DIR, else ./data)
@@ -25,6 +27,7 @@ npx tether users (with an admin API key).`;
 const FLAGS = {
   user: { type: 'string' },
   stdin: { type: 'boolean' },
+  create: { type: 'boolean' },
   'data-dir': { type: 'string' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -53,7 +56,7 @@ async function resetPassword(argv: string[], io: Io): Promise<number> {
   const { selectDatabase } = await import('../../platform/backends.js');
   const databaseUrl = values['database-url'] ?? (io.env['TETHER_DATABASE_URL'] || undefined);
   const database = selectDatabase({ dataDir, storage: databaseUrl !== undefined ? { kind: 'postgres', url: databaseUrl, synchronous: 'full' } : { kind: 'sqlite', synchronous: 'full' } });
-  const result = await resetPasswordOffline({ openStore: () => database.accounts.openExisting(), username, ...(password !== undefined && { password }) });
+  const result = await resetPasswordOffline({ openStore: () => database.accounts.openExisting(), username, create: values.create === true, ...(password !== undefined && { password }) });
   const where = database.storage.where;
   io.out(`${result.created ? 'Created admin user' : 'Password reset for user'} "${username}" in ${where}.${result.created ? '' : ' Their sessions have ended.'}`);
   if (result.generatedPassword !== undefined) {

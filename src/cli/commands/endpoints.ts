@@ -102,13 +102,27 @@ async function create(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const versionFlag = appVersion === DEFAULT_APP_VERSION ? '' : ` --app-version ${appVersion}`;
+  const mqtt = await mqttAddress(client);
   io.out(`Endpoint created in application version ${appVersion}.`);
   io.out(`  Endpoint ID:  ${created.endpointId}`);
   io.out(`  Token:        ${created.token}`);
   io.out(`  Token status: ${created.status} (becomes ACTIVE on first use)`);
   io.out('The token is shown only this once. Connect a device with it:');
-  io.out(`  npx tether device --token ${created.token}${versionFlag}`);
+  io.out(`  npx tether device --token ${created.token}${mqtt}${versionFlag}`);
   return 0;
+}
+
+/**
+ * ` --host H --port P` of the MQTT listener of the server that created the endpoint, so the hint
+ * reaches that node and not the device command's localhost:1883 default. Empty if it cannot be asked.
+ */
+async function mqttAddress(client: ApiClient): Promise<string> {
+  try {
+    const info = await client.request<{ mqttHost: string; mqttPort: number }>('GET', '/dashboard/api/info');
+    return ` --host ${info.mqttHost} --port ${info.mqttPort}`;
+  } catch {
+    return '';
+  }
 }
 
 async function list(argv: string[], io: Io): Promise<number> {

@@ -73,7 +73,7 @@ async function listTokens(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (tokens.length === 0) {
-    io.out(`Endpoint ${endpointId} has no tokens. Issue one with: tether tokens issue ${endpointId}`);
+    io.out(`Endpoint ${endpointId} has no tokens. Issue one with: npx tether tokens issue ${endpointId}`);
     return 0;
   }
   const rows = tokens.map((t) => [t.tokenId, t.status, t.hint, t.createdDate, t.statusUpdatedDate]);
