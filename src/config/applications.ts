@@ -1,6 +1,7 @@
 import type { DeclaredApplication } from '../core/services.js';
 import type { KeyAccess } from '../core/types.js';
 import { METADATA_KEY_PATTERN, NAME_PATTERN } from '../core/names.js';
+import { didYouMean } from '../core/did-you-mean.js';
 import { Invalid } from './values.js';
 
 const KEY_ACCESS: readonly KeyAccess[] = ['read-write', 'read-only', 'hidden'];
@@ -11,7 +12,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function onlyKeys(where: string, value: Record<string, unknown>, allowed: string[]): void {
   const unknown = Object.keys(value).find((key) => !allowed.includes(key));
-  if (unknown !== undefined) throw new Invalid(`${where} has unknown key "${unknown}"; allowed: ${allowed.join(', ')}`);
+  if (unknown !== undefined) throw new Invalid(`${where} has unknown key "${unknown}"${didYouMean(unknown, allowed)}; allowed: ${allowed.join(", ")}`);
 }
 
 function name(where: string, raw: unknown): string {

@@ -7,6 +7,7 @@ import { parseApplications } from './applications.js';
 import { parseClientAuthApplications } from './client-auth.js';
 import { DEFAULTS, defaultApplications } from './defaults.js';
 import { readConfigFile } from './file.js';
+import { didYouMean } from '../core/did-you-mean.js';
 import { parseFlags } from './flags.js';
 import { CONFIG_FLAGS, FILE_KEYS, LIMIT_NAMES, LIMIT_SETTINGS, SETTINGS } from './settings.js';
 import type { ResolvedSetting as Setting } from './settings.js';
@@ -86,7 +87,7 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
 
   let timeSeries;
   try {
-    timeSeries = parseTimeSeriesConfig(file['kaa'], file['timeSeries']);
+    timeSeries = parseTimeSeriesConfig(file['kaa'], file['timeSeries'], applications);
   } catch (err) {
     if (!(err instanceof Invalid)) throw err;
     throw errors.configInvalid(`config file ${configFile}`, err.message);
@@ -197,7 +198,7 @@ function checkFileKeys(file: Record<string, unknown>, configFile: string): void 
     const unknown = Object.keys(value).find((key) => !allowed.includes(key));
     if (unknown !== undefined) {
       const name = section === '' ? unknown : `${section}.${unknown}`;
-      throw errors.configInvalid(`key ${name} in ${configFile}`, `there is no such setting; allowed: ${allowed.join(', ')}`);
+      throw errors.configInvalid(`key ${name} in ${configFile}`, `there is no such setting${didYouMean(unknown, allowed)}; allowed: ${allowed.join(', ')}`);
     }
   }
 }

@@ -251,3 +251,26 @@ test('a database URL selects PostgreSQL, a NATS URL selects NATS, and the node I
   // Two nodes on one host differ by their MQTT port when no ID is given.
   assert.notEqual((await loadConfig(['--mqtt-port', '1884'], {}, { cwd })).nodeId, (await loadConfig(['--mqtt-port', '1885'], {}, { cwd })).nodeId);
 });
+
+test('a misspelled application or key under kaa: stops the start with a did-you-mean', async (t) => {
+  const cwd = tempDir(t, 'tether-config-');
+  const file = path.join(cwd, 'tether.yaml');
+  const load = (yaml: string) => {
+    fs.writeFileSync(file, yaml);
+    return failure(loadConfig(['--config', file], {}, { cwd }));
+  };
+  assert.match(
+    await load('kaa:\n  applications:\n    demo_aplication:\n      time-series:\n      - name: T\n        value-field: t\n'),
+    /kaa\.applications names application "demo_aplication", which does not exist; did you mean "demo_application"\?/,
+  );
+  assert.match(
+    await load('kaa:\n  applications:\n    demo_application:\n      versions:\n        demo_application_v1:\n          extraction:\n            extract_all: true\n'),
+    /kaa\.applications\.demo_application\.versions\.demo_application_v1\.extraction has unknown key "extract_all"; did you mean "extract-all"\?/,
+  );
+  assert.match(
+    await load('kaa:\n  applications:\n    demo_application:\n      versions:\n        demo_application_v2:\n          extraction:\n            extract-all: true\n'),
+    /names version "demo_application_v2", which application "demo_application" does not have; did you mean "demo_application_v1"\?/,
+  );
+  assert.match(await load('kaa:\n  application:\n    demo_application: {}\n'), /kaa has unknown key "application"; did you mean "applications"\?/);
+  assert.match(await load('mqttPrt: 1883\n'), /there is no such setting; did you mean "mqttPort"\?/);
+});

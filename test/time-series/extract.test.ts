@@ -96,7 +96,7 @@ test('config file: the tutorial YAML block is accepted verbatim', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'tether.yaml');
-  fs.writeFileSync(file, `${TUTORIAL_YAML}timeSeries:\n  retentionDays: 30\n  maxSeriesPerEndpoint: 50\n  applications:\n    other: { retentionDays: 7 }\n`);
+  fs.writeFileSync(file, `${TUTORIAL_YAML}timeSeries:\n  retentionDays: 30\n  maxSeriesPerEndpoint: 50\n  applications:\n    other: { retentionDays: 7 }\napplications:\n- name: other\n`);
   const config = await loadConfig(['--config', file], {}, { cwd: dir });
   assert.deepEqual(config.timeSeries, {
     retentionDays: 30,
@@ -120,9 +120,11 @@ test('config file: the tutorial YAML block is accepted verbatim', async (t) => {
       },
     ],
   });
-  fs.writeFileSync(file, 'kaa:\n  applications:\n    a:\n      versions:\n        a_v1:\n          extraction:\n            timestamp: { path: ts, format: weekly }\n');
+  // Applications named under kaa: must exist (issue 18 trap 4).
+  const declareA = 'applications:\n- name: a\n  versions:\n  - name: a_v1\n';
+  fs.writeFileSync(file, declareA + 'kaa:\n  applications:\n    a:\n      versions:\n        a_v1:\n          extraction:\n            timestamp: { path: ts, format: weekly }\n');
   await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /a_v1\.extraction\.timestamp\.format must be one of millis-unix-epoch, seconds-unix-epoch, iso-8601/);
-  fs.writeFileSync(file, 'kaa:\n  applications:\n    a:\n      time-series:\n      - name: x\n');
+  fs.writeFileSync(file, declareA + 'kaa:\n  applications:\n    a:\n      time-series:\n      - name: x\n');
   await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /value-field must be the JSON path/);
   fs.writeFileSync(file, 'timeSeries:\n  maxSeriesPerEndpoint: 0\n');
   await assert.rejects(loadConfig(['--config', file], {}, { cwd: dir }), /timeSeries\.maxSeriesPerEndpoint must be a whole number from 1 to 1000000/);

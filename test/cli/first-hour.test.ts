@@ -1,0 +1,51 @@
+/** Issue 18's traps on the command line, each as a new user met it: the built CLI against a real `tether start`. */
+import assert from 'node:assert/strict';
+import { test } from '../helpers/test.js';
+import { assertOneLineError, setup, tether } from './helpers.js';
+
+/** Every command-like line a user is told to run, as printed. */
+function suggestedCommands(text: string): string[] {
+  return text.split('\n').map((line) => line.trim()).filter((line) => /(^|\s)tether (start|device|endpoints|tokens|admin|users|config|commands)\b/.test(line));
+}
+
+test('a token starting with a dash works with --token', { timeout: 90_000 }, async (t) => {
+  const { server, rest, createEndpoint } = await setup(t);
+  const { endpointId } = await createEndpoint();
+  const token = '-Abc_dash-first-token9';
+  const issued = await rest<{ token: string }>('POST', `/cm/api/v1/endpoints/${endpointId}/tokens`, { token });
+  assert.equal(issued.status, 201, JSON.stringify(issued.body));
+  const device = await tether(['device', '--token', token, '--host', '127.0.0.1', '--port', String(server.mqttPort)]);
+  assert.equal(device.code, 0, device.stderr);
+  assert.match(device.stdout, new RegExp(`Using EP token ${token}, server at 127\\.0\\.0\\.1:${server.mqttPort}`));
+  // An option where a value belongs is still a missing value.
+  assertOneLineError(await tether(['device', '--token', '--host', '127.0.0.1']), /^Error: Invalid option --token: it needs a value/);
+});
+
+test('following the hint after endpoints create reaches the server that created the endpoint', { timeout: 90_000 }, async (t) => {
+  const { server, api } = await setup(t);
+  const created = await tether(['endpoints', 'create', ...api]);
+  assert.equal(created.code, 0, created.stderr);
+  const hint = /npx tether (device --token .*)$/m.exec(created.stdout)?.[1];
+  assert.ok(hint, created.stdout);
+  assert.match(hint, new RegExp(`--host 127\\.0\\.0\\.1 --port ${server.mqttPort}\\b`));
+  const device = await tether(hint.split(' '));
+  assert.equal(device.code, 0, device.stderr);
+  assert.match(device.stdout, /accepted/);
+});
+
+test('every next-step command printed by start and endpoints create runs in a clone (npx tether)', { timeout: 90_000 }, async (t) => {
+  const { server, api, createEndpoint } = await setup(t);
+  const { endpointId } = await createEndpoint();
+  const created = await tether(['endpoints', 'create', ...api]);
+  const noTokens = await tether(['tokens', 'list', endpointId, ...api]);
+  const printed = [...suggestedCommands(server.stdout()), ...suggestedCommands(created.stdout), ...suggestedCommands(noTokens.stdout)];
+  assert.ok(printed.length >= 3, printed.join('\n'));
+  for (const line of printed) assert.match(line, /(^|[\s:])npx tether /, `runs in a clone: ${line}`);
+});
+
+test('a mistyped command, action or option gets a did-you-mean', async () => {
+  assertOneLineError(await tether(['endpoint', 'list']), /^Error: Unknown command "endpoint"\. Did you mean "npx tether endpoints"\?/);
+  assertOneLineError(await tether(['endpoints', 'lsit']), /did you mean npx tether endpoints list\?/);
+  assertOneLineError(await tether(['device', '--tokn', 'abc']), /^Error: Invalid option --tokn: there is no such option; did you mean --token\?/);
+  assertOneLineError(await tether(['launch']), /^Error: Unknown command "launch"\. Commands:/);
+});
