@@ -96,8 +96,7 @@ export function parseTimeSeriesConfig(kaa: unknown, timeSeries: unknown, applica
   const config: TimeSeriesConfig = { retentionByApp: {}, declared: [] };
   if (timeSeries !== undefined && timeSeries !== null) {
     if (!isRecord(timeSeries)) throw new Invalid('timeSeries must be a mapping with retentionDays, maxSeriesPerEndpoint and applications');
-    const unknown = Object.keys(timeSeries).find((k) => k !== 'retentionDays' && k !== 'maxSeriesPerEndpoint' && k !== 'applications');
-    if (unknown !== undefined) throw new Invalid(`timeSeries has unknown key "${unknown}"; allowed: retentionDays, maxSeriesPerEndpoint, applications`);
+    onlyKeys('timeSeries', timeSeries, ['retentionDays', 'maxSeriesPerEndpoint', 'applications']);
     if (timeSeries['retentionDays'] !== undefined) config.retentionDays = days('timeSeries.retentionDays', timeSeries['retentionDays']);
     const maxSeries = timeSeries['maxSeriesPerEndpoint'];
     if (maxSeries !== undefined) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventBus } from '../bus/bus.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { errors } from '../core/errors.js';
@@ -102,10 +103,7 @@ export class TimeSeriesService {
 
   /** Applies the config file's definitions and starts the background work. */
   async start(): Promise<void> {
-    for (const declared of this.deps.settings?.declared ?? []) {
-      await this.storage.putDefinitions(declared.applicationName, toDoc(declared));
-      this.cache(declared.applicationName, Promise.resolve(declared));
-    }
+    for (const declared of this.deps.settings?.declared ?? []) await this.applyDeclared(declared);
     for (const [applicationName, retentionDays] of Object.entries(this.deps.settings?.retentionByApp ?? {})) {
       const defs = await this.getDefinitions(applicationName);
       if (defs.retentionDays === retentionDays) continue;
@@ -120,6 +118,41 @@ export class TimeSeriesService {
     for (const timer of [retention, retentionEvery, compact]) {
       timer.unref();
       this.timers.push(timer);
+    }
+  }
+
+  /**
+   * The rule between the config file and run-time edits (REST, dashboard): the file's definitions
+   * of an application are applied when they differ from what the file said when last applied (the
+   * first start with them included); until the file's block changes again, edits made at run time
+   * are kept across restarts. Either way the log says which won. The fingerprint of what was applied
+   * is kept under a key no application name can take (names match ^[a-z0-9_-]+$).
+   */
+  private async applyDeclared(declared: AppDefinitions): Promise<void> {
+    const app = declared.applicationName;
+    const doc = toDoc(declared);
+    const fingerprint = createHash('sha256').update(JSON.stringify(doc)).digest('base64url');
+    const markerKey = `@config-file/${app}`;
+    const lastApplied = (await this.storage.getDefinitions(markerKey))?.['fingerprint'];
+    const stored = await this.storage.getDefinitions(app);
+    const differs = stored !== undefined && JSON.stringify(stored) !== JSON.stringify(doc);
+    if (lastApplied === fingerprint && stored !== undefined) {
+      if (differs) {
+        this.logger.info(
+          { applicationName: app },
+          `time series definitions of ${app}: keeping the edits made at run time; the config file's kaa.applications.${app} block is unchanged since it was applied (change it there to replace them)`,
+        );
+      }
+      return;
+    }
+    await this.storage.putDefinitions(app, doc);
+    await this.storage.putDefinitions(markerKey, { fingerprint });
+    this.cache(app, Promise.resolve(declared));
+    if (differs) {
+      this.logger.warn(
+        { applicationName: app },
+        `time series definitions of ${app}: replaced by the config file's kaa.applications.${app} block, which changed since it was last applied (edits made at run time are kept until the file's block changes)`,
+      );
     }
   }
 
@@ -149,6 +182,12 @@ export class TimeSeriesService {
     if (foreign !== undefined) throw errors.validation(`versions.${foreign} is not a version of application ${JSON.stringify(applicationName)}`);
     await this.storage.putDefinitions(applicationName, toDoc(defs));
     this.cache(applicationName, Promise.resolve(defs));
+    if ((this.deps.settings?.declared ?? []).some((d) => d.applicationName === applicationName)) {
+      this.logger.info(
+        { applicationName },
+        `time series definitions of ${applicationName} changed at run time; they are kept across restarts until the config file's kaa.applications.${applicationName} block changes`,
+      );
+    }
     return defs;
   }
 
