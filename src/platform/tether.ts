@@ -1,3 +1,4 @@
+import { createServer as createNetServer } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { createApiServer } from '../api/index.js';
@@ -89,6 +90,9 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const closers: Closer[] = [];
   try {
+    // Checks first, writes after: a start that fails here leaves no half-initialised data
+    // directory behind (whose admin key the next start would then never print).
+    await checkPortsFree(config);
     await prepareDataDir(config.dataDir);
     const metrics = createMetrics(config.nodeId);
     const backends = selectBackends(config);
@@ -326,6 +330,27 @@ const MQTT_LISTENER: Listener = { what: 'MQTT', flag: '--mqtt-port', env: 'TETHE
 const HTTP_LISTENER: Listener = { what: 'HTTP', flag: '--http-port', env: 'TETHER_HTTP_PORT', port: (c) => c.httpPort };
 const MQTTS_LISTENER: Listener = { what: 'MQTT over TLS', flag: '--mqtts-port', env: 'TETHER_MQTTS_PORT', port: (c) => c.tls?.mqttPort ?? 0 };
 const HTTPS_LISTENER: Listener = { what: 'HTTPS', flag: '--https-port', env: 'TETHER_HTTPS_PORT', port: (c) => c.tls?.httpsPort ?? 0 };
+
+/**
+ * Probes each fixed port by listening on it and closing again, before anything is written. The
+ * real listen later still explains a port taken in the meantime; port 0 (any free port) is skipped.
+ */
+async function checkPortsFree(config: TetherConfig): Promise<void> {
+  const listeners = config.tls ? [MQTT_LISTENER, HTTP_LISTENER, MQTTS_LISTENER, HTTPS_LISTENER] : [MQTT_LISTENER, HTTP_LISTENER];
+  for (const listener of listeners) {
+    const port = listener.port(config);
+    if (port === 0) continue;
+    await explainListenFailure(
+      new Promise<void>((resolve, reject) => {
+        const probe = createNetServer();
+        probe.once('error', reject);
+        probe.listen({ port, host: config.host, exclusive: true }, () => probe.close(() => resolve()));
+      }),
+      listener,
+      config,
+    );
+  }
+}
 
 /** Turns the socket errors people actually hit into one line that says which setting to change. */
 async function explainListenFailure<T>(listening: Promise<T>, listener: Listener, config: TetherConfig): Promise<T> {

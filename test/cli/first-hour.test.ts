@@ -1,7 +1,10 @@
 /** Issue 18's traps on the command line, each as a new user met it: the built CLI against a real `tether start`. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { test } from '../helpers/test.js';
-import { assertOneLineError, setup, tether } from './helpers.js';
+import { assertOneLineError, setup, startServer, tempDir, tether } from './helpers.js';
 
 /** Every command-like line a user is told to run, as printed. */
 function suggestedCommands(text: string): string[] {
@@ -48,4 +51,18 @@ test('a mistyped command, action or option gets a did-you-mean', async () => {
   assertOneLineError(await tether(['endpoints', 'lsit']), /did you mean npx tether endpoints list\?/);
   assertOneLineError(await tether(['device', '--tokn', 'abc']), /^Error: Invalid option --tokn: there is no such option; did you mean --token\?/);
   assertOneLineError(await tether(['launch']), /^Error: Unknown command "launch"\. Commands:/);
+});
+
+test('a start that fails on a busy port writes nothing, and the next start prints the admin API key', { timeout: 90_000 }, async (t) => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const port = (busy.address() as net.AddressInfo).port;
+  const dataDir = path.join(tempDir(t), 'data');
+  const failed = await tether(['start', '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', String(port), '--data-dir', dataDir], { TETHER_LOG_LEVEL: 'warn' });
+  assertOneLineError(failed, new RegExp(`^Error: HTTP port ${port} is in use`));
+  assert.equal(fs.existsSync(dataDir), false, 'the data directory is not created by a failed start');
+  const server = await startServer(t, dataDir);
+  assert.match(server.stdout(), /Admin API key[^\n]*\n {2}\S+/);
+  assert.match(server.stdout(), /user admin, password \S+/);
 });
