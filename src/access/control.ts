@@ -40,6 +40,8 @@ export interface AccessOptions {
   adminApiKey: string;
   /** Named API keys: the key's principal, or undefined for an unknown or revoked key. */
   apiKey?: (key: string) => Promise<Principal | undefined>;
+  /** A refused key's name and revocation date if it was revoked, so the answer can say so. */
+  revokedApiKey?: (key: string) => Promise<{ name: string; revokedDate: string } | undefined>;
   sessionVerifier?: SessionVerifier;
   logger: Logger;
 }
@@ -92,6 +94,14 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     return session || undefined;
   }
 
+  /** One message per cause: no credentials, a key this server does not know, a revoked key. */
+  async function refusal(request: FastifyRequest): Promise<Error> {
+    const key = bearer(request.headers.authorization);
+    if (key === undefined) return errors.unauthorized();
+    const revoked = await options.revokedApiKey?.(key);
+    return revoked ? errors.apiKeyRevoked(revoked.name, revoked.revokedDate) : errors.apiKeyInvalid();
+  }
+
   const accessOf = (request: FastifyRequest): Access => (request.routeOptions.config as { access?: Access }).access ?? 'admin';
 
   // A method shared by every request, not a closure made for each: only the live stream calls it.
@@ -109,7 +119,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     const principal = await authenticate(request);
     if (principal) request.principal = principal;
     if (access === 'public') return;
-    if (!principal) throw errors.unauthorized();
+    if (!principal) throw await refusal(request);
     if (roleRank(principal.role) < roleRank(access)) {
       const who = principal.kind === 'user' ? `user "${principal.name}"` : principal.kind === 'api-key' ? `API key "${principal.name}"` : principal.name;
       throw errors.roleTooLow(access, who, principal.role);

@@ -55,6 +55,13 @@ export class ApiKeys {
     return { before, after: { ...before, status: 'REVOKED', revokedDate: at } };
   }
 
+  /** For a refused key: its name and revocation date if it is a revoked key of this server. */
+  async revoked(key: string): Promise<{ name: string; revokedDate: string } | undefined> {
+    if (!key.startsWith(API_KEY_PREFIX)) return undefined;
+    const record = await this.deps.store.findApiKeyByHash(digest(key));
+    return record && record.status === 'REVOKED' && record.revokedDate !== null ? { name: record.name, revokedDate: record.revokedDate } : undefined;
+  }
+
   /** The principal of an active key, or undefined. Looks the key up by its SHA-256 (unique index). */
   async authenticate(key: string): Promise<Principal | undefined> {
     if (!key.startsWith(API_KEY_PREFIX)) return undefined;

@@ -18,7 +18,7 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit:
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.payloadNotJson('a JSON body, or leave out the Content-Type header');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      // Also raised for "__proto__" / "constructor.prototype" members, which are refused as unsafe.
+      // Bodies parsed by explainingJsonParser arrive here only as "__proto__" refusals.
       return errors.payloadNotJson('a valid JSON body without "__proto__" members');
   }
   // JSON.parse failures from other parsers surface as a SyntaxError marked 400.
@@ -65,4 +65,41 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyL
     logger.warn({ reqId: request.id, code: error.code, status: 404 }, error.message);
     sendError(reply, error);
   });
+}
+
+type BodyParser = (request: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void;
+
+/**
+ * Fastify's JSON parser (with its prototype-poisoning protection), but a syntax error is answered
+ * with where and what is wrong (a trailing comma, say) instead of Fastify's one message for every
+ * refusal, which also speaks of "__proto__" members.
+ */
+export function explainingJsonParser(parse: BodyParser): BodyParser {
+  return (request, body, done) => {
+    parse(request, body, (err, value) => {
+      if (err === null) return done(null, value);
+      const problem = jsonSyntaxProblem(body);
+      done(problem === undefined ? err : errors.payloadNotJson(`valid JSON: ${problem}`));
+    });
+  };
+}
+
+/** What JSON.parse finds wrong, with line and column; undefined if the text parses. */
+export function jsonSyntaxProblem(text: string): string | undefined {
+  if (text.trim() === '') return undefined;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message);
+    if (at === null) return message.replace(/\.$/, '');
+    const position = Number(at[1]);
+    const before = text.slice(0, position);
+    const line = before.split('\n').length;
+    const column = position - before.lastIndexOf('\n');
+    const trailingComma = /,\s*$/.test(before) && (text[position] === '}' || text[position] === ']');
+    const what = trailingComma ? `a trailing comma before "${text[position]}" (JSON allows none)` : `unexpected ${position >= text.length ? 'end of the body' : JSON.stringify(text[position])}`;
+    return `${what} at line ${line}, column ${column}`;
+  }
 }

@@ -18,7 +18,7 @@ import type { Accounts } from '../accounts/index.js';
 import { accountRoutes } from './routes/accounts.js';
 import { transferRoutes } from './routes/transfer.js';
 import { registerApiDocs } from './docs.js';
-import { installErrorHandling } from './error-handler.js';
+import { explainingJsonParser, installErrorHandling } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { applicationRoutes } from './routes/applications.js';
@@ -91,6 +91,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app, logger, bodyLimit);
+  // Syntax errors in JSON bodies answered with where and what (a trailing comma, say).
+  const jsonParser = explainingJsonParser(app.getDefaultJsonParser('error', 'error') as Parameters<typeof explainingJsonParser>[0]);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonParser);
   installSecurityHeaders(app);
   // Before access control, whose hook reads the session cookie.
   await registerCookies(app);
@@ -98,7 +102,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const accounts = deps.accounts;
   const accessControl = installAccessControl(app, {
     adminApiKey: deps.adminApiKey,
-    ...(accounts && { apiKey: (key: string) => accounts.apiKeys.authenticate(key) }),
+    ...(accounts && { apiKey: (key: string) => accounts.apiKeys.authenticate(key), revokedApiKey: (key: string) => accounts.apiKeys.revoked(key) }),
     ...(deps.sessionVerifier && { sessionVerifier: deps.sessionVerifier }),
     logger,
   });
@@ -118,7 +122,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       errorResponseBuilder: (_request, context) => errors.rateLimited(`requests of this kind; retry in ${context.after}`),
     });
     // Patch media types parse as JSON with the same prototype-poisoning protection as application/json.
-    api.addContentTypeParser([JSON_PATCH, MERGE_PATCH], { parseAs: 'string' }, api.getDefaultJsonParser('error', 'error'));
+    api.addContentTypeParser([JSON_PATCH, MERGE_PATCH], { parseAs: 'string' }, jsonParser);
 
     endpointRoutes(api, deps.services);
     metadataRoutes(api, deps.services);

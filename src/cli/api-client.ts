@@ -2,6 +2,7 @@ import { dataDirFor } from '../config/settings.js';
 import { type TetherError, errors, revive } from '../core/errors.js';
 import { adminApiKeyPath, readKey } from '../platform/admin-key.js';
 import type { Io } from './io.js';
+import { mqttInsteadOfHttp } from './wrong-port.js';
 
 /** Flags every REST-backed command accepts. */
 export const API_FLAGS = {
@@ -62,7 +63,7 @@ async function send(baseUrl: string, apiKey: string, method: string, pathAndQuer
       ...(body !== undefined ? { body: body.text } : {}),
     });
   } catch (err) {
-    throw errors.apiUnreachable(baseUrl, networkProblem(err));
+    throw errors.apiUnreachable(baseUrl, await networkProblem(baseUrl, err));
   }
   if (!response.ok) {
     const text = await response.text();
@@ -112,7 +113,7 @@ async function call<T>(baseUrl: string, apiKey: string, method: string, pathAndQ
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {
-    throw errors.apiUnreachable(baseUrl, networkProblem(err));
+    throw errors.apiUnreachable(baseUrl, await networkProblem(baseUrl, err));
   }
   const text = await response.text();
   const json = parseJson(text);
@@ -144,12 +145,15 @@ function isProblem(value: unknown): value is { status: number; code: string; mes
   return typeof v['status'] === 'number' && typeof v['code'] === 'string' && typeof v['message'] === 'string';
 }
 
-function networkProblem(err: unknown): string {
+async function networkProblem(baseUrl: string, err: unknown): Promise<string> {
   // fetch reports network failures as TypeError('fetch failed') with the socket error as cause.
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code;
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
   if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timed out';
+  // A hang-up or garbage instead of HTTP (UND_ERR_SOCKET, HPE_…): perhaps this is the MQTT port.
+  const named = await mqttInsteadOfHttp(baseUrl);
+  if (named !== undefined) return named;
   return code ?? cause?.message ?? (err as Error).message;
 }

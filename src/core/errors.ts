@@ -47,7 +47,7 @@ export const errors = {
   notKpTopic: entry('KP_TOPIC_INVALID', 400, (topic: string) =>
     `Topic ${q(topic)} is not a 1/KP topic. Use kp1/<appVersion>/<extension>/<endpointToken>/<resource>[/<requestId>].`),
   unknownAppVersion: entry('APP_VERSION_NOT_FOUND', 404, (name: string) =>
-    `Application version ${q(name)} does not exist. Check the second topic level, or create the version in the config file or over REST.`),
+    `Application version ${q(name)} does not exist. Use an existing version's name (GET /api/v1/applications/{name}/versions lists them), or create the version in the config file or over REST.`),
   extensionNotEnabled: entry('EXTENSION_NOT_ENABLED', 404, (instance: string, appVersion: string) =>
     `Extension instance ${q(instance)} is not enabled for application version ${q(appVersion)}. Enable it for the version, or use one of its enabled extensions.`),
   unknownResource: entry('RESOURCE_NOT_FOUND', 404, (extension: string, path: string) =>
@@ -152,6 +152,10 @@ export const errors = {
   // --- API ------------------------------------------------------------------------
   unauthorized: entry('UNAUTHORIZED', 401, () =>
     'Authentication required. Send "Authorization: Bearer <API key>" (the admin API key or a named key) or sign in to the dashboard.'),
+  apiKeyInvalid: entry('API_KEY_INVALID', 401, () =>
+    'The API key sent in "Authorization: Bearer …" is not a key of this server (mistyped, cut short, or from another server or data directory). Send the admin API key (<data-dir>/admin-api-key) or a named key of this server.'),
+  apiKeyRevoked: entry('API_KEY_REVOKED', 401, (name: string, revokedDate: string) =>
+    `The API key ${q(name)} was revoked on ${revokedDate}. Create a new key (npx tether api-keys create, or the dashboard's API keys page) and send that one.`),
   crossSiteRequest: entry('CROSS_SITE_REQUEST', 403, () =>
     'The request came from another site. Use the dashboard served by this server.'),
   passwordChangeNeedsUser: entry('PASSWORD_CHANGE_NEEDS_USER', 403, () =>

@@ -6,7 +6,8 @@ import type { Storage } from '../storage/storage.js';
 /**
  * Operations endpoints, unauthenticated like Kubernetes and load balancers expect them (restrict
  * /metrics at the proxy if node-level counts are sensitive):
- * - `GET /healthz`: the process is up and serving HTTP (liveness);
+ * - `GET /healthz`: the process is up and serving HTTP (liveness); it also names the node's MQTT
+ *   port, which is no secret, so a client pointed at this port by mistake can name the right one;
  * - `GET /readyz`: storage and bus answer; 503 otherwise, so a load balancer stops sending devices
  *   and operators to a node that could not commit their writes (readiness);
  * - `GET /metrics`: Prometheus text (src/metrics/).
@@ -16,6 +17,8 @@ export interface OpsDeps {
   storage: Storage;
   bus: EventBus;
   metrics: TetherMetrics;
+  /** The port MQTT (1/KP) listens on, once known. */
+  mqttPort?: () => number;
   /** Per check; a check slower than this counts as failed. Default 2 s. */
   checkTimeoutMs?: number;
 }
@@ -29,7 +32,7 @@ export function opsPlugin(deps: OpsDeps): (app: FastifyInstance) => Promise<void
     bus: busCheck(deps.bus),
   };
   return async (app) => {
-    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', node: deps.nodeId }));
+    app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', node: deps.nodeId, ...(deps.mqttPort && { mqttPort: deps.mqttPort() }) }));
 
     app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
       const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(check, timeoutMs)] as const));

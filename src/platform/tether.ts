@@ -227,7 +227,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       logger,
       adminApiKey: admin.key,
       sessionVerifier: dashboard.sessionVerifier,
-      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics }), dashboard.plugin],
+      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics, mqttPort: () => mqttPort }), dashboard.plugin],
       clientAuth,
       timeSeries,
       accounts,

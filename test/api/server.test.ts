@@ -33,11 +33,19 @@ test('auth: missing or wrong key is 401 on every API prefix; the right key passe
       for (const authorization of ['', 'Bearer wrong', `Basic ${API_KEY}`, `Bearer ${API_KEY}x`, 'Bearer ']) {
         const res = await api.call('GET', path, undefined, { authorization });
         assert.equal(res.status, 401, `${path} with ${JSON.stringify(authorization)}`);
-        assert.deepEqual(res.json, {
-          status: 401,
-          code: 'UNAUTHORIZED',
-          message: 'Authentication required. Send "Authorization: Bearer <API key>" (the admin API key or a named key) or sign in to the dashboard.',
-        });
+        // One message per cause (issue 18): no credentials, or a key this server does not know.
+        const sentKey = /^Bearer \S/.test(authorization);
+        assert.deepEqual(res.json, sentKey
+          ? {
+              status: 401,
+              code: 'API_KEY_INVALID',
+              message: 'The API key sent in "Authorization: Bearer …" is not a key of this server (mistyped, cut short, or from another server or data directory). Send the admin API key (<data-dir>/admin-api-key) or a named key of this server.',
+            }
+          : {
+              status: 401,
+              code: 'UNAUTHORIZED',
+              message: 'Authentication required. Send "Authorization: Bearer <API key>" (the admin API key or a named key) or sign in to the dashboard.',
+            });
         assert.equal(res.headers.get('www-authenticate'), 'Bearer');
         assertSecurityHeaders(res.headers, `401 ${path}`);
       }

@@ -66,3 +66,15 @@ test('a start that fails on a busy port writes nothing, and the next start print
   assert.match(server.stdout(), /Admin API key[^\n]*\n {2}\S+/);
   assert.match(server.stdout(), /user admin, password \S+/);
 });
+
+test('pointing the device at the HTTP port, or the API at the MQTT port, names the protocol that port speaks', { timeout: 90_000 }, async (t) => {
+  const { server, dataDir } = await setup(t);
+  const device = await tether(['device', '--token', 'abc', '--host', '127.0.0.1', '--port', String(server.httpPort)]);
+  assert.equal(device.code, 1);
+  assert.match(device.stderr, new RegExp(`port ${server.httpPort} speaks HTTP \\(Tether's dashboard and REST API\\), not MQTT; the MQTT port of this Tether is ${server.mqttPort}: use --port ${server.mqttPort}`));
+  assert.doesNotMatch(device.stderr, /header flag bits/);
+  assertOneLineError(
+    await tether(['endpoints', 'list', '--api', `http://127.0.0.1:${server.mqttPort}`, '--data-dir', dataDir]),
+    new RegExp(`^Error: Cannot reach the Tether API at http://127\\.0\\.0\\.1:${server.mqttPort} \\(port ${server.mqttPort} speaks MQTT, not HTTP; the dashboard and REST API port is 8080 unless`),
+  );
+});

@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
+import { httpInsteadOfMqtt } from '../wrong-port.js';
 import { runObserve } from './device-control.js';
 import type { ObserveOptions } from './device-control.js';
 import { loadSamples, runTelemetry } from './device-telemetry.js';
@@ -276,10 +277,12 @@ function connectDevice(connect: typeof import('mqtt').connect, o: DeviceOptions,
       client.removeListener('error', onError);
       client.removeListener('close', onClose);
     };
-    const fail = (problem: string) => {
+    const fail = (problem: string, probe = false) => {
       settle();
       client.end(true);
-      reject(errors.mqttUnreachable(address, problem));
+      if (!probe) return reject(errors.mqttUnreachable(address, problem));
+      // Garbage or a hang-up instead of CONNACK: perhaps this is the HTTP port.
+      void httpInsteadOfMqtt(o.host, o.port).then((named) => reject(errors.mqttUnreachable(address, named ?? problem)));
     };
     const onConnect = () => {
       settle();
@@ -287,10 +290,12 @@ function connectDevice(connect: typeof import('mqtt').connect, o: DeviceOptions,
     };
     const onError = (err: Error & { code?: string | number }) => {
       const code = err.code;
-      fail(code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found' : err.message);
+      if (code === 'ECONNREFUSED') fail('connection refused');
+      else if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') fail('host not found');
+      else fail(err.message, true);
     };
-    const onClose = () => fail('the server closed the connection');
-    const timer = setTimeout(() => fail(`no answer within ${o.timeoutMs} ms`), o.timeoutMs);
+    const onClose = () => fail('the server closed the connection', true);
+    const timer = setTimeout(() => fail(`no answer within ${o.timeoutMs} ms`, true), o.timeoutMs);
     client.on('connect', onConnect);
     client.on('error', onError);
     client.on('close', onClose);
