@@ -1,5 +1,7 @@
 import type { Command } from './command.js';
 import { adminCommand } from './commands/admin.js';
+import { apiKeysCommand } from './commands/api-keys.js';
+import { auditCommand } from './commands/audit.js';
 import { backupCommand, restoreCommand } from './commands/backup.js';
 import { commandsCommand } from './commands/commands.js';
 import { configCommand } from './commands/config.js';
@@ -14,7 +16,7 @@ import { oneLine } from './io.js';
 import { closest } from '../core/did-you-mean.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, credentialsCommand, usersCommand, adminCommand, backupCommand, restoreCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, credentialsCommand, usersCommand, apiKeysCommand, auditCommand, adminCommand, backupCommand, restoreCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

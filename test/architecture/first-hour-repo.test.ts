@@ -44,7 +44,19 @@ test('the README\'s time series read finds data sent today', () => {
 test('the README\'s command line table lists the commands', () => {
   const section = readme.split('\n## Command line')[1]?.split('\n## ')[0] ?? '';
   const rows = section.split('\n').filter((line) => /^\| `tether /.test(line));
-  for (const command of ['start', 'device', 'endpoints', 'tokens', 'users', 'admin']) {
+  for (const command of ['start', 'device', 'endpoints', 'tokens', 'users', 'admin', 'api-keys', 'audit']) {
     assert.ok(rows.some((row) => row.startsWith(`| \`tether ${command}`)), `no row for tether ${command}`);
   }
+});
+
+test('npm install on Node 20 meets no package that wants a newer Node (EBADENGINE)', async () => {
+  const { default: semver } = await import('semver');
+  const engines = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const oldest = semver.minVersion(engines)!.version;
+  assert.equal(semver.major(oldest), 20, 'the README supports Node 20');
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string }; optional?: boolean }> };
+  const wantNewer = Object.entries(lock.packages)
+    .filter(([name, entry]) => name !== '' && entry.optional !== true && entry.engines?.node !== undefined && !semver.satisfies(oldest, entry.engines.node))
+    .map(([name, entry]) => `${name} (node ${entry.engines!.node})`);
+  assert.deepEqual(wantNewer, [], 'override these in package.json to versions that support Node 20, or say so in the README');
 });

@@ -78,3 +78,27 @@ test('pointing the device at the HTTP port, or the API at the MQTT port, names t
     new RegExp(`^Error: Cannot reach the Tether API at http://127\\.0\\.0\\.1:${server.mqttPort} \\(port ${server.mqttPort} speaks MQTT, not HTTP; the dashboard and REST API port is 8080 unless`),
   );
 });
+
+test('npx tether api-keys creates, lists and revokes a key, and npx tether audit lists who did it', { timeout: 90_000 }, async (t) => {
+  const { api, server } = await setup(t);
+  const created = await tether(['api-keys', 'create', 'ci', '--role', 'viewer', ...api]);
+  assert.equal(created.code, 0, created.stderr);
+  const key = /shown only this once\):\n {2}(\S+)/.exec(created.stdout)?.[1];
+  const keyId = /key ID (\S+)\)/.exec(created.stdout)?.[1];
+  assert.ok(key && keyId, created.stdout);
+  const asViewer = await tether(['endpoints', 'list', '--api', `http://127.0.0.1:${server.httpPort}`, '--api-key', key]);
+  assert.equal(asViewer.code, 0, asViewer.stderr);
+  const listed = await tether(['api-keys', 'list', ...api]);
+  assert.match(listed.stdout, new RegExp(`^${keyId}\\s+ci\\s+viewer\\s+ACTIVE`, 'm'));
+  const revoked = await tether(['api-keys', 'revoke', keyId, ...api]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  assertOneLineError(await tether(['endpoints', 'list', '--api', `http://127.0.0.1:${server.httpPort}`, '--api-key', key]), /^Error: The API key "ci" was revoked on /);
+
+  const audit = await tether(['audit', 'list', '--action', 'api-key.revoke', ...api]);
+  assert.equal(audit.code, 0, audit.stderr);
+  assert.match(audit.stdout, /^ID\s+AT\s+WHO\s+ACTION/m);
+  assert.match(audit.stdout, /bootstrap \(admin\)\s+api-key\.revoke/);
+  const all = JSON.parse((await tether(['audit', 'list', '--json', '--limit', '10', ...api])).stdout) as { content: Array<{ action: string }> };
+  assert.deepEqual(all.content.map((e) => e.action).slice(0, 2), ['api-key.revoke', 'api-key.create']);
+  assertOneLineError(await tether(['audit', 'list', '--from', 'yesterday', ...api]), /^Error: Invalid --from "yesterday": use an ISO date-time/);
+});

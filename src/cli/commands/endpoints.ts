@@ -254,7 +254,16 @@ async function importEndpoints(argv: string[], io: Io): Promise<number> {
   const query = new URLSearchParams({ format: 'csv' });
   if (values['app-version'] !== undefined) query.set('appVersion', values['app-version']);
   const client = await createApiClient(values, io);
-  const answer = await (await client.raw('POST', `/api/v1/endpoints/import?${query.toString()}`, { text, contentType: 'text/csv' })).text();
+  // One request (the import is one audited operation); the server takes seconds for large files.
+  const rowCount = Math.max(0, text.split('\n').filter((line) => line.trim() !== '').length - 1);
+  const { startProgress } = await import('../progress.js');
+  const progress = startProgress(`Importing ${rowCount} endpoint row${rowCount === 1 ? '' : 's'} from ${values.file}`);
+  let answer: string;
+  try {
+    answer = await (await client.raw('POST', `/api/v1/endpoints/import?${query.toString()}`, { text, contentType: 'text/csv' })).text();
+  } finally {
+    progress.finish(`Import of ${rowCount} rows answered`);
+  }
   // The CSV answer: line,endpointId,token,error.
   const { parse } = await import('csv-parse/sync');
   const rows = (parse(answer, { columns: true }) as Array<{ line: string; endpointId: string; token: string; error: string }>);
