@@ -138,7 +138,8 @@ test('three nodes, one platform: revoke across nodes, live feed across nodes, a 
 
   // Operations: liveness, metrics labelled by node, and no dashboard page for unknown paths.
   const health = await fetch(`http://127.0.0.1:${node2.httpPort}/healthz`);
-  assert.deepEqual(await health.json(), { status: 'ok', node: 'node-2' });
+  // /healthz also names the node's MQTT port (issue 18: a client at the wrong port is told the right one).
+  assert.deepEqual(await health.json(), { status: 'ok', node: 'node-2', mqttPort: node2.mqttPort });
   const metrics = await (await fetch(`http://127.0.0.1:${node2.httpPort}/metrics`)).text();
   const sample = (name: string, labels: string[]) =>
     metrics.split('\n').find((line) => line.startsWith(`${name}{`) && labels.every((label) => line.includes(label)) && line.includes('node="node-2"'));
