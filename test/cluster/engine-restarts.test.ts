@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { test } from '../helpers/test.js';
+import { connectAsync } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import type { TetherNode } from '../../src/cluster/local/nodes.js';
+import { asJson, httpOk } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
+import { startTestCluster } from './harness.js';
+import { ownNats, ownPostgres } from './own-engines.js';
+
+/**
+ * PostgreSQL and NATS restarted under two nodes serving devices, as a minor upgrade or a failover
+ * does: no node dies, devices keep their sessions, `/readyz` says 503 while an engine is away and 200
+ * soon after it returns, and every update a node acknowledged is stored. Timings go to diagnostics
+ * (docs/operations.md records them), never into assertions.
+ */
+const ADMIN_API_KEY = 'restart-test-admin-key-0123456789';
+const ADMIN_PASSWORD = 'restart-test-password';
+const APP_VERSION = 'demo_application_v1';
+const DEVICES = 40;
+
+function api<T>(node: TetherNode, method: string, route: string, body?: unknown): Promise<T> {
+  return httpOk<T>(node, method, route, { auth: ADMIN_API_KEY, body: asJson(body) });
+}
+
+interface Device {
+  client: MqttClient;
+  endpointId: string;
+  token: string;
+  /** Keys of the updates the node acknowledged (PUBACK with a success code). */
+  acked: Set<string>;
+  refused: number;
+  closed: boolean;
+  protocol: number;
+  disconnect?: string;
+}
+
+async function connectDevice(node: TetherNode, i: number, endpoint: { endpointId: string; token: string }): Promise<Device> {
+  // Half the devices speak MQTT 5 (a failure reason code), half 3.1.1 (no PUBACK).
+  const client = await connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, { protocolVersion: Math.floor(i / 2) % 2 ? 5 : 4, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, clientId: `dev-${i}` });
+  const device: Device = { client, ...endpoint, acked: new Set(), refused: 0, closed: false, protocol: Math.floor(i / 2) % 2 ? 5 : 4 };
+  client.on('error', () => undefined);
+  client.on('close', () => (device.closed = true));
+  client.on('disconnect', (packet) => (device.disconnect = `reason ${packet.reasonCode}: ${packet.properties?.reasonString ?? ''}`));
+  return device;
+}
+
+/** QoS 1 `update/keys/<seq>` with a key of its own per update, one after another, until `stop()`. */
+async function pump(device: Device, stop: () => boolean): Promise<void> {
+  const topic = `kp1/${APP_VERSION}/epmx/${device.token}/update/keys`;
+  for (let seq = 1; !device.closed && !stop(); seq++) {
+    const key = `k${seq}`;
+    const ok = await new Promise<boolean>((resolve) => {
+      // A withheld PUBACK (3.1.1) never comes: after 3 s the update counts as not acknowledged.
+      const timer = setTimeout(() => resolve(false), 3000);
+      device.client.publish(`${topic}/${seq}`, JSON.stringify({ [key]: seq }), { qos: 1 }, (err) => {
+        clearTimeout(timer);
+        resolve(!err);
+      });
+    });
+    if (ok) device.acked.add(key);
+    else device.refused++;
+    await new Promise((r) => setTimeout(r, ok ? 50 : 200));
+  }
+}
+
+interface ReadySample {
+  at: number;
+  status: number;
+  body: string;
+}
+
+/** Polls `/readyz` every 200 ms until `stop()`. */
+function watchReady(node: TetherNode, stop: () => boolean): { samples: ReadySample[]; done: Promise<void> } {
+  const samples: ReadySample[] = [];
+  const done = (async () => {
+    while (!stop()) {
+      const at = Date.now();
+      try {
+        const response = await fetch(`http://127.0.0.1:${node.httpPort}/readyz`, { signal: AbortSignal.timeout(3000) });
+        samples.push({ at, status: response.status, body: await response.text() });
+      } catch (err) {
+        samples.push({ at, status: 0, body: String(err) });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return { samples, done };
+}
+
+function alive(node: TetherNode): boolean {
+  return node.child.exitCode === null && node.child.signalCode === null;
+}
+
+// Longer than the 30 s default: two nodes, 40 devices, PostgreSQL stopped twice (fast, immediate).
+test('PostgreSQL stopped and started under load: nodes survive, say not ready, resume, and lose nothing acknowledged', { timeout: 120_000 }, async (t) => {
+  const [postgres, nats] = await Promise.all([ownPostgres(), ownNats()]);
+  t.after(() => Promise.all([postgres.dispose(), nats.dispose()]).then(() => undefined));
+  const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-pg-restart-', engines: { databaseUrl: postgres.url, natsUrl: nats.url } });
+  const node1 = await cluster.start(1);
+  const node2 = await cluster.start(2);
+  const nodes = [node1, node2];
+
+  const endpoints = await Promise.all(Array.from({ length: DEVICES }, () => api<{ endpointId: string; token: string }>(node1, 'POST', '/epr/api/v1/endpoints', { appVersion: { name: APP_VERSION } })));
+  const devices = await Promise.all(endpoints.map((e, i) => connectDevice(nodes[i % 2]!, i, e)));
+  let stopping = false;
+  const pumps = devices.map((d) => pump(d, () => stopping));
+  const watchers = nodes.map((n) => watchReady(n, () => stopping));
+  await waitFor('every device to have an update acknowledged', () => devices.every((d) => d.acked.size > 0), 20_000);
+
+  for (const mode of ['fast', 'immediate'] as const) {
+    const ackedBefore = devices.reduce((n, d) => n + d.acked.size, 0);
+    const stoppedAt = Date.now();
+    await postgres.stop(mode);
+    await waitFor(`both nodes to answer 503 on /readyz after the ${mode} stop`, () => watchers.every((w) => w.samples.some((s) => s.at > stoppedAt && s.status === 503)), 10_000);
+    const notReady = watchers.map((w) => w.samples.find((s) => s.at > stoppedAt && s.status === 503)!);
+    t.diagnostic(`${mode}: first 503 after ${notReady.map((s) => s.at - stoppedAt).join(' / ')} ms: ${notReady[0]!.body}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    await postgres.start();
+    const backAt = Date.now();
+    await waitFor(`both nodes ready within 10 s of PostgreSQL's ${mode} restart`, () => watchers.every((w) => w.samples.some((s) => s.at > backAt && s.status === 200)), 10_000);
+    const ready = watchers.map((w) => w.samples.find((s) => s.at > backAt && s.status === 200)!.at - backAt);
+    t.diagnostic(`${mode}: down ${backAt - stoppedAt} ms; ready again ${ready.join(' / ')} ms after PostgreSQL answered`);
+    await waitFor(`updates acknowledged again after the ${mode} restart`, () => devices.reduce((n, d) => n + d.acked.size, 0) > ackedBefore + DEVICES, 15_000);
+    assert.ok(nodes.every(alive), `a node died: ${nodes.filter((n) => !alive(n)).map((n) => n.output()).join('\n---\n')}`);
+  }
+
+  stopping = true;
+  await Promise.all([...pumps, ...watchers.map((w) => w.done)]);
+  assert.ok(nodes.every(alive), 'no node died');
+  assert.deepEqual(devices.filter((d) => d.closed).map((d) => `v${d.protocol} on ${devices.indexOf(d) % 2 ? 'node-2' : 'node-1'} ${d.disconnect ?? ''}`), [], 'every device kept its session');
+
+  let acknowledged = 0;
+  let lost = 0;
+  for (const device of devices) {
+    const stored = await api<{ metadata?: Record<string, unknown> }>(node2, 'GET', `/epr/api/v1/endpoints/${device.endpointId}?include=metadata`);
+    for (const key of device.acked) {
+      acknowledged++;
+      if (!(key in (stored.metadata ?? {}))) lost++;
+    }
+  }
+  t.diagnostic(`acknowledged ${acknowledged}, refused or unanswered ${devices.reduce((n, d) => n + d.refused, 0)}, acknowledged but lost ${lost}`);
+  assert.equal(lost, 0, 'every acknowledged update is stored');
+  await Promise.all(devices.map((d) => d.client.endAsync(true)));
+});
