@@ -170,3 +170,59 @@ test('PostgreSQL stopped and started under load: nodes survive, say not ready, r
   assert.equal(lost, 0, 'every acknowledged update is stored');
   await Promise.all(devices.map((d) => d.client.endAsync(true)));
 });
+
+async function revoke(node: TetherNode, endpointId: string): Promise<void> {
+  const tokens = await api<{ content?: Array<{ tokenId: string }> } | Array<{ tokenId: string }>>(node, 'GET', `/cm/api/v1/endpoints/${endpointId}/tokens`);
+  const tokenId = (Array.isArray(tokens) ? tokens : (tokens.content ?? []))[0]!.tokenId;
+  await api(node, 'POST', `/cm/api/v1/endpoints/${endpointId}/tokens/${tokenId}/revoke`);
+}
+
+// Longer than the 30 s default: two nodes, NATS stopped and started, a revocation published while it was away.
+test('NATS stopped and started: nodes survive, say not ready, resume, and revocations reach the other node', { timeout: 90_000 }, async (t) => {
+  const [postgres, nats] = await Promise.all([ownPostgres(), ownNats()]);
+  t.after(() => Promise.all([postgres.dispose(), nats.dispose()]).then(() => undefined));
+  const cluster = await startTestCluster(t, { adminApiKey: ADMIN_API_KEY, adminPassword: ADMIN_PASSWORD, prefix: 'tether-nats-restart-', engines: { databaseUrl: postgres.url, natsUrl: nats.url } });
+  const node1 = await cluster.start(1);
+  const node2 = await cluster.start(2);
+  const nodes = [node1, node2];
+  let stopping = false;
+  t.after(() => {
+    stopping = true;
+  });
+  const watchers = nodes.map((n) => watchReady(n, () => stopping));
+
+  // Three devices on node 2; their tokens are revoked through node 1.
+  const endpoints = await Promise.all([0, 1, 2].map(() => api<{ endpointId: string; token: string }>(node1, 'POST', '/epr/api/v1/endpoints', { appVersion: { name: APP_VERSION } })));
+  const devices = await Promise.all(endpoints.map((e, i) => connectDevice(node2, i * 4 + 1, e))); // MQTT 5: a close is a kick, never a reconnect
+  for (const d of devices) d.client.options.reconnectPeriod = 0;
+  const pumps = devices.map((d) => pump(d, () => stopping || d.closes > 0));
+  await waitFor('every device to have an update acknowledged', () => devices.every((d) => d.acked.size > 0), 20_000);
+  const [whileAway, afterwards, bystander] = devices as [Device, Device, Device];
+
+  const stoppedAt = Date.now();
+  await nats.stop();
+  await waitFor('both nodes to answer 503 on /readyz while NATS is away', () => watchers.every((w) => w.samples.some((s) => s.at > stoppedAt && s.status === 503)), 10_000);
+  t.diagnostic(`NATS away: ${watchers[0]!.samples.find((s) => s.at > stoppedAt && s.status === 503)!.body}`);
+  // Revoked on node 1 while NATS is away: the REST call still succeeds (storage holds the truth).
+  const revokeStarted = Date.now();
+  await revoke(node1, whileAway.endpointId);
+  t.diagnostic(`revoke while NATS was away answered in ${Date.now() - revokeStarted} ms`);
+  await new Promise((r) => setTimeout(r, 3000));
+  await nats.start();
+  const backAt = Date.now();
+  // The bus reconnects with backoff (up to 8 s between attempts, jittered).
+  await waitFor('both nodes ready within 15 s of NATS being back', () => watchers.every((w) => w.samples.some((s) => s.at > backAt && s.status === 200)), 15_000);
+  t.diagnostic(`NATS down ${backAt - stoppedAt} ms; nodes ready again ${watchers.map((w) => w.samples.find((s) => s.at > backAt && s.status === 200)!.at - backAt).join(' / ')} ms after it was back`);
+  await waitFor('the device whose token was revoked on node 1 while NATS was away to be kicked on node 2', () => whileAway.closes > 0, 15_000);
+  t.diagnostic(`kicked ${Date.now() - backAt} ms after NATS was back`);
+
+  await revoke(node1, afterwards.endpointId);
+  await waitFor('a revocation on node 1 after the restart to kick the device on node 2', () => afterwards.closes > 0, 15_000);
+  assert.equal(bystander.closes, 0, 'a device whose token stands keeps its connection through the restart');
+  const ackedBefore = bystander.acked.size;
+  await waitFor('the bystander to go on being acknowledged', () => bystander.acked.size > ackedBefore + 3, 10_000);
+  assert.ok(nodes.every(alive), 'no node died');
+  stopping = true;
+  await Promise.all([...pumps, ...watchers.map((w) => w.done)]);
+  await Promise.all(devices.map((d) => d.client.endAsync(true)));
+});
