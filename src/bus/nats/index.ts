@@ -11,8 +11,9 @@ import type { EventBus, EventHandler, SubscribeOptions, TetherEvent, TetherEvent
  * - Other nodes hear it through NATS. Events whose loss would leave a session running that an
  *   operator ended (token status, endpoint and application deletion, client credential changes,
  *   application version changes) go through a JetStream stream: `publish` resolves once the stream
- *   stored the event, and each node reads the stream with an ordered consumer that resumes where
- *   it stopped after a reconnect. The high-volume live-view events (metadata, connectivity, new
+ *   stored the event (or, while NATS is away, once the event is held to be stored when it is back),
+ *   and each node reads the stream with an ordered consumer that resumes where it stopped after a
+ *   reconnect. The high-volume live-view events (metadata, connectivity, new
  *   endpoints, session starts) go over core NATS: one missed during a partition only delays a
  *   dashboard refresh, storage holds the truth.
  * - Subjects are `<prefix>.events.<type>` (core) and `<prefix>.durable.<type>` (JetStream); the
