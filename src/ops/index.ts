@@ -32,10 +32,17 @@ export function opsPlugin(deps: OpsDeps): (app: FastifyInstance) => Promise<void
     app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', node: deps.nodeId }));
 
     app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-      const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(check, timeoutMs)] as const));
-      const ready = results.every(([, ok]) => ok);
+      const results = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await withTimeout(name, check, timeoutMs)] as const));
+      const ready = results.every(([, problem]) => problem === undefined);
       reply.code(ready ? 200 : 503).header('cache-control', 'no-store');
-      return { status: ready ? 'ready' : 'unavailable', node: deps.nodeId, checks: Object.fromEntries(results.map(([name, ok]) => [name, ok ? 'ok' : 'unreachable'])) };
+      const reasons = Object.fromEntries(results.filter(([, problem]) => problem !== undefined));
+      return {
+        status: ready ? 'ready' : 'unavailable',
+        node: deps.nodeId,
+        checks: Object.fromEntries(results.map(([name, problem]) => [name, problem === undefined ? 'ok' : 'unreachable'])),
+        // Why, in the dependency's own words (never a password: URLs are not part of these messages).
+        ...(!ready && { reasons }),
+      };
     });
 
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
@@ -46,6 +53,13 @@ export function opsPlugin(deps: OpsDeps): (app: FastifyInstance) => Promise<void
 }
 
 function storageCheck(storage: Storage): Check {
+  const reason = (storage as { unreadyReason?: () => Promise<string | undefined> }).unreadyReason;
+  if (typeof reason === 'function')
+    return async () => {
+      const problem = await reason.call(storage);
+      if (problem !== undefined) throw new Error(problem);
+      return true;
+    };
   const ping = (storage as { ping?: () => Promise<boolean> }).ping;
   if (typeof ping === 'function') return () => ping.call(storage);
   // Embedded SQLite: a read answers unless the storage was closed.
@@ -57,13 +71,24 @@ function storageCheck(storage: Storage): Check {
 
 function busCheck(bus: EventBus): Check {
   const connected = (bus as { connected?: () => boolean }).connected;
-  return async () => (typeof connected === 'function' ? connected.call(bus) : true);
+  return async () => {
+    if (typeof connected === 'function' && !connected.call(bus)) throw new Error('NATS connection lost; reconnecting with backoff');
+    return true;
+  };
 }
 
-async function withTimeout(check: Check, ms: number): Promise<boolean> {
+/** Undefined when the check passed; otherwise what went wrong. */
+async function withTimeout(name: string, check: Check, ms: number): Promise<string | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([check().catch(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+    const outcome = await Promise.race([
+      check().then(
+        (ok) => (ok ? undefined : `${name} check failed`),
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`${name} did not answer within ${ms} ms`), ms))),
+    ]);
+    return outcome;
   } finally {
     clearTimeout(timer);
   }

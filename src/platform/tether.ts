@@ -27,6 +27,7 @@ import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport
 import { resolveAdminApiKey } from './admin-key.js';
 import { selectBackends } from './backends.js';
 import { createLogger } from './logger.js';
+import { quietDuringOutages } from '../core/outage-log.js';
 import { createServices } from './services.js';
 
 export interface RunningTether {
@@ -86,7 +87,7 @@ type Closer = { name: string; close: () => Promise<void> | void };
  * (REST API + dashboard) into one running Tether. A failure part-way closes what was opened.
  */
 export async function startTether(config: TetherConfig, options: StartOptions = {}): Promise<RunningTether> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = quietDuringOutages(options.logger ?? createLogger(config.logLevel), systemClock);
   const closers: Closer[] = [];
   try {
     await prepareDataDir(config.dataDir);

@@ -132,6 +132,7 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     requests: createRequestHandler({ services, extensions, sessions, channels, logger, limits, ...(clientAuth && { admit: clientAuth.admit }) }),
     pressure: new Pressure(limits.maxPendingRequests),
     refusals: new Refusals(limits, clock, logger),
+    unacknowledgedLog: new LogThrottle(clock),
     entitlement: async (sessionId, appVersionName, extensionInstance, token) => {
       const version = await services.applications.getVersion(appVersionName);
       if (!version.extensions.includes(extensionInstance)) throw errors.extensionNotEnabled(extensionInstance, version.name);
