@@ -4,13 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { after, before, test } from '../helpers/test.js';
 import { waitFor } from '../helpers/wait.js';
 import { DashboardHarness, PHONE } from './harness.js';
-import { assertNoOverflow, packageRoot } from './helpers.js';
+import { assertNoOverflow, packageRoot, screenshotDir } from './helpers.js';
 
 const APP = 'demo_application';
 const VERSION = 'demo_application_v1';
@@ -151,6 +152,7 @@ test('a device sends 12 s of data: the chart opens on those seconds, each measur
   const labels = await legend.locator('.u-series .u-label').allTextContents();
   assert.equal(values[labels.indexOf('FuelLevel')], String(samples.at(-1)!.fuelLevel));
   assert.equal(values[labels.indexOf('Temperature')], String(samples.at(-1)!.temperature));
+  await page.getByTestId('telemetry').screenshot({ path: path.join(screenshotDir(), 'telemetry-opening-range-1280.png') });
   assert.deepEqual(problems, []);
 });
 
@@ -165,6 +167,7 @@ test('a device runs, stops for a minute and runs again: the chart breaks the lin
   await waitFor('both runs drawn', async () => (await chartNumber(page, 'points')) >= 20, 10_000);
   // One break per line (FuelLevel, Temperature), and none inside a run.
   await waitFor('the breaks', async () => (await chart(page).locator('.uplot').getAttribute('data-gaps')) === '1,1', 10_000);
+  await page.getByTestId('telemetry').screenshot({ path: path.join(screenshotDir(), 'telemetry-gap-1280.png') });
   assert.deepEqual(problems, []);
 });
 
@@ -179,7 +182,9 @@ test('opening the dashboard on a phone: the top bar is one compact row, the rest
   assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false);
   await assertNoOverflow(page, 'the list on a phone');
 
+  await page.screenshot({ path: path.join(screenshotDir(), 'header-phone.png') });
   await page.getByRole('button', { name: 'Menu' }).click();
+  await page.screenshot({ path: path.join(screenshotDir(), 'header-menu-open-phone.png') });
   assert.equal(await page.getByRole('button', { name: 'Menu' }).getAttribute('aria-expanded'), 'true');
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.getByRole('heading', { name: 'Audit log', exact: true }).first().waitFor();
