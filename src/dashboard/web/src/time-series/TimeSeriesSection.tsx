@@ -131,7 +131,7 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
 
   useEffect(() => {
     if (definitions && !fitted) void fit(latest);
-  }, [definitions, fitted, fit]);
+  }, [definitions, fitted, fit, latest]);
 
   const live = isLive(range);
   // Live ranges slide with the clock.
