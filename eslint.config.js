@@ -26,6 +26,8 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-unused-expressions': 'error',
+      // A closure registered before the value exists (a shutdown step) reads it later: that is a let.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
 );
