@@ -166,8 +166,11 @@ export const errors = {
     `Content-Type ${q(contentType)} is not supported here. Send ${expected}.`),
   patchTestFailed: entry('PATCH_CONFLICT', 409, (index: number) =>
     `JSON Patch operation ${index} ("test") failed: the metadata has changed. Read it again and rebuild the patch.`),
-  rateLimited: entry('RATE_LIMITED', 429, (what: string) =>
-    `Too many ${what}. Slow down and try again shortly.`),
+  // A block of known length says that length and who can lift it, not "shortly".
+  rateLimited: entry('RATE_LIMITED', 429, (what: string, block?: { minutes: number; liftedBy: string }) =>
+    typeof block === 'object' && block !== null
+      ? `Too many ${what}: blocked for ${block.minutes} more min. Wait, or ask ${block.liftedBy} to lift the block now.`
+      : `Too many ${what}. Slow down and try again shortly.`),
 
   // --- configuration and start-up (one line each: the CLI prints the message alone) ----------
   configInvalid: entry('CONFIG_INVALID', 400, (source: string, problem: string) =>
