@@ -162,7 +162,7 @@ test('a full disk: nothing unstored is acknowledged, Tether says so once per int
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const refusedWhileFull = drivers.reduce((n, { driver }) => n + driver.refused, 0);
   const fullLog = server.output().slice(logBefore);
-  const fullLines = fullLog.split('\n').filter((line) => line.includes('storage full')).length;
+  const fullLines = fullLog.split('\n').filter((line) => line.includes('"component":"storage"') && line.includes('storage full')).length;
   const fullSeconds = (Date.now() - fullAt) / 1000;
   if (process.env['TETHER_DISK_FULL_LOG']) t.diagnostic(fullLog);
   t.diagnostic(`${refusedWhileFull} updates refused in ${fullSeconds.toFixed(1)} s; ${fullLines} "storage full" log lines; ${fullLog.split('\n').filter((l) => l.trim() !== '').length} log lines in all`);
