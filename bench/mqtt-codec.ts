@@ -102,7 +102,7 @@ export class PacketParser {
   constructor(private readonly onPacket: (packet: Packet) => void) {}
 
   push(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = null;
     let o = 0;
     while (o < buf.length) {

@@ -128,5 +128,11 @@ async function timings(repeats: number, run: () => Promise<unknown>): Promise<nu
 
 // `node .build/<dir>/bench/storage.js` prints the figures.
 if (process.argv[1] && import.meta.url === new URL(`file://${path.resolve(process.argv[1])}`).href) {
-  benchStorage().then((figures) => console.log(JSON.stringify(figures, null, 2)));
+  benchStorage().then(
+    (figures) => console.log(JSON.stringify(figures, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

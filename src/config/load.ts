@@ -155,6 +155,14 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
   if (adminPassword !== undefined) config.adminPassword = adminPassword;
   const auditRetentionDays = resolve(SETTINGS.auditRetentionDays);
   if (auditRetentionDays !== undefined) config.auditRetentionDays = auditRetentionDays;
+  const commandRetentionDays = resolve(SETTINGS.commandRetentionDays);
+  const commandTtlSeconds = resolve(SETTINGS.commandTtlSeconds);
+  if (commandRetentionDays !== undefined || commandTtlSeconds !== undefined) {
+    config.commands = {
+      ...(commandRetentionDays !== undefined && { retentionDays: commandRetentionDays }),
+      ...(commandTtlSeconds !== undefined && { defaultTtlSeconds: commandTtlSeconds }),
+    };
+  }
   if (configFile !== undefined) config.configFile = configFile;
   // Left out when nothing is set: absent means anonymous (the platform's default).
   const clientAuthMode = resolve(SETTINGS.clientAuthMode);

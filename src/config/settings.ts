@@ -98,6 +98,14 @@ export const SETTINGS = {
     name: 'audit-retention-days', flag: false, fileKey: 'auditRetentionDays', parse: limitValue(1, false),
     help: 'days audit entries and metadata history are kept (default 90)',
   }),
+  commandRetentionDays: setting({
+    name: 'command-retention-days', flag: false, fileKey: 'commands.retentionDays', parse: limitValue(1, false),
+    help: 'days finished commands and their results are kept (default 7)',
+  }),
+  commandTtlSeconds: setting({
+    name: 'command-ttl-seconds', flag: false, fileKey: 'commands.defaultTtlSeconds', parse: limitValue(1, false),
+    help: 'seconds a command waits for its device when the sender names no commandTtl (default 60)',
+  }),
 };
 
 /** Config file keys that are not single values: sections parsed by their own modules. */

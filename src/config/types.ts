@@ -53,6 +53,8 @@ export interface TetherConfig {
   tls?: TlsConfig;
   /** Days audit entries and metadata history are kept (TETHER_AUDIT_RETENTION_DAYS; default 90). */
   auditRetentionDays?: number;
+  /** Commands (Kaa CEX): how long finished ones are kept, and the TTL of those sent without one (docs/control.md). */
+  commands?: { retentionDays?: number; defaultTtlSeconds?: number };
 }
 
 export interface TlsConfig {

@@ -141,7 +141,17 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     // On SQLite control.db beside tether.db; on PostgreSQL tables in the database every node shares.
     const controlStore = await backends.control.open();
     closers.push({ name: 'control storage', close: () => controlStore.close() });
-    const control = createControl({ store: controlStore, storage, bus, services, logger });
+    const control = createControl({
+      store: controlStore,
+      storage,
+      bus,
+      services,
+      logger,
+      commandSettings: {
+        ...(config.commands?.retentionDays !== undefined && { retentionMs: config.commands.retentionDays * 86_400_000 }),
+        ...(config.commands?.defaultTtlSeconds !== undefined && { defaultTtlMs: config.commands.defaultTtlSeconds * 1000 }),
+      },
+    });
     closers.push({ name: 'control', close: () => control.close() });
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };

@@ -18,7 +18,7 @@ interface Api {
   base: string;
   services: TestServices;
   clientAuth: ClientAuthService;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read answers of every shape
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
   close(): Promise<void>;
 }

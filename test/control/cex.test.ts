@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from '../helpers/test.js';
 import { Ajv } from 'ajv';
 import { commandResponseSchema } from '../../src/extensions/cex/schemas.js';
-import { createEndpoint } from '../platform/helpers.js';
+import { createEndpoint, start, testConfig } from '../platform/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 import { type Device, api, connectDevice, startPlatform } from './harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -226,5 +227,16 @@ describe('11/CEP commands over MQTT (Kaa CEX) and over REST', () => {
     assert.equal((await api<{ code: string }>(running, 'GET', sendPath(endpoint.endpointId, 'a', `/${one.body.commandId}`))).body.code, 'COMMAND_NOT_FOUND');
     assert.equal((await api<{ code: string }>(running, 'POST', sendPath(endpoint.endpointId, 'bad.type'), {})).status, 400);
     assert.equal((await api<{ code: string }>(running, 'POST', sendPath('no-such-endpoint', 'x'), {})).status, 404);
+  });
+});
+
+describe('command settings', () => {
+  it('takes the default TTL from TETHER_COMMAND_TTL_SECONDS and the retention from the config', async (t) => {
+    const dataDir = tempDir(t);
+    const running = await start(t, await testConfig(dataDir, [], { TETHER_COMMAND_TTL_SECONDS: '120', TETHER_COMMAND_RETENTION_DAYS: '2' }));
+    assert.equal(running.control.commands.settings.retentionMs, 2 * 86_400_000);
+    const endpoint = await createEndpoint(running);
+    const sent = await api<Command & { expiresAt: string }>(running, 'POST', sendPath(endpoint.endpointId, 'x', '?awaitTimeout=0'), {});
+    assert.equal(Date.parse(sent.body.expiresAt) - Date.parse(sent.body.createdAt), 120_000);
   });
 });

@@ -26,8 +26,7 @@ interface CredentialView {
   password?: string;
 }
 
-const STATUS_ACTIONS = ['suspend', 'reactivate', 'revoke'] as const;
-type StatusAction = (typeof STATUS_ACTIONS)[number];
+type StatusAction = 'suspend' | 'reactivate' | 'revoke';
 
 const help = `Usage: npx tether credentials <create|list|suspend|reactivate|revoke|delete|bind> [options]
 

@@ -18,8 +18,7 @@ interface TokenView {
   hint: string;
 }
 
-const STATUS_ACTIONS = ['suspend', 'reactivate', 'revoke'] as const;
-type StatusAction = (typeof STATUS_ACTIONS)[number];
+type StatusAction = 'suspend' | 'reactivate' | 'revoke';
 
 const help = `Usage: npx tether tokens <list|issue|suspend|reactivate|revoke> <endpointId> [tokenId] [options]
 

@@ -218,12 +218,30 @@ class SqliteAccountStorage implements AccountStorage {
     this.use();
     const where: string[] = [];
     const values: Array<string | number> = [];
-    if (q.endpointId !== undefined) (where.push('endpoint_id = ?'), values.push(q.endpointId));
-    if (q.actor !== undefined) (where.push('actor_name = ?'), values.push(q.actor));
-    if (q.action !== undefined) (where.push('action = ?'), values.push(q.action));
-    if (q.from !== undefined) (where.push('at >= ?'), values.push(q.from));
-    if (q.to !== undefined) (where.push('at < ?'), values.push(q.to));
-    if (q.before !== undefined) (where.push('id < ?'), values.push(q.before));
+    if (q.endpointId !== undefined) {
+      where.push('endpoint_id = ?');
+      values.push(q.endpointId);
+    }
+    if (q.actor !== undefined) {
+      where.push('actor_name = ?');
+      values.push(q.actor);
+    }
+    if (q.action !== undefined) {
+      where.push('action = ?');
+      values.push(q.action);
+    }
+    if (q.from !== undefined) {
+      where.push('at >= ?');
+      values.push(q.from);
+    }
+    if (q.to !== undefined) {
+      where.push('at < ?');
+      values.push(q.to);
+    }
+    if (q.before !== undefined) {
+      where.push('id < ?');
+      values.push(q.before);
+    }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...values, q.limit) as AuditRow[]).map(toAudit);
   }

@@ -60,7 +60,8 @@ export function handlePublish(ctx: ServerContext, connection: Connection, packet
   const properties = connection.protocolVersion === 5 ? replyProperties(packet) : undefined;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   const receivedAt = ctx.hooks.acknowledged && qos > 0 ? performance.now() : 0;
-  ctx.requests(connection.session, topic, payload, qos).then((outcome) => {
+  // Never rejects: failures come back as outcomes (requests.ts).
+  void ctx.requests(connection.session, topic, payload, qos).then((outcome) => {
     connection.inflight--;
     ctx.pressure.leave();
     connection.release(Hold.inflight);

@@ -101,7 +101,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
     if (searchText === state.search) return;
     const timer = setTimeout(() => update({ search: searchText.trim() }), 300);
     return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a change of the typed text starts the timer
   }, [searchText]);
 
   const seriesColumns = widget?.columns.filter((c) => c.source === 'time-series').map((c) => c.key) ?? [];
@@ -145,7 +145,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
     } catch (err) {
       if (id === request.current) setLoadError(err);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the filter list is compared by its text, not by array identity
   }, [app, widget, state.version, state.page, state.sort, state.search, state.connection, filterList.join('\n'), pageSize]);
 
   useEffect(() => {
@@ -155,7 +155,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   // Deletions can leave the current page past the end: go to the last page that has rows.
   useEffect(() => {
     if (page && page.rows.length === 0 && page.total > 0 && state.page > 1) update({ page: Math.ceil(page.total / pageSize) });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- runs when a new page arrives, not when the update function changes
   }, [page]);
 
   // Live updates: patch the visible row at once, and reload the page when the change may move rows.

@@ -17,7 +17,7 @@ export function useLoad<T>(fetch: () => Promise<T>): { data: T | undefined; erro
     } catch (err) {
       setError(err);
     }
-    // The fetch is a fixed API call per page: a new closure each render must not reload.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the fetch is a fixed API call per page: a new closure each render must not reload
   }, []);
   useEffect(() => {
     void reload();

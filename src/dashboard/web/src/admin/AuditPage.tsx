@@ -52,7 +52,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
     if (from) q.from = from;
     if (to) q.to = to;
     return q;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the query is rebuilt only when the applied filters (their key) change
   }, [key]);
 
   useEffect(() => {
@@ -67,7 +67,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
       },
       (err) => id === request.current && setError(err),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reloads when the applied filters (their key) change, not for each render’s new params closure
   }, [key]);
 
   const apply = (filters: Filters) => {

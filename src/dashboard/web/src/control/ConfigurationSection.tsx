@@ -68,7 +68,7 @@ export function ConfigurationSection({ app, endpoint }: { app: string; endpoint:
     setSaved('');
     save.setError(null);
     void load(name);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the save state’s setter is stable; listing it would reset the error on every render
   }, [load, name]);
 
   const statuses = useStatuses(app, endpointId);

@@ -144,7 +144,7 @@ export function BatchProgress({ batch, onDismiss }: { batch: StartedBatch; onDis
       clearTimeout(timer);
     };
     // The task IDs are the batch; a new batch is a new key.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the task IDs are the batch: a new batch is a new key
   }, [key]);
 
   const sum = (pick: (t: TaskProgress) => number) => (tasks ?? []).reduce((total, t) => total + pick(t), 0);

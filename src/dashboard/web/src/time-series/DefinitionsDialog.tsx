@@ -53,7 +53,6 @@ export function DefinitionsDialog({ app, onClose }: { app: string; onClose: () =
       take(doc);
       setVersionNames(v.map((x) => x.name));
     }, setLoadError);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [app]);
 
   const change = (index: number, patch: Partial<SeriesDefinition>) => rows && setRows(rows.map((r, i) => (i === index ? { ...r, ...patch } : r)));

@@ -53,7 +53,7 @@ export function TimeSeriesChart({
       chart.current = undefined;
     };
     // Rebuilt only when the lines change: data and range go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- rebuilt only when the lines change; data and range go through setData
   }, [linesKey]);
 
   useEffect(() => {

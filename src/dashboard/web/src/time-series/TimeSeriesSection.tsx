@@ -130,7 +130,7 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
         if (id === generation.current) setError(err);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reloads on the window and line keys; the arrays behind them are new on every render
   }, [app, endpointId, key, linesKey, positionKey, reload]);
 
   const lastDiscovery = useRef(0);
@@ -171,10 +171,10 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
 
   const aligned = useMemo(
     () => alignForChart(shownLines.map((name) => ({ points: chartData.get(name) ?? [] }))),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the shown lines are compared by their key, not by array identity
     [chartData, linesKey],
   );
-  const lines = useMemo(() => shownLines.map((label) => ({ label })), [linesKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  const lines = useMemo(() => shownLines.map((label) => ({ label })), [linesKey]); // eslint-disable-line react-hooks/exhaustive-deps -- the shown lines are compared by their key, not by array identity
   const track = useMemo(() => trackOf(trackData), [trackData]);
 
   const gaugeName = gaugeSeries && chartable.includes(gaugeSeries) ? gaugeSeries : (chartable.find((n) => /temp/i.test(n)) ?? shownLines[0] ?? chartable[0]);

@@ -30,7 +30,7 @@ export function useLatestValues(app: string, endpointIds: readonly string[], ser
       () => {},
     );
   };
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- the endpoint and series lists are compared by their keys, not by array identity
   useEffect(load, [app, idsKey, seriesKey]);
 
   useLiveEvents(
