@@ -65,6 +65,19 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
     await waitFor('the second push', async () => device.inbox.on(pushTopic).length, { until: (n) => n === 2 });
   });
 
+  it('marks a configuration applied when the device names it in a request (7/CMP implicit application)', async (t) => {
+    const running = await startPlatform(t);
+    const device = await connectDevice(t, running);
+    const put = await api<Configuration>(running, 'PUT', endpointPath(device.endpointId), { leds: 'off' });
+    await device.inbox.next(device.topic('cmx', 'config/json/status'));
+    const before = await api<StatusPage>(running, 'GET', `/ecr/api/v1/statuses?endpointId=${device.endpointId}`);
+    assert.equal(before.body.content[0]?.status, 'DISPATCHED');
+    assert.deepEqual((await device.request('cmx', 'config/json', { configId: put.body.configId }, 2)).json, {});
+    const after = await api<StatusPage>(running, 'GET', `/ecr/api/v1/statuses?endpointId=${device.endpointId}&configId=${put.body.configId}`);
+    assert.equal(after.body.content[0]?.status, 'APPLIED');
+    assert.equal(after.body.content[0]?.confirmationStatusCode, 200);
+  });
+
   it('records a refusal with its status code and reason', async (t) => {
     const running = await startPlatform(t);
     const device = await connectDevice(t, running);

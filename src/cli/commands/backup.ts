@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseFlags } from '../../config/flags.js';
 import { dataDirFor } from '../../config/settings.js';
 import { errors } from '../../core/errors.js';
-import type { Command } from '../command.js';
+import { type Command, wantsHelp } from '../command.js';
 import type { Io } from '../io.js';
 
 const FLAGS = { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -35,7 +35,7 @@ export const backupCommand: Command = {
   summary: 'a consistent backup of a running single node into one file',
   help: backupHelp,
   async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    if (wantsHelp(argv)) {
       io.out(backupHelp);
       return 0;
     }
@@ -53,7 +53,7 @@ export const restoreCommand: Command = {
   summary: 'unpack a backup into an empty data directory',
   help: restoreHelp,
   async run(argv, io) {
-    if (argv.includes('--help') || argv.includes('-h')) {
+    if (wantsHelp(argv)) {
       io.out(restoreHelp);
       return 0;
     }

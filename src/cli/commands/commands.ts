@@ -11,6 +11,7 @@ import type { Command } from '../command.js';
 import { runAction } from '../command.js';
 import { json, parseCount, table } from '../format.js';
 import type { Io } from '../io.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 const CEX = '/cex/api/v1';
 const DEFAULT_WAIT_S = 5;
@@ -256,7 +257,7 @@ async function watch(client: ApiClient, taskId: string, asJson: boolean, io: Io)
         if (!asJson) io.out(`Stopped watching; the task goes on (GET ${CEX}/endpoints/commands/batch/tasks/${taskId}).`);
         return EXIT.pending;
       }
-      await sleep(WATCH_EVERY_MS, stop.signal);
+      await sleepUnlessAborted(WATCH_EVERY_MS, stop.signal);
     }
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -275,15 +276,3 @@ async function outcome(client: ApiClient, task: TaskView, asJson: boolean, io: I
   return failed.length === 0 && task.expired === 0 ? EXIT.executed : EXIT.failed;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}

@@ -7,6 +7,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { Io } from '../io.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 export interface ObserveOptions {
   token: string;
@@ -38,7 +39,7 @@ export async function runObserve(connect: () => Promise<MqttClient>, o: ObserveO
     if (end === 'stopped') return 0;
     // A token the server refuses (unknown, suspended, revoked) does not get better by reconnecting.
     if (end === 'refused') return 1;
-    await wait(o.reconnectDelayMs, signal);
+    await sleepUnlessAborted(o.reconnectDelayMs, signal);
     if (signal.aborted) return 0;
     for (;;) {
       io.out(`INFO: Reconnecting${end === 'reboot' ? ' after the reboot' : ''}...`);
@@ -48,7 +49,7 @@ export async function runObserve(connect: () => Promise<MqttClient>, o: ObserveO
         break;
       } catch (err) {
         io.err(`WARNING: ${err instanceof Error ? err.message : String(err)}; retrying in ${o.reconnectDelayMs} ms`);
-        await wait(o.reconnectDelayMs, signal);
+        await sleepUnlessAborted(o.reconnectDelayMs, signal);
         if (signal.aborted) return 0;
       }
     }
@@ -213,15 +214,3 @@ function cap(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import { errors } from '../../core/errors.js';
 import type { Io } from '../io.js';
+import { sleepUnlessAborted } from '../sleep.js';
 
 export interface TelemetryOptions {
   token: string;
@@ -89,7 +90,7 @@ export async function runTelemetry(client: MqttClient, o: TelemetryOptions, from
     await client.publishAsync(topic, payload, { qos: o.qos });
     io.out(`DEBUG: ${o.token}: Sent next data: ${payload}`);
     if (o.count !== undefined && sent + 1 >= o.count) break;
-    await sleep(o.intervalS * 1000, signal);
+    await sleepUnlessAborted(o.intervalS * 1000, signal);
   }
   // Wait for the replies still on their way (bounded), so the last batch's status is shown too.
   if (unanswered.size > 0) {
@@ -97,22 +98,10 @@ export async function runTelemetry(client: MqttClient, o: TelemetryOptions, from
     const onAbort = () => stop.abort();
     signal.addEventListener('abort', onAbort);
     allAnswered = () => stop.abort();
-    await sleep(o.replyTimeoutMs, stop.signal);
+    await sleepUnlessAborted(o.replyTimeoutMs, stop.signal);
     signal.removeEventListener('abort', onAbort);
     if (unanswered.size > 0) io.err(`WARNING: ${unanswered.size} batch(es) got no reply within ${o.replyTimeoutMs} ms`);
   }
   return failures > 0 ? 1 : 0;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
