@@ -1,11 +1,13 @@
 import type { EventBus } from '../bus/bus.js';
 import type { MetadataHistoryEntry } from '../core/accounts.js';
 import type { Clock } from '../core/clock.js';
+import { isStorageFull } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 
 const HISTORY_PER_ENDPOINT = 100;
 const FLUSH_EVERY_MS = 1000;
+const FULL_LOG_EVERY_MS = 10_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 // Bounded so a flood of device updates while storage is slow cannot grow memory without limit.
 const MAX_PENDING = 20_000;
@@ -27,6 +29,8 @@ export class MetadataHistory {
   private pendingDevice = new Map<string, Omit<MetadataHistoryEntry, 'id'>>();
   private readonly sinceTrim = new Map<string, number>();
   private dropped = 0;
+  private lostToFull = 0;
+  private lastFullLogAt = -Infinity;
   private flushing: Promise<void> | undefined;
   private readonly unsubscribe: () => void;
   private readonly flushTimer: NodeJS.Timeout;
@@ -80,6 +84,16 @@ export class MetadataHistory {
     await this.flush();
   }
 
+  /** A full disk lasts: one line per FULL_LOG_EVERY_MS for the versions lost meanwhile, not one per flush. */
+  private lostToFullDisk(versions: number): void {
+    this.lostToFull += versions;
+    const now = this.deps.clock.now();
+    if (now - this.lastFullLogAt < FULL_LOG_EVERY_MS) return;
+    this.lastFullLogAt = now;
+    this.deps.logger.warn({ versions: this.lostToFull }, 'metadata history versions not saved: storage full');
+    this.lostToFull = 0;
+  }
+
   private async write(): Promise<void> {
     if (this.dropped > 0) {
       this.deps.logger.warn({ dropped: this.dropped }, 'metadata history versions dropped: storage fell behind');
@@ -103,7 +117,8 @@ export class MetadataHistory {
         // Endpoints that stopped changing keep at most TRIM_EVERY extra versions; forget them.
         if (this.sinceTrim.size > 100_000) this.sinceTrim.clear();
       } catch (err) {
-        this.deps.logger.warn({ err, versions: batch.length }, 'metadata history versions could not be saved');
+        if (isStorageFull(err)) this.lostToFullDisk(batch.length);
+        else this.deps.logger.warn({ err, versions: batch.length }, 'metadata history versions could not be saved');
         return;
       }
     }

@@ -5,7 +5,8 @@
  * the rest at error, with the cause kept in the log and never sent to the client.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors, isTetherError, type TetherError } from '../core/errors.js';
+import { errors, isTetherError, toTetherError, type TetherError } from '../core/errors.js';
+import type { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
 
 /** Fastify's own request errors (parsing, limits) mapped onto the catalog. */
@@ -36,7 +37,8 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit:
 export function toResponseError(err: unknown, request: FastifyRequest, bodyLimit: number): TetherError {
   if (isTetherError(err)) return err;
   const mapped = typeof err === 'object' && err !== null ? fromFastifyError(err as FastifyError, request, bodyLimit) : undefined;
-  return mapped ?? errors.internal(err);
+  // toTetherError: a full disk answers 507 STORAGE_FULL, anything else 500 INTERNAL.
+  return mapped ?? toTetherError(err);
 }
 
 export function sendError(reply: FastifyReply, error: TetherError): void {
@@ -47,11 +49,14 @@ export function sendError(reply: FastifyReply, error: TetherError): void {
     .send({ status: error.status, code: error.code, message: error.message });
 }
 
-export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyLimit: number): void {
+export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyLimit: number, storageFull?: Pick<StorageFull, 'refused'>): void {
   app.setErrorHandler((err, request, reply) => {
     const error = toResponseError(err, request, bodyLimit);
     const where = { reqId: request.id, method: request.method, url: request.routeOptions.url ?? 'unknown', code: error.code };
-    if (error.status >= 500) {
+    if (error.code === errors.storageFull.code && storageFull) {
+      // Logged once per interval for all writes refused meanwhile, not once per request.
+      storageFull.refused();
+    } else if (error.status >= 500) {
       logger.error({ ...where, err: error.cause ?? err }, 'request failed');
     } else {
       logger.warn({ ...where, status: error.status }, error.message);

@@ -18,6 +18,7 @@ import type { Accounts } from '../accounts/index.js';
 import { accountRoutes } from './routes/accounts.js';
 import { transferRoutes } from './routes/transfer.js';
 import { registerApiDocs } from './docs.js';
+import type { StorageFull } from '../core/storage-full.js';
 import { explainingJsonParser, installErrorHandling } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
@@ -42,6 +43,8 @@ export interface ApiDeps {
   storage: Storage;
   bus: EventBus;
   logger: Logger;
+  /** Told of writes refused for a full disk, logged once per interval (src/core/storage-full.ts). */
+  storageFull?: Pick<StorageFull, 'refused'>;
   /** Bearer key for every API route. Empty disables bearer auth (sessions only). */
   adminApiKey: string;
   /** The dashboard's cookie session check; a truthy result authorizes an API call. */
@@ -90,7 +93,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
   });
 
-  installErrorHandling(app, logger, bodyLimit);
+  installErrorHandling(app, logger, bodyLimit, deps.storageFull);
   // Syntax errors in JSON bodies answered with where and what (a trailing comma, say).
   const jsonParser = explainingJsonParser(app.getDefaultJsonParser('error', 'error') as Parameters<typeof explainingJsonParser>[0]);
   app.removeContentTypeParser('application/json');

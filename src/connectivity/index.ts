@@ -1,5 +1,6 @@
 import type { EventBus, TetherEvent } from '../bus/bus.js';
 import type { Clock } from '../core/clock.js';
+import { isStorageFull } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { KeyedSerial } from '../core/serial.js';
 import type { Connectivity } from '../core/services.js';
@@ -119,7 +120,10 @@ export function createConnectivity(deps: ConnectivityDeps): ConnectivityService 
       }
       const write = storage
         .recordSeen(endpointId, clock.iso())
-        .catch((err: unknown) => logger.warn({ err, endpointId }, 'failed to record lastSeen'))
+        .catch((err: unknown) => {
+          // A full disk is logged once per interval by the request path, not once per endpoint here.
+          if (!isStorageFull(err)) logger.warn({ err, endpointId }, 'failed to record lastSeen');
+        })
         .finally(() => pendingSeen.delete(write));
       pendingSeen.add(write);
     },

@@ -170,8 +170,11 @@ export const errors = {
     `Content-Type ${q(contentType)} is not supported here. Send ${expected}.`),
   patchTestFailed: entry('PATCH_CONFLICT', 409, (index: number) =>
     `JSON Patch operation ${index} ("test") failed: the metadata has changed. Read it again and rebuild the patch.`),
-  rateLimited: entry('RATE_LIMITED', 429, (what: string) =>
-    `Too many ${what}. Slow down and try again shortly.`),
+  // A block of known length says that length and who can lift it, not "shortly".
+  rateLimited: entry('RATE_LIMITED', 429, (what: string, block?: { minutes: number; liftedBy: string }) =>
+    typeof block === 'object' && block !== null
+      ? `Too many ${what}: blocked for ${block.minutes} more min. Wait, or ask ${block.liftedBy} to lift the block now.`
+      : `Too many ${what}. Slow down and try again shortly.`),
 
   // --- configuration and start-up (one line each: the CLI prints the message alone) ----------
   configInvalid: entry('CONFIG_INVALID', 400, (source: string, problem: string) =>
@@ -252,6 +255,10 @@ export const errors = {
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>
     `Cannot reach ${what} at ${url}: ${problem}. Start it, or point Tether elsewhere with ${setting}.`),
 
+  // --- storage ------------------------------------------------------------------------
+  // 507 Insufficient Storage: the write was not stored; a device retries it, nothing was acknowledged.
+  storageFull: causedEntry('STORAGE_FULL', 507, 'The server\'s storage is full, so this write was not stored. Retry later; the operator has to free space on the filesystem of the data directory (see docs/operations.md, "The disk fills up").'),
+
   // --- everything else ----------------------------------------------------------
   internal: causedEntry('INTERNAL', 500, 'The server failed to process the request. It was logged; try again, and report it if it persists.'),
   unavailable: causedEntry('UNAVAILABLE', 503, 'The server is shutting down or its storage is unavailable. Retry shortly.'),
@@ -276,7 +283,24 @@ export function revive(problem: { code: string; status: number; message: string 
     : undefined;
 }
 
-/** Anything thrown that is not a TetherError is an internal error: its details stay in the log. */
+/**
+ * SQLite's SQLITE_FULL (also from the writer thread, where only the code survives), a file
+ * system's ENOSPC or PostgreSQL's disk_full: the filesystem holding the data has no room left.
+ */
+export function isNoSpace(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  // 53100: PostgreSQL's disk_full.
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === '53100';
+}
+
+/** A write refused for a full disk, as the catalog error or as the storage's own error. */
+export function isStorageFull(err: unknown): boolean {
+  return (isTetherError(err) && err.code === 'STORAGE_FULL') || isNoSpace(err);
+}
+
+/** Anything thrown that is not a TetherError is an internal error (its details stay in the log), unless the disk was full. */
 export function toTetherError(err: unknown): TetherError {
-  return isTetherError(err) ? err : errors.internal(err);
+  if (isTetherError(err)) return err;
+  return isNoSpace(err) ? errors.storageFull(err) : errors.internal(err);
 }

@@ -21,6 +21,8 @@ export interface TetherMetrics {
   busEvent(type: string, direction: 'published' | 'received'): void;
   /** Read at scrape time: endpoints whose sessions this node holds. */
   connectedEndpoints(read: () => number): void;
+  /** Read at scrape time: whether writes are failing for a full disk (src/core/storage-full.ts). */
+  storageFull(read: () => boolean): void;
   render(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -36,6 +38,15 @@ export function createMetrics(nodeId: string, options: { processMetrics?: boolea
     registers: [registry],
     collect() {
       this.set(readConnected());
+    },
+  });
+  let readFull: () => boolean = () => false;
+  new client.Gauge({
+    name: 'tether_storage_full',
+    help: '1 while writes are refused because the filesystem of the data directory is full',
+    registers: [registry],
+    collect() {
+      this.set(readFull() ? 1 : 0);
     },
   });
   const sessions = new client.Gauge({ name: 'tether_mqtt_sessions', help: 'Open MQTT sessions on this node', registers: [registry] });
@@ -84,6 +95,9 @@ export function createMetrics(nodeId: string, options: { processMetrics?: boolea
     busEvent: (type, direction) => busEvents.inc({ type, direction }),
     connectedEndpoints(read) {
       readConnected = read;
+    },
+    storageFull(read) {
+      readFull = read;
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

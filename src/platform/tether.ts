@@ -14,6 +14,7 @@ import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.j
 import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
 import { errors } from '../core/errors.js';
+import { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import { createDashboard } from '../dashboard/server/index.js';
@@ -28,6 +29,7 @@ import type { HttpsListening, Listening, TlsCertificateInfo } from '../transport
 import { resolveAdminApiKey } from './admin-key.js';
 import { selectBackends } from './backends.js';
 import { createLogger } from './logger.js';
+import { quietDuringOutages } from '../core/outage-log.js';
 import { createServices } from './services.js';
 
 export interface RunningTether {
@@ -87,7 +89,7 @@ type Closer = { name: string; close: () => Promise<void> | void };
  * (REST API + dashboard) into one running Tether. A failure part-way closes what was opened.
  */
 export async function startTether(config: TetherConfig, options: StartOptions = {}): Promise<RunningTether> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = quietDuringOutages(options.logger ?? createLogger(config.logLevel), systemClock);
   const closers: Closer[] = [];
   try {
     // Checks first, writes after: a start that fails here leaves no half-initialised data
@@ -99,6 +101,15 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
 
     const storage = await backends.storage.open({ onCommit: (batch) => metrics.storageCommit(batch) });
     closers.push({ name: 'storage', close: () => storage.close() });
+    // A full disk: readyz, one log line per interval, and a probe write that notices space returning.
+    const storageFull = new StorageFull({
+      logger: logger.child({ component: 'storage' }),
+      clock: systemClock,
+      where: storage.kind === 'sqlite' ? config.dataDir : backends.storage.where,
+      probe: () => storage.putSetting('storage-probe', systemClock.iso()),
+    });
+    closers.push({ name: 'storage full', close: () => storageFull.close() });
+    metrics.storageFull(() => storageFull.full);
     const bus = countEvents(await backends.bus.open({ logger: logger.child({ part: 'bus' }), onRemoteEvent: (type) => metrics.busEvent(type, 'received') }), metrics);
     closers.push({ name: 'bus', close: () => bus.close() });
 
@@ -192,6 +203,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       logger,
       clientAuth: createMqttClientAuth(clientAuth, logger),
       limits: config.limits,
+      storageFull,
       extensions: [
         createEpmxExtension({ registry: services.registry }),
         createDcxExtension({ sink: timeSeries }),
@@ -237,7 +249,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       logger,
       adminApiKey: admin.key,
       sessionVerifier: dashboard.sessionVerifier,
-      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics, mqttPort: () => mqttPort }), dashboard.plugin],
+      storageFull,
+      plugins: [opsPlugin({ nodeId: config.nodeId, storage, bus, metrics, storageFull, mqttPort: () => mqttPort }), dashboard.plugin],
       clientAuth,
       timeSeries,
       accounts,

@@ -6,6 +6,7 @@ import type { Services } from '../core/services.js';
 import type { TokenRecord } from '../core/types.js';
 import type { ClientState } from './client-state.js';
 import type { Connection } from './connection.js';
+import type { LogThrottle } from './limits.js';
 import type { Pressure } from './pressure.js';
 import type { Refusals } from './refusals.js';
 import type { RequestHandler } from './requests.js';
@@ -32,6 +33,8 @@ export interface ServerContext {
   requests: RequestHandler;
   pressure: Pressure;
   refusals: Refusals;
+  /** Connections closed for an update Tether failed to store (3.1.1): one log line per interval. */
+  unacknowledgedLog: LogThrottle;
   /** Resolves the token a SUBSCRIBE names; rejects when the session may not have its responses. */
   entitlement(sessionId: string, appVersionName: string, extensionInstance: string, token: string): Promise<TokenRecord>;
   /** True once the server is closing: new CONNECTs are refused. */

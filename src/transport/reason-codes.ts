@@ -44,6 +44,8 @@ export const ConnackV3 = {
  * code has one reason (test/core/error-catalog.test.ts).
  */
 export function reasonForError(err: TetherError): number {
+  // MQTT 5 has no "storage full"; Quota exceeded is the nearest, and says "not now" rather than "never".
+  if (err.code === 'STORAGE_FULL') return Reason.quotaExceeded;
   if (err.status >= 500) return Reason.unspecified;
   if (err.status === 401 || err.status === 403) return Reason.notAuthorized;
   if (err.status === 429) return Reason.quotaExceeded;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { errors, toTetherError } from '../core/errors.js';
+import { errors, isStorageFull, toTetherError } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
 import type { Limits } from '../core/limits.js';
+import type { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
 import type { TokenRecord } from '../core/types.js';
@@ -26,6 +27,8 @@ export interface RequestDeps {
   limits?: Pick<Limits, 'maxTopicLength' | 'maxTopicLevels'>;
   /** Throws the 1/KP error when the session may not speak for the endpoint (src/client-auth/). */
   admit?: (sessionId: string, applicationName: string, endpointId: string) => void;
+  /** Told of every write refused for a full disk, which it logs once per interval (src/core/storage-full.ts). */
+  storageFull?: Pick<StorageFull, 'refused'>;
 }
 
 /** What became of one device PUBLISH; the PUBLISH handler turns it into the reply and the acknowledgement. */
@@ -86,8 +89,10 @@ export function createRequestHandler(deps: RequestDeps) {
       // The request does not wait for that record to commit: connectivity writes attach and detach
       // of one endpoint in order, and the session's end waits for this before detaching.
       const attached = services.connectivity.attach(session.id, endpointId, version.applicationName).catch((err: unknown) => {
-        // Kept in `attached` all the same: the session's end must still detach it.
-        logger.error({ err, sessionId: session.id, endpointId }, 'recording the endpoint connected failed');
+        // Kept in `attached` all the same: the session's end must still detach it. A full disk is
+        // logged once per interval by deps.storageFull instead.
+        if (isStorageFull(err)) deps.storageFull?.refused();
+        else logger.error({ err, sessionId: session.id, endpointId }, 'recording the endpoint connected failed');
       });
       session.attached.set(endpointId, attached);
     }
@@ -134,7 +139,9 @@ export function createRequestHandler(deps: RequestDeps) {
   function failed(session: Session, topic: string, qos: number, kp: KpTopic | undefined, cause: unknown): RequestOutcome {
     const err = toTetherError(cause);
     const internal = err.status >= 500;
-    if (internal) logInternal(session, topic, kp, err, cause);
+    const full = err.code === errors.storageFull.code;
+    if (full) deps.storageFull?.refused();
+    else if (internal) logInternal(session, topic, kp, err, cause);
     // 1/KP only says success responses SHOULD NOT be sent without a request ID. Errors are still sent:
     // Kaa clients subscribe to `<topic>/error` for such requests too, and a silent failure is worse.
     return {
@@ -143,7 +150,8 @@ export function createRequestHandler(deps: RequestDeps) {
       reason: reasonForError(err),
       refused: !internal,
       reply: { topic: errorTopic(topic), payload: errorPayload(err) },
-      ...(!internal && { error: err }),
+      // STORAGE_FULL goes with the outcome too: the PUBLISH handler keeps a 3.1.1 connection for it.
+      ...((!internal || full) && { error: err }),
       ...(kp && { extension: kp.extensionInstance }),
     };
   }

@@ -11,6 +11,7 @@ import type { TetherError } from '../core/errors.js';
 import { withDefaultLimits } from '../core/limits.js';
 import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
+import type { StorageFull } from '../core/storage-full.js';
 import type { Services } from '../core/services.js';
 import { createEpmxExtension, createExtensionSet } from '../extensions/index.js';
 import type { Extension } from '../extensions/index.js';
@@ -50,6 +51,8 @@ export interface MqttServerDeps {
   clientAuth?: MqttClientAuth;
   /** Told about sessions and requests (metrics, cross-node takeover); every hook optional. */
   hooks?: TransportHooks;
+  /** Told of device writes refused for a full disk, logged once per interval (src/core/storage-full.ts). */
+  storageFull?: Pick<StorageFull, 'refused'>;
 }
 
 /** What the MQTT core reports to the rest of a node (src/metrics/, src/cluster/takeover.ts). */
@@ -129,9 +132,10 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     subscriptions: new SubscriptionIndex(),
     clients: new Map<string, ClientState>(),
     live: new Map<string, Connection>(),
-    requests: createRequestHandler({ services, extensions, sessions, channels, logger, limits, ...(clientAuth && { admit: clientAuth.admit }) }),
+    requests: createRequestHandler({ services, extensions, sessions, channels, logger, limits, ...(clientAuth && { admit: clientAuth.admit }), ...(deps.storageFull && { storageFull: deps.storageFull }) }),
     pressure: new Pressure(limits.maxPendingRequests),
     refusals: new Refusals(limits, clock, logger),
+    unacknowledgedLog: new LogThrottle(clock),
     entitlement: async (sessionId, appVersionName, extensionInstance, token) => {
       const version = await services.applications.getVersion(appVersionName);
       if (!version.extensions.includes(extensionInstance)) throw errors.extensionNotEnabled(extensionInstance, version.name);

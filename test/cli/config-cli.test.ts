@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from '../helpers/test.js';
 import { assertOneLineError, setup, tether } from './helpers.js';
 
-test('tether config set, get, delete and statuses, for an endpoint, a default and a named configuration', async (t) => {
+// Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
+test('tether config set, get, delete and statuses, for an endpoint, a default and a named configuration', { timeout: 120_000 }, async (t) => {
   const { api, dataDir, createEndpoint } = await setup(t);
   const { endpointId } = await createEndpoint();
 

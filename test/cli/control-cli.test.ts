@@ -7,7 +7,8 @@ import { test } from '../helpers/test.js';
 import { waitFor } from '../helpers/wait.js';
 import { assertOneLineError, background, setup, tether } from './helpers.js';
 
-test('tether device --observe gets a configuration set over REST and reports it applied, answers echo and reboot, and 501 for the rest', async (t) => {
+// Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
+test('tether device --observe gets a configuration set over REST and reports it applied, answers echo and reboot, and 501 for the rest', { timeout: 120_000 }, async (t) => {
   const { server, api, rest, createEndpoint } = await setup(t);
   const { endpointId, token } = await createEndpoint();
   const device = background(t, ['device', '--token', token, '--host', '127.0.0.1', '--port', String(server.mqttPort), '--observe', '--reboot-delay', '200']);
@@ -66,7 +67,8 @@ test('tether device --observe gets a configuration set over REST and reports it 
   assert.match(device.output(), /INFO: Disconnected from server/);
 });
 
-test('tether commands send without a device answers PENDING with exit 2; batch --watch follows it until it expires', async (t) => {
+// Longer than the 30 s default: a `tether start` process and a dozen CLI processes, each a cold Node start.
+test('tether commands send without a device answers PENDING with exit 2; batch --watch follows it until it expires', { timeout: 120_000 }, async (t) => {
   const { server, api, createEndpoint } = await setup(t);
   const { endpointId } = await createEndpoint();
   const other = await createEndpoint();

@@ -13,13 +13,16 @@ export interface TestCluster {
 
 /**
  * Tether processes on a fresh PostgreSQL database and the shared NATS server, all started by the
- * harness; every node is SIGKILLed and the database dropped when the test ends.
+ * harness (or on the test's own `engines`); every node is SIGKILLed and the database dropped when the test ends.
  */
 export async function startTestCluster(
   t: { after(fn: () => Promise<void>): void },
-  options: { adminApiKey: string; adminPassword: string; prefix: string },
+  options: { adminApiKey: string; adminPassword: string; prefix: string; engines?: { databaseUrl: string; natsUrl: string } },
 ): Promise<TestCluster> {
-  const [database, natsUrl] = await Promise.all([freshDatabase(), sharedNats()]);
+  // A test that stops the engines brings its own (own-engines.ts); the others share them.
+  const [database, natsUrl] = options.engines
+    ? [{ url: options.engines.databaseUrl, drop: async () => undefined }, options.engines.natsUrl]
+    : await Promise.all([freshDatabase(), sharedNats()]);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), options.prefix));
   const nodes: TetherNode[] = [];
   t.after(async () => {

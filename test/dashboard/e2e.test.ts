@@ -87,7 +87,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   const token = await created.getByLabel('Endpoint token', { exact: true }).inputValue();
   const endpointId = (await created.getByTestId('created-endpoint-id').textContent()) ?? '';
   assert.ok(token.length >= 16, `token ${token} looks generated`);
-  assert.equal(await created.getByTestId('cli-command').textContent(), `tether device --token ${token} --host 127.0.0.1 --port ${harness.tether.mqttPort}`);
+  assert.equal(await created.getByTestId('cli-command').textContent(), `npx tether device --token${token.startsWith('-') ? '=' : ' '}${token} --host 127.0.0.1 --port ${harness.tether.mqttPort}`);
   assert.match((await created.getByTestId('mosquitto-command').textContent()) ?? '', new RegExp(`-p ${harness.tether.mqttPort} -t kp1/${VERSION}/epmx/${token}/update/keys `));
   await page.screenshot({ path: path.join(shots, 'token-created-1280.png') });
   await created.getByRole('button', { name: 'Done' }).click();

@@ -23,6 +23,8 @@ interface PointsModule {
   parseAppended(event: unknown): { endpointId: string; series: Map<string, Point[]> } | undefined;
   numberOf(point: Point | undefined, field?: string): number | null;
   niceScale(values: number[]): [number, number];
+  gapsOf(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, minGap: number): Array<[number, number]>;
+  duplicateAutoSeries(names: string[], definitions: Array<{ name: string; valueField: string }>): Map<string, string>;
 }
 interface EptsModule {
   formatInterval(ms: number): string;
@@ -152,4 +154,27 @@ test('the time-series.appended live event is read as docs/time-series.md writes 
   assert.equal(p.parseAppended({ ...event, type: 'metadata.updated' }), undefined);
   assert.equal(p.parseAppended({ ...event, latest: null }), undefined);
   assert.equal(p.parseAppended('nonsense'), undefined);
+});
+
+test('a device that stopped and started again is two runs: the line breaks at the silence, not at other lines\' points', () => {
+  // Two runs a second apart, a minute of silence between them; null is another line's time.
+  const xs = [1, 2, 3, 3.5, 4, 64, 65, 66];
+  const ys = [10, 11, 12, null, 13, 20, 21, 22];
+  assert.deepEqual(p.gapsOf(xs, ys, 1), [[4, 64]]);
+  // A device that always reports once a minute is never broken, nor one whose points are one bucket apart.
+  assert.deepEqual(p.gapsOf([0, 60, 120, 180], [1, 2, 3, 4], 1), []);
+  assert.deepEqual(p.gapsOf([0, 10, 20, 40], [1, 2, 3, 4], 30), []);
+  assert.deepEqual(p.gapsOf([0], [1], 1), []);
+});
+
+test('with the tutorial definitions, auto~fuelLevel is FuelLevel again and auto~speed is a series of its own', () => {
+  const definitions = [
+    { name: 'FuelLevel', valueField: 'fuelLevel' },
+    { name: 'Temperature', valueField: "$['temperature']" },
+    { name: 'Location', valueField: 'timestamp' },
+    { name: 'Pressure', valueField: '$.engine.pressure' },
+  ];
+  const names = ['FuelLevel', 'Temperature', 'Location', 'auto~fuelLevel', 'auto~temperature', 'auto~speed', 'auto~pressure'];
+  assert.deepEqual([...p.duplicateAutoSeries(names, definitions)], [['auto~fuelLevel', 'FuelLevel'], ['auto~temperature', 'Temperature']]);
+  assert.deepEqual([...p.duplicateAutoSeries(names, [])], []);
 });

@@ -26,7 +26,10 @@ function fixtureDataDir(t: { after(fn: () => unknown): void }): string {
 describe('upgrades', () => {
   it('opens a data directory made by the previous release: its devices, tokens, users, credentials and time series work, and the new features with them', async (t) => {
     const dataDir = fixtureDataDir(t);
-    const running = await start(t, await testConfig(dataDir, [], { TETHER_ADMIN_API_KEY: ADMIN_KEY }));
+    // The fixture's points are from 2025: a retention that keeps them, or its sweep may remove them first.
+    const configFile = path.join(dataDir, 'tether.json');
+    fs.writeFileSync(configFile, JSON.stringify({ timeSeries: { retentionDays: 36500 } }));
+    const running = await start(t, await testConfig(dataDir, ['--config', configFile], { TETHER_ADMIN_API_KEY: ADMIN_KEY }));
     const endpoint = await api<{ metadata: Record<string, unknown> }>(running, 'GET', '/epr/api/v1/endpoints/fixture-ep-2?include=metadata');
     assert.equal(endpoint.status, 200);
     assert.deepEqual(endpoint.body.metadata, { meterDescription: 'Meter 2', model: 'MySmartMeter A300', fw: '1.1' });

@@ -25,12 +25,14 @@ test('tether device --telemetry publishes samples from a file and prints each /s
   const running = await start(t, await testConfig(path.join(dir, 'data')));
   const { endpointId, token } = await createEndpoint(running);
   const file = path.join(dir, 'samples.json');
-  fs.writeFileSync(file, JSON.stringify([{ timestamp: 1_700_000_000_000, level: 1 }, { timestamp: 1_700_000_001_000, level: 2 }]));
+  // Recent times: points older than the retention (90 days) may be removed by its sweep before the read.
+  const at = Date.now() - 10_000;
+  fs.writeFileSync(file, JSON.stringify([{ timestamp: at, level: 1 }, { timestamp: at + 1000, level: 2 }]));
   const result = await tether(['device', '--token', token, '--host', '127.0.0.1', '--port', String(running.mqttPort), '--telemetry', '--samples', file, '--interval', '0.05', '--count', '2', '--qos', '1']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, new RegExp(`DEBUG: Composed data collection topic: kp1/demo_application_v1/dcx/${token}/json/\\d+`));
   assert.equal(result.stdout.match(/INFO: Message received: topic \[kp1\/demo_application_v1\/dcx\/.+\/json\/\d+\/status\]\nbody \[\]/g)?.length, 2, result.stdout);
-  const data = await api<Array<Record<string, Record<string, unknown[]>>>>(running, 'GET', `/epts/api/v1/applications/demo_application/time-series/data?endpointId=${endpointId}&timeSeriesName=auto~level&fromDate=0&toDate=1800000000000`);
+  const data = await api<Array<Record<string, Record<string, unknown[]>>>>(running, 'GET', `/epts/api/v1/applications/demo_application/time-series/data?endpointId=${endpointId}&timeSeriesName=auto~level&fromDate=${at - 60_000}&toDate=${at + 60_000}`);
   assert.equal(data.body[0]![endpointId]!['auto~level']!.length, 2);
 });
 

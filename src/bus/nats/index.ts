@@ -11,8 +11,9 @@ import type { EventBus, EventHandler, SubscribeOptions, TetherEvent, TetherEvent
  * - Other nodes hear it through NATS. Events whose loss would leave a session running that an
  *   operator ended (token status, endpoint and application deletion, client credential changes,
  *   application version changes) go through a JetStream stream: `publish` resolves once the stream
- *   stored the event, and each node reads the stream with an ordered consumer that resumes where
- *   it stopped after a reconnect. The high-volume live-view events (metadata, connectivity, new
+ *   stored the event (or, while NATS is away, once the event is held to be stored when it is back),
+ *   and each node reads the stream with an ordered consumer that resumes where it stopped after a
+ *   reconnect. The high-volume live-view events (metadata, connectivity, new
  *   endpoints, session starts) go over core NATS: one missed during a partition only delays a
  *   dashboard refresh, storage holds the truth.
  * - Subjects are `<prefix>.events.<type>` (core) and `<prefix>.durable.<type>` (JetStream); the
@@ -41,6 +42,9 @@ const DURABLE: ReadonlySet<TetherEventType> = new Set<TetherEventType>([
   'commands.created',
   'configuration.changed',
 ]);
+
+/** Durable events held while NATS is away, at most (a token revocation storm during an outage). */
+const MAX_PENDING_DURABLE = 10_000;
 
 interface Envelope {
   origin: string;
@@ -135,6 +139,47 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   // published after start-up is missed.
   await nc.flush();
 
+  // Durable events JetStream has not stored yet (NATS away, or a publish that failed), oldest first:
+  // sent again, in order, when NATS is back, so a token revoked on this node while NATS was down
+  // still ends the device's session on the others. Kept in memory only: a node that dies meanwhile
+  // loses them, and the other nodes find the truth in storage when devices next use their tokens.
+  const pendingDurable: Array<{ subject: string; data: Uint8Array; type: TetherEventType }> = [];
+  let dropped = 0;
+  let flushing = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const holdDurable = (subject: string, data: Uint8Array, type: TetherEventType, err?: unknown) => {
+    if (pendingDurable.length === 0) logger?.warn({ err, type }, 'NATS is away: durable events are held and published when it is back');
+    if (pendingDurable.length >= MAX_PENDING_DURABLE) {
+      pendingDurable.shift();
+      if (dropped++ === 0) logger?.error({ max: MAX_PENDING_DURABLE }, 'too many durable events held while NATS is away: the oldest are dropped');
+    }
+    pendingDurable.push({ subject, data, type });
+  };
+  const flushDurable = async (): Promise<void> => {
+    if (flushing) return;
+    flushing = true;
+    clearTimeout(retryTimer);
+    try {
+      while (pendingDurable.length > 0 && isConnected && !closed) {
+        const next = pendingDurable[0]!;
+        try {
+          await js.publish(next.subject, next.data, { timeout: 5000 });
+          pendingDurable.shift();
+        } catch (err) {
+          logger?.warn({ err, type: next.type, pending: pendingDurable.length }, 'publishing a held durable event failed; retrying in 1 s');
+          break;
+        }
+      }
+      if (pendingDurable.length === 0 && dropped > 0) {
+        logger?.error({ dropped }, 'durable events were dropped while NATS was away; other nodes learn of them from storage');
+        dropped = 0;
+      }
+    } finally {
+      flushing = false;
+    }
+    if (pendingDurable.length > 0 && isConnected && !closed) retryTimer = setTimeout(() => void flushDurable(), 1000).unref();
+  };
+
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
@@ -142,7 +187,8 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
         logger?.warn({ server: status.data }, 'NATS connection lost; reconnecting');
       } else if (status.type === 'reconnect') {
         isConnected = true;
-        logger?.info({ server: status.data }, 'NATS reconnected');
+        logger?.info({ server: status.data, pendingDurableEvents: pendingDurable.length }, 'NATS reconnected');
+        void flushDurable();
       }
     }
   })().catch(() => undefined);
@@ -157,13 +203,16 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       deliver(event, false);
       const data = new TextEncoder().encode(JSON.stringify({ origin: options.nodeId, event } satisfies Envelope));
       if (DURABLE.has(event.type)) {
+        const subject = `${prefix}.durable.${event.type}`;
+        // Behind held events, or while NATS is away: held, so the caller (a REST request) is not kept waiting.
+        if (!isConnected || pendingDurable.length > 0) return holdDurable(subject, data, event.type);
         try {
-          await js.publish(`${prefix}.durable.${event.type}`, data, { timeout: 5000 });
-          return;
+          await js.publish(subject, data, { timeout: 5000 });
         } catch (err) {
-          // Stored nowhere: still hand it to core NATS (buffered while reconnecting) rather than drop it.
-          logger?.warn({ err, type: event.type }, 'JetStream publish failed; sent over core NATS instead');
+          holdDurable(subject, data, event.type, err);
+          void flushDurable();
         }
+        return;
       }
       nc.publish(`${prefix}.events.${event.type}`, data);
     },
@@ -180,6 +229,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      clearTimeout(retryTimer);
       handlers.clear();
       core.unsubscribe();
       messages.stop();

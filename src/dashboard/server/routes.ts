@@ -70,7 +70,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: RouteDeps): 
       const wait = limiter.retryAfter(username, client);
       if (wait > 0) {
         reply.header('retry-after', String(wait));
-        throw errors.rateLimited(`failed sign-ins; wait ${Math.ceil(wait / 60)} min, or ask an admin to clear the block (DELETE /api/v1/sign-in-throttles)`);
+        throw errors.rateLimited('failed sign-ins', { minutes: Math.ceil(wait / 60), liftedBy: 'an admin (Users page, or DELETE /api/v1/sign-in-throttles)' });
       }
       const user = await users.verify(username, request.body.password);
       if (!user) {

@@ -67,14 +67,19 @@ export class PostgresStorage implements Storage {
     return createPgNodeLeases(this.pool);
   }
 
-  /** True when a trivial query answers: /readyz. */
+  /** True when a trivial query answers. */
   async ping(): Promise<boolean> {
-    if (this.closed) return false;
+    return (await this.unreadyReason()) === undefined;
+  }
+
+  /** Undefined when a trivial query answers; otherwise why not, for /readyz. */
+  async unreadyReason(): Promise<string | undefined> {
+    if (this.closed) return 'PostgreSQL storage is closed';
     try {
       await this.pool.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (err) {
+      return `PostgreSQL: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 

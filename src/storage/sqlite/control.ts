@@ -1,6 +1,6 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { CommandRecord, CommandResult, CommandTask, CommandTaskProgress, ConfigStatusRecord, ConfigurationRecord } from '../../core/control.js';
-import { errors } from '../../core/errors.js';
+import { errors, isNoSpace } from '../../core/errors.js';
 import type { Iso, Page } from '../../core/types.js';
 import type { CommandQuery, ConfigKey, Confirmation, ControlStorage, Dispatch, ResultOutcome, StatusQuery } from '../control.js';
 import { COMMAND_COLUMNS, CONFIG_COLUMNS, STATUS_COLUMNS, type CommandRow, type ConfigRow, type StatusRow, type TaskRow, toCommand, toConfiguration, toStatus, toTaskProgress, confirmedStatus } from '../control-rows.js';
@@ -188,11 +188,12 @@ class SqliteControlStorage implements ControlStorage {
         }
       })();
     } catch (err) {
-      for (const q of batch) q.reject(errors.unavailable(err));
+      // A full disk is said as such (507, STORAGE_FULL); anything else leaves the store unusable.
+      for (const q of batch) q.reject(isNoSpace(err) ? errors.storageFull(err) : errors.unavailable(err));
       return;
     }
     for (let i = 0; i < batch.length; i++) {
-      if (failures[i] !== undefined) batch[i]!.reject(failures[i]);
+      if (failures[i] !== undefined) batch[i]!.reject(isNoSpace(failures[i]) ? errors.storageFull(failures[i]) : failures[i]);
       else batch[i]!.resolve(results[i]);
     }
   }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { errors, revive } from '../../core/errors.js';
+import { errors, isNoSpace, revive } from '../../core/errors.js';
 import type { TetherError } from '../../core/errors.js';
 import type { WriteOpName, WriteOps } from './write-ops.js';
 import type { FromWriter, ToWriter, WriteError, WriteRequest, WriteResult, WriterInit } from './write-protocol.js';
@@ -205,5 +205,6 @@ function settle(waiter: Waiter, result: WriteResult | undefined): void {
 function toError(error: WriteError): Error {
   const catalogError = error.code !== undefined && error.status !== undefined ? revive({ message: error.message, code: error.code, status: error.status }) : undefined;
   if (catalogError) return catalogError;
+  if (isNoSpace(error)) return errors.storageFull(Object.assign(new Error(error.message), { code: error.code }));
   return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
 }

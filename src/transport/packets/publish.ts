@@ -77,10 +77,20 @@ function finish(ctx: ServerContext, connection: Connection, topic: string, qos: 
   if (outcome.refused && outcome.error) ctx.refusals.note(connection, outcome.error, topic);
   if (qos === 0) return false;
   const v5 = connection.protocolVersion === 5;
+  if (!outcome.acknowledge && !v5 && outcome.error?.code === 'STORAGE_FULL') {
+    // 3.1.1 has no PUBACK that says "not stored", and a full disk lasts: closing would make every
+    // device reconnect and resend in a loop while it does. The connection stays, the PUBACK is
+    // withheld (the write is not stored, so not acknowledged) and the request's `/error` says why;
+    // the device sends it again (with a new request, or on its next connection) once space returns.
+    if (qos === 2) connection.client?.awaitingRelease?.delete(packetId);
+    return false;
+  }
   if (!outcome.acknowledge && !v5) {
     // 3.1.1 has no way to say "not stored" in a PUBACK: the connection closes unacknowledged and the
     // device sends the message again on its next connection.
-    ctx.logger.warn({ sessionId: connection.session.id, clientId: connection.clientId }, 'closing connection: a QoS 1/2 request failed inside Tether and was not acknowledged');
+    // While the database is away this happens to every 3.1.1 device that writes: one line per interval.
+    const heldBack = ctx.unacknowledgedLog.pass();
+    if (heldBack !== undefined) ctx.logger.warn({ sessionId: connection.session.id, clientId: connection.clientId, heldBack }, 'closing connection: a QoS 1/2 request failed inside Tether and was not acknowledged (one line per 10 s; heldBack: connections closed since the last line)');
     connection.end(Reason.unspecified, 'request failed inside Tether');
     return false;
   }

@@ -19,6 +19,9 @@ type WithRole = { username: string; role?: string };
 // A server without roles (before accounts) has only the admin account.
 const toViewer = (s: WithRole): Viewer => ({ username: s.username, role: s.role === undefined ? 'admin' : asRole(s.role) });
 
+/** Pages about the whole server, not one application. */
+const ADMIN_PATHS = ['/users', '/api-keys', '/audit'];
+
 type SessionState = { kind: 'checking' } | { kind: 'signed-out'; hint?: string } | { kind: 'signed-in'; session: SessionInfo & Viewer };
 
 export function App() {
@@ -48,6 +51,10 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
   const [loadError, setLoadError] = useState<unknown>(null);
   const signOut = useAction();
   const [account, setAccount] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const place = `${location.path}?${location.query.toString()}`;
+  // Following a link closes the phone menu.
+  useEffect(() => setMenuOpen(false), [place]);
   const can = permissions(session.role);
 
   useEffect(() => {
@@ -78,7 +85,8 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
         <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate(app ? `/?app=${encodeURIComponent(app)}` : '/'); }}>
           Tether
         </a>
-        {applications && applications.length > 0 && (
+        {/* Users, API keys and the audit log span every application: a picker there would change nothing. */}
+        {applications && applications.length > 0 && !ADMIN_PATHS.includes(location.path) && (
           <div className="app-picker">
             <label htmlFor="app-picker">Application</label>
             <select id="app-picker" value={app} onChange={(event) => navigate(`/?app=${encodeURIComponent(event.target.value)}`)}>
@@ -90,24 +98,36 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
             </select>
           </div>
         )}
-        <Nav path={location.path} listUrl={app ? `/?app=${encodeURIComponent(app)}` : '/'} />
-        <div className="topbar-end">
-          <LiveIndicator />
-          <button type="button" className="user-button" aria-label={`Signed in as ${session.username} (${session.role}): account and password`} onClick={() => setAccount(true)}>
-            {session.username} <span className="role-tag">{session.role}</span>
-          </button>
-          <button
-            type="button"
-            className="secondary"
-            disabled={signOut.busy}
-            onClick={() => signOut.run(async () => {
-              await api.signOut();
-              signedOut();
-            })}
-          >
-            Sign out
-          </button>
-          <ErrorMessage error={signOut.error} />
+        <LiveIndicator />
+        {/* On a phone the sections and the account sit behind one button: the bar stays one row. */}
+        <button
+          type="button"
+          className="secondary menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="topbar-menu"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          Menu
+        </button>
+        <div id="topbar-menu" className={menuOpen ? 'topbar-menu open' : 'topbar-menu'}>
+          <Nav path={location.path} listUrl={app ? `/?app=${encodeURIComponent(app)}` : '/'} />
+          <div className="topbar-end">
+            <button type="button" className="user-button" aria-label={`Signed in as ${session.username} (${session.role}): account and password`} onClick={() => setAccount(true)}>
+              {session.username} <span className="role-tag">{session.role}</span>
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              disabled={signOut.busy}
+              onClick={() => signOut.run(async () => {
+                await api.signOut();
+                signedOut();
+              })}
+            >
+              Sign out
+            </button>
+            <ErrorMessage error={signOut.error} />
+          </div>
         </div>
       </header>
       <main className="content">
@@ -115,7 +135,7 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
         {applications && applications.length === 0 && (
           <p className="empty">There are no applications yet. Declare one in the config file or create it with POST /api/v1/applications.</p>
         )}
-        {!adminPage && ['/users', '/api-keys', '/audit'].includes(location.path) && (
+        {!adminPage && ADMIN_PATHS.includes(location.path) && (
           <p className="error" role="alert">
             This page needs the admin role; you are signed in as {session.username} ({session.role}). Ask an admin to change your role.
           </p>
@@ -126,7 +146,7 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
         {!adminPage && app && endpointMatch?.[1] !== undefined && (
           <EndpointPage key={endpointMatch[1]} app={app} endpointId={decodeURIComponent(endpointMatch[1])} server={server} />
         )}
-        {!adminPage && app && !endpointMatch && !['/users', '/api-keys', '/audit'].includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
+        {!adminPage && app && !endpointMatch && !ADMIN_PATHS.includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
       </main>
       {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>

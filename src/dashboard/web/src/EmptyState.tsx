@@ -3,7 +3,7 @@ import { DEFAULT_APP_VERSION, tetherDeviceCommand } from './commands.js';
 
 /** What a new operator sees before the first endpoint: the whole path from here to a listed device. */
 export function EmptyState({ server, onAdd }: { server: ServerInfo | undefined; onAdd?: () => void }) {
-  const example = server ? tetherDeviceCommand('<token>', server, DEFAULT_APP_VERSION) : 'tether device --token <token> --host <host> --port <port>';
+  const example = server ? tetherDeviceCommand('<token>', server, DEFAULT_APP_VERSION) : 'npx tether device --token <token> --host <host> --port <port>';
   return (
     <div className="empty-state">
       <h2>No endpoints yet</h2>

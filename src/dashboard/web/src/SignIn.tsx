@@ -33,10 +33,15 @@ export function SignIn({ onSignedIn, hint }: { onSignedIn: (session: SessionInfo
         <button type="submit" disabled={action.busy}>
           {action.busy ? 'Signing in…' : 'Sign in'}
         </button>
-        <ErrorMessage error={action.error} />
-        <p className="hint" data-testid="sign-in-hint">
-          {hint ?? FALLBACK_HINT}
-        </p>
+        {/* One message at a time: a refusal already says what to do (recovery, or how long the
+            block lasts), so the general hint under it would only repeat or contradict it. */}
+        {action.error ? (
+          <ErrorMessage error={action.error} />
+        ) : (
+          <p className="hint" data-testid="sign-in-hint">
+            {hint ?? FALLBACK_HINT}
+          </p>
+        )}
       </form>
     </main>
   );

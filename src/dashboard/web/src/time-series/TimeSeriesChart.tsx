@@ -15,6 +15,7 @@ export function TimeSeriesChart({
   to,
   onZoom,
   label,
+  bucketMs,
 }: {
   lines: readonly ChartLine[];
   data: uPlot.AlignedData;
@@ -22,6 +23,8 @@ export function TimeSeriesChart({
   to: number;
   onZoom: (from: number, to: number) => void;
   label: string;
+  /** The server's bucket for this window: points closer than this are never a gap. */
+  bucketMs: number;
 }) {
   const holder = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot>(undefined);
@@ -29,6 +32,8 @@ export function TimeSeriesChart({
   range.current = [from / 1000, to / 1000];
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
+  const bucket = useRef(bucketMs);
+  bucket.current = bucketMs;
   const latestData = useRef(data);
   latestData.current = data;
   const linesKey = lines.map((l) => l.label).join('\n');
@@ -38,7 +43,7 @@ export function TimeSeriesChart({
     if (!el) return;
     const height = () => (el.clientWidth < 500 ? 220 : 300);
     const u = new uPlot(
-      chartOptions({ width: el.clientWidth, height: height(), lines, xRange: () => range.current, onZoom: (a, b) => zoom.current(a, b) }),
+      chartOptions({ width: el.clientWidth, height: height(), lines, xRange: () => range.current, minGapMs: () => bucket.current, onZoom: (a, b) => zoom.current(a, b) }),
       latestData.current,
       el,
     );
@@ -60,5 +65,5 @@ export function TimeSeriesChart({
     chart.current?.setData(data);
   }, [data, from, to]);
 
-  return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" data-points={data[0].length} />;
+  return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" data-points={data[0].length} data-from={from} data-to={to} />;
 }

@@ -3,6 +3,7 @@ import { useCan } from '../admin/roles.js';
 import { formatDate } from '../format.js';
 import { useLiveEvents } from '../live.js';
 import { ErrorMessage, Field } from '../ui.js';
+import { definitionsApi } from './definitions-api.js';
 import { epts } from './epts.js';
 import { Gauge } from './Gauge.js';
 import { LocationMap } from './LocationMap.js';
@@ -12,6 +13,7 @@ import {
   alignForChart,
   bucketFor,
   carriesPosition,
+  duplicateAutoSeries,
   formatNumber,
   isPositionSeries,
   latestOf,
@@ -24,7 +26,7 @@ import {
   type Point,
   type SeriesPoints,
 } from './points.js';
-import { fromLocalInput, PRESETS, rangeKey, toLocalInput, windowOf, type TimeRange } from './range.js';
+import { DATA_LOOKBACK_MS, fitRange, fromLocalInput, isLive, PRESETS, rangeKey, toLocalInput, windowOf, type TimeRange } from './range.js';
 import { TimeSeriesChart } from './TimeSeriesChart.js';
 
 /** The latest value beside a series' name: its coordinates for a position series (whose value may be a timestamp). */
@@ -32,6 +34,8 @@ function latestText(name: string, point: Point | undefined, values: readonly str
   const fix = point && isPositionSeries(name, values) ? trackOf(new Map([[name, [point]]]))?.track[0] : undefined;
   return fix ? `${fix.lat.toFixed(4)}, ${fix.lon.toFixed(4)}` : formatNumber(numberOf(point));
 }
+
+const DEFAULT_RANGE: TimeRange = { kind: 'preset', preset: '1h' };
 
 // Presets follow the clock: the window is re-read this often even when no data arrives.
 const SLIDE_MS = 5_000;
@@ -47,9 +51,12 @@ const REFETCH_MS = 60_000;
 export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId: string }) {
   const can = useCan();
   const [definitions, setDefinitions] = useState<Map<string, string[]>>();
+  const [valueFields, setValueFields] = useState<Array<{ name: string; valueField: string }>>([]);
   const [latest, setLatest] = useState<Map<string, Point>>(new Map());
-  const [range, setRange] = useState<TimeRange>({ kind: 'preset', preset: '1h' });
-  const [lastPreset, setLastPreset] = useState<TimeRange>({ kind: 'preset', preset: '1h' });
+  // Undefined until the range that holds the endpoint's data is known (fit below).
+  const [fitted, setRange] = useState<TimeRange>();
+  const range: TimeRange = fitted ?? DEFAULT_RANGE;
+  const [lastPreset, setLastPreset] = useState<TimeRange>(DEFAULT_RANGE);
   const [now, setNow] = useState(() => Date.now());
   const [chartData, setChartData] = useState<SeriesPoints>(new Map());
   const [trackData, setTrackData] = useState<SeriesPoints>(new Map());
@@ -65,10 +72,13 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
   // Which series the application has, then which of them this endpoint has data in.
   const loadSeries = useCallback(async () => {
     try {
-      const config = await epts.config(app);
+      // The definitions say which field each named series reads (EPTS's config calls it `value`);
+      // without them (an older server) no series is taken for a duplicate.
+      const [config, doc] = await Promise.all([epts.config(app), definitionsApi.get(app).catch(() => undefined)]);
       const defs = new Map((config[app] ?? []).map((s) => [s.name, s.values]));
       const names = [...defs.keys()];
       const last = names.length > 0 ? latestOf(await epts.last(app, [endpointId], names)).get(endpointId) : undefined;
+      setValueFields(doc?.timeSeries ?? []);
       setDefinitions(defs);
       setLatest(last ?? new Map());
       setError(null);
@@ -82,7 +92,9 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
     mapApi.get().then(setMapSettings, () => {});
   }, [loadSeries]);
 
-  const present = useMemo(() => [...latest.keys()].sort(), [latest]);
+  // `auto~fuelLevel` beside a defined `FuelLevel` that reads `fuelLevel` is the same line twice.
+  const duplicates = useMemo(() => duplicateAutoSeries([...latest.keys()], valueFields), [latest, valueFields]);
+  const present = useMemo(() => [...latest.keys()].filter((name) => !duplicates.has(name)).sort(), [latest, duplicates]);
   const valuesOf = useCallback((name: string) => definitions?.get(name) ?? [], [definitions]);
   const chartable = present.filter((name) => numberOf(latest.get(name)) !== null);
   const shownLines = chartable.filter((name) => !(hidden ?? new Set(chartable.filter((n) => isPositionSeries(n, valuesOf(n))))).has(name));
@@ -94,23 +106,52 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
   const linesKey = shownLines.join(',');
   const positionKey = positionSeries.join(',');
 
-  // Presets slide with the clock.
+  // The chart opens on the range that holds the data: from the first point (up to a week before the
+  // newest) to now, or around the data when the device stopped long ago.
+  const fit = useCallback(async (known: Map<string, Point> = latest) => {
+    const names = [...known.keys()];
+    const now = Date.now();
+    if (names.length === 0) {
+      setRange({ kind: 'data', from: now });
+      return;
+    }
+    const newest = Math.max(...[...known.values()].map((p) => p.t));
+    let first = newest;
+    try {
+      for (const points of pointsOf(await epts.first(app, endpointId, names, newest - DATA_LOOKBACK_MS, newest), endpointId).values()) {
+        for (const p of points) first = Math.min(first, p.t);
+      }
+    } catch {
+      // The newest point alone still places the window.
+    }
+    const next = fitRange(first, newest, now);
+    setRange(next);
+    if (isLive(next)) setLastPreset(next);
+  }, [app, endpointId, latest]);
+
   useEffect(() => {
-    if (range.kind !== 'preset') return;
+    if (definitions && !fitted) void fit(latest);
+  }, [definitions, fitted, fit, latest]);
+
+  const live = isLive(range);
+  // Live ranges slide with the clock.
+  useEffect(() => {
+    if (!live) return;
     const timer = setInterval(() => setNow(Date.now()), SLIDE_MS);
     return () => clearInterval(timer);
-  }, [range.kind]);
+  }, [live]);
 
   const [reload, setReload] = useState(0);
   useEffect(() => {
-    if (range.kind !== 'preset') return;
+    if (!live) return;
     const timer = setInterval(() => setReload((n) => n + 1), REFETCH_MS);
     return () => clearInterval(timer);
-  }, [range.kind]);
+  }, [live]);
 
   // A slower answer for an older window must not replace a newer one.
   const generation = useRef(0);
   useEffect(() => {
+    if (!fitted) return;
     const id = ++generation.current;
     const current = Date.now();
     const w = windowOf(range, current);
@@ -130,8 +171,8 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
         if (id === generation.current) setError(err);
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- reloads on the window and line keys; the arrays behind them are new on every render
-  }, [app, endpointId, key, linesKey, positionKey, reload]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reloads on the window and line keys (the arrays behind them are new on every render), and once the range is fitted
+  }, [app, endpointId, key, linesKey, positionKey, reload, fitted === undefined]);
 
   const lastDiscovery = useRef(0);
   useLiveEvents(
@@ -151,7 +192,13 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
         lastDiscovery.current = Date.now();
         void loadSeries();
       }
-      if (range.kind !== 'preset') return;
+      // The first data: the range is fitted to it (the event carries only each series' newest
+      // point, the batch may reach further back) rather than starting when the page opened.
+      if (fitted?.kind === 'data' && latest.size === 0) {
+        void fit(newest);
+        return;
+      }
+      if (!fitted || !isLive(fitted)) return;
       const current = Date.now();
       const windowStart = windowOf(range, current).from;
       setNow(current);
@@ -203,6 +250,18 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
       <div className="widget-head">
         <h2 id="telemetry-title">Telemetry</h2>
         <div className="ts-ranges" role="group" aria-label="Time range">
+          <button
+            type="button"
+            className={range.kind === 'data' ? 'ts-range active' : 'ts-range secondary'}
+            aria-pressed={range.kind === 'data'}
+            title="From the endpoint's first point (up to 7 days back) to now"
+            onClick={() => {
+              setCustomOpen(false);
+              void fit(latest);
+            }}
+          >
+            All data
+          </button>
           {PRESETS.map((p) => (
             <button
               key={p.name}
@@ -263,7 +322,7 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
             <div className="ts-chart-card">
               <div className="ts-caption">
                 <span className="muted">
-                  {formatDate(new Date(from).toISOString())} – {range.kind === 'preset' ? 'now' : formatDate(new Date(to).toISOString())} · one point per{' '}
+                  {formatDate(new Date(from).toISOString())} – {live ? 'now' : formatDate(new Date(to).toISOString())} · one point per{' '}
                   {bucket >= 3_600_000 ? `${bucket / 3_600_000} h` : bucket >= 60_000 ? `${bucket / 60_000} min` : `${bucket / 1000} s`} (average)
                 </span>
                 {range.kind === 'fixed' && (
@@ -279,6 +338,7 @@ export function TimeSeriesSection({ app, endpointId }: { app: string; endpointId
                   from={from}
                   to={to}
                   label={`Chart of ${shownLines.join(', ')}`}
+                  bucketMs={bucket}
                   onZoom={(a, b) => {
                     setRange({ kind: 'fixed', from: a, to: b });
                     setCustomOpen(false);

@@ -27,6 +27,19 @@ export const epts = {
     return request<KaaSeriesAnswer>('GET', `${EPTS}/applications/${enc(app)}/time-series/last?${q.toString()}`);
   },
 
+  /** The first raw point of the given series between two instants (at most one per series). */
+  first: (app: string, endpointId: string, series: string[], from: number, to: number) => {
+    const q = new URLSearchParams({
+      endpointId,
+      timeSeriesName: series.join(','),
+      fromDate: new Date(from).toISOString(),
+      toDate: new Date(to).toISOString(),
+      sort: 'ASC',
+      limit: '1',
+    });
+    return request<KaaSeriesAnswer>('GET', `${EPTS}/applications/${enc(app)}/time-series/data?${q.toString()}`);
+  },
+
   /** Points of one endpoint between two instants, downsampled to one per `intervalMs` bucket. */
   data: (app: string, endpointId: string, series: string[], from: number, to: number, aggregate: Aggregate, intervalMs: number) => {
     const q = new URLSearchParams({

@@ -1,3 +1,4 @@
+import { parsePath } from '../../../../time-series/extract.js';
 import type { KaaPoint, KaaSeriesAnswer } from './epts.js';
 
 /** A data point in the browser: time in epoch milliseconds, the value fields and the tags. */
@@ -247,4 +248,49 @@ export function parseAppended(event: unknown): LiveAppend | undefined {
     if (points.length > 0) series.set(name, points);
   }
   return series.size > 0 ? { endpointId: e.endpointId, series } : undefined;
+}
+
+/**
+ * Where a line is broken: between two of its points further apart than `minGap` (in x units,
+ * epoch seconds here) and than three times the line's typical spacing (its median), so a device
+ * that stopped and started again shows two runs, not a straight line across the silence, while
+ * a device that always reports every minute is not broken at every point. `ys` is one aligned
+ * line: null or undefined where the line has no point (another line's time), which is no gap.
+ * Returns the [x of the point before, x of the point after] of each gap.
+ */
+export function gapsOf(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, minGap: number): Array<[number, number]> {
+  const at: number[] = [];
+  for (let i = 0; i < ys.length; i++) if (ys[i] != null) at.push(xs[i]!);
+  if (at.length < 2) return [];
+  const steps = new Float64Array(at.length - 1);
+  for (let i = 1; i < at.length; i++) steps[i - 1] = at[i]! - at[i - 1]!;
+  const sorted = steps.slice().sort();
+  const limit = Math.max(minGap, 3 * sorted[Math.floor(sorted.length / 2)]!);
+  const gaps: Array<[number, number]> = [];
+  steps.forEach((step, i) => {
+    if (step > limit) gaps.push([at[i]!, at[i + 1]!]);
+  });
+  return gaps;
+}
+
+/** The top-level sample field a defined series' value comes from, read as the server reads paths. */
+function topLevelField(valueField: string): string | undefined {
+  const keys = parsePath(valueField);
+  return keys.length === 1 ? keys[0] : undefined;
+}
+
+/**
+ * The `auto~<field>` series that say what a defined series already says: extract-all makes
+ * `auto~fuelLevel` from every sample that a definition `FuelLevel` (value field `fuelLevel`) also
+ * reads, so both hold the same values at the same times. Maps each duplicate to the defined name.
+ */
+export function duplicateAutoSeries(names: readonly string[], definitions: ReadonlyArray<{ name: string; valueField: string }>): Map<string, string> {
+  const present = new Set(names);
+  const out = new Map<string, string>();
+  for (const def of definitions) {
+    const field = topLevelField(def.valueField);
+    const auto = field === undefined ? undefined : `auto~${field}`;
+    if (auto && present.has(auto) && !out.has(auto)) out.set(auto, def.name);
+  }
+  return out;
 }
