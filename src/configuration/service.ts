@@ -46,6 +46,7 @@ export class ConfigurationService {
   private stopListening: (() => void) | undefined;
   private readonly ajv = new Ajv({ allErrors: false, strict: false });
   private readonly schemas = new Map<string, { schema: string; validate: ValidateFunction } | null>();
+  private readonly configuredVersions = new Map<string, boolean>();
 
   constructor(private readonly deps: ConfigurationDeps) {
     this.store = deps.store;
@@ -216,6 +217,9 @@ export class ConfigurationService {
     if (!devices) return;
     const version = await this.deps.applications.getVersion(channel.appVersionName);
     if (!version.extensions.includes(CMX)) return;
+    // Most fleets connect far more often than they are configured: a version without any
+    // configuration costs a new session no reads at all.
+    if (!(await this.versionHasConfigurations(channel.appVersionName))) return;
     const [own, defaults, applied] = await Promise.all([
       this.store.listConfigurations(channel.endpointId, channel.appVersionName),
       this.store.listConfigurations('', channel.appVersionName),
@@ -228,6 +232,19 @@ export class ConfigurationService {
       if (applied.get(name) === record.configId) continue;
       await this.pushTo(channel, name, { configId: record.configId, config: record.config });
     }
+  }
+
+  /**
+   * Whether any configuration of the version exists (any endpoint's or its default), read once per
+   * version and then kept true by `configuration.changed` (from every node, over the bus). A removal
+   * never turns it false again: a stale true costs only the reads it saves.
+   */
+  private async versionHasConfigurations(appVersionName: string): Promise<boolean> {
+    if (this.configuredVersions.get(appVersionName) === true) return true;
+    const found = await this.store.hasConfigurations(appVersionName);
+    // A change announced while the read ran has already said true: never overwrite it.
+    if (this.configuredVersions.get(appVersionName) !== true) this.configuredVersions.set(appVersionName, found);
+    return this.configuredVersions.get(appVersionName) === true;
   }
 
   private async pushTo(channel: DeviceChannel, name: string, sent: EffectiveConfiguration, dispatches?: Dispatch[]): Promise<void> {
@@ -250,6 +267,7 @@ export class ConfigurationService {
 
   private onEvent(event: TetherEvent): void {
     if (event.type === 'configuration.changed') {
+      this.configuredVersions.set(event.appVersionName, true);
       this.pushChange(event.appVersionName, event.name, event.endpointIds).catch((err: unknown) => this.logger.error({ err, appVersionName: event.appVersionName }, 'pushing a configuration change failed'));
     } else if (event.type === 'endpoint.deleted') {
       this.store.deleteEndpoint(event.endpointId).catch((err: unknown) => this.logger.error({ err, endpointId: event.endpointId }, 'removing the configurations of a deleted endpoint failed'));

@@ -76,6 +76,8 @@ export interface ControlStorage {
   putConfigurations(records: ConfigurationRecord[]): Promise<void>;
   /** Same If-Match rule as put; `missing` when there was nothing to delete. */
   deleteConfiguration(key: ConfigKey, expectedConfigId?: string): Promise<'ok' | 'conflict' | 'missing'>;
+  /** Whether the version has any configuration at all (an endpoint's or its default). */
+  hasConfigurations(appVersionName: string): Promise<boolean>;
   /** Every named configuration of one endpoint (or of the default, `endpointId` ''), by name. */
   listConfigurations(endpointId: string, appVersionName: string): Promise<ConfigurationRecord[]>;
   /**

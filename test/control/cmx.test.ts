@@ -159,6 +159,17 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
     assert.equal(second.inbox.on(second.topic('cmx', 'config/json/status')).length, 0, 'an applied configuration is not pushed again');
   });
 
+  it('a version first seen without configurations still pushes one set later to a device that connects after it', async (t) => {
+    const running = await startPlatform(t);
+    const endpoint = await createEndpoint(running);
+    const early = await connectDevice(t, running, { endpoint });
+    await early.client.endAsync();
+    const put = await api<Configuration>(running, 'PUT', endpointPath(endpoint.endpointId), { later: true });
+    const late = await connectDevice(t, running, { endpoint });
+    const pushed = await late.inbox.next(late.topic('cmx', 'config/json/status'));
+    assert.deepEqual(JSON.parse(pushed.payload.toString()), { configId: put.body.configId, config: { later: true } });
+  });
+
   it('pushes to a session that only subscribed (the Kaa Node client never asks)', async (t) => {
     const running = await startPlatform(t);
     const endpoint = await createEndpoint(running);

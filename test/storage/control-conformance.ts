@@ -64,6 +64,8 @@ export function controlStorageConformance(name: string, open: () => Promise<Open
         assert.deepEqual((await store.listConfigurations('e1', 'v1')).map((c) => [c.name, c.configId]), [['', 'c2'], ['alpha', 'a'], ['beta', 'b']]);
         assert.deepEqual((await store.listConfigurations('', 'v1')).map((c) => [c.name, c.configId]), [['', 'd']]);
         assert.deepEqual(await store.listConfigurations('e9', 'v1'), []);
+        assert.equal(await store.hasConfigurations('v1'), true);
+        assert.equal(await store.hasConfigurations('v-none'), false);
         // JSON documents of any shape come back as written.
         for (const [i, doc] of [null, 0, 'text', [1, 'a', null], { nested: { deep: [true, false] } }].entries()) {
           await store.putConfiguration(config({ name: `doc${i}`, config: doc }));

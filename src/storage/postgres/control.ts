@@ -115,6 +115,11 @@ class PostgresControlStorage implements ControlStorage {
     return expectedConfigId === undefined ? 'missing' : 'conflict';
   }
 
+  async hasConfigurations(appVersionName: string): Promise<boolean> {
+    const { rows } = await this.query<{ one: number }>('SELECT 1 AS one FROM configurations WHERE app_version_name = $1 LIMIT 1', [appVersionName]);
+    return rows.length > 0;
+  }
+
   async listConfigurations(endpointId: string, appVersionName: string): Promise<ConfigurationRecord[]> {
     const { rows } = await this.query<ConfigRow>(`SELECT ${CONFIG_COLUMNS} FROM configurations WHERE endpoint_id = $1 AND app_version_name = $2 ORDER BY name`, [
       endpointId,

@@ -236,6 +236,10 @@ class SqliteControlStorage implements ControlStorage {
     });
   }
 
+  async hasConfigurations(appVersionName: string): Promise<boolean> {
+    return this.st().anyConfig.get(appVersionName) !== undefined;
+  }
+
   async listConfigurations(endpointId: string, appVersionName: string): Promise<ConfigurationRecord[]> {
     return this.st().listConfigs.all(endpointId, appVersionName).map(toConfiguration);
   }
@@ -507,6 +511,7 @@ function prepare(db: Db) {
        ON CONFLICT (app_version_name, name, endpoint_id) DO UPDATE SET config_id = excluded.config_id, config = excluded.config, updated_date = excluded.updated_date`,
     ),
     deleteConfig: db.prepare('DELETE FROM configurations WHERE app_version_name = ? AND name = ? AND endpoint_id = ?'),
+    anyConfig: db.prepare('SELECT 1 AS one FROM configurations WHERE app_version_name = ? LIMIT 1') as Statement<[string], { one: number }>,
     listConfigs: db.prepare(`SELECT ${CONFIG_COLUMNS} FROM configurations WHERE endpoint_id = ? AND app_version_name = ? ORDER BY name`) as Statement<[string, string], ConfigRow>,
     overrideIds: db.prepare("SELECT endpoint_id FROM configurations WHERE app_version_name = ? AND name = ? AND endpoint_id <> ''") as Statement<[string, string], { endpoint_id: string }>,
     // A status is created at its first dispatch; later dispatches only move the date (and a
