@@ -75,6 +75,9 @@ test('a device publishes 2/DCP samples; the endpoint page shows chart, gauge and
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
   await page.getByRole('button', { name: 'Time series' }).click();
   const defs = page.getByRole('dialog', { name: 'Time series definitions' });
+  // Trap 5 of the first hour: the dialog says what wins between the config file and these edits.
+  const rule = await defs.getByTestId('definitions-file-rule').textContent({ timeout: 10_000 });
+  assert.match(rule ?? '', /kept across restarts.*config file.*only when the block itself has changed/s);
   await defs.getByRole('button', { name: 'Add time series' }).click();
   await defs.getByLabel('Name of time series 1').fill('Location');
   await defs.getByLabel('Value field of time series 1').fill('timestamp');

@@ -92,6 +92,10 @@ export function DefinitionsDialog({ app, onClose }: { app: string; onClose: () =
             Each time series takes its value from one field of the device's data samples; tag fields are stored beside the value (for example latitude and longitude, which put the
             series on the Endpoint Location map). A sample lacking a required tag adds no point. Paths are JSON paths such as <code>temperature</code> or <code>$.engine.temp</code>.
           </p>
+          <p className="hint" data-testid="definitions-file-rule">
+            Edits made here are kept across restarts. If Tether starts with a config file whose <code>kaa.applications</code> block names this application, that block
+            replaces these definitions only when the block itself has changed since it was last applied (the server log says which one won).
+          </p>
           {rows.length === 0 && <p className="muted">No time series defined: only extract-all series (auto~&lt;field&gt;) are recorded.</p>}
           <ol className="edit-list">
             {rows.map((row, index) => (
