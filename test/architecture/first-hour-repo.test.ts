@@ -60,3 +60,17 @@ test('npm install on Node 20 meets no package that wants a newer Node (EBADENGIN
     .map(([name, entry]) => `${name} (node ${entry.engines!.node})`);
   assert.deepEqual(wantNewer, [], 'override these in package.json to versions that support Node 20, or say so in the README');
 });
+
+test('npx tether in the clone runs the installed CLI without rebuilding it', async () => {
+  // npm install links the clone's own bin; without the link, npx installs the clone as a package,
+  // which runs `prepare` (a full rebuild that deletes dist/ under a running server) on every call.
+  assert.match(scripts['prepare'] ?? '', /node bin\/link-self\.js/);
+  const link = path.join(root, 'node_modules/.bin/tether');
+  assert.equal(fs.realpathSync(link), fs.realpathSync(path.join(root, 'bin/tether.js')));
+  const built = fs.statSync(path.join(root, 'dist/src/cli/main.js')).mtimeMs;
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)('npx', ['tether', '--version'], { cwd: root, timeout: 20_000 });
+  assert.match(stdout, /^\d+\.\d+\.\d+/);
+  assert.equal(fs.statSync(path.join(root, 'dist/src/cli/main.js')).mtimeMs, built, 'dist/ was rebuilt');
+});
