@@ -61,7 +61,13 @@ export type TetherEvent =
   // A device reported a command's result (or it expired): a REST call waiting for it answers.
   | { type: 'command.finished'; id: number; endpointId: string; applicationName: string; commandType: string; status: 'EXECUTED' | 'EXPIRED'; at: Iso }
   // A device confirmed (or refused) a configuration: the dashboard's live view refreshes its status.
-  | { type: 'configuration.confirmed'; endpointId: string; applicationName: string; appVersionName: string; name: string; configId: string; statusCode: number; at: Iso };
+  | { type: 'configuration.confirmed'; endpointId: string; applicationName: string; appVersionName: string; name: string; configId: string; statusCode: number; at: Iso }
+  // A device reported on `cmx_ota` (7/CMP applied) the software version it runs, or that an update
+  // failed (statusCode outside 2xx): rollouts count it, the dashboard refreshes.
+  | { type: 'software.reported'; endpointId: string; applicationName: string; appVersionName: string; version: string; statusCode: number; reasonPhrase: string | null; at: Iso }
+  // Not about one endpoint. A version was offered to these endpoints (at most 1,000 to an event, by
+  // a rollout): every node pushes it to the live sessions it holds.
+  | { type: 'software.offered'; applicationName: string; version: string; rolloutId: string | null; endpointIds: string[]; at: Iso };
 
 export type TetherEventType = TetherEvent['type'];
 

@@ -41,6 +41,9 @@ const DURABLE: ReadonlySet<TetherEventType> = new Set<TetherEventType>([
   // A command or configuration for a device on another node must reach it while it is connected.
   'commands.created',
   'configuration.changed',
+  // An offered update must reach a device on another node, and a rollout must count every report.
+  'software.offered',
+  'software.reported',
 ]);
 
 /** Durable events held while NATS is away, at most (a token revocation storm during an outage). */
