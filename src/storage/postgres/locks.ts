@@ -15,4 +15,6 @@ export const ADVISORY_LOCKS = {
   accountMigrations: 7_415_302_122,
   /** Migrations of the control tables: configurations and commands (control-schema.ts). */
   controlMigrations: 7_415_302_123,
+  /** Migrations of the package tables: software package files (packages-schema.ts). */
+  packageMigrations: 7_415_302_140,
 } as const;
