@@ -6,10 +6,13 @@ import type { ControlStorage } from '../../src/storage/control.js';
 import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
 import { openPostgresControlStorage } from '../../src/storage/postgres/control.js';
+import { openPostgresPackageStorage } from '../../src/storage/postgres/packages.js';
+import type { PackageStorage } from '../../src/storage/packages.js';
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
+import { openSqlitePackageStorage } from '../../src/storage/sqlite/packages.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../../src/storage/sqlite/time-series/index.js';
@@ -30,6 +33,8 @@ export interface Place {
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
   openControl(): Promise<ControlStorage>;
+  /** Package files; `chunkSize` small in tests so a few KB cross many chunks. */
+  openPackages(options?: { chunkSize?: number; pieceSize?: number }): Promise<PackageStorage>;
   remove(): Promise<void>;
 }
 
@@ -51,6 +56,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openPackages: (chunks = {}) => openSqlitePackageStorage({ file: path.join(dir, 'packages.db'), ...chunks, ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -66,6 +72,7 @@ const postgres: Backend = {
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       openControl: () => openPostgresControlStorage({ url: database.url }),
+      openPackages: (chunks = {}) => openPostgresPackageStorage({ url: database.url, ...chunks }),
       remove: () => database.drop(),
     };
   },
