@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog,packages]
  *   [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
@@ -7,7 +7,8 @@
  * load generator, prints a table of figures, references, ratios and targets, and appends the run
  * to docs/performance.md. Figures are printed, never asserted. `--only control` stands for the four
  * configuration and command scenarios (issue 13: cex-rtt, cex-fleet, cmx-fleet, cex-backlog), which
- * run against Tether only.
+ * run against Tether only. `--only packages` is the package download of issue 14 (bench/packages.ts),
+ * Tether only too.
  *
  * TETHER_BENCH_SERVER_ENTRY overrides the server entry (default bin/tether.js), e.g. to run a
  * build in another output dir.
@@ -27,8 +28,9 @@ import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, s
 import { CONTROL_FULL, CONTROL_QUICK, CONTROL_SCENARIOS, type ControlFigures } from './control.js';
 import { buildDetails, buildRows } from './summary.js';
 import type { DcxFigures, ReadFigures } from './time-series.js';
+import type { PackageFigures } from './packages.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS, 'packages'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** Names that stand for several scenarios in `--only`. */
 const GROUPS: Record<string, readonly Scenario[]> = { control: CONTROL_SCENARIOS };
@@ -161,6 +163,7 @@ async function main(): Promise<void> {
   const dcx: DcxFigures = {};
   const reads: ReadFigures = {};
   const control: ControlFigures = {};
+  let packages: PackageFigures | undefined;
   const gen = new LoadGenerator();
   let failures = 0;
   let tetherRuns = 0;
@@ -308,6 +311,13 @@ async function main(): Promise<void> {
         control.backlog = await withServer(tetherIn(fresh()), (s) => measureBacklog(gen, s, controlPlan, seeded.tokens, seeded.endpointIds));
       });
     });
+
+    if (only.has('packages') && brokers.has('tether')) await section('package download', async () => {
+      const { PACKAGES_FULL, PACKAGES_QUICK, measurePackageDownloads } = await import('./packages.js');
+      const dataDir = path.join(workDir, 'data-packages');
+      fs.mkdirSync(dataDir);
+      packages = await withServer(tetherIn(dataDir), (s) => measurePackageDownloads(s, values.quick ? PACKAGES_QUICK : PACKAGES_FULL));
+    });
   } finally {
     await gen.close();
   }
@@ -323,6 +333,10 @@ async function main(): Promise<void> {
     const { controlDetails, controlRows } = await import('./control.js');
     rows.push(...controlRows(controlPlan, control));
     controlNotes.push(...controlDetails(control));
+  }
+  if (packages) {
+    const { PACKAGES_FULL, PACKAGES_QUICK, packageRows } = await import('./packages.js');
+    rows.push(...packageRows(values.quick ? PACKAGES_QUICK : PACKAGES_FULL, packages));
   }
   if (values.profile) notes.push('the Tether children ran with --cpu-prof (a few % slower)');
   const details = [...buildDetails(plan, figures), ...controlNotes, ...notes];

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DEFAULT_CHUNK_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import type { PoolSettings } from './connection.js';
 import { PACKAGE_MIGRATIONS } from './packages-schema.js';
@@ -136,7 +136,7 @@ class PostgresPackageStorage implements PackageStorage {
 export async function openPostgresPackageStorage(options: PostgresPackageOptions & { now?: () => number }): Promise<PackageStorage> {
   const { chunkSize, pieceSize, now, ...settings } = options;
   const db = await StorePool.open({ maxConnections: 4, ...settings }, PACKAGE_MIGRATIONS);
-  const store = new PostgresPackageStorage(db, chunkSize ?? DEFAULT_CHUNK_SIZE, pieceSize ?? chunkSize ?? DEFAULT_CHUNK_SIZE, now ?? Date.now);
+  const store = new PostgresPackageStorage(db, chunkSize ?? DEFAULT_CHUNK_SIZE, pieceSize ?? DEFAULT_PIECE_SIZE, now ?? Date.now);
   try {
     await store.init();
   } catch (err) {
