@@ -82,6 +82,19 @@ it("an endpoint's software: what it runs, its next version, and its report histo
   assert.deepEqual([now.body.lastFailure.version, now.body.lastFailure.statusCode, now.body.lastFailure.reasonPhrase], ['1.1.0', 500, 'checksum']);
   assert.equal(now.body.next, null, 'not offered again by strategy right after it failed');
 
+  // The Endpoint List's "Software version" column: include=software, on the list and on one endpoint.
+  const other = await connectDevice(t, running);
+  const listed = await api<{ content: Array<{ endpointId: string; softwareVersion?: string | null; metadata?: unknown }> }>(
+    running, 'GET', '/epr/api/v1/endpoints?applicationName=demo_application&include=metadata,software&sort=endpointId',
+  );
+  assert.equal(listed.status, 200);
+  const versions = new Map(listed.body.content.map((e) => [e.endpointId, e.softwareVersion]));
+  assert.deepEqual([versions.get(device.endpointId), versions.get(other.endpointId)], ['1.0.0', null]);
+  assert.ok(listed.body.content.every((e) => e.metadata !== undefined));
+  const plain = await api<{ content: Array<Record<string, unknown>> }>(running, 'GET', '/epr/api/v1/endpoints?applicationName=demo_application');
+  assert.ok(plain.body.content.every((e) => !('softwareVersion' in e)), 'only when asked for');
+  assert.equal((await api<{ softwareVersion: string }>(running, 'GET', `/epr/api/v1/endpoints/${device.endpointId}?include=software`)).body.softwareVersion, '1.0.0');
+
   const page = await api<Record<string, unknown>>(running, 'GET', `${path}/history?offset=1&limit=1`);
   assert.equal(page.status, 200);
   assert.deepEqual({ ...page.body, content: (page.body['content'] as Array<{ version: string }>).map((c) => c.version) }, {
