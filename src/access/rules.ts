@@ -106,7 +106,7 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
 
   // --- software packages (docs/software.md) ------------------------------------------------------
   // Devices download with their endpoint token or a signed URL, checked by the route; never an API key or session.
-  'GET /otao/api/v1/packages/:applicationName/:version': 'public',
+  'GET /otao/api/v1/packages/:appName/:version': 'public',
 
   // --- unknown paths under the API prefixes: a JSON 404 once signed in ------------------------------
   '* /epr/api/v1/*': 'viewer',

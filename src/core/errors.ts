@@ -251,6 +251,13 @@ export const errors = {
   commandParameterInvalid: entry('COMMAND_PARAMETER_INVALID', 400, (name: string, problem: string) =>
     `Query parameter ${name} ${problem}. Correct it (see /api/docs) and send the request again.`),
 
+  // --- software versions (Kaa OTAO, cmx_ota) --------------------------------------------
+  softwareNotFound: entry('SOFTWARE_NOT_FOUND', 404, (applicationName: string, version: string) =>
+    `Application ${q(applicationName)} has no software version ${q(version)}. List its versions with GET /otao/api/v1/applications/${applicationName}/software.`),
+  softwareTaken: entry('SOFTWARE_CONFLICT', 409, (applicationName: string, version: string) =>
+    `Application ${q(applicationName)} already has software version ${q(version)}. Change it with PUT …/software/${version}, or use another version.`),
+  softwareInvalid: entry('SOFTWARE_INVALID', 400, (problem: string) =>
+    `The software version is invalid: ${problem}. Correct it and send it again.`),
   // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
@@ -266,8 +273,6 @@ export const errors = {
     'The signature of this package URL does not match (the URL was changed or cut short). Use the URL exactly as the device got it on cmx_ota, or download with ?token=<endpoint token>.'),
   packageRangeUnsatisfiable: entry('RANGE_NOT_SATISFIABLE', 416, (range: string, size: number) =>
     `Range ${q(range)} is outside the package (${size} bytes). Ask for bytes within 0-${Math.max(0, size - 1)}, e.g. "Range: bytes=<bytes you have>-" to resume.`),
-  packageVersionNotFound: entry('SOFTWARE_VERSION_NOT_FOUND', 404, (applicationName: string, version: string) =>
-    `Application ${q(applicationName)} has no software version ${q(version)}. Create it first with POST /otao/api/v1/applications/${applicationName}/software, then upload its package.`),
 
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>

@@ -1,6 +1,6 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, control, packages, node leases) and one for the bus,
+ * (register, time series, client credentials, accounts, control, software, packages, node leases) and one for the bus,
  * chosen once, so the composition root and the CLI never ask which database or bus they run on (as
  * a kysely `Dialect` hands out its driver, adapter and compiler together).
  *
@@ -16,12 +16,14 @@ import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
+import type { SoftwareStorage } from '../storage/software.js';
 import type { PackageStorage } from '../storage/packages.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../storage/sqlite/control.js';
+import { openSqliteSoftwareStorage } from '../storage/sqlite/software.js';
 import { openSqlitePackageStorage } from '../storage/sqlite/packages.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
@@ -90,6 +92,8 @@ export interface Backends {
   accounts: AccountsBackend;
   /** Configurations and commands (docs/control.md). */
   control: StoreBackend<ControlStorage>;
+  /** Software versions, what endpoints run, open offers (docs/software.md). */
+  software: StoreBackend<SoftwareStorage>;
   /** Software package files (docs/software.md). */
   packages: StoreBackend<PackageStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
@@ -143,6 +147,8 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     },
     // Its own file and writer (src/storage/sqlite/control.ts).
     control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
+    // Its own file and writer too (src/storage/sqlite/software.ts).
+    software: { open: () => openSqliteSoftwareStorage({ file: path.join(dataDir, 'software.db'), synchronous: mode }) },
     // Its own file too: package chunks never weigh on tether.db (src/storage/sqlite/packages.ts).
     packages: { open: () => openSqlitePackageStorage({ file: path.join(dataDir, 'packages.db'), synchronous: mode }) },
     nodeLeases: undefined,
@@ -185,6 +191,7 @@ function postgres(url: string): DatabaseBackends {
     // The schema is created when missing: a cluster's database may be new to the accounts tables.
     accounts: { open: accounts, openExisting: accounts },
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
+    software: { open: async () => (await import('../storage/postgres/software.js')).openPostgresSoftwareStorage({ url }) },
     packages: { open: async () => (await import('../storage/postgres/packages.js')).openPostgresPackageStorage({ url }) },
     nodeLeases: {
       open() {

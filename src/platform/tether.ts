@@ -13,7 +13,7 @@ import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js'
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
-import { errors } from '../core/errors.js';
+import { errors, isTetherError } from '../core/errors.js';
 import { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
@@ -21,6 +21,8 @@ import { createDashboard } from '../dashboard/server/index.js';
 import { TimeSeriesService } from '../time-series/service.js';
 import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
 import { type Control, createControl } from './control.js';
+import { type Software, createSoftware } from './software.js';
+import { CMX_OTA } from '../core/software.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
@@ -60,6 +62,8 @@ export interface RunningTether {
   timeSeries: TimeSeriesService;
   /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
   control: Control;
+  /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
+  software: Software;
   /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
   packages: PackageService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
@@ -83,6 +87,9 @@ export interface StartOptions {
   /** Folder with the built SPA instead of dist/web of this package (the browser tests build their own). */
   dashboardWebRoot?: string;
 }
+
+/** What a package upload for a version that is not there hears (as a 404 naming the version). */
+const MISSING_VERSION = new Set<string>([errors.softwareNotFound.code, errors.applicationNotFound.code]);
 
 /** One step of the shutdown, registered as each part opens, run in reverse. */
 type Closer = { name: string; close: () => Promise<void> | void };
@@ -168,8 +175,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     const packages = new PackageService({
       store: packageStore,
       settings: storage,
-      // Until the software service is wired in: a version "exists" when its application does.
-      versions: { exists: (applicationName) => services.applications.getApplication(applicationName).then(() => true, () => false) },
+      // Packages belong to software versions; the software service is made just below (called later).
+      versions: { exists: (applicationName, version) => software.service.get(applicationName, version).then(() => true, (err: unknown) => (isTetherError(err) && MISSING_VERSION.has(err.code) ? false : Promise.reject(err))) },
       credentials: services.credentials,
       bus,
       clock: systemClock,
@@ -179,6 +186,14 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
     });
     closers.push({ name: 'packages', close: () => packages.close() });
+
+    // On SQLite software.db beside tether.db; on PostgreSQL tables in the database every node shares.
+    const softwareStore = await backends.software.open();
+    closers.push({ name: 'software storage', close: () => softwareStore.close() });
+    // Package URLs in what devices get: the HTTP port is known once it listens.
+    let httpBase = '';
+    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase, packages });
+    closers.push({ name: 'software', close: () => software.close() });
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
@@ -230,6 +245,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
         createDcxExtension({ sink: timeSeries }),
         createCmxExtension({ configurations: control.configurations }),
         createCexExtension({ commands: control.commands }),
+        // 7/CMP again, for software versions: "no update" is {} (not configId ""), and Kaa's Python client's applied report carries `config`.
+        createCmxExtension({ configurations: software.cmxOta, type: CMX_OTA, emptyWhenNone: true, appliedIgnores: ['config'] }),
       ],
       hooks: {
         sessionStarted: (clientId) => {
@@ -249,6 +266,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     control.configurations.attach(mqtt.devices);
     control.commands.attach(mqtt.devices);
+    software.service.attach(mqtt.devices);
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
     const dashboard = await createDashboard({
@@ -276,6 +294,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       timeSeries,
       accounts,
       control,
+      software: software.service,
       packages,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
@@ -284,6 +303,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     webSockets.push(attachMqttWebSocket({ server: app.server, handle: mqtt.handle, secure: false, logger }));
     await explainListenFailure(app.listen({ port: config.httpPort, host: config.host }), HTTP_LISTENER, config);
     const httpPort = boundPort(app);
+    httpBase = `http://${publicHost(config.host)}:${httpPort}`;
 
     if (config.tls && tlsCredentials) {
       const tls = { credentials: tlsCredentials, host: config.host, logger };
@@ -311,6 +331,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       bus,
       timeSeries,
       control,
+      software,
       packages,
       nodeId: config.nodeId,
       metrics,
@@ -337,6 +358,12 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
 
 function usesX509(config: ClientAuthConfig): boolean {
   return config.mode === 'x509' || Object.values(config.applications ?? {}).includes('x509');
+}
+
+/** A host devices can reach: a wildcard listen address is no address to give them. */
+function publicHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function boundPort(app: FastifyInstance): number {

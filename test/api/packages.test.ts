@@ -194,7 +194,7 @@ for (const [index, name] of [[0, 'sqlite'], [BACKENDS.findIndex((b) => b.name ==
 
       const missing = await raw(api.base, 'PUT', UPLOAD('9.9.9'), { headers: admin, body: Buffer.from('x') });
       assert.equal(missing.status, 404);
-      assert.equal(missing.json?.code, 'SOFTWARE_VERSION_NOT_FOUND');
+      assert.equal(missing.json?.code, 'SOFTWARE_NOT_FOUND');
       const badName = await raw(api.base, 'PUT', UPLOAD(), { headers: { ...admin, 'x-file-name': 'a/b.bin' }, body: Buffer.from('x') });
       assert.equal(badName.status, 400);
     });

@@ -12,6 +12,9 @@ import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
+import { openPostgresSoftwareStorage } from '../../src/storage/postgres/software.js';
+import { openSqliteSoftwareStorage } from '../../src/storage/sqlite/software.js';
+import type { SoftwareStorage } from '../../src/storage/software.js';
 import { openSqlitePackageStorage } from '../../src/storage/sqlite/packages.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
@@ -33,6 +36,7 @@ export interface Place {
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
   openControl(): Promise<ControlStorage>;
+  openSoftware(): Promise<SoftwareStorage>;
   /** Package files; `chunkSize` small in tests so a few KB cross many chunks. */
   openPackages(options?: { chunkSize?: number; pieceSize?: number }): Promise<PackageStorage>;
   remove(): Promise<void>;
@@ -56,6 +60,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openSoftware: () => openSqliteSoftwareStorage({ file: path.join(dir, 'software.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         openPackages: (chunks = {}) => openSqlitePackageStorage({ file: path.join(dir, 'packages.db'), ...chunks, ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
@@ -72,6 +77,7 @@ const postgres: Backend = {
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       openControl: () => openPostgresControlStorage({ url: database.url }),
+      openSoftware: () => openPostgresSoftwareStorage({ url: database.url }),
       openPackages: (chunks = {}) => openPostgresPackageStorage({ url: database.url, ...chunks }),
       remove: () => database.drop(),
     };

@@ -97,7 +97,7 @@ export class PackageService {
     if (meta.contentLength !== undefined && meta.contentLength > this.maxBytes) throw errors.packageTooLarge(this.maxBytes);
     const fileName = meta.fileName ?? `${key.applicationName}-${key.version}.bin`;
     if (!FILE_NAME.test(fileName)) throw errors.validation(`x-file-name ${JSON.stringify(fileName.slice(0, 300))} is not a usable file name; use 1-255 characters without "/", "\\", quotes or control characters`);
-    if (!(await this.deps.versions.exists(key.applicationName, key.version))) throw errors.packageVersionNotFound(key.applicationName, key.version);
+    if (!(await this.deps.versions.exists(key.applicationName, key.version))) throw errors.softwareNotFound(key.applicationName, key.version);
     const stored = await this.deps.store.put(
       {
         ...key,
@@ -121,6 +121,12 @@ export class PackageService {
 
   find(key: PackageKey): Promise<StoredPackage | undefined> {
     return this.deps.store.get(key);
+  }
+
+  /** The package of a version as operators see it in the software record, or undefined. */
+  async info(applicationName: string, version: string): Promise<PackageInfo | undefined> {
+    const pkg = await this.deps.store.get({ applicationName, version });
+    return pkg && presentPackage(pkg);
   }
 
   /** Bytes `start`..`end` (inclusive) of a package got from `get`. */
