@@ -140,8 +140,8 @@ export class PackageService {
   }
 
   /** For the software service when a version goes: nothing to do is not an error. */
-  async removeIfAny(key: PackageKey): Promise<boolean> {
-    return this.deps.store.delete(key);
+  async removeIfAny(applicationName: string, version: string): Promise<boolean> {
+    return this.deps.store.delete({ applicationName, version });
   }
 
   /**
