@@ -119,4 +119,9 @@ export interface ControlStorage {
 
   /** The endpoint is gone: its configurations, statuses and commands go too. */
   deleteEndpoint(endpointId: string): Promise<void>;
+  /**
+   * The application is gone: every configuration and status of its versions (the defaults included)
+   * and its command tasks go too, so a new application reusing a version name starts clean.
+   */
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void>;
 }

@@ -351,6 +351,15 @@ class PostgresControlStorage implements ControlStorage {
       await client.query('DELETE FROM commands WHERE endpoint_id = $1', [endpointId]);
     });
   }
+
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void> {
+    return this.db.transaction(async (client) => {
+      await client.query('DELETE FROM configurations WHERE app_version_name = ANY($1::text[])', [appVersionNames]);
+      await client.query('DELETE FROM config_statuses WHERE app_version_name = ANY($1::text[])', [appVersionNames]);
+      await client.query('DELETE FROM commands WHERE application_name = $1', [applicationName]);
+      await client.query('DELETE FROM command_tasks WHERE application_name = $1', [applicationName]);
+    });
+  }
 }
 
 /**

@@ -485,6 +485,18 @@ class SqliteControlStorage implements ControlStorage {
       s.deleteEndpointCommands.run(endpointId);
     });
   }
+
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void> {
+    return this.write(() => {
+      const s = this.st();
+      for (const name of appVersionNames) {
+        s.deleteVersionConfigs.run(name);
+        s.deleteVersionStatuses.run(name);
+      }
+      s.deleteApplicationCommands.run(applicationName);
+      s.deleteApplicationTasks.run(applicationName);
+    });
+  }
 }
 
 function configParams(record: ConfigurationRecord, createdDate: string | undefined) {
@@ -557,5 +569,9 @@ function prepare(db: Db) {
     deleteEndpointConfigs: db.prepare('DELETE FROM configurations WHERE endpoint_id = ?'),
     deleteEndpointStatuses: db.prepare('DELETE FROM config_statuses WHERE endpoint_id = ?'),
     deleteEndpointCommands: db.prepare('DELETE FROM commands WHERE endpoint_id = ?'),
+    deleteVersionConfigs: db.prepare('DELETE FROM configurations WHERE app_version_name = ?'),
+    deleteVersionStatuses: db.prepare('DELETE FROM config_statuses WHERE app_version_name = ?'),
+    deleteApplicationCommands: db.prepare('DELETE FROM commands WHERE application_name = ?'),
+    deleteApplicationTasks: db.prepare('DELETE FROM command_tasks WHERE application_name = ?'),
   };
 }
