@@ -514,6 +514,16 @@ export function controlStorageConformance(name: string, open: () => Promise<Open
         assert.ok(await store.getCommand(kept!.id));
       }));
 
+    test('hasPendingCommands: true while a command of the application is PENDING, false once none is', () =>
+      withStore(async (store) => {
+        assert.equal(await store.hasPendingCommands('app'), false);
+        const [c] = await store.insertCommands([command({ applicationName: 'app' })]);
+        assert.equal(await store.hasPendingCommands('app'), true);
+        assert.equal(await store.hasPendingCommands('app2'), false);
+        await store.completeCommands(c!.endpointId, c!.commandType, [{ id: c!.id, statusCode: 200 }], T1);
+        assert.equal(await store.hasPendingCommands('app'), false);
+      }));
+
     test('deleteApplication removes the configurations and statuses of its versions (defaults included), its commands and tasks, and nothing of other versions', () =>
       withStore(async (store) => {
         await store.putConfiguration(config({ endpointId: '' }));

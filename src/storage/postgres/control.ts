@@ -115,6 +115,11 @@ class PostgresControlStorage implements ControlStorage {
     return expectedConfigId === undefined ? 'missing' : 'conflict';
   }
 
+  async hasPendingCommands(applicationName: string): Promise<boolean> {
+    const { rows } = await this.query<{ one: number }>("SELECT 1 AS one FROM commands WHERE application_name = $1 AND status = 'PENDING' LIMIT 1", [applicationName]);
+    return rows.length > 0;
+  }
+
   async hasConfigurations(appVersionName: string): Promise<boolean> {
     const { rows } = await this.query<{ one: number }>('SELECT 1 AS one FROM configurations WHERE app_version_name = $1 LIMIT 1', [appVersionName]);
     return rows.length > 0;
