@@ -104,6 +104,6 @@ test('endpoint and application deletions remove software state', async (t) => {
   await service.report({ endpointId: 'e1', applicationName: APP, appVersionName: 'v1', version: '1.0.0', statusCode: 200, reasonPhrase: null });
   await bus.publish({ type: 'endpoint.deleted', endpointId: 'e1', applicationName: APP, at: '2026-01-01T00:00:00.000Z' });
   await waitFor('the endpoint state to go', () => store.getEndpointSoftware('e1'), { until: (s) => s === undefined });
-  await bus.publish({ type: 'application.deleted', applicationName: APP, at: '2026-01-01T00:00:00.000Z' });
+  await bus.publish({ type: 'application.deleted', applicationName: APP, appVersionNames: ['v1'], at: '2026-01-01T00:00:00.000Z' });
   await waitFor('the versions to go', () => store.listSoftware(APP), { until: (l) => l.length === 0 });
 });
