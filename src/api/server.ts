@@ -69,7 +69,7 @@ export interface ApiDeps {
   accounts?: Accounts;
   /** Kaa ECR (/ecr/api/v1) and CEX (/cex/api/v1) routes; served only when given. */
   control?: { configurations: ConfigurationService; commands: CommandService };
-  /** Software packages under /otao/api/v1 (docs/packages.md); served only when given. */
+  /** Software packages under /otao/api/v1 (docs/software.md); served only when given. */
   packages?: PackageService;
   /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
   software?: SoftwareService;

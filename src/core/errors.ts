@@ -258,7 +258,7 @@ export const errors = {
     `Application ${q(applicationName)} already has software version ${q(version)}. Change it with PUT …/software/${version}, or use another version.`),
   softwareInvalid: entry('SOFTWARE_INVALID', 400, (problem: string) =>
     `The software version is invalid: ${problem}. Correct it and send it again.`),
-  // --- software packages (Kaa OTAO, issue 14; docs/packages.md) -------------------------
+  // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
   packageNotFound: entry('PACKAGE_NOT_FOUND', 404, (applicationName: string, version: string) =>

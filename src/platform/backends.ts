@@ -94,7 +94,7 @@ export interface Backends {
   control: StoreBackend<ControlStorage>;
   /** Software versions, what endpoints run, open offers (docs/software.md). */
   software: StoreBackend<SoftwareStorage>;
-  /** Software package files (docs/packages.md). */
+  /** Software package files (docs/software.md). */
   packages: StoreBackend<PackageStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;

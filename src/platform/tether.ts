@@ -64,7 +64,7 @@ export interface RunningTether {
   control: Control;
   /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
   software: Software;
-  /** Software package files: uploads, device downloads, signed URLs (docs/packages.md). */
+  /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
   packages: PackageService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;

@@ -147,7 +147,7 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'DELETE /otao/api/v1/applications/:appName/software/:version': 'operator',
   'GET /otao/api/v1/endpoints/:endpointId/software': 'viewer',
   'GET /otao/api/v1/endpoints/:endpointId/software/history': 'viewer',
-  // Software packages (docs/packages.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
+  // Software packages (docs/software.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
   'PUT /otao/api/v1/applications/:appName/software/:version/package': 'operator',
   'GET /otao/api/v1/applications/:appName/software/:version/package': 'viewer',
   'DELETE /otao/api/v1/applications/:appName/software/:version/package': 'operator',
