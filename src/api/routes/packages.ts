@@ -117,7 +117,9 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
         const before = await packages.find(key);
         let stored: StoredPackage;
         try {
-          stored = await packages.upload(key, request.raw, {
+          // The parser's stream (request.raw unless a preParsing hook wrapped it).
+          const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
+          stored = await packages.upload(key, body, {
             fileName: typeof header === 'string' ? decodeFileName(header) : undefined,
             contentType: request.headers['content-type'],
             contentLength: length === undefined ? undefined : Number(length),
