@@ -11,10 +11,10 @@ test('chunk cache: hits share the buffer, overlapping loads share one read, the 
   };
   const a = cache.get(1, 0, load(1)) as Buffer;
   assert.equal(cache.get(1, 0, load(9)), a, 'a hit is the same buffer, not a copy');
-  cache.get(1, 1, load(2));
-  cache.get(1, 2, load(3));
-  cache.get(1, 0, load(9)); // 1:0 is now the most recent
-  cache.get(2, 0, load(4)); // over 3000 bytes: 1:1, the least recent, goes
+  void cache.get(1, 1, load(2));
+  void cache.get(1, 2, load(3));
+  void cache.get(1, 0, load(9)); // 1:0 is now the most recent
+  void cache.get(2, 0, load(4)); // over 3000 bytes: 1:1, the least recent, goes
   assert.equal(loads, 4);
   assert.equal((cache.get(1, 1, load(2)) as Buffer)[0], 2);
   assert.equal(loads, 5, '1:1 was read again');
@@ -32,7 +32,7 @@ test('chunk cache: hits share the buffer, overlapping loads share one read, the 
   assert.equal(loads, 6);
 
   cache.forget(1);
-  cache.get(1, 0, load(5));
+  void cache.get(1, 0, load(5));
   assert.equal(loads, 7, 'a forgotten blob is read again');
   assert.equal(cache.get(4, 0, () => Buffer.alloc(5000)) instanceof Buffer, true, 'a chunk larger than the bound is served, not kept');
 });
