@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AccountStorage } from '../../src/storage/accounts.js';
 import type { ControlStorage } from '../../src/storage/control.js';
+import type { RolloutStorage } from '../../src/storage/rollouts.js';
+import { openPostgresRolloutStorage } from '../../src/storage/postgres/rollouts.js';
+import { openSqliteRolloutStorage } from '../../src/storage/sqlite/rollouts.js';
 import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
 import { openPostgresControlStorage } from '../../src/storage/postgres/control.js';
@@ -30,6 +33,7 @@ export interface Place {
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
   openControl(): Promise<ControlStorage>;
+  openRollouts(): Promise<RolloutStorage>;
   remove(): Promise<void>;
 }
 
@@ -51,6 +55,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openRollouts: () => openSqliteRolloutStorage({ file: path.join(dir, 'rollouts.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -66,6 +71,7 @@ const postgres: Backend = {
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       openControl: () => openPostgresControlStorage({ url: database.url }),
+      openRollouts: () => openPostgresRolloutStorage({ url: database.url }),
       remove: () => database.drop(),
     };
   },

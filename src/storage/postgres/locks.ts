@@ -15,4 +15,6 @@ export const ADVISORY_LOCKS = {
   accountMigrations: 7_415_302_122,
   /** Migrations of the control tables: configurations and commands (control-schema.ts). */
   controlMigrations: 7_415_302_123,
+  /** Migrations of the rollout tables (rollouts-schema.ts); apart from the numbers after it, which other stores may take. */
+  rolloutMigrations: 7_415_302_140,
 } as const;
