@@ -3,8 +3,8 @@
  * at a rate, stopped by an abort rule when too many devices fail. Domain types shared by storage,
  * the rollout service, the REST API, the CLI and the dashboard. docs/software.md, "Rollouts".
  */
-import type { RolloutDeviceState, RolloutState } from './software.js';
-import type { Iso, JsonValue } from './types.js';
+import type { EndpointFilterQuery, RolloutDeviceState, RolloutState } from './software.js';
+import type { Iso } from './types.js';
 
 export type { RolloutDeviceState, RolloutState } from './software.js';
 
@@ -13,7 +13,7 @@ export type RolloutTarget =
   /** Every endpoint registered under this application version. */
   | { appVersionName: string }
   /** The Endpoint List's search (the query parameters of GET /epr/api/v1/endpoints, as the CEX batch by-query takes them). */
-  | { query: Record<string, JsonValue> }
+  | { query: EndpointFilterQuery }
   | { endpointIds: string[] };
 
 export interface RolloutRate {
