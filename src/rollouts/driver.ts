@@ -324,6 +324,16 @@ export class RolloutDriver {
     }
   }
 
+  /** Resolves once the round under way and every report heard so far are recorded (tests with an injected clock). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.running;
+      await this.flushing;
+      if (this.outcomes.size === 0 && !this.flushScheduled) return;
+    }
+  }
+
   /** For tests and the benchmark: what this node drives now. */
   drivenIds(): string[] {
     return [...this.driven].filter(([, d]) => !d.endedAt).map(([id]) => id);

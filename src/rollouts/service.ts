@@ -83,6 +83,11 @@ export class RolloutService {
     return this.driver.tick({ claim: true });
   }
 
+  /** Resolves once the round under way and the reports heard so far are recorded. */
+  settled(): Promise<void> {
+    return this.driver.settled();
+  }
+
   /** The rollouts this node drives now. */
   driving(): string[] {
     return this.driver.drivenIds();
