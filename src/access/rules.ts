@@ -111,6 +111,7 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   '* /epts/api/v1/*': 'viewer',
   '* /ecr/api/v1/*': 'viewer',
   '* /cex/api/v1/*': 'viewer',
+  '* /otao/api/v1/*': 'viewer',
 };
 
 /** The rule for a registered route (method as fastify reports it, url with `:params`), or undefined. */

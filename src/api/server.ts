@@ -31,7 +31,9 @@ import { tokenRoutes } from './routes/tokens.js';
 import { timeSeriesRoutes } from './routes/time-series.js';
 import { configurationRoutes } from './routes/configurations.js';
 import { commandRoutes } from './routes/commands.js';
+import { softwareRoutes } from './routes/software.js';
 import type { ConfigurationService } from '../configuration/service.js';
+import type { SoftwareService } from '../software/service.js';
 import type { CommandService } from '../commands/service.js';
 import type { TimeSeriesService } from '../time-series/service.js';
 import { sharedSchemas } from './schemas.js';
@@ -65,6 +67,8 @@ export interface ApiDeps {
   accounts?: Accounts;
   /** Kaa ECR (/ecr/api/v1) and CEX (/cex/api/v1) routes; served only when given. */
   control?: { configurations: ConfigurationService; commands: CommandService };
+  /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
+  software?: SoftwareService;
 }
 
 declare module 'fastify' {
@@ -77,7 +81,7 @@ declare module 'fastify' {
 const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
 
 /** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
-const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1', '/ecr/api/v1', '/cex/api/v1'];
+const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1', '/ecr/api/v1', '/cex/api/v1', '/otao/api/v1'];
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -137,6 +141,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       configurationRoutes(api, deps.control.configurations);
       commandRoutes(api, deps.control.commands, deps.services);
     }
+    if (deps.software) softwareRoutes(api, deps.software, deps.services);
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);

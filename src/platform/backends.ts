@@ -1,6 +1,6 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, control, node leases) and one for the bus,
+ * (register, time series, client credentials, accounts, control, software, node leases) and one for the bus,
  * chosen once, so the composition root and the CLI never ask which database or bus they run on (as
  * a kysely `Dialect` hands out its driver, adapter and compiler together).
  *
@@ -16,12 +16,14 @@ import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
+import type { SoftwareStorage } from '../storage/software.js';
 import type { RolloutStorage } from '../storage/rollouts.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../storage/sqlite/control.js';
+import { openSqliteSoftwareStorage } from '../storage/sqlite/software.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteRolloutStorage } from '../storage/sqlite/rollouts.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
@@ -90,6 +92,8 @@ export interface Backends {
   accounts: AccountsBackend;
   /** Configurations and commands (docs/control.md). */
   control: StoreBackend<ControlStorage>;
+  /** Software versions, what endpoints run, open offers (docs/software.md). */
+  software: StoreBackend<SoftwareStorage>;
   /** Software rollouts and the state of each device in them (docs/software.md). */
   rollouts: StoreBackend<RolloutStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
@@ -143,6 +147,8 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     },
     // Its own file and writer (src/storage/sqlite/control.ts).
     control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
+    // Its own file and writer too (src/storage/sqlite/software.ts).
+    software: { open: () => openSqliteSoftwareStorage({ file: path.join(dataDir, 'software.db'), synchronous: mode }) },
     rollouts: { open: () => openSqliteRolloutStorage({ file: path.join(dataDir, 'rollouts.db'), synchronous: mode }) },
     nodeLeases: undefined,
   };
@@ -184,6 +190,7 @@ function postgres(url: string): DatabaseBackends {
     // The schema is created when missing: a cluster's database may be new to the accounts tables.
     accounts: { open: accounts, openExisting: accounts },
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
+    software: { open: async () => (await import('../storage/postgres/software.js')).openPostgresSoftwareStorage({ url }) },
     rollouts: { open: async () => (await import('../storage/postgres/rollouts.js')).openPostgresRolloutStorage({ url }) },
     nodeLeases: {
       open() {

@@ -140,12 +140,20 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'POST /cex/api/v1/endpoints/commands/:commandType/batch/by-query': 'operator',
   'GET /cex/api/v1/endpoints/commands/batch/tasks': 'viewer',
   'GET /cex/api/v1/endpoints/commands/batch/tasks/:taskId': 'viewer',
+  'GET /otao/api/v1/applications/:appName/software': 'viewer',
+  'POST /otao/api/v1/applications/:appName/software': 'operator',
+  'GET /otao/api/v1/applications/:appName/software/:version': 'viewer',
+  'PUT /otao/api/v1/applications/:appName/software/:version': 'operator',
+  'DELETE /otao/api/v1/applications/:appName/software/:version': 'operator',
+  'GET /otao/api/v1/endpoints/:endpointId/software': 'viewer',
+  'GET /otao/api/v1/endpoints/:endpointId/software/history': 'viewer',
   '* /epr/api/v1/*': 'viewer',
   '* /cm/api/v1/*': 'viewer',
   '* /api/v1/*': 'viewer',
   '* /epts/api/v1/*': 'viewer',
   '* /ecr/api/v1/*': 'viewer',
   '* /cex/api/v1/*': 'viewer',
+  '* /otao/api/v1/*': 'viewer',
 };
 
 function expectedFor(method: string, url: string): 'public' | Role | undefined {
