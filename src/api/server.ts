@@ -32,6 +32,8 @@ import { timeSeriesRoutes } from './routes/time-series.js';
 import { configurationRoutes } from './routes/configurations.js';
 import { commandRoutes } from './routes/commands.js';
 import { softwareRoutes } from './routes/software.js';
+import { rolloutRoutes } from './routes/rollouts.js';
+import type { RolloutService } from '../rollouts/service.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { SoftwareService } from '../software/service.js';
 import type { CommandService } from '../commands/service.js';
@@ -69,6 +71,8 @@ export interface ApiDeps {
   control?: { configurations: ConfigurationService; commands: CommandService };
   /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
   software?: SoftwareService;
+  /** Rollouts of software versions (/otao/api/v1/…/rollouts, docs/software.md); served only when given. */
+  rollouts?: RolloutService;
 }
 
 declare module 'fastify' {
@@ -142,6 +146,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       commandRoutes(api, deps.control.commands, deps.services);
     }
     if (deps.software) softwareRoutes(api, deps.software, deps.services);
+    if (deps.rollouts) rolloutRoutes(api, deps.rollouts);
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);
