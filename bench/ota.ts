@@ -7,7 +7,7 @@
  * - `ota-abort`: a fleet where 30 % of the devices report failure; a rollout at 600 devices a
  *   minute with the abort rule 10 % after 100 devices. Measured: how many devices were offered the
  *   update when it stopped (target < 150), and the reason it gives. With no rate every device is
- *   offered at once, before any can fail: the target implies a rate (docs/software.md).
+ *   offered at once, before any can fail: the target implies a rate (docs/rollouts.md).
  */
 import { performance } from 'node:perf_hooks';
 import { api, KP_PREFIX, settledStats, targetOf } from './control.js';

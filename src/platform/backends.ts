@@ -94,7 +94,7 @@ export interface Backends {
   control: StoreBackend<ControlStorage>;
   /** Software versions, what endpoints run, open offers (docs/software.md). */
   software: StoreBackend<SoftwareStorage>;
-  /** Software rollouts and the state of each device in them (docs/software.md). */
+  /** Software rollouts and the state of each device in them (docs/rollouts.md). */
   rollouts: StoreBackend<RolloutStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;

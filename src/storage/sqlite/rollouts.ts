@@ -23,7 +23,7 @@ const MIGRATIONS: readonly string[] = [
     reason            TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
-    -- the node that drives it and until when (docs/software.md, "Rollouts across nodes")
+    -- the node that drives it and until when (docs/rollouts.md, "Across nodes")
     driver_node       TEXT,
     lease_until       TEXT
   ) WITHOUT ROWID;
