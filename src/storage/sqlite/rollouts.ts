@@ -63,7 +63,12 @@ export async function openSqliteRolloutStorage(options: SqliteRolloutOptions): P
   const db = openDatabase(options.file, options.synchronous ?? 'FULL');
   db.pragma('cache_size = -8192');
   const store = new SqliteRolloutStorage(db);
-  await store.init();
+  try {
+    await store.init();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return store;
 }
 
