@@ -44,6 +44,15 @@ const BASE_COLUMNS: Column[] = [
   },
 ];
 
+/** Where any version of the application has cmx_ota (software updates): what its devices report running. */
+const SOFTWARE_COLUMN: Column = {
+  field: 'softwareVersion',
+  header: 'Software version',
+  // It lives beside the register (software.db): the server sorts endpoints by their own fields only.
+  sortable: false,
+  render: (e) => e.softwareVersion ?? <span className="muted">—</span>,
+};
+
 interface ListState {
   version: string;
   search: string;
@@ -106,16 +115,17 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
 
   const seriesColumns = widget?.columns.filter((c) => c.source === 'time-series').map((c) => c.key) ?? [];
   const latest = useLatestValues(app, page?.rows.map((r) => r.endpointId) ?? [], seriesColumns);
+  const base = versions.some((v) => v.extensions?.includes('cmx_ota')) ? [...BASE_COLUMNS, SOFTWARE_COLUMN] : BASE_COLUMNS;
   const columns: Column[] = widget
     ? [
-        ...BASE_COLUMNS,
+        ...base,
         ...widget.columns.map((c): Column =>
           c.source === 'time-series'
             ? { field: `time-series.${c.key}`, header: c.header, sortable: false, render: (e: Endpoint) => <LatestValueCell point={latest.get(e.endpointId)?.get(c.key)} /> }
             : { field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) },
         ),
       ]
-    : BASE_COLUMNS;
+    : base;
   const pageSize = widget?.pageSize ?? 20;
   const can = useCan();
   const selection = useSelection();
