@@ -21,11 +21,13 @@ export interface DevicePackage {
 /**
  * The part of PackageService this service uses, optional so that versions work without packages:
  * `describeForDevice` adds `package` to what devices get; `info` (if present) fills a record's
- * `package` for operators.
+ * `package` for operators; `removeIfAny` (if present) removes it with its version.
  */
 export interface PackageSource {
   describeForDevice(applicationName: string, version: string, baseUrl: string): Promise<DevicePackage | undefined>;
   info?(applicationName: string, version: string): Promise<PackageInfo | undefined>;
+  /** A version goes: its package goes with it (nothing to remove is no error). */
+  removeIfAny?(key: { applicationName: string; version: string }): Promise<boolean>;
 }
 
 /**
@@ -160,6 +162,7 @@ export class SoftwareService {
       await this.deps.applications.getApplication(applicationName);
       throw errors.softwareNotFound(applicationName, version);
     }
+    await this.deps.packages?.removeIfAny?.({ applicationName, version });
   }
 
   private checked(input: SoftwareInput): Pick<StoredSoftware, 'upgradableFrom' | 'specification' | 'metadata' | 'rolloutStrategy' | 'filters'> {
@@ -218,8 +221,8 @@ export class SoftwareService {
    * The version the endpoint should get next: its open offer (a rollout's, while the device does
    * not run it), else the newest version above what it runs that is `general`, or `targeted` with a
    * filter matching it whose rollout date has come, and whose upgradableFrom admits what it runs.
-   * A version the device just reported failing is not offered again by strategy until it reports
-   * something else: a device that cannot install it does not loop on it.
+   * A version the device reported failing is not offered again by strategy until it reports running
+   * another version: a device that cannot install it does not loop on it.
    */
   async next(endpointId: string, applicationName: string, known?: EndpointSoftware): Promise<NextVersion | null> {
     const [offer, state, versions] = await Promise.all([
@@ -290,13 +293,13 @@ export class SoftwareService {
 
   /**
    * 7/CMP `applied` on cmx_ota: a 2xx status says the device runs `version` now; anything else that
-   * updating to it failed. `implicit` (a config request naming the version it runs) records only
-   * what changes the endpoint's state, so a device polling with its configId adds no history.
+   * updating to it failed. `implicit` (a config request naming the version it runs) is recorded only
+   * when it changes the version, so a device polling with its configId adds no history.
    */
   async report(input: { endpointId: string; applicationName: string; appVersionName: string; version: string; statusCode: number; reasonPhrase: string | null; implicit?: boolean }): Promise<void> {
     if (input.implicit) {
       const state = await this.store.getEndpointSoftware(input.endpointId);
-      if (state?.version === input.version && state.lastFailure === null) return;
+      if (state?.version === input.version) return;
     }
     const report: SoftwareReport = {
       endpointId: input.endpointId,
