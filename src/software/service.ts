@@ -54,7 +54,8 @@ export interface SoftwareInput {
 export type NextReason = 'offer' | 'general' | 'targeted';
 
 export interface NextVersion {
-  record: SoftwareRecord;
+  /** Without its package: what devices get of it is built by `delivery`. */
+  record: StoredSoftware;
   reason: NextReason;
   rolloutId: string | null;
 }
@@ -233,15 +234,15 @@ export class SoftwareService {
     const current = state?.version ?? null;
     if (offer && offer.applicationName === applicationName && offer.version !== current) {
       const offered = versions.find((v) => v.version === offer.version);
-      if (offered) return { record: await this.withPackage(offered), reason: 'offer', rolloutId: offer.rolloutId };
+      if (offered) return { record: offered, reason: 'offer', rolloutId: offer.rolloutId };
     }
     const failed = state?.lastFailure?.version;
     const now = this.clock.now();
     for (const candidate of newestFirst(versions)) {
       if (candidate.rolloutStrategy === 'suspended' || candidate.version === failed) continue;
       if (!isNewer(candidate.version, current) || !isUpgradable(candidate, current)) continue;
-      if (candidate.rolloutStrategy === 'general') return { record: await this.withPackage(candidate), reason: 'general', rolloutId: null };
-      if (await this.targets(candidate, endpointId, now)) return { record: await this.withPackage(candidate), reason: 'targeted', rolloutId: null };
+      if (candidate.rolloutStrategy === 'general') return { record: candidate, reason: 'general', rolloutId: null };
+      if (await this.targets(candidate, endpointId, now)) return { record: candidate, reason: 'targeted', rolloutId: null };
     }
     return null;
   }
@@ -285,7 +286,7 @@ export class SoftwareService {
     return next ? this.deliveryOf(next.record) : { configId: '', config: null };
   }
 
-  private async deliveryOf(record: SoftwareRecord): Promise<SoftwareDelivery> {
+  private async deliveryOf(record: StoredSoftware): Promise<SoftwareDelivery> {
     const spec = record.specification as { [key: string]: JsonValue };
     const pkg = this.deps.packages && this.deps.baseUrl ? await this.deps.packages.describeForDevice(record.applicationName, record.version, this.deps.baseUrl()) : undefined;
     return { configId: record.version, config: pkg ? { ...spec, package: { ...pkg } } : spec };
@@ -372,7 +373,7 @@ export class SoftwareService {
     const record = await this.store.getSoftware(applicationName, version);
     if (!record) return;
     const running = await this.store.endpointVersions(live.map((c) => c.endpointId));
-    const sent = await this.deliveryOf({ ...record, package: null });
+    const sent = await this.deliveryOf(record);
     for (const channel of live) if (running.get(channel.endpointId) !== version) this.pushTo(channel, sent);
   }
 
