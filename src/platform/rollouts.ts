@@ -5,6 +5,7 @@ import type { Services } from '../core/services.js';
 import { type EndpointSearch, RolloutService } from '../rollouts/service.js';
 import type { RolloutSoftware } from '../rollouts/software.js';
 import type { RolloutStorage } from '../storage/rollouts.js';
+import { allMatchingEndpointIds } from '../registry/all-matches.js';
 
 /** Rollouts over their store and the software service; driving starts with `start()` once devices can be reached. */
 export function createRollouts(deps: { store: RolloutStorage; software: RolloutSoftware; bus: EventBus; services: Services; logger: Logger; nodeId: string }): RolloutService {
@@ -43,16 +44,7 @@ function endpointSearch(services: Services): EndpointSearch {
         return { total: ids.length, endpointIds: ids.slice(0, limit) };
       }
       // Every match, oldest first (the Endpoint List's default order), a page at a time.
-      let total = 0;
-      for (let offset = 0; ids.length < limit; offset += MAX_LIMIT) {
-        const page = await services.registry.listEndpoints({ ...base, offset, limit: MAX_LIMIT });
-        total = page.totalElements;
-        // More than the caller takes: it refuses the target on `total` alone.
-        if (total > limit) return { total, endpointIds: [] };
-        ids.push(...page.content.map((e) => e.endpointId));
-        if (page.content.length < MAX_LIMIT || offset + MAX_LIMIT >= total) break;
-      }
-      return { total, endpointIds: ids.slice(0, limit) };
+      return allMatchingEndpointIds(services.registry, { ...parsed, applicationName }, limit);
     },
   };
 }
