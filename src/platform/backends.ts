@@ -17,6 +17,7 @@ import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
 import type { SoftwareStorage } from '../storage/software.js';
+import type { RolloutStorage } from '../storage/rollouts.js';
 import type { PackageStorage } from '../storage/packages.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
@@ -26,6 +27,7 @@ import { openSqliteControlStorage } from '../storage/sqlite/control.js';
 import { openSqliteSoftwareStorage } from '../storage/sqlite/software.js';
 import { openSqlitePackageStorage } from '../storage/sqlite/packages.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteRolloutStorage } from '../storage/sqlite/rollouts.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
 import type { ClientCredentialStore, NodeLeases, Storage } from '../storage/storage.js';
 import type { TimeSeriesStorage } from '../storage/time-series.js';
@@ -94,6 +96,8 @@ export interface Backends {
   control: StoreBackend<ControlStorage>;
   /** Software versions, what endpoints run, open offers (docs/software.md). */
   software: StoreBackend<SoftwareStorage>;
+  /** Software rollouts and the state of each device in them (docs/rollouts.md). */
+  rollouts: StoreBackend<RolloutStorage>;
   /** Software package files (docs/software.md). */
   packages: StoreBackend<PackageStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
@@ -149,6 +153,7 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
     // Its own file and writer too (src/storage/sqlite/software.ts).
     software: { open: () => openSqliteSoftwareStorage({ file: path.join(dataDir, 'software.db'), synchronous: mode }) },
+    rollouts: { open: () => openSqliteRolloutStorage({ file: path.join(dataDir, 'rollouts.db'), synchronous: mode }) },
     // Its own file too: package chunks never weigh on tether.db (src/storage/sqlite/packages.ts).
     packages: { open: () => openSqlitePackageStorage({ file: path.join(dataDir, 'packages.db'), synchronous: mode }) },
     nodeLeases: undefined,
@@ -192,6 +197,7 @@ function postgres(url: string): DatabaseBackends {
     accounts: { open: accounts, openExisting: accounts },
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
     software: { open: async () => (await import('../storage/postgres/software.js')).openPostgresSoftwareStorage({ url }) },
+    rollouts: { open: async () => (await import('../storage/postgres/rollouts.js')).openPostgresRolloutStorage({ url }) },
     packages: { open: async () => (await import('../storage/postgres/packages.js')).openPostgresPackageStorage({ url }) },
     nodeLeases: {
       open() {

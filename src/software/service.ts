@@ -311,6 +311,9 @@ export class SoftwareService {
       at: this.clock.iso(),
     };
     await this.store.recordReports([report]);
+    // The device runs something new: what comes after it may be due now (the Kaa Node client asks
+    // before it reports, so its first answer was `{}`). Its sessions are on this node: it just spoke.
+    if (!input.implicit && input.statusCode >= 200 && input.statusCode < 300) this.pushNextTo(input.endpointId, input.applicationName);
     void this.deps.bus
       .publish({ type: 'software.reported', endpointId: report.endpointId, applicationName: report.applicationName, appVersionName: input.appVersionName, version: report.version, statusCode: report.statusCode, reasonPhrase: report.reasonPhrase, at: report.at })
       .catch(() => {});
@@ -326,6 +329,13 @@ export class SoftwareService {
     if (await this.withoutVersions(channel.applicationName)) return;
     const next = await this.next(channel.endpointId, channel.applicationName);
     if (next) this.pushTo(channel, await this.deliveryOf(next.record));
+  }
+
+  private pushNextTo(endpointId: string, applicationName: string): void {
+    for (const channel of this.devices?.channelsOf(endpointId) ?? []) {
+      if (channel.applicationName !== applicationName) continue;
+      this.pushNext(channel).catch((err: unknown) => this.logger.error({ err, endpointId }, 'pushing the next software version failed'));
+    }
   }
 
   /**

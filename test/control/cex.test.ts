@@ -211,6 +211,16 @@ describe('11/CEP commands over MQTT (Kaa CEX) and over REST', () => {
     assert.equal((JSON.parse(pushed.payload.toString()) as Pushed)[0]?.payload, 'off');
   });
 
+  it('addresses every match of a search, not only the first page of the Endpoint List', async (t) => {
+    const running = await startPlatform(t);
+    const ids = new Set<string>();
+    // One more than a page of the registry (1,000).
+    for (let i = 0; i < 1001; i++) ids.add((await running.services.registry.createEndpoint({ appVersionName: 'demo_application_v1' })).endpoint.endpointId);
+    const batch = await api<{ taskId: string; endpointCount: number }>(running, 'POST', '/cex/api/v1/endpoints/commands/lights/batch/by-query?applicationName=demo_application', { payload: 'off' });
+    assert.equal(batch.status, 200, JSON.stringify(batch.body));
+    assert.equal(batch.body.endpointCount, 1001);
+  });
+
   it('lists, finds and deletes commands over Kaa CEX paths', async (t) => {
     const running = await startPlatform(t);
     const endpoint = await createEndpoint(running);

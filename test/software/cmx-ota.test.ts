@@ -50,6 +50,10 @@ describe('software updates on cmx_ota (7/CMP)', () => {
     await reportBare(device, { configId: '1.0.0' });
     await waitFor('the reported version', async () => (await state(running, device.endpointId)).version, { until: (v) => v === '1.0.0' });
     assert.deepEqual(events.map((e) => e.type === 'software.reported' && [e.version, e.statusCode, e.appVersionName]), [['1.0.0', 200, VERSION]]);
+    // The Node client asks before it reports (its first answer was {}): running 1.0.0 makes 1.1.0
+    // due, and it is pushed to the session at once, subscribed or not.
+    const pushed = await device.inbox.next(device.topic(OTA, 'config/json/status'));
+    assert.deepEqual(JSON.parse(pushed.payload.toString()), { configId: '1.1.0', config: { url: 'https://example.com/fw-1.1.0.bin', reboot: true } });
 
     const offered = await device.request(OTA, 'config/json', {}, 3);
     assert.deepEqual(offered, { kind: 'status', json: { configId: '1.1.0', config: { url: 'https://example.com/fw-1.1.0.bin', reboot: true } } });
@@ -65,7 +69,7 @@ describe('software updates on cmx_ota (7/CMP)', () => {
 
     const history = await api<{ content: Array<{ version: string; statusCode: number }>; totalElements: number }>(running, 'GET', `/otao/api/v1/endpoints/${device.endpointId}/software/history`);
     assert.deepEqual(history.body.content.map((h) => [h.version, h.statusCode]), [['1.1.0', 200], ['1.0.0', 200]]);
-    assert.equal(device.inbox.messages.filter((m) => m.topic.includes('/cmx_ota/') && m.topic.endsWith('/config/json/status')).length, 0, 'nothing pushed on a topic nobody asked for');
+    assert.equal(device.inbox.messages.filter((m) => m.topic.includes('/cmx_ota/') && m.topic.endsWith('/config/json/status')).length, 1, 'pushed once: after the report that made it due, not again after it was applied');
   });
 
   it('a device reports a failed update with statusCode and reasonPhrase: the version stays, the failure is kept, and it is not offered again by strategy', async (t) => {

@@ -12,6 +12,7 @@ import type { Services } from '../../core/services.js';
 import type { JsonValue } from '../../core/types.js';
 import { type EndpointListQuery, endpointListQuerySchema, toEndpointQuery } from '../endpoint-query.js';
 import { applicationNameInput, endpointIdInput, errorResponses } from '../schemas.js';
+import { allMatchingEndpointIds } from '../../registry/all-matches.js';
 
 export const CEX_API = '/cex/api/v1';
 
@@ -265,15 +266,15 @@ export function commandRoutes(app: FastifyInstance, commands: CommandService, se
       },
     },
     async (request) => {
-      const query = { ...toEndpointQuery(request.query), offset: 0, limit: MAX_BATCH_ENDPOINTS + 1, includeMetadata: false, applicationName: request.query.applicationName };
-      const page = await services.registry.listEndpoints(query);
-      if (page.totalElements > MAX_BATCH_ENDPOINTS) throw errors.validation(`the search matches ${page.totalElements} endpoints; a batch addresses at most ${MAX_BATCH_ENDPOINTS}. Narrow it down`);
-      if (page.content.length === 0) throw errors.validation('the search matches no endpoint');
+      const { offset: _offset, limit: _limit, ...query } = toEndpointQuery(request.query);
+      const matches = await allMatchingEndpointIds(services.registry, { ...query, applicationName: request.query.applicationName }, MAX_BATCH_ENDPOINTS);
+      if (matches.total > MAX_BATCH_ENDPOINTS) throw errors.validation(`the search matches ${matches.total} endpoints; a batch addresses at most ${MAX_BATCH_ENDPOINTS}. Narrow it down`);
+      if (matches.endpointIds.length === 0) throw errors.validation('the search matches no endpoint');
       const task = await commands.sendBatch({
         applicationName: request.query.applicationName,
         commandType: request.params.commandType,
         payload: request.body?.payload ?? null,
-        endpointIds: page.content.map((e) => e.endpointId),
+        endpointIds: matches.endpointIds,
         ...(request.body?.commandTtl !== undefined && { ttlMs: request.body.commandTtl }),
       });
       return { taskId: task.taskId, endpointCount: task.endpointCount };

@@ -17,8 +17,10 @@ export const ADVISORY_LOCKS = {
   controlMigrations: 7_415_302_123,
   /** Migrations of the software tables: versions, endpoint states, reports, offers (software-schema.ts). */
   softwareMigrations: 7_415_302_124,
+  /** Migrations of the rollout tables (rollouts-schema.ts); apart from the numbers after it, which other stores may take. */
+  rolloutMigrations: 7_415_302_140,
   /** Migrations of the package tables: software package files (packages-schema.ts). */
-  packageMigrations: 7_415_302_140,
+  packageMigrations: 7_415_302_141,
   /**
    * Making an upload the version's package (packages.ts): the first key of the two-key form
    * `pg_advisory_xact_lock(packageSwap, hashtext(application/version))`, a lock space apart from
