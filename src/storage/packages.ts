@@ -138,7 +138,9 @@ export function pieceStream(pkg: StoredPackage, start: number, end: number, read
       }
       const seq = Math.floor(position / pkg.chunkSize);
       const offset = position % pkg.chunkSize;
-      const length = Math.min(piece, pkg.chunkSize - offset, end + 1 - position);
+      // Pieces are aligned within their chunk (a range starting mid-piece reads up to the boundary
+      // first), so every download reads the same pieces and the cache can share them.
+      const length = Math.min(piece - (offset % piece), pkg.chunkSize - offset, end + 1 - position);
       const deliver = (data: Buffer | undefined) => {
         // A shorter chunk or none: the package was replaced or deleted under the reader.
         if (data === undefined || data.length !== length) {
@@ -164,26 +166,36 @@ export function pieceStream(pkg: StoredPackage, start: number, end: number, read
 }
 
 /**
- * The chunks a node read last, shared by every download: 100 devices fetching one package read
- * each chunk from the database about once instead of 100 times, and their pieces are views of the
- * same buffers instead of 100 copies. Bounded in bytes (least recently used goes first); reads of
- * one chunk that overlap share one database read.
+ * The pieces a node read last, shared by every download: 100 devices fetching one package read
+ * each piece from the database about once instead of 100 times, and hold views of the same buffers
+ * instead of 100 copies (every piece read anew is garbage the collector must catch up with; at
+ * hundreds of MB/s that garbage, not the file, is what grows the process). Pieces, not whole
+ * chunks: a view keeps its whole buffer alive. Bounded in bytes. When full, the least recently used
+ * piece makes room only if no download used it for `idleMs`: devices reading a file larger than the
+ * cache, each at its own place, would otherwise evict every piece just before the next one needs it
+ * (so a full cache keeps what it has and serves the rest uncached); a package nobody downloads any
+ * more ages out. Overlapping reads of one piece share one database read.
  */
 export class ChunkCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, { buffer: Buffer; usedAt: number }>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly idleMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  get(blobId: number, seq: number, load: () => Buffer | undefined | Promise<Buffer | undefined>): Buffer | undefined | Promise<Buffer | undefined> {
-    const key = `${blobId}:${seq}`;
+  get(blobId: number, seq: number, offset: number, load: () => Buffer | undefined | Promise<Buffer | undefined>): Buffer | undefined | Promise<Buffer | undefined> {
+    const key = `${blobId}:${seq}:${offset}`;
     const hit = this.entries.get(key);
     if (hit) {
       // Map order is the LRU order: a hit moves to the end.
       this.entries.delete(key);
+      hit.usedAt = this.now();
       this.entries.set(key, hit);
-      return hit;
+      return hit.buffer;
     }
     const pending = this.loading.get(key);
     if (pending) return pending;
@@ -193,10 +205,10 @@ export class ChunkCache {
       return got;
     }
     const shared = got.then(
-      (chunk) => {
+      (piece) => {
         this.loading.delete(key);
-        if (chunk) this.add(key, chunk);
-        return chunk;
+        if (piece) this.add(key, piece);
+        return piece;
       },
       (err: unknown) => {
         this.loading.delete(key);
@@ -207,36 +219,48 @@ export class ChunkCache {
     return shared;
   }
 
-  /** A replaced or deleted blob: its chunks are not served from here again. */
+  /** A replaced or deleted blob: its pieces are not served from here again. */
   forget(blobId: number): void {
     const prefix = `${blobId}:`;
-    for (const [key, chunk] of this.entries) {
+    for (const [key, entry] of this.entries) {
       if (!key.startsWith(prefix)) continue;
       this.entries.delete(key);
-      this.bytes -= chunk.length;
+      this.bytes -= entry.buffer.length;
     }
   }
 
-  private add(key: string, chunk: Buffer): void {
-    if (chunk.length > this.maxBytes) return;
-    this.entries.set(key, chunk);
-    this.bytes += chunk.length;
-    for (const [oldest, old] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
+  private add(key: string, buffer: Buffer): void {
+    const now = this.now();
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes + buffer.length <= this.maxBytes) break;
+      if (now - entry.usedAt < this.idleMs) return;
       this.entries.delete(oldest);
-      this.bytes -= old.length;
+      this.bytes -= entry.buffer.length;
     }
+    if (this.bytes + buffer.length > this.maxBytes) return;
+    this.entries.set(key, { buffer, usedAt: now });
+    this.bytes += buffer.length;
   }
 }
 
-/** 8 MB: 32 chunks, what 100 devices downloading one package at slightly different speeds share. */
-export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+/** 16 MB: 256 pieces of 64 KiB; a 10 MB package that 100 devices download at once fits whole. */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 
-/** Reads pieces as views of whole chunks loaded through `cache`; a chunk shorter than asked is gone (replaced). */
-export function cachedPieces(cache: ChunkCache, pkg: StoredPackage, loadChunk: (seq: number) => Buffer | undefined | Promise<Buffer | undefined>): PieceReader {
-  const slice = (chunk: Buffer | undefined, offset: number, length: number) => (chunk && chunk.length >= offset + length ? chunk.subarray(offset, offset + length) : undefined);
+/** Loads the aligned piece `length` bytes at `offset` of chunk `seq` (shorter or undefined: the chunk is gone). */
+export type AlignedLoader = (seq: number, offset: number, length: number) => Buffer | undefined | Promise<Buffer | undefined>;
+
+/**
+ * Reads pieces through `cache`: each read is a view of the aligned piece of `pieceSize` bytes that
+ * holds it (pieceStream never crosses a piece boundary in one read).
+ */
+export function cachedPieces(cache: ChunkCache, pkg: StoredPackage, pieceSize: number, loadAligned: AlignedLoader): PieceReader {
+  const piece = Math.max(1, Math.min(pieceSize, pkg.chunkSize));
   return (seq, offset, length) => {
-    const chunk = cache.get(pkg.blobId, seq, () => loadChunk(seq));
-    return chunk instanceof Promise ? chunk.then((c) => slice(c, offset, length)) : slice(chunk, offset, length);
+    const aligned = offset - (offset % piece);
+    const alignedLength = Math.min(piece, pkg.chunkSize - aligned);
+    const within = offset - aligned;
+    const slice = (buffer: Buffer | undefined) => (buffer && buffer.length >= within + length ? buffer.subarray(within, within + length) : undefined);
+    const got = cache.get(pkg.blobId, seq, aligned, () => loadAligned(seq, aligned, alignedLength));
+    return got instanceof Promise ? got.then(slice) : slice(got);
   };
 }

@@ -108,11 +108,11 @@ class PostgresPackageStorage implements PackageStorage {
   }
 
   read(pkg: StoredPackage, start: number, end: number): Readable {
-    const pieces = cachedPieces(this.cache, pkg, async (seq) => {
-      // A whole chunk, shared through the cache by the downloads of this node. base64 travels in
-      // 4/3 of the bytes where bytea's text form (hex) takes 2 (node-postgres reads no binary
-      // results); Node's decoder skips the line breaks encode() puts in.
-      const { rows } = await this.db.query<{ data: string }>("SELECT encode(data, 'base64') AS data FROM package_chunks WHERE blob_id = $1 AND seq = $2", [pkg.blobId, seq]);
+    const pieces = cachedPieces(this.cache, pkg, this.pieceSize, async (seq, offset, length) => {
+      // substring of bytea counts bytes from 1; on the uncompressed out-of-line column it reads
+      // only the slices it needs. base64 travels in 4/3 of the bytes where bytea's text form (hex)
+      // takes 2 (node-postgres reads no binary results); Node's decoder skips encode()'s line breaks.
+      const { rows } = await this.db.query<{ data: string }>("SELECT encode(substring(data FROM $1 FOR $2), 'base64') AS data FROM package_chunks WHERE blob_id = $3 AND seq = $4", [offset + 1, length, pkg.blobId, seq]);
       const data = rows[0]?.data;
       return data === undefined ? undefined : Buffer.from(data, 'base64');
     });

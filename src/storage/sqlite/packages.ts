@@ -83,7 +83,8 @@ function prepare(db: Db) {
     delete: db.prepare<[string, string]>('DELETE FROM packages WHERE application_name = ? AND version = ?'),
     ofApplication: db.prepare<[string], { blob_id: number }>('SELECT blob_id FROM packages WHERE application_name = ?'),
     deleteApplication: db.prepare<[string]>('DELETE FROM packages WHERE application_name = ?'),
-    chunk: db.prepare<[number, number], { data: Buffer }>('SELECT data FROM package_chunks WHERE blob_id = ? AND seq = ?'),
+    // substr of a BLOB counts bytes from 1.
+    piece: db.prepare<[number, number, number, number], { data: Buffer }>('SELECT substr(data, ?, ?) AS data FROM package_chunks WHERE blob_id = ? AND seq = ?'),
     orphans: db.prepare<[], { blob_id: number }>('SELECT blob_id FROM package_blobs WHERE blob_id NOT IN (SELECT blob_id FROM packages)'),
   };
 }
@@ -179,7 +180,7 @@ class SqlitePackageStorage implements PackageStorage {
   }
 
   read(pkg: StoredPackage, start: number, end: number): Readable {
-    const pieces = cachedPieces(this.cache, pkg, (seq) => this.st().chunk.get(pkg.blobId, seq)?.data);
+    const pieces = cachedPieces(this.cache, pkg, this.pieceSize, (seq, offset, length) => this.st().piece.get(offset + 1, length, pkg.blobId, seq)?.data);
     return pieceStream(pkg, start, end, pieces, this.pieceSize);
   }
 
