@@ -52,6 +52,8 @@ export interface PackageFigures {
   median: PackageRound;
   /** Largest growth over the RSS before its round, of all rounds. */
   rssGrowthMb: number;
+  /** Largest RSS of all rounds over the RSS before the first (warm-up) download: with the piece cache it filled. */
+  rssGrowthSinceFirstMb: number;
 }
 
 /**
@@ -114,6 +116,8 @@ export async function measurePackageDownloads(server: TetherServer, plan: Packag
   const path = (token: string) => `/otao/api/v1/packages/${APP}/${VERSION}?token=${encodeURIComponent(token)}`;
   // One warm-up download: code paths compiled, the file in the OS page cache.
   const agent = new http.Agent({ keepAlive: false, maxSockets: plan.devices * 2 });
+  await waitIdle(server.pid, 10_000);
+  const rssBeforeFirstMb = rssMb(server.pid);
   await download(server.httpPort, path(tokens[0]!), agent, true);
 
   const rounds: PackageRound[] = [];
@@ -150,6 +154,7 @@ export async function measurePackageDownloads(server: TetherServer, plan: Packag
     rounds,
     median: byRate[Math.floor(byRate.length / 2)]!,
     rssGrowthMb: Math.max(...rounds.map((r) => r.rssPeakMb - r.rssBeforeMb)),
+    rssGrowthSinceFirstMb: Math.max(...rounds.map((r) => r.rssPeakMb)) - rssBeforeFirstMb,
   };
 }
 
@@ -159,7 +164,8 @@ export function packageRows(plan: PackagePlan, f: PackageFigures): Row[] {
   const bad = f.rounds.reduce((n, r) => n + r.bad, 0);
   return [
     row(`Package download: ${f.devices} devices × ${fmt((f.megabytes * 1e6) / 1048576)} MiB at once, total (MB/s)`, fmt(f.median.megabytesPerSecond), '≥ 200 MB/s', f.median.megabytesPerSecond >= 200 && bad === 0),
-    row('  server RSS growth during the downloads (MB)', fmt(f.rssGrowthMb, 1), '< 50 MB', f.rssGrowthMb < 50),
+    row('  server RSS growth during the downloads (MB)', fmt(f.rssGrowthMb, 1), '< 50 MB', f.rssGrowthMb < 50 && f.rssGrowthSinceFirstMb < 50),
+    row('  … counted from before the first download, piece cache included (MB)', fmt(f.rssGrowthSinceFirstMb, 1), '< 50 MB'),
     row('  rounds (MB/s)', f.rounds.map((r) => fmt(r.megabytesPerSecond)).join(' / ')),
     row('  CPU of the server / the devices / others, median round (cores)', `${fmt(f.median.serverCpu, 2)} / ${fmt(f.median.devicesCpu, 2)} / ${fmt(f.median.othersCpu, 2)}`),
     row('  upload of the package, streamed (s)', fmt(f.uploadSeconds, 2)),
