@@ -17,6 +17,7 @@ import { ExportLinks, ImportDialog } from './list/ExportImport.js';
 import { filterExpression, MetadataFilters, parseFilterExpression, type MetadataFilter } from './list/MetadataFilters.js';
 import { useSelection } from './list/selection.js';
 import { MAX_MATCHING, SelectAllMatching } from './list/SelectAllMatching.js';
+import { StartRolloutDialog } from './software/StartRolloutDialog.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -83,7 +84,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const [versions, setVersions] = useState<AppVersion[]>([]);
   const [page, setPage] = useState<{ total: number; rows: Endpoint[] }>();
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | 'import' | null>(null);
+  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | 'import' | 'rollout' | null>(null);
   const [searchText, setSearchText] = useState(state.search);
   const [pageSizeError, setPageSizeError] = useState<unknown>(null);
 
@@ -263,9 +264,14 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       <MetadataFilters app={app} filters={state.filters} onChange={(filters) => update({ filters })} />
       <div className="list-tools">
         <ExportLinks filters={listFilters} />
+        {can.writeEndpoints && page && page.total > 0 && (
+          <button type="button" className="secondary" onClick={() => setDialog('rollout')}>
+            Roll out software to {filtered ? 'these' : 'all'} {page.total.toLocaleString('en')}…
+          </button>
+        )}
       </div>
       {can.writeEndpoints && (
-        <BulkBar selected={selection.ids} matching={selection.matching} byVersion={selection.byVersion} onClear={selection.clear} onDone={() => void load()} />
+        <BulkBar app={app} selected={selection.ids} matching={selection.matching} byVersion={selection.byVersion} onClear={selection.clear} onDone={() => void load()} />
       )}
       {can.writeEndpoints && page && page.rows.length > 0 && page.total > page.rows.length && page.rows.every((r) => selection.has(r.endpointId)) && selection.ids.length < Math.min(page.total, MAX_MATCHING) && (
         <SelectAllMatching filters={listFilters} total={page.total} onSelect={(endpoints) => selection.selectMatching(endpoints, listFilters)} />
@@ -391,6 +397,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       )}
       {dialog === 'form' && <FormDialog app={app} onClose={() => setDialog(null)} />}
       {dialog === 'time-series' && <DefinitionsDialog app={app} onClose={() => setDialog(null)} />}
+      {dialog === 'rollout' && page && <StartRolloutDialog app={app} preset={{ kind: 'list', filters: listFilters, count: page.total }} onClose={() => setDialog(null)} />}
       {dialog === 'import' && <ImportDialog app={app} versions={versions} onClose={() => setDialog(null)} onImported={() => void load()} />}
     </section>
   );
