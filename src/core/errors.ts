@@ -251,6 +251,14 @@ export const errors = {
   commandParameterInvalid: entry('COMMAND_PARAMETER_INVALID', 400, (name: string, problem: string) =>
     `Query parameter ${name} ${problem}. Correct it (see /api/docs) and send the request again.`),
 
+  // --- software versions (Kaa OTAO, cmx_ota) --------------------------------------------
+  softwareNotFound: entry('SOFTWARE_NOT_FOUND', 404, (applicationName: string, version: string) =>
+    `Application ${q(applicationName)} has no software version ${q(version)}. List its versions with GET /otao/api/v1/applications/${applicationName}/software.`),
+  softwareTaken: entry('SOFTWARE_CONFLICT', 409, (applicationName: string, version: string) =>
+    `Application ${q(applicationName)} already has software version ${q(version)}. Change it with PUT …/software/${version}, or use another version.`),
+  softwareInvalid: entry('SOFTWARE_INVALID', 400, (problem: string) =>
+    `The software version is invalid: ${problem}. Correct it and send it again.`),
+
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>
     `Cannot reach ${what} at ${url}: ${problem}. Start it, or point Tether elsewhere with ${setting}.`),

@@ -21,6 +21,24 @@ export interface SoftwareFilter {
   filterId: string;
   /** From when the filter's endpoints are offered the version; null: at once. */
   rolloutDate: Iso | null;
+  /**
+   * Tether's answer to what Kaa leaves open (what a filter ID selects): the endpoints matching this
+   * Endpoint List search, in the parameters of GET /epr/api/v1/endpoints (and of the CEX batch
+   * by-query route): `search`, `searchKeys`, `filter`, `metadata.<key>`, `connected`,
+   * `applicationVersionName`, `endpointId`. Absent or `{}`: every endpoint of the application.
+   */
+  query?: EndpointFilterQuery;
+}
+
+/** An Endpoint List search kept as data: GET /epr/api/v1/endpoints parameters, lists as arrays. */
+export interface EndpointFilterQuery {
+  applicationVersionName?: string;
+  endpointId?: string[];
+  connected?: boolean;
+  search?: string;
+  searchKeys?: string[];
+  filter?: string[];
+  [metadataFilter: `metadata.${string}`]: string[] | undefined;
 }
 
 /** A file a version's devices download, hosted by Tether (see src/software/packages). */

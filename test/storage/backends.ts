@@ -10,6 +10,9 @@ import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
+import { openPostgresSoftwareStorage } from '../../src/storage/postgres/software.js';
+import { openSqliteSoftwareStorage } from '../../src/storage/sqlite/software.js';
+import type { SoftwareStorage } from '../../src/storage/software.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../../src/storage/sqlite/time-series/index.js';
@@ -30,6 +33,7 @@ export interface Place {
   openCredentials(): Promise<ClientCredentialStore>;
   openAccounts(): Promise<AccountStorage>;
   openControl(): Promise<ControlStorage>;
+  openSoftware(): Promise<SoftwareStorage>;
   remove(): Promise<void>;
 }
 
@@ -51,6 +55,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openCredentials: () => openSqliteClientCredentialStore({ file }),
         openAccounts: () => openSqliteAccountStorage({ file }),
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openSoftware: () => openSqliteSoftwareStorage({ file: path.join(dir, 'software.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -66,6 +71,7 @@ const postgres: Backend = {
       openCredentials: () => openPostgresClientCredentialStore({ url: database.url }),
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       openControl: () => openPostgresControlStorage({ url: database.url }),
+      openSoftware: () => openPostgresSoftwareStorage({ url: database.url }),
       remove: () => database.drop(),
     };
   },

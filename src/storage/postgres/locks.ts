@@ -15,4 +15,6 @@ export const ADVISORY_LOCKS = {
   accountMigrations: 7_415_302_122,
   /** Migrations of the control tables: configurations and commands (control-schema.ts). */
   controlMigrations: 7_415_302_123,
+  /** Migrations of the software tables: versions, endpoint states, reports, offers (software-schema.ts). */
+  softwareMigrations: 7_415_302_124,
 } as const;

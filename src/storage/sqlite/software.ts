@@ -1,0 +1,337 @@
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { EndpointSoftware } from '../../core/software.js';
+import { errors, isNoSpace } from '../../core/errors.js';
+import type { Page } from '../../core/types.js';
+import type { SoftwareHistoryEntry, SoftwareOffer, SoftwareReport, SoftwareStorage, StoredSoftware } from '../software.js';
+import {
+  ENDPOINT_COLUMNS,
+  type EndpointRow,
+  HISTORY_PER_ENDPOINT,
+  type HistoryRow,
+  OFFER_COLUMNS,
+  type OfferRow,
+  SOFTWARE_COLUMNS,
+  type SoftwareRow,
+  isSuccess,
+  softwareParams,
+  toEndpointSoftware,
+  toHistory,
+  toOffer,
+  toSoftware,
+} from '../software-rows.js';
+import { type SynchronousMode, openDatabase } from './connection.js';
+
+/**
+ * Schema of software.db. A file of its own beside tether.db and control.db: a rollout's offers and
+ * its fleet's reports commit here without waiting for (or holding up) the other writers.
+ * Append only, like schema.ts.
+ */
+const MIGRATIONS: readonly string[] = [
+  /* 1 */ `
+  CREATE TABLE software (
+    application_name TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    upgradable_from  TEXT NOT NULL,
+    specification    TEXT NOT NULL,
+    metadata         TEXT NOT NULL,
+    rollout_strategy TEXT NOT NULL,
+    filters          TEXT NOT NULL,
+    created_date     TEXT NOT NULL,
+    updated_date     TEXT NOT NULL,
+    PRIMARY KEY (application_name, version)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE endpoint_software (
+    endpoint_id      TEXT PRIMARY KEY,
+    application_name TEXT NOT NULL,
+    version          TEXT,
+    reported_at      TEXT,
+    failed_version   TEXT,
+    failure_code     INTEGER,
+    failure_reason   TEXT,
+    failed_at        TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX endpoint_software_by_application ON endpoint_software(application_name);
+
+  CREATE TABLE software_reports (
+    seq              INTEGER PRIMARY KEY,
+    endpoint_id      TEXT NOT NULL,
+    application_name TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    status_code      INTEGER NOT NULL,
+    reason_phrase    TEXT,
+    at               TEXT NOT NULL
+  );
+  CREATE INDEX software_reports_by_endpoint ON software_reports(endpoint_id, seq);
+  CREATE INDEX software_reports_by_application ON software_reports(application_name);
+
+  CREATE TABLE software_offers (
+    endpoint_id      TEXT PRIMARY KEY,
+    application_name TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    rollout_id       TEXT,
+    offered_at       TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX software_offers_by_rollout ON software_offers(rollout_id) WHERE rollout_id IS NOT NULL;
+  CREATE INDEX software_offers_by_version ON software_offers(application_name, version);
+  `,
+];
+
+interface Queued {
+  run(): unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+export interface SqliteSoftwareOptions {
+  file: string;
+  synchronous?: SynchronousMode;
+}
+
+export async function openSqliteSoftwareStorage(options: SqliteSoftwareOptions): Promise<SoftwareStorage> {
+  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
+  // Reads are by key (one endpoint's state and offer, one application's versions): a small cache does.
+  db.pragma('cache_size = -8192');
+  const store = new SqliteSoftwareStorage(db);
+  await store.init();
+  return store;
+}
+
+class SqliteSoftwareStorage implements SoftwareStorage {
+  readonly kind = 'sqlite';
+  private s: ReturnType<typeof prepare> | undefined;
+  private closed = false;
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+
+  constructor(private readonly db: Db) {}
+
+  async init(): Promise<void> {
+    if (this.s) return;
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) throw errors.schemaTooNew('software.db', version, MIGRATIONS.length);
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]!);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+    this.s = prepare(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  private st() {
+    if (this.closed || !this.s) throw errors.unavailable();
+    return this.s;
+  }
+
+  /**
+   * Group commit, as control.db: every write of one event-loop turn runs in one transaction (one
+   * fsync), each in its own savepoint, and each caller is answered after the commit. A rollout's
+   * 10,000 applied reports arriving together cost a handful of commits.
+   */
+  private write<T>(run: () => T): Promise<T> {
+    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    const results: unknown[] = new Array(batch.length);
+    const failures: unknown[] = new Array(batch.length);
+    try {
+      this.db.transaction(() => {
+        for (let i = 0; i < batch.length; i++) {
+          try {
+            results[i] = this.db.transaction(batch[i]!.run)();
+          } catch (err) {
+            failures[i] = err ?? new Error('write failed');
+          }
+        }
+      })();
+    } catch (err) {
+      for (const q of batch) q.reject(isNoSpace(err) ? errors.storageFull(err) : errors.unavailable(err));
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      if (failures[i] !== undefined) batch[i]!.reject(isNoSpace(failures[i]) ? errors.storageFull(failures[i]) : failures[i]);
+      else batch[i]!.resolve(results[i]);
+    }
+  }
+
+  // --- versions ----------------------------------------------------------------------------------
+
+  async getSoftware(applicationName: string, version: string): Promise<StoredSoftware | undefined> {
+    const row = this.st().getSoftware.get(applicationName, version);
+    return row && toSoftware(row);
+  }
+
+  async listSoftware(applicationName: string): Promise<StoredSoftware[]> {
+    return this.st().listSoftware.all(applicationName).map(toSoftware);
+  }
+
+  insertSoftware(record: StoredSoftware): Promise<'ok' | 'exists'> {
+    return this.write(() => (this.st().insertSoftware.run(softwareParams(record)).changes > 0 ? 'ok' : 'exists'));
+  }
+
+  updateSoftware(record: StoredSoftware): Promise<boolean> {
+    return this.write(() => this.st().updateSoftware.run(softwareParams(record)).changes > 0);
+  }
+
+  deleteSoftware(applicationName: string, version: string): Promise<boolean> {
+    return this.write(() => {
+      const s = this.st();
+      s.deleteVersionOffers.run(applicationName, version);
+      return s.deleteSoftware.run(applicationName, version).changes > 0;
+    });
+  }
+
+  // --- what endpoints run --------------------------------------------------------------------------
+
+  async getEndpointSoftware(endpointId: string): Promise<EndpointSoftware | undefined> {
+    const row = this.st().getEndpoint.get(endpointId);
+    return row && toEndpointSoftware(row);
+  }
+
+  async endpointVersions(endpointIds: readonly string[]): Promise<Map<string, string | null>> {
+    const found = new Map<string, string | null>(endpointIds.map((id) => [id, null]));
+    if (endpointIds.length === 0) return found;
+    for (const row of this.st().versionsOf.all(JSON.stringify(endpointIds))) found.set(row.endpoint_id, row.version);
+    return found;
+  }
+
+  recordReports(reports: readonly SoftwareReport[]): Promise<void> {
+    if (reports.length === 0) return Promise.resolve();
+    return this.write(() => {
+      const s = this.st();
+      for (const r of reports) {
+        if (isSuccess(r.statusCode)) s.applied.run(r.endpointId, r.applicationName, r.version, r.at);
+        else s.failed.run(r.endpointId, r.applicationName, r.version, r.statusCode, r.reasonPhrase, r.at);
+        s.endOffer.run(r.endpointId, r.version);
+        s.insertReport.run(r.endpointId, r.applicationName, r.version, r.statusCode, r.reasonPhrase, r.at);
+        s.pruneReports.run(r.endpointId, r.endpointId, HISTORY_PER_ENDPOINT);
+      }
+    });
+  }
+
+  async history(endpointId: string, offset: number, limit: number): Promise<Page<SoftwareHistoryEntry>> {
+    const s = this.st();
+    return { totalElements: s.countReports.get(endpointId)!.n, content: s.reports.all(endpointId, limit, offset).map(toHistory) };
+  }
+
+  // --- offers --------------------------------------------------------------------------------------
+
+  putOffers(offers: readonly SoftwareOffer[]): Promise<void> {
+    if (offers.length === 0) return Promise.resolve();
+    return this.write(() => {
+      const s = this.st();
+      for (const o of offers) s.putOffer.run(o.endpointId, o.applicationName, o.version, o.rolloutId, o.offeredAt);
+    });
+  }
+
+  async getOffer(endpointId: string): Promise<SoftwareOffer | undefined> {
+    const row = this.st().getOffer.get(endpointId);
+    return row && toOffer(row);
+  }
+
+  withdrawOffers(rolloutId: string, endpointIds?: readonly string[]): Promise<number> {
+    return this.write(() => {
+      const s = this.st();
+      if (endpointIds === undefined) return s.withdrawAll.run(rolloutId).changes;
+      return endpointIds.length === 0 ? 0 : s.withdrawSome.run(rolloutId, JSON.stringify(endpointIds)).changes;
+    });
+  }
+
+  // --- cleanup -------------------------------------------------------------------------------------
+
+  deleteEndpoint(endpointId: string): Promise<void> {
+    return this.write(() => {
+      const s = this.st();
+      s.deleteEndpointState.run(endpointId);
+      s.deleteEndpointReports.run(endpointId);
+      s.deleteEndpointOffer.run(endpointId);
+    });
+  }
+
+  deleteApplication(applicationName: string): Promise<void> {
+    return this.write(() => {
+      const s = this.st();
+      for (const table of ['software', 'endpoint_software', 'software_reports', 'software_offers'] as const) s.deleteApplication[table].run(applicationName);
+    });
+  }
+}
+
+function prepare(db: Db) {
+  return {
+    getSoftware: db.prepare(`SELECT ${SOFTWARE_COLUMNS} FROM software WHERE application_name = ? AND version = ?`) as Statement<[string, string], SoftwareRow>,
+    listSoftware: db.prepare(`SELECT ${SOFTWARE_COLUMNS} FROM software WHERE application_name = ?`) as Statement<[string], SoftwareRow>,
+    insertSoftware: db.prepare(
+      `INSERT INTO software (${SOFTWARE_COLUMNS}) VALUES (@application_name, @version, @upgradable_from, @specification, @metadata, @rollout_strategy, @filters, @created_date, @updated_date)
+       ON CONFLICT (application_name, version) DO NOTHING`,
+    ),
+    updateSoftware: db.prepare(
+      `UPDATE software SET upgradable_from = @upgradable_from, specification = @specification, metadata = @metadata, rollout_strategy = @rollout_strategy,
+         filters = @filters, updated_date = @updated_date
+       WHERE application_name = @application_name AND version = @version`,
+    ),
+    deleteSoftware: db.prepare('DELETE FROM software WHERE application_name = ? AND version = ?'),
+    deleteVersionOffers: db.prepare('DELETE FROM software_offers WHERE application_name = ? AND version = ?'),
+    getEndpoint: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM endpoint_software WHERE endpoint_id = ?`) as Statement<[string], EndpointRow>,
+    versionsOf: db.prepare('SELECT endpoint_id, version FROM endpoint_software WHERE endpoint_id IN (SELECT value FROM json_each(?))') as Statement<
+      [string],
+      { endpoint_id: string; version: string | null }
+    >,
+    // A success sets the version and clears the last failure; a failure keeps the version.
+    applied: db.prepare(
+      `INSERT INTO endpoint_software (endpoint_id, application_name, version, reported_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, version = excluded.version, reported_at = excluded.reported_at,
+         failed_version = NULL, failure_code = NULL, failure_reason = NULL, failed_at = NULL`,
+    ),
+    failed: db.prepare(
+      `INSERT INTO endpoint_software (endpoint_id, application_name, failed_version, failure_code, failure_reason, failed_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, failed_version = excluded.failed_version,
+         failure_code = excluded.failure_code, failure_reason = excluded.failure_reason, failed_at = excluded.failed_at`,
+    ),
+    endOffer: db.prepare('DELETE FROM software_offers WHERE endpoint_id = ? AND version = ?'),
+    insertReport: db.prepare('INSERT INTO software_reports (endpoint_id, application_name, version, status_code, reason_phrase, at) VALUES (?, ?, ?, ?, ?, ?)'),
+    pruneReports: db.prepare(
+      'DELETE FROM software_reports WHERE endpoint_id = ? AND seq <= (SELECT seq FROM software_reports WHERE endpoint_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+    ),
+    reports: db.prepare('SELECT version, status_code, reason_phrase, at FROM software_reports WHERE endpoint_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?') as Statement<
+      [string, number, number],
+      HistoryRow
+    >,
+    countReports: db.prepare('SELECT count(*) AS n FROM software_reports WHERE endpoint_id = ?') as Statement<[string], { n: number }>,
+    putOffer: db.prepare(
+      `INSERT INTO software_offers (${OFFER_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, version = excluded.version, rollout_id = excluded.rollout_id, offered_at = excluded.offered_at`,
+    ),
+    getOffer: db.prepare(`SELECT ${OFFER_COLUMNS} FROM software_offers WHERE endpoint_id = ?`) as Statement<[string], OfferRow>,
+    withdrawAll: db.prepare('DELETE FROM software_offers WHERE rollout_id = ?'),
+    withdrawSome: db.prepare('DELETE FROM software_offers WHERE rollout_id = ? AND endpoint_id IN (SELECT value FROM json_each(?))'),
+    deleteEndpointState: db.prepare('DELETE FROM endpoint_software WHERE endpoint_id = ?'),
+    deleteEndpointReports: db.prepare('DELETE FROM software_reports WHERE endpoint_id = ?'),
+    deleteEndpointOffer: db.prepare('DELETE FROM software_offers WHERE endpoint_id = ?'),
+    deleteApplication: {
+      software: db.prepare('DELETE FROM software WHERE application_name = ?'),
+      endpoint_software: db.prepare('DELETE FROM endpoint_software WHERE application_name = ?'),
+      software_reports: db.prepare('DELETE FROM software_reports WHERE application_name = ?'),
+      software_offers: db.prepare('DELETE FROM software_offers WHERE application_name = ?'),
+    },
+  };
+}
