@@ -259,6 +259,14 @@ export const errors = {
   softwareInvalid: entry('SOFTWARE_INVALID', 400, (problem: string) =>
     `The software version is invalid: ${problem}. Correct it and send it again.`),
 
+  // --- rollouts (docs/software.md, "Rollouts") ----------------------------------------------
+  rolloutNotFound: entry('ROLLOUT_NOT_FOUND', 404, (rolloutId: string) =>
+    `Rollout ${q(rolloutId)} does not exist. List an application's rollouts with GET /otao/api/v1/applications/<appName>/rollouts.`),
+  rolloutInvalid: entry('ROLLOUT_INVALID', 400, (problem: string) =>
+    `The rollout is invalid: ${problem}. Correct it and send it again.`),
+  rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
+    `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
+
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>
     `Cannot reach ${what} at ${url}: ${problem}. Start it, or point Tether elsewhere with ${setting}.`),

@@ -16,12 +16,14 @@ import { errors, isTetherError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
+import type { RolloutStorage } from '../storage/rollouts.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../storage/sqlite/control.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteRolloutStorage } from '../storage/sqlite/rollouts.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
 import type { ClientCredentialStore, NodeLeases, Storage } from '../storage/storage.js';
 import type { TimeSeriesStorage } from '../storage/time-series.js';
@@ -88,6 +90,8 @@ export interface Backends {
   accounts: AccountsBackend;
   /** Configurations and commands (docs/control.md). */
   control: StoreBackend<ControlStorage>;
+  /** Software rollouts and the state of each device in them (docs/software.md). */
+  rollouts: StoreBackend<RolloutStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;
   bus: BusBackend;
@@ -139,6 +143,7 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     },
     // Its own file and writer (src/storage/sqlite/control.ts).
     control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
+    rollouts: { open: () => openSqliteRolloutStorage({ file: path.join(dataDir, 'rollouts.db'), synchronous: mode }) },
     nodeLeases: undefined,
   };
 }
@@ -179,6 +184,7 @@ function postgres(url: string): DatabaseBackends {
     // The schema is created when missing: a cluster's database may be new to the accounts tables.
     accounts: { open: accounts, openExisting: accounts },
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
+    rollouts: { open: async () => (await import('../storage/postgres/rollouts.js')).openPostgresRolloutStorage({ url }) },
     nodeLeases: {
       open() {
         if (!register) throw NOT_OPENED();

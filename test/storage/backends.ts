@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AccountStorage } from '../../src/storage/accounts.js';
 import type { ControlStorage } from '../../src/storage/control.js';
+import type { RolloutStorage } from '../../src/storage/rollouts.js';
+import { openPostgresRolloutStorage } from '../../src/storage/postgres/rollouts.js';
+import { openSqliteRolloutStorage } from '../../src/storage/sqlite/rollouts.js';
 import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
 import { openPostgresControlStorage } from '../../src/storage/postgres/control.js';
@@ -34,6 +37,7 @@ export interface Place {
   openAccounts(): Promise<AccountStorage>;
   openControl(): Promise<ControlStorage>;
   openSoftware(): Promise<SoftwareStorage>;
+  openRollouts(): Promise<RolloutStorage>;
   remove(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openAccounts: () => openSqliteAccountStorage({ file }),
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         openSoftware: () => openSqliteSoftwareStorage({ file: path.join(dir, 'software.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openRollouts: () => openSqliteRolloutStorage({ file: path.join(dir, 'rollouts.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -72,6 +77,7 @@ const postgres: Backend = {
       openAccounts: () => openPostgresAccountStorage({ url: database.url }),
       openControl: () => openPostgresControlStorage({ url: database.url }),
       openSoftware: () => openPostgresSoftwareStorage({ url: database.url }),
+      openRollouts: () => openPostgresRolloutStorage({ url: database.url }),
       remove: () => database.drop(),
     };
   },

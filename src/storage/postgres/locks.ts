@@ -17,4 +17,6 @@ export const ADVISORY_LOCKS = {
   controlMigrations: 7_415_302_123,
   /** Migrations of the software tables: versions, endpoint states, reports, offers (software-schema.ts). */
   softwareMigrations: 7_415_302_124,
+  /** Migrations of the rollout tables (rollouts-schema.ts); apart from the numbers after it, which other stores may take. */
+  rolloutMigrations: 7_415_302_140,
 } as const;
