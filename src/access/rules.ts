@@ -104,6 +104,10 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // The tile server widens the dashboard's content security policy: an admin's setting.
   'PUT /dashboard/api/map': 'admin',
 
+  // --- software packages (docs/software.md) ------------------------------------------------------
+  // Devices download with their endpoint token or a signed URL, checked by the route; never an API key or session.
+  'GET /otao/api/v1/packages/:applicationName/:version': 'public',
+
   // --- unknown paths under the API prefixes: a JSON 404 once signed in ------------------------------
   '* /epr/api/v1/*': 'viewer',
   '* /cm/api/v1/*': 'viewer',
@@ -111,6 +115,7 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   '* /epts/api/v1/*': 'viewer',
   '* /ecr/api/v1/*': 'viewer',
   '* /cex/api/v1/*': 'viewer',
+  '* /otao/api/v1/*': 'viewer',
 };
 
 /** The rule for a registered route (method as fastify reports it, url with `:params`), or undefined. */

@@ -31,6 +31,8 @@ import { tokenRoutes } from './routes/tokens.js';
 import { timeSeriesRoutes } from './routes/time-series.js';
 import { configurationRoutes } from './routes/configurations.js';
 import { commandRoutes } from './routes/commands.js';
+import { packageRoutes } from './routes/packages.js';
+import type { PackageService } from '../software/packages/index.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { CommandService } from '../commands/service.js';
 import type { TimeSeriesService } from '../time-series/service.js';
@@ -65,6 +67,8 @@ export interface ApiDeps {
   accounts?: Accounts;
   /** Kaa ECR (/ecr/api/v1) and CEX (/cex/api/v1) routes; served only when given. */
   control?: { configurations: ConfigurationService; commands: CommandService };
+  /** Software packages under /otao/api/v1 (docs/software.md); served only when given. */
+  packages?: PackageService;
 }
 
 declare module 'fastify' {
@@ -77,7 +81,7 @@ declare module 'fastify' {
 const DEFAULT_BODY_LIMIT = DEFAULT_LIMITS.httpBodyLimit;
 
 /** Path prefixes this module owns; anything unmatched below them is a JSON 404 even if a plugin has a catch-all route. */
-const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1', '/ecr/api/v1', '/cex/api/v1'];
+const OWNED_PREFIXES = ['/epr/api/v1', '/cm/api/v1', '/api/v1', '/epts/api/v1', '/ecr/api/v1', '/cex/api/v1', '/otao/api/v1'];
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -137,6 +141,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       configurationRoutes(api, deps.control.configurations);
       commandRoutes(api, deps.control.commands, deps.services);
     }
+    if (deps.packages) packageRoutes(api, deps.packages, accounts);
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);

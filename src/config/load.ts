@@ -164,6 +164,16 @@ export async function loadConfig(argv: string[], env: NodeJS.ProcessEnv, options
       ...(commandTtlSeconds !== undefined && { defaultTtlSeconds: commandTtlSeconds }),
     };
   }
+  const packageMaxMb = resolve(SETTINGS.packageMaxMb);
+  const packageUrlTtlSeconds = resolve(SETTINGS.packageUrlTtlSeconds);
+  if (packageMaxMb !== undefined || packageUrlTtlSeconds !== undefined) {
+    config.packages = {
+      ...(packageMaxMb !== undefined && { maxMb: packageMaxMb }),
+      ...(packageUrlTtlSeconds !== undefined && { urlTtlSeconds: packageUrlTtlSeconds }),
+    };
+  }
+  const publicUrl = resolve(SETTINGS.publicUrl);
+  if (publicUrl !== undefined) config.publicUrl = publicUrl;
   if (configFile !== undefined) config.configFile = configFile;
   // Left out when nothing is set: absent means anonymous (the platform's default).
   const clientAuthMode = resolve(SETTINGS.clientAuthMode);

@@ -4,7 +4,7 @@ import type { LimitName } from '../core/limits.js';
 import { CLIENT_AUTH_MODES } from '../client-auth/types.js';
 import { DEFAULTS } from './defaults.js';
 import { BUS_KINDS, LOG_LEVELS, SQLITE_SYNCHRONOUS, STORAGE_KINDS } from './types.js';
-import { filePath, host, limitValue, nodeId, nonEmptyPath, oneOf, port, secret, serviceUrl } from './values.js';
+import { filePath, host, httpUrl, limitValue, nodeId, nonEmptyPath, oneOf, port, secret, serviceUrl } from './values.js';
 import type { Parser } from './values.js';
 
 /**
@@ -105,6 +105,18 @@ export const SETTINGS = {
   commandTtlSeconds: setting({
     name: 'command-ttl-seconds', flag: false, fileKey: 'commands.defaultTtlSeconds', parse: limitValue(1, false),
     help: 'seconds a command waits for its device when the sender names no commandTtl (default 60)',
+  }),
+  packageMaxMb: setting({
+    name: 'package-max-mb', flag: false, fileKey: 'packages.maxMb', parse: limitValue(1, false),
+    help: 'largest software package an upload may store, in MB (default 512)',
+  }),
+  packageUrlTtlSeconds: setting({
+    name: 'package-url-ttl-seconds', flag: false, fileKey: 'packages.urlTtlSeconds', parse: limitValue(60, false),
+    help: 'seconds the signed package URL a device gets on cmx_ota stays valid (default 86400)',
+  }),
+  publicUrl: setting({
+    name: 'public-url', arg: '<url>', fileKey: 'publicUrl', parse: httpUrl,
+    help: "how devices reach this server's HTTP(S), e.g. https://tether.example.com: the base of package URLs (default: the request's Host)",
   }),
 };
 

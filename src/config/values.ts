@@ -96,3 +96,16 @@ export const nodeId: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(text)) throw new Invalid('use 1-64 letters, digits, ".", "_", ":" or "-", e.g. tether-1');
   return text;
 };
+
+/** An absolute http(s) URL without query or fragment; kept without its trailing slash. */
+export const httpUrl: Parser<string> = (raw) => {
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '') throw new Invalid('use an http:// or https:// URL without query, e.g. https://tether.example.com');
+  return text.replace(/\/+$/, '');
+};

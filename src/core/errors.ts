@@ -266,6 +266,23 @@ export const errors = {
     `The rollout is invalid: ${problem}. Correct it and send it again.`),
   rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
     `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
+  // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
+  packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
+    `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
+  packageNotFound: entry('PACKAGE_NOT_FOUND', 404, (applicationName: string, version: string) =>
+    `Software version ${q(version)} of application ${q(applicationName)} has no package. Upload one with PUT /otao/api/v1/applications/${applicationName}/software/${version}/package.`),
+  packageChanged: entry('PACKAGE_CHANGED', 409, (applicationName: string, version: string) =>
+    `The package of ${q(applicationName)} version ${q(version)} was replaced or deleted while it was being read. Download it again (its ETag tells the new file apart).`),
+  packageTokenMissing: entry('PACKAGE_TOKEN_MISSING', 401, () =>
+    'A package download needs credentials. Add ?token=<endpoint token> (or send "Authorization: Bearer <endpoint token>"), or use the signed URL the device got on cmx_ota.'),
+  packageUrlExpired: entry('PACKAGE_URL_EXPIRED', 403, (expiredAt: string) =>
+    `This signed package URL expired at ${expiredAt}. Ask for the software again on cmx_ota (…/cmx_ota/<token>/config/json) to get a fresh URL, or download with ?token=<endpoint token>.`),
+  packageSignatureInvalid: entry('PACKAGE_SIGNATURE_INVALID', 403, () =>
+    'The signature of this package URL does not match (the URL was changed or cut short). Use the URL exactly as the device got it on cmx_ota, or download with ?token=<endpoint token>.'),
+  packageRangeUnsatisfiable: entry('RANGE_NOT_SATISFIABLE', 416, (range: string, size: number) =>
+    `Range ${q(range)} is outside the package (${size} bytes). Ask for bytes within 0-${Math.max(0, size - 1)}, e.g. "Range: bytes=<bytes you have>-" to resume.`),
+  packageVersionNotFound: entry('SOFTWARE_VERSION_NOT_FOUND', 404, (applicationName: string, version: string) =>
+    `Application ${q(applicationName)} has no software version ${q(version)}. Create it first with POST /otao/api/v1/applications/${applicationName}/software, then upload its package.`),
 
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>

@@ -1,6 +1,6 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, control, node leases) and one for the bus,
+ * (register, time series, client credentials, accounts, control, packages, node leases) and one for the bus,
  * chosen once, so the composition root and the CLI never ask which database or bus they run on (as
  * a kysely `Dialect` hands out its driver, adapter and compiler together).
  *
@@ -17,11 +17,13 @@ import type { Logger } from '../core/log.js';
 import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
 import type { RolloutStorage } from '../storage/rollouts.js';
+import type { PackageStorage } from '../storage/packages.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../storage/sqlite/control.js';
+import { openSqlitePackageStorage } from '../storage/sqlite/packages.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteRolloutStorage } from '../storage/sqlite/rollouts.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
@@ -92,6 +94,8 @@ export interface Backends {
   control: StoreBackend<ControlStorage>;
   /** Software rollouts and the state of each device in them (docs/software.md). */
   rollouts: StoreBackend<RolloutStorage>;
+  /** Software package files (docs/software.md). */
+  packages: StoreBackend<PackageStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;
   bus: BusBackend;
@@ -144,6 +148,8 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     // Its own file and writer (src/storage/sqlite/control.ts).
     control: { open: () => openSqliteControlStorage({ file: path.join(dataDir, 'control.db'), synchronous: mode }) },
     rollouts: { open: () => openSqliteRolloutStorage({ file: path.join(dataDir, 'rollouts.db'), synchronous: mode }) },
+    // Its own file too: package chunks never weigh on tether.db (src/storage/sqlite/packages.ts).
+    packages: { open: () => openSqlitePackageStorage({ file: path.join(dataDir, 'packages.db'), synchronous: mode }) },
     nodeLeases: undefined,
   };
 }
@@ -185,6 +191,7 @@ function postgres(url: string): DatabaseBackends {
     accounts: { open: accounts, openExisting: accounts },
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
     rollouts: { open: async () => (await import('../storage/postgres/rollouts.js')).openPostgresRolloutStorage({ url }) },
+    packages: { open: async () => (await import('../storage/postgres/packages.js')).openPostgresPackageStorage({ url }) },
     nodeLeases: {
       open() {
         if (!register) throw NOT_OPENED();

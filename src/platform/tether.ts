@@ -31,6 +31,7 @@ import { selectBackends } from './backends.js';
 import { createLogger } from './logger.js';
 import { quietDuringOutages } from '../core/outage-log.js';
 import { createServices } from './services.js';
+import { PackageService } from '../software/packages/index.js';
 
 export interface RunningTether {
   /** Bound ports (the real ones when the config said 0). */
@@ -59,6 +60,8 @@ export interface RunningTether {
   timeSeries: TimeSeriesService;
   /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
   control: Control;
+  /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
+  packages: PackageService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -159,6 +162,24 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     });
     closers.push({ name: 'control', close: () => control.close() });
 
+    // On SQLite packages.db beside tether.db; on PostgreSQL tables every node serves from.
+    const packageStore = await backends.packages.open();
+    closers.push({ name: 'package storage', close: () => packageStore.close() });
+    const packages = new PackageService({
+      store: packageStore,
+      settings: storage,
+      // Until the software service is wired in: a version "exists" when its application does.
+      versions: { exists: (applicationName) => services.applications.getApplication(applicationName).then(() => true, () => false) },
+      credentials: services.credentials,
+      bus,
+      clock: systemClock,
+      logger,
+      ...(config.packages?.maxMb !== undefined && { maxBytes: config.packages.maxMb * 1024 * 1024 }),
+      ...(config.packages?.urlTtlSeconds !== undefined && { urlTtlSeconds: config.packages.urlTtlSeconds }),
+      ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
+    });
+    closers.push({ name: 'packages', close: () => packages.close() });
+
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
       throw errors.configInvalid('clientAuth', 'x509 client authentication needs mutual TLS; set --tls-cert, --tls-key and --tls-ca (the CA that signs client certificates)');
@@ -255,6 +276,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       timeSeries,
       accounts,
       control,
+      packages,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -289,6 +311,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       bus,
       timeSeries,
       control,
+      packages,
       nodeId: config.nodeId,
       metrics,
       clientAuthConfig,

@@ -140,12 +140,18 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'POST /cex/api/v1/endpoints/commands/:commandType/batch/by-query': 'operator',
   'GET /cex/api/v1/endpoints/commands/batch/tasks': 'viewer',
   'GET /cex/api/v1/endpoints/commands/batch/tasks/:taskId': 'viewer',
+  // Software packages (docs/software.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
+  'PUT /otao/api/v1/applications/:applicationName/software/:version/package': 'operator',
+  'GET /otao/api/v1/applications/:applicationName/software/:version/package': 'viewer',
+  'DELETE /otao/api/v1/applications/:applicationName/software/:version/package': 'operator',
+  'GET /otao/api/v1/packages/:applicationName/:version': 'public',
   '* /epr/api/v1/*': 'viewer',
   '* /cm/api/v1/*': 'viewer',
   '* /api/v1/*': 'viewer',
   '* /epts/api/v1/*': 'viewer',
   '* /ecr/api/v1/*': 'viewer',
   '* /cex/api/v1/*': 'viewer',
+  '* /otao/api/v1/*': 'viewer',
 };
 
 function expectedFor(method: string, url: string): 'public' | Role | undefined {

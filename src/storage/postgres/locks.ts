@@ -19,4 +19,6 @@ export const ADVISORY_LOCKS = {
   softwareMigrations: 7_415_302_124,
   /** Migrations of the rollout tables (rollouts-schema.ts); apart from the numbers after it, which other stores may take. */
   rolloutMigrations: 7_415_302_140,
+  /** Migrations of the package tables: software package files (packages-schema.ts). */
+  packageMigrations: 7_415_302_140,
 } as const;
