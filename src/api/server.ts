@@ -33,7 +33,9 @@ import { configurationRoutes } from './routes/configurations.js';
 import { commandRoutes } from './routes/commands.js';
 import { packageRoutes } from './routes/packages.js';
 import type { PackageService } from '../software/packages/index.js';
+import { softwareRoutes } from './routes/software.js';
 import type { ConfigurationService } from '../configuration/service.js';
+import type { SoftwareService } from '../software/service.js';
 import type { CommandService } from '../commands/service.js';
 import type { TimeSeriesService } from '../time-series/service.js';
 import { sharedSchemas } from './schemas.js';
@@ -69,6 +71,8 @@ export interface ApiDeps {
   control?: { configurations: ConfigurationService; commands: CommandService };
   /** Software packages under /otao/api/v1 (docs/software.md); served only when given. */
   packages?: PackageService;
+  /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
+  software?: SoftwareService;
 }
 
 declare module 'fastify' {
@@ -142,6 +146,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       commandRoutes(api, deps.control.commands, deps.services);
     }
     if (deps.packages) packageRoutes(api, deps.packages, accounts);
+    if (deps.software) softwareRoutes(api, deps.software, deps.services);
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);

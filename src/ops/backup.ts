@@ -3,8 +3,9 @@
  * database inside one read transaction: a consistent snapshot of that file, taken while the server
  * keeps writing (WAL readers never block the writer, and the copy never restarts the way the page
  * backup API does under a busy writer). tether.db holds the register, tokens, client credentials,
- * accounts and time series; control.db configurations and commands; rollouts.db software rollouts;
- * packages.db software package files; admin-api-key the key file.
+ * accounts and time series; control.db configurations and commands; software.db software versions,
+ * what endpoints run and open offers; rollouts.db software rollouts; packages.db software package
+ * files; admin-api-key the key file.
  *
  * The backup is one file: a JSON header line (format, version, the files and their sizes) followed
  * by the files' bytes in that order, so `tether restore` needs nothing but Node to unpack it.
@@ -20,7 +21,7 @@ import { errors } from '../core/errors.js';
 const FORMAT = 'tether-backup';
 const VERSION = 1;
 /** Databases copied with VACUUM INTO, and small files copied as they are; missing ones are skipped. */
-const DATABASES = ['tether.db', 'control.db', 'rollouts.db', 'packages.db'] as const;
+const DATABASES = ['tether.db', 'control.db', 'software.db', 'rollouts.db', 'packages.db'] as const;
 const FILES = ['admin-api-key'] as const;
 const MAX_HEADER_BYTES = 64 * 1024;
 

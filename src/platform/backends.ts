@@ -1,6 +1,6 @@
 /**
  * The one place that picks the backends from the configuration: one object per kind of store
- * (register, time series, client credentials, accounts, control, packages, node leases) and one for the bus,
+ * (register, time series, client credentials, accounts, control, software, rollouts, packages, node leases) and one for the bus,
  * chosen once, so the composition root and the CLI never ask which database or bus they run on (as
  * a kysely `Dialect` hands out its driver, adapter and compiler together).
  *
@@ -18,12 +18,14 @@ import type { AccountStorage } from '../storage/accounts.js';
 import type { ControlStorage } from '../storage/control.js';
 import type { RolloutStorage } from '../storage/rollouts.js';
 import type { PackageStorage } from '../storage/packages.js';
+import type { SoftwareStorage } from '../storage/software.js';
 import type { BatchObserver } from '../storage/postgres/writer.js';
 import { redactUrl } from '../storage/postgres/redact-url.js';
 import { openSqliteAccountStorage } from '../storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../storage/sqlite/client-credentials.js';
 import { openSqliteControlStorage } from '../storage/sqlite/control.js';
 import { openSqlitePackageStorage } from '../storage/sqlite/packages.js';
+import { openSqliteSoftwareStorage } from '../storage/sqlite/software.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { openSqliteRolloutStorage } from '../storage/sqlite/rollouts.js';
 import { openSqliteTimeSeriesStorage } from '../storage/sqlite/time-series/index.js';
@@ -96,6 +98,8 @@ export interface Backends {
   rollouts: StoreBackend<RolloutStorage>;
   /** Software package files (docs/software.md). */
   packages: StoreBackend<PackageStorage>;
+  /** Software versions, what endpoints run, open offers (docs/software.md). */
+  software: StoreBackend<SoftwareStorage>;
   /** Present only where several nodes share the database (PostgreSQL). */
   nodeLeases: NodeLeasesBackend | undefined;
   bus: BusBackend;
@@ -150,6 +154,8 @@ function sqlite(dataDir: string, synchronous: StorageConfig['synchronous']): Dat
     rollouts: { open: () => openSqliteRolloutStorage({ file: path.join(dataDir, 'rollouts.db'), synchronous: mode }) },
     // Its own file too: package chunks never weigh on tether.db (src/storage/sqlite/packages.ts).
     packages: { open: () => openSqlitePackageStorage({ file: path.join(dataDir, 'packages.db'), synchronous: mode }) },
+    // Its own file and writer too (src/storage/sqlite/software.ts).
+    software: { open: () => openSqliteSoftwareStorage({ file: path.join(dataDir, 'software.db'), synchronous: mode }) },
     nodeLeases: undefined,
   };
 }
@@ -192,6 +198,7 @@ function postgres(url: string): DatabaseBackends {
     control: { open: async () => (await import('../storage/postgres/control.js')).openPostgresControlStorage({ url }) },
     rollouts: { open: async () => (await import('../storage/postgres/rollouts.js')).openPostgresRolloutStorage({ url }) },
     packages: { open: async () => (await import('../storage/postgres/packages.js')).openPostgresPackageStorage({ url }) },
+    software: { open: async () => (await import('../storage/postgres/software.js')).openPostgresSoftwareStorage({ url }) },
     nodeLeases: {
       open() {
         if (!register) throw NOT_OPENED();

@@ -21,6 +21,8 @@ import { createDashboard } from '../dashboard/server/index.js';
 import { TimeSeriesService } from '../time-series/service.js';
 import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
 import { type Control, createControl } from './control.js';
+import { type Software, createSoftware } from './software.js';
+import { CMX_OTA } from '../core/software.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
 import type { Storage } from '../storage/storage.js';
@@ -62,6 +64,8 @@ export interface RunningTether {
   control: Control;
   /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
   packages: PackageService;
+  /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
+  software: Software;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -179,6 +183,13 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
     });
     closers.push({ name: 'packages', close: () => packages.close() });
+    // On SQLite software.db beside tether.db; on PostgreSQL tables in the database every node shares.
+    const softwareStore = await backends.software.open();
+    closers.push({ name: 'software storage', close: () => softwareStore.close() });
+    // Package URLs in what devices get: the HTTP port is known once it listens.
+    let httpBase = '';
+    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase });
+    closers.push({ name: 'software', close: () => software.close() });
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
@@ -230,6 +241,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
         createDcxExtension({ sink: timeSeries }),
         createCmxExtension({ configurations: control.configurations }),
         createCexExtension({ commands: control.commands }),
+        // 7/CMP again, for software versions: "no update" is {} (not configId ""), and Kaa's Python client's applied report carries `config`.
+        createCmxExtension({ configurations: software.cmxOta, type: CMX_OTA, emptyWhenNone: true, appliedIgnores: ['config'] }),
       ],
       hooks: {
         sessionStarted: (clientId) => {
@@ -249,6 +262,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'mqtt', close: () => mqtt.close() });
     control.configurations.attach(mqtt.devices);
     control.commands.attach(mqtt.devices);
+    software.service.attach(mqtt.devices);
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
 
     const dashboard = await createDashboard({
@@ -277,6 +291,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       accounts,
       control,
       packages,
+      software: software.service,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -284,6 +299,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     webSockets.push(attachMqttWebSocket({ server: app.server, handle: mqtt.handle, secure: false, logger }));
     await explainListenFailure(app.listen({ port: config.httpPort, host: config.host }), HTTP_LISTENER, config);
     const httpPort = boundPort(app);
+    httpBase = `http://${publicHost(config.host)}:${httpPort}`;
 
     if (config.tls && tlsCredentials) {
       const tls = { credentials: tlsCredentials, host: config.host, logger };
@@ -312,6 +328,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       timeSeries,
       control,
       packages,
+      software,
       nodeId: config.nodeId,
       metrics,
       clientAuthConfig,
@@ -337,6 +354,12 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
 
 function usesX509(config: ClientAuthConfig): boolean {
   return config.mode === 'x509' || Object.values(config.applications ?? {}).includes('x509');
+}
+
+/** A host devices can reach: a wildcard listen address is no address to give them. */
+function publicHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function boundPort(app: FastifyInstance): number {

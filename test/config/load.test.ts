@@ -34,7 +34,7 @@ test('defaults apply when nothing is set', async (t) => {
     bus: { kind: 'memory' },
     nodeId: `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48)}-1883`,
     limits: { ...DEFAULT_LIMITS },
-    applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx', 'cmx', 'cex'] }] }],
+    applications: [{ name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx', 'cmx', 'cex', 'cmx_ota'] }] }],
   });
 });
 
@@ -116,7 +116,7 @@ test('declared applications are merged with the default demo application', async
   );
   const config = await loadConfig(['--config', file], {}, { cwd: dir });
   assert.deepEqual(config.applications, [
-    { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx', 'cmx', 'cex'] }] },
+    { name: 'demo_application', versions: [{ name: 'demo_application_v1', extensions: ['epmx', 'dcx', 'cmx', 'cex', 'cmx_ota'] }] },
     {
       name: 'smart_meters',
       description: 'Meters',
