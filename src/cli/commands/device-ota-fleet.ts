@@ -140,7 +140,7 @@ function describe(e: OtaEvent): string {
     case 'download-broken':
       return `Download interrupted: ${e.problem}; resuming`;
     case 'applied':
-      return `Updated to ${e.version}: size and SHA-256 checked; reported on ${e.topic}`;
+      return `Updated to ${e.version}${e.downloaded ? ': package size and SHA-256 checked' : ' (no package to download)'}; reported on ${e.topic}`;
     case 'failed':
       return `Update to ${e.version} failed: ${e.reason}; reported statusCode 500 on ${e.topic}`;
     case 'refused':

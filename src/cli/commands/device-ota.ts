@@ -34,7 +34,7 @@ export type OtaEvent =
   | { kind: 'up-to-date'; topic: string }
   | { kind: 'downloading'; url: string; from: number; size: number | undefined }
   | { kind: 'download-broken'; received: number; problem: string }
-  | { kind: 'applied'; version: string; topic: string }
+  | { kind: 'applied'; version: string; topic: string; downloaded: boolean }
   | { kind: 'failed'; version: string; reason: string; topic: string }
   | { kind: 'refused'; topic: string; text: string };
 
@@ -67,9 +67,10 @@ export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (
   const publish = (topic: string, body: unknown) => client.publishAsync(topic, JSON.stringify(body), { qos: o.qos }).catch(() => undefined);
 
   const report = async (body: { configId: string; statusCode?: number; reasonPhrase?: string }) => {
-    // No request ID, as reportCurrentSoftwareVersion publishes it.
+    // No request ID, as reportCurrentSoftwareVersion publishes it. QoS 1 whatever --qos: its PUBACK
+    // comes once the server took the report, so the request that follows is answered for this version.
     const topic = `${base}/applied/json`;
-    await publish(topic, body);
+    await client.publishAsync(topic, JSON.stringify(body), { qos: 1 }).catch(() => undefined);
     return topic;
   };
 
@@ -98,7 +99,7 @@ export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (
       current = version;
       finished.add(version);
       const at = await report({ configId: version });
-      onEvent({ kind: 'applied', version, topic: at });
+      onEvent({ kind: 'applied', version, topic: at, downloaded: packageOf(body.config) !== undefined });
     } finally {
       busyWith = undefined;
     }
