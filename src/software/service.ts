@@ -77,6 +77,8 @@ export interface SoftwareDeps {
 
 /** At most this many endpoint IDs per `software.offered` event (the contract's chunk). */
 const OFFER_EVENT_CHUNK = 1000;
+/** How long an application found without versions is taken to have none, for pushes on connect. */
+const EMPTY_RECHECK_MS = 5000;
 
 /**
  * Kaa OTAO: software versions per application, what each endpoint runs (as its device reports on
@@ -91,6 +93,8 @@ export class SoftwareService {
   private devices: DeviceLink | undefined;
   private readonly unsubscribe: () => void;
   private stopListening: (() => void) | undefined;
+  /** Applications seen without any version, until when (ms): a new session of theirs costs no reads meanwhile. */
+  private readonly emptyUntil = new Map<string, number>();
 
   constructor(private readonly deps: SoftwareDeps) {
     this.store = deps.store;
@@ -139,6 +143,7 @@ export class SoftwareService {
     const now = this.clock.iso();
     const record: StoredSoftware = { applicationName, version, ...this.checked(input), createdDate: now, updatedDate: now };
     if ((await this.store.insertSoftware(record)) === 'exists') throw errors.softwareTaken(applicationName, version);
+    this.emptyUntil.delete(applicationName);
     return this.withPackage(record);
   }
 
@@ -314,8 +319,24 @@ export class SoftwareService {
     if (!this.devices) return;
     const version = await this.deps.applications.getVersion(channel.appVersionName);
     if (!version.extensions.includes(CMX_OTA)) return;
+    if (await this.withoutVersions(channel.applicationName)) return;
     const next = await this.next(channel.endpointId, channel.applicationName);
     if (next) this.pushTo(channel, await this.deliveryOf(next.record));
+  }
+
+  /**
+   * Most fleets connect far more often than they get software: an application without versions is
+   * read once per EMPTY_RECHECK_MS, not per session. A version made on this node, or offered by
+   * any node, ends that at once; one made on another node is seen by the next recheck (a device
+   * that asks is always answered from the store).
+   */
+  private async withoutVersions(applicationName: string): Promise<boolean> {
+    const until = this.emptyUntil.get(applicationName);
+    if (until !== undefined && until > this.clock.now()) return true;
+    const empty = (await this.store.listSoftware(applicationName)).length === 0;
+    if (empty) this.emptyUntil.set(applicationName, this.clock.now() + EMPTY_RECHECK_MS);
+    else this.emptyUntil.delete(applicationName);
+    return empty;
   }
 
   private pushTo(channel: DeviceChannel, sent: SoftwareDelivery): void {
@@ -354,6 +375,7 @@ export class SoftwareService {
 
   private onEvent(event: TetherEvent): void {
     if (event.type === 'software.offered') {
+      this.emptyUntil.delete(event.applicationName);
       this.pushOffered(event.applicationName, event.version, event.endpointIds).catch((err: unknown) => this.logger.error({ err, version: event.version }, 'pushing an offered software version failed'));
     } else if (event.type === 'endpoint.deleted') {
       this.store.deleteEndpoint(event.endpointId).catch((err: unknown) => this.logger.error({ err, endpointId: event.endpointId }, 'removing the software state of a deleted endpoint failed'));

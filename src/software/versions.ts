@@ -12,9 +12,11 @@ export const NO_VERSION = '';
 
 export const ROLLOUT_STRATEGIES: readonly RolloutStrategy[] = ['suspended', 'targeted', 'general'];
 
-/** A version a record may have: semver 2.0 exactly as written (no `v` prefix, no loose forms). */
+/** A version a record may have: semver 2.0 exactly as written (no `v` prefix, no loose forms; build metadata allowed). */
 export function isStrictVersion(text: string): boolean {
-  return semver.valid(text) === text;
+  const parsed = semver.parse(text);
+  if (parsed === null) return false;
+  return text === (parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version);
 }
 
 /** Why an upgradableFrom entry is unusable, or undefined when it is fine. */
