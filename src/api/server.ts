@@ -34,6 +34,8 @@ import { commandRoutes } from './routes/commands.js';
 import { packageRoutes } from './routes/packages.js';
 import type { PackageService } from '../software/packages/index.js';
 import { softwareRoutes } from './routes/software.js';
+import { rolloutRoutes } from './routes/rollouts.js';
+import type { RolloutService } from '../rollouts/service.js';
 import type { ConfigurationService } from '../configuration/service.js';
 import type { SoftwareService } from '../software/service.js';
 import type { CommandService } from '../commands/service.js';
@@ -73,6 +75,8 @@ export interface ApiDeps {
   packages?: PackageService;
   /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
   software?: SoftwareService;
+  /** Rollouts of software versions (/otao/api/v1/…/rollouts, docs/software.md); served only when given. */
+  rollouts?: RolloutService;
 }
 
 declare module 'fastify' {
@@ -147,6 +151,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     }
     if (deps.packages) packageRoutes(api, deps.packages, accounts);
     if (deps.software) softwareRoutes(api, deps.software, deps.services);
+    if (deps.rollouts) rolloutRoutes(api, deps.rollouts);
     if (accounts) {
       accountRoutes(api, accounts, { secureCookies: deps.secureCookies ?? false });
       transferRoutes(api, deps.services, deps.storage, accounts);

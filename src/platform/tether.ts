@@ -22,6 +22,8 @@ import { TimeSeriesService } from '../time-series/service.js';
 import { createCexExtension, createCmxExtension, createDcxExtension, createEpmxExtension } from '../extensions/index.js';
 import { type Control, createControl } from './control.js';
 import { type Software, createSoftware } from './software.js';
+import { createRollouts } from './rollouts.js';
+import type { RolloutService } from '../rollouts/service.js';
 import { CMX_OTA } from '../core/software.js';
 import { createAccounts, type Accounts } from '../accounts/index.js';
 import type { RegisteredRoute } from '../access/control.js';
@@ -66,6 +68,8 @@ export interface RunningTether {
   packages: PackageService;
   /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
   software: Software;
+  /** Rollouts of software versions: rate, abort rule, pause/resume/cancel (docs/software.md). */
+  rollouts: RolloutService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;
   metrics: TetherMetrics;
@@ -190,6 +194,11 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     let httpBase = '';
     const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase });
     closers.push({ name: 'software', close: () => software.close() });
+    // On SQLite rollouts.db beside tether.db; on PostgreSQL tables every node shares (one node drives each rollout).
+    const rolloutStore = await backends.rollouts.open();
+    closers.push({ name: 'rollout storage', close: () => rolloutStore.close() });
+    const rollouts = createRollouts({ store: rolloutStore, software: software.service, bus, services, logger, nodeId: config.nodeId });
+    closers.push({ name: 'rollouts', close: () => rollouts.close() });
 
     const clientAuthConfig: ClientAuthConfig = config.clientAuth ?? { mode: 'anonymous' };
     if (usesX509(clientAuthConfig) && config.tls?.ca === undefined) {
@@ -264,6 +273,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     control.commands.attach(mqtt.devices);
     software.service.attach(mqtt.devices);
     const mqttPort = await explainListenFailure(mqtt.listen(config.mqttPort, config.host), MQTT_LISTENER, config);
+    // Takes over the running rollouts no live node drives (after a restart: all of them).
+    rollouts.start();
 
     const dashboard = await createDashboard({
       storage,
@@ -292,6 +303,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       control,
       packages,
       software: software.service,
+      rollouts,
       bodyLimit: config.limits.httpBodyLimit,
       tokenIssuePerMinute: config.limits.tokenIssuePerMinute,
     });
@@ -329,6 +341,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
       control,
       packages,
       software,
+      rollouts,
       nodeId: config.nodeId,
       metrics,
       clientAuthConfig,

@@ -80,8 +80,8 @@ describe('rollouts: rate', () => {
       perStep.push(s.fleet.offeredCount - before);
       before = s.fleet.offeredCount;
     }
-    // 1 a second until 10 applied, 2 until 20, 4 until 40, then 8.
-    assert.deepEqual(perStep, [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 8]);
+    // Per second: 1 until 10 applied, 2 from 10, 4 from 20, 8 from 30 (at 32), 16 from 40, 32 from 50 (at 56).
+    assert.deepEqual(perStep, [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 4, 4, 4, 8, 16, 32]);
   });
 });
 
