@@ -18,6 +18,7 @@ import { filterExpression, MetadataFilters, parseFilterExpression, type Metadata
 import { useSelection } from './list/selection.js';
 import { MAX_MATCHING, SelectAllMatching } from './list/SelectAllMatching.js';
 import { StartRolloutDialog } from './software/StartRolloutDialog.js';
+import { useSoftwareVersions } from './software/software-column.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -107,16 +108,28 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
 
   const seriesColumns = widget?.columns.filter((c) => c.source === 'time-series').map((c) => c.key) ?? [];
   const latest = useLatestValues(app, page?.rows.map((r) => r.endpointId) ?? [], seriesColumns);
+  const software = useSoftwareVersions(app, page?.rows ?? []);
+  // What devices run (cmx_ota): after the base columns, before the configured ones.
+  const softwareColumn: Column = {
+    field: 'software.version',
+    header: 'Software version',
+    sortable: false,
+    render: (e) => {
+      const version = software.get(e.endpointId);
+      return version === undefined ? '' : version === null ? <span className="muted">—</span> : <span data-testid="software-version-cell">{version}</span>;
+    },
+  };
   const columns: Column[] = widget
     ? [
         ...BASE_COLUMNS,
+        softwareColumn,
         ...widget.columns.map((c): Column =>
           c.source === 'time-series'
             ? { field: `time-series.${c.key}`, header: c.header, sortable: false, render: (e: Endpoint) => <LatestValueCell point={latest.get(e.endpointId)?.get(c.key)} /> }
             : { field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) },
         ),
       ]
-    : BASE_COLUMNS;
+    : [...BASE_COLUMNS, softwareColumn];
   const pageSize = widget?.pageSize ?? 20;
   const can = useCan();
   const selection = useSelection();
