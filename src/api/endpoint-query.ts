@@ -12,6 +12,14 @@ export const MAX_LIMIT = 1000;
 
 const SORT_FIELDS = ['endpointId', 'createdDate', 'metadataUpdatedDate', 'connected', 'connectivityTs', 'lastSeen'] as const;
 
+/** What `include=` may add to each endpoint: its metadata, the software version it runs (docs/software.md). */
+export const INCLUDES = ['metadata', 'software'] as const;
+
+/** Whether the list query asks for `include=<item>` (repeated or comma-separated). */
+export function includes(q: Pick<EndpointListQuery, 'include'>, item: (typeof INCLUDES)[number]): boolean {
+  return list(q.include).includes(item);
+}
+
 export interface EndpointListQuery {
   applicationName?: string;
   applicationVersionName?: string;
@@ -74,7 +82,7 @@ export function parseSort(text: string): { field: EndpointSortField; direction: 
 export function toEndpointQuery(q: EndpointListQuery): EndpointQuery {
   const include = list(q.include);
   for (const item of include) {
-    if (item !== 'metadata') throw errors.validation(`query.include ${JSON.stringify(item)} is unknown; send include=metadata`);
+    if (!(INCLUDES as readonly string[]).includes(item)) throw errors.validation(`query.include ${JSON.stringify(item)} is unknown; send include=metadata, include=software or both`);
   }
 
   const metadataFilters: MetadataFilter[] = list(q.filter).map(parseFilter);
@@ -129,7 +137,7 @@ export const endpointListQuerySchema = {
       type: 'string',
       description: `Sort order: \`<field>[,asc|desc]\` where field is one of ${SORT_FIELDS.join(', ')} or metadata.<key>. Example: sort=metadata.model,desc. Default: createdDate,asc.`,
     },
-    include: listParam('`metadata` adds each endpoint\'s metadata to the response.'),
+    include: listParam('`metadata` adds each endpoint\'s metadata to the response; `software` the software version it runs (softwareVersion).'),
     offset: { type: 'integer', minimum: 0, default: 0, description: 'Number of endpoints to skip.' },
     limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `Page size (max ${MAX_LIMIT}).` },
   },

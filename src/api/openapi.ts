@@ -24,6 +24,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'applications', description: 'Applications and application versions' },
         { name: 'accounts', description: 'Users, roles, API keys and sign-in throttles (admin)' },
         { name: 'audit', description: 'Who changed what (admin)' },
+        { name: 'software', description: 'Kaa OTAO: software versions, what endpoints run (cmx_ota)' },
       ],
     },
     // Keep the shared schemas' $id as their component names (Endpoint, Token, Error, ...).

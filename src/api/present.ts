@@ -14,6 +14,8 @@ export interface EndpointView {
   lastDisconnectedDate: Iso | null;
   lastSeen: Iso | null;
   metadata?: Metadata;
+  /** With include=software: what the device last reported running on cmx_ota. */
+  softwareVersion?: string | null;
 }
 
 export function endpointView(e: EndpointRecord, version: AppVersion | undefined): EndpointView {
@@ -62,4 +64,17 @@ export function tokenView(t: TokenRecord) {
     statusUpdatedDate: t.statusUpdatedDate,
     hint: t.hint,
   };
+}
+
+/** include=software: each view gets the version its device runs, in one read for the page. */
+export async function withSoftwareVersions(views: EndpointView[], software: SoftwareVersions | undefined): Promise<EndpointView[]> {
+  if (!software || views.length === 0) return views;
+  const versions = await software.currentVersions(views.map((v) => v.endpointId));
+  for (const view of views) view.softwareVersion = versions.get(view.endpointId) ?? null;
+  return views;
+}
+
+/** The part of the software service (src/software) the endpoint routes read. */
+export interface SoftwareVersions {
+  currentVersions(endpointIds: readonly string[]): Promise<Map<string, string | null>>;
 }

@@ -157,6 +157,10 @@ export const sharedSchemas = [
       },
       lastSeen: { ...nullableIso, description: 'Time of the last device message for the endpoint.' },
       metadata: { $ref: 'Metadata#', description: 'Present with include=metadata.' },
+      softwareVersion: {
+        type: ['string', 'null'],
+        description: 'Present with include=software: the software version the device last reported running on cmx_ota (Kaa OTAO); null before its first report.',
+      },
     },
   },
   {

@@ -139,7 +139,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     // Patch media types parse as JSON with the same prototype-poisoning protection as application/json.
     api.addContentTypeParser([JSON_PATCH, MERGE_PATCH], { parseAs: 'string' }, jsonParser);
 
-    endpointRoutes(api, deps.services);
+    endpointRoutes(api, deps.services, deps.software);
     metadataRoutes(api, deps.services);
     tokenRoutes(api, deps.services, { issuePerMinute: deps.tokenIssuePerMinute ?? DEFAULT_LIMITS.tokenIssuePerMinute });
     applicationRoutes(api, deps.services);

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../core/services.js';
 import type { Metadata } from '../../core/types.js';
-import { type EndpointListQuery, endpointListQuerySchema, toEndpointQuery } from '../endpoint-query.js';
-import { endpointView, endpointViews, versionLookup } from '../present.js';
+import { type EndpointListQuery, endpointListQuerySchema, includes, toEndpointQuery } from '../endpoint-query.js';
+import { type SoftwareVersions, endpointView, endpointViews, versionLookup, withSoftwareVersions } from '../present.js';
 import { endpointIdInput, endpointParams, errorResponses, metadataInput, noContent, ref, tokenInput } from '../schemas.js';
 
 export const EPR = '/epr/api/v1';
@@ -18,11 +18,11 @@ interface CreateEndpointBody {
 const includeQuery = {
   type: 'object',
   properties: {
-    include: { type: 'array', items: { type: 'string', enum: ['metadata'] }, description: '`metadata` adds the endpoint metadata.' },
+    include: { type: 'array', items: { type: 'string', enum: ['metadata', 'software'] }, description: '`metadata` adds the endpoint metadata; `software` the software version it runs (softwareVersion).' },
   },
 } as const;
 
-export function endpointRoutes(app: FastifyInstance, services: Services): void {
+export function endpointRoutes(app: FastifyInstance, services: Services, software?: SoftwareVersions): void {
   const tags = ['endpoints'];
 
   app.post<{ Body: CreateEndpointBody }>(
@@ -97,7 +97,8 @@ export function endpointRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request) => {
       const page = await services.registry.listEndpoints(toEndpointQuery(request.query));
-      return { totalElements: page.totalElements, content: await endpointViews(services, page.content) };
+      const views = await endpointViews(services, page.content);
+      return { totalElements: page.totalElements, content: includes(request.query, 'software') ? await withSoftwareVersions(views, software) : views };
     },
   );
 
@@ -114,7 +115,8 @@ export function endpointRoutes(app: FastifyInstance, services: Services): void {
     },
     async (request) => {
       const record = await services.registry.getEndpoint(request.params.endpointId, request.query.include?.includes('metadata') ?? false);
-      return endpointView(record, await versionLookup(services)(record.appVersionName));
+      const view = endpointView(record, await versionLookup(services)(record.appVersionName));
+      return request.query.include?.includes('software') ? (await withSoftwareVersions([view], software))[0] : view;
     },
   );
 

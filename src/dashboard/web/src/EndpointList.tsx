@@ -111,7 +111,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const software = useSoftwareVersions(app, page?.rows ?? []);
   // What devices run (cmx_ota): after the base columns, before the configured ones.
   const softwareColumn: Column = {
-    field: 'software.version',
+    field: 'softwareVersion',
+    // It lives beside the register (software.db): the server sorts endpoints by their own fields only.
     header: 'Software version',
     sortable: false,
     render: (e) => {
@@ -119,17 +120,18 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       return version === undefined ? '' : version === null ? <span className="muted">—</span> : <span data-testid="software-version-cell">{version}</span>;
     },
   };
+  // Where any version of the application has cmx_ota (software updates).
+  const base = versions.some((v) => v.extensions?.includes('cmx_ota')) ? [...BASE_COLUMNS, softwareColumn] : BASE_COLUMNS;
   const columns: Column[] = widget
     ? [
-        ...BASE_COLUMNS,
-        softwareColumn,
+        ...base,
         ...widget.columns.map((c): Column =>
           c.source === 'time-series'
             ? { field: `time-series.${c.key}`, header: c.header, sortable: false, render: (e: Endpoint) => <LatestValueCell point={latest.get(e.endpointId)?.get(c.key)} /> }
             : { field: `metadata.${c.key}`, header: c.header, render: (e: Endpoint) => formatValue(e.metadata?.[c.key]) },
         ),
       ]
-    : [...BASE_COLUMNS, softwareColumn];
+    : base;
   const pageSize = widget?.pageSize ?? 20;
   const can = useCan();
   const selection = useSelection();

@@ -23,6 +23,8 @@ export interface Endpoint {
   lastDisconnectedDate: string | null;
   lastSeen: string | null;
   metadata?: Metadata;
+  /** With include=software: the software version the device reported on cmx_ota; null before its first report. */
+  softwareVersion?: string | null;
 }
 
 export interface Page<T> {
@@ -51,6 +53,8 @@ export interface AppVersion {
   name: string;
   applicationName: string;
   registeredDate: string;
+  /** Extension instances enabled for the version (`cmx_ota`: software updates). */
+  extensions?: string[];
 }
 
 /** An error the server explained (`{status, code, message}`), or a network failure. */
@@ -146,7 +150,8 @@ export const api = {
   versions: (app: string) => request<AppVersion[]>('GET', `/api/v1/applications/${enc(app)}/versions`),
 
   endpoints: (p: EndpointListParams) => {
-    const q = new URLSearchParams({ applicationName: p.applicationName, include: 'metadata', offset: String(p.offset), limit: String(p.limit) });
+    // The software version costs the server one read per page: always asked for, shown where cmx_ota is enabled.
+    const q = new URLSearchParams({ applicationName: p.applicationName, include: 'metadata,software', offset: String(p.offset), limit: String(p.limit) });
     if (p.applicationVersionName) q.set('applicationVersionName', p.applicationVersionName);
     if (p.sort) q.set('sort', p.sort);
     if (p.search) q.set('search', p.search);

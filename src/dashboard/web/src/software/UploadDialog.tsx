@@ -27,6 +27,9 @@ export function UploadDialog({ app, record, onClose, onUploaded }: { app: string
     <Dialog title={`Upload the package of ${record.version}`} onClose={onClose}>
       {done ? (
         <>
+          <div className="upload-progress">
+            <progress max={100} value={share} aria-label="Upload progress" data-testid="upload-progress" />
+          </div>
           <p role="status" data-testid="upload-done">
             Uploaded <strong>{done.fileName}</strong>, {formatBytes(done.size)}.
           </p>

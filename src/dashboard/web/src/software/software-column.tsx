@@ -6,14 +6,8 @@ import { softwareApi } from './software-api.js';
 /** Requests in flight at once while a page's versions load: the browser queues more anyway. */
 const PARALLEL = 6;
 
-/** A list row may carry its software version (when the server includes it); else the page asks. */
-type WithSoftware = Endpoint & { software?: { version: string | null } | null; softwareVersion?: string | null };
-
-function carried(e: WithSoftware): string | null | undefined {
-  if (e.software !== undefined) return e.software?.version ?? null;
-  if (e.softwareVersion !== undefined) return e.softwareVersion;
-  return undefined;
-}
+/** The list answer carries it with include=software; a server without it leaves it out, and the page asks. */
+const carried = (e: Endpoint): string | null | undefined => e.softwareVersion;
 
 /**
  * The software version each device on the visible list page last reported on cmx_ota: from the
@@ -29,7 +23,7 @@ export function useSoftwareVersions(app: string, rows: readonly Endpoint[]): Map
     const known = new Map<string, string | null>();
     const missing: string[] = [];
     for (const row of rows) {
-      const version = carried(row as WithSoftware);
+      const version = carried(row);
       if (version === undefined) missing.push(row.endpointId);
       else known.set(row.endpointId, version);
     }
