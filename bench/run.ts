@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog,ota-fleet,ota-abort]
  *   [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
@@ -7,7 +7,8 @@
  * load generator, prints a table of figures, references, ratios and targets, and appends the run
  * to docs/performance.md. Figures are printed, never asserted. `--only control` stands for the four
  * configuration and command scenarios (issue 13: cex-rtt, cex-fleet, cmx-fleet, cex-backlog), which
- * run against Tether only.
+ * run against Tether only. `--only ota` stands for the two rollout scenarios of issue 14 (ota-fleet,
+ * ota-abort, bench/ota.ts), also Tether only.
  *
  * TETHER_BENCH_SERVER_ENTRY overrides the server entry (default bin/tether.js), e.g. to run a
  * build in another output dir.
@@ -25,13 +26,14 @@ import { appendToDocs, bullet, environment, fmt, terminalTable } from './report.
 import { type BrokerFigures, type Plan, log, measureConnects, measureFlood, measureIdle, measureUpdates } from './scenarios.js';
 import { installCleanup, mosquittoAvailable, mosquittoVersion, startMosquitto, startTether, tail, type RunningServer, type TetherServer } from './servers.js';
 import { CONTROL_FULL, CONTROL_QUICK, CONTROL_SCENARIOS, type ControlFigures } from './control.js';
+import { OTA_FULL, OTA_QUICK, OTA_SCENARIOS, type OtaFigures } from './ota.js';
 import { buildDetails, buildRows } from './summary.js';
 import type { DcxFigures, ReadFigures } from './time-series.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS, ...OTA_SCENARIOS] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** Names that stand for several scenarios in `--only`. */
-const GROUPS: Record<string, readonly Scenario[]> = { control: CONTROL_SCENARIOS };
+const GROUPS: Record<string, readonly Scenario[]> = { control: CONTROL_SCENARIOS, ota: OTA_SCENARIOS };
 
 const FULL: Plan = {
   mode: 'full',
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; known: ${[...SCENARIOS, ...Object.keys(GROUPS)].join(', ')}`);
   const only = new Set<Scenario>(named ? SCENARIOS.filter((s) => named.includes(s)) : SCENARIOS);
   const controlPlan = { ...(values.quick ? CONTROL_QUICK : CONTROL_FULL) };
+  const otaPlan = { ...(values.quick ? OTA_QUICK : OTA_FULL) };
   const brokers = new Set(values.brokers.split(',').map((s) => s.trim()));
   const root = packageRoot();
   const entry = process.env.TETHER_BENCH_SERVER_ENTRY ? path.resolve(process.env.TETHER_BENCH_SERVER_ENTRY) : path.join(root, 'bin', 'tether.js');
@@ -134,6 +137,11 @@ async function main(): Promise<void> {
     const capped = Math.max(1_000, limits.soft - 1_000);
     notes.push(`open-file limit ${limits.soft} allowed only ${capped} fleet devices (raise it with \`ulimit -n 20000\`)`);
     controlPlan.fleetDevices = capped;
+  }
+  if (limits.soft < otaPlan.fleetDevices + 1_000) {
+    const capped = Math.max(1_000, limits.soft - 1_000);
+    notes.push(`open-file limit ${limits.soft} allowed only ${capped} rollout devices (raise it with \`ulimit -n 20000\`)`);
+    otaPlan.fleetDevices = capped;
   }
   const env = environment(mosquittoVersion());
   env.busyCoresBefore = await waitQuiet(Number(values['wait-quiet']) * 1000);
@@ -161,6 +169,7 @@ async function main(): Promise<void> {
   const dcx: DcxFigures = {};
   const reads: ReadFigures = {};
   const control: ControlFigures = {};
+  const ota: OtaFigures = {};
   const gen = new LoadGenerator();
   let failures = 0;
   let tetherRuns = 0;
@@ -308,6 +317,28 @@ async function main(): Promise<void> {
         control.backlog = await withServer(tetherIn(fresh()), (s) => measureBacklog(gen, s, controlPlan, seeded.tokens, seeded.endpointIds));
       });
     });
+
+    if (OTA_SCENARIOS.some((s) => only.has(s)) && brokers.has('tether')) await section('software updates', async () => {
+      const seedDir = path.join(workDir, 'data-ota-seed');
+      fs.mkdirSync(seedDir);
+      const count = Math.max(otaPlan.fleetDevices, otaPlan.abortDevices);
+      log(`seeding ${fmt(count)} endpoints with tokens`);
+      const seeded = await seedEndpoints(seedDir, count);
+      log(`seeded in ${fmt(seeded.seconds, 1)} s`);
+      let copies = 0;
+      const fresh = () => {
+        const dir = path.join(workDir, `data-ota-${++copies}`);
+        fs.cpSync(seedDir, dir, { recursive: true });
+        return dir;
+      };
+      const { measureOtaAbort, measureOtaFleet } = await import('./ota.js');
+      if (only.has('ota-fleet')) await section('rollout to the fleet', async () => {
+        ota.fleet = await withServer(tetherIn(fresh()), (s) => measureOtaFleet(gen, s, otaPlan, seeded.tokens));
+      });
+      if (only.has('ota-abort')) await section('rollout abort rule', async () => {
+        ota.abort = await withServer(tetherIn(fresh()), (s) => measureOtaAbort(gen, s, otaPlan, seeded.tokens));
+      });
+    });
   } finally {
     await gen.close();
   }
@@ -323,6 +354,11 @@ async function main(): Promise<void> {
     const { controlDetails, controlRows } = await import('./control.js');
     rows.push(...controlRows(controlPlan, control));
     controlNotes.push(...controlDetails(control));
+  }
+  if (ota.fleet || ota.abort) {
+    const { otaDetails, otaRows } = await import('./ota.js');
+    rows.push(...otaRows(otaPlan, ota));
+    controlNotes.push(...otaDetails(ota));
   }
   if (values.profile) notes.push('the Tether children ran with --cpu-prof (a few % slower)');
   const details = [...buildDetails(plan, figures), ...controlNotes, ...notes];

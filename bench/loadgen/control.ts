@@ -22,6 +22,8 @@ interface Answering {
   device: Device;
   token: string;
   nextId: number;
+  /** Mode ota: this device reports a failed update. */
+  fails: boolean;
 }
 
 let fleet: Answering[] = [];
@@ -43,8 +45,22 @@ function nextPacketId(a: Answering): number {
  * (`applied/json` with its configId). Both go out at QoS 1 without a request ID: the PUBACK comes
  * once Tether has stored them.
  */
-function answer(a: Answering, prefix: string, mode: 'cex' | 'cmx', commandType: string, p: Publish): void {
-  if (mode === 'cex') {
+function answer(a: Answering, prefix: string, mode: 'cex' | 'cmx' | 'ota', commandType: string, p: Publish): void {
+  if (mode === 'ota') {
+    if (p.topic !== `${prefix}/cmx_ota/${a.token}/config/json/status`) return;
+    let configId: string | undefined;
+    try {
+      configId = (JSON.parse(p.payload.toString('utf8')) as { configId?: string }).configId;
+    } catch {
+      stats.malformed++;
+      return;
+    }
+    if (!configId) return;
+    countPush(1);
+    const report = a.fails ? { configId, statusCode: 500, reasonPhrase: 'bench: install failed' } : { configId };
+    a.device.write(encodePublish(Buffer.from(`${prefix}/cmx_ota/${a.token}/applied/json`), JSON.stringify(report), 1, nextPacketId(a)));
+    stats.answers++;
+  } else if (mode === 'cex') {
     if (p.topic !== `${prefix}/cex/${a.token}/command/${commandType}/status`) return;
     let commands: Array<{ id: number }>;
     try {
@@ -70,6 +86,11 @@ function answer(a: Answering, prefix: string, mode: 'cex' | 'cmx', commandType: 
     a.device.write(encodePublish(Buffer.from(`${prefix}/cmx/${a.token}/applied/json`), JSON.stringify({ configId }), 1, nextPacketId(a)));
     stats.answers++;
   }
+}
+
+/** Whether device `i` is one of `percent` % failing devices, spread evenly over the fleet (30: 3 of every 10). */
+function spreadFailure(i: number, percent: number): boolean {
+  return Math.floor(((i + 1) * percent) / 100) > Math.floor((i * percent) / 100);
 }
 
 function countPush(n: number): void {
@@ -112,10 +133,14 @@ export async function openControlFleet(cmd: Extract<Command, { kind: 'control-op
     if (performance.now() > deadline) return;
     try {
       const device = await Device.connect(cmd.target, `${tag}${i}`, 600);
-      const a: Answering = { device, token, nextId: 2 };
-      // 11/CEP: a command request (answered with the outstanding ones, none yet); 7/CMP: observe the default configuration.
-      const topic = cmd.mode === 'cex' ? `${cmd.prefix}/cex/${token}/command/${cmd.commandType}/1` : `${cmd.prefix}/cmx/${token}/config/json/1`;
-      await firstRequest(device, topic, '{"observe":true}');
+      const a: Answering = { device, token, nextId: 2, fails: spreadFailure(i, cmd.failPercent ?? 0) };
+      // 11/CEP: a command request (answered with the outstanding ones, none yet); 7/CMP: observe the
+      // default configuration; cmx_ota: ask for an update, naming the version it runs.
+      const topic =
+        cmd.mode === 'cex' ? `${cmd.prefix}/cex/${token}/command/${cmd.commandType}/1`
+        : cmd.mode === 'cmx' ? `${cmd.prefix}/cmx/${token}/config/json/1`
+        : `${cmd.prefix}/cmx_ota/${token}/config/json/1`;
+      await firstRequest(device, topic, cmd.mode === 'ota' ? JSON.stringify({ configId: cmd.runs ?? '1.0.0', observe: true }) : '{"observe":true}');
       device.onPacket = (packet) => {
         // Packet ID 1 was the first request, whose PUBACK may come after its reply.
         if (packet.type === 4 && (packet as { packetId: number }).packetId !== 1) {

@@ -39,7 +39,21 @@ export type Command =
    * `commandType`; cmx: observe the default configuration), then answers every pushed command or
    * configuration at once. Stays open until `control-close`. `prefix` is `kp1/<appVersion>`.
    */
-  | (Base & { kind: 'control-open'; mode: 'cex' | 'cmx'; commandType: string; concurrency: number; deadlineMs: number })
+  | (Base & {
+      kind: 'control-open';
+      mode: 'cex' | 'cmx' | 'ota';
+      commandType: string;
+      concurrency: number;
+      deadlineMs: number;
+      /**
+       * Issue 14, mode ota: the first request reports `runs` on `…/cmx_ota/<token>/config/json/1`
+       * (a configId in the request is the version the device runs); a pushed version is answered
+       * on `applied/json`, as a failure (500) by `failPercent` % of the devices (spread evenly
+       * over the fleet), as success by the others.
+       */
+      runs?: string;
+      failPercent?: number;
+    })
   /** Counters of the open control fleet; `reset` zeroes them after reading. */
   | { kind: 'control-stats'; reset: boolean }
   | { kind: 'control-close' }

@@ -75,7 +75,7 @@ export interface ApiDeps {
   packages?: PackageService;
   /** Kaa OTAO software versions (/otao/api/v1, docs/software.md); served only when given. */
   software?: SoftwareService;
-  /** Rollouts of software versions (/otao/api/v1/…/rollouts, docs/software.md); served only when given. */
+  /** Rollouts of software versions (/otao/api/v1/…/rollouts, docs/rollouts.md); served only when given. */
   rollouts?: RolloutService;
 }
 

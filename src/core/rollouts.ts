@@ -1,7 +1,7 @@
 /**
  * Rollouts (beyond Kaa, after AWS IoT Jobs): one software version offered to a set of endpoints
  * at a rate, stopped by an abort rule when too many devices fail. Domain types shared by storage,
- * the rollout service, the REST API, the CLI and the dashboard. docs/software.md, "Rollouts".
+ * the rollout service, the REST API, the CLI and the dashboard. docs/rollouts.md.
  */
 import type { EndpointFilterQuery, RolloutDeviceState, RolloutState } from './software.js';
 import type { Iso } from './types.js';

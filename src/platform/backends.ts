@@ -94,7 +94,7 @@ export interface Backends {
   accounts: AccountsBackend;
   /** Configurations and commands (docs/control.md). */
   control: StoreBackend<ControlStorage>;
-  /** Software rollouts and the state of each device in them (docs/software.md). */
+  /** Software rollouts and the state of each device in them (docs/rollouts.md). */
   rollouts: StoreBackend<RolloutStorage>;
   /** Software package files (docs/software.md). */
   packages: StoreBackend<PackageStorage>;

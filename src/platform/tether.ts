@@ -68,7 +68,7 @@ export interface RunningTether {
   packages: PackageService;
   /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
   software: Software;
-  /** Rollouts of software versions: rate, abort rule, pause/resume/cancel (docs/software.md). */
+  /** Rollouts of software versions: rate, abort rule, pause/resume/cancel (docs/rollouts.md). */
   rollouts: RolloutService;
   /** This node's name among the nodes sharing a database (TETHER_NODE_ID). */
   nodeId: string;

@@ -3,7 +3,7 @@
  * records what devices report (the `software.reported` bus event), times silent devices out,
  * aborts on the abort rule and completes when nothing is left. One node drives a rollout at a
  * time (the lease in its row, RolloutStorage.claimRollouts); any node may pause, resume or cancel
- * it in storage, and the driver sees that on its next tick. docs/software.md, "Rollouts".
+ * it in storage, and the driver sees that on its next tick. docs/rollouts.md.
  */
 import type { EventBus, TetherEvent } from '../bus/bus.js';
 import type { Clock } from '../core/clock.js';

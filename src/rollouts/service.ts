@@ -1,7 +1,7 @@
 /**
  * Rollouts (beyond Kaa, after AWS IoT Jobs): a software version offered to a fixed set of
  * endpoints at a rate, watched by an abort rule, paused, resumed or cancelled by operators.
- * This module creates them and answers for them; driver.ts offers and counts. docs/software.md.
+ * This module creates them and answers for them; driver.ts offers and counts. docs/rollouts.md.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../bus/bus.js';

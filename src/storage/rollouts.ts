@@ -23,7 +23,7 @@ export interface RolloutDeviceQuery {
 }
 
 /**
- * Rollouts and the state of each device in them (docs/software.md, "Rollouts"). Kept apart from
+ * Rollouts and the state of each device in them (docs/rollouts.md). Kept apart from
  * the other stores like `ControlStorage`: a fleet's outcomes group-commit on their own connection.
  * Every backend passes test/storage/rollouts-conformance.ts.
  *
@@ -70,7 +70,7 @@ export interface RolloutStorage {
   /** Per minute (by `finishedAt`), oldest first, minutes with nothing finished left out. */
   timeline(rolloutId: string): Promise<TimelinePoint[]>;
 
-  // --- which node drives a rollout (docs/software.md, "Rollouts across nodes") -------------------
+  // --- which node drives a rollout (docs/rollouts.md, "Across nodes") -------------------
   /**
    * Open rollouts (running or paused) with no driver or whose driver's lease ended before `now`,
    * and those `nodeId` already drives, become driven by `nodeId` until `leaseUntil`; resolves

@@ -1,5 +1,5 @@
 /**
- * Rollouts under /otao/api/v1 (beyond Kaa, after AWS IoT Jobs; docs/software.md, "Rollouts"):
+ * Rollouts under /otao/api/v1 (beyond Kaa, after AWS IoT Jobs; docs/rollouts.md):
  * create one for an application, list them, read one with its counts, its devices and its chart,
  * pause, resume and cancel it.
  */

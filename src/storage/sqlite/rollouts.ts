@@ -23,7 +23,7 @@ const MIGRATIONS: readonly string[] = [
     reason            TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
-    -- the node that drives it and until when (docs/software.md, "Rollouts across nodes")
+    -- the node that drives it and until when (docs/rollouts.md, "Across nodes")
     driver_node       TEXT,
     lease_until       TEXT
   ) WITHOUT ROWID;
@@ -63,7 +63,12 @@ export async function openSqliteRolloutStorage(options: SqliteRolloutOptions): P
   const db = openDatabase(options.file, options.synchronous ?? 'FULL');
   db.pragma('cache_size = -8192');
   const store = new SqliteRolloutStorage(db);
-  await store.init();
+  try {
+    await store.init();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return store;
 }
 
