@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog,ota-fleet,ota-abort]
+ * `npm run bench [-- --quick] [--only publish,connect,idle,flood,query,export,dcx,ts-query,cex-rtt,cex-fleet,cmx-fleet,cex-backlog,ota-fleet,ota-abort,packages]
  *   [--brokers tether,mosquitto]
  *   [--profile] [--no-docs] [--keep] [--wait-quiet <seconds>]`
  *
@@ -8,7 +8,8 @@
  * to docs/performance.md. Figures are printed, never asserted. `--only control` stands for the four
  * configuration and command scenarios (issue 13: cex-rtt, cex-fleet, cmx-fleet, cex-backlog), which
  * run against Tether only. `--only ota` stands for the two rollout scenarios of issue 14 (ota-fleet,
- * ota-abort, bench/ota.ts), also Tether only.
+ * ota-abort, bench/ota.ts), also Tether only. `--only packages` is the package download of issue 14
+ * (bench/packages.ts), Tether only too.
  *
  * TETHER_BENCH_SERVER_ENTRY overrides the server entry (default bin/tether.js), e.g. to run a
  * build in another output dir.
@@ -29,8 +30,9 @@ import { CONTROL_FULL, CONTROL_QUICK, CONTROL_SCENARIOS, type ControlFigures } f
 import { OTA_FULL, OTA_QUICK, OTA_SCENARIOS, type OtaFigures } from './ota.js';
 import { buildDetails, buildRows } from './summary.js';
 import type { DcxFigures, ReadFigures } from './time-series.js';
+import type { PackageFigures } from './packages.js';
 
-const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS, ...OTA_SCENARIOS] as const;
+const SCENARIOS = ['publish', 'connect', 'idle', 'flood', 'query', 'export', 'dcx', 'ts-query', ...CONTROL_SCENARIOS, ...OTA_SCENARIOS, 'packages'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** Names that stand for several scenarios in `--only`. */
 const GROUPS: Record<string, readonly Scenario[]> = { control: CONTROL_SCENARIOS, ota: OTA_SCENARIOS };
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
   const reads: ReadFigures = {};
   const control: ControlFigures = {};
   const ota: OtaFigures = {};
+  let packages: PackageFigures | undefined;
   const gen = new LoadGenerator();
   let failures = 0;
   let tetherRuns = 0;
@@ -339,6 +342,13 @@ async function main(): Promise<void> {
         ota.abort = await withServer(tetherIn(fresh()), (s) => measureOtaAbort(gen, s, otaPlan, seeded.tokens));
       });
     });
+
+    if (only.has('packages') && brokers.has('tether')) await section('package download', async () => {
+      const { PACKAGES_FULL, PACKAGES_QUICK, measurePackageDownloads } = await import('./packages.js');
+      const dataDir = path.join(workDir, 'data-packages');
+      fs.mkdirSync(dataDir);
+      packages = await withServer(tetherIn(dataDir), (s) => measurePackageDownloads(s, values.quick ? PACKAGES_QUICK : PACKAGES_FULL));
+    });
   } finally {
     await gen.close();
   }
@@ -359,6 +369,10 @@ async function main(): Promise<void> {
     const { otaDetails, otaRows } = await import('./ota.js');
     rows.push(...otaRows(otaPlan, ota));
     controlNotes.push(...otaDetails(ota));
+  }
+  if (packages) {
+    const { PACKAGES_FULL, PACKAGES_QUICK, packageRows } = await import('./packages.js');
+    rows.push(...packageRows(values.quick ? PACKAGES_QUICK : PACKAGES_FULL, packages));
   }
   if (values.profile) notes.push('the Tether children ran with --cpu-prof (a few % slower)');
   const details = [...buildDetails(plan, figures), ...controlNotes, ...notes];

@@ -270,9 +270,9 @@ export const errors = {
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
   packageNotFound: entry('PACKAGE_NOT_FOUND', 404, (applicationName: string, version: string) =>
-    `Software version ${q(version)} of application ${q(applicationName)} has no package. Upload one with PUT /otao/api/v1/applications/${applicationName}/software/${version}/package.`),
+    `Software version ${q(version)} of application ${q(applicationName)} has no package. Send one with PUT /otao/api/v1/applications/${applicationName}/software/${version}/package, or check the version.`),
   packageChanged: entry('PACKAGE_CHANGED', 409, (applicationName: string, version: string) =>
-    `The package of ${q(applicationName)} version ${q(version)} was replaced or deleted while it was being read. Download it again (its ETag tells the new file apart).`),
+    `The package of ${q(applicationName)} version ${q(version)} was replaced or deleted while it was being read. Retry the download from the start (its ETag tells the new file apart).`),
   packageTokenMissing: entry('PACKAGE_TOKEN_MISSING', 401, () =>
     'A package download needs credentials. Add ?token=<endpoint token> (or send "Authorization: Bearer <endpoint token>"), or use the signed URL the device got on cmx_ota.'),
   packageUrlExpired: entry('PACKAGE_URL_EXPIRED', 403, (expiredAt: string) =>

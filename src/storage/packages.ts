@@ -57,6 +57,11 @@ export interface PackageStorage {
 
 /** 256 KiB: a ranged read touches at most a chunk it does not need at each end. */
 export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+/**
+ * What a download reads at a time. A piece waits in the stream and another in the socket's buffer,
+ * so 100 devices hold about 200 pieces: at 64 KiB that is 13 MB (see docs/performance.md, issue 14).
+ */
+export const DEFAULT_PIECE_SIZE = 64 * 1024;
 
 export interface Chunked {
   /** Hex SHA-256 of every byte yielded, once the iteration ended. */

@@ -22,13 +22,18 @@ export interface ApiHarness {
 
 export type { Reply as ApiResponse } from '../helpers/http.js';
 
+/** Parts built over the test's services (the package service over its place), closed with the harness. */
+export type ApiExtension = (services: TestServices) => Promise<{ deps: Partial<Omit<ApiDeps, 'services' | 'storage' | 'bus'>>; close(): Promise<void> }>;
+
 export async function startApi(
-  options: { services?: TestServicesOptions; api?: Partial<Omit<ApiDeps, 'services' | 'storage' | 'bus'>> } = {},
+  options: { services?: TestServicesOptions; api?: Partial<Omit<ApiDeps, 'services' | 'storage' | 'bus'>>; extend?: ApiExtension } = {},
 ): Promise<ApiHarness> {
   const services = await createTestServices(options.services);
   const accounts = await createTestAccounts(services);
   let app: FastifyInstance | undefined;
+  let extension: Awaited<ReturnType<ApiExtension>> | undefined;
   try {
+    extension = await options.extend?.(services);
     app = await createApiServer({
       services,
       storage: services.storage,
@@ -36,11 +41,13 @@ export async function startApi(
       logger: silentLogger,
       adminApiKey: API_KEY,
       accounts,
+      ...extension?.deps,
       ...options.api,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
   } catch (err) {
     await app?.close();
+    await extension?.close();
     await accounts.closeAll();
     await services.close();
     throw err;
@@ -63,6 +70,7 @@ export async function startApi(
     call,
     async close() {
       await server.close();
+      await extension?.close();
       await accounts.closeAll();
       await services.close();
     },

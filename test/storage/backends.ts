@@ -9,6 +9,8 @@ import { openSqliteRolloutStorage } from '../../src/storage/sqlite/rollouts.js';
 import { openPostgresAccountStorage } from '../../src/storage/postgres/accounts.js';
 import { openPostgresClientCredentialStore } from '../../src/storage/postgres/client-credentials.js';
 import { openPostgresControlStorage } from '../../src/storage/postgres/control.js';
+import { openPostgresPackageStorage } from '../../src/storage/postgres/packages.js';
+import type { PackageStorage } from '../../src/storage/packages.js';
 import { openPostgresStorage } from '../../src/storage/postgres/index.js';
 import { openSqliteAccountStorage } from '../../src/storage/sqlite/accounts.js';
 import { openSqliteClientCredentialStore } from '../../src/storage/sqlite/client-credentials.js';
@@ -16,6 +18,7 @@ import { openSqliteControlStorage } from '../../src/storage/sqlite/control.js';
 import { openPostgresSoftwareStorage } from '../../src/storage/postgres/software.js';
 import { openSqliteSoftwareStorage } from '../../src/storage/sqlite/software.js';
 import type { SoftwareStorage } from '../../src/storage/software.js';
+import { openSqlitePackageStorage } from '../../src/storage/sqlite/packages.js';
 import { openPostgresTimeSeriesStorage } from '../../src/storage/postgres/time-series/index.js';
 import { openSqliteStorage } from '../../src/storage/sqlite/index.js';
 import { openSqliteTimeSeriesStorage } from '../../src/storage/sqlite/time-series/index.js';
@@ -38,6 +41,8 @@ export interface Place {
   openControl(): Promise<ControlStorage>;
   openSoftware(): Promise<SoftwareStorage>;
   openRollouts(): Promise<RolloutStorage>;
+  /** Package files; `chunkSize` small in tests so a few KB cross many chunks. */
+  openPackages(options?: { chunkSize?: number; pieceSize?: number }): Promise<PackageStorage>;
   remove(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ function sqlite(name: string, options: { synchronous?: 'FULL' | 'NORMAL'; commit
         openControl: () => openSqliteControlStorage({ file: path.join(dir, 'control.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         openSoftware: () => openSqliteSoftwareStorage({ file: path.join(dir, 'software.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
         openRollouts: () => openSqliteRolloutStorage({ file: path.join(dir, 'rollouts.db'), ...(options.synchronous && { synchronous: options.synchronous }) }),
+        openPackages: (chunks = {}) => openSqlitePackageStorage({ file: path.join(dir, 'packages.db'), ...chunks, ...(options.synchronous && { synchronous: options.synchronous }) }),
         remove: async () => fs.rmSync(dir, { recursive: true, force: true }),
       };
     },
@@ -78,6 +84,7 @@ const postgres: Backend = {
       openControl: () => openPostgresControlStorage({ url: database.url }),
       openSoftware: () => openPostgresSoftwareStorage({ url: database.url }),
       openRollouts: () => openPostgresRolloutStorage({ url: database.url }),
+      openPackages: (chunks = {}) => openPostgresPackageStorage({ url: database.url, ...chunks }),
       remove: () => database.drop(),
     };
   },

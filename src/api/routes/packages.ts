@@ -4,6 +4,7 @@
  * /otao/api/v1/packages/{applicationName}/{version} with their endpoint token or the signed URL they
  * got on cmx_ota. Both downloads honour `Range` (a device on a bad link resumes where it stopped).
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Accounts } from '../../accounts/index.js';
 import { errors, isTetherError } from '../../core/errors.js';
@@ -42,6 +43,12 @@ function contentDisposition(fileName: string): string {
   return ascii === fileName ? `attachment; filename="${fileName}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }
 
+/**
+ * The body of a HEAD (or of an empty file): an empty stream, so fastify keeps the Content-Length
+ * set for the file (with no payload it would say 0) and reads nothing from storage.
+ */
+const nothing = () => Readable.from([]);
+
 /** Answers with the whole package or the one range asked for (206), with what a resuming client needs. */
 function sendPackage(request: FastifyRequest, reply: FastifyReply, packages: PackageService, pkg: StoredPackage) {
   const etag = `"${pkg.sha256}"`;
@@ -58,10 +65,10 @@ function sendPackage(request: FastifyRequest, reply: FastifyReply, packages: Pac
   void reply.type(pkg.contentType);
   if (range.kind === 'partial') {
     void reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${pkg.size}`).header('content-length', range.end - range.start + 1);
-    return reply.send(request.method === 'HEAD' ? undefined : packages.open(pkg, range.start, range.end));
+    return reply.send(request.method === 'HEAD' ? nothing() : packages.open(pkg, range.start, range.end));
   }
   void reply.header('content-length', pkg.size);
-  return reply.send(request.method === 'HEAD' || pkg.size === 0 ? undefined : packages.open(pkg, 0, pkg.size - 1));
+  return reply.send(request.method === 'HEAD' || pkg.size === 0 ? nothing() : packages.open(pkg, 0, pkg.size - 1));
 }
 
 export function packageRoutes(app: FastifyInstance, packages: PackageService, accounts?: Accounts): void {

@@ -51,14 +51,9 @@ export class StorePool {
   }
 
   async query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    return this.run<T>({ text, values });
-  }
-
-  /** A query with its options (`binary: true` returns bytea columns as Buffers, without hex text). */
-  async run<T extends pg.QueryResultRow>(config: pg.QueryConfig & { binary?: boolean }): Promise<pg.QueryResult<T>> {
     if (this.closed || !this.ready) throw errors.unavailable();
     try {
-      return await this.pool.query<T>(config);
+      return await this.pool.query<T>(text, values);
     } catch (err) {
       throw isConnectionError(err) ? errors.unavailable(err) : err;
     }

@@ -1,7 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { errors } from '../../core/errors.js';
-import { DEFAULT_CHUNK_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
 
@@ -50,7 +50,7 @@ export interface SqlitePackageOptions {
   synchronous?: SynchronousMode;
   /** Bytes per stored chunk (default 256 KiB). */
   chunkSize?: number;
-  /** Bytes a download reads at a time (default: a whole chunk). */
+  /** Bytes a download reads at a time (default 64 KiB). */
   pieceSize?: number;
 }
 
@@ -59,7 +59,7 @@ export async function openSqlitePackageStorage(options: SqlitePackageOptions): P
   // Package bytes are read once per download and stay in the OS page cache: a large SQLite cache
   // would only copy them into the process (100 devices reading a 10 MB file must not grow it).
   db.pragma('cache_size = -2048');
-  const store = new SqlitePackageStorage(db, options.chunkSize ?? DEFAULT_CHUNK_SIZE, options.pieceSize ?? options.chunkSize ?? DEFAULT_CHUNK_SIZE);
+  const store = new SqlitePackageStorage(db, options.chunkSize ?? DEFAULT_CHUNK_SIZE, options.pieceSize ?? DEFAULT_PIECE_SIZE);
   await store.init();
   return store;
 }
