@@ -104,9 +104,9 @@ test('upload a package, create a version, roll it out to simulated devices and w
   // --- the rollout -------------------------------------------------------------------------------
   await row.getByRole('button', { name: 'Roll out 1.1.0' }).click();
   const start = page.getByRole('dialog', { name: 'Start a rollout' });
-  assert.equal(await start.getByLabel('Software version').inputValue(), '1.1.0');
+  await waitFor('the versions in the dialog', async () => (await start.getByLabel('Software version').inputValue()) === '1.1.0', 10_000);
   await start.getByLabel('These endpoint IDs').check();
-  await start.getByLabel('Endpoint IDs').fill(fleet.map((f) => f.endpoint.endpointId).join('\n'));
+  await start.getByRole('textbox', { name: 'Endpoint IDs' }).fill(fleet.map((f) => f.endpoint.endpointId).join('\n'));
   await start.getByLabel(/Limit the rate/).check();
   await start.getByLabel('Devices per minute').fill('600');
   await start.getByLabel(/Failure share above/).fill('50');
