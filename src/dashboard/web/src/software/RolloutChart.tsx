@@ -11,7 +11,10 @@ const FAILED = '#d55e00';
  * Devices applied and failed so far (cumulative) over the rollout's minutes, from its start to its
  * last change; the same uPlot the telemetry chart uses.
  */
-export function cumulative(rollout: Rollout, timeline: readonly TimelinePoint[]): uPlot.AlignedData {
+export function cumulative(rollout: Rollout, timeline: readonly TimelinePoint[], nowMs = Date.now()): uPlot.AlignedData {
+  const open = rollout.state === 'running' || rollout.state === 'paused';
+  // An open rollout's chart runs to now; a finished one's to its last change.
+  const endS = Math.max(Date.parse(rollout.createdAt), open ? nowMs : Date.parse(rollout.updatedAt)) / 1000;
   const xs: number[] = [Date.parse(rollout.createdAt) / 1000];
   const applied: number[] = [0];
   const failed: number[] = [0];
@@ -20,14 +23,14 @@ export function cumulative(rollout: Rollout, timeline: readonly TimelinePoint[])
   for (const p of [...timeline].sort((x, y) => x.at.localeCompare(y.at))) {
     a += p.applied;
     f += p.failed;
-    // A minute's point sits at the minute's end (its devices finished within it), never before the start.
-    xs.push(Math.max(xs[xs.length - 1]!, Date.parse(p.at) / 1000 + 60));
+    // A minute's devices finished within it: its point sits at the minute's end, or at the end of
+    // the chart when that comes first (a rollout done in seconds), never before the previous point.
+    xs.push(Math.max(xs[xs.length - 1]!, Math.min(Date.parse(p.at) / 1000 + 60, endS)));
     applied.push(a);
     failed.push(f);
   }
   // The counts are current while the timeline's minute is still filling: end on them.
-  const end = Math.max(xs[xs.length - 1]!, Date.parse(rollout.updatedAt) / 1000);
-  xs.push(end);
+  xs.push(Math.max(xs[xs.length - 1]!, endS));
   applied.push(Math.max(a, rollout.counts.applied));
   failed.push(Math.max(f, rollout.counts.failed + rollout.counts.timed_out));
   return [xs, applied, failed];
@@ -56,6 +59,8 @@ export function RolloutChart({ rollout, timeline }: { rollout: Rollout; timeline
         ],
         axes: [{}, { label: 'Devices', size: 50 }],
         cursor: { drag: { x: false, y: false } },
+        // Labels only: the totals are in the counts above and in the chart's accessible name.
+        legend: { live: false },
       },
       latest.current,
       el,
