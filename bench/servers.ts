@@ -159,8 +159,9 @@ export async function startMosquitto(workDir: string): Promise<RunningServer> {
   const mqttPort = await freePort();
   const logFile = path.join(workDir, 'mosquitto.log');
   const conf = path.join(workDir, 'mosquitto.conf');
-  // The plain-broker reference: in-memory only, no auth, no connection cap. Other settings are
-  // Debian's defaults, as Tether runs with its own defaults.
+  // The plain-broker reference: in-memory only, no auth, no connection cap, and TCP_NODELAY as
+  // Tether sets it on its sockets (without it mosquitto's latency at low rates is Nagle's delay, not
+  // its own). Other settings are Debian's defaults, as Tether runs with its own defaults.
   fs.writeFileSync(
     conf,
     [
@@ -168,6 +169,7 @@ export async function startMosquitto(workDir: string): Promise<RunningServer> {
       'allow_anonymous true',
       'max_connections -1',
       'persistence false',
+      'set_tcp_nodelay true',
       `log_dest file ${logFile}`,
       'log_type error',
       'log_type warning',

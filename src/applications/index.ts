@@ -98,12 +98,15 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
       await requireApplication(name);
       const endpointIds = await endpointIdsOf(name);
       if (!(await storage.deleteApplication(name))) throw errors.applicationNotFound(name);
+      const appVersionNames: string[] = [];
       for (const version of [...versions.values()]) {
-        if (version.applicationName === name) versions.delete(version.name);
+        if (version.applicationName !== name) continue;
+        versions.delete(version.name);
+        appVersionNames.push(version.name);
       }
       // Sessions and caches keyed by endpoint learn about the cascade through the usual event.
       const at = clock.iso();
-      await bus.publish({ type: 'application.deleted', applicationName: name, at }).catch((err: unknown) => {
+      await bus.publish({ type: 'application.deleted', applicationName: name, appVersionNames, at }).catch((err: unknown) => {
         logger.error({ err, application: name }, 'failed to publish application.deleted');
       });
       for (const endpointId of endpointIds) {

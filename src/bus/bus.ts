@@ -41,7 +41,8 @@ export type TetherEvent =
     }
   // Not about one endpoint: every node's cache of application versions reloads the version.
   | { type: 'app-version.changed'; appVersionName: string; applicationName: string; at: Iso }
-  | { type: 'application.deleted'; applicationName: string; at: Iso }
+  // `appVersionNames`: the versions it had, gone with it (what is kept per version is removed too).
+  | { type: 'application.deleted'; applicationName: string; appVersionNames: string[]; at: Iso }
   // An MQTT session began on node `nodeId`: another node holding a session with the same client ID
   // ends it (MQTT session takeover across nodes, src/cluster/takeover.ts).
   | { type: 'session.started'; clientId: string; nodeId: string; at: Iso }

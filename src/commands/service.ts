@@ -49,6 +49,8 @@ export const MAX_BATCH_ENDPOINTS = 100_000;
 const ANNOUNCE_CHUNK = 1000;
 const EXPIRE_EVERY_MS = 1000;
 const PRUNE_EVERY_MS = 10 * 60_000;
+/** How often a node asks again whether applications with pending commands still have any. */
+const RECHECK_PENDING_EVERY_MS = 10_000;
 
 /**
  * Kaa CEX: commands are stored before anything is sent, pushed to the device's live sessions on
@@ -67,6 +69,15 @@ export class CommandService {
   private readonly waiters = new Map<number, Set<() => void>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private sweeping: Promise<void> | undefined;
+  /**
+   * Per application: whether it may have pending commands (read from the store once, set by every
+   * `commands.created` from any node, and set back to false by a recheck after the expiry sweep).
+   * Most sessions belong to fleets with no command waiting: they open without a read.
+   */
+  private readonly pendingByApplication = new Map<string, boolean>();
+  /** Bumped by each `commands.created` of the application: a recheck that raced one keeps `true`. */
+  private readonly createdEpoch = new Map<string, number>();
+  private lastRecheck = 0;
 
   constructor(private readonly deps: CommandDeps) {
     this.store = deps.store;
@@ -235,6 +246,10 @@ export class CommandService {
           }
           if (expired.length < 1000) break;
         }
+        if (this.clock.now() - this.lastRecheck >= RECHECK_PENDING_EVERY_MS) {
+          this.lastRecheck = this.clock.now();
+          await this.recheckAllPending();
+        }
       } catch (err) {
         this.logger.error({ err }, 'expiring commands failed');
       } finally {
@@ -289,6 +304,7 @@ export class CommandService {
     if (!this.devices) return;
     const version = await this.deps.applications.getVersion(channel.appVersionName);
     if (!version.extensions.includes(CEX)) return;
+    if (!(await this.mayHavePending(version.applicationName))) return;
     const commands = await this.store.outstandingCommands(channel.endpointId, this.clock.iso());
     if (commands.length === 0) return;
     const byType = new Map<string, CommandRecord[]>();
@@ -319,6 +335,8 @@ export class CommandService {
 
   private onEvent(event: TetherEvent): void {
     if (event.type === 'commands.created') {
+      this.pendingByApplication.set(event.applicationName, true);
+      this.createdEpoch.set(event.applicationName, (this.createdEpoch.get(event.applicationName) ?? 0) + 1);
       this.pushCreated(event).catch((err: unknown) => this.logger.error({ err }, 'pushing new commands failed'));
     } else if (event.type === 'command.finished') {
       const waiting = this.waiters.get(event.id);
@@ -336,6 +354,27 @@ export class CommandService {
       }
     }
     if (sent.length > 0) await this.store.markDispatched(sent, this.clock.iso());
+  }
+
+  private async mayHavePending(applicationName: string): Promise<boolean> {
+    const known = this.pendingByApplication.get(applicationName);
+    if (known !== undefined) return known;
+    await this.recheckPending(applicationName);
+    return this.pendingByApplication.get(applicationName) !== false;
+  }
+
+  /** Reads whether the application has pending commands; an announcement during the read wins. */
+  private async recheckPending(applicationName: string): Promise<void> {
+    const epoch = this.createdEpoch.get(applicationName) ?? 0;
+    const found = await this.store.hasPendingCommands(applicationName);
+    if ((this.createdEpoch.get(applicationName) ?? 0) === epoch) this.pendingByApplication.set(applicationName, found);
+  }
+
+  /** After commands expired or finished, applications that had pending ones may have none left. */
+  private async recheckAllPending(): Promise<void> {
+    for (const [applicationName, pending] of this.pendingByApplication) {
+      if (pending) await this.recheckPending(applicationName);
+    }
   }
 
   /** A finished command is never sent again: the sessions of this node stop remembering it. */

@@ -269,6 +269,10 @@ export class ConfigurationService {
     if (event.type === 'configuration.changed') {
       this.configuredVersions.set(event.appVersionName, true);
       this.pushChange(event.appVersionName, event.name, event.endpointIds).catch((err: unknown) => this.logger.error({ err, appVersionName: event.appVersionName }, 'pushing a configuration change failed'));
+    } else if (event.type === 'application.deleted') {
+      // Published by the node that deleted it; every node removing the same rows again is harmless.
+      for (const name of event.appVersionNames) this.configuredVersions.delete(name);
+      this.store.deleteApplication(event.applicationName, event.appVersionNames).catch((err: unknown) => this.logger.error({ err, applicationName: event.applicationName }, 'removing the configurations and commands of a deleted application failed'));
     } else if (event.type === 'endpoint.deleted') {
       this.store.deleteEndpoint(event.endpointId).catch((err: unknown) => this.logger.error({ err, endpointId: event.endpointId }, 'removing the configurations of a deleted endpoint failed'));
     }

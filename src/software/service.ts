@@ -21,11 +21,13 @@ export interface DevicePackage {
 /**
  * The part of PackageService this service uses, optional so that versions work without packages:
  * `describeForDevice` adds `package` to what devices get; `info` (if present) fills a record's
- * `package` for operators.
+ * `package` for operators; `removeIfAny` (if present) removes it with its version.
  */
 export interface PackageSource {
   describeForDevice(applicationName: string, version: string, baseUrl: string): Promise<DevicePackage | undefined>;
   info?(applicationName: string, version: string): Promise<PackageInfo | undefined>;
+  /** A version goes: its package goes with it (nothing to remove is no error). */
+  removeIfAny?(key: { applicationName: string; version: string }): Promise<boolean>;
 }
 
 /**
@@ -160,6 +162,7 @@ export class SoftwareService {
       await this.deps.applications.getApplication(applicationName);
       throw errors.softwareNotFound(applicationName, version);
     }
+    await this.deps.packages?.removeIfAny?.({ applicationName, version });
   }
 
   private checked(input: SoftwareInput): Pick<StoredSoftware, 'upgradableFrom' | 'specification' | 'metadata' | 'rolloutStrategy' | 'filters'> {

@@ -98,6 +98,8 @@ export interface ControlStorage {
   /** Gives each command its `id` (assigned by the store, increasing) and stores them atomically. */
   insertCommands(commands: ReadonlyArray<Omit<CommandRecord, 'id'>>): Promise<CommandRecord[]>;
   getCommand(id: number): Promise<CommandRecord | undefined>;
+  /** Whether any command of the application is PENDING (expired or not): a new session needs no read when none is. */
+  hasPendingCommands(applicationName: string): Promise<boolean>;
   /** PENDING and not expired at `now`, oldest first; of one type or of all. */
   outstandingCommands(endpointId: string, now: Iso, commandType?: string): Promise<CommandRecord[]>;
   /** Marks commands as sent to a device session (does not change their status). */
@@ -119,4 +121,9 @@ export interface ControlStorage {
 
   /** The endpoint is gone: its configurations, statuses and commands go too. */
   deleteEndpoint(endpointId: string): Promise<void>;
+  /**
+   * The application is gone: every configuration and status of its versions (the defaults included)
+   * and its command tasks go too, so a new application reusing a version name starts clean.
+   */
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void>;
 }

@@ -140,6 +140,7 @@ export function createRequestHandler(deps: RequestDeps) {
     const err = toTetherError(cause);
     const internal = err.status >= 500;
     const full = err.code === errors.storageFull.code;
+    const away = err.code === errors.unavailable.code;
     if (full) deps.storageFull?.refused();
     else if (internal) logInternal(session, topic, kp, err, cause);
     // 1/KP only says success responses SHOULD NOT be sent without a request ID. Errors are still sent:
@@ -150,8 +151,8 @@ export function createRequestHandler(deps: RequestDeps) {
       reason: reasonForError(err),
       refused: !internal,
       reply: { topic: errorTopic(topic), payload: errorPayload(err) },
-      // STORAGE_FULL goes with the outcome too: the PUBLISH handler keeps a 3.1.1 connection for it.
-      ...((!internal || full) && { error: err }),
+      // STORAGE_FULL and UNAVAILABLE go with the outcome too: the PUBLISH handler keeps a 3.1.1 connection for them.
+      ...((!internal || full || away) && { error: err }),
       ...(kp && { extension: kp.extensionInstance }),
     };
   }

@@ -221,6 +221,18 @@ describe('7/CMP configuration over MQTT (Kaa CMX) and ECR over REST', () => {
     assert.equal(missing.status, 412);
   });
 
+  it('forgets the default configuration of a deleted application: a new one reusing its names starts without it', async (t) => {
+    const running = await startPlatform(t);
+    assert.equal((await api(running, 'POST', '/api/v1/applications', { name: 'meters' })).status, 201);
+    assert.equal((await api(running, 'POST', '/api/v1/applications/meters/versions', { name: 'meters_v1', extensions: ['cmx'] })).status, 201);
+    const defaultPath = '/ecr/api/v1/app-versions/meters_v1';
+    assert.equal((await api(running, 'PUT', defaultPath, { mode: 'old' })).status, 200);
+    assert.equal((await api(running, 'DELETE', '/api/v1/applications/meters')).status, 204);
+    assert.equal((await api(running, 'POST', '/api/v1/applications', { name: 'meters' })).status, 201);
+    assert.equal((await api(running, 'POST', '/api/v1/applications/meters/versions', { name: 'meters_v1', extensions: ['cmx'] })).status, 201);
+    await waitFor('the old default to be gone', async () => (await api(running, 'GET', defaultPath)).status === 404, 5000);
+  });
+
   it('validates configurations against the version schema on write', async (t) => {
     const running = await startPlatform(t);
     const endpoint = await createEndpoint(running);

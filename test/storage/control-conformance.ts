@@ -514,6 +514,33 @@ export function controlStorageConformance(name: string, open: () => Promise<Open
         assert.ok(await store.getCommand(kept!.id));
       }));
 
+    test('hasPendingCommands: true while a command of the application is PENDING, false once none is', () =>
+      withStore(async (store) => {
+        assert.equal(await store.hasPendingCommands('app'), false);
+        const [c] = await store.insertCommands([command({ applicationName: 'app' })]);
+        assert.equal(await store.hasPendingCommands('app'), true);
+        assert.equal(await store.hasPendingCommands('app2'), false);
+        await store.completeCommands(c!.endpointId, c!.commandType, [{ id: c!.id, statusCode: 200 }], T1);
+        assert.equal(await store.hasPendingCommands('app'), false);
+      }));
+
+    test('deleteApplication removes the configurations and statuses of its versions (defaults included), its commands and tasks, and nothing of other versions', () =>
+      withStore(async (store) => {
+        await store.putConfiguration(config({ endpointId: '' }));
+        await store.putConfiguration(config({ endpointId: 'e1', name: 'n' }));
+        await store.putConfiguration(config({ endpointId: '', appVersionName: 'other' }));
+        await store.recordDispatches([dispatch({ endpointId: 'e1' }), dispatch({ endpointId: 'e2', appVersionName: 'other' })]);
+        const [gone, kept] = await store.insertCommands([command({ endpointId: 'e1' }), command({ endpointId: 'e2', applicationName: 'app2' })]);
+        await store.deleteApplication(gone!.applicationName, ['v1']);
+        assert.deepEqual(await store.listConfigurations('', 'v1'), []);
+        assert.deepEqual(await store.listConfigurations('e1', 'v1'), []);
+        assert.equal(await store.hasConfigurations('v1'), false);
+        assert.equal((await store.listConfigurations('', 'other')).length, 1);
+        assert.deepEqual((await store.queryStatuses({ offset: 0, limit: 10 })).content.map((s) => s.appVersionName), ['other']);
+        assert.equal(await store.getCommand(gone!.id), undefined);
+        assert.ok(await store.getCommand(kept!.id));
+      }));
+
     test('durable: what was written is there after reopening, and new command IDs keep increasing', () =>
       withStore(async (store, opened) => {
         if (!opened.reopen) return;

@@ -79,5 +79,8 @@ export const CONTROL_MIGRATIONS: MigrationSet = {
     );
     CREATE INDEX command_tasks_by_application ON command_tasks (application_name, created_at);
     `,
+    /* 2: whether an application has any pending command, answered without reading its finished ones */ `
+    CREATE INDEX commands_pending_by_application ON commands (application_name) WHERE status = 'PENDING';
+    `,
   ],
 };

@@ -115,6 +115,11 @@ class PostgresControlStorage implements ControlStorage {
     return expectedConfigId === undefined ? 'missing' : 'conflict';
   }
 
+  async hasPendingCommands(applicationName: string): Promise<boolean> {
+    const { rows } = await this.query<{ one: number }>("SELECT 1 AS one FROM commands WHERE application_name = $1 AND status = 'PENDING' LIMIT 1", [applicationName]);
+    return rows.length > 0;
+  }
+
   async hasConfigurations(appVersionName: string): Promise<boolean> {
     const { rows } = await this.query<{ one: number }>('SELECT 1 AS one FROM configurations WHERE app_version_name = $1 LIMIT 1', [appVersionName]);
     return rows.length > 0;
@@ -349,6 +354,15 @@ class PostgresControlStorage implements ControlStorage {
       await client.query('DELETE FROM configurations WHERE endpoint_id = $1', [endpointId]);
       await client.query('DELETE FROM config_statuses WHERE endpoint_id = $1', [endpointId]);
       await client.query('DELETE FROM commands WHERE endpoint_id = $1', [endpointId]);
+    });
+  }
+
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void> {
+    return this.db.transaction(async (client) => {
+      await client.query('DELETE FROM configurations WHERE app_version_name = ANY($1::text[])', [appVersionNames]);
+      await client.query('DELETE FROM config_statuses WHERE app_version_name = ANY($1::text[])', [appVersionNames]);
+      await client.query('DELETE FROM commands WHERE application_name = $1', [applicationName]);
+      await client.query('DELETE FROM command_tasks WHERE application_name = $1', [applicationName]);
     });
   }
 }

@@ -76,6 +76,9 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX command_tasks_by_application ON command_tasks(application_name, created_at);
   `,
+  /* 2: whether an application has any pending command, answered without reading its finished ones */ `
+  CREATE INDEX commands_pending_by_application ON commands(application_name) WHERE status = 'PENDING';
+  `,
 ];
 
 /** A write waiting for the next group commit. */
@@ -348,6 +351,10 @@ class SqliteControlStorage implements ControlStorage {
     return row && this.view(row);
   }
 
+  async hasPendingCommands(applicationName: string): Promise<boolean> {
+    return this.st().anyPending.get(applicationName) !== undefined;
+  }
+
   async outstandingCommands(endpointId: string, now: Iso, commandType?: string): Promise<CommandRecord[]> {
     const s = this.st();
     const rows = commandType === undefined ? s.outstandingAll.all(endpointId, now) : s.outstandingOfType.all(endpointId, commandType, now);
@@ -485,6 +492,18 @@ class SqliteControlStorage implements ControlStorage {
       s.deleteEndpointCommands.run(endpointId);
     });
   }
+
+  deleteApplication(applicationName: string, appVersionNames: readonly string[]): Promise<void> {
+    return this.write(() => {
+      const s = this.st();
+      for (const name of appVersionNames) {
+        s.deleteVersionConfigs.run(name);
+        s.deleteVersionStatuses.run(name);
+      }
+      s.deleteApplicationCommands.run(applicationName);
+      s.deleteApplicationTasks.run(applicationName);
+    });
+  }
 }
 
 function configParams(record: ConfigurationRecord, createdDate: string | undefined) {
@@ -557,5 +576,10 @@ function prepare(db: Db) {
     deleteEndpointConfigs: db.prepare('DELETE FROM configurations WHERE endpoint_id = ?'),
     deleteEndpointStatuses: db.prepare('DELETE FROM config_statuses WHERE endpoint_id = ?'),
     deleteEndpointCommands: db.prepare('DELETE FROM commands WHERE endpoint_id = ?'),
+    anyPending: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM commands WHERE application_name = ? AND status = 'PENDING' LIMIT 1"),
+    deleteVersionConfigs: db.prepare('DELETE FROM configurations WHERE app_version_name = ?'),
+    deleteVersionStatuses: db.prepare('DELETE FROM config_statuses WHERE app_version_name = ?'),
+    deleteApplicationCommands: db.prepare('DELETE FROM commands WHERE application_name = ?'),
+    deleteApplicationTasks: db.prepare('DELETE FROM command_tasks WHERE application_name = ?'),
   };
 }

@@ -77,11 +77,12 @@ function finish(ctx: ServerContext, connection: Connection, topic: string, qos: 
   if (outcome.refused && outcome.error) ctx.refusals.note(connection, outcome.error, topic);
   if (qos === 0) return false;
   const v5 = connection.protocolVersion === 5;
-  if (!outcome.acknowledge && !v5 && outcome.error?.code === 'STORAGE_FULL') {
-    // 3.1.1 has no PUBACK that says "not stored", and a full disk lasts: closing would make every
-    // device reconnect and resend in a loop while it does. The connection stays, the PUBACK is
-    // withheld (the write is not stored, so not acknowledged) and the request's `/error` says why;
-    // the device sends it again (with a new request, or on its next connection) once space returns.
+  if (!outcome.acknowledge && !v5 && (outcome.error?.code === 'STORAGE_FULL' || outcome.error?.code === 'UNAVAILABLE')) {
+    // 3.1.1 has no PUBACK that says "not stored", and a full disk or a database restart lasts:
+    // closing would make every device reconnect and resend in a loop while it does (a connect storm
+    // onto a node that cannot serve it). The connection stays, the PUBACK is withheld (the write is
+    // not stored, so not acknowledged) and the request's `/error` says why; the device sends it
+    // again (with a new request, or on its next connection) once the storage is back.
     if (qos === 2) connection.client?.awaitingRelease?.delete(packetId);
     return false;
   }
