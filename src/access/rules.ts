@@ -104,9 +104,9 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // The tile server widens the dashboard's content security policy: an admin's setting.
   'PUT /dashboard/api/map': 'admin',
 
-  // --- software packages (docs/software.md) ------------------------------------------------------
+  // --- software packages (docs/packages.md) ------------------------------------------------------
   // Devices download with their endpoint token or a signed URL, checked by the route; never an API key or session.
-  'GET /otao/api/v1/packages/:applicationName/:version': 'public',
+  'GET /otao/api/v1/packages/:appName/:version': 'public',
 
   // --- unknown paths under the API prefixes: a JSON 404 once signed in ------------------------------
   '* /epr/api/v1/*': 'viewer',

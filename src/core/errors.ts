@@ -266,7 +266,7 @@ export const errors = {
     `The rollout is invalid: ${problem}. Correct it and send it again.`),
   rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
     `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
-  // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
+  // --- software packages (Kaa OTAO, issue 14; docs/packages.md) -------------------------
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
   packageNotFound: entry('PACKAGE_NOT_FOUND', 404, (applicationName: string, version: string) =>
@@ -281,8 +281,6 @@ export const errors = {
     'The signature of this package URL does not match (the URL was changed or cut short). Use the URL exactly as the device got it on cmx_ota, or download with ?token=<endpoint token>.'),
   packageRangeUnsatisfiable: entry('RANGE_NOT_SATISFIABLE', 416, (range: string, size: number) =>
     `Range ${q(range)} is outside the package (${size} bytes). Ask for bytes within 0-${Math.max(0, size - 1)}, e.g. "Range: bytes=<bytes you have>-" to resume.`),
-  packageVersionNotFound: entry('SOFTWARE_VERSION_NOT_FOUND', 404, (applicationName: string, version: string) =>
-    `Application ${q(applicationName)} has no software version ${q(version)}. Create it first with POST /otao/api/v1/applications/${applicationName}/software, then upload its package.`),
 
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>

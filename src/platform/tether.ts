@@ -13,7 +13,7 @@ import { createClientAuth, createMqttClientAuth } from '../client-auth/index.js'
 import type { ClientAuthConfig, ClientAuthService } from '../client-auth/index.js';
 import { TLS_FILE_SETTINGS } from '../config/load.js';
 import type { TetherConfig } from '../config/types.js';
-import { errors } from '../core/errors.js';
+import { errors, isTetherError } from '../core/errors.js';
 import { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
 import type { Services } from '../core/services.js';
@@ -64,7 +64,7 @@ export interface RunningTether {
   timeSeries: TimeSeriesService;
   /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
   control: Control;
-  /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
+  /** Software package files: uploads, device downloads, signed URLs (docs/packages.md). */
   packages: PackageService;
   /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
   software: Software;
@@ -91,6 +91,9 @@ export interface StartOptions {
   /** Folder with the built SPA instead of dist/web of this package (the browser tests build their own). */
   dashboardWebRoot?: string;
 }
+
+/** What a package upload for a version that is not there hears (as a 404 naming the version). */
+const MISSING_VERSION = new Set<string>([errors.softwareNotFound.code, errors.applicationNotFound.code]);
 
 /** One step of the shutdown, registered as each part opens, run in reverse. */
 type Closer = { name: string; close: () => Promise<void> | void };
@@ -176,8 +179,8 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     const packages = new PackageService({
       store: packageStore,
       settings: storage,
-      // Until the software service is wired in: a version "exists" when its application does.
-      versions: { exists: (applicationName) => services.applications.getApplication(applicationName).then(() => true, () => false) },
+      // Packages belong to software versions; the software service is made just below (called later).
+      versions: { exists: (applicationName, version) => software.service.get(applicationName, version).then(() => true, (err: unknown) => (isTetherError(err) && MISSING_VERSION.has(err.code) ? false : Promise.reject(err))) },
       credentials: services.credentials,
       bus,
       clock: systemClock,
@@ -192,7 +195,12 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'software storage', close: () => softwareStore.close() });
     // Package URLs in what devices get: the HTTP port is known once it listens.
     let httpBase = '';
-    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase });
+    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase, packages: {
+      describeForDevice: (applicationName, version, baseUrl) => packages.describeForDevice(applicationName, version, baseUrl),
+      info: (applicationName, version) => packages.info(applicationName, version),
+      // h14sw's PackageSource takes a key where h14pkg's service takes two arguments (merge of h14ui; for the lead to settle).
+      removeIfAny: (key) => packages.removeIfAny(key.applicationName, key.version),
+    } });
     closers.push({ name: 'software', close: () => software.close() });
     // On SQLite rollouts.db beside tether.db; on PostgreSQL tables every node shares (one node drives each rollout).
     const rolloutStore = await backends.rollouts.open();

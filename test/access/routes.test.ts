@@ -140,11 +140,6 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'POST /cex/api/v1/endpoints/commands/:commandType/batch/by-query': 'operator',
   'GET /cex/api/v1/endpoints/commands/batch/tasks': 'viewer',
   'GET /cex/api/v1/endpoints/commands/batch/tasks/:taskId': 'viewer',
-  // Software packages (docs/software.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
-  'PUT /otao/api/v1/applications/:applicationName/software/:version/package': 'operator',
-  'GET /otao/api/v1/applications/:applicationName/software/:version/package': 'viewer',
-  'DELETE /otao/api/v1/applications/:applicationName/software/:version/package': 'operator',
-  'GET /otao/api/v1/packages/:applicationName/:version': 'public',
   'GET /otao/api/v1/applications/:appName/software': 'viewer',
   'POST /otao/api/v1/applications/:appName/software': 'operator',
   'GET /otao/api/v1/applications/:appName/software/:version': 'viewer',
@@ -160,6 +155,11 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'POST /otao/api/v1/rollouts/:rolloutId/pause': 'operator',
   'POST /otao/api/v1/rollouts/:rolloutId/resume': 'operator',
   'POST /otao/api/v1/rollouts/:rolloutId/cancel': 'operator',
+  // Software packages (docs/packages.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
+  'PUT /otao/api/v1/applications/:appName/software/:version/package': 'operator',
+  'GET /otao/api/v1/applications/:appName/software/:version/package': 'viewer',
+  'DELETE /otao/api/v1/applications/:appName/software/:version/package': 'operator',
+  'GET /otao/api/v1/packages/:appName/:version': 'public',
   '* /epr/api/v1/*': 'viewer',
   '* /cm/api/v1/*': 'viewer',
   '* /api/v1/*': 'viewer',

@@ -1,5 +1,5 @@
 /**
- * Packages over a real HTTP server (docs/software.md): streamed upload with its limit, SHA-256,
+ * Packages over a real HTTP server (docs/packages.md): streamed upload with its limit, SHA-256,
  * operator and device downloads with Range, the endpoint token and the signed URL (expired, wrong
  * token, tampered: refused), a download resumed with Range. On SQLite and on PostgreSQL.
  */
@@ -194,7 +194,7 @@ for (const [index, name] of [[0, 'sqlite'], [BACKENDS.findIndex((b) => b.name ==
 
       const missing = await raw(api.base, 'PUT', UPLOAD('9.9.9'), { headers: admin, body: Buffer.from('x') });
       assert.equal(missing.status, 404);
-      assert.equal(missing.json?.code, 'SOFTWARE_VERSION_NOT_FOUND');
+      assert.equal(missing.json?.code, 'SOFTWARE_NOT_FOUND');
       const badName = await raw(api.base, 'PUT', UPLOAD(), { headers: { ...admin, 'x-file-name': 'a/b.bin' }, body: Buffer.from('x') });
       assert.equal(badName.status, 400);
     });

@@ -1,7 +1,7 @@
 /**
- * Packages of software versions (Kaa OTAO, issue 14; docs/software.md): operators upload, fetch and
+ * Packages of software versions (Kaa OTAO, issue 14; docs/packages.md): operators upload, fetch and
  * delete a version's file under /otao/api/v1/applications/…/package; devices download it from
- * /otao/api/v1/packages/{applicationName}/{version} with their endpoint token or the signed URL they
+ * /otao/api/v1/packages/{appName}/{version} with their endpoint token or the signed URL they
  * got on cmx_ota. Both downloads honour `Range` (a device on a bad link resumes where it stopped).
  */
 import { Readable } from 'node:stream';
@@ -15,11 +15,11 @@ import { parseRange } from '../range.js';
 import { applicationNameInput, errorResponses } from '../schemas.js';
 
 export const OTAO = '/otao/api/v1';
-const PACKAGE_PATH = `${OTAO}/applications/:applicationName/software/:version/package`;
+const PACKAGE_PATH = `${OTAO}/applications/:appName/software/:version/package`;
 
 const tags = ['software'];
 const versionInput = { type: 'string', minLength: 1, maxLength: 128, description: 'Software version (semver), e.g. "1.2.0".' } as const;
-const params = { type: 'object', required: ['applicationName', 'version'], properties: { applicationName: applicationNameInput, version: versionInput } } as const;
+const params = { type: 'object', required: ['appName', 'version'], properties: { appName: applicationNameInput, version: versionInput } } as const;
 const packageView = {
   type: 'object',
   properties: { fileName: { type: 'string' }, contentType: { type: 'string' }, size: { type: 'integer' }, sha256: { type: 'string' }, uploadedAt: { type: 'string', format: 'date-time' } },
@@ -33,7 +33,8 @@ const rangeHeaders = {
 } as const;
 const binary = { description: 'The package bytes (206 for a range).', type: 'string', format: 'binary' } as const;
 
-type Scope = { Params: { applicationName: string; version: string } };
+type Scope = { Params: { appName: string; version: string } };
+const keyOf = (p: Scope['Params']) => ({ applicationName: p.appName, version: p.version });
 type DeviceScope = Scope & { Querystring: { token?: string; expires?: string; sig?: string } };
 
 const bearer = (header: string | undefined): string | undefined => /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '')?.[1];
@@ -75,7 +76,7 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
   const audit = async (request: FastifyRequest, action: string, before: JsonValue | null, after: JsonValue | null) => {
     const p = request.principal;
     if (!accounts || !p) return;
-    const { applicationName, version } = request.params as Scope['Params'];
+    const { appName, version } = request.params as Scope['Params'];
     await accounts.audit.record({
       actor: { kind: p.kind, name: p.name, role: p.role },
       clientAddress: request.ip,
@@ -83,7 +84,7 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,
       endpointId: null,
-      target: `${applicationName}/${version}`,
+      target: `${appName}/${version}`,
       before,
       after,
     });
@@ -110,7 +111,7 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
         },
       },
       async (request, reply) => {
-        const key = { applicationName: request.params.applicationName, version: request.params.version };
+        const key = keyOf(request.params);
         const length = request.headers['content-length'];
         const header = request.headers['x-file-name'];
         const before = await packages.find(key);
@@ -138,7 +139,7 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
       config: { access: 'viewer' },
       schema: { tags, summary: "Download a software version's package", description: 'With Range for a part (206).', params, headers: rangeHeaders, response: { 200: binary, 206: binary, ...errorResponses } },
     },
-    async (request, reply) => sendPackage(request, reply, packages, await packages.get(request.params)),
+    async (request, reply) => sendPackage(request, reply, packages, await packages.get(keyOf(request.params))),
   );
 
   app.delete<Scope>(
@@ -148,15 +149,16 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
       schema: { tags, summary: "Delete a software version's package", description: 'Devices offered the version get no package URL from then on.', params, response: { 204: { type: 'null' }, ...errorResponses } },
     },
     async (request, reply) => {
-      const before = await packages.get(request.params);
-      await packages.remove(request.params);
+      const key = keyOf(request.params);
+      const before = await packages.get(key);
+      await packages.remove(key);
       await audit(request, 'package.delete', info(before), null);
       return reply.code(204).send();
     },
   );
 
   app.get<DeviceScope>(
-    `${DEVICE_DOWNLOAD_PATH}/:applicationName/:version`,
+    `${DEVICE_DOWNLOAD_PATH}/:appName/:version`,
     {
       // Public in src/access/rules.ts: devices have no account; the token or signature is checked here.
       schema: {
@@ -178,7 +180,7 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
       },
     },
     async (request, reply) => {
-      const key = { applicationName: request.params.applicationName, version: request.params.version };
+      const key = keyOf(request.params);
       const { token, expires, sig } = request.query;
       // Whether a version has a package is no secret (its devices are told): a 404 comes first.
       const pkg = await packages.get(key);

@@ -65,7 +65,7 @@ export function presentPackage(pkg: StoredPackage): PackageInfo {
 const FILE_NAME = /^[^/\\\u0000-\u001f\u007f"]{1,255}$/;
 
 /**
- * Packages hosted by Tether (Kaa OTAO, issue 14; docs/software.md): uploads streamed into the
+ * Packages hosted by Tether (Kaa OTAO, issue 14; docs/packages.md): uploads streamed into the
  * package store with a size limit, downloads authorized by an endpoint token or a signed URL, and
  * what a device is told about the package of the version it is offered.
  */
@@ -97,7 +97,7 @@ export class PackageService {
     if (meta.contentLength !== undefined && meta.contentLength > this.maxBytes) throw errors.packageTooLarge(this.maxBytes);
     const fileName = meta.fileName ?? `${key.applicationName}-${key.version}.bin`;
     if (!FILE_NAME.test(fileName)) throw errors.validation(`x-file-name ${JSON.stringify(fileName.slice(0, 300))} is not a usable file name; use 1-255 characters without "/", "\\", quotes or control characters`);
-    if (!(await this.deps.versions.exists(key.applicationName, key.version))) throw errors.packageVersionNotFound(key.applicationName, key.version);
+    if (!(await this.deps.versions.exists(key.applicationName, key.version))) throw errors.softwareNotFound(key.applicationName, key.version);
     const stored = await this.deps.store.put(
       {
         ...key,
@@ -123,6 +123,12 @@ export class PackageService {
     return this.deps.store.get(key);
   }
 
+  /** The package of a version as operators see it in the software record, or undefined. */
+  async info(applicationName: string, version: string): Promise<PackageInfo | undefined> {
+    const pkg = await this.deps.store.get({ applicationName, version });
+    return pkg && presentPackage(pkg);
+  }
+
   /** Bytes `start`..`end` (inclusive) of a package got from `get`. */
   open(pkg: StoredPackage, start: number, end: number): Readable {
     return this.deps.store.read(pkg, start, end);
@@ -134,8 +140,8 @@ export class PackageService {
   }
 
   /** For the software service when a version goes: nothing to do is not an error. */
-  async removeIfAny(key: PackageKey): Promise<boolean> {
-    return this.deps.store.delete(key);
+  async removeIfAny(applicationName: string, version: string): Promise<boolean> {
+    return this.deps.store.delete({ applicationName, version });
   }
 
   /**
