@@ -2,6 +2,7 @@
  * `tether device --ota [--devices N]`: one or many simulated OTA devices from one process, each on
  * its own MQTT connection with its own token. Few devices log every step; many print a summary.
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -73,6 +74,8 @@ export async function runOtaFleet(connect: () => Promise<MqttClient>, f: FleetOp
   const counts = { connected: 0, offered: 0, applied: 0, failed: 0 };
   const outcome = new Map<string, 'applied' | 'failed'>();
   const stop = new AbortController();
+  // Every device (and each of its downloads) listens on it: thousands, not a leak.
+  setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   signal.addEventListener('abort', onAbort);
   let allDone: () => void = () => {};

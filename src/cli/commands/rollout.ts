@@ -321,7 +321,8 @@ async function follow(client: ApiClient, id: string, deadlineS: number, asJson: 
 async function outcome(client: ApiClient, r: RolloutView, asJson: boolean, io: Io): Promise<number> {
   const failures = r.counts.failed + r.counts.timed_out;
   if (!asJson) {
-    io.out(`Rollout ${r.state}${r.reason ? `: ${r.reason}` : ''}.`);
+    // The reason usually starts with the state ("aborted: 31 of 100 devices failed …").
+    io.out(`Rollout ${r.reason ? (r.reason.startsWith(r.state) ? r.reason : `${r.state}: ${r.reason}`) : r.state}.`);
     if (failures > 0) printFailures(await failed(client, r.rolloutId), r.counts, io);
   }
   return r.state === 'completed' && failures === 0 ? EXIT.completed : EXIT.failed;
