@@ -9,6 +9,7 @@ import type { MqttClient } from 'mqtt';
 import { errors } from '../../core/errors.js';
 import { createApiClient } from '../api-client.js';
 import type { Io } from '../io.js';
+import { sleepUnlessAborted } from '../sleep.js';
 import { runOtaDevice } from './device-ota.js';
 import type { OtaEvent, OtaOptions } from './device-ota.js';
 
@@ -17,6 +18,8 @@ const DETAILED_UP_TO = 10;
 const SUMMARY_EVERY_MS = 2000;
 /** Connections opened at once: thousands in one burst would only queue in the kernel. */
 const CONNECT_PARALLEL = 100;
+/** How long a device whose connection was lost waits before it connects again. */
+const RECONNECT_MS = 1000;
 
 export interface FleetOptions {
   /** The device settings shared by all; `token` is replaced per device. */
@@ -94,18 +97,37 @@ export async function runOtaFleet(connect: () => Promise<MqttClient>, f: FleetOp
   };
 
   const timer = detailed ? undefined : setInterval(() => io.out(`INFO: ${summary(counts, f.tokens.length)}`), SUMMARY_EVERY_MS);
-  const clients: MqttClient[] = [];
+  const clients = new Set<MqttClient>();
   const sessions: Array<Promise<'stopped' | 'refused'>> = [];
+  /** A device for its whole run: reconnects (and reports its version again) when its connection is lost. */
+  const live = async (first: MqttClient, token: string): Promise<'stopped' | 'refused'> => {
+    const state = { current: f.device.currentVersion, finished: new Set<string>() };
+    let client = first;
+    for (;;) {
+      const end = await runOtaDevice(client, { ...f.device, token }, (e) => log(token, e), stop.signal, state);
+      clients.delete(client);
+      if (end !== 'lost') return end;
+      if (detailed) io.err(`WARNING: ${f.tokens.length > 1 ? `[${token}] ` : ''}the server closed the connection; reconnecting in ${RECONNECT_MS} ms`);
+      for (;;) {
+        await sleepUnlessAborted(RECONNECT_MS, stop.signal);
+        if (stop.signal.aborted) return 'stopped';
+        try {
+          client = await connect();
+          clients.add(client);
+          break;
+        } catch (err) {
+          if (detailed) io.err(`WARNING: ${err instanceof Error ? err.message : String(err)}; retrying in ${RECONNECT_MS} ms`);
+        }
+      }
+    }
+  };
   try {
     for (let i = 0; i < f.tokens.length && !stop.signal.aborted; i += CONNECT_PARALLEL) {
       const batch = f.tokens.slice(i, i + CONNECT_PARALLEL);
       const connected = await Promise.all(batch.map(() => connect()));
-      clients.push(...connected);
+      for (const client of connected) clients.add(client);
       counts.connected += connected.length;
-      connected.forEach((client, j) => {
-        const token = batch[j]!;
-        sessions.push(runOtaDevice(client, { ...f.device, token }, (e) => log(token, e), stop.signal));
-      });
+      connected.forEach((client, j) => sessions.push(live(client, batch[j]!)));
     }
     if (detailed) io.out(`INFO: Waiting for software updates${f.untilUpdated ? '' : ' (Ctrl-C to stop)'}`);
     else io.out(`INFO: ${counts.connected} devices connected; waiting for software updates${f.untilUpdated ? '' : ' (Ctrl-C to stop)'}`);
@@ -120,7 +142,7 @@ export async function runOtaFleet(connect: () => Promise<MqttClient>, f: FleetOp
     clearInterval(timer);
     signal.removeEventListener('abort', onAbort);
     stop.abort();
-    await Promise.all(clients.map((c) => c.endAsync().catch(() => undefined)));
+    await Promise.all([...clients].map((c) => c.endAsync().catch(() => undefined)));
   }
 }
 

@@ -45,24 +45,38 @@ interface PackageRef {
   fileName?: string;
 }
 
+/** What a device keeps across its connections: the version it runs and the offers it decided. */
+export interface OtaDeviceState {
+  current: string | null;
+  /** Versions it applied or failed: an offer of them again is not taken twice. */
+  finished: Set<string>;
+}
+
 /**
- * One device on an open connection, until `signal` aborts. Resolves 'refused' when the server
- * refuses the token (no point going on), else 'stopped'.
+ * One device on an open connection, until `signal` aborts ('stopped') or the connection is lost
+ * ('lost': the caller reconnects with the same `state`). 'refused' when the server refuses the
+ * token: no point going on.
  */
-export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (e: OtaEvent) => void, signal: AbortSignal): Promise<'stopped' | 'refused'> {
+export async function runOtaDevice(
+  client: MqttClient,
+  o: OtaOptions,
+  onEvent: (e: OtaEvent) => void,
+  signal: AbortSignal,
+  state: OtaDeviceState = { current: o.currentVersion, finished: new Set() },
+): Promise<'stopped' | 'refused' | 'lost'> {
   const base = `kp1/${o.appVersion}/${CMX_OTA}/${o.token}`;
   const random = o.random ?? Math.random;
-  let current = o.currentVersion;
   let requestId = Math.floor(random() * 1000) + 1;
   /** The version being downloaded or just decided, so a push and a reply for it count once. */
   let busyWith: string | undefined;
-  const finished = new Set<string>();
+  const { finished } = state;
 
-  let finish: (end: 'stopped' | 'refused') => void = () => {};
-  const ended = new Promise<'stopped' | 'refused'>((resolve) => (finish = resolve));
+  let finish: (end: 'stopped' | 'refused' | 'lost') => void = () => {};
+  const ended = new Promise<'stopped' | 'refused' | 'lost'>((resolve) => (finish = resolve));
   const onAbort = () => finish('stopped');
+  const onClose = () => finish(signal.aborted ? 'stopped' : 'lost');
   signal.addEventListener('abort', onAbort);
-  client.on('close', onAbort);
+  client.on('close', onClose);
 
   const publish = (topic: string, body: unknown) => client.publishAsync(topic, JSON.stringify(body), { qos: o.qos }).catch(() => undefined);
 
@@ -84,7 +98,7 @@ export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (
     // {} (or the empty 7/CMP pair): nothing to update to.
     if (typeof body.configId !== 'string' || body.configId === '') return onEvent({ kind: 'up-to-date', topic });
     const version = body.configId;
-    if (version === current || version === busyWith || finished.has(version)) return;
+    if (version === state.current || version === busyWith || finished.has(version)) return;
     busyWith = version;
     onEvent({ kind: 'offered', version, topic, config: body.config });
     try {
@@ -96,7 +110,7 @@ export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (
         onEvent({ kind: 'failed', version, reason: problem, topic: at });
         return;
       }
-      current = version;
+      state.current = version;
       finished.add(version);
       const at = await report({ configId: version });
       onEvent({ kind: 'applied', version, topic: at, downloaded: packageOf(body.config) !== undefined });
@@ -122,14 +136,14 @@ export async function runOtaDevice(client: MqttClient, o: OtaOptions, onEvent: (
     await client
       .subscribeAsync([`${base}/config/json/+`, `${base}/config/json/${id}/+`, `${base}/applied/json/+`], { qos: o.qos })
       .catch(() => undefined);
-    if (current !== null) onEvent({ kind: 'reported', version: current, topic: await report({ configId: current }) });
+    if (state.current !== null) onEvent({ kind: 'reported', version: state.current, topic: await report({ configId: state.current }) });
     const ask = `${base}/config/json/${id}`;
     await publish(ask, {});
     onEvent({ kind: 'asked', topic: ask });
     return await ended;
   } finally {
     signal.removeEventListener('abort', onAbort);
-    client.removeListener('close', onAbort);
+    client.removeListener('close', onClose);
   }
 }
 

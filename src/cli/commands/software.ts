@@ -35,8 +35,11 @@ and is offered the next one on …/cmx_ota/<token>/config/json/status (try: npx 
       for the version adds \`package: {url, sha256, size, fileName}\` to it.
       --strategy: who gets it without a rollout, when devices ask: suspended (nobody; the
       default), general (every device it upgrades), targeted (devices a --filter matches, from
-      its date, e.g. --filter beta@2026-12-24T00:00:00Z). Rollouts offer a version whatever its
-      strategy: npx tether rollout start.
+      its date, e.g. --filter beta@2026-12-24T00:00:00Z). A filter selects the endpoints of an
+      Endpoint List search given as JSON: --filter '{"filterId": "beta", "rolloutDate": null,
+      "query": {"filter": ["ring=beta"]}}' (search, filter, connected, applicationVersionName, as
+      in GET /epr/api/v1/endpoints); without a query, every endpoint of the application.
+      Rollouts offer a version whatever its strategy: npx tether rollout start.
   npx tether software update <application> <version> [the options of create]
       Changes what is given and keeps the rest.
   npx tether software delete <application> <version>
@@ -197,8 +200,15 @@ function parseJsonFlag(flag: string, text: string): unknown {
   }
 }
 
-/** `<filterId>[@<ISO date>]`. */
+/** `<filterId>[@<ISO date>]`, or the filter as JSON (with the Endpoint List query it selects). */
 function parseFilter(text: string): SoftwareFilter {
+  if (text.trim().startsWith('{')) {
+    const value = parseJsonFlag(`--filter`, text) as Partial<SoftwareFilter>;
+    if (typeof value !== 'object' || value === null || typeof value.filterId !== 'string' || value.filterId === '') {
+      throw errors.configInvalid(`--filter ${JSON.stringify(text)}`, 'a JSON filter needs a filterId, e.g. \'{"filterId": "beta", "query": {"filter": ["ring=beta"]}}\'');
+    }
+    return { ...value, filterId: value.filterId, rolloutDate: value.rolloutDate ?? null } as SoftwareFilter;
+  }
   const at = text.indexOf('@');
   const filterId = at === -1 ? text : text.slice(0, at);
   const date = at === -1 ? null : text.slice(at + 1);

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { JsonValue } from '../api.js';
 import { parseJson, pretty } from '../control/control-api.js';
 import { Dialog, ErrorMessage, Field, useAction } from '../ui.js';
@@ -95,14 +95,27 @@ export function VersionDialog({ app, existing, onClose, onSaved }: { app: string
   );
 }
 
+/** A filter's Endpoint List search with one part changed; empty parts left out (no query: every endpoint). */
+function withQuery(f: SoftwareFilter, key: 'search' | 'filter', value: string | string[]): SoftwareFilter {
+  const query: Record<string, JsonValue> = { ...(f.query ?? {}) };
+  if (value.length === 0) delete query[key];
+  else query[key] = value;
+  const { query: _old, ...rest } = f;
+  return Object.keys(query).length > 0 ? { ...rest, query } : rest;
+}
+
 function FiltersEditor({ filters, onChange }: { filters: SoftwareFilter[]; onChange: (filters: SoftwareFilter[]) => void }) {
   const change = (i: number, patch: Partial<SoftwareFilter>) => onChange(filters.map((f, j) => (j === i ? { ...f, ...patch } : f)));
+  const replace = (i: number, next: SoftwareFilter) => onChange(filters.map((f, j) => (j === i ? next : f)));
+  // Row identities, so a row's typed text stays with its filter when another row goes.
+  const [keys, setKeys] = useState(() => filters.map((_, i) => i));
+  const nextKey = useRef(filters.length);
   return (
     <fieldset className="software-filters">
       <legend>Filters</legend>
       {filters.length === 0 && <p className="muted">No filters yet.</p>}
       {filters.map((f, i) => (
-        <div key={i} className="software-filter">
+        <div key={keys[i] ?? `extra-${i}`} className="software-filter">
           <Field label={`Filter ${i + 1} ID`}>{(id) => <input id={id} required value={f.filterId} onChange={(e) => change(i, { filterId: e.target.value })} />}</Field>
           <Field label={`Filter ${i + 1} rollout date (UTC)`}>
             {(id) => (
@@ -114,14 +127,46 @@ function FiltersEditor({ filters, onChange }: { filters: SoftwareFilter[]; onCha
               />
             )}
           </Field>
-          <button type="button" className="secondary" aria-label={`Remove filter ${i + 1}`} onClick={() => onChange(filters.filter((_, j) => j !== i))}>
+          <Field label={`Filter ${i + 1}: endpoints whose metadata has (search)`}>
+            {(id) => <input id={id} value={typeof f.query?.['search'] === 'string' ? f.query['search'] : ''} placeholder="empty: every endpoint" onChange={(e) => replace(i, withQuery(f, 'search', e.target.value))} />}
+          </Field>
+          <Field label={`Filter ${i + 1}: metadata filters (one a line: key=value, key~text, key)`}>
+            {(id) => <QueryLines id={id} initial={Array.isArray(f.query?.['filter']) ? (f.query['filter'] as string[]) : []} onChange={(lines) => replace(i, withQuery(f, 'filter', lines))} />}
+          </Field>
+          <button type="button" className="secondary" aria-label={`Remove filter ${i + 1}`} onClick={() => {
+              setKeys(keys.filter((_, j) => j !== i));
+              onChange(filters.filter((_, j) => j !== i));
+            }}>
             Remove
           </button>
         </div>
       ))}
-      <button type="button" className="secondary" onClick={() => onChange([...filters, { filterId: '', rolloutDate: null }])}>
+      <button
+        type="button"
+        className="secondary"
+        onClick={() => {
+          setKeys([...keys, nextKey.current++]);
+          onChange([...filters, { filterId: '', rolloutDate: null }]);
+        }}
+      >
         Add filter
       </button>
     </fieldset>
+  );
+}
+
+/** Lines typed as they are (blank lines too, while typing); the filter gets the non-empty ones. */
+function QueryLines({ id, initial, onChange }: { id: string; initial: string[]; onChange: (lines: string[]) => void }) {
+  const [text, setText] = useState(initial.join('\n'));
+  return (
+    <textarea
+      id={id}
+      rows={2}
+      value={text}
+      onChange={(e) => {
+        setText(e.target.value);
+        onChange(e.target.value.split('\n').map((l) => l.trim()).filter((l) => l !== ''));
+      }}
+    />
   );
 }
