@@ -151,3 +151,38 @@ test('upload a package, create a version, roll it out to simulated devices and w
 
   assert.deepEqual(problems, []);
 });
+
+test('a rollout to what the Endpoint List shows, at 1 a minute: pause, resume and cancel from the rollout page', { timeout: 120_000 }, async () => {
+  const { page, problems } = await harness.openPage();
+  await harness.signIn(page, { url: `${harness.base}/?app=${APP}` });
+  await page.getByRole('heading', { name: 'Endpoints' }).waitFor();
+  const created = await page.request.post(`${harness.base}/otao/api/v1/applications/${APP}/software`, { data: { version: '2.0.0', upgradableFrom: ['*'], specification: {} } });
+  assert.equal(created.status(), 201, await created.text());
+
+  await page.getByRole('button', { name: /^Roll out software to all 3…$/ }).click();
+  const start = page.getByRole('dialog', { name: 'Start a rollout' });
+  await waitFor('the versions in the dialog', async () => (await start.getByLabel('Software version').locator('option').count()) === 2, 10_000);
+  await start.getByLabel('Software version').selectOption('2.0.0');
+  assert.equal(await start.getByRole('radio', { name: /The endpoints the list shows: every endpoint of the application \(3 endpoints now/ }).isChecked(), true);
+  await start.getByLabel(/Limit the rate/).check();
+  await start.getByLabel('Devices per minute').fill('1');
+  await start.getByRole('button', { name: 'Start rollout' }).click();
+  await page.getByTestId('rollout-summary').waitFor();
+  await waitFor('running', async () => (await page.getByTestId('rollout-state').textContent()) === 'running', 10_000);
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await waitFor('paused', async () => (await page.getByTestId('rollout-state').textContent()) === 'paused', 10_000);
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await waitFor('running again', async () => (await page.getByTestId('rollout-state').textContent()) === 'running', 10_000);
+  await page.getByRole('button', { name: 'Cancel rollout…' }).click();
+  await page.getByRole('dialog', { name: 'Cancel this rollout?' }).getByRole('button', { name: 'Cancel rollout' }).click();
+  await waitFor('cancelled', async () => (await page.getByTestId('rollout-state').textContent()) === 'cancelled', 10_000);
+  assert.equal(await page.getByRole('button', { name: 'Resume' }).count(), 0, 'an ended rollout has no controls');
+
+  // The Software view lists both rollouts, newest first.
+  await page.getByRole('link', { name: `← Software of ${APP}` }).click();
+  const rows = page.getByTestId('rollouts-table').locator('tbody tr');
+  await waitFor('two rollouts', async () => (await rows.count()) === 2, 10_000);
+  assert.match((await rows.first().textContent()) ?? '', /2\.0\.0\s*cancelled/);
+  assert.deepEqual(problems, []);
+});
