@@ -10,6 +10,10 @@
 import { createHash } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { CMX_OTA } from '../../core/software.js';
+import { sleepUnlessAborted } from '../sleep.js';
+
+/** Before the second attempt of a download; doubled before each one after (a bad link needs a moment). */
+const RETRY_FIRST_MS = 250;
 
 export interface OtaOptions {
   token: string;
@@ -176,6 +180,7 @@ export async function downloadAndCheck(pkg: PackageRef, o: Pick<OtaOptions, 'int
   let interrupt = o.interruptAt;
   let lastProblem = '';
   for (let attempt = 1; attempt <= o.downloadAttempts; attempt++) {
+    if (attempt > 1) await sleepUnlessAborted(RETRY_FIRST_MS * 2 ** (attempt - 2), signal);
     if (signal.aborted) return 'stopped';
     const headers: Record<string, string> = {};
     if (received > 0) {
