@@ -166,6 +166,7 @@ test('a rollout to what the Endpoint List shows, at 1 a minute: pause, resume an
   assert.equal(await start.getByRole('radio', { name: /The endpoints the list shows: every endpoint of the application \(3 endpoints now/ }).isChecked(), true);
   await start.getByLabel(/Limit the rate/).check();
   await start.getByLabel('Devices per minute').fill('1');
+  await shoot(page, 'rollout-start');
   await start.getByRole('button', { name: 'Start rollout' }).click();
   await page.getByTestId('rollout-summary').waitFor();
   await waitFor('running', async () => (await page.getByTestId('rollout-state').textContent()) === 'running', 10_000);
