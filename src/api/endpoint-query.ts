@@ -135,7 +135,7 @@ export const endpointListQuerySchema = {
     ),
     sort: {
       type: 'string',
-      description: `Sort order: \`<field>[,asc|desc]\` where field is one of ${SORT_FIELDS.join(', ')} or metadata.<key>. Example: sort=metadata.model,desc. Default: createdDate,asc.`,
+      description: `Sort order: \`<field>[,asc|desc]\` where field is one of ${SORT_FIELDS.join(', ')}, metadata.<key>, or softwareVersion (the version devices report on cmx_ota; semver order, endpoints without one last; up to 10,000 matching endpoints). Example: sort=metadata.model,desc. Default: createdDate,asc.`,
     },
     include: listParam('`metadata` adds each endpoint\'s metadata to the response; `software` the software version it runs (softwareVersion).'),
     offset: { type: 'integer', minimum: 0, default: 0, description: 'Number of endpoints to skip.' },

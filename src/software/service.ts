@@ -54,7 +54,8 @@ export interface SoftwareInput {
 export type NextReason = 'offer' | 'general' | 'targeted';
 
 export interface NextVersion {
-  record: SoftwareRecord;
+  /** Without its package: what devices get of it is built by `delivery`. */
+  record: StoredSoftware;
   reason: NextReason;
   rolloutId: string | null;
 }
@@ -221,8 +222,8 @@ export class SoftwareService {
    * The version the endpoint should get next: its open offer (a rollout's, while the device does
    * not run it), else the newest version above what it runs that is `general`, or `targeted` with a
    * filter matching it whose rollout date has come, and whose upgradableFrom admits what it runs.
-   * A version the device just reported failing is not offered again by strategy until it reports
-   * something else: a device that cannot install it does not loop on it.
+   * A version the device reported failing is not offered again by strategy until it reports running
+   * another version: a device that cannot install it does not loop on it.
    */
   async next(endpointId: string, applicationName: string, known?: EndpointSoftware): Promise<NextVersion | null> {
     const [offer, state, versions] = await Promise.all([
@@ -233,15 +234,15 @@ export class SoftwareService {
     const current = state?.version ?? null;
     if (offer && offer.applicationName === applicationName && offer.version !== current) {
       const offered = versions.find((v) => v.version === offer.version);
-      if (offered) return { record: await this.withPackage(offered), reason: 'offer', rolloutId: offer.rolloutId };
+      if (offered) return { record: offered, reason: 'offer', rolloutId: offer.rolloutId };
     }
     const failed = state?.lastFailure?.version;
     const now = this.clock.now();
     for (const candidate of newestFirst(versions)) {
       if (candidate.rolloutStrategy === 'suspended' || candidate.version === failed) continue;
       if (!isNewer(candidate.version, current) || !isUpgradable(candidate, current)) continue;
-      if (candidate.rolloutStrategy === 'general') return { record: await this.withPackage(candidate), reason: 'general', rolloutId: null };
-      if (await this.targets(candidate, endpointId, now)) return { record: await this.withPackage(candidate), reason: 'targeted', rolloutId: null };
+      if (candidate.rolloutStrategy === 'general') return { record: candidate, reason: 'general', rolloutId: null };
+      if (await this.targets(candidate, endpointId, now)) return { record: candidate, reason: 'targeted', rolloutId: null };
     }
     return null;
   }
@@ -285,7 +286,7 @@ export class SoftwareService {
     return next ? this.deliveryOf(next.record) : { configId: '', config: null };
   }
 
-  private async deliveryOf(record: SoftwareRecord): Promise<SoftwareDelivery> {
+  private async deliveryOf(record: StoredSoftware): Promise<SoftwareDelivery> {
     const spec = record.specification as { [key: string]: JsonValue };
     const pkg = this.deps.packages && this.deps.baseUrl ? await this.deps.packages.describeForDevice(record.applicationName, record.version, this.deps.baseUrl()) : undefined;
     return { configId: record.version, config: pkg ? { ...spec, package: { ...pkg } } : spec };
@@ -293,13 +294,13 @@ export class SoftwareService {
 
   /**
    * 7/CMP `applied` on cmx_ota: a 2xx status says the device runs `version` now; anything else that
-   * updating to it failed. `implicit` (a config request naming the version it runs) records only
-   * what changes the endpoint's state, so a device polling with its configId adds no history.
+   * updating to it failed. `implicit` (a config request naming the version it runs) is recorded only
+   * when it changes the version, so a device polling with its configId adds no history.
    */
   async report(input: { endpointId: string; applicationName: string; appVersionName: string; version: string; statusCode: number; reasonPhrase: string | null; implicit?: boolean }): Promise<void> {
     if (input.implicit) {
       const state = await this.store.getEndpointSoftware(input.endpointId);
-      if (state?.version === input.version && state.lastFailure === null) return;
+      if (state?.version === input.version) return;
     }
     const report: SoftwareReport = {
       endpointId: input.endpointId,
@@ -372,7 +373,7 @@ export class SoftwareService {
     const record = await this.store.getSoftware(applicationName, version);
     if (!record) return;
     const running = await this.store.endpointVersions(live.map((c) => c.endpointId));
-    const sent = await this.deliveryOf({ ...record, package: null });
+    const sent = await this.deliveryOf(record);
     for (const channel of live) if (running.get(channel.endpointId) !== version) this.pushTo(channel, sent);
   }
 

@@ -62,3 +62,15 @@ export function isNewer(candidate: string, current: string | null): boolean {
   if (current === null || semver.valid(current) === null) return true;
   return semver.gt(candidate, current);
 }
+
+/**
+ * Order of what devices report, for the Endpoint List: semver versions by precedence, then strings
+ * that are not semver by text, then endpoints that never reported (null), in either direction.
+ */
+export function compareReported(a: string | null, b: string | null, direction: 'asc' | 'desc'): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
+  const sa = semver.valid(a) !== null;
+  const sb = semver.valid(b) !== null;
+  const order = sa && sb ? semver.compareBuild(a, b) : sa !== sb ? (sa ? -1 : 1) : a < b ? -1 : a > b ? 1 : 0;
+  return direction === 'asc' ? order : -order;
+}

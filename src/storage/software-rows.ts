@@ -1,7 +1,7 @@
 /** Rows of the software tables as both SQL dialects return them, and their mapping to domain records. */
 import type { EndpointSoftware, RolloutStrategy, SoftwareFilter } from '../core/software.js';
 import type { JsonValue } from '../core/types.js';
-import type { SoftwareHistoryEntry, SoftwareOffer, StoredSoftware } from './software.js';
+import type { SoftwareHistoryEntry, SoftwareOffer, SoftwareReport, StoredSoftware } from './software.js';
 
 export const SOFTWARE_COLUMNS = 'application_name, version, upgradable_from, specification, metadata, rollout_strategy, filters, created_date, updated_date';
 export const ENDPOINT_COLUMNS = 'endpoint_id, application_name, version, reported_at, failed_version, failure_code, failure_reason, failed_at';
@@ -100,4 +100,34 @@ export function toHistory(row: HistoryRow): SoftwareHistoryEntry {
 /** 7/CMP: a 2xx status is applied, anything else a failure. */
 export function isSuccess(statusCode: number): boolean {
   return statusCode >= 200 && statusCode < 300;
+}
+
+/**
+ * What one report makes of an endpoint's state (both backends apply reports through this, in order).
+ * A failure is kept as the last failure and leaves the version. A success of another version makes
+ * it the version and clears the failure; a success of the version it already runs ("still on
+ * 1.4.0", as a device says after restarting from a failed update) only dates the report and keeps
+ * the failure, so a failed update is not offered again just because the device said where it is.
+ */
+export function applyReport(state: EndpointSoftware | undefined, r: SoftwareReport): EndpointSoftware {
+  const base = state ?? { endpointId: r.endpointId, applicationName: r.applicationName, version: null, reportedAt: null, lastFailure: null };
+  if (!isSuccess(r.statusCode)) {
+    return { ...base, applicationName: r.applicationName, lastFailure: { version: r.version, statusCode: r.statusCode, reasonPhrase: r.reasonPhrase, at: r.at } };
+  }
+  const same = base.version === r.version;
+  return { ...base, applicationName: r.applicationName, version: r.version, reportedAt: r.at, lastFailure: same ? base.lastFailure : null };
+}
+
+/** An endpoint's state as the row both dialects write. */
+export function endpointParams(s: EndpointSoftware): EndpointRow {
+  return {
+    endpoint_id: s.endpointId,
+    application_name: s.applicationName,
+    version: s.version,
+    reported_at: s.reportedAt,
+    failed_version: s.lastFailure?.version ?? null,
+    failure_code: s.lastFailure?.statusCode ?? null,
+    failure_reason: s.lastFailure?.reasonPhrase ?? null,
+    failed_at: s.lastFailure?.at ?? null,
+  };
 }

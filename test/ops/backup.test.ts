@@ -26,6 +26,7 @@ describe('backup and restore of a single node', () => {
     const devices = await createDevices(server, 8);
     const pending = await api<{ commandId: string }>(server, 'POST', `/cex/api/v1/endpoints/${devices[0]!.endpointId}/commands/reboot?awaitTimeout=0&commandTtl=600000`, { at: 'night' });
     const config = await api<{ configId: string }>(server, 'PUT', `/ecr/api/v1/app-versions/${VERSION}`, { interval: 60 });
+    await api(server, 'POST', '/otao/api/v1/applications/demo_application/software', { version: '1.1.0', upgradableFrom: ['1.0.0'], specification: { reboot: true } });
     const sensor = await connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
     t.after(() => sensor.endAsync(true).catch(() => {}));
     const sensorInbox = new Inbox(sensor);
@@ -74,6 +75,8 @@ describe('backup and restore of a single node', () => {
     type Last = Array<Record<string, Record<string, Array<{ values: { value: number } }>>>>;
     const last = await api<Last>(restored, 'GET', `/epts/api/v1/applications/demo_application/time-series/last?timeSeriesName=auto~temperature&endpointId=${devices[1]!.endpointId}`);
     assert.equal(last[0]?.[devices[1]!.endpointId]?.['auto~temperature']?.[0]?.values.value, 21.5, 'time series are there');
+    const software = await api<Array<{ version: string }>>(restored, 'GET', '/otao/api/v1/applications/demo_application/software');
+    assert.deepEqual(software.map((s) => s.version), ['1.1.0'], 'software versions (software.db) are there');
   });
 
   it('refuses a file that is not a backup, and a data directory without Tether data', async (t) => {

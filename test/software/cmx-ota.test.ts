@@ -83,6 +83,10 @@ describe('software updates on cmx_ota (7/CMP)', () => {
     assert.equal(after.next, null);
     assert.deepEqual((await device.request(OTA, 'config/json', {}, 5)).json, {});
 
+    // Restarted, it says it still runs 1.4.0 (explicitly, and by naming it): the failure stands.
+    await device.request(OTA, 'applied/json', { configId: '1.4.0' }, 8);
+    assert.deepEqual((await device.request(OTA, 'config/json', { configId: '1.4.0' }, 9)).json, {});
+    assert.equal((await state(running, device.endpointId)).lastFailure?.version, '2.0.0');
     // Kaa's Python client reports its version as {configId, config}: accepted, `config` ignored.
     assert.equal((await device.request(OTA, 'applied/json', { configId: '1.4.1', config: { any: 1 } }, 6)).kind, 'status');
     assert.equal((await state(running, device.endpointId)).version, '1.4.1');

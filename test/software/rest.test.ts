@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from '../helpers/test.js';
 import type { SoftwareRecord } from '../../src/core/software.js';
 import { api, connectDevice, startPlatform } from '../control/harness.js';
+import { createEndpoint } from '../platform/helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
 const BASE = '/otao/api/v1/applications/demo_application/software';
@@ -105,4 +106,30 @@ it("an endpoint's software: what it runs, its next version, and its report histo
   // Deleting the endpoint removes its software state.
   assert.equal((await api(running, 'DELETE', `/epr/api/v1/endpoints/${device.endpointId}`)).status, 204);
   await waitFor('the software state of the deleted endpoint to go', () => running.software.store.getEndpointSoftware(device.endpointId), { until: (s) => s === undefined });
+});
+
+it('the Endpoint List sorts by software version: semver order, other strings after, endpoints without one last; paged', async (t) => {
+  const running = await startPlatform(t);
+  const reports: Array<[string, string | null]> = [['a', '1.10.0'], ['b', '1.9.0'], ['c', null], ['d', 'legacy-7'], ['e', '1.10.0-rc.1'], ['f', '1.9.0']];
+  for (const [id, version] of reports) {
+    const endpoint = await createEndpoint(running, { endpointId: `sw-${id}` });
+    if (version !== null) await running.software.service.report({ endpointId: endpoint.endpointId, applicationName: 'demo_application', appVersionName: 'demo_application_v1', version, statusCode: 200, reasonPhrase: null });
+  }
+  const list = async (query: string) => {
+    const reply = await api<{ totalElements: number; content: Array<{ endpointId: string; softwareVersion?: string | null }> }>(running, 'GET', `/epr/api/v1/endpoints?applicationName=demo_application&${query}`);
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    return reply.body;
+  };
+  const asc = await list('sort=softwareVersion,asc&include=software&limit=100');
+  assert.deepEqual(asc.content.map((e) => e.endpointId), ['sw-b', 'sw-f', 'sw-e', 'sw-a', 'sw-d', 'sw-c']);
+  assert.deepEqual(asc.content.map((e) => e.softwareVersion), ['1.9.0', '1.9.0', '1.10.0-rc.1', '1.10.0', 'legacy-7', null]);
+  const desc = await list('sort=softwareVersion,desc&offset=1&limit=3');
+  assert.equal(desc.totalElements, 6);
+  // Reversed, except that endpoints without a version stay last: legacy-7, 1.10.0, 1.10.0-rc.1, 1.9.0, …
+  assert.deepEqual(desc.content.map((e) => e.endpointId), ['sw-a', 'sw-e', 'sw-b']);
+  assert.ok(desc.content.every((e) => !('softwareVersion' in e)), 'the version is shown only with include=software');
+  assert.deepEqual((await list('sort=softwareVersion&filter=nothing&limit=5')).content, []);
+  const malformed = await api<Problem>(running, 'GET', '/epr/api/v1/endpoints?applicationName=demo_application&sort=softwareVersion,up');
+  assert.equal(malformed.status, 400);
+  assert.match(malformed.body.message, /send sort=softwareVersion,asc or sort=softwareVersion,desc/);
 });

@@ -69,7 +69,7 @@ export function softwareStorageConformance(name: string, open: () => Promise<Ope
         assert.ok(await store.getSoftware('other', '1.0.0'));
       }));
 
-    test('reports: a success sets the version and clears the failure, a failure keeps the version, both join the history newest first', () =>
+    test('reports: a success of another version sets it and clears the failure, of the same version keeps the failure; a failure keeps the version; all join the history newest first', () =>
       withStore(async (store) => {
         assert.equal(await store.getEndpointSoftware('e1'), undefined);
         // A failure before any success: no version yet.
@@ -84,14 +84,22 @@ export function softwareStorageConformance(name: string, open: () => Promise<Ope
           endpointId: 'e1', applicationName: 'app', version: '1.0.0', reportedAt: T1, lastFailure: { version: '1.1.0', statusCode: 409, reasonPhrase: 'battery low', at: T2 },
         });
 
-        const page = await store.history('e1', 0, 10);
-        assert.equal(page.totalElements, 3);
+        // Still on 1.0.0 (a device restarting after a failed update says so): the failure is kept.
+        await store.recordReports([report({ version: '1.0.0', at: T3 })]);
+        assert.deepEqual(await store.getEndpointSoftware('e1'), {
+          endpointId: 'e1', applicationName: 'app', version: '1.0.0', reportedAt: T3, lastFailure: { version: '1.1.0', statusCode: 409, reasonPhrase: 'battery low', at: T2 },
+        });
+        await store.recordReports([report({ version: '1.1.0', at: T3 })]);
+        assert.deepEqual(await store.getEndpointSoftware('e1'), { endpointId: 'e1', applicationName: 'app', version: '1.1.0', reportedAt: T3, lastFailure: null });
+
+        const page = await store.history('e1', 2, 10);
+        assert.equal(page.totalElements, 5);
         assert.deepEqual(page.content, [
           { version: '1.1.0', statusCode: 409, reasonPhrase: 'battery low', at: T2 },
           { version: '1.0.0', statusCode: 200, reasonPhrase: null, at: T1 },
           { version: '1.0.0', statusCode: 500, reasonPhrase: 'flash failed', at: T0 },
         ]);
-        assert.deepEqual((await store.history('e1', 1, 1)).content, [{ version: '1.0.0', statusCode: 200, reasonPhrase: null, at: T1 }]);
+        assert.deepEqual((await store.history('e1', 3, 1)).content, [{ version: '1.0.0', statusCode: 200, reasonPhrase: null, at: T1 }]);
         assert.deepEqual(await store.history('nobody', 0, 10), { totalElements: 0, content: [] });
       }));
 
@@ -103,7 +111,13 @@ export function softwareStorageConformance(name: string, open: () => Promise<Ope
           report({ endpointId: 'b', version: '1.1.0', statusCode: 500, at: T0 }),
           report({ endpointId: 'b', version: '1.1.0', at: T1 }),
           report({ endpointId: 'c', version: '2.0.0', statusCode: 1e12, at: T0 }),
+          report({ endpointId: 'f', version: '1.0.0', at: T0 }),
+          report({ endpointId: 'f', version: '2.0.0', statusCode: 500, at: T1 }),
+          report({ endpointId: 'f', version: '1.0.0', at: T2 }),
         ]);
+        assert.deepEqual(await store.getEndpointSoftware('f'), {
+          endpointId: 'f', applicationName: 'app', version: '1.0.0', reportedAt: T2, lastFailure: { version: '2.0.0', statusCode: 500, reasonPhrase: null, at: T1 },
+        });
         assert.deepEqual(await store.getEndpointSoftware('a'), {
           endpointId: 'a', applicationName: 'app', version: '1.0.0', reportedAt: T0, lastFailure: { version: '1.1.0', statusCode: 500, reasonPhrase: 'no', at: T1 },
         });

@@ -4,6 +4,7 @@ import type { Services } from '../../core/services.js';
 import type { Metadata } from '../../core/types.js';
 import { type EndpointListQuery, endpointListQuerySchema, includes, toEndpointQuery } from '../endpoint-query.js';
 import { type SoftwareVersions, endpointView, endpointViews, versionLookup, withSoftwareVersions } from '../present.js';
+import { listBySoftwareVersion, softwareSortOf } from '../software-sort.js';
 import { endpointIdInput, endpointParams, errorResponses, metadataInput, noContent, ref, tokenInput } from '../schemas.js';
 
 export const EPR = '/epr/api/v1';
@@ -96,6 +97,14 @@ export function endpointRoutes(app: FastifyInstance, services: Services, softwar
       },
     },
     async (request) => {
+      const bySoftware = software && softwareSortOf(request.query.sort);
+      if (software && bySoftware) {
+        const { sort: _sort, ...rest } = request.query;
+        const { page, versions } = await listBySoftwareVersion(services, software, toEndpointQuery(rest), bySoftware);
+        const views = await endpointViews(services, page.content);
+        if (includes(request.query, 'software')) for (const view of views) view.softwareVersion = versions.get(view.endpointId) ?? null;
+        return { totalElements: page.totalElements, content: views };
+      }
       const page = await services.registry.listEndpoints(toEndpointQuery(request.query));
       const views = await endpointViews(services, page.content);
       return { totalElements: page.totalElements, content: includes(request.query, 'software') ? await withSoftwareVersions(views, software) : views };

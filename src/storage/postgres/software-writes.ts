@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { Iso } from '../../core/types.js';
-import { HISTORY_PER_ENDPOINT, isSuccess } from '../software-rows.js';
+import type { EndpointSoftware } from '../../core/software.js';
+import { ENDPOINT_COLUMNS, type EndpointRow, HISTORY_PER_ENDPOINT, applyReport, endpointParams, toEndpointSoftware } from '../software-rows.js';
 import type { SoftwareOffer, SoftwareReport } from '../software.js';
 import { isConnectionError } from './constraint-errors.js';
 import { GroupCommit } from './group-commit.js';
@@ -96,57 +96,27 @@ export async function putOffers(client: Pick<pg.PoolClient, 'query'>, offers: re
   );
 }
 
-/** What a run of reports leaves of one endpoint's state, folded in order as one by one would. */
-interface Folded {
-  applicationName: string;
-  /** The last success of the run, if any. */
-  applied?: { version: string; at: Iso };
-  /** The last failure after it (or of the run, without a success). */
-  failure?: SoftwareReport;
-}
-
 export async function recordReports(client: Pick<pg.PoolClient, 'query'>, reports: readonly SoftwareReport[]): Promise<void> {
   if (reports.length === 0) return;
-  const byEndpoint = new Map<string, Folded>();
-  for (const r of reports) {
-    const state = byEndpoint.get(r.endpointId) ?? { applicationName: r.applicationName };
-    state.applicationName = r.applicationName;
-    if (isSuccess(r.statusCode)) {
-      state.applied = { version: r.version, at: r.at };
-      delete state.failure;
-    } else state.failure = r;
-    byEndpoint.set(r.endpointId, state);
-  }
-  const entries = [...byEndpoint.entries()];
-  const succeeded = entries.filter(([, s]) => s.applied !== undefined);
-  const failedOnly = entries.filter(([, s]) => s.applied === undefined);
-  if (succeeded.length > 0) {
-    // A success sets the version; the failure fields take whatever failed after it in this run (or none).
-    await client.query(
-      `INSERT INTO endpoint_software (endpoint_id, application_name, version, reported_at, failed_version, failure_code, failure_reason, failed_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[])
-       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, version = excluded.version, reported_at = excluded.reported_at,
-         failed_version = excluded.failed_version, failure_code = excluded.failure_code, failure_reason = excluded.failure_reason, failed_at = excluded.failed_at`,
-      [
-        succeeded.map(([id]) => id), succeeded.map(([, s]) => s.applicationName), succeeded.map(([, s]) => s.applied!.version), succeeded.map(([, s]) => s.applied!.at),
-        succeeded.map(([, s]) => s.failure?.version ?? null), succeeded.map(([, s]) => (s.failure ? String(s.failure.statusCode) : null)),
-        succeeded.map(([, s]) => s.failure?.reasonPhrase ?? null), succeeded.map(([, s]) => s.failure?.at ?? null),
-      ],
-    );
-  }
-  if (failedOnly.length > 0) {
-    // A failure keeps the version the endpoint runs.
-    await client.query(
-      `INSERT INTO endpoint_software (endpoint_id, application_name, failed_version, failure_code, failure_reason, failed_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[])
-       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, failed_version = excluded.failed_version,
-         failure_code = excluded.failure_code, failure_reason = excluded.failure_reason, failed_at = excluded.failed_at`,
-      [
-        failedOnly.map(([id]) => id), failedOnly.map(([, s]) => s.applicationName), failedOnly.map(([, s]) => s.failure!.version),
-        failedOnly.map(([, s]) => String(s.failure!.statusCode)), failedOnly.map(([, s]) => s.failure!.reasonPhrase), failedOnly.map(([, s]) => s.failure!.at),
-      ],
-    );
-  }
+  const ids = [...new Set(reports.map((r) => r.endpointId))];
+  // The states as they are, locked until COMMIT: a report through another node waits, then sees
+  // this one's result. What each report makes of a state is applyReport's (as on SQLite), in order.
+  const { rows } = await client.query<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM endpoint_software WHERE endpoint_id = ANY($1::text[]) ORDER BY endpoint_id FOR UPDATE`, [ids]);
+  const states = new Map<string, EndpointSoftware>(rows.map((row) => [row.endpoint_id, toEndpointSoftware(row)]));
+  for (const r of reports) states.set(r.endpointId, applyReport(states.get(r.endpointId), r));
+  // In key order, as the lock above: two nodes inserting the same new endpoints never wait on each other in a cycle.
+  const written = [...states.values()].map(endpointParams).sort((x, y) => (x.endpoint_id < y.endpoint_id ? -1 : x.endpoint_id > y.endpoint_id ? 1 : 0));
+  const column = <T>(pick: (row: EndpointRow) => T) => written.map(pick);
+  await client.query(
+    `INSERT INTO endpoint_software (${ENDPOINT_COLUMNS})
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[])
+     ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, version = excluded.version, reported_at = excluded.reported_at,
+       failed_version = excluded.failed_version, failure_code = excluded.failure_code, failure_reason = excluded.failure_reason, failed_at = excluded.failed_at`,
+    [
+      column((r) => r.endpoint_id), column((r) => r.application_name), column((r) => r.version), column((r) => r.reported_at), column((r) => r.failed_version),
+      column((r) => (r.failure_code === null ? null : String(r.failure_code))), column((r) => r.failure_reason), column((r) => r.failed_at),
+    ],
+  );
   // Any report of a version ends the endpoint's open offer of that version.
   await client.query('DELETE FROM software_offers o USING unnest($1::text[], $2::text[]) AS r(endpoint_id, version) WHERE o.endpoint_id = r.endpoint_id AND o.version = r.version', [
     reports.map((r) => r.endpointId),
@@ -166,6 +136,6 @@ export async function recordReports(client: Pick<pg.PoolClient, 'query'>, report
     `DELETE FROM software_reports WHERE seq IN (
        SELECT seq FROM (SELECT seq, row_number() OVER (PARTITION BY endpoint_id ORDER BY seq DESC) AS n FROM software_reports WHERE endpoint_id = ANY($1::text[])) ranked
        WHERE n > $2)`,
-    [[...byEndpoint.keys()], HISTORY_PER_ENDPOINT],
+    [ids, HISTORY_PER_ENDPOINT],
   );
 }

@@ -12,7 +12,8 @@ import {
   type OfferRow,
   SOFTWARE_COLUMNS,
   type SoftwareRow,
-  isSuccess,
+  applyReport,
+  endpointParams,
   softwareParams,
   toEndpointSoftware,
   toHistory,
@@ -220,8 +221,8 @@ class SqliteSoftwareStorage implements SoftwareStorage {
     return this.write(() => {
       const s = this.st();
       for (const r of reports) {
-        if (isSuccess(r.statusCode)) s.applied.run(r.endpointId, r.applicationName, r.version, r.at);
-        else s.failed.run(r.endpointId, r.applicationName, r.version, r.statusCode, r.reasonPhrase, r.at);
+        const row = s.getEndpoint.get(r.endpointId);
+        s.putEndpoint.run(endpointParams(applyReport(row && toEndpointSoftware(row), r)));
         s.endOffer.run(r.endpointId, r.version);
         s.insertReport.run(r.endpointId, r.applicationName, r.version, r.statusCode, r.reasonPhrase, r.at);
         s.pruneReports.run(r.endpointId, r.endpointId, HISTORY_PER_ENDPOINT);
@@ -296,16 +297,10 @@ function prepare(db: Db) {
       [string],
       { endpoint_id: string; version: string | null }
     >,
-    // A success sets the version and clears the last failure; a failure keeps the version.
-    applied: db.prepare(
-      `INSERT INTO endpoint_software (endpoint_id, application_name, version, reported_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, version = excluded.version, reported_at = excluded.reported_at,
-         failed_version = NULL, failure_code = NULL, failure_reason = NULL, failed_at = NULL`,
-    ),
-    failed: db.prepare(
-      `INSERT INTO endpoint_software (endpoint_id, application_name, failed_version, failure_code, failure_reason, failed_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (endpoint_id) DO UPDATE SET application_name = excluded.application_name, failed_version = excluded.failed_version,
-         failure_code = excluded.failure_code, failure_reason = excluded.failure_reason, failed_at = excluded.failed_at`,
+    // What a report makes of the state is decided once, in applyReport (software-rows.ts).
+    putEndpoint: db.prepare(
+      `INSERT OR REPLACE INTO endpoint_software (${ENDPOINT_COLUMNS})
+       VALUES (@endpoint_id, @application_name, @version, @reported_at, @failed_version, @failure_code, @failure_reason, @failed_at)`,
     ),
     endOffer: db.prepare('DELETE FROM software_offers WHERE endpoint_id = ? AND version = ?'),
     insertReport: db.prepare('INSERT INTO software_reports (endpoint_id, application_name, version, status_code, reason_phrase, at) VALUES (?, ?, ?, ?, ?, ?)'),
