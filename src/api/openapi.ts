@@ -25,6 +25,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'accounts', description: 'Users, roles, API keys and sign-in throttles (admin)' },
         { name: 'audit', description: 'Who changed what (admin)' },
         { name: 'software', description: 'Kaa OTAO: software versions, what endpoints run (cmx_ota)' },
+        { name: 'rollouts', description: 'Rollouts of software versions: rate, abort rule, pause/resume/cancel (beyond Kaa, after AWS IoT Jobs)' },
       ],
     },
     // Keep the shared schemas' $id as their component names (Endpoint, Token, Error, ...).

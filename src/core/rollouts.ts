@@ -72,10 +72,10 @@ export interface RolloutDevice {
   finishedAt: Iso | null;
 }
 
-/** What a device's report (or its silence) made of its part in a rollout. */
+/** What a device's report (or its silence, or its endpoint's deletion: `skipped`) made of its part in a rollout. */
 export interface DeviceOutcome {
   endpointId: string;
-  state: 'applied' | 'failed' | 'timed_out';
+  state: 'applied' | 'failed' | 'timed_out' | 'skipped';
   reason: string | null;
   at: Iso;
 }

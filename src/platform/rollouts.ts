@@ -19,7 +19,10 @@ export function createRollouts(deps: { store: RolloutStorage; software: RolloutS
   });
 }
 
-/** A rollout's `query` target is an Endpoint List search: parsed as GET /epr/api/v1/endpoints parses it, run by the registry. */
+/**
+ * A rollout's `query` target is an Endpoint List search: parsed as GET /epr/api/v1/endpoints parses it, run by the
+ * registry, page by page (the registry answers at most 1,000 a page).
+ */
 function endpointSearch(services: Services): EndpointSearch {
   return {
     check(query) {
@@ -27,9 +30,29 @@ function endpointSearch(services: Services): EndpointSearch {
     },
     async find(applicationName, query, limit) {
       const parsed = toEndpointQuery(query);
-      // Every match, not a page: the oldest first, as the Endpoint List orders by default.
-      const page = await services.registry.listEndpoints({ ...parsed, applicationName, offset: 0, limit: Math.max(limit, MAX_LIMIT), includeMetadata: false, sort: { field: 'createdDate', direction: 'asc' } });
-      return { total: page.totalElements, endpointIds: page.content.slice(0, limit).map((e) => e.endpointId) };
+      const base = { ...parsed, applicationName, includeMetadata: false, sort: { field: 'createdDate' as const, direction: 'asc' as const } };
+      const ids: string[] = [];
+      const only = Object.keys(query).every((k) => k === 'endpointId');
+      if (only && parsed.endpointIds) {
+        // A list of IDs: asked a page's worth at a time, so no statement carries 100,000 of them.
+        for (let i = 0; i < parsed.endpointIds.length && ids.length < limit; i += MAX_LIMIT) {
+          const chunk = parsed.endpointIds.slice(i, i + MAX_LIMIT);
+          const page = await services.registry.listEndpoints({ ...base, endpointIds: chunk, offset: 0, limit: MAX_LIMIT });
+          ids.push(...page.content.map((e) => e.endpointId));
+        }
+        return { total: ids.length, endpointIds: ids.slice(0, limit) };
+      }
+      // Every match, oldest first (the Endpoint List's default order), a page at a time.
+      let total = 0;
+      for (let offset = 0; ids.length < limit; offset += MAX_LIMIT) {
+        const page = await services.registry.listEndpoints({ ...base, offset, limit: MAX_LIMIT });
+        total = page.totalElements;
+        // More than the caller takes: it refuses the target on `total` alone.
+        if (total > limit) return { total, endpointIds: [] };
+        ids.push(...page.content.map((e) => e.endpointId));
+        if (page.content.length < MAX_LIMIT || offset + MAX_LIMIT >= total) break;
+      }
+      return { total, endpointIds: ids.slice(0, limit) };
     },
   };
 }

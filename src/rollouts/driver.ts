@@ -286,7 +286,9 @@ export class RolloutDriver {
   // --- what devices report -------------------------------------------------------------------------
 
   private onEvent(event: TetherEvent): void {
-    if (event.type !== 'software.reported' || this.closed) return;
+    if (this.closed) return;
+    if (event.type === 'endpoint.deleted') return this.onDeleted(event.endpointId, event.applicationName, event.at);
+    if (event.type !== 'software.reported') return;
     for (const d of this.driven.values()) {
       if (d.record.version !== event.version || d.record.applicationName !== event.applicationName || !d.offered.has(event.endpointId)) continue;
       const ok = event.statusCode >= 200 && event.statusCode < 300;
@@ -295,6 +297,21 @@ export class RolloutDriver {
       if (!list) this.outcomes.set(d.record.rolloutId, (list = []));
       list.push({ endpointId: event.endpointId, state: ok ? 'applied' : 'failed', reason, at: event.at });
     }
+    this.scheduleFlush();
+  }
+
+  /** A deleted endpoint will never report: skipped, so the rollout does not wait for it. */
+  private onDeleted(endpointId: string, applicationName: string, at: string): void {
+    for (const d of this.driven.values()) {
+      if (d.endedAt || d.record.applicationName !== applicationName) continue;
+      let list = this.outcomes.get(d.record.rolloutId);
+      if (!list) this.outcomes.set(d.record.rolloutId, (list = []));
+      list.push({ endpointId, state: 'skipped', reason: 'endpoint deleted', at });
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.outcomes.size > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       // Every report of one event-loop turn in one write per rollout.

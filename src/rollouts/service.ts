@@ -26,7 +26,7 @@ export const MAX_ROLLOUT_ENDPOINTS = 100_000;
 export interface EndpointSearch {
   /** Throws VALIDATION_FAILED saying what is wrong with the query. */
   check(query: EndpointFilterQuery): void;
-  /** The application's endpoints the query matches, oldest first, at most `limit`; `total` counts them all. */
+  /** The application's endpoints the query matches, oldest first; `total` counts them all (more than `limit`: only `total` counts). */
   find(applicationName: string, query: EndpointFilterQuery, limit: number): Promise<{ total: number; endpointIds: string[] }>;
 }
 
@@ -113,9 +113,11 @@ export class RolloutService {
     const now = this.clock.iso();
     const record: RolloutRecord = { rolloutId: randomUUID(), applicationName, version: software.version, target, rate, abort, state: 'running', reason: null, createdAt: now, updatedAt: now };
     await this.store.insertRollout(record, devices);
+    // As created: read before the first batch goes.
+    const created = await this.present(record);
     // The first batch goes now, not at the next tick (with no rate: the whole fleet).
     void this.driver.tick({ claim: true });
-    return this.present(record);
+    return created;
   }
 
   async get(rolloutId: string): Promise<Rollout> {

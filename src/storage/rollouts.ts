@@ -58,9 +58,10 @@ export interface RolloutStorage {
   /** Pending devices become offered at `at`; resolves the ones that changed. */
   markOffered(rolloutId: string, endpointIds: readonly string[], at: Iso): Promise<string[]>;
   /**
-   * Records what devices reported: an `offered` device takes the outcome; a `pending` one only an
-   * `applied` (it got the version some other way and needs no offer). Anything else stays as it
-   * is (finished devices are final). Resolves the outcomes that changed a device.
+   * Records what devices reported: an `offered` device takes the outcome; a `pending` one only
+   * `applied` (it got the version some other way and needs no offer) or `skipped` (its endpoint
+   * was deleted). Anything else stays as it is (finished and skipped devices are final). Resolves
+   * the outcomes that changed a device.
    */
   finishDevices(rolloutId: string, outcomes: readonly DeviceOutcome[]): Promise<DeviceOutcome[]>;
   /** Devices offered before `offeredBefore` that are still silent become `timed_out` with the reason; resolves their IDs. */

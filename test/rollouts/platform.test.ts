@@ -127,6 +127,22 @@ describe('rollouts over MQTT', () => {
     assert.equal(again.body.code, 'ROLLOUT_STATE_CONFLICT');
   });
 
+  it('targets beyond one page of the Endpoint List (the registry answers 1,000 a page): every endpoint is in the rollout', async (t) => {
+    const running = await startPlatform(t);
+    await api(running, 'POST', `/otao/api/v1/applications/${APP}/software`, { version: '1.2.0', upgradableFrom: ['', '*'], specification: {} });
+    const ids: string[] = [];
+    for (let i = 0; i < 2100; i++) ids.push((await running.services.registry.createEndpoint({ appVersionName: 'demo_application_v1' })).endpoint.endpointId);
+    const paused = { rate: { perMinute: 1 } };
+    const byVersion = await createRollout(running, { target: { appVersionName: 'demo_application_v1' }, ...paused });
+    assert.equal(byVersion.counts.pending, 2100);
+    const bySearch = await createRollout(running, { target: { query: {} }, ...paused });
+    assert.equal(bySearch.counts.pending, 2100);
+    const byList = await createRollout(running, { target: { endpointIds: ids.slice(0, 2050).reverse() }, ...paused });
+    assert.equal(byList.counts.pending, 2050);
+    const first = await api<{ content: RolloutDevice[] }>(running, 'GET', `/otao/api/v1/rollouts/${byList.rolloutId}/devices?limit=1`);
+    assert.equal(first.body.content[0]!.endpointId, ids[2049]);
+  });
+
   it('REST refuses what cannot be a rollout, saying why', async (t) => {
     const running = await startPlatform(t);
     await createSoftware(running);

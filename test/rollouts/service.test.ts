@@ -139,6 +139,24 @@ describe('rollouts: the abort rule', () => {
   });
 });
 
+describe('rollouts: endpoints deleted meanwhile', () => {
+  it('are skipped, pending or offered, and the rollout completes without them', async (t) => {
+    const s = await setup(t);
+    const [a, b, c] = s.fleet.add(3);
+    s.fleet.behaviour = (id) => (id === a ? 'silent' : 'apply');
+    const r = await s.rollouts.create(APP, { version: '1.2.0', target: { endpointIds: [a!, b!, c!] }, rate: { perMinute: 60 } });
+    await s.step(0);
+    assert.equal((await s.rollouts.get(r.rolloutId)).counts.offered, 1);
+    for (const endpointId of [a!, c!]) await s.bus.publish({ type: 'endpoint.deleted', endpointId, applicationName: APP, at: s.clock.iso() });
+    await s.rollouts.settled();
+    await s.step(1000);
+    const done = await s.rollouts.get(r.rolloutId);
+    assert.deepEqual(done.counts, { pending: 0, offered: 0, applied: 1, failed: 0, timed_out: 0, skipped: 2 });
+    assert.equal(done.state, 'completed');
+    assert.deepEqual((await s.rollouts.devices(r.rolloutId, ['skipped'], 0, 10)).content.map((d) => d.reason), ['endpoint deleted', 'endpoint deleted']);
+  });
+});
+
 describe('rollouts: pause, resume, cancel', () => {
   it('a paused rollout offers nothing until resumed; a cancelled one never again, and its offers are withdrawn', async (t) => {
     const s = await setup(t);

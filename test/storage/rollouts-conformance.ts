@@ -89,6 +89,14 @@ export function rolloutStorageConformance(name: string, open: () => Promise<Open
         ]);
         assert.deepEqual(changed.map((o) => `${o.endpointId}:${o.state}`), ['a:applied', 'b:failed', 'd:applied']);
         assert.deepEqual(await store.finishDevices('r1', [{ endpointId: 'a', state: 'failed', reason: 'late', at: T3 }]), []);
+        // Endpoints deleted: a pending or offered device is skipped; a finished one stays finished.
+        await store.insertRollout(rollout({ rolloutId: 'r2' }), pending('p', 'o', 'f'));
+        await store.markOffered('r2', ['o', 'f'], T1);
+        await store.finishDevices('r2', [{ endpointId: 'f', state: 'applied', reason: null, at: T2 }]);
+        const gone = ['p', 'o', 'f'].map((endpointId) => ({ endpointId, state: 'skipped' as const, reason: 'endpoint deleted', at: T3 }));
+        assert.deepEqual((await store.finishDevices('r2', gone)).map((o) => o.endpointId), ['p', 'o']);
+        assert.deepEqual(await store.finishDevices('r2', [{ endpointId: 'p', state: 'applied', reason: null, at: T3 }]), [], 'skipped is final');
+        assert.deepEqual(await store.counts('r2'), { pending: 0, offered: 0, applied: 1, failed: 0, timed_out: 0, skipped: 2 });
         assert.deepEqual(await store.counts('r1'), { pending: 1, offered: 1, applied: 2, failed: 1, timed_out: 0, skipped: 0 });
         const b = (await store.queryDevices({ rolloutId: 'r1', states: ['failed'], offset: 0, limit: 10 })).content[0];
         assert.deepEqual(b, { endpointId: 'b', state: 'failed', reason: 'disk full', offeredAt: T1, finishedAt: T2 });

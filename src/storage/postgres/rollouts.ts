@@ -112,7 +112,7 @@ class PostgresRolloutStorage implements RolloutStorage {
     const { rows } = await this.query<{ endpoint_id: string }>(
       `UPDATE rollout_devices d SET state = o.state, reason = o.reason, finished_at = o.at
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS o(endpoint_id, state, reason, at)
-       WHERE d.rollout_id = $1 AND d.endpoint_id = o.endpoint_id AND (d.state = 'offered' OR (d.state = 'pending' AND o.state = 'applied'))
+       WHERE d.rollout_id = $1 AND d.endpoint_id = o.endpoint_id AND (d.state = 'offered' OR (d.state = 'pending' AND o.state IN ('applied', 'skipped')))
        RETURNING d.endpoint_id`,
       [rolloutId, list.map((o) => o.endpointId), list.map((o) => o.state), list.map((o) => o.reason), list.map((o) => o.at)],
     );

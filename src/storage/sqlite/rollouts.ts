@@ -256,9 +256,9 @@ function prepare(db: Db) {
     pending: db.prepare("SELECT endpoint_id FROM rollout_devices WHERE rollout_id = ? AND state = 'pending' ORDER BY seq LIMIT ?") as Statement<[string, number], { endpoint_id: string }>,
     openOffers: db.prepare("SELECT endpoint_id, offered_at FROM rollout_devices WHERE rollout_id = ? AND state = 'offered' ORDER BY seq") as Statement<[string], { endpoint_id: string; offered_at: string }>,
     offer: db.prepare("UPDATE rollout_devices SET state = 'offered', offered_at = ? WHERE rollout_id = ? AND endpoint_id = ? AND state = 'pending'"),
-    // A pending device that reports the version needs no offer any more; finished devices are final.
+    // A pending device that reports the version needs no offer any more (nor one whose endpoint is gone); finished devices are final.
     finish: db.prepare(
-      "UPDATE rollout_devices SET state = ?, reason = ?, finished_at = ? WHERE rollout_id = ? AND endpoint_id = ? AND (state = 'offered' OR (state = 'pending' AND ? = 'applied'))",
+      "UPDATE rollout_devices SET state = ?, reason = ?, finished_at = ? WHERE rollout_id = ? AND endpoint_id = ? AND (state = 'offered' OR (state = 'pending' AND ? IN ('applied', 'skipped')))",
     ),
     timeOut: db.prepare(
       "UPDATE rollout_devices SET state = 'timed_out', reason = ?, finished_at = ? WHERE rollout_id = ? AND state = 'offered' AND offered_at < ? RETURNING endpoint_id",
