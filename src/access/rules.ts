@@ -104,7 +104,7 @@ const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   // The tile server widens the dashboard's content security policy: an admin's setting.
   'PUT /dashboard/api/map': 'admin',
 
-  // --- software packages (docs/packages.md) ------------------------------------------------------
+  // --- software packages (docs/software.md) ------------------------------------------------------
   // Devices download with their endpoint token or a signed URL, checked by the route; never an API key or session.
   'GET /otao/api/v1/packages/:appName/:version': 'public',
 

@@ -55,7 +55,7 @@ export interface TetherConfig {
   auditRetentionDays?: number;
   /** Commands (Kaa CEX): how long finished ones are kept, and the TTL of those sent without one (docs/control.md). */
   commands?: { retentionDays?: number; defaultTtlSeconds?: number };
-  /** Software packages (docs/packages.md): the upload limit and how long a device's signed URL lives. */
+  /** Software packages (docs/software.md): the upload limit and how long a device's signed URL lives. */
   packages?: { maxMb?: number; urlTtlSeconds?: number };
   /** How devices reach this server over HTTP(S) (TETHER_PUBLIC_URL), without a trailing slash. */
   publicUrl?: string;

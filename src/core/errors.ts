@@ -266,7 +266,7 @@ export const errors = {
     `The rollout is invalid: ${problem}. Correct it and send it again.`),
   rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
     `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
-  // --- software packages (Kaa OTAO, issue 14; docs/packages.md) -------------------------
+  // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
   packageNotFound: entry('PACKAGE_NOT_FOUND', 404, (applicationName: string, version: string) =>

@@ -64,7 +64,7 @@ export interface RunningTether {
   timeSeries: TimeSeriesService;
   /** Configurations (Kaa ECR/CMX, 7/CMP) and commands (Kaa CEX, 11/CEP): docs/control.md. */
   control: Control;
-  /** Software package files: uploads, device downloads, signed URLs (docs/packages.md). */
+  /** Software package files: uploads, device downloads, signed URLs (docs/software.md). */
   packages: PackageService;
   /** Software versions (Kaa OTAO) and what endpoints run, on cmx_ota: docs/software.md. */
   software: Software;
@@ -195,12 +195,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'software storage', close: () => softwareStore.close() });
     // Package URLs in what devices get: the HTTP port is known once it listens.
     let httpBase = '';
-    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase, packages: {
-      describeForDevice: (applicationName, version, baseUrl) => packages.describeForDevice(applicationName, version, baseUrl),
-      info: (applicationName, version) => packages.info(applicationName, version),
-      // h14sw's PackageSource takes a key where h14pkg's service takes two arguments (merge of h14ui; for the lead to settle).
-      removeIfAny: (key) => packages.removeIfAny(key.applicationName, key.version),
-    } });
+    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase, packages });
     closers.push({ name: 'software', close: () => software.close() });
     // On SQLite rollouts.db beside tether.db; on PostgreSQL tables every node shares (one node drives each rollout).
     const rolloutStore = await backends.rollouts.open();

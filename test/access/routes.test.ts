@@ -155,7 +155,7 @@ const EXPECTED: Readonly<Record<string, 'public' | Role>> = {
   'POST /otao/api/v1/rollouts/:rolloutId/pause': 'operator',
   'POST /otao/api/v1/rollouts/:rolloutId/resume': 'operator',
   'POST /otao/api/v1/rollouts/:rolloutId/cancel': 'operator',
-  // Software packages (docs/packages.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
+  // Software packages (docs/software.md): uploading and deleting is an operator's; devices download with their token or a signed URL.
   'PUT /otao/api/v1/applications/:appName/software/:version/package': 'operator',
   'GET /otao/api/v1/applications/:appName/software/:version/package': 'viewer',
   'DELETE /otao/api/v1/applications/:appName/software/:version/package': 'operator',

@@ -1,5 +1,5 @@
 /**
- * Packages over a real HTTP server (docs/packages.md): streamed upload with its limit, SHA-256,
+ * Packages over a real HTTP server (docs/software.md): streamed upload with its limit, SHA-256,
  * operator and device downloads with Range, the endpoint token and the signed URL (expired, wrong
  * token, tampered: refused), a download resumed with Range. On SQLite and on PostgreSQL.
  */

@@ -5,7 +5,8 @@ import { describe, it } from '../helpers/test.js';
 import { connectAsync } from 'mqtt';
 import { runCli } from '../../src/cli/run.js';
 import type { Io } from '../../src/cli/io.js';
-import { api, createDevices, startServer, startTraffic } from '../crash/harness.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { ADMIN_API_KEY, api, createDevices, startServer, startTraffic } from '../crash/harness.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 import { Inbox } from '../transport/harness.js';
@@ -27,6 +28,10 @@ describe('backup and restore of a single node', () => {
     const pending = await api<{ commandId: string }>(server, 'POST', `/cex/api/v1/endpoints/${devices[0]!.endpointId}/commands/reboot?awaitTimeout=0&commandTtl=600000`, { at: 'night' });
     const config = await api<{ configId: string }>(server, 'PUT', `/ecr/api/v1/app-versions/${VERSION}`, { interval: 60 });
     await api(server, 'POST', '/otao/api/v1/applications/demo_application/software', { version: '1.1.0', upgradableFrom: ['1.0.0'], specification: { reboot: true } });
+    const firmware = randomBytes(300_000);
+    const packagePath = '/otao/api/v1/applications/demo_application/software/1.1.0/package';
+    const uploaded = await fetch(`http://127.0.0.1:${server.httpPort}${packagePath}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_API_KEY}` }, body: firmware, signal: AbortSignal.timeout(10_000) });
+    assert.equal(uploaded.status, 201);
     const sensor = await connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 });
     t.after(() => sensor.endAsync(true).catch(() => {}));
     const sensorInbox = new Inbox(sensor);
@@ -77,6 +82,10 @@ describe('backup and restore of a single node', () => {
     assert.equal(last[0]?.[devices[1]!.endpointId]?.['auto~temperature']?.[0]?.values.value, 21.5, 'time series are there');
     const software = await api<Array<{ version: string }>>(restored, 'GET', '/otao/api/v1/applications/demo_application/software');
     assert.deepEqual(software.map((s) => s.version), ['1.1.0'], 'software versions (software.db) are there');
+    const downloaded = await fetch(`http://127.0.0.1:${restored.httpPort}${packagePath}`, { headers: { authorization: `Bearer ${ADMIN_API_KEY}` }, signal: AbortSignal.timeout(10_000) });
+    assert.equal(downloaded.status, 200);
+    const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+    assert.equal(sha(new Uint8Array(await downloaded.arrayBuffer())), sha(firmware), 'the package (packages.db) is there, byte for byte');
   });
 
   it('refuses a file that is not a backup, and a data directory without Tether data', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * A hosted package from upload to device (docs/packages.md): the operator uploads the file of a
+ * A hosted package from upload to device (docs/software.md): the operator uploads the file of a
  * version over REST, the device asks on cmx_ota (7/CMP) and gets the specification plus
  * `package: {url, sha256, size, fileName}`, then downloads the signed URL and checks the SHA-256.
  */

@@ -1,5 +1,5 @@
 /**
- * Packages of software versions (Kaa OTAO, issue 14; docs/packages.md): operators upload, fetch and
+ * Packages of software versions (Kaa OTAO, issue 14; docs/software.md): operators upload, fetch and
  * delete a version's file under /otao/api/v1/applications/…/package; devices download it from
  * /otao/api/v1/packages/{appName}/{version} with their endpoint token or the signed URL they
  * got on cmx_ota. Both downloads honour `Range` (a device on a bad link resumes where it stopped).
@@ -117,7 +117,9 @@ export function packageRoutes(app: FastifyInstance, packages: PackageService, ac
         const before = await packages.find(key);
         let stored: StoredPackage;
         try {
-          stored = await packages.upload(key, request.raw, {
+          // The parser's stream (request.raw unless a preParsing hook wrapped it).
+          const body = (request.body as AsyncIterable<Uint8Array> | undefined) ?? request.raw;
+          stored = await packages.upload(key, body, {
             fileName: typeof header === 'string' ? decodeFileName(header) : undefined,
             contentType: request.headers['content-type'],
             contentLength: length === undefined ? undefined : Number(length),

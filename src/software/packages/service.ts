@@ -65,7 +65,7 @@ export function presentPackage(pkg: StoredPackage): PackageInfo {
 const FILE_NAME = /^[^/\\\u0000-\u001f\u007f"]{1,255}$/;
 
 /**
- * Packages hosted by Tether (Kaa OTAO, issue 14; docs/packages.md): uploads streamed into the
+ * Packages hosted by Tether (Kaa OTAO, issue 14; docs/software.md): uploads streamed into the
  * package store with a size limit, downloads authorized by an endpoint token or a signed URL, and
  * what a device is told about the package of the version it is offered.
  */
@@ -140,8 +140,8 @@ export class PackageService {
   }
 
   /** For the software service when a version goes: nothing to do is not an error. */
-  async removeIfAny(applicationName: string, version: string): Promise<boolean> {
-    return this.deps.store.delete({ applicationName, version });
+  async removeIfAny(key: PackageKey): Promise<boolean> {
+    return this.deps.store.delete(key);
   }
 
   /**

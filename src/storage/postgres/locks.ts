@@ -21,4 +21,10 @@ export const ADVISORY_LOCKS = {
   rolloutMigrations: 7_415_302_140,
   /** Migrations of the package tables: software package files (packages-schema.ts). */
   packageMigrations: 7_415_302_140,
+  /**
+   * Making an upload the version's package (packages.ts): the first key of the two-key form
+   * `pg_advisory_xact_lock(packageSwap, hashtext(application/version))`, a lock space apart from
+   * the one-key locks above.
+   */
+  packageSwap: 7_415,
 } as const;

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import type { PoolSettings } from './connection.js';
+import { ADVISORY_LOCKS } from './locks.js';
 import { PACKAGE_MIGRATIONS } from './packages-schema.js';
 import { StorePool } from './store-pool.js';
 
@@ -74,8 +75,10 @@ class PostgresPackageStorage implements PackageStorage {
         chunkSize: this.chunkSize,
       };
       await this.db.transaction(async (client) => {
-        // The row lock orders two nodes replacing the same version: each deletes the blob it replaced.
-        const previous = await client.query<{ blob_id: string }>('SELECT blob_id FROM packages WHERE application_name = $1 AND version = $2 FOR UPDATE', [upload.applicationName, upload.version]);
+        // Orders two nodes making an upload of the same version its package, even when it had none
+        // yet (no row to lock): each then sees and deletes the blob it replaced.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ADVISORY_LOCKS.packageSwap, `${upload.applicationName}/${upload.version}`]);
+        const previous = await client.query<{ blob_id: string }>('SELECT blob_id FROM packages WHERE application_name = $1 AND version = $2', [upload.applicationName, upload.version]);
         await client.query(
           `INSERT INTO packages (application_name, version, blob_id, file_name, content_type, size, sha256, chunk_size, uploaded_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)

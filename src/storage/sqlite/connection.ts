@@ -3,10 +3,14 @@ import type { Database as Db } from 'better-sqlite3';
 
 export type SynchronousMode = 'FULL' | 'NORMAL';
 
-/** Opens the file with the settings every Tether connection needs. */
-export function openDatabase(file: string, synchronous: SynchronousMode): Db {
+/**
+ * Opens the file with the settings every Tether connection needs. `pageSize` applies to a file
+ * being created only (SQLite fixes it then; in WAL mode it can never change).
+ */
+export function openDatabase(file: string, synchronous: SynchronousMode, options: { pageSize?: number } = {}): Db {
   const db = new Database(file);
   try {
+    if (options.pageSize !== undefined) db.pragma(`page_size = ${options.pageSize}`);
     // WAL: readers never block the writer, and a commit is one append instead of a page rewrite.
     db.pragma('journal_mode = WAL');
     // FULL fsyncs the WAL on every commit, so an acknowledged write survives power loss.

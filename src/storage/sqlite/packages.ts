@@ -55,7 +55,9 @@ export interface SqlitePackageOptions {
 }
 
 export async function openSqlitePackageStorage(options: SqlitePackageOptions): Promise<PackageStorage> {
-  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
+  // 64 KiB pages: a 256 KiB chunk is 4 overflow pages instead of 64, and a download's piece is read
+  // at about twice the rate (docs/performance.md, issue 14). A file made before keeps its own size.
+  const db = openDatabase(options.file, options.synchronous ?? 'FULL', { pageSize: 65536 });
   // Package bytes are read once per download and stay in the OS page cache: a large SQLite cache
   // would only copy them into the process (100 devices reading a 10 MB file must not grow it).
   db.pragma('cache_size = -2048');
