@@ -111,10 +111,9 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const software = useSoftwareVersions(app, page?.rows ?? []);
   // What devices run (cmx_ota): after the base columns, before the configured ones.
   const softwareColumn: Column = {
+    // The server sorts by it in semver order (unreported last).
     field: 'softwareVersion',
-    // It lives beside the register (software.db): the server sorts endpoints by their own fields only.
     header: 'Software version',
-    sortable: false,
     render: (e) => {
       const version = software.get(e.endpointId);
       return version === undefined ? '' : version === null ? <span className="muted">—</span> : <span data-testid="software-version-cell">{version}</span>;
@@ -191,6 +190,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
+      // A new version reported reorders a list sorted by it (the cell itself follows in useSoftwareVersions).
+      if (event.type === 'software.reported' && state.sort.startsWith('softwareVersion,') && page?.rows.some((r) => r.endpointId === event.endpointId)) return scheduleReload();
       if (event.type !== 'endpoint.created' && event.type !== 'endpoint.deleted' && event.type !== 'metadata.updated' && event.type !== 'connectivity.changed') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
