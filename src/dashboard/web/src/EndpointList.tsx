@@ -191,7 +191,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
     app,
     (event: DashboardEvent) => {
       // A new version reported reorders a list sorted by it (the cell itself follows in useSoftwareVersions).
-      if (event.type === 'software.reported' && state.sort.startsWith('softwareVersion,') && page?.rows.some((r) => r.endpointId === event.endpointId)) return scheduleReload();
+      if (event.type === 'software.reported' && state.sort.startsWith('softwareVersion,')) return scheduleReload();
       if (event.type !== 'endpoint.created' && event.type !== 'endpoint.deleted' && event.type !== 'metadata.updated' && event.type !== 'connectivity.changed') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
