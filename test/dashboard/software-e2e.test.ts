@@ -148,6 +148,11 @@ test('upload a package, create a version, roll it out to simulated devices and w
   await page.goto(`${harness.base}/?app=${APP}`);
   const listRow = page.locator(`tr[data-endpoint-id="${good2.endpoint.endpointId}"]`);
   await waitFor('the software version column', async () => (await listRow.locator('td[data-label="Software version"]').textContent()) === '1.1.0', 10_000);
+  // Sorted by the server in semver order: the device that failed its update (still 1.0.0) first.
+  await page.getByRole('button', { name: 'Sort by Software version' }).click();
+  const cells = page.locator('table.endpoints tbody td[data-label="Software version"]');
+  await waitFor('the list sorted by version', async () => (await cells.allTextContents()).join(',') === '1.0.0,1.1.0,1.1.0', 10_000);
+  assert.equal(await page.locator('table.endpoints tbody tr').first().getAttribute('data-endpoint-id'), bad.endpoint.endpointId);
 
   assert.deepEqual(problems, []);
 });
