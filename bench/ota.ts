@@ -152,7 +152,8 @@ export async function measureOtaAbort(gen: LoadGenerator, server: TetherServer, 
     const t0 = performance.now();
     const created = await api<RolloutView>(server, 'POST', `/otao/api/v1/applications/${APPLICATION}/rollouts`, {
       version: VERSION,
-      target: { appVersionName: APP_VERSION },
+      // The connected ones (the seed holds more endpoints than this fleet): the Endpoint List's `connected` filter.
+      target: { query: { connected: true } },
       rate: { perMinute: plan.abortRatePerMinute },
       abort: { failurePercent: 10, minAttempted: 100 },
     }, [201]);

@@ -12,6 +12,7 @@ import { createMemoryBus } from '../../src/bus/memory/index.js';
 import { errors } from '../../src/core/errors.js';
 import type { SoftwareRecord } from '../../src/core/software.js';
 import type { AppVersion, Application } from '../../src/core/types.js';
+import type { DriverSettings } from '../../src/rollouts/driver.js';
 import type { EndpointSearch } from '../../src/rollouts/service.js';
 import { RolloutService } from '../../src/rollouts/service.js';
 import type { RolloutSoftware } from '../../src/rollouts/software.js';
@@ -30,6 +31,8 @@ export class FakeFleet implements RolloutSoftware {
   readonly appVersionOf = new Map<string, string>();
   readonly offers: Array<{ rolloutId: string | null; endpointIds: string[] }> = [];
   readonly withdrawn: string[] = [];
+  /** Offers and withdrawals in the order they were stored. */
+  readonly log: string[] = [];
   behaviour: (endpointId: string) => Behaviour = () => 'apply';
   readonly software: SoftwareRecord;
 
@@ -69,7 +72,10 @@ export class FakeFleet implements RolloutSoftware {
   }
 
   async offer(applicationName: string, version: string, endpointIds: readonly string[], rolloutId: string | null): Promise<void> {
+    // Stored a moment later, as a real store commits: a withdrawal must not overtake it.
+    await new Promise((resolve) => setImmediate(resolve));
     this.offers.push({ rolloutId, endpointIds: [...endpointIds] });
+    this.log.push('offer');
     for (const endpointId of endpointIds) {
       const b = this.behaviour(endpointId);
       if (b === 'silent') continue;
@@ -83,6 +89,7 @@ export class FakeFleet implements RolloutSoftware {
 
   async withdraw(rolloutId: string): Promise<void> {
     this.withdrawn.push(rolloutId);
+    this.log.push('withdraw');
   }
 
   /** A device reports on its own (after a timeout, say). */
@@ -135,7 +142,7 @@ export interface Setup {
   step(ms: number, service?: RolloutService): Promise<void>;
 }
 
-export async function setup(t: Cleanup): Promise<Setup> {
+export async function setup(t: Cleanup, settings: Partial<DriverSettings> = {}): Promise<Setup> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tether-rollouts-'));
   const store = await openSqliteRolloutStorage({ file: path.join(dir, 'rollouts.db') });
   const clock = createTestClock();
@@ -143,7 +150,7 @@ export async function setup(t: Cleanup): Promise<Setup> {
   const fleet = new FakeFleet(bus, clock);
   const services: RolloutService[] = [];
   const node = (nodeId: string) => {
-    const service = new RolloutService({ store, software: fleet, bus, applications, endpoints: fleet.search(), nodeId, clock, settings: { timer: false } });
+    const service = new RolloutService({ store, software: fleet, bus, applications, endpoints: fleet.search(), nodeId, clock, settings: { timer: false, ...settings } });
     services.push(service);
     return service;
   };

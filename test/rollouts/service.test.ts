@@ -99,11 +99,26 @@ describe('rollouts: the abort rule', () => {
     assert.ok(s.fleet.offeredCount < 150, `offered ${s.fleet.offeredCount}`);
     assert.ok(s.fleet.offeredCount >= 100);
     assert.deepEqual(s.fleet.withdrawn, [r.rolloutId]);
+    assert.equal(s.fleet.log.at(-1), 'withdraw', 'no offer is stored after the withdrawal');
     // Nothing more is offered.
     const offered = s.fleet.offeredCount;
     await s.step(10_000);
     assert.equal(s.fleet.offeredCount, offered);
     assert.ok(stopped.counts.pending > 800);
+  });
+
+  it('with no rate, batches of offers stop as soon as the rule trips, and the withdrawal comes after the last offer stored', async (t) => {
+    const s = await setup(t, { batchSize: 50 });
+    const ids = s.fleet.add(2000);
+    const failing = new Set(ids.filter((_, i) => i % 10 < 3));
+    s.fleet.behaviour = (id) => (failing.has(id) ? 'fail' : 'apply');
+    const r = await s.rollouts.create(APP, { version: '1.2.0', target: { appVersionName: 'app_v1' }, abort: { failurePercent: 10, minAttempted: 100 } });
+    await s.step(0);
+    const stopped = await s.rollouts.get(r.rolloutId);
+    assert.equal(stopped.state, 'aborted');
+    assert.ok(s.fleet.offeredCount < 2000, `offered ${s.fleet.offeredCount}`);
+    assert.equal(s.fleet.log.at(-1), 'withdraw');
+    assert.equal(s.fleet.log.filter((x) => x === 'withdraw').length, 1);
   });
 
   it('devices that report nothing within the timeout are timed out and count as failures', async (t) => {
