@@ -162,3 +162,81 @@ export function pieceStream(pkg: StoredPackage, start: number, end: number, read
   });
   return stream;
 }
+
+/**
+ * The chunks a node read last, shared by every download: 100 devices fetching one package read
+ * each chunk from the database about once instead of 100 times, and their pieces are views of the
+ * same buffers instead of 100 copies. Bounded in bytes (least recently used goes first); reads of
+ * one chunk that overlap share one database read.
+ */
+export class ChunkCache {
+  private readonly entries = new Map<string, Buffer>();
+  private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(blobId: number, seq: number, load: () => Buffer | undefined | Promise<Buffer | undefined>): Buffer | undefined | Promise<Buffer | undefined> {
+    const key = `${blobId}:${seq}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Map order is the LRU order: a hit moves to the end.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const pending = this.loading.get(key);
+    if (pending) return pending;
+    const got = load();
+    if (!(got instanceof Promise)) {
+      if (got) this.add(key, got);
+      return got;
+    }
+    const shared = got.then(
+      (chunk) => {
+        this.loading.delete(key);
+        if (chunk) this.add(key, chunk);
+        return chunk;
+      },
+      (err: unknown) => {
+        this.loading.delete(key);
+        throw err;
+      },
+    );
+    this.loading.set(key, shared);
+    return shared;
+  }
+
+  /** A replaced or deleted blob: its chunks are not served from here again. */
+  forget(blobId: number): void {
+    const prefix = `${blobId}:`;
+    for (const [key, chunk] of this.entries) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      this.bytes -= chunk.length;
+    }
+  }
+
+  private add(key: string, chunk: Buffer): void {
+    if (chunk.length > this.maxBytes) return;
+    this.entries.set(key, chunk);
+    this.bytes += chunk.length;
+    for (const [oldest, old] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= old.length;
+    }
+  }
+}
+
+/** 8 MB: 32 chunks, what 100 devices downloading one package at slightly different speeds share. */
+export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+
+/** Reads pieces as views of whole chunks loaded through `cache`; a chunk shorter than asked is gone (replaced). */
+export function cachedPieces(cache: ChunkCache, pkg: StoredPackage, loadChunk: (seq: number) => Buffer | undefined | Promise<Buffer | undefined>): PieceReader {
+  const slice = (chunk: Buffer | undefined, offset: number, length: number) => (chunk && chunk.length >= offset + length ? chunk.subarray(offset, offset + length) : undefined);
+  return (seq, offset, length) => {
+    const chunk = cache.get(pkg.blobId, seq, () => loadChunk(seq));
+    return chunk instanceof Promise ? chunk.then((c) => slice(c, offset, length)) : slice(chunk, offset, length);
+  };
+}

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import type { PoolSettings } from './connection.js';
 import { ADVISORY_LOCKS } from './locks.js';
@@ -14,6 +14,8 @@ const ABANDONED_AFTER_MS = 24 * 3_600_000;
 export interface PostgresPackageOptions extends PoolSettings {
   chunkSize?: number;
   pieceSize?: number;
+  /** Bytes of recently read chunks this node keeps for other downloads (default 8 MB; 0: none). */
+  cacheBytes?: number;
 }
 
 /**
@@ -29,6 +31,7 @@ class PostgresPackageStorage implements PackageStorage {
     private readonly chunkSize: number,
     private readonly pieceSize: number,
     private readonly now: () => number,
+    private readonly cache: ChunkCache,
   ) {}
 
   async init(): Promise<void> {
@@ -74,6 +77,7 @@ class PostgresPackageStorage implements PackageStorage {
         blobId,
         chunkSize: this.chunkSize,
       };
+      let previousBlob: number | undefined;
       await this.db.transaction(async (client) => {
         // Orders two nodes making an upload of the same version its package, even when it had none
         // yet (no row to lock): each then sees and deletes the blob it replaced.
@@ -87,8 +91,10 @@ class PostgresPackageStorage implements PackageStorage {
           [stored.applicationName, stored.version, blobId, stored.fileName, stored.contentType, stored.size, stored.sha256, stored.chunkSize, stored.uploadedAt],
         );
         const old = previous.rows[0];
+        previousBlob = old ? Number(old.blob_id) : undefined;
         if (old && Number(old.blob_id) !== blobId) await client.query('DELETE FROM package_blobs WHERE blob_id = $1', [old.blob_id]);
       });
+      if (previousBlob !== undefined) this.cache.forget(previousBlob);
       return stored;
     } catch (err) {
       await this.db.query('DELETE FROM package_blobs WHERE blob_id = $1', [blobId]).catch(() => undefined);
@@ -102,20 +108,15 @@ class PostgresPackageStorage implements PackageStorage {
   }
 
   read(pkg: StoredPackage, start: number, end: number): Readable {
-    return pieceStream(
-      pkg,
-      start,
-      end,
-      async (seq, offset, length) => {
-        // substring of bytea counts bytes from 1; on an EXTERNAL column it reads only the slices it
-        // needs. base64 travels in 4/3 of the bytes where bytea's text form (hex) takes 2 (node-postgres
-        // reads no binary results); Node's decoder skips the line breaks encode() puts in.
-        const { rows } = await this.db.query<{ data: string }>("SELECT encode(substring(data FROM $1 FOR $2), 'base64') AS data FROM package_chunks WHERE blob_id = $3 AND seq = $4", [offset + 1, length, pkg.blobId, seq]);
-        const data = rows[0]?.data;
-        return data === undefined ? undefined : Buffer.from(data, 'base64');
-      },
-      this.pieceSize,
-    );
+    const pieces = cachedPieces(this.cache, pkg, async (seq) => {
+      // A whole chunk, shared through the cache by the downloads of this node. base64 travels in
+      // 4/3 of the bytes where bytea's text form (hex) takes 2 (node-postgres reads no binary
+      // results); Node's decoder skips the line breaks encode() puts in.
+      const { rows } = await this.db.query<{ data: string }>("SELECT encode(data, 'base64') AS data FROM package_chunks WHERE blob_id = $1 AND seq = $2", [pkg.blobId, seq]);
+      const data = rows[0]?.data;
+      return data === undefined ? undefined : Buffer.from(data, 'base64');
+    });
+    return pieceStream(pkg, start, end, pieces, this.pieceSize);
   }
 
   async delete(key: PackageKey): Promise<boolean> {
@@ -123,6 +124,7 @@ class PostgresPackageStorage implements PackageStorage {
       const { rows } = await client.query<{ blob_id: string }>('DELETE FROM packages WHERE application_name = $1 AND version = $2 RETURNING blob_id', [key.applicationName, key.version]);
       if (rows.length === 0) return false;
       await client.query('DELETE FROM package_blobs WHERE blob_id = $1', [rows[0]!.blob_id]);
+      this.cache.forget(Number(rows[0]!.blob_id));
       return true;
     });
   }
@@ -131,15 +133,16 @@ class PostgresPackageStorage implements PackageStorage {
     return this.db.transaction(async (client) => {
       const { rows } = await client.query<{ blob_id: string }>('DELETE FROM packages WHERE application_name = $1 RETURNING blob_id', [applicationName]);
       if (rows.length > 0) await client.query('DELETE FROM package_blobs WHERE blob_id = ANY($1::bigint[])', [rows.map((r) => r.blob_id)]);
+      for (const row of rows) this.cache.forget(Number(row.blob_id));
       return rows.length;
     });
   }
 }
 
 export async function openPostgresPackageStorage(options: PostgresPackageOptions & { now?: () => number }): Promise<PackageStorage> {
-  const { chunkSize, pieceSize, now, ...settings } = options;
+  const { chunkSize, pieceSize, cacheBytes, now, ...settings } = options;
   const db = await StorePool.open({ maxConnections: 4, ...settings }, PACKAGE_MIGRATIONS);
-  const store = new PostgresPackageStorage(db, chunkSize ?? DEFAULT_CHUNK_SIZE, pieceSize ?? DEFAULT_PIECE_SIZE, now ?? Date.now);
+  const store = new PostgresPackageStorage(db, chunkSize ?? DEFAULT_CHUNK_SIZE, pieceSize ?? DEFAULT_PIECE_SIZE, now ?? Date.now, new ChunkCache(cacheBytes ?? DEFAULT_CACHE_BYTES));
   try {
     await store.init();
   } catch (err) {

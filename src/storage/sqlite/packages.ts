@@ -1,7 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { errors } from '../../core/errors.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
 
@@ -52,6 +52,8 @@ export interface SqlitePackageOptions {
   chunkSize?: number;
   /** Bytes a download reads at a time (default 64 KiB). */
   pieceSize?: number;
+  /** Bytes of recently read chunks kept for other downloads (default 8 MB; 0: none). */
+  cacheBytes?: number;
 }
 
 export async function openSqlitePackageStorage(options: SqlitePackageOptions): Promise<PackageStorage> {
@@ -61,7 +63,7 @@ export async function openSqlitePackageStorage(options: SqlitePackageOptions): P
   // Package bytes are read once per download and stay in the OS page cache: a large SQLite cache
   // would only copy them into the process (100 devices reading a 10 MB file must not grow it).
   db.pragma('cache_size = -2048');
-  const store = new SqlitePackageStorage(db, options.chunkSize ?? DEFAULT_CHUNK_SIZE, options.pieceSize ?? DEFAULT_PIECE_SIZE);
+  const store = new SqlitePackageStorage(db, options.chunkSize ?? DEFAULT_CHUNK_SIZE, options.pieceSize ?? DEFAULT_PIECE_SIZE, new ChunkCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES));
   await store.init();
   return store;
 }
@@ -81,8 +83,7 @@ function prepare(db: Db) {
     delete: db.prepare<[string, string]>('DELETE FROM packages WHERE application_name = ? AND version = ?'),
     ofApplication: db.prepare<[string], { blob_id: number }>('SELECT blob_id FROM packages WHERE application_name = ?'),
     deleteApplication: db.prepare<[string]>('DELETE FROM packages WHERE application_name = ?'),
-    // substr of a BLOB counts bytes from 1.
-    piece: db.prepare<[number, number, number, number], { data: Buffer }>('SELECT substr(data, ?, ?) AS data FROM package_chunks WHERE blob_id = ? AND seq = ?'),
+    chunk: db.prepare<[number, number], { data: Buffer }>('SELECT data FROM package_chunks WHERE blob_id = ? AND seq = ?'),
     orphans: db.prepare<[], { blob_id: number }>('SELECT blob_id FROM package_blobs WHERE blob_id NOT IN (SELECT blob_id FROM packages)'),
   };
 }
@@ -96,6 +97,7 @@ class SqlitePackageStorage implements PackageStorage {
     private readonly db: Db,
     private readonly chunkSize: number,
     private readonly pieceSize: number,
+    private readonly cache: ChunkCache,
   ) {}
 
   async init(): Promise<void> {
@@ -162,6 +164,7 @@ class SqlitePackageStorage implements PackageStorage {
         const previous = s.get.get(upload.applicationName, upload.version);
         s.upsert.run({ applicationName: stored.applicationName, version: stored.version, blobId, fileName: stored.fileName, contentType: stored.contentType, size: stored.size, sha256: stored.sha256, chunkSize: stored.chunkSize, uploadedAt: stored.uploadedAt });
         if (previous) s.deleteBlob.run(Number(previous.blob_id));
+        if (previous) this.cache.forget(Number(previous.blob_id));
       })();
       return stored;
     } catch (err) {
@@ -176,16 +179,8 @@ class SqlitePackageStorage implements PackageStorage {
   }
 
   read(pkg: StoredPackage, start: number, end: number): Readable {
-    return pieceStream(
-      pkg,
-      start,
-      end,
-      (seq, offset, length) => {
-        const row = this.st().piece.get(offset + 1, length, pkg.blobId, seq);
-        return row?.data;
-      },
-      this.pieceSize,
-    );
+    const pieces = cachedPieces(this.cache, pkg, (seq) => this.st().chunk.get(pkg.blobId, seq)?.data);
+    return pieceStream(pkg, start, end, pieces, this.pieceSize);
   }
 
   async delete(key: PackageKey): Promise<boolean> {
@@ -195,6 +190,7 @@ class SqlitePackageStorage implements PackageStorage {
       if (!row) return false;
       s.delete.run(key.applicationName, key.version);
       s.deleteBlob.run(Number(row.blob_id));
+      this.cache.forget(Number(row.blob_id));
       return true;
     })();
   }
@@ -204,7 +200,10 @@ class SqlitePackageStorage implements PackageStorage {
     return this.db.transaction(() => {
       const blobs = s.ofApplication.all(applicationName);
       s.deleteApplication.run(applicationName);
-      for (const { blob_id } of blobs) s.deleteBlob.run(blob_id);
+      for (const { blob_id } of blobs) {
+        s.deleteBlob.run(blob_id);
+        this.cache.forget(blob_id);
+      }
       return blobs.length;
     })();
   }
