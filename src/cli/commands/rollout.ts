@@ -129,11 +129,12 @@ function positional(given: string[], names: string[], action: string): string[] 
   return given;
 }
 
-function positiveNumber(flag: string, text: string, options: { min?: number; max?: number } = {}): number {
+function positiveNumber(flag: string, text: string, options: { min?: number; max?: number; minIncluded?: boolean } = {}): number {
   const n = Number(text);
   const min = options.min ?? 0;
-  if (text.trim() === '' || !Number.isFinite(n) || n <= min || (options.max !== undefined && n > options.max)) {
-    throw errors.configInvalid(`${flag} ${JSON.stringify(text)}`, `use a number above ${min}${options.max !== undefined ? ` and at most ${options.max}` : ''}`);
+  const below = options.minIncluded ? n < min : n <= min;
+  if (text.trim() === '' || !Number.isFinite(n) || below || (options.max !== undefined && n > options.max)) {
+    throw errors.configInvalid(`${flag} ${JSON.stringify(text)}`, `use a number ${options.minIncluded ? `from ${min}` : `above ${min}`}${options.max !== undefined ? ` and at most ${options.max}` : ''}`);
   }
   return n;
 }
@@ -168,7 +169,7 @@ export function rolloutBody(version: string, v: StartValues): Record<string, unk
   if (abortGiven || str('report-timeout') !== undefined) {
     if (abortGiven && (str('abort-percent') === undefined || str('abort-min') === undefined)) throw errors.configInvalid('command line', 'the abort rule needs both --abort-percent <p> and --abort-min <n>');
     const abort: Record<string, unknown> = abortGiven
-      ? { failurePercent: positiveNumber('--abort-percent', str('abort-percent')!, { max: 100 }), minAttempted: parseCount('--abort-min', str('abort-min')!, 1) }
+      ? { failurePercent: positiveNumber('--abort-percent', str('abort-percent')!, { max: 100, minIncluded: true }), minAttempted: parseCount('--abort-min', str('abort-min')!, 1) }
       : // A report timeout alone: a timed-out device fails, but no share of failures stops the rollout.
         { failurePercent: 100, minAttempted: 1 };
     if (str('report-timeout') !== undefined) abort['reportTimeoutSeconds'] = parseCount('--report-timeout', str('report-timeout')!, 1);
