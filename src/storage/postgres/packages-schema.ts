@@ -7,7 +7,7 @@ import type { MigrationSet } from './migrations.js';
  * migration set of its own, versioned in `tether_packages_schema`.
  *
  * Chunks are bytea rows of at most 256 KiB kept out of line uncompressed (STORAGE EXTERNAL): package
- * files are mostly compressed already, and a ranged read then fetches only the TOAST slices it needs.
+ * files are mostly compressed already, so trying to compress them again only costs the upload.
  */
 export const PACKAGE_MIGRATIONS: MigrationSet = {
   name: 'Packages',
