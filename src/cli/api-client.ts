@@ -27,6 +27,8 @@ export interface ApiClient {
   request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
   /** The successful response itself (its body unread, e.g. to stream an export); errors as in request. */
   raw(method: 'GET' | 'POST', pathAndQuery: string, body?: { text: string; contentType: string }): Promise<Response>;
+  /** A streamed request body (a file upload), never held in memory whole; the JSON answer as in request. */
+  stream<T>(method: 'PUT' | 'POST', pathAndQuery: string, body: AsyncIterable<Uint8Array>, headers: Record<string, string>): Promise<T>;
 }
 
 interface ApiFlagValues {
@@ -42,6 +44,7 @@ export async function createApiClient(flags: ApiFlagValues, io: Io): Promise<Api
     baseUrl,
     request: (method, pathAndQuery, body, headers) => call(baseUrl, apiKey, method, pathAndQuery, body, headers),
     raw: (method, pathAndQuery, body) => send(baseUrl, apiKey, method, pathAndQuery, body),
+    stream: (method, pathAndQuery, body, headers) => upload(baseUrl, apiKey, method, pathAndQuery, body, headers),
   };
 }
 
@@ -71,6 +74,25 @@ async function send(baseUrl: string, apiKey: string, method: string, pathAndQuer
     throw problemOf(response.status, json, '');
   }
   return response;
+}
+
+async function upload<T>(baseUrl: string, apiKey: string, method: string, pathAndQuery: string, body: AsyncIterable<Uint8Array>, headers: Record<string, string>): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}${pathAndQuery}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json', ...headers },
+      body: ReadableStream.from(body),
+      // Node's fetch sends a stream only half-duplex (the answer after the whole body).
+      duplex: 'half',
+    } as RequestInit);
+  } catch (err) {
+    throw errors.apiUnreachable(baseUrl, await networkProblem(baseUrl, err));
+  }
+  const text = await response.text();
+  const json = parseJson(text);
+  if (!response.ok) throw problemOf(response.status, json, text.split('\n')[0]!.slice(0, 200));
+  return json as T;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -8,6 +8,8 @@ import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { deviceCommand } from './commands/device.js';
 import { endpointsCommand } from './commands/endpoints.js';
+import { rolloutCommand } from './commands/rollout.js';
+import { softwareCommand } from './commands/software.js';
 import { startCommand } from './commands/start.js';
 import { tokensCommand } from './commands/tokens.js';
 import { usersCommand } from './commands/users.js';
@@ -16,7 +18,7 @@ import { oneLine } from './io.js';
 import { closest } from '../core/did-you-mean.js';
 import { tetherVersion } from './version.js';
 
-const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, credentialsCommand, usersCommand, apiKeysCommand, auditCommand, adminCommand, backupCommand, restoreCommand];
+const COMMANDS: Command[] = [startCommand, deviceCommand, endpointsCommand, tokensCommand, configCommand, commandsCommand, softwareCommand, rolloutCommand, credentialsCommand, usersCommand, apiKeysCommand, auditCommand, adminCommand, backupCommand, restoreCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -258,6 +258,14 @@ export const errors = {
     `Application ${q(applicationName)} already has software version ${q(version)}. Change it with PUT …/software/${version}, or use another version.`),
   softwareInvalid: entry('SOFTWARE_INVALID', 400, (problem: string) =>
     `The software version is invalid: ${problem}. Correct it and send it again.`),
+
+  // --- rollouts (docs/software.md, "Rollouts") ----------------------------------------------
+  rolloutNotFound: entry('ROLLOUT_NOT_FOUND', 404, (rolloutId: string) =>
+    `Rollout ${q(rolloutId)} does not exist. List an application's rollouts with GET /otao/api/v1/applications/<appName>/rollouts.`),
+  rolloutInvalid: entry('ROLLOUT_INVALID', 400, (problem: string) =>
+    `The rollout is invalid: ${problem}. Correct it and send it again.`),
+  rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
+    `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
   // --- software packages (Kaa OTAO, issue 14; docs/software.md) -------------------------
   packageTooLarge: entry('PACKAGE_TOO_LARGE', 413, (maxBytes: number) =>
     `The package is larger than ${maxBytes} bytes (${Math.round(maxBytes / 1048576)} MB, TETHER_PACKAGE_MAX_MB). Upload a smaller file, or raise TETHER_PACKAGE_MAX_MB (packages.maxMb in the config file) and restart.`),
@@ -273,14 +281,6 @@ export const errors = {
     'The signature of this package URL does not match (the URL was changed or cut short). Use the URL exactly as the device got it on cmx_ota, or download with ?token=<endpoint token>.'),
   packageRangeUnsatisfiable: entry('RANGE_NOT_SATISFIABLE', 416, (range: string, size: number) =>
     `Range ${q(range)} is outside the package (${size} bytes). Ask for bytes within 0-${Math.max(0, size - 1)}, e.g. "Range: bytes=<bytes you have>-" to resume.`),
-
-  // --- rollouts (docs/software.md, "Rollouts") ----------------------------------------------
-  rolloutNotFound: entry('ROLLOUT_NOT_FOUND', 404, (rolloutId: string) =>
-    `Rollout ${q(rolloutId)} does not exist. List an application's rollouts with GET /otao/api/v1/applications/<appName>/rollouts.`),
-  rolloutInvalid: entry('ROLLOUT_INVALID', 400, (problem: string) =>
-    `The rollout is invalid: ${problem}. Correct it and send it again.`),
-  rolloutStateConflict: entry('ROLLOUT_STATE_CONFLICT', 409, (rolloutId: string, state: string, action: string, allowed: string) =>
-    `Rollout ${q(rolloutId)} is ${state}: only a ${allowed} rollout can be ${action}. Read its state with GET /otao/api/v1/rollouts/${rolloutId}; start a new rollout to offer the version again.`),
 
   // --- several nodes (PostgreSQL, NATS) ---------------------------------------------
   dependencyUnreachable: entry('DEPENDENCY_UNREACHABLE', 503, (what: string, url: string, problem: string, setting: string) =>

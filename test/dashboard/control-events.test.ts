@@ -23,3 +23,9 @@ test('configuration.changed and commands.created stay off the stream (not about 
   assert.equal(toDashboardEvent({ type: 'configuration.changed', applicationName: 'app', appVersionName: 'app_v1', name: '', endpointIds: null, at }), undefined);
   assert.equal(toDashboardEvent({ type: 'commands.created', applicationName: 'app', commandType: 'reboot', requestPayload: null, commands: [{ id: 1, endpointId: 'e1' }], at }), undefined);
 });
+
+test('software.reported reaches the dashboard with the version and, for a failure, its reason; software.offered stays off', () => {
+  const shown = toDashboardEvent({ type: 'software.reported', endpointId: 'e1', applicationName: 'app', appVersionName: 'app_v1', version: '1.2.0', statusCode: 500, reasonPhrase: 'SHA-256 mismatch', at });
+  assert.deepEqual(shown, { type: 'software.reported', endpointId: 'e1', at, version: '1.2.0', statusCode: 500, reasonPhrase: 'SHA-256 mismatch' });
+  assert.equal(toDashboardEvent({ type: 'software.offered', applicationName: 'app', version: '1.2.0', rolloutId: 'r1', endpointIds: ['e1'], at }), undefined);
+});

@@ -147,7 +147,7 @@ test('an operator adds an endpoint, a device connects with its token and reports
   await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
   await waitFor('the row after reload', async () => (await cell(page, endpointId, 'Model').textContent()) === 'MySmartMeter A310', 10_000);
   const headers = await page.locator('thead th button.sort').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label')));
-  assert.deepEqual(headers, ['Sort by Endpoint ID', 'Sort by Registered', 'Sort by Connection', 'Sort by Model', 'Sort by MAC address']);
+  assert.deepEqual(headers, ['Sort by Endpoint ID', 'Sort by Registered', 'Sort by Connection', 'Sort by Software version', 'Sort by Model', 'Sort by MAC address']);
   await page.screenshot({ path: path.join(shots, 'endpoint-list-1280.png'), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: path.join(shots, 'endpoint-list-phone.png'), fullPage: true });

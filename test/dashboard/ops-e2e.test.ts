@@ -177,7 +177,7 @@ test('an admin adds a viewer; the viewer sees no write buttons, the API refuses 
     assert.equal(await viewer.page.getByRole('button', { name }).count(), 0, `a viewer sees no "${name}"`);
   }
   assert.equal(await viewer.page.getByRole('checkbox').count(), 0, 'a viewer has no bulk selection');
-  assert.deepEqual(await viewer.page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents(), ['Endpoints', 'API reference'], 'a viewer has no admin sections');
+  assert.deepEqual(await viewer.page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents(), ['Endpoints', 'Software', 'API reference'], 'a viewer has no admin sections');
   assert.equal(await viewer.page.getByTestId('export-csv').count(), 1, 'a viewer may export');
   await shoot(viewer.page, 'viewer-list');
   await viewer.page.locator('tr[data-endpoint-id="meter-1"]').click();
@@ -228,7 +228,7 @@ test('an operator may change endpoints but not shared settings, users, keys or t
   for (const name of ['Add endpoint', 'Import CSV…']) assert.equal(await page.getByRole('button', { name }).count(), 1, `an operator sees "${name}"`);
   for (const name of ['Configure columns', 'Edit creation form']) assert.equal(await page.getByRole('button', { name }).count(), 0, `an operator sees no "${name}"`);
   assert.ok((await page.getByRole('checkbox').count()) > 1, 'an operator selects endpoints for bulk actions');
-  assert.deepEqual(await page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents(), ['Endpoints', 'API reference']);
+  assert.deepEqual(await page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents(), ['Endpoints', 'Software', 'API reference']);
   await page.goto(`${harness.base}/audit`);
   await page.getByRole('alert').filter({ hasText: 'needs the admin role' }).waitFor();
   assert.equal((await fetchInPage(page, 'GET', '/api/v1/audit')).status, 403);

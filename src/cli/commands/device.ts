@@ -8,7 +8,10 @@ import { wantsHelp } from '../command.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
 import { httpInsteadOfMqtt } from '../wrong-port.js';
+import { API_FLAGS } from '../api-client.js';
 import { runObserve } from './device-control.js';
+import { fleetTokens, runOtaFleet } from './device-ota-fleet.js';
+import type { FleetOptions } from './device-ota-fleet.js';
 import type { ObserveOptions } from './device-control.js';
 import { loadSamples, runTelemetry } from './device-telemetry.js';
 import type { TelemetryOptions } from './device-telemetry.js';
@@ -65,10 +68,31 @@ Control mode (configuration, 7/CMP, and commands, 11/CEP):
                             when the server refuses the token or cannot be reached at the start
   --reboot-delay <ms>       how long a reboot (or a lost connection) keeps the device away (default ${DEFAULT_REBOOT_DELAY_MS})
 
+Software update mode (Kaa OTAO on the 7/CMP instance cmx_ota, as the official clients speak it):
+  --ota                     stay connected until Ctrl-C: report the running version on
+                            kp1/<app-version>/cmx_ota/<token>/applied/json {"configId":"<version>"},
+                            ask on …/cmx_ota/<token>/config/json/<requestId> {}, and take pushes on
+                            …/config/json/status. Offered a version, download config.package.url
+                            (resuming with Range when the transfer breaks), check its size and
+                            SHA-256 and report the new version, or {configId, statusCode: 500,
+                            reasonPhrase} when a check fails
+  --current-version <v>     the version the device runs at the start (default 1.0.0; "" reports none)
+  --fail-rate <0..1>        share of updates that fail on purpose after the download (default 0),
+                            reported as 500 "simulated failure (--fail-rate)", to exercise abort rules
+  --interrupt-at <bytes>    break each first download after that many bytes (then resume), to see
+                            Range resumption at work
+  --devices <n>             simulate n devices, each its own connection and token: the tokens of
+                            --tokens-file, else n new endpoints registered over the REST API (with
+                            --api, --api-key, --data-dir as in npx tether endpoints create)
+  --tokens-file <file>      one token a line (or the CSV of npx tether endpoints import --tokens-out)
+  --until-updated           exit once every device applied or failed one update: 0 all applied, 1 not
+
 Examples:
   npx tether device --token myToken --host localhost --port 1883
   npx tether device --token myToken --telemetry --interval 1 --count 10
-  npx tether device --token myToken --observe`;
+  npx tether device --token myToken --observe
+  npx tether device --token myToken --ota --current-version 1.0.0
+  npx tether device --ota --devices 20 --fail-rate 0.3`;
 
 const FLAGS = {
   token: { type: 'string', short: 't' },
@@ -88,8 +112,20 @@ const FLAGS = {
   count: { type: 'string' },
   observe: { type: 'boolean' },
   'reboot-delay': { type: 'string' },
+  ota: { type: 'boolean' },
+  'current-version': { type: 'string' },
+  'fail-rate': { type: 'string' },
+  'interrupt-at': { type: 'string' },
+  devices: { type: 'string' },
+  'tokens-file': { type: 'string' },
+  'until-updated': { type: 'boolean' },
+  api: API_FLAGS.api,
+  'api-key': API_FLAGS['api-key'],
+  'data-dir': API_FLAGS['data-dir'],
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+const OTA_ONLY = ['current-version', 'fail-rate', 'interrupt-at', 'devices', 'tokens-file', 'until-updated', 'api', 'api-key', 'data-dir'] as const;
 
 interface DeviceOptions {
   token: string;
@@ -104,11 +140,13 @@ interface DeviceOptions {
   telemetry?: TelemetryOptions;
   /** Set in control mode (--observe). */
   observe?: ObserveOptions;
+  /** Set in software update mode (--ota). */
+  ota?: Omit<FleetOptions, 'tokens'> & { tokenSource: Parameters<typeof fleetTokens>[0] };
 }
 
 export const deviceCommand: Command = {
   name: 'device',
-  summary: 'simulate a device: report metadata (the tutorial client), send telemetry, or observe configuration and answer commands',
+  summary: 'simulate a device: report metadata (the tutorial client), send telemetry, observe configuration and answer commands, or update its software (--ota)',
   help,
   async run(argv, io) {
     if (wantsHelp(argv)) {
@@ -128,6 +166,9 @@ export const deviceCommand: Command = {
 
 function parseOptions(argv: string[], io: Io): DeviceOptions {
   const { values } = parseFlags(argv, FLAGS, { usage: 'see npx tether device --help' });
+  if (values.ota === true) return parseOta(values, io);
+  const otaFlag = OTA_ONLY.find((flag) => values[flag] !== undefined);
+  if (otaFlag !== undefined) throw errors.configInvalid('command line', `--${otaFlag} belongs to software update mode; add --ota`);
   const token = values.token;
   if (token === undefined) throw errors.configInvalid('command line', 'the endpoint token is missing; use npx tether device --token <token> (the token from npx tether endpoints create)');
   if (!isValidToken(token)) throw errors.configInvalid(`--token ${JSON.stringify(token)}`, 'tokens are 1-256 characters without "+", "#", "/", "." or control characters');
@@ -186,8 +227,78 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
   return options;
 }
 
+type Values = ReturnType<typeof parseFlags<typeof FLAGS>>['values'];
+
+function connection(values: Values, io: Io): { host: string; port: number; appVersion: string; qos: 0 | 1; timeoutMs: number } {
+  const envPort = io.env['TETHER_MQTT_PORT'];
+  const portText = values.port ?? (envPort !== undefined && envPort !== '' ? envPort : '1883');
+  const port = parseCount(values.port !== undefined ? '--port' : 'TETHER_MQTT_PORT', portText, 1);
+  if (port > 65535) throw errors.configInvalid(`--port ${portText}`, 'use a port number from 1 to 65535');
+  const appVersion = values['app-version'] ?? DEFAULT_APP_VERSION;
+  if (!/^[a-z0-9_-]+$/.test(appVersion)) throw errors.configInvalid(`--app-version ${JSON.stringify(appVersion)}`, 'application version names match ^[a-z0-9_-]+$');
+  const qosText = values.qos ?? '0';
+  if (qosText !== '0' && qosText !== '1') throw errors.configInvalid(`--qos ${JSON.stringify(qosText)}`, 'use 0 or 1');
+  const timeoutMs = values.timeout !== undefined ? parseCount('--timeout', values.timeout, 1) : DEFAULT_TIMEOUT_MS;
+  return { host: values.host ?? 'localhost', port, appVersion, qos: qosText === '1' ? 1 : 0, timeoutMs };
+}
+
+function parseOta(values: Values, io: Io): DeviceOptions {
+  const other = (['observe', 'telemetry', 'metadata', 'request-id', 'no-wait', 'samples', 'interval', 'batch', 'count', 'reboot-delay'] as const).find((flag) => values[flag] !== undefined);
+  if (other !== undefined) throw errors.configInvalid('command line', `--${other} belongs to another mode, not to --ota`);
+  const token = values.token;
+  if (token !== undefined && !isValidToken(token)) throw errors.configInvalid(`--token ${JSON.stringify(token)}`, 'tokens are 1-256 characters without "+", "#", "/", "." or control characters');
+  const devices = values.devices !== undefined ? parseCount('--devices', values.devices, 1) : undefined;
+  if (token === undefined && values['tokens-file'] === undefined && devices === undefined) {
+    throw errors.configInvalid('command line', 'the endpoint token is missing; use npx tether device --ota --token <token>, or --devices <n> to register and simulate n devices');
+  }
+  const c = connection(values, io);
+  const version = values['current-version'] ?? '1.0.0';
+  const failRate = values['fail-rate'] !== undefined ? Number(values['fail-rate']) : 0;
+  if (values['fail-rate'] !== undefined && (values['fail-rate'].trim() === '' || !Number.isFinite(failRate) || failRate < 0 || failRate > 1)) {
+    throw errors.configInvalid(`--fail-rate ${JSON.stringify(values['fail-rate'])}`, 'use a share from 0 to 1, e.g. 0.3 for 30 % of the updates');
+  }
+  return {
+    token: token ?? '',
+    ...c,
+    metadata: TUTORIAL_METADATA,
+    requestId: undefined,
+    ota: {
+      device: {
+        appVersion: c.appVersion,
+        qos: c.qos,
+        currentVersion: version === '' ? null : version,
+        failRate,
+        interruptAt: values['interrupt-at'] !== undefined ? parseCount('--interrupt-at', values['interrupt-at'], 0) : undefined,
+        downloadAttempts: 5,
+      },
+      untilUpdated: values['until-updated'] === true,
+      tokenSource: { token, tokensFile: values['tokens-file'], devices, appVersion: c.appVersion, api: { api: values.api, 'api-key': values['api-key'], 'data-dir': values['data-dir'] } },
+    },
+  };
+}
+
+async function runOtaDevices(o: DeviceOptions, ota: NonNullable<DeviceOptions['ota']>, address: string, io: Io): Promise<number> {
+  const tokens = await fleetTokens(ota.tokenSource, io);
+  io.out(tokens.length === 1 ? `INFO: Using EP token ${tokens[0]}, server at ${address}` : `INFO: Simulating ${tokens.length} devices, server at ${address}`);
+  io.out(`INFO: Connecting to KPC instance at ${address}...`);
+  const { connect } = await import('mqtt');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const code = await runOtaFleet(() => connectDevice(connect, o, address), { device: ota.device, untilUpdated: ota.untilUpdated, tokens }, io, stop.signal);
+    io.out(`INFO: Disconnected from server at ${address}.`);
+    return code;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
 async function runDevice(o: DeviceOptions, io: Io): Promise<number> {
   const address = `${o.host}:${o.port}`;
+  if (o.ota) return runOtaDevices(o, o.ota, address, io);
   if (o.telemetry) return runTelemetryDevice(o, o.telemetry, address, io);
   if (o.observe) return runObserveDevice(o, o.observe, address, io);
   const topic = `kp1/${o.appVersion}/epmx/${o.token}/update/keys${o.requestId !== undefined ? `/${o.requestId}` : ''}`;

@@ -36,6 +36,9 @@ export function toDashboardEvent(event: TetherEvent): DashboardEvent | undefined
       return { type: event.type, endpointId: event.endpointId, at: event.at, name: event.name === DEFAULT_CONFIG_NAME ? 'default' : event.name, configId: event.configId, statusCode: event.statusCode };
     case 'command.finished':
       return { type: event.type, endpointId: event.endpointId, at: event.at, commandId: String(event.id), commandType: event.commandType, status: event.status };
+    case 'software.reported':
+      // Rollout views refresh their counts from it too (throttled in the page): no separate progress event.
+      return { type: event.type, endpointId: event.endpointId, at: event.at, version: event.version, statusCode: event.statusCode, reasonPhrase: event.reasonPhrase };
     default:
       return undefined;
   }

@@ -56,7 +56,9 @@ export type DashboardEvent =
   /** The device said what it made of a configuration (7/CMP applied): 2xx applied, else failed. `name` is "default" for the default one. */
   | { type: 'configuration.confirmed'; endpointId: string; at: string; name: string; configId: string; statusCode: number }
   /** A command got its result (EXECUTED) or ran out of time (EXPIRED); `commandId` as the CEX REST answers it. */
-  | { type: 'command.finished'; endpointId: string; at: string; commandId: string; commandType: string; status: 'EXECUTED' | 'EXPIRED' };
+  | { type: 'command.finished'; endpointId: string; at: string; commandId: string; commandType: string; status: 'EXECUTED' | 'EXPIRED' }
+  /** The device reported on cmx_ota the software version it runs (2xx) or a failed update of `version` (docs/software.md). */
+  | { type: 'software.reported'; endpointId: string; at: string; version: string; statusCode: number; reasonPhrase: string | null };
 
 /** Map tiles of the Endpoint Location map (`dashboard.map`); an empty tileUrl draws no tiles. */
 export interface MapSettings {

@@ -21,7 +21,7 @@ const API_PREFIXES = ['/api/', '/epr/', '/cm/', '/epts/', '/dashboard/api/'];
  * other path is a JSON 404, so a probe or scraper that asks a wrong path (/health, /metric) hears
  * "not found" rather than a 200 page. A new dashboard page adds its path here.
  */
-const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/, /^\/(users|api-keys|audit)\/?$/];
+const PAGE_PATHS = [/^\/$/, /^\/endpoints\/[^/]+\/?$/, /^\/(users|api-keys|audit|software)\/?$/, /^\/rollouts\/[^/]+\/?$/];
 
 // Everything ships with the package, so the page may load only from this origin; the one
 // exception is the map tile server an operator configured (img-src only).

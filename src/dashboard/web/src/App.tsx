@@ -12,6 +12,8 @@ import { Nav } from './admin/Nav.js';
 import { asRole, permissions, ViewerContext, type Viewer } from './admin/roles.js';
 import { UsersPage } from './admin/UsersPage.js';
 import { LiveIndicator } from './live/LiveIndicator.js';
+import { RolloutPage } from './software/RolloutPage.js';
+import { SoftwarePage } from './software/SoftwarePage.js';
 import './admin/admin.css';
 
 /** `me` and sign-in answers carry the role (and, signed out, the sign-in hint); see docs/accounts.md. */
@@ -73,6 +75,8 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
     applications?.find((a) => a.name === 'demo_application')?.name ??
     applications?.[0]?.name;
   const endpointMatch = /^\/endpoints\/([^/]+)$/.exec(location.path);
+  const rolloutMatch = /^\/rollouts\/([^/]+)$/.exec(location.path);
+  const appPage = location.path === '/software' ? 'software' : rolloutMatch ? 'rollout' : endpointMatch ? 'endpoint' : 'list';
   const adminPage =
     (location.path === '/users' && can.manageUsers) || (location.path === '/api-keys' && can.manageApiKeys) || (location.path === '/audit' && can.readAudit)
       ? location.path
@@ -110,7 +114,7 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
           Menu
         </button>
         <div id="topbar-menu" className={menuOpen ? 'topbar-menu open' : 'topbar-menu'}>
-          <Nav path={location.path} listUrl={app ? `/?app=${encodeURIComponent(app)}` : '/'} />
+          <Nav path={location.path} listUrl={app ? `/?app=${encodeURIComponent(app)}` : '/'} softwareUrl={app ? `/software?app=${encodeURIComponent(app)}` : '/software'} />
           <div className="topbar-end">
             <button type="button" className="user-button" aria-label={`Signed in as ${session.username} (${session.role}): account and password`} onClick={() => setAccount(true)}>
               {session.username} <span className="role-tag">{session.role}</span>
@@ -143,10 +147,14 @@ function SignedIn({ session, onSignedOut: signedOut }: { session: Viewer; onSign
         {adminPage === '/users' && <UsersPage />}
         {adminPage === '/api-keys' && <ApiKeysPage />}
         {adminPage === '/audit' && <AuditPage query={location.query} />}
+        {!adminPage && app && appPage === 'software' && <SoftwarePage key={app} app={app} />}
+        {!adminPage && app && appPage === 'rollout' && rolloutMatch?.[1] !== undefined && (
+          <RolloutPage key={rolloutMatch[1]} app={app} rolloutId={decodeURIComponent(rolloutMatch[1])} />
+        )}
         {!adminPage && app && endpointMatch?.[1] !== undefined && (
           <EndpointPage key={endpointMatch[1]} app={app} endpointId={decodeURIComponent(endpointMatch[1])} server={server} />
         )}
-        {!adminPage && app && !endpointMatch && !ADMIN_PATHS.includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
+        {!adminPage && app && appPage === 'list' && !ADMIN_PATHS.includes(location.path) && <EndpointList key={app} app={app} server={server} query={location.query} />}
       </main>
       {account && <AccountDialog onClose={() => setAccount(false)} />}
     </div>

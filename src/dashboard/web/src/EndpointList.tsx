@@ -17,6 +17,8 @@ import { ExportLinks, ImportDialog } from './list/ExportImport.js';
 import { filterExpression, MetadataFilters, parseFilterExpression, type MetadataFilter } from './list/MetadataFilters.js';
 import { useSelection } from './list/selection.js';
 import { MAX_MATCHING, SelectAllMatching } from './list/SelectAllMatching.js';
+import { StartRolloutDialog } from './software/StartRolloutDialog.js';
+import { useSoftwareVersions } from './software/software-column.js';
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -43,15 +45,6 @@ const BASE_COLUMNS: Column[] = [
     ),
   },
 ];
-
-/** Where any version of the application has cmx_ota (software updates): what its devices report running. */
-const SOFTWARE_COLUMN: Column = {
-  field: 'softwareVersion',
-  header: 'Software version',
-  // It lives beside the register (software.db): the server sorts endpoints by their own fields only.
-  sortable: false,
-  render: (e) => e.softwareVersion ?? <span className="muted">—</span>,
-};
 
 interface ListState {
   version: string;
@@ -92,7 +85,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   const [versions, setVersions] = useState<AppVersion[]>([]);
   const [page, setPage] = useState<{ total: number; rows: Endpoint[] }>();
   const [loadError, setLoadError] = useState<unknown>(null);
-  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | 'import' | null>(null);
+  const [dialog, setDialog] = useState<'add' | 'columns' | 'form' | 'time-series' | 'import' | 'rollout' | null>(null);
   const [searchText, setSearchText] = useState(state.search);
   const [pageSizeError, setPageSizeError] = useState<unknown>(null);
 
@@ -115,7 +108,19 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
 
   const seriesColumns = widget?.columns.filter((c) => c.source === 'time-series').map((c) => c.key) ?? [];
   const latest = useLatestValues(app, page?.rows.map((r) => r.endpointId) ?? [], seriesColumns);
-  const base = versions.some((v) => v.extensions?.includes('cmx_ota')) ? [...BASE_COLUMNS, SOFTWARE_COLUMN] : BASE_COLUMNS;
+  const software = useSoftwareVersions(app, page?.rows ?? []);
+  // What devices run (cmx_ota): after the base columns, before the configured ones.
+  const softwareColumn: Column = {
+    // The server sorts by it in semver order (unreported last).
+    field: 'softwareVersion',
+    header: 'Software version',
+    render: (e) => {
+      const version = software.get(e.endpointId);
+      return version === undefined ? '' : version === null ? <span className="muted">—</span> : <span data-testid="software-version-cell">{version}</span>;
+    },
+  };
+  // Where any version of the application has cmx_ota (software updates).
+  const base = versions.some((v) => v.extensions?.includes('cmx_ota')) ? [...BASE_COLUMNS, softwareColumn] : BASE_COLUMNS;
   const columns: Column[] = widget
     ? [
         ...base,
@@ -185,6 +190,8 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
   useLiveEvents(
     app,
     (event: DashboardEvent) => {
+      // A new version reported reorders a list sorted by it (the cell itself follows in useSoftwareVersions).
+      if (event.type === 'software.reported' && state.sort.startsWith('softwareVersion,')) return scheduleReload();
       if (event.type !== 'endpoint.created' && event.type !== 'endpoint.deleted' && event.type !== 'metadata.updated' && event.type !== 'connectivity.changed') return;
       if (event.type === 'endpoint.created' || event.type === 'endpoint.deleted') return scheduleReload();
       const patch: Partial<Endpoint> =
@@ -273,9 +280,14 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       <MetadataFilters app={app} filters={state.filters} onChange={(filters) => update({ filters })} />
       <div className="list-tools">
         <ExportLinks filters={listFilters} />
+        {can.writeEndpoints && page && page.total > 0 && (
+          <button type="button" className="secondary" onClick={() => setDialog('rollout')}>
+            Roll out software to {filtered ? 'these' : 'all'} {page.total.toLocaleString('en')}…
+          </button>
+        )}
       </div>
       {can.writeEndpoints && (
-        <BulkBar selected={selection.ids} matching={selection.matching} byVersion={selection.byVersion} onClear={selection.clear} onDone={() => void load()} />
+        <BulkBar app={app} selected={selection.ids} matching={selection.matching} byVersion={selection.byVersion} onClear={selection.clear} onDone={() => void load()} />
       )}
       {can.writeEndpoints && page && page.rows.length > 0 && page.total > page.rows.length && page.rows.every((r) => selection.has(r.endpointId)) && selection.ids.length < Math.min(page.total, MAX_MATCHING) && (
         <SelectAllMatching filters={listFilters} total={page.total} onSelect={(endpoints) => selection.selectMatching(endpoints, listFilters)} />
@@ -401,6 +413,7 @@ export function EndpointList({ app, server, query }: { app: string; server: Serv
       )}
       {dialog === 'form' && <FormDialog app={app} onClose={() => setDialog(null)} />}
       {dialog === 'time-series' && <DefinitionsDialog app={app} onClose={() => setDialog(null)} />}
+      {dialog === 'rollout' && page && <StartRolloutDialog app={app} preset={{ kind: 'list', filters: listFilters, count: page.total }} onClose={() => setDialog(null)} />}
       {dialog === 'import' && <ImportDialog app={app} versions={versions} onClose={() => setDialog(null)} onImported={() => void load()} />}
     </section>
   );

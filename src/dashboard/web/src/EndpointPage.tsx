@@ -11,6 +11,7 @@ import { useCan } from './admin/roles.js';
 import { MetadataHistory } from './admin/MetadataHistory.js';
 import { CommandsSection } from './control/CommandsSection.js';
 import { ConfigurationSection } from './control/ConfigurationSection.js';
+import { EndpointSoftwareSection } from './software/EndpointSoftwareSection.js';
 
 /** The live events that change what this page shows of the endpoint record and its tokens. */
 const RECORD_EVENTS: ReadonlySet<DashboardEvent['type']> = new Set(['endpoint.created', 'endpoint.deleted', 'metadata.updated', 'connectivity.changed', 'token.status-changed']);
@@ -138,6 +139,7 @@ export function EndpointPage({ app, endpointId, server }: { app: string; endpoin
       )}
       {endpoint && <CommandsSection app={app} endpointId={endpointId} />}
       {endpoint && <ConfigurationSection app={app} endpoint={endpoint} />}
+      {endpoint && <EndpointSoftwareSection app={app} endpointId={endpointId} />}
       {endpoint && <MetadataSection endpointId={endpointId} metadata={endpoint.metadata ?? {}} onChanged={load} />}
       {endpoint && tokens && <TokensSection endpoint={endpoint} tokens={tokens} server={server} onChanged={load} />}
       {endpoint && <MetadataHistory endpointId={endpointId} version={endpoint.metadataUpdatedDate} />}

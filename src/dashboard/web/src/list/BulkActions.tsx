@@ -5,6 +5,7 @@ import { SubmitActions } from '../widgets.js';
 import { runBulk, type BulkAction, type BulkResult } from './bulk-api.js';
 import { BatchCommandDialog, BatchConfigDialog, BatchProgress, type StartedBatch } from './BatchControl.js';
 import type { ListFilters } from './selection.js';
+import { StartRolloutDialog } from '../software/StartRolloutDialog.js';
 
 type Pending = { kind: 'delete' } | { kind: 'suspend' } | { kind: 'revoke' } | { kind: 'set-metadata' };
 
@@ -30,12 +31,14 @@ function typedValue(text: string, asJson: boolean): JsonValue {
  * endpoints it touches; the result says what was done and what failed, per endpoint.
  */
 export function BulkBar({
+  app,
   selected,
   matching,
   byVersion,
   onClear,
   onDone,
 }: {
+  app: string;
   selected: string[];
   /** Set while the selection is exactly "all matching" these filters. */
   matching: { filters: ListFilters; count: number } | null;
@@ -44,7 +47,7 @@ export function BulkBar({
   onDone: () => void;
 }) {
   const [pending, setPending] = useState<Pending | null>(null);
-  const [control, setControl] = useState<'command' | 'configuration' | null>(null);
+  const [control, setControl] = useState<'command' | 'configuration' | 'rollout' | null>(null);
   const [batch, setBatch] = useState<StartedBatch | null>(null);
   const [result, setResult] = useState<BulkResult | null>(null);
   const [key, setKey] = useState('');
@@ -81,6 +84,9 @@ export function BulkBar({
         </button>
         <button type="button" className="secondary" onClick={() => setControl('configuration')}>
           Set configuration…
+        </button>
+        <button type="button" className="secondary" onClick={() => setControl('rollout')}>
+          Roll out software…
         </button>
         <button type="button" className="secondary" onClick={() => setPending({ kind: 'set-metadata' })}>
           Set metadata…
@@ -130,6 +136,13 @@ export function BulkBar({
             setBatch(started);
             onClear();
           }}
+        />
+      )}
+      {control === 'rollout' && (
+        <StartRolloutDialog
+          app={app}
+          preset={matching ? { kind: 'list', filters: matching.filters, count: matching.count } : { kind: 'selected', ids: selected }}
+          onClose={() => setControl(null)}
         />
       )}
       {control === 'configuration' && (
