@@ -170,8 +170,8 @@ export class PackageService {
 
   /**
    * What a device offered `version` is told about its package (`config.package` on cmx_ota), or
-   * undefined when the version has none. `baseUrl` is how the device reached this server (the
-   * request's scheme and Host); the publicUrl setting, when set, wins.
+   * undefined when the version has none. `baseUrl` is this node's HTTP address (a device asks over
+   * MQTT, which has no Host to go by); the publicUrl setting, when set, wins.
    */
   async describeForDevice(applicationName: string, version: string, baseUrl: string): Promise<DevicePackage | undefined> {
     const key = { applicationName, version };
