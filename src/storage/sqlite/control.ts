@@ -1,10 +1,11 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { CommandRecord, CommandResult, CommandTask, CommandTaskProgress, ConfigStatusRecord, ConfigurationRecord } from '../../core/control.js';
-import { errors, isNoSpace } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { Iso, Page } from '../../core/types.js';
 import type { CommandQuery, ConfigKey, Confirmation, ControlStorage, Dispatch, ResultOutcome, StatusQuery } from '../control.js';
 import { COMMAND_COLUMNS, CONFIG_COLUMNS, STATUS_COLUMNS, type CommandRow, type ConfigRow, type StatusRow, type TaskRow, toCommand, toConfiguration, toStatus, toTaskProgress, confirmedStatus } from '../control-rows.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
+import { GroupCommit, migrateOwnFile } from './group-commit.js';
 
 /**
  * Schema of control.db. A file of its own beside tether.db: SQLite has one writer per file, and
@@ -81,13 +82,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-/** A write waiting for the next group commit. */
-interface Queued {
-  run(): unknown;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
-
 /**
  * Longest a push's dispatch time waits for a commit to ride along with (see markDispatched); shorter
  * than any client would poll a command after sending it.
@@ -113,27 +107,29 @@ class SqliteControlStorage implements ControlStorage {
   readonly kind = 'sqlite';
   private s: ReturnType<typeof prepare> | undefined;
   private closed = false;
-  private queue: Queued[] = [];
-  private flushScheduled = false;
+  /** A fleet's 10,000 command results arriving together cost a handful of commits, not 10,000. */
+  private readonly commits: GroupCommit;
   private statusSeq = 0;
   /** Commands pushed since the last commit, by ID: when they were sent (see markDispatched). */
   private dispatchedAt = new Map<number, Iso>();
   private dispatchTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    // Dispatch times ride along with whatever commits next.
+    this.commits = new GroupCommit(db, () => {
+      if (this.dispatchedAt.size === 0) return undefined;
+      const dispatched = this.dispatchedAt;
+      this.dispatchedAt = new Map();
+      return () => {
+        const s = this.st();
+        for (const [id, at] of dispatched) s.markDispatched.run(at, id);
+      };
+    });
+  }
 
   async init(): Promise<void> {
     if (this.s) return;
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw errors.schemaTooNew('control.db', version, MIGRATIONS.length);
-    }
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
+    migrateOwnFile(this.db, 'control.db', MIGRATIONS);
     this.s = prepare(this.db);
     this.statusSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM config_statuses').get() as { n: number }).n;
   }
@@ -141,7 +137,7 @@ class SqliteControlStorage implements ControlStorage {
   async close(): Promise<void> {
     if (this.closed) return;
     clearTimeout(this.dispatchTimer);
-    this.flush();
+    this.commits.close();
     this.closed = true;
     this.db.close();
   }
@@ -151,54 +147,8 @@ class SqliteControlStorage implements ControlStorage {
     return this.s;
   }
 
-  /**
-   * Group commit: every write of one event-loop turn runs in one transaction (one fsync), and each
-   * caller is answered only after it commits. A fleet's 10,000 results arriving together cost a
-   * handful of commits, not 10,000.
-   */
   private write<T>(run: () => T): Promise<T> {
-    // A rejected promise, not a throw: callers after close() chain .catch() on what they get.
-    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    const dispatched = this.dispatchedAt;
-    if (batch.length === 0 && dispatched.size === 0) return;
-    this.queue = [];
-    this.dispatchedAt = new Map();
-    const results: unknown[] = new Array(batch.length);
-    const failures: unknown[] = new Array(batch.length);
-    try {
-      this.db.transaction(() => {
-        const s = this.st();
-        for (const [id, at] of dispatched) s.markDispatched.run(at, id);
-        for (let i = 0; i < batch.length; i++) {
-          // One failing write (a constraint) must not undo the others: each runs in its own savepoint.
-          try {
-            results[i] = this.db.transaction(batch[i]!.run)();
-          } catch (err) {
-            failures[i] = err ?? new Error('write failed');
-          }
-        }
-      })();
-    } catch (err) {
-      // A full disk is said as such (507, STORAGE_FULL); anything else leaves the store unusable.
-      for (const q of batch) q.reject(isNoSpace(err) ? errors.storageFull(err) : errors.unavailable(err));
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      if (failures[i] !== undefined) batch[i]!.reject(isNoSpace(failures[i]) ? errors.storageFull(failures[i]) : failures[i]);
-      else batch[i]!.resolve(results[i]);
-    }
+    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
   }
 
   // --- configurations --------------------------------------------------------------------------
@@ -373,7 +323,7 @@ class SqliteControlStorage implements ControlStorage {
     for (const id of ids) this.dispatchedAt.set(id, at);
     this.dispatchTimer ??= setTimeout(() => {
       this.dispatchTimer = undefined;
-      if (!this.closed) this.flush();
+      if (!this.closed) this.commits.flush();
     }, DISPATCH_WRITE_DELAY_MS);
     return Promise.resolve();
   }

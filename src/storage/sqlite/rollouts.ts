@@ -1,10 +1,11 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { errors, isNoSpace } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { DeviceOutcome, RolloutCounts, RolloutDevice, RolloutRecord, RolloutState, TimelinePoint } from '../../core/rollouts.js';
 import type { Iso, Page } from '../../core/types.js';
 import { DEVICE_COLUMNS, MINUTE_OF, ROLLOUT_COLUMNS, type DeviceRow, type RolloutRow, rolloutParams, toCounts, toDevice, toRollout, toTimeline } from '../rollout-rows.js';
 import type { NewRolloutDevice, RolloutDeviceQuery, RolloutQuery, RolloutStorage } from '../rollouts.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
+import { GroupCommit, migrateOwnFile } from './group-commit.js';
 
 /**
  * Schema of rollouts.db. A file of its own beside tether.db and control.db: SQLite has one writer
@@ -48,12 +49,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-interface Queued {
-  run(): unknown;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
-
 export interface SqliteRolloutOptions {
   file: string;
   synchronous?: SynchronousMode;
@@ -76,27 +71,22 @@ class SqliteRolloutStorage implements RolloutStorage {
   readonly kind = 'sqlite';
   private s: ReturnType<typeof prepare> | undefined;
   private closed = false;
-  private queue: Queued[] = [];
-  private flushScheduled = false;
+  /** State changes of 10,000 devices cost a handful of commits. */
+  private readonly commits: GroupCommit;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.commits = new GroupCommit(db);
+  }
 
   async init(): Promise<void> {
     if (this.s) return;
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) throw errors.schemaTooNew('rollouts.db', version, MIGRATIONS.length);
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
+    migrateOwnFile(this.db, 'rollouts.db', MIGRATIONS);
     this.s = prepare(this.db);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.commits.close();
     this.closed = true;
     this.db.close();
   }
@@ -106,44 +96,8 @@ class SqliteRolloutStorage implements RolloutStorage {
     return this.s;
   }
 
-  /** Group commit, as control.ts: every write of one event-loop turn in one transaction (one fsync). */
   private write<T>(run: () => T): Promise<T> {
-    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const results: unknown[] = new Array(batch.length);
-    const failures: unknown[] = new Array(batch.length);
-    try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) {
-          // One failing write must not undo the others: each runs in its own savepoint.
-          try {
-            results[i] = this.db.transaction(batch[i]!.run)();
-          } catch (err) {
-            failures[i] = err ?? new Error('write failed');
-          }
-        }
-      })();
-    } catch (err) {
-      for (const q of batch) q.reject(isNoSpace(err) ? errors.storageFull(err) : errors.unavailable(err));
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      if (failures[i] !== undefined) batch[i]!.reject(isNoSpace(failures[i]) ? errors.storageFull(failures[i]) : failures[i]);
-      else batch[i]!.resolve(results[i]);
-    }
+    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
   }
 
   insertRollout(record: RolloutRecord, devices: readonly NewRolloutDevice[]): Promise<void> {

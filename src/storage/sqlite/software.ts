@@ -1,6 +1,6 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { EndpointSoftware } from '../../core/software.js';
-import { errors, isNoSpace } from '../../core/errors.js';
+import { errors } from '../../core/errors.js';
 import type { Page } from '../../core/types.js';
 import type { SoftwareHistoryEntry, SoftwareOffer, SoftwareReport, SoftwareStorage, StoredSoftware } from '../software.js';
 import {
@@ -21,6 +21,7 @@ import {
   toSoftware,
 } from '../software-rows.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
+import { GroupCommit, migrateOwnFile } from './group-commit.js';
 
 /**
  * Schema of software.db. A file of its own beside tether.db and control.db: a rollout's offers and
@@ -78,12 +79,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-interface Queued {
-  run(): unknown;
-  resolve(value: unknown): void;
-  reject(err: unknown): void;
-}
-
 export interface SqliteSoftwareOptions {
   file: string;
   synchronous?: SynchronousMode;
@@ -102,27 +97,22 @@ class SqliteSoftwareStorage implements SoftwareStorage {
   readonly kind = 'sqlite';
   private s: ReturnType<typeof prepare> | undefined;
   private closed = false;
-  private queue: Queued[] = [];
-  private flushScheduled = false;
+  /** A rollout's 10,000 applied reports arriving together cost a handful of commits. */
+  private readonly commits: GroupCommit;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.commits = new GroupCommit(db);
+  }
 
   async init(): Promise<void> {
     if (this.s) return;
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > MIGRATIONS.length) throw errors.schemaTooNew('software.db', version, MIGRATIONS.length);
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
+    migrateOwnFile(this.db, 'software.db', MIGRATIONS);
     this.s = prepare(this.db);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    this.commits.close();
     this.closed = true;
     this.db.close();
   }
@@ -132,47 +122,8 @@ class SqliteSoftwareStorage implements SoftwareStorage {
     return this.s;
   }
 
-  /**
-   * Group commit, as control.db: every write of one event-loop turn runs in one transaction (one
-   * fsync), each in its own savepoint, and each caller is answered after the commit. A rollout's
-   * 10,000 applied reports arriving together cost a handful of commits.
-   */
   private write<T>(run: () => T): Promise<T> {
-    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    const results: unknown[] = new Array(batch.length);
-    const failures: unknown[] = new Array(batch.length);
-    try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) {
-          try {
-            results[i] = this.db.transaction(batch[i]!.run)();
-          } catch (err) {
-            failures[i] = err ?? new Error('write failed');
-          }
-        }
-      })();
-    } catch (err) {
-      for (const q of batch) q.reject(isNoSpace(err) ? errors.storageFull(err) : errors.unavailable(err));
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      if (failures[i] !== undefined) batch[i]!.reject(isNoSpace(failures[i]) ? errors.storageFull(failures[i]) : failures[i]);
-      else batch[i]!.resolve(results[i]);
-    }
+    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
   }
 
   // --- versions ----------------------------------------------------------------------------------
