@@ -149,3 +149,21 @@ export const endpointListQuerySchema = {
     },
   },
 } as const;
+
+/**
+ * An Endpoint List search carried in a JSON body (a rollout's target, a targeted software filter):
+ * the query parameters of GET /epr/api/v1/endpoints as an object, read by toEndpointQuery.
+ */
+export const endpointSearchBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    applicationVersionName: { type: 'string' },
+    endpointId: { type: 'array', items: { type: 'string' } },
+    connected: { type: 'boolean' },
+    search: { type: 'string', maxLength: 256 },
+    searchKeys: { type: 'array', items: { type: 'string' } },
+    filter: { type: 'array', items: { type: 'string' } },
+  },
+  patternProperties: { '^metadata\\.': { type: 'array', items: { type: 'string' } } },
+} as const;

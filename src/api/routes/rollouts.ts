@@ -8,6 +8,7 @@ import { errors } from '../../core/errors.js';
 import { ROLLOUT_DEVICE_STATES, ROLLOUT_STATES, type Rollout, type RolloutDeviceState, type RolloutState } from '../../core/rollouts.js';
 import type { Page } from '../../core/types.js';
 import { MAX_ROLLOUT_ENDPOINTS, type RolloutInput, type RolloutService } from '../../rollouts/service.js';
+import { endpointSearchBodySchema } from '../endpoint-query.js';
 import { applicationNameInput, errorResponses } from '../schemas.js';
 
 const OTAO = '/otao/api/v1';
@@ -17,19 +18,9 @@ const appParams = { type: 'object', required: ['appName'], properties: { appName
 const rolloutParams = { type: 'object', required: ['rolloutId'], properties: { rolloutId: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
 const endpointQuery = {
-  type: 'object',
+  ...endpointSearchBodySchema,
   description:
     'An Endpoint List search, as the CEX batch by-query route takes it (the parameters of GET /epr/api/v1/endpoints): search, searchKeys, filter (e.g. ["model~A300"]), metadata.<key>, connected, applicationVersionName, endpointId. {}: every endpoint of the application.',
-  additionalProperties: false,
-  properties: {
-    applicationVersionName: { type: 'string' },
-    endpointId: { type: 'array', items: { type: 'string' } },
-    connected: { type: 'boolean' },
-    search: { type: 'string', maxLength: 256 },
-    searchKeys: { type: 'array', items: { type: 'string' } },
-    filter: { type: 'array', items: { type: 'string' } },
-  },
-  patternProperties: { '^metadata\\.': { type: 'array', items: { type: 'string' } } },
 } as const;
 
 const createBody = {

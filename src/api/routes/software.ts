@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../core/services.js';
 import type { SoftwareInput, SoftwareService } from '../../software/service.js';
+import { endpointSearchBodySchema } from '../endpoint-query.js';
 import { applicationNameInput, endpointIdInput, errorResponses, noContent } from '../schemas.js';
 
 export const OTAO = '/otao/api/v1';
@@ -21,19 +22,9 @@ const versionParams = {
 const endpointParams = { type: 'object', required: ['endpointId'], properties: { endpointId: endpointIdInput } } as const;
 
 const filterQuery = {
-  type: 'object',
+  ...endpointSearchBodySchema,
   description:
     'Which endpoints the filter selects, as an Endpoint List search (the parameters of GET /epr/api/v1/endpoints): search, searchKeys, filter (e.g. ["model~A300"]), metadata.<key>, connected, applicationVersionName, endpointId. Absent: every endpoint of the application.',
-  additionalProperties: false,
-  properties: {
-    applicationVersionName: { type: 'string' },
-    endpointId: { type: 'array', items: { type: 'string' } },
-    connected: { type: 'boolean' },
-    search: { type: 'string', maxLength: 256 },
-    searchKeys: { type: 'array', items: { type: 'string' } },
-    filter: { type: 'array', items: { type: 'string' } },
-  },
-  patternProperties: { '^metadata\\.': { type: 'array', items: { type: 'string' } } },
 } as const;
 
 const filterInput = {
