@@ -116,7 +116,7 @@ export const SETTINGS = {
   }),
   publicUrl: setting({
     name: 'public-url', arg: '<url>', fileKey: 'publicUrl', parse: httpUrl,
-    help: "how devices reach this server's HTTP(S), e.g. https://tether.example.com: the base of package URLs (default: http://<host>:<http port>, localhost when listening on every interface)",
+    help: "how devices reach this server's HTTP(S), e.g. https://tether.example.com: the base of package URLs (default: http://<the address the device reached>:<http port>)",
   }),
 };
 

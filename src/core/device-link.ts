@@ -13,6 +13,11 @@ export interface DeviceChannel {
   /** The version the device named in its topics: pushes use the same one. */
   readonly appVersionName: string;
   readonly sessionId: string;
+  /**
+   * The server address the device reached (TCP and TLS; undefined over WebSocket): a URL the device
+   * is sent (a software package) points there unless an operator set a public URL.
+   */
+  readonly localAddress: string | undefined;
   /** False once the session ended: late pushes are dropped. */
   readonly open: boolean;
   /**

@@ -15,7 +15,7 @@ export interface Software {
   close(): Promise<void>;
 }
 
-export function createSoftware(deps: { store: SoftwareStorage; bus: EventBus; services: Services; logger: Logger; baseUrl: () => string; packages?: PackageSource }): Software {
+export function createSoftware(deps: { store: SoftwareStorage; bus: EventBus; services: Services; logger: Logger; baseUrl: (localAddress?: string) => string; packages?: PackageSource }): Software {
   const service = new SoftwareService({
     store: deps.store,
     bus: deps.bus,

@@ -196,7 +196,11 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     closers.push({ name: 'software storage', close: () => softwareStore.close() });
     // Package URLs in what devices get: the HTTP port is known once it listens.
     let httpBase = '';
-    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: () => httpBase, packages });
+    // A device gets a package URL on the address it reached (what else would it reach?), unless
+    // Tether listens on one address only; TETHER_PUBLIC_URL, for proxies and names, wins over both.
+    let listeningHttpPort = 0;
+    const packageBase = (localAddress?: string) => (localAddress !== undefined && isWildcard(config.host) ? `http://${urlHost(localAddress)}:${listeningHttpPort}` : httpBase);
+    const software = createSoftware({ store: softwareStore, bus, services, logger, baseUrl: packageBase, packages });
     closers.push({ name: 'software', close: () => software.close() });
     // On SQLite rollouts.db beside tether.db; on PostgreSQL tables every node shares (one node drives each rollout).
     const rolloutStore = await backends.rollouts.open();
@@ -316,6 +320,7 @@ export async function startTether(config: TetherConfig, options: StartOptions = 
     await explainListenFailure(app.listen({ port: config.httpPort, host: config.host }), HTTP_LISTENER, config);
     const httpPort = boundPort(app);
     httpBase = `http://${publicHost(config.host)}:${httpPort}`;
+    listeningHttpPort = httpPort;
 
     if (config.tls && tlsCredentials) {
       const tls = { credentials: tlsCredentials, host: config.host, logger };
@@ -374,9 +379,19 @@ function usesX509(config: ClientAuthConfig): boolean {
 }
 
 /** A host devices can reach: a wildcard listen address is no address to give them. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
 function publicHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
-  return host.includes(':') ? `[${host}]` : host;
+  return isWildcard(host) ? 'localhost' : urlHost(host);
+}
+
+/** An address as the host of a URL: IPv4-mapped IPv6 (`::ffff:10.0.0.5`) as IPv4, IPv6 in brackets. */
+function urlHost(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 function boundPort(app: FastifyInstance): number {

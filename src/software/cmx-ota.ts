@@ -13,11 +13,11 @@ import type { SoftwareDelivery, SoftwareService } from './service.js';
 
 export function cmxOtaSource(software: SoftwareService, applications: Applications) {
   return {
-    async effective(endpointId: string, appVersionName: string, name: string): Promise<SoftwareDelivery> {
+    async effective(endpointId: string, appVersionName: string, name: string, localAddress?: string): Promise<SoftwareDelivery> {
       // cmx_ota has one document, the default one: named resources have nothing.
       if (name !== DEFAULT_CONFIG_NAME) return { configId: '', config: null };
       const version = await applications.getVersion(appVersionName);
-      return software.delivery(endpointId, version.applicationName);
+      return software.delivery(endpointId, version.applicationName, localAddress);
     },
 
     /** Nothing is recorded per delivery: the open offer is what the device gets until it reports. */

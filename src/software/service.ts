@@ -72,8 +72,11 @@ export interface SoftwareDeps {
   applications: Applications;
   filters: EndpointFilters;
   packages?: PackageSource;
-  /** Absolute base of package URLs: the `publicUrl` setting, or http://<host>:<httpPort>. */
-  baseUrl?: () => string;
+  /**
+   * Absolute base of package URLs for a device that reached this server at `localAddress` (the
+   * `publicUrl` setting wins over it, in the package service).
+   */
+  baseUrl?: (localAddress?: string) => string;
   clock?: Clock;
   logger?: Logger;
 }
@@ -281,14 +284,15 @@ export class SoftwareService {
   // --- cmx_ota: what devices do ----------------------------------------------------------------
 
   /** What the device gets when it asks: the next version with its specification (+ package), or nothing (configId ''). */
-  async delivery(endpointId: string, applicationName: string): Promise<SoftwareDelivery> {
+  async delivery(endpointId: string, applicationName: string, localAddress?: string): Promise<SoftwareDelivery> {
     const next = await this.next(endpointId, applicationName);
-    return next ? this.deliveryOf(next.record) : { configId: '', config: null };
+    return next ? this.deliveryOf(next.record, localAddress) : { configId: '', config: null };
   }
 
-  private async deliveryOf(record: StoredSoftware): Promise<SoftwareDelivery> {
+  /** `localAddress`: the server address the device reached; the package URL points there. */
+  private async deliveryOf(record: StoredSoftware, localAddress: string | undefined): Promise<SoftwareDelivery> {
     const spec = record.specification as { [key: string]: JsonValue };
-    const pkg = this.deps.packages && this.deps.baseUrl ? await this.deps.packages.describeForDevice(record.applicationName, record.version, this.deps.baseUrl()) : undefined;
+    const pkg = this.deps.packages && this.deps.baseUrl ? await this.deps.packages.describeForDevice(record.applicationName, record.version, this.deps.baseUrl(localAddress)) : undefined;
     return { configId: record.version, config: pkg ? { ...spec, package: { ...pkg } } : spec };
   }
 
@@ -328,7 +332,7 @@ export class SoftwareService {
     if (!version.extensions.includes(CMX_OTA)) return;
     if (await this.withoutVersions(channel.applicationName)) return;
     const next = await this.next(channel.endpointId, channel.applicationName);
-    if (next) this.pushTo(channel, await this.deliveryOf(next.record));
+    if (next) this.pushTo(channel, await this.deliveryOf(next.record, channel.localAddress));
   }
 
   private pushNextTo(endpointId: string, applicationName: string): void {
@@ -383,8 +387,14 @@ export class SoftwareService {
     const record = await this.store.getSoftware(applicationName, version);
     if (!record) return;
     const running = await this.store.endpointVersions(live.map((c) => c.endpointId));
-    const sent = await this.deliveryOf(record);
-    for (const channel of live) if (running.get(channel.endpointId) !== version) this.pushTo(channel, sent);
+    // One delivery per server address the devices reached (usually one), not one per device.
+    const byAddress = new Map<string | undefined, SoftwareDelivery>();
+    for (const channel of live) {
+      if (running.get(channel.endpointId) === version) continue;
+      let sent = byAddress.get(channel.localAddress);
+      if (!sent) byAddress.set(channel.localAddress, (sent = await this.deliveryOf(record, channel.localAddress)));
+      this.pushTo(channel, sent);
+    }
   }
 
   private onEvent(event: TetherEvent): void {

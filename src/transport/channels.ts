@@ -36,6 +36,10 @@ class Channel implements DeviceChannel {
     return this.session.id;
   }
 
+  get localAddress(): string | undefined {
+    return this.session.owner.localAddress;
+  }
+
   observes(instance: string, resource: string): boolean {
     return this.observing?.get(`${instance}/${resource}`) ?? true;
   }

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { Packet } from 'mqtt-packet';
 import type { Carrier, ClientState, QoS, ReplyProperties } from './client-state.js';
@@ -117,6 +118,12 @@ export class Connection implements Carrier, SessionOwner {
     stream.on('error', onStreamGone);
     stream.on('close', onStreamGone);
     stream.on('end', onStreamGone);
+  }
+
+  /** Read when asked (a package URL), not kept per connection. */
+  get localAddress(): string | undefined {
+    const address = (this.stream as Partial<net.Socket>).localAddress;
+    return typeof address === 'string' && address !== '' ? address : undefined;
   }
 
   /** @internal */

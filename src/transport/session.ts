@@ -10,6 +10,8 @@ export interface SessionOwner {
   readonly client: ClientState | undefined;
   /** Ends the connection; under MQTT 5 the device gets a DISCONNECT with the reason code and string. */
   end(reasonCode: number, reason: string): void;
+  /** The address of this server the device connected to (TCP and TLS; undefined over WebSocket). */
+  readonly localAddress: string | undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ function recordingLink(endpointId: string) {
     applicationName: 'demo_application',
     appVersionName: 'demo_application_v1',
     sessionId: 's-1',
+    localAddress: '127.0.0.1',
     open: true,
     observes: () => true,
     setObserving: () => {},

@@ -30,9 +30,9 @@ export async function startPlatform(t: Cleanup, flags: string[] = []): Promise<R
 }
 
 /** An endpoint and a device for it; `greet` sends one 10/EPMP request so the server knows the session. */
-export async function connectDevice(t: Cleanup, running: RunningTether, options: { endpoint?: { endpointId: string; token: string }; greet?: boolean; mqtt?: IClientOptions } = {}): Promise<Device> {
+export async function connectDevice(t: Cleanup, running: RunningTether, options: { endpoint?: { endpointId: string; token: string }; greet?: boolean; mqtt?: IClientOptions; host?: string } = {}): Promise<Device> {
   const endpoint = options.endpoint ?? (await createEndpoint(running));
-  const client = await connectAsync(`mqtt://127.0.0.1:${running.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options.mqtt });
+  const client = await connectAsync(`mqtt://${options.host ?? '127.0.0.1'}:${running.mqttPort}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options.mqtt });
   t.after(() => client.endAsync(true).catch(() => {}));
   const inbox = new Inbox(client);
   const topic = (extension: string, resource: string, requestId?: number) => `kp1/${VERSION}/${extension}/${endpoint.token}/${resource}${requestId === undefined ? '' : `/${requestId}`}`;

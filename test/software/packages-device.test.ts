@@ -64,6 +64,21 @@ describe('hosted packages on cmx_ota', () => {
     assert.deepEqual(bare.json, { configId: '2.0.0', config: { reboot: true } });
   });
 
+  it('listening on every interface, a package URL points at the address the device reached, not localhost', async (t) => {
+    const running = await startPlatform(t, ['--host', '0.0.0.0']);
+    assert.equal((await api(running, 'POST', BASE, { version: '1.0.2', upgradableFrom: ['*'], specification: {}, rolloutStrategy: 'general' })).status, 201);
+    const data = randomBytes(1000);
+    assert.equal((await upload(running, '1.0.2', data)).status, 201);
+    // 127.0.0.2 is loopback too on Linux: a second address of this machine the device may reach.
+    const device = await connectDevice(t, running, { host: '127.0.0.2' });
+    const offered = await device.request('cmx_ota', 'config/json', {}, 2);
+    const url = (offered.json as { config: { package: { url: string } } }).config.package.url;
+    assert.ok(url.startsWith(`http://127.0.0.2:${running.httpPort}/otao/api/v1/packages/demo_application/1.0.2?expires=`), url);
+    const download = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(download.status, 200);
+    assert.equal(sha(Buffer.from(await download.arrayBuffer())), sha(data));
+  });
+
   it('with a public URL set, package URLs are built on it', async (t) => {
     const running = await startPlatform(t, ['--public-url', 'https://updates.example.com/']);
     assert.equal((await api(running, 'POST', BASE, { version: '1.0.1', upgradableFrom: ['*'], specification: {}, rolloutStrategy: 'general' })).status, 201);

@@ -11,7 +11,8 @@ export const CMX = 'cmx';
 
 /** What 7/CMP needs of the configuration service (src/configuration/service.ts). */
 export interface ConfigurationSource {
-  effective(endpointId: string, appVersionName: string, name: string): Promise<{ configId: string; config: JsonValue }>;
+  /** `localAddress`: the server address the device reached, for URLs in what it is sent (software packages). */
+  effective(endpointId: string, appVersionName: string, name: string, localAddress?: string): Promise<{ configId: string; config: JsonValue }>;
   noteDispatched(channel: Pick<DeviceChannel, 'endpointId' | 'appVersionName' | 'noteSent'>, name: string, sent: { configId: string; config: JsonValue }): Promise<void>;
   /** `implicit`: the device named `configId` in a config request (7/CMP implicit application), not in an applied report. */
   confirm(endpointId: string, applicationName: string, appVersionName: string, name: string, configId: string, statusCode: number, reasonPhrase: string | null, implicit?: boolean): Promise<void>;
@@ -57,7 +58,7 @@ export function createCmxExtension(deps: CmxOptions): Extension {
       // lookup: on cmx_ota what the device runs decides what it gets next.
       await configurations.confirm(ctx.endpointId, ctx.appVersion.applicationName, ctx.appVersion.name, name, request.configId, 200, null, true);
     }
-    const current = await configurations.effective(ctx.endpointId, ctx.appVersion.name, name);
+    const current = await configurations.effective(ctx.endpointId, ctx.appVersion.name, name, ctx.channel?.localAddress);
     // 7/CMP: the same configuration as the device's: `configId` and `config` both absent.
     if (request.configId !== undefined && request.configId === current.configId) {
       ctx.channel?.noteSent(configSentKey(ctx.instance, name), current.configId);
