@@ -1,6 +1,6 @@
 /** Domain records -> the Kaa-shaped JSON the API returns. */
 import type { Services } from '../core/services.js';
-import type { AppVersion, EndpointRecord, Iso, Metadata, TokenRecord } from '../core/types.js';
+import type { AppVersion, EndpointRecord, Iso, Metadata, Page, TokenRecord } from '../core/types.js';
 
 export interface EndpointView {
   endpointId: string;
@@ -77,4 +77,21 @@ export async function withSoftwareVersions(views: EndpointView[], software: Soft
 /** The part of the software service (src/software) the endpoint routes read. */
 export interface SoftwareVersions {
   currentVersions(endpointIds: readonly string[]): Promise<Map<string, string | null>>;
+}
+
+/** Spring Data's page shape, as Kaa's REST clients read it (ECR statuses, OTAO history, rollouts). */
+export function springPage<T>(page: Page<T>, offset: number, limit: number) {
+  const totalPages = Math.ceil(page.totalElements / limit);
+  const number = Math.floor(offset / limit);
+  return {
+    content: page.content,
+    totalElements: page.totalElements,
+    totalPages,
+    number,
+    size: limit,
+    numberOfElements: page.content.length,
+    first: offset === 0,
+    last: offset + page.content.length >= page.totalElements,
+    empty: page.content.length === 0,
+  };
 }

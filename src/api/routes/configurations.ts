@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG_NAME } from '../../core/control.js';
 import { errors } from '../../core/errors.js';
 import type { JsonValue } from '../../core/types.js';
 import { ConfigurationService } from '../../configuration/service.js';
+import { springPage } from '../present.js';
 import { endpointIdInput, errorResponses, versionNameInput } from '../schemas.js';
 
 export const ECR = '/ecr/api/v1';
@@ -230,19 +231,7 @@ export function configurationRoutes(app: FastifyInstance, configurations: Config
     async (request) => {
       const { page = 0, size = 20, name, ...filter } = request.query;
       const result = await configurations.statuses({ ...filter, ...(name !== undefined && { name: nameOf({ name }) }), offset: page * size, limit: size });
-      // Spring Data's page shape, which Kaa's REST clients read.
-      const totalPages = Math.ceil(result.totalElements / size);
-      return {
-        content: result.content.map(statusView),
-        totalElements: result.totalElements,
-        totalPages,
-        number: page,
-        size,
-        numberOfElements: result.content.length,
-        first: page === 0,
-        last: page >= totalPages - 1,
-        empty: result.content.length === 0,
-      };
+      return springPage({ totalElements: result.totalElements, content: result.content.map(statusView) }, page * size, size);
     },
   );
 }

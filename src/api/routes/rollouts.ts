@@ -6,9 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../../core/errors.js';
 import { ROLLOUT_DEVICE_STATES, ROLLOUT_STATES, type Rollout, type RolloutDeviceState, type RolloutState } from '../../core/rollouts.js';
-import type { Page } from '../../core/types.js';
 import { MAX_ROLLOUT_ENDPOINTS, type RolloutInput, type RolloutService } from '../../rollouts/service.js';
 import { endpointSearchBodySchema } from '../endpoint-query.js';
+import { springPage } from '../present.js';
 import { applicationNameInput, errorResponses } from '../schemas.js';
 
 const OTAO = '/otao/api/v1';
@@ -131,23 +131,6 @@ const pageView = (item: object) => ({
 });
 
 type PageQuery = { state?: string; offset?: number; limit?: number };
-
-/** Spring Data's page shape, as Kaa's REST clients read it (and ECR's statuses answer). */
-function springPage<T>(page: Page<T>, offset: number, limit: number) {
-  const totalPages = Math.ceil(page.totalElements / limit);
-  const number = Math.floor(offset / limit);
-  return {
-    content: page.content,
-    totalElements: page.totalElements,
-    totalPages,
-    number,
-    size: limit,
-    numberOfElements: page.content.length,
-    first: offset === 0,
-    last: offset + page.content.length >= page.totalElements,
-    empty: page.content.length === 0,
-  };
-}
 
 function statesOf<S extends string>(text: string | undefined, known: readonly S[], what: string): S[] | undefined {
   if (text === undefined || text.trim() === '') return undefined;

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../core/services.js';
 import type { SoftwareInput, SoftwareService } from '../../software/service.js';
 import { endpointSearchBodySchema } from '../endpoint-query.js';
+import { springPage } from '../present.js';
 import { applicationNameInput, endpointIdInput, errorResponses, noContent } from '../schemas.js';
 
 export const OTAO = '/otao/api/v1';
@@ -194,20 +195,7 @@ export function softwareRoutes(app: FastifyInstance, software: SoftwareService, 
       const offset = request.query.offset ?? 0;
       const limit = request.query.limit ?? 20;
       const page = await software.history(request.params.endpointId, offset, limit);
-      // Spring Data's page shape, as the other Kaa list routes.
-      const totalPages = Math.ceil(page.totalElements / limit);
-      const number = Math.floor(offset / limit);
-      return {
-        content: page.content,
-        totalElements: page.totalElements,
-        totalPages,
-        number,
-        size: limit,
-        numberOfElements: page.content.length,
-        first: offset === 0,
-        last: offset + page.content.length >= page.totalElements,
-        empty: page.content.length === 0,
-      };
+      return springPage(page, offset, limit);
     },
   );
 }
