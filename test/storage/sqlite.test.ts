@@ -177,3 +177,46 @@ test('sqlite: when the writer thread dies, pending and later writes reject UNAVA
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sqlite: search sees a value at once while its index row waits in the queue, and the queue is applied within the lag', async () => {
+  const { dir, file } = tempFile();
+  try {
+    const storage = await openSqliteStorage({ file });
+    try {
+      const { app, version } = await seedApplication(storage);
+      await storage.insertEndpoint(endpoint('meter-1', version, app), { room: 'Kitchen' });
+      await storage.insertEndpoint(endpoint('meter-2', version, app), { room: 'Garage' });
+      const found = async (extra: Partial<EndpointQuery>) =>
+        (await storage.queryEndpoints({ offset: 0, limit: 10, includeMetadata: false, ...extra })).content.map((e) => e.endpointId).sort();
+      const queued = () => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare('SELECT count(*) FROM endpoint_search_pending').pluck().get() as number;
+        } finally {
+          db.close();
+        }
+      };
+      // The same key changed in two commits, with lastSeen in the same batch as one of them.
+      await storage.changeMetadata('meter-1', { kind: 'merge', metadata: { room: 'Office' } }, T0);
+      await Promise.all([storage.changeMetadata('meter-1', { kind: 'merge', metadata: { room: 'Boiler room' } }, T0), storage.recordSeen('meter-1', '2026-01-01T00:00:05.000Z')]);
+      assert.ok(queued() > 0, 'the index rows wait in the queue');
+      assert.deepEqual(await found({ search: 'boiler' }), ['meter-1']);
+      assert.deepEqual(await found({ search: 'kitchen' }), [], 'a queued row hides its stale index row');
+      assert.deepEqual(await found({ search: 'offic' }), []);
+      assert.deepEqual(await found({ metadataFilters: [{ key: 'room', op: 'contains', value: 'ROOM' }] }), ['meter-1']);
+      assert.deepEqual(await found({ search: 'garag', searchKeys: ['room'] }), ['meter-2'], 'rows applied before are found in the index');
+      assert.equal((await storage.getEndpoint('meter-1', false))?.lastSeen, '2026-01-01T00:00:05.000Z');
+
+      const deadline = Date.now() + 10_000;
+      while (queued() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(queued(), 0, 'the writer applies the queue without another commit coming along');
+      assert.deepEqual(await found({ search: 'boiler' }), ['meter-1']);
+      assert.deepEqual(await found({ search: 'kitchen' }), []);
+      assert.deepEqual(await found({ search: 'garag' }), ['meter-2']);
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

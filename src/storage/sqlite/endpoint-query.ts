@@ -1,7 +1,7 @@
 import type { EndpointQuery, JsonValue, MetadataFilter } from '../../core/types.js';
 import { errors } from '../../core/errors.js';
 import { indexRowOf, renderText } from '../rows/metadata.js';
-import { SEARCH_FROM_SQL, SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, SEARCH_SEQ_SQL, trigramQuery } from './search-match.js';
+import { SEARCH_FROM_SQL, SEARCH_KEY_ID_SQL, SEARCH_MATCH_SQL, SEARCH_SEQ_SQL, searchParams, trigramQuery } from './search-match.js';
 
 /**
  * Turns an EndpointQuery into SQL. Only fixed fragments from this file are concatenated; every
@@ -417,10 +417,10 @@ function compileWhere(query: EndpointQuery, mostEndpoints = false): CompiledWher
       parts.push(
         trigramPart(
           query.searchKeys === undefined
-            ? { filter: '', params: [match] }
+            ? { filter: '', params: searchParams(match, needle) }
             : {
                 filter: ` AND ${SEARCH_KEY_ID_SQL} IN (SELECT 0 UNION ALL SELECT id FROM metadata_keys WHERE key IN (SELECT value FROM json_each(?)))`,
-                params: [match, JSON.stringify(query.searchKeys)],
+                params: [...searchParams(match, needle), JSON.stringify(query.searchKeys)],
               },
         ),
       );
@@ -461,7 +461,7 @@ function compileFilter(filter: MetadataFilter, applicationName: string | undefin
       const needle = renderText((filter.value ?? '') as JsonValue).toLowerCase();
       const match = trigramQuery(needle);
       if (match !== undefined) {
-        return trigramPart({ filter: ` AND ${SEARCH_KEY_ID_SQL} = (SELECT id FROM metadata_keys WHERE key = ?)`, params: [match, filter.key] });
+        return trigramPart({ filter: ` AND ${SEARCH_KEY_ID_SQL} = (SELECT id FROM metadata_keys WHERE key = ?)`, params: [...searchParams(match, needle), filter.key] });
       }
       // Needles under 3 characters (or with NUL) scan: the trigram index cannot answer them.
       return seqPart('EXISTS (SELECT 1 FROM endpoint_metadata m WHERE m.endpoint_seq = e.seq AND m.key = ? AND instr(m.search_text, ?) > 0)', [filter.key, needle]);

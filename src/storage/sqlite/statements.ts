@@ -54,6 +54,7 @@ export function prepareStatements(db: Database) {
     // metadata
     getMetadataDoc: p('SELECT seq, application_name, metadata FROM endpoints WHERE endpoint_id = ?'),
     updateMetadataDoc: p('UPDATE endpoints SET metadata = ?, search_text = ?, metadata_updated_date = ? WHERE seq = ?'),
+    updateMetadataDocSeen: p('UPDATE endpoints SET metadata = ?, search_text = ?, metadata_updated_date = ?, last_seen = ? WHERE seq = ?'),
     upsertMetadataKey: p(
       `INSERT INTO endpoint_metadata (endpoint_seq, key, application_name, canon, sort_value, search_text)
        VALUES (?, ?, ?, ?, ?, ?)

@@ -18,6 +18,9 @@ export function createWriteOps(db: Database) {
   const timeSeries = createTimeSeriesWriteOps(db);
   const ops: WriteOps = { ...writeOps(s, docs), ...timeSeries.ops };
 
+  /** When the oldest search row still queued was queued (Date.now()), if any is. */
+  let searchQueuedSince: number | undefined;
+
   return {
     ops,
     /**
@@ -25,14 +28,33 @@ export function createWriteOps(db: Database) {
      * document first write out the documents the batch changed so far, so they see them.
      */
     run(op: WriteOpName, args: unknown[]): unknown {
-      if (op !== 'changeMetadata' && op !== 'recordSeen') docs.flush();
+      if (op === 'recordSeen') return docs.seen(args[0] as string, args[1] as Iso);
+      if (op !== 'changeMetadata') docs.flush();
       return (ops[op] as (...a: unknown[]) => unknown)(...args);
     },
-    /** Just before COMMIT: the batch's metadata documents, then the search index rows they queued. */
-    beforeCommit(): void {
+    /**
+     * Just before COMMIT: the batch's metadata documents; the search index rows they queued are
+     * applied once the oldest has waited SEARCH_INDEX_LAG_MS. Until then searches read them from
+     * the queue (search-match.ts), and a value that changes many times meanwhile (a counter
+     * reported as metadata) is indexed once, not once per commit.
+     */
+    beforeCommit(now = Date.now()): void {
       docs.flush();
-      flushSearchIndex(s);
+      if (searchQueuedSince === undefined && s.hasPendingSearchRows.get()) searchQueuedSince = now;
+      if (searchQueuedSince !== undefined && now - searchQueuedSince >= SEARCH_INDEX_LAG_MS) {
+        flushSearchIndex(s);
+        searchQueuedSince = undefined;
+      }
       timeSeries.beforeCommit();
+    },
+    /** Applies every queued search row now (in a transaction the caller opened). */
+    flushSearchIndex(): void {
+      flushSearchIndex(s);
+      searchQueuedSince = undefined;
+    },
+    /** Milliseconds until queued search rows are due (0: now), or undefined when none is queued. */
+    searchIndexDueIn(now = Date.now()): number | undefined {
+      return searchQueuedSince === undefined ? undefined : Math.max(0, searchQueuedSince + SEARCH_INDEX_LAG_MS - now);
     },
     /** The batch rolled back: forget what it had read. */
     discard(): void {
@@ -115,7 +137,14 @@ function writeOps(s: Statements, docs: MetadataDocs) {
 export type WriteOps = ReturnType<typeof writeOps> & TimeSeriesWriteOps;
 export type WriteOpName = keyof WriteOps;
 
-/** Applies the search index changes the batch's triggers queued (see schema.ts), in one go. */
+/**
+ * How long a search row may wait in endpoint_search_pending. Applying the queue costs about as much
+ * for one row as for hundreds (FTS5 writes a segment per flush), and a device reporting a changing
+ * value as metadata queues the same row again and again: once a second, not once per commit.
+ */
+export const SEARCH_INDEX_LAG_MS = 1000;
+
+/** Applies the search index changes triggers queued (see schema.ts), in one go. */
 export function flushSearchIndex(s: Statements): void {
   if (!s.hasPendingSearchRows.get()) return;
   s.searchDeletePending.run();
@@ -140,6 +169,8 @@ interface Doc {
  */
 class MetadataDocs {
   private readonly docs = new Map<string, Doc>();
+  /** lastSeen per endpoint, written with its document when the batch changed that too (one UPDATE). */
+  private readonly lastSeen = new Map<string, Iso>();
 
   constructor(private readonly s: Statements) {}
 
@@ -160,12 +191,22 @@ class MetadataDocs {
     return applied.metadata;
   }
 
+  seen(endpointId: string, at: Iso): void {
+    const known = this.lastSeen.get(endpointId);
+    // ISO strings order like the times they name.
+    if (known === undefined || at > known) this.lastSeen.set(endpointId, at);
+  }
+
   flush(): void {
-    if (this.docs.size === 0) return;
     const s = this.s;
     for (const [endpointId, doc] of this.docs) {
       const { metadata } = doc;
-      s.updateMetadataDoc.run(JSON.stringify(metadata), endpointSearchText(endpointId, metadata), doc.at, doc.seq);
+      const seenAt = this.lastSeen.get(endpointId);
+      if (seenAt === undefined) s.updateMetadataDoc.run(JSON.stringify(metadata), endpointSearchText(endpointId, metadata), doc.at, doc.seq);
+      else {
+        s.updateMetadataDocSeen.run(JSON.stringify(metadata), endpointSearchText(endpointId, metadata), doc.at, seenAt, doc.seq);
+        this.lastSeen.delete(endpointId);
+      }
       for (const key of doc.touched) {
         if (Object.hasOwn(metadata, key)) {
           const index = indexRowOf(metadata[key]!);
@@ -176,9 +217,12 @@ class MetadataDocs {
       }
     }
     this.docs.clear();
+    for (const [endpointId, at] of this.lastSeen) s.recordSeen.run(at, endpointId);
+    this.lastSeen.clear();
   }
 
   clear(): void {
     this.docs.clear();
+    this.lastSeen.clear();
   }
 }

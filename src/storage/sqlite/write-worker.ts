@@ -34,8 +34,8 @@ function open(init: WriterInit): Connection {
     // Refreshes planner statistics where stale (bounded work), so endpoint queries pick the right index.
     db.pragma('optimize=0x10002');
     const writer = createWriteOps(db);
-    // Another process may have committed queued search rows without applying them.
-    db.transaction(() => writer.beforeCommit()).immediate();
+    // Queued search rows of the last run (or of another process) are applied now.
+    db.transaction(() => writer.flushSearchIndex()).immediate();
     return { db, writer };
   } catch (err) {
     db.close();
@@ -96,6 +96,22 @@ function commitOne({ db, writer }: Connection, [op, args]: WriteRequest): WriteR
 
 if (opened) port.on('message', (first: ToWriter) => serve(opened!, first));
 
+let searchTimer: NodeJS.Timeout | undefined;
+
+/** Queued search rows are applied when due even if no commit comes along to take them. */
+function scheduleSearchFlush(connection: Connection): void {
+  const dueIn = connection.writer.searchIndexDueIn();
+  if (dueIn === undefined || searchTimer !== undefined) return;
+  searchTimer = setTimeout(() => {
+    searchTimer = undefined;
+    try {
+      connection.db.transaction(() => connection.writer.flushSearchIndex()).immediate();
+    } catch {
+      // A full disk or a busy file: the rows stay queued (searches read them there) for the next commit.
+    }
+  }, dueIn + 1);
+}
+
 function serve(connection: Connection, first: ToWriter): void {
   const { db } = connection;
   // Everything that queued up while the last commit ran joins this one.
@@ -111,9 +127,12 @@ function serve(connection: Connection, first: ToWriter): void {
       send({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
       offset += batch.writes.length;
     }
+    scheduleSearchFlush(connection);
   }
   if (messages.some((m) => m.kind === 'close')) {
+    clearTimeout(searchTimer);
     try {
+      db.transaction(() => connection.writer.flushSearchIndex()).immediate();
       db.pragma('optimize');
     } finally {
       db.close();
