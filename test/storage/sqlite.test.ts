@@ -196,6 +196,13 @@ test('sqlite: search sees a value at once while its index row waits in the queue
           db.close();
         }
       };
+      const applied = async () => {
+        const deadline = Date.now() + 10_000;
+        while (queued() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(queued(), 0, 'the writer applies the queue without another commit coming along');
+      };
+      await applied();
+      assert.deepEqual(await found({ search: 'kitchen' }), ['meter-1']);
       // The same key changed in two commits, with lastSeen in the same batch as one of them.
       await storage.changeMetadata('meter-1', { kind: 'merge', metadata: { room: 'Office' } }, T0);
       await Promise.all([storage.changeMetadata('meter-1', { kind: 'merge', metadata: { room: 'Boiler room' } }, T0), storage.recordSeen('meter-1', '2026-01-01T00:00:05.000Z')]);
@@ -207,9 +214,7 @@ test('sqlite: search sees a value at once while its index row waits in the queue
       assert.deepEqual(await found({ search: 'garag', searchKeys: ['room'] }), ['meter-2'], 'rows applied before are found in the index');
       assert.equal((await storage.getEndpoint('meter-1', false))?.lastSeen, '2026-01-01T00:00:05.000Z');
 
-      const deadline = Date.now() + 10_000;
-      while (queued() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(queued(), 0, 'the writer applies the queue without another commit coming along');
+      await applied();
       assert.deepEqual(await found({ search: 'boiler' }), ['meter-1']);
       assert.deepEqual(await found({ search: 'kitchen' }), []);
       assert.deepEqual(await found({ search: 'garag' }), ['meter-2']);
