@@ -1,12 +1,19 @@
 import type { TokenRecord } from '../core/types.js';
 
+interface Entry {
+  record: TokenRecord;
+  /** clock.now() of the last lookup that used it: idle entries are swept (sweepIdle). */
+  usedAt: number;
+}
+
 /**
  * Resolved tokens by (application, hash). Entries are dropped, never patched, when an event says a
  * token changed; `epoch` lets a lookup that read storage before such an event notice it and not
- * cache what it read. Bounded: the oldest entries go first.
+ * cache what it read. Bounded: the oldest entries go first, and entries nobody used for a while go
+ * when swept, so a fleet that went quiet does not keep its tokens in memory.
  */
 export class TokenCache {
-  private readonly byKey = new Map<string, TokenRecord>();
+  private readonly byKey = new Map<string, Entry>();
   private readonly keysByEndpoint = new Map<string, Set<string>>();
   /** Advances on every invalidation. */
   epoch = 0;
@@ -17,15 +24,18 @@ export class TokenCache {
     return `${applicationName}\n${tokenHash}`;
   }
 
-  get(key: string): TokenRecord | undefined {
-    return this.byKey.get(key);
+  /** The cached record; `now` marks it used. */
+  get(key: string, now?: number): TokenRecord | undefined {
+    const entry = this.byKey.get(key);
+    if (entry && now !== undefined) entry.usedAt = now;
+    return entry?.record;
   }
 
   /** Stores the record unless an invalidation happened since `epoch` was read. */
-  set(key: string, record: TokenRecord, epoch: number): void {
+  set(key: string, record: TokenRecord, epoch: number, now = 0): void {
     if (epoch !== this.epoch) return;
     this.byKey.delete(key);
-    this.byKey.set(key, record);
+    this.byKey.set(key, { record, usedAt: now });
     let keys = this.keysByEndpoint.get(record.endpointId);
     if (!keys) this.keysByEndpoint.set(record.endpointId, (keys = new Set()));
     keys.add(key);
@@ -47,12 +57,24 @@ export class TokenCache {
     this.keysByEndpoint.delete(endpointId);
   }
 
+  /** Drops the entries last used before `usedBefore`; returns how many. */
+  sweepIdle(usedBefore: number): number {
+    let dropped = 0;
+    for (const [key, entry] of this.byKey) {
+      if (entry.usedAt < usedBefore) {
+        this.drop(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   get size(): number {
     return this.byKey.size;
   }
 
   private drop(key: string): void {
-    const record = this.byKey.get(key);
+    const record = this.byKey.get(key)?.record;
     if (!record) return;
     this.byKey.delete(key);
     const keys = this.keysByEndpoint.get(record.endpointId);

@@ -7,6 +7,7 @@ import type { Credentials } from '../core/services.js';
 import type { TokenRecord } from '../core/types.js';
 import type { Storage } from '../storage/storage.js';
 import { TokenCache } from './cache.js';
+import { DEVICE_CACHE_IDLE_MS, IDLE_SWEEP_EVERY_MS } from '../core/idle.js';
 import { nextStatus } from './lifecycle.js';
 import { checkToken, generateToken, hashToken, newTokenRecord } from './tokens.js';
 
@@ -17,6 +18,8 @@ export interface CredentialsDeps {
   logger: Logger;
   /** Most tokens kept resolved in memory. */
   cacheSize?: number;
+  /** Tokens unused for this long leave the cache; default DEVICE_CACHE_IDLE_MS. */
+  cacheIdleMs?: number;
 }
 
 const GENERATE_ATTEMPTS = 3;
@@ -27,10 +30,13 @@ const GENERATE_ATTEMPTS = 3;
  * the cache follows `token.status-changed` and `endpoint.deleted` from the bus, so it stays true when
  * another node changes a token.
  */
-export function createCredentials(deps: CredentialsDeps): Credentials & { close(): Promise<void> } {
+export function createCredentials(deps: CredentialsDeps): Credentials & { close(): Promise<void>; sweepIdle(): number } {
   const { storage, bus, clock } = deps;
   const logger = deps.logger.child({ part: 'credentials' });
   const cache = new TokenCache(deps.cacheSize ?? 100_000);
+  const idleMs = deps.cacheIdleMs ?? DEVICE_CACHE_IDLE_MS;
+  const sweeper = setInterval(() => cache.sweepIdle(clock.now() - idleMs), IDLE_SWEEP_EVERY_MS);
+  sweeper.unref();
   // Status changes of one token (operator actions, first-use activation) never interleave.
   const perToken = new KeyedSerial();
   /** First-use activations not committed yet (close waits for them). */
@@ -107,7 +113,7 @@ export function createCredentials(deps: CredentialsDeps): Credentials & { close(
       activateSoon(stored, key, at);
     }
     const frozen = Object.freeze(record);
-    cache.set(key, frozen, epoch);
+    cache.set(key, frozen, epoch, clock.now());
     return frozen;
   }
 
@@ -170,12 +176,16 @@ export function createCredentials(deps: CredentialsDeps): Credentials & { close(
     async resolveToken(applicationName, token) {
       const tokenHash = hashToken(checkToken(token));
       const key = TokenCache.key(applicationName, tokenHash);
-      const cached = cache.get(key);
+      const cached = cache.get(key, clock.now());
       if (cached) return usable(cached);
       return resolveSlow(applicationName, tokenHash, key);
     },
 
+    /** Drops tokens idle for DEVICE_CACHE_IDLE_MS (or deps.cacheIdleMs); returns how many. */
+    sweepIdle: () => cache.sweepIdle(clock.now() - idleMs),
+
     async close() {
+      clearInterval(sweeper);
       unsubscribe();
       await Promise.all([...activations]);
     },

@@ -24,7 +24,9 @@ export interface ServicesDeps {
  * Wires applications, credentials, registry and connectivity over one storage and one bus.
  * The storage must be initialised; storage and bus stay owned (and closed) by the caller.
  */
-export async function createServices(deps: ServicesDeps): Promise<Services & { connectivity: ConnectivityService; close(): Promise<void> }> {
+export async function createServices(
+  deps: ServicesDeps,
+): Promise<Services & { connectivity: ConnectivityService; close(): Promise<void>; sweepIdleCaches(): { tokens: number; endpoints: number } }> {
   const { storage, bus } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
@@ -41,6 +43,8 @@ export async function createServices(deps: ServicesDeps): Promise<Services & { c
     credentials,
     registry,
     connectivity,
+    /** Drops per-device cache entries idle for DEVICE_CACHE_IDLE_MS now (a timer does it every minute too). */
+    sweepIdleCaches: () => ({ tokens: credentials.sweepIdle(), endpoints: registry.sweepIdle() }),
     async close() {
       await connectivity.close();
       registry.close();

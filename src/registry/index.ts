@@ -9,6 +9,7 @@ import type { Applications, Credentials, Registry } from '../core/services.js';
 import type { Actor, EndpointQuery, EndpointRecord, Metadata, MetadataChange } from '../core/types.js';
 import type { Storage } from '../storage/storage.js';
 import { checkToken, generateToken, newTokenRecord } from '../credentials/tokens.js';
+import { DEVICE_CACHE_IDLE_MS, IDLE_SWEEP_EVERY_MS } from '../core/idle.js';
 import { type KeyRules, needsCurrentMetadata, planDeviceChange, visibleToDevice } from './access.js';
 import { checkMetadataKeyCount, checkMetadataValues } from './metadata-limits.js';
 import type { MetadataLimits } from './metadata-limits.js';
@@ -21,14 +22,21 @@ export interface RegistryDeps {
   logger: Logger;
   applications: Applications;
   credentials: Credentials;
+  /** Endpoints unused for this long leave the caches; default DEVICE_CACHE_IDLE_MS. */
+  cacheIdleMs?: number;
   /** Metadata keys per endpoint, value size and depth; defaults: DEFAULT_LIMITS. */
   limits?: Partial<MetadataLimits>;
 }
 
-/** Where an endpoint belongs. Never changes for an endpoint, so it is cached until deletion. */
+/**
+ * Where an endpoint belongs. Never changes for an endpoint, so it is cached until deletion, or
+ * until the endpoint has been idle for DEVICE_CACHE_IDLE_MS (sweepIdle).
+ */
 interface Placement {
   applicationName: string;
   appVersionName: string;
+  /** clock.now() when last used. */
+  usedAt: number;
 }
 
 const PLACEMENT_CACHE_SIZE = 100_000;
@@ -38,7 +46,7 @@ const MAX_PAGE = 1000;
  * Kaa EPR: endpoints and their metadata. `changeMetadata` is the 10/EPMP hot path: it reads the
  * endpoint's placement and key rules from memory and makes one storage write.
  */
-export function createRegistry(deps: RegistryDeps): Registry & { close(): void } {
+export function createRegistry(deps: RegistryDeps): Registry & { close(): void; sweepIdle(): number } {
   const { storage, bus, clock, applications } = deps;
   const logger = deps.logger.child({ part: 'registry' });
   const placements = new Map<string, Placement>();
@@ -58,6 +66,21 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
    */
   const keyCounts = new Map<string, number>();
 
+  /** Forgets endpoints idle for DEVICE_CACHE_IDLE_MS (placement and key count); returns how many. */
+  function sweepIdle(): number {
+    const usedBefore = clock.now() - (deps.cacheIdleMs ?? DEVICE_CACHE_IDLE_MS);
+    let dropped = 0;
+    for (const [endpointId, placement] of placements) {
+      if (placement.usedAt >= usedBefore) continue;
+      placements.delete(endpointId);
+      keyCounts.delete(endpointId);
+      dropped++;
+    }
+    return dropped;
+  }
+  const sweeper = setInterval(sweepIdle, IDLE_SWEEP_EVERY_MS);
+  sweeper.unref();
+
   const unsubscribe = bus.subscribe((event: TetherEvent) => {
     if (event.type === 'endpoint.deleted') {
       placements.delete(event.endpointId);
@@ -66,7 +89,7 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
   });
 
   function remember(endpoint: EndpointRecord): Placement {
-    const placement = { applicationName: endpoint.applicationName, appVersionName: endpoint.appVersionName };
+    const placement = { applicationName: endpoint.applicationName, appVersionName: endpoint.appVersionName, usedAt: clock.now() };
     placements.set(endpoint.endpointId, placement);
     if (placements.size > PLACEMENT_CACHE_SIZE) {
       const oldest = placements.keys().next().value;
@@ -77,7 +100,10 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
 
   async function placementOf(endpointId: string): Promise<Placement> {
     const cached = placements.get(endpointId);
-    if (cached) return cached;
+    if (cached) {
+      cached.usedAt = clock.now();
+      return cached;
+    }
     const endpoint = await storage.getEndpoint(endpointId, false);
     if (!endpoint) throw errors.endpointNotFound(endpointId);
     return remember(endpoint);
@@ -254,7 +280,10 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void }
       return storage.metadataKeysOfApplication(applicationName);
     },
 
+    sweepIdle,
+
     close() {
+      clearInterval(sweeper);
       unsubscribe();
     },
   };

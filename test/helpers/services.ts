@@ -26,6 +26,8 @@ export interface TestServices extends Services {
   bus: EventBus;
   /** Every event published on the bus, in order. */
   events: TetherEvent[];
+  /** Drops per-device cache entries idle for DEVICE_CACHE_IDLE_MS (src/core/idle.ts) now. */
+  sweepIdleCaches(): { tokens: number; endpoints: number };
   /** Closes services, bus and storage and removes the place. Safe to call twice. */
   close(): Promise<void>;
 }
