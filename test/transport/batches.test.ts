@@ -3,7 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import type { IPublishPacket } from 'mqtt-packet';
 import { after, before, describe, it } from '../helpers/test.js';
 import { waitFor } from '../helpers/wait.js';
-import { createEndpoint, kpTopic, startHarness } from './harness.js';
+import { createEndpoint, kpTopic, reversedLookups, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 import { RawClient } from './raw.js';
 
@@ -160,76 +160,80 @@ describe('a batch in which some requests fail', () => {
   });
 });
 
-describe('one device\'s requests within one batch', () => {
-  let h: Harness;
-  const clients: RawClient[] = [];
-  before(async () => {
-    h = await startHarness();
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await h.close();
-  });
+// The same requests again with token look-ups that finish out of order: the order a device sent
+// them in must not depend on which look-up happens to finish first.
+for (const lookups of ['plain', 'finishing in reverse order'] as const) {
+  describe(`one device's requests within one batch (token look-ups ${lookups})`, () => {
+    let h: Harness;
+    const clients: RawClient[] = [];
+    before(async () => {
+      h = await startHarness(lookups === 'plain' ? {} : { wrapServices: reversedLookups });
+    });
+    after(async () => {
+      for (const c of clients) c.close();
+      await h.close();
+    });
 
-  async function device(): Promise<RawClient> {
-    const { client, connack } = await RawClient.connected(h.port, 4);
-    clients.push(client);
-    assert.equal(connack.returnCode, 0);
-    return client;
-  }
+    async function device(): Promise<RawClient> {
+      const { client, connack } = await RawClient.connected(h.port, 4);
+      clients.push(client);
+      assert.equal(connack.returnCode, 0);
+      return client;
+    }
 
-  it('applies two updates of one key in order, a get after them sees the second, and replies come in request order', async () => {
-    const ep = await createEndpoint(h);
-    const client = await device();
-    const requests: Request[] = [
-      { topic: kpTopic(ep.token, 'update/keys', 1), payload: '{"v":1}', messageId: 1 },
-      { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"v":2}', messageId: 2 },
-      { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
-    ];
-    client.write(publishBytes(requests));
-    await awaitAnswers(client, requests);
-    assertStatus(client, requests[0]!.topic);
-    assertStatus(client, requests[1]!.topic);
-    assert.deepEqual(assertStatus(client, requests[2]!.topic), { v: 2 });
-    assert.deepEqual(
-      replies(client).map((p) => p.topic),
-      requests.map((r) => `${r.topic}/status`),
-    );
-    assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { v: 2 });
-  });
+    it('applies two updates of one key in order, a get after them sees the second, and replies come in request order', async () => {
+      const ep = await createEndpoint(h);
+      const client = await device();
+      const requests: Request[] = [
+        { topic: kpTopic(ep.token, 'update/keys', 1), payload: '{"v":1}', messageId: 1 },
+        { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"v":2}', messageId: 2 },
+        { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
+      ];
+      client.write(publishBytes(requests));
+      await awaitAnswers(client, requests);
+      assertStatus(client, requests[0]!.topic);
+      assertStatus(client, requests[1]!.topic);
+      assert.deepEqual(assertStatus(client, requests[2]!.topic), { v: 2 });
+      assert.deepEqual(
+        replies(client).map((p) => p.topic),
+        requests.map((r) => `${r.topic}/status`),
+      );
+      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { v: 2 });
+    });
 
-  it('applies a full update and then a key update of the same write in that order', async () => {
-    const ep = await createEndpoint(h, { old: 1, b: 0 });
-    const client = await device();
-    const requests: Request[] = [
-      { topic: kpTopic(ep.token, 'update', 1), payload: '{"a":1,"b":1}', messageId: 1 },
-      { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"b":2,"c":3}', messageId: 2 },
-      { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
-    ];
-    client.write(publishBytes(requests));
-    await awaitAnswers(client, requests);
-    // In the other order the full update would have removed c and put b back to 1.
-    const expected = { a: 1, b: 2, c: 3 };
-    assert.deepEqual(assertStatus(client, requests[2]!.topic), expected);
-    assert.deepEqual(
-      replies(client).map((p) => p.topic),
-      requests.map((r) => `${r.topic}/status`),
-    );
-    assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), expected);
-  });
+    it('applies a full update and then a key update of the same write in that order', async () => {
+      const ep = await createEndpoint(h, { old: 1, b: 0 });
+      const client = await device();
+      const requests: Request[] = [
+        { topic: kpTopic(ep.token, 'update', 1), payload: '{"a":1,"b":1}', messageId: 1 },
+        { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"b":2,"c":3}', messageId: 2 },
+        { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
+      ];
+      client.write(publishBytes(requests));
+      await awaitAnswers(client, requests);
+      // In the other order the full update would have removed c and put b back to 1.
+      const expected = { a: 1, b: 2, c: 3 };
+      assert.deepEqual(assertStatus(client, requests[2]!.topic), expected);
+      assert.deepEqual(
+        replies(client).map((p) => p.topic),
+        requests.map((r) => `${r.topic}/status`),
+      );
+      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), expected);
+    });
 
-  it('keeps the order of a long run of updates of one key in one write', async () => {
-    const ep = await createEndpoint(h);
-    const client = await device();
-    const requests: Request[] = Array.from({ length: 40 }, (_, i) => ({ topic: kpTopic(ep.token, 'update/keys', i + 1), payload: JSON.stringify({ n: i }), messageId: i + 1 }));
-    requests.push({ topic: kpTopic(ep.token, 'get', 41), payload: '{"keys":["n"]}', messageId: 41 });
-    client.write(publishBytes(requests));
-    await awaitAnswers(client, requests);
-    assert.deepEqual(assertStatus(client, requests[40]!.topic), { n: 39 });
-    assert.deepEqual(
-      replies(client).map((p) => p.topic),
-      requests.map((r) => `${r.topic}/status`),
-    );
-    assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { n: 39 });
+    it('keeps the order of a long run of updates of one key in one write', async () => {
+      const ep = await createEndpoint(h);
+      const client = await device();
+      const requests: Request[] = Array.from({ length: 40 }, (_, i) => ({ topic: kpTopic(ep.token, 'update/keys', i + 1), payload: JSON.stringify({ n: i }), messageId: i + 1 }));
+      requests.push({ topic: kpTopic(ep.token, 'get', 41), payload: '{"keys":["n"]}', messageId: 41 });
+      client.write(publishBytes(requests));
+      await awaitAnswers(client, requests);
+      assert.deepEqual(assertStatus(client, requests[40]!.topic), { n: 39 });
+      assert.deepEqual(
+        replies(client).map((p) => p.topic),
+        requests.map((r) => `${r.topic}/status`),
+      );
+      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { n: 39 });
+    });
   });
-});
+}
