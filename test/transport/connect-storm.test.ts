@@ -16,6 +16,17 @@ interface Cycle {
   reply: string | undefined;
   replyPayload: string | undefined;
   pubacked: boolean;
+  closed: boolean;
+}
+
+function newCycle(): Cycle {
+  return { connackCode: undefined, reply: undefined, replyPayload: undefined, pubacked: false, closed: false };
+}
+
+/** Where the devices that have not finished got to, for a deadline's message. */
+function unfinished(cycles: Cycle[]): string {
+  const stuck = cycles.map((c, i) => ({ i, ...c })).filter((c) => !c.closed);
+  return `${stuck.length} unfinished: ${JSON.stringify(stuck.slice(0, 5))}`;
 }
 
 /**
@@ -23,9 +34,8 @@ interface Cycle {
  * test little): CONNECT, then on CONNACK one `update/keys` with a request ID at QoS 1, then on its
  * reply and PUBACK a DISCONNECT. Resolves when the server has closed the socket.
  */
-function deviceCycle(port: number, clientId: string, topic: string, payload: string): Promise<Cycle> {
+function deviceCycle(port: number, clientId: string, topic: string, payload: string, cycle = newCycle()): Promise<Cycle> {
   return new Promise((resolve, reject) => {
-    const cycle: Cycle = { connackCode: undefined, reply: undefined, replyPayload: undefined, pubacked: false };
     const socket = net.connect(port, '127.0.0.1');
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     let disconnected = false;
@@ -52,7 +62,10 @@ function deviceCycle(port: number, clientId: string, topic: string, payload: str
     parser.on('error', reject);
     socket.on('data', (chunk: Buffer) => parser.parse(chunk));
     socket.on('error', reject);
-    socket.on('close', () => resolve(cycle));
+    socket.on('close', () => {
+      cycle.closed = true;
+      resolve(cycle);
+    });
     // Written at once: the server reads it as soon as the socket is accepted.
     socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 60 }));
   });
@@ -72,11 +85,14 @@ describe('connect storm', () => {
     const ids = new Set(endpoints.map((ep) => ep.endpointId));
     const eventsBefore = h.services.events.length;
 
+    const progress = endpoints.map(() => newCycle());
     const cycles = await within(
       `${DEVICES} connect / update / disconnect cycles`,
-      Promise.all(endpoints.map((ep, i) => deviceCycle(h.port, `storm-${i}`, kpTopic(ep.token, 'update/keys', i + 1), JSON.stringify({ storm: i })))),
+      Promise.all(endpoints.map((ep, i) => deviceCycle(h.port, `storm-${i}`, kpTopic(ep.token, 'update/keys', i + 1), JSON.stringify({ storm: i }), progress[i]))),
       STORM_DEADLINE_MS,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; ${unfinished(progress)}`);
+    });
 
     cycles.forEach((cycle, i) => {
       assert.equal(cycle.connackCode, 0, `device ${i}: CONNACK ${cycle.connackCode}`);
