@@ -15,6 +15,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // An endpoint is trimmed back to HISTORY_PER_ENDPOINT after this many new versions, so the trim's
 // cost is spread over many writes and an endpoint holds at most HISTORY_PER_ENDPOINT + TRIM_EVERY.
 const TRIM_EVERY = 20;
+/** Versions written per transaction: about a millisecond of the main thread's time. */
+const HISTORY_SLICE = 64;
+
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Metadata changes as versions of the endpoint's metadata. Every operator change is kept. Device
@@ -104,7 +108,14 @@ export class MetadataHistory {
       this.pending = [];
       this.pendingDevice = new Map();
       try {
-        await this.deps.store.appendMetadataHistory(batch);
+        // In slices, with a turn of the event loop between them: on SQLite this runs on the main
+        // thread, and one transaction for a fleet's second (thousands of versions) would hold up
+        // every device's requests for its whole duration.
+        for (let i = 0; i < batch.length; i += HISTORY_SLICE) {
+          if (i > 0) await yieldTurn();
+          await this.deps.store.appendMetadataHistory(batch.length <= HISTORY_SLICE ? batch : batch.slice(i, i + HISTORY_SLICE));
+        }
+        let trimmed = 0;
         for (const { endpointId } of batch) {
           const count = (this.sinceTrim.get(endpointId) ?? 0) + 1;
           if (count < TRIM_EVERY) {
@@ -112,6 +123,8 @@ export class MetadataHistory {
             continue;
           }
           this.sinceTrim.delete(endpointId);
+          // Endpoints that started together come due together: a turn between slices here too.
+          if (++trimmed % HISTORY_SLICE === 0) await yieldTurn();
           await this.deps.store.trimMetadataHistory(endpointId, HISTORY_PER_ENDPOINT);
         }
         // Endpoints that stopped changing keep at most TRIM_EVERY extra versions; forget them.

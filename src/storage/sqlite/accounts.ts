@@ -278,8 +278,15 @@ class SqliteAccountStorage implements AccountStorage {
   }
 
   async trimMetadataHistory(endpointId: string, keep: number): Promise<number> {
-    // The newest kept row is at offset keep - 1; everything older goes.
-    return this.use().trimHistory.run(endpointId, endpointId, Math.max(1, keep) - 1).changes;
+    const s = this.use();
+    // Like appendMetadataHistory: no fsync on the main thread for a record's housekeeping.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      // The newest kept row is at offset keep - 1; everything older goes.
+      return s.trimHistory.run(endpointId, endpointId, Math.max(1, keep) - 1).changes;
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 }
 

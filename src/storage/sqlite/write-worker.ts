@@ -9,6 +9,7 @@ import { isTetherError } from '../../core/errors.js';
 import { openDatabase } from './connection.js';
 import { migrate } from './schema.js';
 import { createWriteOps } from './write-ops.js';
+import { WalSync } from './wal-sync.js';
 import type { FromWriter, ToWriter, WriteError, WriteRequest, WriteResult, WriterInit } from './write-protocol.js';
 
 const port = parentPort as MessagePort;
@@ -23,10 +24,21 @@ function errorOf(err: unknown): WriteError {
   return { message: String(err) };
 }
 
-type Connection = { db: Database; writer: ReturnType<typeof createWriteOps> };
+/** Answers whose fdatasync returned; when it failed, their writes are committed but not known durable, so they fail. */
+function deliverSynced(answers: FromWriter[], err: unknown): void {
+  for (const answer of answers) {
+    if (err && answer.kind === 'done') send({ kind: 'done', id: answer.id, results: answer.results.map(() => ({ ok: false, error: errorOf(err) })) });
+    else send(answer);
+  }
+}
+
+type Connection = { db: Database; writer: ReturnType<typeof createWriteOps>; wal: WalSync<FromWriter> | undefined };
 
 function open(init: WriterInit): Connection {
-  const db = openDatabase(init.file, init.synchronous);
+  // FULL durability with the WAL's fsync off this thread (WalSync below): SQLite commits as NORMAL
+  // (no fsync at commit; it still syncs around checkpoints) and a commit is answered once an
+  // fdatasync of the WAL that began after it has returned.
+  const db = openDatabase(init.file, init.synchronous === 'FULL' ? 'NORMAL' : init.synchronous);
   try {
     // Writes touch a few pages per endpoint; the big cache is the reading connection's (queries).
     db.pragma('cache_size = -16384');
@@ -36,7 +48,7 @@ function open(init: WriterInit): Connection {
     const writer = createWriteOps(db);
     // Queued search rows of the last run (or of another process) are applied now.
     db.transaction(() => writer.flushSearchIndex()).immediate();
-    return { db, writer };
+    return { db, writer, wal: init.synchronous === 'FULL' ? new WalSync<FromWriter>(`${init.file}-wal`, deliverSynced) : undefined };
   } catch (err) {
     db.close();
     throw err;
@@ -57,7 +69,8 @@ try {
  * Group commit: the writes of every batch waiting run in ONE transaction. If anything fails, it
  * is rolled back and each write runs again in a transaction of its own: only the failing one fails.
  */
-function commit({ db, writer }: Connection, writes: WriteRequest[]): WriteResult[] {
+function commit(connection: Connection, writes: WriteRequest[]): WriteResult[] {
+  const { db, writer } = connection;
   const results: WriteResult[] = [];
   try {
     db.exec('BEGIN IMMEDIATE');
@@ -71,7 +84,7 @@ function commit({ db, writer }: Connection, writes: WriteRequest[]): WriteResult
       throw err;
     }
   } catch {
-    return writes.map((write) => commitOne({ db, writer }, write));
+    return writes.map((write) => commitOne(connection, write));
   }
   return results;
 }
@@ -94,7 +107,22 @@ function commitOne({ db, writer }: Connection, [op, args]: WriteRequest): WriteR
   }
 }
 
-if (opened) port.on('message', (first: ToWriter) => serve(opened!, first));
+/** Messages held back while a commit already waits for the next WAL sync (WalSync.full). */
+let heldBack: ToWriter[] = [];
+
+if (opened) {
+  const connection = opened;
+  port.on('message', (message: ToWriter) => {
+    if (connection.wal?.full) heldBack.push(message);
+    else serve(connection, [message]);
+  });
+  connection.wal?.onRoom(() => {
+    if (heldBack.length === 0) return;
+    const messages = heldBack;
+    heldBack = [];
+    serve(connection, messages);
+  });
+}
 
 let searchTimer: NodeJS.Timeout | undefined;
 
@@ -112,32 +140,43 @@ function scheduleSearchFlush(connection: Connection): void {
   }, dueIn + 1);
 }
 
-function serve(connection: Connection, first: ToWriter): void {
-  const { db } = connection;
+function serve(connection: Connection, messages: ToWriter[]): void {
   // Everything that queued up while the last commit ran joins this one.
-  const messages = [first];
   for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
     messages.push(next.message as ToWriter);
   }
   const batches = messages.filter((m): m is Extract<ToWriter, { kind: 'batch' }> => m.kind === 'batch');
   if (batches.length > 0) {
     const results = commit(connection, batches.length === 1 ? batches[0]!.writes : batches.flatMap((b) => b.writes));
+    const answers: FromWriter[] = [];
     let offset = 0;
     for (const batch of batches) {
-      send({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
+      answers.push({ kind: 'done', id: batch.id, results: results.slice(offset, offset + batch.writes.length) });
       offset += batch.writes.length;
     }
+    if (connection.wal) connection.wal.afterSync(answers);
+    else for (const answer of answers) send(answer);
     scheduleSearchFlush(connection);
   }
   if (messages.some((m) => m.kind === 'close')) {
     clearTimeout(searchTimer);
-    try {
-      db.transaction(() => connection.writer.flushSearchIndex()).immediate();
-      db.pragma('optimize');
-    } finally {
-      db.close();
-      send({ kind: 'closed' });
-      port.close();
+    if (connection.wal) {
+      // Answers still waiting for their fdatasync go out first (closing waits for them).
+      connection.wal.close(() => closeDatabase(connection));
+      return;
     }
+    closeDatabase(connection);
   }
 }
+
+function closeDatabase({ db, writer }: Connection): void {
+  try {
+    db.transaction(() => writer.flushSearchIndex()).immediate();
+    db.pragma('optimize');
+  } finally {
+    db.close();
+    send({ kind: 'closed' });
+    port.close();
+  }
+}
+
