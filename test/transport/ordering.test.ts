@@ -1,27 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from '../helpers/test.js';
-import type { Services } from '../../src/core/services.js';
-import { Inbox, connect, createEndpoint, kpTopic, startHarness } from './harness.js';
+import { Inbox, connect, createEndpoint, kpTopic, reversedLookups, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
-
-/** Token lookups that finish in reverse order of their calls, as a slow shared cache might. */
-function reversedLookups(services: Services): Services {
-  let calls = 0;
-  const credentials = services.credentials;
-  return {
-    ...services,
-    credentials: {
-      issueToken: (...args) => credentials.issueToken(...args),
-      listTokens: (...args) => credentials.listTokens(...args),
-      changeTokenStatus: (...args) => credentials.changeTokenStatus(...args),
-      async resolveToken(applicationName, token) {
-        const turns = Math.max(0, 60 - calls++);
-        for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
-        return credentials.resolveToken(applicationName, token);
-      },
-    },
-  };
-}
 
 describe('request order', () => {
   let h: Harness;
