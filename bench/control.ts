@@ -3,15 +3,13 @@
  * REST calls, the disk's fsync probe, and the rows they add to the result table. The scenarios are
  * bench/cex-round-trip.ts, bench/cex-fleet.ts, bench/cmx-fleet.ts and bench/cex-backlog.ts.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LoadGenerator } from './loadgen/client.js';
 import type { Target } from './loadgen/device.js';
 import type { ControlStats } from './loadgen/protocol.js';
 import { fmt, type Row } from './report.js';
 import type { TetherServer } from './servers.js';
-import { type LatencySummary, Samples } from './stats.js';
+import type { LatencySummary } from './stats.js';
 
 export const CONTROL_SCENARIOS = ['cex-rtt', 'cex-fleet', 'cmx-fleet', 'cex-backlog'] as const;
 export type ControlScenario = (typeof CONTROL_SCENARIOS)[number];
@@ -94,28 +92,7 @@ export async function api<T = unknown>(server: TetherServer, method: string, url
   return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
 }
 
-/**
- * The disk's own commit cost, for reading the round trip beside it: 4 KiB appended to a file in
- * the data dir and fsynced, `count` times (what one SQLite group commit costs at least).
- */
-export function probeFsync(dir: string, count: number): LatencySummary {
-  const file = path.join(dir, 'fsync-probe.bin');
-  const fd = fs.openSync(file, 'a');
-  const block = Buffer.alloc(4096, 7);
-  const samples = new Samples();
-  try {
-    for (let i = 0; i < count; i++) {
-      const t = performance.now();
-      fs.writeSync(fd, block);
-      fs.fsyncSync(fd);
-      samples.add(performance.now() - t);
-    }
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(file, { force: true });
-  }
-  return samples.summary();
-}
+export { probeFsync } from './disk.js';
 
 export interface RoundTripFigures {
   rate: number;

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
       const tokens = seeded.tokens;
 
       const traffic = async (server: RunningServer, figures: BrokerFigures, pacedRate: (ownMax: number) => number, echo: boolean) => {
-        if (only.has('publish')) Object.assign(figures, await measureUpdates(gen, server, plan, tokens, pacedRate));
+        if (only.has('publish')) Object.assign(figures, await measureUpdates(gen, server, plan, tokens, pacedRate, dataDir));
         if (only.has('connect')) figures.connect = await measureConnects(gen, server, plan, tokens, echo);
       };
       // Idle memory is measured on a fresh process: heap grown by the load runs is not the fleet's.

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import type { ConnectRateResult, FloodResult, PublishResult } from './loadgen/protocol.js';
 import { type PhaseCpu, phaseMeter, rssMb, waitIdle } from './procstat.js';
 import { fmt } from './report.js';
+import { probeFsync } from './disk.js';
+import type { LatencySummary } from './stats.js';
 import type { RunningServer } from './servers.js';
 
 export interface Plan {
@@ -37,7 +39,12 @@ interface Cpu {
 
 export interface BrokerFigures {
   publish?: PublishResult & Cpu;
+  /** Open loop at 50 % of Tether's maximum. */
   paced?: PublishResult & Cpu;
+  /** Open loop at 10 % of Tether's maximum: what a fleet at rest costs per update. */
+  tenth?: PublishResult & Cpu;
+  /** The disk's 4 KiB append + fsync, probed in the data dir just before the open-loop phases. */
+  fsync?: LatencySummary;
   connect?: ConnectRateResult & Cpu;
   idle?: { rssBeforeMb: number; rssMb: number; open: number; failed: number; seconds: number; firstError?: string };
   flood?: FloodResult & Cpu & { maxRssMb: number; logGrowthMb: number };
@@ -67,11 +74,13 @@ export async function measureUpdates(
   plan: Plan,
   tokens: string[],
   pacedRate: (ownMax: number) => number,
-): Promise<Pick<BrokerFigures, 'publish' | 'paced'>> {
+  /** Where the server keeps its data: the fsync probe writes there. */
+  dataDir: string,
+): Promise<Pick<BrokerFigures, 'publish' | 'paced' | 'tenth' | 'fsync'>> {
   const target = targetOf(server);
   const publishTokens = tokens.slice(0, plan.publishDevices);
   log(`${server.name}: closed-loop update/keys, ${plan.publishDevices} devices × ${plan.window} in flight, ${plan.publishMs / 1000} s`);
-  let meter = phaseMeter(server.pid);
+  const meter = phaseMeter(server.pid);
   const max = await gen.run({
     kind: 'closed',
     target,
@@ -87,13 +96,20 @@ export async function measureUpdates(
 
   const rate = pacedRate(max.rate);
   if (!(rate >= 1)) return { publish };
-  log(`${server.name}: open-loop update/keys at ${fmt(rate)}/s, ${plan.pacedMs / 1000} s`);
-  meter = phaseMeter(server.pid);
-  const half = await gen.run({ kind: 'paced', target, prefix: PREFIX, tokens: publishTokens, rate, warmupMs: plan.warmupMs, durationMs: plan.pacedMs });
-  const paced = { ...half, ...cpu(meter) };
-  log(`${server.name}: ${fmt(half.rate)} updates/s, p50 ${fmt(half.latency.p50, 2)} ms, p99 ${fmt(half.latency.p99, 2)} ms`);
-  await waitIdle(server.pid);
-  return { publish, paced };
+  const fsync = probeFsync(dataDir, 500);
+  log(`disk: 4 KiB append + fsync p50 ${fmt(fsync.p50, 2)} ms, p99 ${fmt(fsync.p99, 2)} ms`);
+  const openLoop = async (share: string, offered: number) => {
+    log(`${server.name}: open-loop update/keys at ${fmt(offered)}/s (${share} of max), ${plan.pacedMs / 1000} s`);
+    const meter = phaseMeter(server.pid);
+    const result = await gen.run({ kind: 'paced', target, prefix: PREFIX, tokens: publishTokens, rate: offered, warmupMs: plan.warmupMs, durationMs: plan.pacedMs });
+    const figures = { ...result, ...cpu(meter) };
+    log(`${server.name}: ${fmt(result.rate)} updates/s, p50 ${fmt(result.latency.p50, 2)} ms, p99 ${fmt(result.latency.p99, 2)} ms, ${fmt((figures.serverCpu / Math.max(1, result.rate)) * 1e6, 1)} µs CPU/update`);
+    await waitIdle(server.pid);
+    return figures;
+  };
+  const paced = await openLoop('50 %', rate);
+  const tenth = await openLoop('10 %', rate / 5);
+  return { publish, paced, tenth, fsync };
 }
 
 /**
