@@ -123,6 +123,8 @@ export async function createApplications(deps: ApplicationsDeps): Promise<Applic
       return all.sort((a, b) => a.name.localeCompare(b.name));
     },
 
+    cachedVersion: (name) => versions.get(name),
+
     async getVersion(name) {
       const version = versions.get(name);
       if (!version) throw errors.unknownAppVersion(name);

@@ -20,6 +20,11 @@ export class KeyedSerial {
     return result;
   }
 
+  /** Whether a task of `key` is queued or running (a caller that would run now must queue instead). */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /** Resolves when every task queued so far has settled. */
   async drain(): Promise<void> {
     await Promise.all([...this.tails.values()]);

@@ -26,6 +26,8 @@ export interface Applications {
   listVersions(applicationName?: string): Promise<AppVersion[]>;
   /** Rejects APP_VERSION_NOT_FOUND. Served from memory: called for every device message. */
   getVersion(name: string): Promise<AppVersion>;
+  /** The version as held in memory, without a promise (the request path's fast way); undefined when unknown. */
+  cachedVersion(name: string): AppVersion | undefined;
   createVersion(input: {
     applicationName: string;
     name: string;

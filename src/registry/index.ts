@@ -40,6 +40,14 @@ interface Placement {
 }
 
 const PLACEMENT_CACHE_SIZE = 100_000;
+
+/** A change handed to storage: where the endpoint belongs, the rules it was planned with, its time and its write. */
+interface Queued {
+  placement: Placement;
+  rules: KeyRules;
+  at: string;
+  written: Promise<Metadata | undefined>;
+}
 const MAX_PAGE = 1000;
 
 /**
@@ -148,14 +156,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
    * after the queued writes and the bound is reset to it.
    */
   async function checkKeyCount(endpointId: string, change: MetadataChange): Promise<void> {
-    if (change.kind === 'delete') return; // the bound stays an upper bound
-    const incoming = Object.keys(change.metadata);
-    if (change.kind === 'replace') {
-      checkMetadataKeyCount(incoming.length, limits);
-      return noteKeyCount(endpointId, incoming.length);
-    }
-    const known = keyCounts.get(endpointId);
-    if (known !== undefined && known + incoming.length <= limits.maxMetadataKeys) return noteKeyCount(endpointId, known + incoming.length);
+    if (keyCountKnownToFit(endpointId, change)) return;
+    const incoming = Object.keys((change as Exclude<MetadataChange, { kind: 'delete' }>).metadata);
     await lastWrite.get(endpointId);
     const current = await storedMetadata(endpointId);
     const after = Object.keys(current).length + incoming.filter((key) => !Object.hasOwn(current, key)).length;
@@ -164,12 +166,30 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
   }
 
   /**
+   * The part of checkKeyCount that needs no read: true when the change is known to fit (and the
+   * bound is updated), false when the exact count must be read. A replace over the limit throws.
+   */
+  function keyCountKnownToFit(endpointId: string, change: MetadataChange): boolean {
+    if (change.kind === 'delete') return true; // the bound stays an upper bound
+    const incoming = Object.keys(change.metadata);
+    if (change.kind === 'replace') {
+      checkMetadataKeyCount(incoming.length, limits);
+      noteKeyCount(endpointId, incoming.length);
+      return true;
+    }
+    const known = keyCounts.get(endpointId);
+    if (known === undefined || known + incoming.length > limits.maxMetadataKeys) return false;
+    noteKeyCount(endpointId, known + incoming.length);
+    return true;
+  }
+
+  /**
    * Plans the change and hands it to storage, in the endpoint's turn; resolves once it is queued,
    * not committed, so a device pipelining updates gets them into one group commit. Storage applies
    * queued writes in order. A change planned from the current metadata waits for the writes queued
    * before it, so it reads what they wrote.
    */
-  async function queueChange(endpointId: string, change: MetadataChange, actor: Actor) {
+  async function queueChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Queued> {
     const placement = await placementOf(endpointId);
     let rules: KeyRules = {};
     let toStore = change;
@@ -183,6 +203,33 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
       }
     }
     await checkKeyCount(endpointId, toStore);
+    return enqueue(endpointId, placement, rules, toStore);
+  }
+
+  /**
+   * queueChange without a promise, for the common case where everything it needs is in memory and
+   * no earlier change of the endpoint is still being planned; undefined otherwise (queueChange then
+   * plans it in the endpoint's turn). Writes queued here keep arrival order with those queued there.
+   */
+  function queueChangeNow(endpointId: string, change: MetadataChange, actor: Actor): Queued | undefined {
+    if (perEndpoint.busy(endpointId)) return undefined;
+    const placement = placements.get(endpointId);
+    if (!placement) return undefined;
+    placement.usedAt = clock.now();
+    let rules: KeyRules = {};
+    let toStore = change;
+    if (actor === 'device') {
+      const version = applications.cachedVersion(placement.appVersionName);
+      if (!version) return undefined;
+      rules = version.metadataKeyAccess;
+      if (needsCurrentMetadata(change, rules)) return undefined;
+      toStore = planDeviceChange(change, rules, {});
+    }
+    if (!keyCountKnownToFit(endpointId, toStore)) return undefined;
+    return enqueue(endpointId, placement, rules, toStore);
+  }
+
+  function enqueue(endpointId: string, placement: Placement, rules: KeyRules, toStore: MetadataChange): Queued {
     const at = clock.iso();
     const written = storage.changeMetadata(endpointId, toStore, at);
     // A failed write leaves the count unknown: the next merge reads it.
@@ -196,7 +243,8 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
   }
 
   async function applyChange(endpointId: string, change: MetadataChange, actor: Actor): Promise<Metadata> {
-    const { placement, rules, at, written } = await perEndpoint.run(endpointId, () => queueChange(endpointId, change, actor));
+    const { placement, rules, at, written } =
+      queueChangeNow(endpointId, change, actor) ?? (await perEndpoint.run(endpointId, () => queueChange(endpointId, change, actor)));
     const metadata = await written;
     if (!metadata) {
       placements.delete(endpointId);

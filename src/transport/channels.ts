@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { ClientState, QoS } from './client-state.js';
 import type { Session } from './session.js';
 import { topicMatchesFilter } from './topic-filter.js';
-import { flat } from './requests.js';
+import { flat } from '../core/flat.js';
 
 /** What a channel needs of its connection: the MQTT session state that delivers (and queues) messages. */
 export interface ChannelCarrier {

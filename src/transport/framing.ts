@@ -84,6 +84,10 @@ export class PacketDecoder {
       const publish = decodePublish(bytes);
       if (publish) return publish;
     }
+    // Every reply a device acknowledges comes back as a PUBACK: the well-formed 3.1/3.1.1 one too.
+    if (protocolVersion !== 5 && bytes.length === 4 && bytes[0] === 0x40 && bytes[1] === 2) {
+      return { cmd: 'puback', retain: false, qos: 0, dup: false, length: 2, topic: null, payload: null, messageId: (bytes[2]! << 8) | bytes[3]! } as unknown as Packet;
+    }
     const parser = this.parserFor(protocolVersion);
     this.decoded = undefined;
     this.failure = undefined;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+
 import { errors, isStorageFull, toTetherError } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';
@@ -60,16 +61,16 @@ export function createRequestHandler(deps: RequestDeps) {
   const limits = deps.limits ?? DEFAULT_LIMITS;
 
   async function resolveToken(session: Session, applicationName: string, token: string): Promise<TokenRecord> {
-    const key = flat(`${applicationName}\n${token}`);
-    const known = session.knownToken(key);
+    const known = session.knownToken(applicationName, token);
     if (known) return known;
     const record = await services.credentials.resolveToken(applicationName, token);
-    session.rememberToken(key, record);
+    session.rememberToken(applicationName, token, record);
     return record;
   }
 
   async function process(session: Session, topic: string, payload: Buffer, kp: KpTopic, previousTurn: Promise<void> | undefined, endTurn: () => void): Promise<RequestOutcome> {
-    const version = await services.applications.getVersion(kp.appVersionName);
+    // Cached version and token: no promise to wait for (most requests).
+    const version = services.applications.cachedVersion(kp.appVersionName) ?? (await services.applications.getVersion(kp.appVersionName));
     if (!version.extensions.includes(kp.extensionInstance)) {
       // Kaa's Python client opens with a request to an extension Tether may not serve (`bcx`): its
       // token still counts as shown, so configuration and commands reach the session.
@@ -79,7 +80,7 @@ export function createRequestHandler(deps: RequestDeps) {
     const extension = extensions.resolve(kp.extensionInstance);
     if (!extension) throw errors.extensionUnavailable(kp.extensionInstance);
 
-    const token = await resolveToken(session, version.applicationName, kp.endpointToken);
+    const token = session.knownToken(version.applicationName, kp.endpointToken) ?? (await resolveToken(session, version.applicationName, kp.endpointToken));
     const endpointId = token.endpointId;
     // Client authentication: the application's mode and the credential's gateway binding.
     deps.admit?.(session.id, version.applicationName, endpointId);
@@ -201,11 +202,6 @@ export function createRequestHandler(deps: RequestDeps) {
 }
 
 export type RequestHandler = ReturnType<typeof createRequestHandler>;
-
-/** A string in one piece: a concatenation or a slice of a topic would keep its parts (or the whole topic) alive as long as the session. */
-export function flat(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
-}
 
 function tokenHashPrefix(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 12);

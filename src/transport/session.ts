@@ -1,6 +1,7 @@
 import { MultiMap } from '../core/multimap.js';
 import { SmallMap } from '../core/small-map.js';
 import type { TokenRecord } from '../core/types.js';
+import { flat } from '../core/flat.js';
 import type { ClientState } from './client-state.js';
 
 /** What the request path and the kicks need of the connection behind a session. */
@@ -36,10 +37,10 @@ export class Session {
   /**
    * Tokens this session resolved, by application and plain token: later requests skip hashing and
    * the cache lookup. Never stale: a suspended or revoked token, or a deleted endpoint, ends the
-   * session (server.ts `onEvent`), and with them these. The first is kept in fields (a device
-   * nearly always uses one token), more in a map.
+   * session (server.ts `onEvent`), and with them these. The first is kept in fields and compared
+   * as it is (a device nearly always uses one token: no key is built per request), more in a map.
    */
-  private tokenKey: string | undefined;
+  private token: string | undefined;
   private tokenRecord: TokenRecord | undefined;
   private moreTokens: Map<string, TokenRecord> | undefined;
   closed = false;
@@ -53,16 +54,19 @@ export class Session {
     return this.owner.clientId;
   }
 
-  knownToken(key: string): TokenRecord | undefined {
-    return key === this.tokenKey ? this.tokenRecord : this.moreTokens?.get(key);
+  knownToken(applicationName: string, token: string): TokenRecord | undefined {
+    const first = this.tokenRecord;
+    if (first !== undefined && this.token === token && first.applicationName === applicationName) return first;
+    return this.moreTokens?.get(`${applicationName}\n${token}`);
   }
 
-  rememberToken(key: string, record: TokenRecord): void {
+  rememberToken(applicationName: string, token: string, record: TokenRecord): void {
     if (this.closed) return;
-    if (this.tokenKey === undefined || this.tokenKey === key) {
-      this.tokenKey = key;
+    if (this.tokenRecord === undefined || (this.token === token && this.tokenRecord.applicationName === applicationName)) {
+      // A copy in one piece: a slice of the topic would keep the whole topic alive with the session.
+      this.token = flat(token);
       this.tokenRecord = record;
-    } else (this.moreTokens ??= new Map()).set(key, record);
+    } else (this.moreTokens ??= new Map()).set(flat(`${applicationName}\n${token}`), record);
   }
 
   turnOf(key: string): Promise<void> | undefined {
@@ -81,7 +85,7 @@ export class Session {
   }
 
   forgetTokens(): void {
-    this.tokenKey = undefined;
+    this.token = undefined;
     this.tokenRecord = undefined;
     this.moreTokens = undefined;
   }

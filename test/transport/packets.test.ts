@@ -73,6 +73,23 @@ describe('hand-written acknowledgements match mqtt-packet', () => {
     }
   });
 
+  it('decoding PUBACK by hand gives what mqtt-packet gives', () => {
+    const decoder = new PacketDecoder();
+    for (const messageId of [1, 2, 255, 256, 258, 4660, 65535]) {
+      const frame = mqttPacket.generate({ cmd: 'puback', messageId } as mqttPacket.Packet);
+      for (const version of [3, 4] as const) {
+        const out: mqttPacket.Packet[] = [];
+        const parser = mqttPacket.parser({ protocolVersion: version });
+        parser.on('packet', (p: mqttPacket.Packet) => out.push(p));
+        parser.parse(frame);
+        assert.deepEqual({ ...(decoder.decode(frame, version) as mqttPacket.Packet) }, { ...out[0]! }, `v${version} ${frame.toString('hex')}`);
+      }
+    }
+    // A PUBACK with a body longer than the packet ID is not taken by hand: mqtt-packet decides.
+    const odd = Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00]);
+    assert.notEqual((decoder.decode(odd, 4) as mqttPacket.Packet).cmd, undefined);
+  });
+
   it('a packet mqtt-packet refuses leaves nothing behind for the next packet on the shared decoder', () => {
     // mqtt-packet keeps its read position after a failure, and its next Remaining Length is read from there.
     const decoder = new PacketDecoder();
