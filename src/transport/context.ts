@@ -10,7 +10,7 @@ import type { LogThrottle } from './limits.js';
 import type { Pressure } from './pressure.js';
 import type { Refusals } from './refusals.js';
 import type { RequestHandler } from './requests.js';
-import type { SessionTable } from './session.js';
+import type { Session, SessionTable } from './session.js';
 import type { Channels } from './channels.js';
 import type { TransportHooks } from './server.js';
 import type { SubscriptionIndex } from './subscriptions.js';
@@ -36,7 +36,7 @@ export interface ServerContext {
   /** Connections closed for an update Tether failed to store (3.1.1): one log line per interval. */
   unacknowledgedLog: LogThrottle;
   /** Resolves the token a SUBSCRIBE names; rejects when the session may not have its responses. */
-  entitlement(sessionId: string, appVersionName: string, extensionInstance: string, token: string): Promise<TokenRecord>;
+  entitlement(session: Session, appVersionName: string, extensionInstance: string, token: string): Promise<TokenRecord>;
   /** True once the server is closing: new CONNECTs are refused. */
   closing(): boolean;
   hooks: TransportHooks;

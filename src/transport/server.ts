@@ -137,11 +137,17 @@ export function createMqttServer(deps: MqttServerDeps): MqttServer {
     pressure: new Pressure(limits.maxPendingRequests),
     refusals: new Refusals(limits, clock, logger),
     unacknowledgedLog: new LogThrottle(clock),
-    entitlement: async (sessionId, appVersionName, extensionInstance, token) => {
+    entitlement: async (session, appVersionName, extensionInstance, token) => {
       const version = await services.applications.getVersion(appVersionName);
       if (!version.extensions.includes(extensionInstance)) throw errors.extensionNotEnabled(extensionInstance, version.name);
-      const record = await services.credentials.resolveToken(version.applicationName, token);
-      clientAuth?.admit(sessionId, version.applicationName, record.endpointId);
+      // Remembered by the session like a request's token: a device subscribing to /status and
+      // /error and then asking resolves (and hashes) its token once, not three times.
+      let record = session.knownToken(version.applicationName, token);
+      if (!record) {
+        record = await services.credentials.resolveToken(version.applicationName, token);
+        session.rememberToken(version.applicationName, token, record);
+      }
+      clientAuth?.admit(session.id, version.applicationName, record.endpointId);
       return record;
     },
     closing: () => closed,

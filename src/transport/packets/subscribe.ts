@@ -29,7 +29,7 @@ export function handleSubscribe(ctx: ServerContext, connection: Connection, pack
     const [appVersionName = '', extensionInstance = '', token = ''] = filter.slice(KP1_PREFIX.length).split('/', 3);
     try {
       // Also marks an INACTIVE token ACTIVE: subscribing to its responses is using it.
-      const record = await ctx.entitlement(connection.session.id, appVersionName, extensionInstance, token);
+      const record = await ctx.entitlement(connection.session, appVersionName, extensionInstance, token);
       if (connection.ended) return Reason.unspecified;
       const granted = Math.min(qos, 2) as QoS;
       ctx.subscriptions.add(state, { filter, qos: granted, scope: responseScope(filter), tokenHash: record.tokenHash, endpointId: record.endpointId });
