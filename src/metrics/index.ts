@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { Tally } from './tally.js';
 
 /**
  * Prometheus metrics of one node, every series labelled `node`. Parts of Tether call the methods
@@ -53,20 +54,15 @@ export function createMetrics(nodeId: string, options: { processMetrics?: boolea
     },
   });
   const sessions = new client.Gauge({ name: 'tether_mqtt_sessions', help: 'Open MQTT sessions on this node', registers: [registry] });
-  // Counted per request in a plain map and handed to prom-client when scraped: its label handling
-  // (hashing the labels, merging the default ones) showed in the request path's profile.
-  const requestCounts = new Map<string, { extension: string; outcome: string; n: number }>();
+  // The extension comes from the device's topic: past MAX_REQUEST_SERIES pairs, one series for the rest.
+  const requests = new Tally(['extension', 'outcome'], MAX_REQUEST_SERIES, (_, outcome) => ['(other)', outcome === 'ok' ? 'ok' : 'refused']);
   new client.Counter({
     name: 'tether_kp_requests_total',
     help: '1/KP requests by extension instance and outcome (ok or the error code)',
     labelNames: ['extension', 'outcome'],
     registers: [registry],
     collect() {
-      for (const count of requestCounts.values()) {
-        if (count.n === 0) continue;
-        this.inc({ extension: count.extension, outcome: count.outcome }, count.n);
-        count.n = 0;
-      }
+      requests.flushInto(this);
     },
   });
   const puback = new client.Histogram({
@@ -88,36 +84,29 @@ export function createMetrics(nodeId: string, options: { processMetrics?: boolea
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
     registers: [registry],
   });
-  const busEvents = new client.Counter({
+  // Event types are Tether's own (and checked on receipt from other nodes): a small, fixed set.
+  const busEvents = new Tally(['type', 'direction'], 1000, (_, direction) => ['(other)', direction]);
+  new client.Counter({
     name: 'tether_bus_events_total',
     help: 'Bus events published on this node or received from other nodes',
     labelNames: ['type', 'direction'],
     registers: [registry],
+    collect() {
+      busEvents.flushInto(this);
+    },
   });
 
   return {
     registry,
     sessionOpened: () => sessions.inc(),
     sessionClosed: () => sessions.dec(),
-    request(extension, outcome) {
-      let key = `${extension}\u0000${outcome}`;
-      let count = requestCounts.get(key);
-      if (!count && requestCounts.size >= MAX_REQUEST_SERIES) {
-        // The extension comes from the device's topic: past MAX_REQUEST_SERIES pairs, one series for the rest.
-        extension = '(other)';
-        outcome = outcome === 'ok' ? 'ok' : 'refused';
-        key = `${extension}\u0000${outcome}`;
-        count = requestCounts.get(key);
-      }
-      if (count) count.n++;
-      else requestCounts.set(key, { extension, outcome, n: 1 });
-    },
+    request: (extension, outcome) => requests.add(extension, outcome),
     puback: (seconds) => puback.observe(seconds),
     storageCommit(batch) {
       commitSeconds.observe({ outcome: batch.ok ? 'committed' : 'failed' }, batch.seconds);
       batchSize.observe(batch.size);
     },
-    busEvent: (type, direction) => busEvents.inc({ type, direction }),
+    busEvent: (type, direction) => busEvents.add(type, direction),
     connectedEndpoints(read) {
       readConnected = read;
     },

@@ -13,8 +13,16 @@ export function accessOf(rules: KeyRules, key: string): KeyAccess {
   return Object.hasOwn(rules, key) ? (rules[key] ?? 'read-write') : 'read-write';
 }
 
+/** Per rules object (a version's, replaced whole when it changes): asked several times per device message. */
+const protectedKeys = new WeakMap<KeyRules, boolean>();
+
 function hasProtectedKeys(rules: KeyRules): boolean {
-  return Object.values(rules).some((access) => access !== 'read-write');
+  let known = protectedKeys.get(rules);
+  if (known === undefined) {
+    known = Object.values(rules).some((access) => access !== 'read-write');
+    protectedKeys.set(rules, known);
+  }
+  return known;
 }
 
 /** 10/EPMP: devices never see keys they can neither read nor write. */
@@ -29,7 +37,7 @@ export function needsCurrentMetadata(change: MetadataChange, rules: KeyRules): b
     case 'replace':
       return hasProtectedKeys(rules);
     case 'merge':
-      return Object.keys(change.metadata).some((key) => accessOf(rules, key) === 'read-only');
+      return hasProtectedKeys(rules) && Object.keys(change.metadata).some((key) => accessOf(rules, key) === 'read-only');
     case 'delete':
       return false;
   }

@@ -122,9 +122,9 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
     return (await applications.getVersion(placement.appVersionName)).metadataKeyAccess;
   }
 
-  async function publish(event: TetherEvent): Promise<void> {
+  function publish(event: TetherEvent): Promise<void> {
     // The write is already durable; a bus failure must not turn it into an error for the caller.
-    await bus.publish(event).catch((err: unknown) => logger.error({ err, event: event.type }, 'failed to publish event'));
+    return bus.publish(event).catch((err: unknown) => logger.error({ err, event: event.type }, 'failed to publish event'));
   }
 
   async function storedMetadata(endpointId: string): Promise<Metadata> {

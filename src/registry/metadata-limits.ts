@@ -9,6 +9,8 @@ export type MetadataLimits = Pick<Limits, 'maxMetadataKeys' | 'maxMetadataValueB
  * Iterative, so a hostile value cannot overflow the stack here, and it never descends past `max`.
  */
 function depthExceeds(value: JsonValue, max: number): boolean {
+  // Scalars (nearly every value a device reports) have no depth to walk.
+  if (value === null || typeof value !== 'object') return false;
   const stack: Array<{ value: JsonValue; depth: number }> = [{ value, depth: 0 }];
   while (stack.length > 0) {
     const { value: v, depth } = stack.pop()!;
@@ -21,7 +23,10 @@ function depthExceeds(value: JsonValue, max: number): boolean {
 
 /** Each value's nesting depth and serialized size; depth first, so serializing cannot overflow the stack. */
 export function checkMetadataValues(metadata: Metadata, limits: MetadataLimits): void {
-  for (const [key, value] of Object.entries(metadata)) {
+  // for...in, not Object.entries: no array of pairs per device message. Metadata is parsed JSON
+  // (own properties only; `__proto__` included as an own key).
+  for (const key in metadata) {
+    const value = metadata[key]!;
     if (depthExceeds(value, limits.maxMetadataDepth)) throw errors.metadataValueTooDeep(key, limits.maxMetadataDepth);
     // Short strings and scalars cannot reach the limit; skip serializing them.
     if (typeof value !== 'object' || value === null) {

@@ -1,6 +1,7 @@
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type NatsConnection, RetentionPolicy, StorageType, connect } from 'nats';
 import { errors } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { LocalHandlers } from '../local-handlers.js';
 import type { EventBus, EventHandler, SubscribeOptions, TetherEvent, TetherEventType } from '../bus.js';
 
 /**
@@ -81,26 +82,12 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     throw errors.dependencyUnreachable('NATS', options.url, problem, '--nats-url (or TETHER_NATS_URL)');
   }
 
-  const handlers = new Set<EventHandler>();
-  // Subscribed with `localOnly`: skipped for events from other nodes.
-  const localOnly = new WeakSet<EventHandler>();
+  const handlers = new LocalHandlers();
   let closed = false;
   let isConnected = true;
   const stream = `${prefix.replace(/[^A-Za-z0-9_-]/g, '_').toUpperCase()}_EVENTS`;
 
-  const deliver = (event: TetherEvent, remote: boolean) => {
-    for (const handler of [...handlers]) {
-      if (remote && localOnly.has(handler)) continue;
-      queueMicrotask(() => {
-        if (!handlers.has(handler)) return;
-        try {
-          handler(event);
-        } catch {
-          // A throwing handler must not affect the others; it is the subscriber's job to log.
-        }
-      });
-    }
-  };
+  const deliver = (event: TetherEvent, remote: boolean) => handlers.deliver(event, remote);
   const receive = (data: Uint8Array) => {
     let envelope: Envelope;
     try {
@@ -221,12 +208,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     },
 
     subscribe(handler: EventHandler, subscribeOptions?: SubscribeOptions): () => void {
-      const subscription: EventHandler = (event) => handler(event);
-      if (subscribeOptions?.localOnly) localOnly.add(subscription);
-      handlers.add(subscription);
-      return () => {
-        handlers.delete(subscription);
-      };
+      return handlers.add(handler, subscribeOptions?.localOnly ?? false);
     },
 
     async close(): Promise<void> {
