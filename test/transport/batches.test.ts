@@ -67,6 +67,47 @@ function assertStatus(client: RawClient, topic: string): unknown {
   return reply.json;
 }
 
+/**
+ * A harness started before the tests of the enclosing describe (closed after them), and raw 3.1.1
+ * devices connected to it on demand.
+ */
+function harnessWithDevices(options: Parameters<typeof startHarness>[0]): { harness: () => Harness; device: () => Promise<RawClient> } {
+  let h: Harness | undefined;
+  const clients: RawClient[] = [];
+  before(async () => {
+    h = await startHarness(options);
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await h?.close();
+  });
+  return {
+    harness: () => h!,
+    async device() {
+      const { client, connack } = await RawClient.connected(h!.port, 4);
+      clients.push(client);
+      assert.equal(connack.returnCode, 0);
+      return client;
+    },
+  };
+}
+
+/** `requests` sent by one new device in one socket write; resolves once each has its reply and PUBACK. */
+async function sentInOneWrite(device: () => Promise<RawClient>, requests: Request[]): Promise<RawClient> {
+  const client = await device();
+  client.write(publishBytes(requests));
+  await awaitAnswers(client, requests);
+  return client;
+}
+
+/** Every request answered with `/status`, in the order the requests were sent. */
+function assertStatusRepliesInOrder(client: RawClient, requests: Request[]): void {
+  assert.deepEqual(
+    replies(client).map((p) => p.topic),
+    requests.map((r) => `${r.topic}/status`),
+  );
+}
+
 /** Every PUBACK carries one of the batch's packet IDs, each exactly once. */
 function assertEachAckedOnce(client: RawClient, requests: Request[]): void {
   const ids = client.all('puback').map((p) => p.messageId).sort((a, b) => (a ?? 0) - (b ?? 0));
@@ -74,23 +115,8 @@ function assertEachAckedOnce(client: RawClient, requests: Request[]): void {
 }
 
 describe('a batch in which some requests fail', () => {
-  let h: Harness;
-  const clients: RawClient[] = [];
-  before(async () => {
-    // A small key limit, so one request of the batch can go over it.
-    h = await startHarness({ limits: { maxMetadataKeys: 3 } });
-  });
-  after(async () => {
-    for (const c of clients) c.close();
-    await h.close();
-  });
-
-  async function device(): Promise<RawClient> {
-    const { client, connack } = await RawClient.connected(h.port, 4);
-    clients.push(client);
-    assert.equal(connack.returnCode, 0);
-    return client;
-  }
+  // A small key limit, so one request of the batch can go over it.
+  const { harness, device } = harnessWithDevices({ limits: { maxMetadataKeys: 3 } });
 
   /** Five requests of one device, numbered from `firstId`: two valid, three failing in three ways. */
   function mixedBatch(token: string, firstId: number, keyPrefix: string) {
@@ -120,20 +146,20 @@ describe('a batch in which some requests fail', () => {
   }
 
   it('answers each request of one write on its own and commits only the valid ones', async () => {
-    const ep = await createEndpoint(h);
+    const ep = await createEndpoint(harness());
     const client = await device();
     const requests = mixedBatch(ep.token, 10, 'one');
     client.write(publishBytes(requests));
     await awaitAnswers(client, requests);
     assertMixedAnswers(client, requests);
-    assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { one_first: 1, one_second: 2 });
-    assert.deepEqual(await h.services.registry.getMetadata(ep.endpointId, 'operator'), { one_first: 1, one_second: 2 });
+    assert.deepEqual(await harness().services.storage.getMetadata(ep.endpointId), { one_first: 1, one_second: 2 });
+    assert.deepEqual(await harness().services.registry.getMetadata(ep.endpointId, 'operator'), { one_first: 1, one_second: 2 });
     assert.ok(!client.isClosed(), 'the connection was closed');
   });
 
   it('answers two devices whose failing batches arrive together, each with its own replies', async () => {
-    const a = await createEndpoint(h);
-    const b = await createEndpoint(h);
+    const a = await createEndpoint(harness());
+    const b = await createEndpoint(harness());
     const [ca, cb] = [await device(), await device()];
     const ra = mixedBatch(a.token, 20, 'a');
     const rb = mixedBatch(b.token, 20, 'b');
@@ -143,12 +169,12 @@ describe('a batch in which some requests fail', () => {
     await Promise.all([awaitAnswers(ca, ra), awaitAnswers(cb, rb)]);
     assertMixedAnswers(ca, ra);
     assertMixedAnswers(cb, rb);
-    assert.deepEqual(await h.services.storage.getMetadata(a.endpointId), { a_first: 1, a_second: 2 });
-    assert.deepEqual(await h.services.storage.getMetadata(b.endpointId), { b_first: 1, b_second: 2 });
+    assert.deepEqual(await harness().services.storage.getMetadata(a.endpointId), { a_first: 1, a_second: 2 });
+    assert.deepEqual(await harness().services.storage.getMetadata(b.endpointId), { b_first: 1, b_second: 2 });
   });
 
   it('keeps serving the device after the failed batch', async () => {
-    const ep = await createEndpoint(h);
+    const ep = await createEndpoint(harness());
     const client = await device();
     const first = mixedBatch(ep.token, 30, 'again');
     client.write(publishBytes(first));
@@ -164,76 +190,46 @@ describe('a batch in which some requests fail', () => {
 // them in must not depend on which look-up happens to finish first.
 for (const lookups of ['plain', 'finishing in reverse order'] as const) {
   describe(`one device's requests within one batch (token look-ups ${lookups})`, () => {
-    let h: Harness;
-    const clients: RawClient[] = [];
-    before(async () => {
-      h = await startHarness(lookups === 'plain' ? {} : { wrapServices: reversedLookups });
-    });
-    after(async () => {
-      for (const c of clients) c.close();
-      await h.close();
-    });
-
-    async function device(): Promise<RawClient> {
-      const { client, connack } = await RawClient.connected(h.port, 4);
-      clients.push(client);
-      assert.equal(connack.returnCode, 0);
-      return client;
-    }
+    const { harness, device } = harnessWithDevices(lookups === 'plain' ? {} : { wrapServices: reversedLookups });
 
     it('applies two updates of one key in order, a get after them sees the second, and replies come in request order', async () => {
-      const ep = await createEndpoint(h);
-      const client = await device();
+      const ep = await createEndpoint(harness());
       const requests: Request[] = [
         { topic: kpTopic(ep.token, 'update/keys', 1), payload: '{"v":1}', messageId: 1 },
         { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"v":2}', messageId: 2 },
         { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
       ];
-      client.write(publishBytes(requests));
-      await awaitAnswers(client, requests);
+      const client = await sentInOneWrite(device, requests);
       assertStatus(client, requests[0]!.topic);
       assertStatus(client, requests[1]!.topic);
       assert.deepEqual(assertStatus(client, requests[2]!.topic), { v: 2 });
-      assert.deepEqual(
-        replies(client).map((p) => p.topic),
-        requests.map((r) => `${r.topic}/status`),
-      );
-      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { v: 2 });
+      assertStatusRepliesInOrder(client, requests);
+      assert.deepEqual(await harness().services.storage.getMetadata(ep.endpointId), { v: 2 });
     });
 
     it('applies a full update and then a key update of the same write in that order', async () => {
-      const ep = await createEndpoint(h, { old: 1, b: 0 });
-      const client = await device();
+      const ep = await createEndpoint(harness(), { old: 1, b: 0 });
       const requests: Request[] = [
         { topic: kpTopic(ep.token, 'update', 1), payload: '{"a":1,"b":1}', messageId: 1 },
         { topic: kpTopic(ep.token, 'update/keys', 2), payload: '{"b":2,"c":3}', messageId: 2 },
         { topic: kpTopic(ep.token, 'get', 3), payload: '', messageId: 3 },
       ];
-      client.write(publishBytes(requests));
-      await awaitAnswers(client, requests);
+      const client = await sentInOneWrite(device, requests);
       // In the other order the full update would have removed c and put b back to 1.
       const expected = { a: 1, b: 2, c: 3 };
       assert.deepEqual(assertStatus(client, requests[2]!.topic), expected);
-      assert.deepEqual(
-        replies(client).map((p) => p.topic),
-        requests.map((r) => `${r.topic}/status`),
-      );
-      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), expected);
+      assertStatusRepliesInOrder(client, requests);
+      assert.deepEqual(await harness().services.storage.getMetadata(ep.endpointId), expected);
     });
 
     it('keeps the order of a long run of updates of one key in one write', async () => {
-      const ep = await createEndpoint(h);
-      const client = await device();
+      const ep = await createEndpoint(harness());
       const requests: Request[] = Array.from({ length: 40 }, (_, i) => ({ topic: kpTopic(ep.token, 'update/keys', i + 1), payload: JSON.stringify({ n: i }), messageId: i + 1 }));
       requests.push({ topic: kpTopic(ep.token, 'get', 41), payload: '{"keys":["n"]}', messageId: 41 });
-      client.write(publishBytes(requests));
-      await awaitAnswers(client, requests);
+      const client = await sentInOneWrite(device, requests);
       assert.deepEqual(assertStatus(client, requests[40]!.topic), { n: 39 });
-      assert.deepEqual(
-        replies(client).map((p) => p.topic),
-        requests.map((r) => `${r.topic}/status`),
-      );
-      assert.deepEqual(await h.services.storage.getMetadata(ep.endpointId), { n: 39 });
+      assertStatusRepliesInOrder(client, requests);
+      assert.deepEqual(await harness().services.storage.getMetadata(ep.endpointId), { n: 39 });
     });
   });
 }
