@@ -171,6 +171,12 @@ export function buildDetails(plan: Plan, f: RunFigures): string[] {
   if (worst > 0.25) {
     out.push(`**Skewed run:** other processes used up to ${pct(worst)} of a core during the scenarios (2 cores in all); absolute figures are low, ratios only indicative.`);
   }
+  // One load-generator thread: when it runs at a full core, the broker was not the limit.
+  for (const [scenario, figures] of [['max rate', f.reference.publish], ['connects', f.reference.connect]] as const) {
+    if (figures && figures.generatorCpu >= 0.95) {
+      out.push(`**mosquitto ${scenario} is generator-bound:** the load generator used ${pct(figures.generatorCpu)} of a core, so mosquitto's figure is a lower bound and Tether's ratio an upper bound (a second generator thread would compete with the broker for this machine's 2 cores).`);
+    }
+  }
   const both: Array<[string, BrokerFigures]> = [
     ['Tether', f.tether],
     ['mosquitto', f.reference],
