@@ -232,13 +232,15 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
   function enqueue(endpointId: string, placement: Placement, rules: KeyRules, toStore: MetadataChange): Queued {
     const at = clock.iso();
     const written = storage.changeMetadata(endpointId, toStore, at);
-    // A failed write leaves the count unknown: the next merge reads it.
-    written.catch(() => keyCounts.delete(endpointId));
-    const settled = written.then(noop, noop);
-    lastWrite.set(endpointId, settled);
-    void settled.then(() => {
+    const forget = () => {
       if (lastWrite.get(endpointId) === settled) lastWrite.delete(endpointId);
+    };
+    const settled: Promise<void> = written.then(forget, () => {
+      // A failed write leaves the count unknown: the next merge reads it.
+      keyCounts.delete(endpointId);
+      forget();
     });
+    lastWrite.set(endpointId, settled);
     return { placement, rules, at, written };
   }
 
@@ -337,4 +339,3 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
   };
 }
 
-function noop(): void {}

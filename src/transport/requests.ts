@@ -187,13 +187,23 @@ export function createRequestHandler(deps: RequestDeps) {
     }
     const key = kp.endpointToken;
     const previousTurn = session.turnOf(key);
-    let endTurn!: () => void;
-    const turn = new Promise<void>((resolve) => (endTurn = resolve));
-    session.startTurn(key, turn);
-    const done = process(session, topic, payload, kp, previousTurn, endTurn).then(undefined, (err: unknown) => failed(session, topic, qos, kp, err));
+    // Most requests reach their extension before process() first waits (version and token cached,
+    // no earlier request of the token still on its way): their turn is over when process() returns
+    // and needs no promise. Only one that is still waiting leaves a turn for the next to wait on.
+    let ended = false;
+    let endTurn: () => void = () => {
+      ended = true;
+    };
+    const processed = process(session, topic, payload, kp, previousTurn, () => endTurn());
+    let turn: Promise<void> | undefined;
+    if (!ended) {
+      turn = new Promise<void>((resolve) => (endTurn = resolve));
+      session.startTurn(key, turn);
+    }
+    const done = processed.then(undefined, (err: unknown) => failed(session, topic, qos, kp, err));
     const settled = done.then(() => {
       endTurn(); // a request that failed before reaching its extension must not block the next
-      session.forgetTurn(key, turn);
+      if (turn) session.forgetTurn(key, turn);
       session.untrack(settled);
     });
     session.track(settled);

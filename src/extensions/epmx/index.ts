@@ -20,14 +20,14 @@ export function createEpmxExtension(deps: { registry: Registry }): Extension {
    */
   const lastWrite = new Map<string, Promise<void>>();
 
-  function write(endpointId: string, change: MetadataChange): Promise<void> {
+  function write(endpointId: string, change: MetadataChange): Promise<unknown> {
     const written = registry.changeMetadata(endpointId, change, 'device');
-    const settled = written.then(noop, noop);
-    lastWrite.set(endpointId, settled);
-    void settled.then(() => {
+    const forget = () => {
       if (lastWrite.get(endpointId) === settled) lastWrite.delete(endpointId);
-    });
-    return written.then(noop);
+    };
+    const settled: Promise<void> = written.then(forget, forget);
+    lastWrite.set(endpointId, settled);
+    return written;
   }
 
   async function getKeys(ctx: ExtensionContext): Promise<KpResponse> {
@@ -84,7 +84,6 @@ export function createEpmxExtension(deps: { registry: Registry }): Extension {
   };
 }
 
-function noop(): void {}
 
 function json(value: unknown): KpResponse {
   return { payload: Buffer.from(JSON.stringify(value), 'utf8') };
