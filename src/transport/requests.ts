@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-
 import { errors, isStorageFull, toTetherError } from '../core/errors.js';
 import type { TetherError } from '../core/errors.js';
 import { DEFAULT_LIMITS } from '../core/limits.js';

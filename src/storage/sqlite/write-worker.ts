@@ -35,7 +35,7 @@ function deliverSynced(answers: FromWriter[], err: unknown): void {
 type Connection = { db: Database; writer: ReturnType<typeof createWriteOps>; wal: WalSync<FromWriter> | undefined };
 
 function open(init: WriterInit): Connection {
-  // FULL durability with the WAL's fsync off this thread (WalSync below): SQLite commits as NORMAL
+  // FULL durability with the WAL's fsync off this thread (wal-sync.ts): SQLite commits as NORMAL
   // (no fsync at commit; it still syncs around checkpoints) and a commit is answered once an
   // fdatasync of the WAL that began after it has returned.
   const db = openDatabase(init.file, init.synchronous === 'FULL' ? 'NORMAL' : init.synchronous);
