@@ -1,4 +1,5 @@
 import { MultiMap } from '../core/multimap.js';
+import { SmallMap } from '../core/small-map.js';
 
 /**
  * 9/ELCE: which sessions speak for which endpoints. A gateway session can speak for several
@@ -6,13 +7,14 @@ import { MultiMap } from '../core/multimap.js';
  * session attaches before the old one detaches). Pure bookkeeping; reports 0 <-> 1 transitions.
  */
 export class SessionTable {
-  private readonly endpointsBySession = new Map<string, Map<string, string>>();
+  /** A SmallMap per session: nearly every session speaks for one endpoint. */
+  private readonly endpointsBySession = new Map<string, SmallMap<string, string>>();
   private readonly sessionsByEndpoint = new MultiMap<string, string>();
 
   /** Returns true when this made the endpoint connected (its first session). */
   attach(sessionId: string, endpointId: string, applicationName: string): boolean {
     let endpoints = this.endpointsBySession.get(sessionId);
-    if (!endpoints) this.endpointsBySession.set(sessionId, (endpoints = new Map()));
+    if (!endpoints) this.endpointsBySession.set(sessionId, (endpoints = new SmallMap()));
     if (endpoints.has(endpointId)) return false;
     endpoints.set(endpointId, applicationName);
     this.sessionsByEndpoint.add(endpointId, sessionId);
