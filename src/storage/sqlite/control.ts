@@ -4,8 +4,8 @@ import { errors } from '../../core/errors.js';
 import type { Iso, Page } from '../../core/types.js';
 import type { CommandQuery, ConfigKey, Confirmation, ControlStorage, Dispatch, ResultOutcome, StatusQuery } from '../control.js';
 import { COMMAND_COLUMNS, CONFIG_COLUMNS, STATUS_COLUMNS, type CommandRow, type ConfigRow, type StatusRow, type TaskRow, toCommand, toConfiguration, toStatus, toTaskProgress, confirmedStatus } from '../control-rows.js';
-import { type SynchronousMode, openDatabase } from './connection.js';
-import { GroupCommit, migrateOwnFile } from './group-commit.js';
+import type { SynchronousMode } from './connection.js';
+import { OwnFileStore, openOwnFileStore } from './own-file-store.js';
 
 /**
  * Schema of control.db. A file of its own beside tether.db: SQLite has one writer per file, and
@@ -93,62 +93,38 @@ export interface SqliteControlOptions {
   synchronous?: SynchronousMode;
 }
 
-export async function openSqliteControlStorage(options: SqliteControlOptions): Promise<ControlStorage> {
-  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
-  // Reads here are by key (an endpoint's commands, one configuration): a small page cache does,
-  // and 100,000 commands waiting for offline devices stay on disk instead of in the process.
-  db.pragma('cache_size = -8192');
-  const store = new SqliteControlStorage(db);
-  await store.init();
-  return store;
+export function openSqliteControlStorage(options: SqliteControlOptions): Promise<ControlStorage> {
+  return openOwnFileStore(options.file, options.synchronous, (db) => new SqliteControlStorage(db));
 }
 
-class SqliteControlStorage implements ControlStorage {
-  readonly kind = 'sqlite';
-  private s: ReturnType<typeof prepare> | undefined;
-  private closed = false;
-  /** A fleet's 10,000 command results arriving together cost a handful of commits, not 10,000. */
-  private readonly commits: GroupCommit;
+/** A fleet's 10,000 command results arriving together cost a handful of commits, not 10,000 (OwnFileStore's group commit). */
+class SqliteControlStorage extends OwnFileStore<ReturnType<typeof prepare>> implements ControlStorage {
   private statusSeq = 0;
   /** Commands pushed since the last commit, by ID: when they were sent (see markDispatched). */
   private dispatchedAt = new Map<number, Iso>();
   private dispatchTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Db) {
-    // Dispatch times ride along with whatever commits next.
-    this.commits = new GroupCommit(db, () => {
-      if (this.dispatchedAt.size === 0) return undefined;
-      const dispatched = this.dispatchedAt;
-      this.dispatchedAt = new Map();
-      return () => {
-        const s = this.st();
-        for (const [id, at] of dispatched) s.markDispatched.run(at, id);
-      };
-    });
+  constructor(db: Db) {
+    super(db, { fileName: 'control.db', migrations: MIGRATIONS, prepare });
   }
 
-  async init(): Promise<void> {
-    if (this.s) return;
-    migrateOwnFile(this.db, 'control.db', MIGRATIONS);
-    this.s = prepare(this.db);
+  /** Dispatch times ride along with whatever commits next. */
+  protected override commitPrelude(): (() => void) | undefined {
+    if (this.dispatchedAt.size === 0) return undefined;
+    const dispatched = this.dispatchedAt;
+    this.dispatchedAt = new Map();
+    return () => {
+      const s = this.st();
+      for (const [id, at] of dispatched) s.markDispatched.run(at, id);
+    };
+  }
+
+  protected override afterInit(): void {
     this.statusSeq = (this.db.prepare('SELECT coalesce(max(seq), 0) AS n FROM config_statuses').get() as { n: number }).n;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  protected override beforeClose(): void {
     clearTimeout(this.dispatchTimer);
-    this.commits.close();
-    this.closed = true;
-    this.db.close();
-  }
-
-  private st() {
-    if (this.closed || !this.s) throw errors.unavailable();
-    return this.s;
-  }
-
-  private write<T>(run: () => T): Promise<T> {
-    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
   }
 
   // --- configurations --------------------------------------------------------------------------
@@ -319,11 +295,11 @@ class SqliteControlStorage implements ControlStorage {
    * request would wait for. Reads show it at once (`view`); a timer writes it when nothing else does.
    */
   markDispatched(ids: readonly number[], at: Iso): Promise<void> {
-    if (this.closed || !this.s) return Promise.reject(errors.unavailable());
+    if (!this.open) return Promise.reject(errors.unavailable());
     for (const id of ids) this.dispatchedAt.set(id, at);
     this.dispatchTimer ??= setTimeout(() => {
       this.dispatchTimer = undefined;
-      if (!this.closed) this.commits.flush();
+      if (this.open) this.commits.flush();
     }, DISPATCH_WRITE_DELAY_MS);
     return Promise.resolve();
   }

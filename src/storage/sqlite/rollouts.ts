@@ -1,11 +1,10 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { errors } from '../../core/errors.js';
 import type { DeviceOutcome, RolloutCounts, RolloutDevice, RolloutRecord, RolloutState, TimelinePoint } from '../../core/rollouts.js';
 import type { Iso, Page } from '../../core/types.js';
 import { DEVICE_COLUMNS, MINUTE_OF, ROLLOUT_COLUMNS, type DeviceRow, type RolloutRow, rolloutParams, toCounts, toDevice, toRollout, toTimeline } from '../rollout-rows.js';
 import type { NewRolloutDevice, RolloutDeviceQuery, RolloutQuery, RolloutStorage } from '../rollouts.js';
-import { type SynchronousMode, openDatabase } from './connection.js';
-import { GroupCommit, migrateOwnFile } from './group-commit.js';
+import type { SynchronousMode } from './connection.js';
+import { OwnFileStore, openOwnFileStore } from './own-file-store.js';
 
 /**
  * Schema of rollouts.db. A file of its own beside tether.db and control.db: SQLite has one writer
@@ -54,50 +53,14 @@ export interface SqliteRolloutOptions {
   synchronous?: SynchronousMode;
 }
 
-export async function openSqliteRolloutStorage(options: SqliteRolloutOptions): Promise<RolloutStorage> {
-  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
-  db.pragma('cache_size = -8192');
-  const store = new SqliteRolloutStorage(db);
-  try {
-    await store.init();
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  return store;
+export function openSqliteRolloutStorage(options: SqliteRolloutOptions): Promise<RolloutStorage> {
+  return openOwnFileStore(options.file, options.synchronous, (db) => new SqliteRolloutStorage(db));
 }
 
-class SqliteRolloutStorage implements RolloutStorage {
-  readonly kind = 'sqlite';
-  private s: ReturnType<typeof prepare> | undefined;
-  private closed = false;
-  /** State changes of 10,000 devices cost a handful of commits. */
-  private readonly commits: GroupCommit;
-
-  constructor(private readonly db: Db) {
-    this.commits = new GroupCommit(db);
-  }
-
-  async init(): Promise<void> {
-    if (this.s) return;
-    migrateOwnFile(this.db, 'rollouts.db', MIGRATIONS);
-    this.s = prepare(this.db);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.commits.close();
-    this.closed = true;
-    this.db.close();
-  }
-
-  private st() {
-    if (this.closed || !this.s) throw errors.unavailable();
-    return this.s;
-  }
-
-  private write<T>(run: () => T): Promise<T> {
-    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
+/** State changes of 10,000 devices cost a handful of commits (OwnFileStore's group commit). */
+class SqliteRolloutStorage extends OwnFileStore<ReturnType<typeof prepare>> implements RolloutStorage {
+  constructor(db: Db) {
+    super(db, { fileName: 'rollouts.db', migrations: MIGRATIONS, prepare });
   }
 
   insertRollout(record: RolloutRecord, devices: readonly NewRolloutDevice[]): Promise<void> {

@@ -1,6 +1,5 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { EndpointSoftware } from '../../core/software.js';
-import { errors } from '../../core/errors.js';
 import type { Page } from '../../core/types.js';
 import type { SoftwareHistoryEntry, SoftwareOffer, SoftwareReport, SoftwareStorage, StoredSoftware } from '../software.js';
 import {
@@ -20,8 +19,8 @@ import {
   toOffer,
   toSoftware,
 } from '../software-rows.js';
-import { type SynchronousMode, openDatabase } from './connection.js';
-import { GroupCommit, migrateOwnFile } from './group-commit.js';
+import type { SynchronousMode } from './connection.js';
+import { OwnFileStore, openOwnFileStore } from './own-file-store.js';
 
 /**
  * Schema of software.db. A file of its own beside tether.db and control.db: a rollout's offers and
@@ -84,46 +83,14 @@ export interface SqliteSoftwareOptions {
   synchronous?: SynchronousMode;
 }
 
-export async function openSqliteSoftwareStorage(options: SqliteSoftwareOptions): Promise<SoftwareStorage> {
-  const db = openDatabase(options.file, options.synchronous ?? 'FULL');
-  // Reads are by key (one endpoint's state and offer, one application's versions): a small cache does.
-  db.pragma('cache_size = -8192');
-  const store = new SqliteSoftwareStorage(db);
-  await store.init();
-  return store;
+export function openSqliteSoftwareStorage(options: SqliteSoftwareOptions): Promise<SoftwareStorage> {
+  return openOwnFileStore(options.file, options.synchronous, (db) => new SqliteSoftwareStorage(db));
 }
 
-class SqliteSoftwareStorage implements SoftwareStorage {
-  readonly kind = 'sqlite';
-  private s: ReturnType<typeof prepare> | undefined;
-  private closed = false;
-  /** A rollout's 10,000 applied reports arriving together cost a handful of commits. */
-  private readonly commits: GroupCommit;
-
-  constructor(private readonly db: Db) {
-    this.commits = new GroupCommit(db);
-  }
-
-  async init(): Promise<void> {
-    if (this.s) return;
-    migrateOwnFile(this.db, 'software.db', MIGRATIONS);
-    this.s = prepare(this.db);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.commits.close();
-    this.closed = true;
-    this.db.close();
-  }
-
-  private st() {
-    if (this.closed || !this.s) throw errors.unavailable();
-    return this.s;
-  }
-
-  private write<T>(run: () => T): Promise<T> {
-    return this.s ? this.commits.write(run) : Promise.reject(errors.unavailable());
+/** A rollout's 10,000 applied reports arriving together cost a handful of commits (OwnFileStore's group commit). */
+class SqliteSoftwareStorage extends OwnFileStore<ReturnType<typeof prepare>> implements SoftwareStorage {
+  constructor(db: Db) {
+    super(db, { fileName: 'software.db', migrations: MIGRATIONS, prepare });
   }
 
   // --- versions ----------------------------------------------------------------------------------
