@@ -112,6 +112,45 @@ export function chunked(body: AsyncIterable<Uint8Array>, chunkSize: number, maxB
   };
 }
 
+/** Chunks written per transaction while an upload streams in: one fsync per 4 MiB instead of one per chunk, 4 MiB held at most. */
+export const CHUNKS_PER_COMMIT = 16;
+
+/**
+ * Streams an upload into chunk rows, CHUNKS_PER_COMMIT at a time through `write` (each call one
+ * transaction of the dialect, given the sequence number of its first chunk), and returns the
+ * package as it will be stored: its size and SHA-256 as computed on the way.
+ */
+export async function writeChunks(
+  upload: PackageUpload,
+  body: AsyncIterable<Uint8Array>,
+  blob: { blobId: number; chunkSize: number },
+  write: (firstSeq: number, chunks: Buffer[]) => void | Promise<void>,
+): Promise<StoredPackage> {
+  const cut = chunked(body, blob.chunkSize, upload.maxBytes);
+  let batch: Buffer[] = [];
+  let seq = 0;
+  for await (const chunk of cut.chunks) {
+    batch.push(chunk);
+    seq++;
+    if (batch.length === CHUNKS_PER_COMMIT) {
+      await write(seq - batch.length, batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await write(seq - batch.length, batch);
+  return {
+    applicationName: upload.applicationName,
+    version: upload.version,
+    fileName: upload.fileName,
+    contentType: upload.contentType,
+    size: cut.size(),
+    sha256: cut.sha256(),
+    uploadedAt: upload.uploadedAt,
+    blobId: blob.blobId,
+    chunkSize: blob.chunkSize,
+  };
+}
+
 /** Which chunks hold bytes `start`..`end` (inclusive), and where in the first and last they begin and end. */
 export function chunkSpan(chunkSize: number, start: number, end: number): { first: number; last: number; offsetInFirst: number } {
   return { first: Math.floor(start / chunkSize), last: Math.floor(end / chunkSize), offsetInFirst: start % chunkSize };

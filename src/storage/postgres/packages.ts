@@ -1,13 +1,11 @@
 import type { Readable } from 'node:stream';
-import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, pieceStream, writeChunks, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import type { PoolSettings } from './connection.js';
 import { ADVISORY_LOCKS } from './locks.js';
 import { PACKAGE_MIGRATIONS } from './packages-schema.js';
 import { StorePool } from './store-pool.js';
 
-/** Chunks written per transaction, as SQLite: 4 MB held at most, one commit per 4 MB. */
-const CHUNKS_PER_COMMIT = 16;
 /** An upload that started this long ago and never became a package was cut short (its node died). */
 const ABANDONED_AFTER_MS = 24 * 3_600_000;
 
@@ -48,35 +46,12 @@ class PostgresPackageStorage implements PackageStorage {
   async put(upload: PackageUpload, body: AsyncIterable<Uint8Array>): Promise<StoredPackage> {
     const { rows } = await this.db.query<{ blob_id: string }>('INSERT INTO package_blobs (started_at) VALUES ($1) RETURNING blob_id', [upload.uploadedAt]);
     const blobId = Number(rows[0]!.blob_id);
-    const cut = chunked(body, this.chunkSize, upload.maxBytes);
     try {
-      let batch: Buffer[] = [];
-      let seq = 0;
-      const flush = async () => {
-        const first = seq - batch.length;
-        const chunks = batch;
-        batch = [];
-        await this.db.transaction(async (client) => {
+      const stored = await writeChunks(upload, body, { blobId, chunkSize: this.chunkSize }, (first, chunks) =>
+        this.db.transaction(async (client) => {
           for (let i = 0; i < chunks.length; i++) await client.query('INSERT INTO package_chunks (blob_id, seq, data) VALUES ($1, $2, $3)', [blobId, first + i, chunks[i]]);
-        });
-      };
-      for await (const chunk of cut.chunks) {
-        batch.push(chunk);
-        seq++;
-        if (batch.length === CHUNKS_PER_COMMIT) await flush();
-      }
-      if (batch.length > 0) await flush();
-      const stored: StoredPackage = {
-        applicationName: upload.applicationName,
-        version: upload.version,
-        fileName: upload.fileName,
-        contentType: upload.contentType,
-        size: cut.size(),
-        sha256: cut.sha256(),
-        uploadedAt: upload.uploadedAt,
-        blobId,
-        chunkSize: this.chunkSize,
-      };
+        }),
+      );
       let previousBlob: number | undefined;
       await this.db.transaction(async (client) => {
         // Orders two nodes making an upload of the same version its package, even when it had none

@@ -1,7 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Readable } from 'node:stream';
 import { errors } from '../../core/errors.js';
-import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, chunked, pieceStream, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
+import { ChunkCache, DEFAULT_CACHE_BYTES, DEFAULT_CHUNK_SIZE, DEFAULT_PIECE_SIZE, cachedPieces, pieceStream, writeChunks, type PackageKey, type PackageStorage, type PackageUpload, type StoredPackage } from '../packages.js';
 import { PACKAGE_COLUMNS, type PackageRow, toStoredPackage } from '../package-rows.js';
 import { type SynchronousMode, openDatabase } from './connection.js';
 
@@ -41,9 +41,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX packages_by_blob ON packages (blob_id);
   `,
 ];
-
-/** Chunks written per transaction: one fsync per 4 MB instead of one per chunk, 4 MB held at most. */
-const CHUNKS_PER_COMMIT = 16;
 
 export interface SqlitePackageOptions {
   file: string;
@@ -132,34 +129,11 @@ class SqlitePackageStorage implements PackageStorage {
 
   async put(upload: PackageUpload, body: AsyncIterable<Uint8Array>): Promise<StoredPackage> {
     const blobId = Number(this.st().newBlob.run(upload.uploadedAt).lastInsertRowid);
-    const cut = chunked(body, this.chunkSize, upload.maxBytes);
     try {
-      let batch: Buffer[] = [];
-      let seq = 0;
-      const flush = () => {
+      const stored = await writeChunks(upload, body, { blobId, chunkSize: this.chunkSize }, (first, chunks) => {
         const s = this.st();
-        const first = seq - batch.length;
-        const chunks = batch;
         this.db.transaction(() => chunks.forEach((data, i) => s.insertChunk.run(blobId, first + i, data)))();
-        batch = [];
-      };
-      for await (const chunk of cut.chunks) {
-        batch.push(chunk);
-        seq++;
-        if (batch.length === CHUNKS_PER_COMMIT) flush();
-      }
-      if (batch.length > 0) flush();
-      const stored: StoredPackage = {
-        applicationName: upload.applicationName,
-        version: upload.version,
-        fileName: upload.fileName,
-        contentType: upload.contentType,
-        size: cut.size(),
-        sha256: cut.sha256(),
-        uploadedAt: upload.uploadedAt,
-        blobId,
-        chunkSize: this.chunkSize,
-      };
+      });
       const s = this.st();
       this.db.transaction(() => {
         const previous = s.get.get(upload.applicationName, upload.version);
