@@ -123,6 +123,8 @@ test('upload a package, create a version, roll it out to simulated devices and w
   await failure.waitFor();
   assert.equal(await failure.getByTestId('device-reason').textContent(), 'simulated failure (--fail-rate)');
   await waitFor('the chart at 2 applied', async () => (await page.getByTestId('rollout-chart').getAttribute('data-applied')) === '2', 10_000);
+  // What the chart drew, not only its props: its applied and failed lines end at 2 and 1.
+  await waitFor('the chart to draw 2 applied, 1 failed', async () => await page.getByTestId('rollout-chart').getAttribute('data-drawn-last'), { until: (v) => v === '2,1', timeoutMs: 10_000 });
   await shoot(page, 'rollout');
 
   // The devices downloaded the package and checked it; the failing one too, then failed on purpose.

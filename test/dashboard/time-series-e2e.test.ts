@@ -60,7 +60,8 @@ const openPage = () => harness.openPage();
 const signIn = (page: Page, url: string) => harness.signIn(page, { url });
 
 const text = async (page: Page, testId: string) => (await page.getByTestId(testId).textContent()) ?? '';
-const chartPoints = async (page: Page) => Number(await page.getByTestId('telemetry-chart').getAttribute('data-points'));
+/** The points the uPlot chart itself was last given (use-uplot.ts), not the props around it. */
+const chartPoints = async (page: Page) => Number(await page.getByTestId('telemetry-chart').getAttribute('data-drawn-points'));
 
 // The browser tests take { timeout: 120_000 }, longer than the 30 s default: headless Chromium through
 // a whole Tether's pages takes tens of seconds on a shared machine.

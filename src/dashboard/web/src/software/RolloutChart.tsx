@@ -1,6 +1,7 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { useUplot } from '../time-series/use-uplot.js';
 import type { Rollout, TimelinePoint } from './software-api.js';
 
 /** Okabe–Ito, as the telemetry chart: applied bluish green, failed vermillion. */
@@ -38,48 +39,25 @@ export function cumulative(rollout: Rollout, timeline: readonly TimelinePoint[],
 
 export function RolloutChart({ rollout, timeline }: { rollout: Rollout; timeline: readonly TimelinePoint[] }) {
   const holder = useRef<HTMLDivElement>(null);
-  const chart = useRef<uPlot>(undefined);
   const data = useMemo(() => cumulative(rollout, timeline), [rollout, timeline]);
-  const latest = useRef(data);
-  latest.current = data;
-
-  useEffect(() => {
-    const el = holder.current;
-    if (!el) return;
-    const height = () => (el.clientWidth < 500 ? 200 : 260);
-    const u = new uPlot(
-      {
-        width: el.clientWidth,
-        height: height(),
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-        series: [
-          {},
-          { label: 'Applied', stroke: APPLIED, width: 2, fill: 'rgba(0, 158, 115, 0.12)', paths: uPlot.paths.stepped!({ align: 1 }) },
-          { label: 'Failed', stroke: FAILED, width: 2, paths: uPlot.paths.stepped!({ align: 1 }) },
-        ],
-        axes: [{}, { label: 'Devices', size: 50 }],
-        cursor: { drag: { x: false, y: false } },
-        // Labels only: the totals are in the counts above and in the chart's accessible name.
-        legend: { live: false },
-      },
-      latest.current,
-      el,
-    );
-    chart.current = u;
-    const resize = new ResizeObserver(() => {
-      if (el.clientWidth > 0) u.setSize({ width: el.clientWidth, height: height() });
-    });
-    resize.observe(el);
-    return () => {
-      resize.disconnect();
-      u.destroy();
-      chart.current = undefined;
-    };
-  }, []);
-
-  useEffect(() => {
-    chart.current?.setData(data);
-  }, [data]);
+  useUplot(holder, {
+    make: ({ width, height }) => ({
+      width,
+      height,
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      series: [
+        {},
+        { label: 'Applied', stroke: APPLIED, width: 2, fill: 'rgba(0, 158, 115, 0.12)', paths: uPlot.paths.stepped!({ align: 1 }) },
+        { label: 'Failed', stroke: FAILED, width: 2, paths: uPlot.paths.stepped!({ align: 1 }) },
+      ],
+      axes: [{}, { label: 'Devices', size: 50 }],
+      cursor: { drag: { x: false, y: false } },
+      // Labels only: the totals are in the counts above and in the chart's accessible name.
+      legend: { live: false },
+    }),
+    data,
+    heights: [200, 260],
+  });
 
   const appliedNow = data[1]![data[1]!.length - 1] ?? 0;
   const failedNow = data[2]![data[2]!.length - 1] ?? 0;

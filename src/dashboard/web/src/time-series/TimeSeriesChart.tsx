@@ -1,7 +1,8 @@
-import { useEffect, useRef } from 'react';
-import uPlot from 'uplot';
+import { useRef } from 'react';
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { chartOptions, type ChartLine } from './chart-options.js';
+import { useUplot } from './use-uplot.js';
 
 /**
  * A uPlot line chart that follows its container's width. uPlot draws on a canvas and handles
@@ -27,43 +28,20 @@ export function TimeSeriesChart({
   bucketMs: number;
 }) {
   const holder = useRef<HTMLDivElement>(null);
-  const chart = useRef<uPlot>(undefined);
   const range = useRef<[number, number]>([from / 1000, to / 1000]);
   range.current = [from / 1000, to / 1000];
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
   const bucket = useRef(bucketMs);
   bucket.current = bucketMs;
-  const latestData = useRef(data);
-  latestData.current = data;
-  const linesKey = lines.map((l) => l.label).join('\n');
-
-  useEffect(() => {
-    const el = holder.current;
-    if (!el) return;
-    const height = () => (el.clientWidth < 500 ? 220 : 300);
-    const u = new uPlot(
-      chartOptions({ width: el.clientWidth, height: height(), lines, xRange: () => range.current, minGapMs: () => bucket.current, onZoom: (a, b) => zoom.current(a, b) }),
-      latestData.current,
-      el,
-    );
-    chart.current = u;
-    const resize = new ResizeObserver(() => {
-      if (el.clientWidth > 0) u.setSize({ width: el.clientWidth, height: height() });
-    });
-    resize.observe(el);
-    return () => {
-      resize.disconnect();
-      u.destroy();
-      chart.current = undefined;
-    };
-    // Rebuilt only when the lines change: data and range go through setData below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- rebuilt only when the lines change; data and range go through setData
-  }, [linesKey]);
-
-  useEffect(() => {
-    chart.current?.setData(data);
-  }, [data, from, to]);
+  useUplot(holder, {
+    make: ({ width, height }) => chartOptions({ width, height, lines, xRange: () => range.current, minGapMs: () => bucket.current, onZoom: (a, b) => zoom.current(a, b) }),
+    data,
+    heights: [220, 300],
+    // Rebuilt only when the lines change: data and range go through setData.
+    rebuildKey: lines.map((l) => l.label).join('\n'),
+    redrawOn: [from, to],
+  });
 
   return <div ref={holder} className="ts-chart" role="img" aria-label={label} data-testid="telemetry-chart" data-points={data[0].length} data-from={from} data-to={to} />;
 }
