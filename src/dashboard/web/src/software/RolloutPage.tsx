@@ -1,18 +1,17 @@
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api.js';
 import { formatDate } from '../format.js';
-import { useLiveEvents } from '../live.js';
 import { endpointUrl, linkHandler } from '../router.js';
 import { ErrorMessage, Field, useAction } from '../ui.js';
 import { ConfirmDialog, TableHead } from '../widgets.js';
 import { useCan } from '../admin/roles.js';
 import { DEVICE_STATES, OPEN_STATES, softwareApi, softwareUrl, type DeviceState, type Rollout, type RolloutDevice, type TimelinePoint } from './software-api.js';
+import { useRolloutRefresh } from './use-rollout-refresh.js';
 import './software.css';
 
 // uPlot loads with this page, not with the list.
 const RolloutChart = lazy(() => import('./RolloutChart.js').then((m) => ({ default: m.RolloutChart })));
 
-const POLL_MS = 2000;
 
 const STATE_LABELS: Record<DeviceState, string> = {
   applied: 'Applied',
@@ -86,26 +85,7 @@ export function RolloutPage({ app, rolloutId }: { app: string; rolloutId: string
     void load();
   }, [load]);
 
-  // Live: a device's report reloads (at most twice a second); a poll covers offers and timeouts.
-  const open = rollout ? OPEN_STATES.has(rollout.state) : true;
-  useEffect(() => {
-    if (!open) return;
-    const timer = setInterval(() => void load(), POLL_MS);
-    return () => clearInterval(timer);
-  }, [open, load]);
-  const soon = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => () => clearTimeout(soon.current), []);
-  useLiveEvents(
-    app,
-    (event) => {
-      if (event.type !== 'software.reported' || soon.current) return;
-      soon.current = setTimeout(() => {
-        soon.current = undefined;
-        void load();
-      }, 500);
-    },
-    () => void load(),
-  );
+  useRolloutRefresh(app, rollout ? OPEN_STATES.has(rollout.state) : true, load);
 
   const back = (
     <a className="back" href={softwareUrl(app)} onClick={linkHandler(softwareUrl(app))}>

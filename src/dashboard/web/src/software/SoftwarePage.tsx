@@ -1,6 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { formatDate } from '../format.js';
-import { useLiveEvents } from '../live.js';
 import { linkHandler } from '../router.js';
 import { ErrorMessage } from '../ui.js';
 import { ConfirmDialog, TableHead } from '../widgets.js';
@@ -10,11 +9,11 @@ import { StartRolloutDialog } from './StartRolloutDialog.js';
 import { UploadDialog } from './UploadDialog.js';
 import { VersionDialog } from './VersionDialog.js';
 import { RolloutBar } from './RolloutPage.js';
+import { useRolloutRefresh } from './use-rollout-refresh.js';
 import './software.css';
 
 type Open = { kind: 'create' } | { kind: 'edit'; record: SoftwareRecord } | { kind: 'upload'; record: SoftwareRecord } | { kind: 'delete'; record: SoftwareRecord } | { kind: 'rollout'; version?: string };
 
-const POLL_MS = 2000;
 
 /** Software versions of one application (Kaa OTAO), their packages, and its rollouts. */
 export function SoftwarePage({ app }: { app: string }) {
@@ -44,26 +43,7 @@ export function SoftwarePage({ app }: { app: string }) {
     void loadRollouts();
   }, [loadVersions, loadRollouts]);
 
-  // Open rollouts move on their own: poll while one is open, and sooner when a device reports.
-  const anyOpen = rollouts?.some((r) => OPEN_STATES.has(r.state)) ?? false;
-  useEffect(() => {
-    if (!anyOpen) return;
-    const timer = setInterval(() => void loadRollouts(), POLL_MS);
-    return () => clearInterval(timer);
-  }, [anyOpen, loadRollouts]);
-  const soon = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => () => clearTimeout(soon.current), []);
-  useLiveEvents(
-    app,
-    (event) => {
-      if (event.type !== 'software.reported' || soon.current) return;
-      soon.current = setTimeout(() => {
-        soon.current = undefined;
-        void loadRollouts();
-      }, 500);
-    },
-    () => void loadRollouts(),
-  );
+  useRolloutRefresh(app, rollouts?.some((r) => OPEN_STATES.has(r.state)) ?? false, loadRollouts);
 
   return (
     <div className="software-page">
