@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { ApiKeyRecord, AuditEntry, AuditQuery, MetadataHistoryEntry, NewAuditEntry, Role, SessionRecord, UserRecord } from '../../core/accounts.js';
 import { errors } from '../../core/errors.js';
 import type { Iso, JsonValue } from '../../core/types.js';
@@ -23,7 +22,7 @@ import type { AccountStorage } from '../accounts.js';
 import { ACCOUNT_MIGRATIONS } from './accounts-schema.js';
 import type { PoolSettings } from './connection.js';
 import { mapUniqueViolation } from './constraint-errors.js';
-import { StorePool } from './store-pool.js';
+import { PoolStore, StorePool } from './store-pool.js';
 
 /**
  * Users, API keys, dashboard sessions, audit log and metadata history in PostgreSQL, shared by
@@ -33,27 +32,7 @@ import { StorePool } from './store-pool.js';
  * operator writes and one batched history write per second per node, which need none of the
  * main writer's group commit.
  */
-class PostgresAccountStorage implements AccountStorage {
-  readonly kind = 'postgres';
-
-  constructor(private readonly db: StorePool) {}
-
-  init(): Promise<void> {
-    return this.db.init();
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
-
-  private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    return this.db.query<T>(text, values);
-  }
-
-  private async changed(text: string, values: unknown[]): Promise<number> {
-    return (await this.query(text, values)).rowCount ?? 0;
-  }
-
+class PostgresAccountStorage extends PoolStore implements AccountStorage {
   // --- users ------------------------------------------------------------------------------------
 
   async insertUser(u: UserRecord): Promise<void> {

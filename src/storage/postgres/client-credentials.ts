@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { errors } from '../../core/errors.js';
 import type { ClientCredentialRecord, ClientCredentialStatus, Iso } from '../../core/types.js';
 import { CLIENT_CREDENTIAL_COLUMNS, type ClientCredentialRow, toClientCredentialRecord } from '../rows/client-credentials.js';
@@ -6,7 +5,7 @@ import type { ClientCredentialStore } from '../storage.js';
 import type { PoolSettings } from './connection.js';
 import { ADVISORY_LOCKS } from './locks.js';
 import type { MigrationSet } from './migrations.js';
-import { StorePool } from './store-pool.js';
+import { PoolStore, StorePool } from './store-pool.js';
 
 /**
  * Client credentials in the same PostgreSQL database, over their own small pool (store-pool.ts; the
@@ -39,23 +38,7 @@ const CLIENT_CREDENTIAL_MIGRATIONS: MigrationSet = {
   migrations: [SCHEMA],
 };
 
-class PostgresClientCredentialStore implements ClientCredentialStore {
-  readonly kind = 'postgres';
-
-  constructor(private readonly db: StorePool) {}
-
-  init(): Promise<void> {
-    return this.db.init();
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
-
-  private query<T extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<T>> {
-    return this.db.query<T>(text, values);
-  }
-
+class PostgresClientCredentialStore extends PoolStore implements ClientCredentialStore {
   async insert(r: ClientCredentialRecord): Promise<void> {
     try {
       await this.query(`INSERT INTO client_credentials (${CLIENT_CREDENTIAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { CommandRecord, CommandResult, CommandTask, CommandTaskProgress, ConfigStatusRecord, ConfigurationRecord } from '../../core/control.js';
 import { errors } from '../../core/errors.js';
 import type { Iso, JsonValue, Page } from '../../core/types.js';
@@ -20,7 +19,7 @@ import type { CommandQuery, ConfigKey, Confirmation, ControlStorage, Dispatch, R
 import { CONTROL_MIGRATIONS } from './control-schema.js';
 import type { PoolSettings } from './connection.js';
 import { ControlWriter, QUALIFIED_COMMAND_COLUMNS } from './control-writes.js';
-import { StorePool } from './store-pool.js';
+import { PoolStore, StorePool } from './store-pool.js';
 
 const TASK_COLUMNS = 'task_id, application_name, command_type, request_payload, created_at, expires_at, endpoint_count';
 const KEY_MATCH = 'app_version_name = $1 AND name = $2 AND endpoint_id = $3';
@@ -36,32 +35,20 @@ const json = (value: JsonValue | undefined): string | null => (value === undefin
  * commands or a fleet's dispatches cost one round trip, not 10,000. What devices cause (results,
  * pushes, dispatches) group-commits across callers too (control-writes.ts).
  */
-class PostgresControlStorage implements ControlStorage {
-  readonly kind = 'postgres';
+class PostgresControlStorage extends PoolStore implements ControlStorage {
   private readonly writer: ControlWriter;
   private closing = false;
 
-  constructor(private readonly db: StorePool) {
+  constructor(db: StorePool) {
+    super(db);
     this.writer = new ControlWriter(db);
   }
 
-  init(): Promise<void> {
-    return this.db.init();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     // What devices reported before the close still commits.
     this.closing = true;
     await this.writer.flush();
-    await this.db.close();
-  }
-
-  private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    return this.db.query<T>(text, values);
-  }
-
-  private async changed(text: string, values: unknown[]): Promise<number> {
-    return (await this.query(text, values)).rowCount ?? 0;
+    await super.close();
   }
 
   // --- configurations --------------------------------------------------------------------------

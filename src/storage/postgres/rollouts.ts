@@ -1,11 +1,10 @@
-import type pg from 'pg';
 import type { DeviceOutcome, RolloutCounts, RolloutDevice, RolloutRecord, RolloutState, TimelinePoint } from '../../core/rollouts.js';
 import type { Iso, Page } from '../../core/types.js';
 import { DEVICE_COLUMNS, MINUTE_OF, ROLLOUT_COLUMNS, type DeviceRow, type RolloutRow, rolloutParams, toCounts, toDevice, toRollout, toTimeline } from '../rollout-rows.js';
 import type { NewRolloutDevice, RolloutDeviceQuery, RolloutQuery, RolloutStorage } from '../rollouts.js';
 import type { PoolSettings } from './connection.js';
 import { ROLLOUT_MIGRATIONS } from './rollouts-schema.js';
-import { StorePool } from './store-pool.js';
+import { PoolStore, StorePool } from './store-pool.js';
 
 const QUALIFIED_ROLLOUT_COLUMNS = ROLLOUT_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ');
 
@@ -15,23 +14,7 @@ const QUALIFIED_ROLLOUT_COLUMNS = ROLLOUT_COLUMNS.split(', ').map((c) => `r.${c}
  * set-based statement here (`unnest` arrays): a fleet's offers or outcomes cost one round trip.
  * Every state rule is a condition of its statement, so nodes racing on a row cannot both win.
  */
-class PostgresRolloutStorage implements RolloutStorage {
-  readonly kind = 'postgres';
-
-  constructor(private readonly db: StorePool) {}
-
-  init(): Promise<void> {
-    return this.db.init();
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
-  }
-
-  private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    return this.db.query<T>(text, values);
-  }
-
+class PostgresRolloutStorage extends PoolStore implements RolloutStorage {
   insertRollout(record: RolloutRecord, devices: readonly NewRolloutDevice[]): Promise<void> {
     return this.db.transaction(async (client) => {
       await client.query(`INSERT INTO rollouts (${ROLLOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, rolloutParams(record));

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { errors } from '../../core/errors.js';
 import type { EndpointSoftware } from '../../core/software.js';
 import type { Page } from '../../core/types.js';
@@ -20,7 +19,7 @@ import type { SoftwareHistoryEntry, SoftwareOffer, SoftwareReport, SoftwareStora
 import type { PoolSettings } from './connection.js';
 import { SOFTWARE_MIGRATIONS } from './software-schema.js';
 import { SoftwareWriter } from './software-writes.js';
-import { StorePool } from './store-pool.js';
+import { PoolStore, StorePool } from './store-pool.js';
 
 /**
  * Software versions, endpoint states and offers in PostgreSQL, shared by every node: an offer made
@@ -28,32 +27,20 @@ import { StorePool } from './store-pool.js';
  * seen by all. Its own small pool, as control.ts; what a rollout causes (offers, reports)
  * group-commits across callers (software-writes.ts).
  */
-class PostgresSoftwareStorage implements SoftwareStorage {
-  readonly kind = 'postgres';
+class PostgresSoftwareStorage extends PoolStore implements SoftwareStorage {
   private readonly writer: SoftwareWriter;
   private closing = false;
 
-  constructor(private readonly db: StorePool) {
+  constructor(db: StorePool) {
+    super(db);
     this.writer = new SoftwareWriter(db);
   }
 
-  init(): Promise<void> {
-    return this.db.init();
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     // What devices reported before the close still commits.
     this.closing = true;
     await this.writer.flush();
-    await this.db.close();
-  }
-
-  private query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-    return this.db.query<T>(text, values);
-  }
-
-  private async changed(text: string, values: unknown[]): Promise<number> {
-    return (await this.query(text, values)).rowCount ?? 0;
+    await super.close();
   }
 
   // --- versions ----------------------------------------------------------------------------------

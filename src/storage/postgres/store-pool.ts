@@ -86,3 +86,30 @@ export class StorePool {
     }
   }
 }
+
+/**
+ * What every PostgreSQL store with a pool of its own (accounts, client credentials, control,
+ * software, rollouts) shares: its kind, opening and closing through the pool, and queries.
+ */
+export abstract class PoolStore {
+  readonly kind = 'postgres';
+
+  constructor(protected readonly db: StorePool) {}
+
+  init(): Promise<void> {
+    return this.db.init();
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  protected query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
+    return this.db.query<T>(text, values);
+  }
+
+  /** The number of rows a statement changed. */
+  protected async changed(text: string, values: unknown[]): Promise<number> {
+    return (await this.query(text, values)).rowCount ?? 0;
+  }
+}
