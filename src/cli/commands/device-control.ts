@@ -194,7 +194,7 @@ async function session(client: MqttClient, o: ObserveOptions, io: Io, signal: Ab
 }
 
 /** 401 (unknown token) or 403 (suspended or revoked) in a 1/KP error payload. */
-function refusesToken(text: string): boolean {
+export function refusesToken(text: string): boolean {
   try {
     const code = (JSON.parse(text) as { statusCode?: unknown }).statusCode;
     return code === 401 || code === 403;

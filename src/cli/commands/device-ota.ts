@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { CMX_OTA } from '../../core/software.js';
 import { sleepUnlessAborted } from '../sleep.js';
+import { refusesToken } from './device-control.js';
 
 /** Before the second attempt of a download; doubled before each one after (a bad link needs a moment). */
 const RETRY_FIRST_MS = 250;
@@ -235,14 +236,4 @@ export async function downloadAndCheck(pkg: PackageRef, o: Pick<OtaOptions, 'int
 function causeOf(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-}
-
-/** 401 (unknown token) or 403 (suspended or revoked) in a 1/KP error payload. */
-function refusesToken(text: string): boolean {
-  try {
-    const code = (JSON.parse(text) as { statusCode?: unknown }).statusCode;
-    return code === 401 || code === 403;
-  } catch {
-    return false;
-  }
 }

@@ -172,12 +172,7 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
   const token = values.token;
   if (token === undefined) throw errors.configInvalid('command line', 'the endpoint token is missing; use npx tether device --token <token> (the token from npx tether endpoints create)');
   if (!isValidToken(token)) throw errors.configInvalid(`--token ${JSON.stringify(token)}`, 'tokens are 1-256 characters without "+", "#", "/", "." or control characters');
-  const envPort = io.env['TETHER_MQTT_PORT'];
-  const portText = values.port ?? (envPort !== undefined && envPort !== '' ? envPort : '1883');
-  const port = parseCount(values.port !== undefined ? '--port' : 'TETHER_MQTT_PORT', portText, 1);
-  if (port > 65535) throw errors.configInvalid(`--port ${portText}`, 'use a port number from 1 to 65535');
-  const appVersion = values['app-version'] ?? DEFAULT_APP_VERSION;
-  if (!/^[a-z0-9_-]+$/.test(appVersion)) throw errors.configInvalid(`--app-version ${JSON.stringify(appVersion)}`, 'application version names match ^[a-z0-9_-]+$');
+  const { host, port, appVersion, qos, timeoutMs } = connection(values, io);
   const metadata = values.metadata ?? TUTORIAL_METADATA;
   parseJsonObject('--metadata', metadata);
   let requestId: number | undefined;
@@ -189,10 +184,7 @@ function parseOptions(argv: string[], io: Io): DeviceOptions {
     // By default the device asks for a reply, so a refused token is an error, not a silent success.
     requestId = randomInt(1, 1_000_000);
   }
-  const qosText = values.qos ?? '0';
-  if (qosText !== '0' && qosText !== '1') throw errors.configInvalid(`--qos ${JSON.stringify(qosText)}`, 'use 0 or 1');
-  const timeoutMs = values.timeout !== undefined ? parseCount('--timeout', values.timeout, 1) : DEFAULT_TIMEOUT_MS;
-  const options: DeviceOptions = { token, host: values.host ?? 'localhost', port, appVersion, metadata, requestId, qos: qosText === '1' ? 1 : 0, timeoutMs };
+  const options: DeviceOptions = { token, host, port, appVersion, metadata, requestId, qos, timeoutMs };
   if (values.observe === true) {
     if (values.telemetry === true) throw errors.configInvalid('command line', '--observe and --telemetry are different modes; use one');
     if (values.metadata !== undefined || values['request-id'] !== undefined || values['no-wait'] === true) {
