@@ -6,12 +6,11 @@
  * command and sets a configuration from the Endpoint List and follows the batch's progress.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
-import { DashboardHarness, DESKTOP, PHONE } from './harness.js';
-import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
+import { DashboardHarness, shootBothWidths } from './harness.js';
+import { unnamedControls } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
 const APP = 'demo_application';
@@ -71,16 +70,7 @@ async function connectDevice(token: string, version = VERSION): Promise<{ client
 const endpointUrl = (id: string) => `${harness.base}/endpoints/${encodeURIComponent(id)}?app=${APP}`;
 const statusOf = (page: Page, configId: string) => page.getByTestId('configuration-statuses').locator(`tr[data-config-id="${configId}"] .status`);
 
-async function shoot(page: Page, name: string): Promise<void> {
-  const dir = screenshotDir();
-  await page.setViewportSize(DESKTOP);
-  assert.deepEqual(await unnamedControls(page), [], `${name}: every control has an accessible name`);
-  await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await assertNoOverflow(page, name);
-  await page.screenshot({ path: path.join(dir, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
+const shoot = (page: Page, name: string) => shootBothWidths(page, name);
 
 test('the endpoint page sends a command and sees its result; a saved configuration is applied by the device', async () => {
   const { configurations } = harness.tether.control;

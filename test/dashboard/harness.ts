@@ -4,11 +4,27 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/index.js';
 import { startTether, type RunningTether } from '../../src/platform/tether.js';
-import { buildSpa, CHROMIUM } from './helpers.js';
+import assert from 'node:assert/strict';
+import { assertNoOverflow, buildSpa, CHROMIUM, screenshotDir, unnamedControls } from './helpers.js';
 
 export const PASSWORD = 'correct-horse-battery-staple';
 export const DESKTOP = { width: 1280, height: 900 };
 export const PHONE = { width: 390, height: 844 };
+
+/**
+ * Screenshots of the page at desktop and phone width (`<name>-1280.png`, `<name>-<phoneSuffix>.png`),
+ * failing when a control has no accessible name or the phone layout scrolls sideways.
+ */
+export async function shootBothWidths(page: Page, name: string, phoneSuffix = '390'): Promise<void> {
+  const dir = screenshotDir();
+  await page.setViewportSize(DESKTOP);
+  assert.deepEqual(await unnamedControls(page), [], `${name}: every control has an accessible name`);
+  await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await assertNoOverflow(page, name);
+  await page.screenshot({ path: path.join(dir, `${name}-${phoneSuffix}.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+}
 
 export interface OpenedPage {
   page: Page;

@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, test } from '../helpers/test.js';
 import type { Page } from 'playwright-core';
-import { DashboardHarness, DESKTOP, PASSWORD, PHONE } from './harness.js';
-import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
+import { DashboardHarness, DESKTOP, PASSWORD, shootBothWidths } from './harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 const VERSION = 'demo_application_v1';
@@ -36,16 +34,7 @@ async function signIn(page: Page, username = 'admin', password = PASSWORD): Prom
 }
 
 /** Screenshots at desktop and phone width, checking control names and the phone layout for overflow; back to desktop. */
-async function shoot(page: Page, name: string): Promise<void> {
-  const dir = screenshotDir();
-  await page.setViewportSize(DESKTOP);
-  assert.deepEqual(await unnamedControls(page), [], `${name}: every control has an accessible name`);
-  await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await assertNoOverflow(page, name);
-  await page.screenshot({ path: path.join(dir, `${name}-phone.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
+const shoot = (page: Page, name: string) => shootBothWidths(page, name, 'phone');
 
 const rows = (page: Page) => page.locator('tbody tr[data-endpoint-id]');
 

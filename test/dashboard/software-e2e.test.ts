@@ -14,8 +14,7 @@ import type { Page } from 'playwright-core';
 import { after, before, test } from '../helpers/test.js';
 import { waitFor } from '../helpers/wait.js';
 import { runOtaDevice, type OtaEvent } from '../../src/cli/commands/device-ota.js';
-import { DashboardHarness, DESKTOP, PHONE } from './harness.js';
-import { assertNoOverflow, screenshotDir, unnamedControls } from './helpers.js';
+import { DashboardHarness, shootBothWidths } from './harness.js';
 
 const APP = 'demo_application';
 const VERSION = 'demo_application_v1';
@@ -47,16 +46,7 @@ async function device(token: string, failRate: number): Promise<OtaEvent[]> {
   return events;
 }
 
-async function shoot(page: Page, name: string): Promise<void> {
-  const dir = screenshotDir();
-  await page.setViewportSize(DESKTOP);
-  assert.deepEqual(await unnamedControls(page), [], `${name}: every control has an accessible name`);
-  await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await assertNoOverflow(page, name);
-  await page.screenshot({ path: path.join(dir, `${name}-390.png`), fullPage: true });
-  await page.setViewportSize(DESKTOP);
-}
+const shoot = (page: Page, name: string) => shootBothWidths(page, name);
 
 test('upload a package, create a version, roll it out to simulated devices and watch it finish; a failing device shows its reason', { timeout: 180_000 }, async () => {
   const { registry } = harness.tether.services;
