@@ -11,7 +11,7 @@ import type { Command } from '../command.js';
 import { runAction } from '../command.js';
 import { json, parseCount, table } from '../format.js';
 import type { Io } from '../io.js';
-import { sleepUnlessAborted } from '../sleep.js';
+import { abortOnSignals, sleepUnlessAborted } from '../sleep.js';
 
 const CEX = '/cex/api/v1';
 const DEFAULT_WAIT_S = 5;
@@ -239,9 +239,7 @@ async function batch(argv: string[], io: Io): Promise<number> {
 
 /** Prints a progress line whenever the counts change, until nothing is pending (at the latest when the TTL ran out). */
 async function watch(client: ApiClient, taskId: string, asJson: boolean, io: Io): Promise<number> {
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
+  const stop = abortOnSignals('SIGINT');
   try {
     let last = '';
     for (;;) {
@@ -260,7 +258,7 @@ async function watch(client: ApiClient, taskId: string, asJson: boolean, io: Io)
       await sleepUnlessAborted(WATCH_EVERY_MS, stop.signal);
     }
   } finally {
-    process.removeListener('SIGINT', onSignal);
+    stop.release();
   }
 }
 

@@ -5,6 +5,7 @@ import { errors } from '../../core/errors.js';
 import { isValidToken } from '../../core/names.js';
 import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
+import { abortOnSignals } from '../sleep.js';
 import { parseCount, parseJsonObject } from '../format.js';
 import type { Io } from '../io.js';
 import { httpInsteadOfMqtt } from '../wrong-port.js';
@@ -274,17 +275,13 @@ async function runOtaDevices(o: DeviceOptions, ota: NonNullable<DeviceOptions['o
   io.out(tokens.length === 1 ? `INFO: Using EP token ${tokens[0]}, server at ${address}` : `INFO: Simulating ${tokens.length} devices, server at ${address}`);
   io.out(`INFO: Connecting to KPC instance at ${address}...`);
   const { connect } = await import('mqtt');
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = abortOnSignals('SIGINT', 'SIGTERM');
   try {
     const code = await runOtaFleet(() => connectDevice(connect, o, address), { device: ota.device, untilUpdated: ota.untilUpdated, tokens }, io, stop.signal);
     io.out(`INFO: Disconnected from server at ${address}.`);
     return code;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.release();
   }
 }
 
@@ -324,13 +321,11 @@ async function runTelemetryDevice(o: DeviceOptions, t: TelemetryOptions, address
   const client = await connectDevice(connect, o, address);
   io.out('INFO: Successfully connected');
   // Ctrl-C ends the loop and disconnects cleanly.
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
+  const stop = abortOnSignals('SIGINT');
   try {
     return await runTelemetry(client, t, samples, io, stop.signal);
   } finally {
-    process.removeListener('SIGINT', onSignal);
+    stop.release();
     io.out(`INFO: Disconnecting from server at ${address}.`);
     await disconnect(client, o.timeoutMs);
     io.out('INFO: Successfully disconnected');
@@ -341,11 +336,8 @@ async function runObserveDevice(o: DeviceOptions, ob: ObserveOptions, address: s
   io.out(`INFO: Using EP token ${o.token}, server at ${address}`);
   io.out(`INFO: Connecting to KPC instance at ${address}...`);
   const { connect } = await import('mqtt');
-  const stop = new AbortController();
   // Ctrl-C (or a supervisor's SIGTERM) disconnects cleanly.
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = abortOnSignals('SIGINT', 'SIGTERM');
   let connected = false;
   try {
     const code = await runObserve(
@@ -362,8 +354,7 @@ async function runObserveDevice(o: DeviceOptions, ob: ObserveOptions, address: s
     io.out(`INFO: Disconnected from server at ${address}.`);
     return code;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    stop.release();
   }
 }
 
