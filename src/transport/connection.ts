@@ -315,7 +315,16 @@ export class Connection implements Carrier, SessionOwner {
   }
 
   send(packet: Packet): void {
-    this.write(mqttPacket.generate(packet, { protocolVersion: this.protocolVersion }));
+    let bytes: Buffer;
+    try {
+      bytes = mqttPacket.generate(packet, { protocolVersion: this.protocolVersion });
+    } catch {
+      // A reply mqtt-packet will not encode is Tether's bug, and often thrown inside a promise chain
+      // where it would end the process: it costs this connection only.
+      this.destroy();
+      return;
+    }
+    this.write(bytes);
   }
 
   flush(): void {

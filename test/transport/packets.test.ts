@@ -229,6 +229,23 @@ for (const version of [4, 5] as const) {
       client.close();
     });
 
+    it('a SUBSCRIBE or UNSUBSCRIBE without a topic filter is a protocol error that ends the connection [MQTT-3.8.3-3, 3.10.3-2]', async () => {
+      // mqtt-packet parses these and will not write them: bytes by hand (packet ID, MQTT 5: empty properties).
+      const tail = v5 ? [0x00] : [];
+      for (const [type, id] of [[0x82, 5], [0xa2, 6]] as const) {
+        const { client } = await RawClient.connected(h.port, version);
+        client.write(Buffer.from([type, 2 + tail.length, 0x00, id, ...tail]));
+        await client.waitClosed();
+        assert.equal(client.all('suback').length + client.all('unsuback').length, 0, 'no acknowledgement of an empty list');
+        if (v5) assert.equal(client.all('disconnect')[0]?.reasonCode, 0x82);
+      }
+      // The server is still serving.
+      const after = await RawClient.connected(h.port, version);
+      after.client.send({ cmd: 'pingreq' });
+      await after.client.next('pingresp');
+      after.client.close();
+    });
+
     it('PINGREQ → PINGRESP; DISCONNECT closes the connection', async () => {
       const { client } = await RawClient.connected(h.port, version);
       client.send({ cmd: 'pingreq' });

@@ -21,6 +21,11 @@ const SUBSCRIBING = Hold.connecting;
  * goes to the log (throttled), not to the device.
  */
 export function handleSubscribe(ctx: ServerContext, connection: Connection, packet: ISubscribePacket): boolean {
+  // [MQTT-3.8.3-3]: at least one filter. (An empty SUBACK cannot even be written.)
+  if (packet.subscriptions.length === 0) {
+    connection.end(Reason.protocolError, 'SUBSCRIBE names no topic filter');
+    return true;
+  }
   const state = connection.client!;
   connection.hold(SUBSCRIBING);
   const decisions = packet.subscriptions.map(async ({ topic: filter, qos }): Promise<number> => {
