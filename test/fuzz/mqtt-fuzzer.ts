@@ -50,9 +50,19 @@ function mutate(bytes: Buffer, mutation: { kind: number; at: number; value: numb
 
 const mutation = fc.record({ kind: fc.nat(), at: fc.nat(), value: fc.nat(), extra: fc.uint8Array({ maxLength: 16 }) });
 
+/**
+ * Packets mqtt-packet parses but will not write, so mutation alone seldom reaches them: SUBSCRIBE and
+ * UNSUBSCRIBE without a filter (packet ID, and for MQTT 5 an empty property list). CI once found the
+ * first one by chance; it crashed the process.
+ */
+const unwritable: fc.Arbitrary<Buffer> = fc
+  .tuple(fc.constantFrom(0x82, 0xa2), packetId, fc.boolean(), mutation)
+  .map(([type, id, withProperties, m]) => mutate(Buffer.from([type, withProperties ? 3 : 2, id >> 8, id & 0xff, ...(withProperties ? [0] : [])]), m));
+
 /** One fuzzed packet: random bytes, or a generated packet (3.1.1 or 5.0) after a mutation. */
 export const fuzzedPacket: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((a) => Buffer.from(a)) },
+  { weight: 1, arbitrary: unwritable },
   {
     weight: 6,
     arbitrary: fc.tuple(packetFields, fc.constantFrom(4, 5), mutation).map(([fields, version, m]) => {
