@@ -138,9 +138,22 @@ export async function measureConnects(gen: LoadGenerator, server: RunningServer,
 }
 
 /** RSS of the broker with `plan.idleDevices` connected devices; run on a fresh broker process. */
+/**
+ * Idle is a state, not a moment: a fleet sits connected for hours. RSS is read once the server's
+ * CPU is quiet and has stayed so for IDLE_SETTLE_MS, long enough for Tether to give back the heap its
+ * busy moments grew (src/platform/idle-trim.ts needs 6 s of quiet). Mosquitto gets the same wait.
+ */
+const IDLE_SETTLE_MS = 10_000;
+
+async function settled(pid: number): Promise<void> {
+  await waitIdle(pid);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  await waitIdle(pid);
+}
+
 export async function measureIdle(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[]): Promise<BrokerFigures['idle']> {
   const count = Math.min(plan.idleDevices, tokens.length);
-  await waitIdle(server.pid);
+  await settled(server.pid);
   const rssBeforeMb = rssMb(server.pid);
   log(`${server.name}: connecting ${count} idle devices (RSS before: ${fmt(rssBeforeMb, 1)} MB)`);
   const opened = await gen.run({
@@ -151,7 +164,7 @@ export async function measureIdle(gen: LoadGenerator, server: RunningServer, pla
     concurrency: 100,
     deadlineMs: plan.idleDeadlineMs,
   });
-  await waitIdle(server.pid);
+  await settled(server.pid);
   const rss = rssMb(server.pid);
   log(
     `${server.name}: ${opened.open} idle devices open (${opened.failed} failed) in ${fmt(opened.seconds, 1)} s, RSS ${fmt(rss, 1)} MB${opened.firstError ? `; first error: ${opened.firstError}` : ''}`,

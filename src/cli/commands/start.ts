@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CONFIG_HELP, DEFAULTS, loadConfig } from '../../config/index.js';
 import type { TetherConfig } from '../../config/index.js';
 import { adminApiKeyPath } from '../../platform/admin-key.js';
+import { startIdleTrim } from '../../platform/idle-trim.js';
 import type { RunningTether } from '../../platform/tether.js';
 import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';
@@ -43,13 +44,18 @@ export const startCommand: Command = {
     }
     printBanner(running, config, io);
     const stopReloading = reloadTlsOnHangup(running, io);
+    // The process is this command's, so its heap is too (tests start Tether in-process without it).
+    const trim = startIdleTrim({ trimmed: ({ beforeBytes, afterBytes, ms }) => logger.debug({ beforeMb: mb(beforeBytes), afterMb: mb(afterBytes), ms: Math.round(ms) }, 'quiet: heap trimmed') });
     try {
       return await signals.stopOn(running);
     } finally {
+      trim.stop();
       stopReloading();
     }
   },
 };
+
+const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 /** SIGHUP re-reads the TLS files (certificate renewal without a restart); a failure keeps the old ones. */
 function reloadTlsOnHangup(running: RunningTether, io: Io): () => void {
