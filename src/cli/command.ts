@@ -4,8 +4,6 @@ import type { Io } from './io.js';
 
 export interface Command {
   name: string;
-  /** One line for `tether --help`. */
-  summary: string;
   /** Full text for `tether <name> --help`. */
   help: string;
   /** Resolves with the process exit code. Throws (TetherError) for user mistakes: printed as one line. */

@@ -35,7 +35,6 @@ const FLAGS = {
 
 export const adminCommand: Command = {
   name: 'admin',
-  summary: 'recovery on the server machine: reset a dashboard password offline',
   help,
   run(argv, io) {
     return runAction(adminCommand, { 'reset-password': resetPassword }, argv, io);

@@ -37,7 +37,6 @@ const USAGE = { usage: 'see npx tether api-keys --help' };
 
 export const apiKeysCommand: Command = {
   name: 'api-keys',
-  summary: 'list, create or revoke named API keys (roles: viewer, operator, admin)',
   help,
   run(argv, io) {
     return runAction(apiKeysCommand, { list, create, revoke }, argv, io);

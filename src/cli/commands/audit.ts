@@ -44,7 +44,6 @@ const FLAGS = {
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'list the audit log: who changed what, when, from where',
   help,
   run(argv, io) {
     return runAction(auditCommand, { list }, argv, io);

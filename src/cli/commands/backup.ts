@@ -32,7 +32,6 @@ function target(argv: string[], io: Io, usage: string): { file: string; dataDir:
 
 export const backupCommand: Command = {
   name: 'backup',
-  summary: 'a consistent backup of a running single node into one file',
   help: backupHelp,
   async run(argv, io) {
     if (wantsHelp(argv)) {
@@ -50,7 +49,6 @@ export const backupCommand: Command = {
 
 export const restoreCommand: Command = {
   name: 'restore',
-  summary: 'unpack a backup into an empty data directory',
   help: restoreHelp,
   async run(argv, io) {
     if (wantsHelp(argv)) {

@@ -104,7 +104,6 @@ const USAGE = { usage: 'see npx tether commands --help' };
 
 export const commandsCommand: Command = {
   name: 'commands',
-  summary: 'send commands (Kaa CEX, 11/CEP) to one endpoint or many, and list them',
   help,
   run(argv, io) {
     return runAction(commandsCommand, { send, list, batch }, argv, io);

@@ -103,7 +103,6 @@ const USAGE = { usage: 'see npx tether config --help' };
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'get, set, delete or list configurations (Kaa ECR, 7/CMP) and see their delivery statuses',
   help,
   run(argv, io) {
     return runAction(configCommand, { get, set, delete: remove, list, statuses }, argv, io);

@@ -64,7 +64,6 @@ const BIND_FLAGS = { ...API_FLAGS, endpoints: { type: 'string' } } as const;
 
 export const credentialsCommand: Command = {
   name: 'credentials',
-  summary: 'create, list, suspend, reactivate, revoke or delete MQTT client credentials',
   help,
   run(argv, io) {
     return runAction(credentialsCommand, {

@@ -147,7 +147,6 @@ interface DeviceOptions {
 
 export const deviceCommand: Command = {
   name: 'device',
-  summary: 'simulate a device: report metadata (the tutorial client), send telemetry, observe configuration and answer commands, or update its software (--ota)',
   help,
   async run(argv, io) {
     if (wantsHelp(argv)) {

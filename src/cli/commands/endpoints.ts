@@ -73,7 +73,6 @@ const USAGE = { usage: 'see npx tether endpoints --help' };
 
 export const endpointsCommand: Command = {
   name: 'endpoints',
-  summary: 'create, list, get, delete, export or import endpoints over the REST API',
   help,
   run(argv, io) {
     return runAction(endpointsCommand, { create, list, get, delete: remove, export: exportEndpoints, import: importEndpoints }, argv, io);

@@ -107,7 +107,6 @@ const ENDED: ReadonlySet<RolloutState> = new Set(['completed', 'cancelled', 'abo
 
 export const rolloutCommand: Command = {
   name: 'rollout',
-  summary: 'roll a software version out at a rate with an abort rule; watch, pause, resume, cancel',
   help,
   run(argv, io) {
     return runAction(

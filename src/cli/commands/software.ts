@@ -68,7 +68,6 @@ const USAGE = { usage: 'see npx tether software --help' };
 
 export const softwareCommand: Command = {
   name: 'software',
-  summary: 'software versions of an application (Kaa OTAO): list, create, update, delete, upload a package',
   help,
   run(argv, io) {
     return runAction(softwareCommand, { list, show, create, update, delete: remove, upload }, argv, io);

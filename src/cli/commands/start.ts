@@ -20,7 +20,6 @@ ${CONFIG_HELP}`;
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'start the server (MQTT for devices, REST API and dashboard)',
   help,
   async run(argv, io) {
     if (wantsHelp(argv)) {

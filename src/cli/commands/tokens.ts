@@ -38,7 +38,6 @@ const USAGE = { usage: 'see npx tether tokens --help' };
 
 export const tokensCommand: Command = {
   name: 'tokens',
-  summary: 'list, issue, suspend, reactivate or revoke endpoint tokens',
   help,
   run(argv, io) {
     return runAction(tokensCommand, {

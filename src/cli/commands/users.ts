@@ -44,7 +44,6 @@ const USAGE = { usage: 'see npx tether users --help' };
 
 export const usersCommand: Command = {
   name: 'users',
-  summary: 'list, add, change or remove dashboard users (roles: viewer, operator, admin)',
   help,
   run(argv, io) {
     return runAction(usersCommand, { list, add, 'set-role': setRole, 'reset-password': resetPassword, remove }, argv, io);
