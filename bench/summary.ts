@@ -1,7 +1,7 @@
 /** Turns the figures of a run into table rows (with verdicts) and detail lines. */
 import type { QueryTiming } from './query.js';
 import { fmt, ratio, type Row, type Verdict } from './report.js';
-import type { BrokerFigures, Plan } from './scenarios.js';
+import { IDLE_SETTLE_MS, type BrokerFigures, type Plan } from './scenarios.js';
 
 /** Targets are stated for the full run's sizes; a quick run shows figures without verdicts. */
 const FULL_IDLE_DEVICES = 10_000;
@@ -205,7 +205,7 @@ export function buildDetails(plan: Plan, f: RunFigures): string[] {
     if (b.idle) {
       const perDevice = ((b.idle.rssMb - b.idle.rssBeforeMb) * 1024) / Math.max(1, b.idle.open);
       out.push(
-        `${name} idle (fresh process): RSS ${fmt(b.idle.rssBeforeMb, 1)} MB before, ${fmt(b.idle.rssMb, 1)} MB with ${fmt(b.idle.open)} devices (${fmt(perDevice, 1)} kB/device); connecting them took ${fmt(b.idle.seconds, 1)} s; failed ${b.idle.failed}`,
+        `${name} idle (fresh process): RSS ${fmt(b.idle.rssBeforeMb, 1)} MB before, ${fmt(b.idle.rssMb, 1)} MB with ${fmt(b.idle.open)} devices after ${IDLE_SETTLE_MS / 1000} s quiet (${fmt(perDevice, 1)} kB/device; ${fmt(b.idle.rssAtOnceMb, 1)} MB right after connecting); connecting them took ${fmt(b.idle.seconds, 1)} s; failed ${b.idle.failed}`,
       );
     }
   }

@@ -7,10 +7,12 @@ import vm from 'node:vm';
  *
  * V8 grows its young generation to what the busiest moment needed (start-up already takes it to
  * 32 MB) and keeps it while nothing allocates: an idle Tether held 32 MB of empty young generation
- * and several MB of old-generation slack, a third of its RSS. One full collection when the event
- * loop has been quiet shrinks both; V8 grows them again as soon as load returns. It runs only when
- * the heap holds at least `minSlackBytes` it does not use, at most once per `minIntervalMs`, and not
- * again until the loop has been busy in between, so an idle fleet (pings) does not pay for it twice.
+ * and several MB of old-generation slack, a third of its RSS. A full collection when the event loop
+ * has been quiet shrinks both; V8 grows them again as soon as load returns. It runs only when the
+ * heap holds at least `minSlackBytes` it does not use. V8 shrinks the young generation only when it
+ * judges the recent allocation rate low, which a collection soon after a busy moment may not, so a
+ * quiet spell gets up to `attempts` collections, each after `quietSamples` quiet samples, and then
+ * none until the loop has been busy again: an idle fleet's pings do not pay for one every few seconds.
  */
 export interface IdleTrimOptions {
   /** How often the event loop's utilization is sampled. */
@@ -23,7 +25,8 @@ export interface IdleTrimOptions {
   /** A sample is quiet below this share of the loop's time spent busy. */
   quietUtilization?: number;
   minSlackBytes?: number;
-  minIntervalMs?: number;
+  /** Collections per quiet spell while the slack stays above `minSlackBytes`. */
+  attempts?: number;
   /** Called after each collection (logs, tests). */
   trimmed?: (result: { beforeBytes: number; afterBytes: number; ms: number }) => void;
 }
@@ -32,39 +35,45 @@ export interface IdleTrim {
   stop(): void;
 }
 
-const DEFAULTS = { checkEveryMs: 1000, quietSamples: 6, quietUtilization: 0.02, minSlackBytes: 12 * 1024 * 1024, minIntervalMs: 30_000 };
+const DEFAULTS = { checkEveryMs: 1000, quietSamples: 6, quietUtilization: 0.02, minSlackBytes: 12 * 1024 * 1024, attempts: 3 };
 
 export function startIdleTrim(options: IdleTrimOptions = {}): IdleTrim {
   const settings = { ...DEFAULTS, ...options };
   const collect = fullCollection();
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let quiet = 0;
-  let busySinceTrim = true;
-  let lastTrimAt = -Infinity;
+  let attemptsLeft = settings.attempts;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
     if (utilization >= settings.quietUtilization) {
       quiet = 0;
-      busySinceTrim = true;
+      attemptsLeft = settings.attempts;
       return;
     }
     quiet += 1;
-    if (quiet < settings.quietSamples || !busySinceTrim || performance.now() - lastTrimAt < settings.minIntervalMs) return;
+    if (quiet < settings.quietSamples || attemptsLeft === 0) return;
     const before = v8.getHeapStatistics();
-    if (before.total_heap_size - before.used_heap_size < settings.minSlackBytes) return;
+    if (slack(before) < settings.minSlackBytes) {
+      attemptsLeft = 0;
+      return;
+    }
     const started = performance.now();
     collect();
-    lastTrimAt = performance.now();
-    busySinceTrim = false;
+    const ms = performance.now() - started;
+    const after = v8.getHeapStatistics();
+    attemptsLeft = slack(after) < settings.minSlackBytes ? 0 : attemptsLeft - 1;
+    quiet = 0;
     // The collection itself made this sample busy: start the next window after it.
     last = performance.eventLoopUtilization();
-    settings.trimmed?.({ beforeBytes: before.total_heap_size, afterBytes: v8.getHeapStatistics().total_heap_size, ms: lastTrimAt - started });
+    settings.trimmed?.({ beforeBytes: before.total_heap_size, afterBytes: after.total_heap_size, ms });
   }, settings.checkEveryMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
+
+const slack = (heap: v8.HeapInfo) => heap.total_heap_size - heap.used_heap_size;
 
 /**
  * Node has no API to ask for a full collection without `--expose-gc` on the command line, which a
