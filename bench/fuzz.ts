@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { connectAsync } from 'mqtt';
 import { packageRoot } from '../src/platform/package-root.js';
-import { connectionScript, runScript } from '../test/fuzz/mqtt-fuzzer.js';
+import { mqttFuzzer, runScript } from '../test/fuzz/mqtt-fuzzer.js';
 import { rssMb } from './procstat.js';
 import { installCleanup, startTether, tail } from './servers.js';
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let served = 0;
   device.on('message', () => served++);
 
-  const scripts = fc.sample(connectionScript, { numRuns: 10_000, seed: 42 });
+  const scripts = fc.sample(mqttFuzzer([token]).connectionScript, { numRuns: 10_000, seed: 42 });
   let sent = 0;
   let next = 0;
   let maxRss = 0;

@@ -11,22 +11,6 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 /** What the server may answer with: acknowledgements, replies, pings, and a DISCONNECT (MQTT 5). */
 const ALLOWED_ANSWERS = new Set(['connack', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback', 'pingresp', 'disconnect', 'publish']);
 
-const topicLevel = fc.constantFrom('kp1', 'demo_application_v1', 'epmx', 'cmx', 'cex', 'dcx', 'tok', '+', '#', '', 'update', 'keys', 'status', '42', '$SYS', 'a'.repeat(300));
-const topic = fc.array(topicLevel, { minLength: 0, maxLength: 8 }).map((levels) => levels.join('/'));
-const payload = fc.oneof(fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)), fc.constantFrom('{}', '{"a":1}', '[{"id":1,"statusCode":200}]', 'null', '{"observe":true}').map((s) => Buffer.from(s)));
-const packetId = fc.integer({ min: 0, max: 65535 });
-const qos = fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>;
-
-/** Fields for one packet of any type mqtt-packet can generate. */
-const packetFields: fc.Arbitrary<Packet> = fc.oneof(
-  fc.record({ cmd: fc.constant('connect' as const), protocolId: fc.constantFrom('MQTT', 'MQIsdp', 'XX'), protocolVersion: fc.constantFrom(3, 4, 5, 6) as fc.Arbitrary<3 | 4 | 5>, clean: fc.boolean(), clientId: fc.string({ maxLength: 40 }), keepalive: fc.integer({ min: 0, max: 65535 }) }),
-  fc.record({ cmd: fc.constant('publish' as const), topic, payload, qos, retain: fc.boolean(), dup: fc.boolean(), messageId: packetId }),
-  fc.record({ cmd: fc.constant('subscribe' as const), messageId: packetId, subscriptions: fc.array(fc.record({ topic, qos }), { minLength: 1, maxLength: 3 }) }),
-  fc.record({ cmd: fc.constant('unsubscribe' as const), messageId: packetId, unsubscriptions: fc.array(topic, { minLength: 1, maxLength: 3 }) }),
-  fc.record({ cmd: fc.constantFrom('puback' as const, 'pubrec' as const, 'pubrel' as const, 'pubcomp' as const), messageId: packetId }),
-  fc.record({ cmd: fc.constantFrom('pingreq' as const, 'disconnect' as const) }),
-) as fc.Arbitrary<Packet>;
-
 /** A mutation of an encoded packet: as is, a byte flipped, cut short, bytes inserted, or two glued. */
 function mutate(bytes: Buffer, mutation: { kind: number; at: number; value: number; extra: Uint8Array }): Buffer {
   if (bytes.length === 0) return Buffer.from(mutation.extra);
@@ -50,6 +34,34 @@ function mutate(bytes: Buffer, mutation: { kind: number; at: number; value: numb
 
 const mutation = fc.record({ kind: fc.nat(), at: fc.nat(), value: fc.nat(), extra: fc.uint8Array({ maxLength: 16 }) });
 
+const LEVELS = ['kp1', 'demo_application_v1', 'epmx', 'cmx', 'cex', 'dcx', 'cmx_ota', 'tok', '+', '#', '', 'update', 'keys', 'status', 'config', 'json', 'command', 'result', '42', '$SYS', 'a'.repeat(300)];
+
+/**
+ * The fuzzer's arbitraries. `tokens` are real endpoint tokens to put among the topic levels: with
+ * only made-up ones, packets seldom get past the token look-up to subscriptions and extensions.
+ */
+export function mqttFuzzer(tokens: readonly string[] = []) {
+const topicLevel = fc.constantFrom(...LEVELS, ...tokens);
+/** Mostly well-formed 1/KP topics (so real tokens meet real resources), some of any shape. */
+const kpTopic = fc
+  .tuple(fc.constantFrom('demo_application_v1', 'x'), fc.constantFrom('epmx', 'cmx', 'cex', 'dcx', 'cmx_ota', 'nope'), fc.constantFrom('tok', ...tokens), fc.array(topicLevel, { maxLength: 4 }))
+  .map(([version, extension, token, rest]) => ['kp1', version, extension, token, ...rest].join('/'));
+const topic = fc.oneof(kpTopic, fc.array(topicLevel, { minLength: 0, maxLength: 8 }).map((levels) => levels.join('/')));
+const payload = fc.oneof(fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)), fc.constantFrom('{}', '{"a":1}', '[{"id":1,"statusCode":200}]', 'null', '{"observe":true}').map((s) => Buffer.from(s)));
+const packetId = fc.integer({ min: 0, max: 65535 });
+const qos = fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>;
+
+/** Fields for one packet of any type mqtt-packet can generate. */
+const packetFields: fc.Arbitrary<Packet> = fc.oneof(
+  fc.record({ cmd: fc.constant('connect' as const), protocolId: fc.constantFrom('MQTT', 'MQIsdp', 'XX'), protocolVersion: fc.constantFrom(3, 4, 5, 6) as fc.Arbitrary<3 | 4 | 5>, clean: fc.boolean(), clientId: fc.string({ maxLength: 40 }), keepalive: fc.integer({ min: 0, max: 65535 }) }),
+  fc.record({ cmd: fc.constant('publish' as const), topic, payload, qos, retain: fc.boolean(), dup: fc.boolean(), messageId: packetId }),
+  fc.record({ cmd: fc.constant('subscribe' as const), messageId: packetId, subscriptions: fc.array(fc.record({ topic, qos }), { minLength: 1, maxLength: 3 }) }),
+  fc.record({ cmd: fc.constant('unsubscribe' as const), messageId: packetId, unsubscriptions: fc.array(topic, { minLength: 1, maxLength: 3 }) }),
+  fc.record({ cmd: fc.constantFrom('puback' as const, 'pubrec' as const, 'pubrel' as const, 'pubcomp' as const), messageId: packetId }),
+  fc.record({ cmd: fc.constantFrom('pingreq' as const, 'disconnect' as const) }),
+) as fc.Arbitrary<Packet>;
+
+
 /**
  * Packets mqtt-packet parses but will not write, so mutation alone seldom reaches them: SUBSCRIBE and
  * UNSUBSCRIBE without a filter (packet ID, and for MQTT 5 an empty property list). CI once found the
@@ -60,7 +72,7 @@ const unwritable: fc.Arbitrary<Buffer> = fc
   .map(([type, id, withProperties, m]) => mutate(Buffer.from([type, withProperties ? 3 : 2, id >> 8, id & 0xff, ...(withProperties ? [0] : [])]), m));
 
 /** One fuzzed packet: random bytes, or a generated packet (3.1.1 or 5.0) after a mutation. */
-export const fuzzedPacket: fc.Arbitrary<Buffer> = fc.oneof(
+const fuzzedPacket: fc.Arbitrary<Buffer> = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 64 }).map((a) => Buffer.from(a)) },
   { weight: 1, arbitrary: unwritable },
   {
@@ -78,7 +90,9 @@ export const fuzzedPacket: fc.Arbitrary<Buffer> = fc.oneof(
 );
 
 /** A connection's script: a valid CONNECT (so packets after it reach the packet handlers), then fuzz. */
-export const connectionScript = fc.tuple(fc.constantFrom(4, 5), fc.array(fuzzedPacket, { minLength: 1, maxLength: 12 }));
+const connectionScript = fc.tuple(fc.constantFrom(4, 5), fc.array(fuzzedPacket, { minLength: 1, maxLength: 12 }));
+return { fuzzedPacket, connectionScript };
+}
 
 export interface ScriptOutcome {
   /** Packets the server sent that a device may legitimately get (by type). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from '../helpers/test.js';
 import fc from 'fast-check';
 import { DEMO_VERSION, Inbox, connect, createEndpoint, request, startHarness } from '../transport/harness.js';
-import { connectionScript, runScript } from './mqtt-fuzzer.js';
+import { mqttFuzzer, runScript } from './mqtt-fuzzer.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Bounded here; `npm run fuzz` runs the same property for 1,000,000 packets. */
@@ -14,6 +14,9 @@ describe('MQTT fuzzing (bounded)', () => {
     const h = await startHarness();
     t.after(() => h.close());
     const endpoint = await createEndpoint(h, { model: 'A300' });
+    // Fuzzed packets use the device's own token too (and another endpoint's): they reach subscriptions and extensions.
+    const other = await createEndpoint(h);
+    const { connectionScript } = mqttFuzzer([endpoint.token, other.token]);
     const device = await connect(h);
     const inbox = new Inbox(device);
     let requestId = 1;
