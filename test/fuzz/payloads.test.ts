@@ -59,7 +59,7 @@ const payloadBytes = (commandIds: number[]): fc.Arbitrary<Buffer> =>
   );
 
 describe('device payloads fuzzed over MQTT (bounded)', () => {
-  it(`random and shaped payloads on every extension's resources get a /status or a 4xx /error, and the device stays served (seed ${SEED})`, { timeout: 120_000 }, async (t) => {
+  it(`random and shaped payloads on every extension's resources get a /status or a 4xx /error, and the device stays served (seed ${SEED})`, { timeout: Math.max(120_000, RUNS * 100) }, async (t) => {
     // A device past 100 refusals in a minute is disconnected (limits.maxRefusals, tested elsewhere); here every refusal is the point.
     const running = await start(t, await testConfig(tempDir(t), [], { TETHER_LIMITS_MAX_REFUSALS: '1000000' }));
     const device = await connectDevice(t, running);
