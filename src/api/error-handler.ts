@@ -34,6 +34,25 @@ function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit:
   return undefined;
 }
 
+/**
+ * The router's limit on one path parameter. Its default, 100, is shorter than an endpoint ID may be
+ * (128): such an endpoint could be created and then not be found. Tokens are at most 256; metadata
+ * keys have no limit of their own.
+ */
+export const MAX_PATH_PARAM_LENGTH = 1024;
+
+/**
+ * Errors the router raises before any route or hook runs (Fastify's `frameworkErrors`): without
+ * this they are answered in Fastify's own shape, not `{status, code, message}`.
+ */
+export function routerErrors(logger: Logger) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.pathSegmentTooLong(MAX_PATH_PARAM_LENGTH) : err.code === 'FST_ERR_BAD_URL' ? errors.pathNotDecodable() : toResponseError(err, request, 0);
+    logger.warn({ reqId: request.id, code: error.code, status: error.status }, error.message);
+    sendError(reply, error);
+  };
+}
+
 export function toResponseError(err: unknown, request: FastifyRequest, bodyLimit: number): TetherError {
   if (isTetherError(err)) return err;
   const mapped = typeof err === 'object' && err !== null ? fromFastifyError(err as FastifyError, request, bodyLimit) : undefined;

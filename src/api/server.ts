@@ -19,7 +19,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { transferRoutes } from './routes/transfer.js';
 import { registerApiDocs } from './docs.js';
 import type { StorageFull } from '../core/storage-full.js';
-import { explainingJsonParser, installErrorHandling } from './error-handler.js';
+import { MAX_PATH_PARAM_LENGTH, explainingJsonParser, installErrorHandling, routerErrors } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { applicationRoutes } from './routes/applications.js';
@@ -102,7 +102,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit,
     ajv: { customOptions: { verbose: true }, plugins: [ajvTetherKeywords] },
     schemaErrorFormatter: (ajvErrors, part) => formatSchemaErrors(ajvErrors, part),
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: routerErrors(logger),
   });
 
   installErrorHandling(app, logger, bodyLimit, deps.storageFull);

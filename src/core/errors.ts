@@ -164,6 +164,10 @@ export const errors = {
     `Request is invalid: ${problem}. Correct the request (see /api/docs) and send it again.`),
   notFound: entry('NOT_FOUND', 404, (what: string) =>
     `${what} does not exist. Check the path; the REST API is listed at /api/docs.`),
+  pathSegmentTooLong: entry('PATH_SEGMENT_TOO_LONG', 414, (limitChars: number) =>
+    `A part of the request path is longer than ${limitChars} characters. Check the path (see /api/docs); a metadata key that long is read with the whole document (GET …/metadata).`),
+  pathNotDecodable: entry('PATH_INVALID', 400, () =>
+    'The request path has an invalid percent-encoding (% must be followed by two hex digits of valid UTF-8). Encode names with encodeURIComponent and send it again.'),
   payloadTooLarge: entry('PAYLOAD_TOO_LARGE', 413, (limitBytes: number) =>
     `Request body is larger than ${limitBytes} bytes. Send a smaller body.`),
   unsupportedMediaType: entry('UNSUPPORTED_MEDIA_TYPE', 415, (contentType: string, expected: string) =>

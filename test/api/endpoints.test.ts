@@ -183,3 +183,27 @@ test('create: validation errors name the field; unknown version is 404', () =>
 
     assert.equal((await api.call('GET', `${EPR}/endpoints`)).json.totalElements, 0);
   }));
+
+test('an endpoint ID of the longest allowed length (128) is reachable in paths; a longer path segment or a broken percent-encoding is a JSON 414/400', () =>
+  withApi(async (api) => {
+    // The router's default limit (100 characters per parameter) used to make such an endpoint unfindable after its creation.
+    const id = `m${'e'.repeat(127)}`;
+    assert.equal((await api.call('POST', `${EPR}/endpoints`, { appVersion: { name: 'demo_application_v1' }, endpointId: id, metadata: { model: 'A300' } })).status, 201);
+    assert.equal((await api.call('GET', `${EPR}/endpoints/${id}`)).json.endpointId, id);
+    assert.equal((await api.call('GET', `${EPR}/endpoints/${id}/metadata/model`)).status, 200);
+
+    // Over the router's limit: 414, or 404 where the dashboard's catch-all route takes the path instead; in Tether's shape either way.
+    for (const path of [`${EPR}/endpoints/${'x'.repeat(1025)}`, `/dashboard/api/applications/${'x'.repeat(1025)}/form`]) {
+      const long = await api.call('GET', path);
+      assert.ok(long.status === 414 || long.status === 404, `${long.status}`);
+      assert.deepEqual(Object.keys(long.json).sort(), ['code', 'message', 'status']);
+      assert.equal(long.json.status, long.status);
+    }
+
+    for (const broken of ['%E0%A4%A', '%zz']) {
+      const reply = await api.call('GET', `${EPR}/endpoints/${broken}`);
+      assert.equal(reply.status, 400, broken);
+      assert.equal(reply.json.code, 'PATH_INVALID');
+      assert.equal(reply.json.status, 400);
+    }
+  }));
