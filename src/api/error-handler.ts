@@ -8,6 +8,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { errors, isTetherError, toTetherError, type TetherError } from '../core/errors.js';
 import type { StorageFull } from '../core/storage-full.js';
 import type { Logger } from '../core/log.js';
+import { systemClock } from '../core/clock.js';
+import { KeyedLogThrottle } from '../core/log-throttle.js';
 
 /** Fastify's own request errors (parsing, limits) mapped onto the catalog. */
 function fromFastifyError(err: FastifyError, request: FastifyRequest, bodyLimit: number): TetherError | undefined {
@@ -45,11 +47,29 @@ export const MAX_PATH_PARAM_LENGTH = 1024;
  * Errors the router raises before any route or hook runs (Fastify's `frameworkErrors`): without
  * this they are answered in Fastify's own shape, not `{status, code, message}`.
  */
-export function routerErrors(logger: Logger) {
+export function routerErrors(log: RequestErrorLog) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const error = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.pathSegmentTooLong(MAX_PATH_PARAM_LENGTH) : err.code === 'FST_ERR_BAD_URL' ? errors.pathNotDecodable() : toResponseError(err, request, 0);
-    logger.warn({ reqId: request.id, code: error.code, status: error.status }, error.message);
+    log(error, { reqId: request.id, status: error.status });
     sendError(reply, error);
+  };
+}
+
+export type RequestErrorLog = (error: TetherError, where: Record<string, unknown>, cause?: unknown) => void;
+
+/**
+ * Logs a refused or failed request: user-caused errors at warn, the rest at error with their cause.
+ * Anyone can send requests (no key, a wrong one, a made-up path), so the lines are throttled per
+ * error code: at most 5 per code per 10 s, the next one saying how many were held back (`heldBack`).
+ * A flood of bad requests then costs a few lines, not one per request.
+ */
+export function requestErrorLog(logger: Logger, throttle = new KeyedLogThrottle(systemClock)): RequestErrorLog {
+  return (error, where, cause) => {
+    const heldBack = throttle.pass(error.code);
+    if (heldBack === undefined) return;
+    const fields = { ...where, code: error.code, ...(heldBack > 0 && { heldBack }) };
+    if (error.status >= 500) logger.error({ ...fields, err: cause }, 'request failed');
+    else logger.warn(fields, error.message);
   };
 }
 
@@ -68,17 +88,14 @@ export function sendError(reply: FastifyReply, error: TetherError): void {
     .send({ status: error.status, code: error.code, message: error.message });
 }
 
-export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyLimit: number, storageFull?: Pick<StorageFull, 'refused'>): void {
+export function installErrorHandling(app: FastifyInstance, log: RequestErrorLog, bodyLimit: number, storageFull?: Pick<StorageFull, 'refused'>): void {
   app.setErrorHandler((err, request, reply) => {
     const error = toResponseError(err, request, bodyLimit);
-    const where = { reqId: request.id, method: request.method, url: request.routeOptions.url ?? 'unknown', code: error.code };
     if (error.code === errors.storageFull.code && storageFull) {
       // Logged once per interval for all writes refused meanwhile, not once per request.
       storageFull.refused();
-    } else if (error.status >= 500) {
-      logger.error({ ...where, err: error.cause ?? err }, 'request failed');
     } else {
-      logger.warn({ ...where, status: error.status }, error.message);
+      log(error, { reqId: request.id, method: request.method, url: request.routeOptions.url ?? 'unknown', status: error.status }, error.cause ?? err);
     }
     sendError(reply, error);
   });
@@ -86,7 +103,7 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyL
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const error = errors.notFound(`Route ${request.method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`);
-    logger.warn({ reqId: request.id, code: error.code, status: 404 }, error.message);
+    log(error, { reqId: request.id, status: 404 });
     sendError(reply, error);
   });
 }

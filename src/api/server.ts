@@ -19,7 +19,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { transferRoutes } from './routes/transfer.js';
 import { registerApiDocs } from './docs.js';
 import type { StorageFull } from '../core/storage-full.js';
-import { MAX_PATH_PARAM_LENGTH, explainingJsonParser, installErrorHandling, routerErrors } from './error-handler.js';
+import { MAX_PATH_PARAM_LENGTH, explainingJsonParser, installErrorHandling, requestErrorLog, routerErrors } from './error-handler.js';
 import { JSON_PATCH, MERGE_PATCH } from './metadata-patch.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { applicationRoutes } from './routes/applications.js';
@@ -96,6 +96,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const logger = deps.logger.child({ component: 'api' });
   if (deps.adminApiKey.length === 0) logger.warn({}, 'no admin API key configured: only dashboard sessions can use the REST API');
 
+  const requestErrors = requestErrorLog(logger);
   const app = Fastify({
     // Requests are logged by the error handler (once per failure), not per request by fastify.
     logger: false,
@@ -103,10 +104,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { verbose: true }, plugins: [ajvTetherKeywords] },
     schemaErrorFormatter: (ajvErrors, part) => formatSchemaErrors(ajvErrors, part),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
-    frameworkErrors: routerErrors(logger),
+    frameworkErrors: routerErrors(requestErrors),
   });
 
-  installErrorHandling(app, logger, bodyLimit, deps.storageFull);
+  installErrorHandling(app, requestErrors, bodyLimit, deps.storageFull);
   // Syntax errors in JSON bodies answered with where and what (a trailing comma, say).
   const jsonParser = explainingJsonParser(app.getDefaultJsonParser('error', 'error') as Parameters<typeof explainingJsonParser>[0]);
   app.removeContentTypeParser('application/json');

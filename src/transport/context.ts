@@ -6,7 +6,7 @@ import type { Services } from '../core/services.js';
 import type { TokenRecord } from '../core/types.js';
 import type { ClientState } from './client-state.js';
 import type { Connection } from './connection.js';
-import type { LogThrottle } from './limits.js';
+import type { LogThrottle } from '../core/log-throttle.js';
 import type { Pressure } from './pressure.js';
 import type { Refusals } from './refusals.js';
 import type { RequestHandler } from './requests.js';

@@ -62,33 +62,6 @@ export class WindowCounter {
   }
 }
 
-/**
- * Lets one line through per `intervalMs` and counts what it held back, so a flood of refused
- * messages costs one log line per interval, not one per message.
- */
-export class LogThrottle {
-  private lastAt = -Infinity;
-  private suppressed = 0;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly intervalMs = 10_000,
-  ) {}
-
-  /** The number of lines held back since the last one, or undefined when this one is held back too. */
-  pass(): number | undefined {
-    const now = this.clock.now();
-    if (now - this.lastAt < this.intervalMs) {
-      this.suppressed++;
-      return undefined;
-    }
-    this.lastAt = now;
-    const held = this.suppressed;
-    this.suppressed = 0;
-    return held;
-  }
-}
-
 /** Open connections in total and per client address. */
 export class ConnectionCounter {
   private total = 0;

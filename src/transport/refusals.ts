@@ -4,7 +4,8 @@ import type { Limits } from '../core/limits.js';
 import type { Logger } from '../core/log.js';
 import { redactTopic } from '../protocol/index.js';
 import type { Connection } from './connection.js';
-import { LogThrottle, WindowCounter } from './limits.js';
+import { LogThrottle } from '../core/log-throttle.js';
+import { WindowCounter } from './limits.js';
 import { Reason } from './reason-codes.js';
 
 /** How many refusal lines the whole server writes per interval at most, whatever the number of connections. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from '../helpers/test.js';
 import Fastify from 'fastify';
-import { installErrorHandling } from '../../src/api/error-handler.js';
+import { installErrorHandling, requestErrorLog } from '../../src/api/error-handler.js';
 import { type CatalogEntry, errors, isErrorCode, revive, TetherError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { Reason, reasonForError } from '../../src/transport/reason-codes.js';
@@ -83,7 +83,7 @@ test('every catalog message says what was wrong and then what to do', () => {
 test('the HTTP error path answers every catalog error with its status, code and message', async (t) => {
   const app = Fastify({ logger: false });
   t.after(() => app.close());
-  installErrorHandling(app, silentLogger, 1024);
+  installErrorHandling(app, requestErrorLog(silentLogger), 1024);
   app.get<{ Params: { name: string } }>('/throw/:name', async (request) => {
     const make = errors[request.params.name as keyof typeof errors] as unknown as (...args: unknown[]) => TetherError;
     throw make(...sample(request.params.name));
