@@ -141,7 +141,7 @@ export async function measureConnects(gen: LoadGenerator, server: RunningServer,
 /**
  * Idle is a state, not a moment: a fleet sits connected for hours. RSS is read once the server's
  * CPU has been quiet for IDLE_SETTLE_MS, long enough for Tether to give back the heap its busy
- * moments grew (src/platform/idle-trim.ts: up to three collections, each after 6 s of quiet). The
+ * moments grew (src/core/idle-trim.ts: up to three collections, each after 6 s of quiet). The
  * figure right after connecting is kept too, so the report shows both. Mosquitto gets the same wait.
  */
 export const IDLE_SETTLE_MS = 30_000;

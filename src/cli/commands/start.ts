@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CONFIG_HELP, DEFAULTS, loadConfig } from '../../config/index.js';
 import type { TetherConfig } from '../../config/index.js';
 import { adminApiKeyPath } from '../../platform/admin-key.js';
-import { startIdleTrim } from '../../platform/idle-trim.js';
+import { startIdleTrim } from '../../core/idle-trim.js';
 import type { RunningTether } from '../../platform/tether.js';
 import type { Command } from '../command.js';
 import { wantsHelp } from '../command.js';

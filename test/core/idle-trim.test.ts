@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from '../helpers/test.js';
-import { startIdleTrim } from '../../src/platform/idle-trim.js';
+import { startIdleTrim } from '../../src/core/idle-trim.js';
 import { waitFor } from '../helpers/wait.js';
 
 type Trimmed = { beforeBytes: number; afterBytes: number; ms: number };
