@@ -1,3 +1,4 @@
+import { MultiMap } from '../core/multimap.js';
 import type { TokenRecord } from '../core/types.js';
 
 interface Entry {
@@ -14,7 +15,8 @@ interface Entry {
  */
 export class TokenCache {
   private readonly byKey = new Map<string, Entry>();
-  private readonly keysByEndpoint = new Map<string, Set<string>>();
+  /** Nearly every endpoint has one cached key: a MultiMap keeps it without a Set (~170 B per device). */
+  private readonly keysByEndpoint = new MultiMap<string, string>();
   /** Advances on every invalidation. */
   epoch = 0;
 
@@ -36,9 +38,7 @@ export class TokenCache {
     if (epoch !== this.epoch) return;
     this.byKey.delete(key);
     this.byKey.set(key, { record, usedAt: now });
-    let keys = this.keysByEndpoint.get(record.endpointId);
-    if (!keys) this.keysByEndpoint.set(record.endpointId, (keys = new Set()));
-    keys.add(key);
+    this.keysByEndpoint.add(record.endpointId, key);
     while (this.byKey.size > this.maxEntries) {
       const oldest = this.byKey.keys().next().value;
       if (oldest === undefined) break;
@@ -53,8 +53,8 @@ export class TokenCache {
 
   invalidateEndpoint(endpointId: string): void {
     this.epoch++;
-    for (const key of this.keysByEndpoint.get(endpointId) ?? []) this.byKey.delete(key);
-    this.keysByEndpoint.delete(endpointId);
+    for (const key of this.keysByEndpoint.get(endpointId)) this.byKey.delete(key);
+    this.keysByEndpoint.deleteKey(endpointId);
   }
 
   /** Drops the entries last used before `usedBefore`; returns how many. */
@@ -77,8 +77,6 @@ export class TokenCache {
     const record = this.byKey.get(key)?.record;
     if (!record) return;
     this.byKey.delete(key);
-    const keys = this.keysByEndpoint.get(record.endpointId);
-    keys?.delete(key);
-    if (keys?.size === 0) this.keysByEndpoint.delete(record.endpointId);
+    this.keysByEndpoint.delete(record.endpointId, key);
   }
 }

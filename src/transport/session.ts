@@ -123,7 +123,7 @@ export class SessionTable {
   noteUse(session: Session, tokenHash: string, endpointId: string): void {
     if (session.closed) return;
     if (!session.tokenHashes.includes(tokenHash)) {
-      session.tokenHashes = [...session.tokenHashes, tokenHash];
+      session.tokenHashes = session.tokenHashes.concat(tokenHash);
       this.byTokenHash.add(tokenHash, session);
     }
     if (!session.attached.has(endpointId)) this.byEndpoint.add(endpointId, session);

@@ -15,7 +15,8 @@ export class SubscriptionIndex {
   add(state: ClientState, subscription: GrantedSubscription): void {
     const before = state.subscriptions ?? [];
     const at = before.findIndex((s) => s.filter === subscription.filter);
-    state.subscriptions = at >= 0 ? before.map((s, i) => (i === at ? subscription : s)) : [...before, subscription];
+    // concat, not a spread: a spread grows the array by pushing and leaves ~17 slots for one or two.
+    state.subscriptions = at >= 0 ? before.map((s, i) => (i === at ? subscription : s)) : before.concat(subscription);
     this.byScope.add(subscription.scope, state);
     this.byTokenHash.add(subscription.tokenHash, state);
     this.byEndpoint.add(subscription.endpointId, state);
