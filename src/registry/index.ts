@@ -14,6 +14,7 @@ import { type KeyRules, needsCurrentMetadata, planDeviceChange, visibleToDevice 
 import { checkMetadataKeyCount, checkMetadataValues } from './metadata-limits.js';
 import type { MetadataLimits } from './metadata-limits.js';
 import { checkChange, checkEndpointId, checkMetadata } from './validate.js';
+import { sharedName } from '../core/flat.js';
 
 export interface RegistryDeps {
   storage: Storage;
@@ -97,7 +98,7 @@ export function createRegistry(deps: RegistryDeps): Registry & { close(): void; 
   });
 
   function remember(endpoint: EndpointRecord): Placement {
-    const placement = { applicationName: endpoint.applicationName, appVersionName: endpoint.appVersionName, usedAt: clock.now() };
+    const placement = { applicationName: sharedName(endpoint.applicationName), appVersionName: sharedName(endpoint.appVersionName), usedAt: clock.now() };
     placements.set(endpoint.endpointId, placement);
     if (placements.size > PLACEMENT_CACHE_SIZE) {
       const oldest = placements.keys().next().value;

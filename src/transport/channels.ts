@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { ClientState, QoS } from './client-state.js';
 import type { Session } from './session.js';
 import { topicMatchesFilter } from './topic-filter.js';
-import { flat } from '../core/flat.js';
+import { flat, sharedName } from '../core/flat.js';
 
 /** What a channel needs of its connection: the MQTT session state that delivers (and queues) messages. */
 export interface ChannelCarrier {
@@ -90,7 +90,7 @@ export class Channels implements DeviceLink {
     const existing = this.bySession.get(session);
     const known = existing?.find((c) => c.endpointId === endpointId);
     if (known) return known;
-    const channel = new Channel(session, carrier, endpointId, applicationName, flat(appVersionName), flat(token));
+    const channel = new Channel(session, carrier, endpointId, sharedName(applicationName), sharedName(appVersionName), flat(token));
     if (existing) existing.push(channel);
     else this.bySession.set(session, [channel]);
     this.byEndpoint.add(endpointId, channel);

@@ -1,3 +1,4 @@
+import { sharedName } from '../../core/flat.js';
 import type { AppVersion, Application, EndpointRecord, KeyAccess, Metadata, TokenRecord, TokenStatus } from '../../core/types.js';
 
 /**
@@ -83,7 +84,8 @@ export function toEndpoint(row: EndpointRow<unknown, number | boolean>, includeM
 export function toToken(row: TokenRow): TokenRecord {
   return {
     tokenId: row.token_id,
-    applicationName: row.application_name,
+    // Resolved tokens stay in caches and sessions for every connected device: one copy of the name.
+    applicationName: sharedName(row.application_name),
     endpointId: row.endpoint_id,
     tokenHash: row.token_hash,
     status: row.status as TokenStatus,
