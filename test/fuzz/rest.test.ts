@@ -57,9 +57,13 @@ describe('REST API fuzzed from its OpenAPI document (bounded)', () => {
     assert.ok(command.status < 300);
     const software = await api(running, 'POST', '/otao/api/v1/applications/demo_application/software', { version: '1.0.0', upgradableFrom: '*', specification: {} });
     assert.ok(software.status < 300, JSON.stringify(software.body));
+    // Callers of every kind: each role's key, no key, a wrong key. Refusals must be as well-formed as answers.
+    const keyOf = async (role: string) => (await api<{ key: string }>(running, 'POST', '/api/v1/api-keys', { name: `fuzz-${role}`, role })).body.key;
+    const callers = [running.adminApiKey, running.adminApiKey, await keyOf('operator'), await keyOf('viewer'), '', 'not-a-key'];
     const spec = (await httpCall(running, 'GET', '/api/openapi.json', { auth: running.adminApiKey })).json as OpenApi;
     const operations = operationsOf(spec);
     assert.ok(operations.length > 50, `${operations.length} operations in the OpenAPI document`);
+    assert.ok(callers.every((key) => typeof key === 'string'), 'API keys created');
 
     const real: Record<string, string[]> = {
       endpointId: [endpoint.endpointId],
@@ -89,18 +93,19 @@ describe('REST API fuzzed from its OpenAPI document (bounded)', () => {
         params: fc.tuple(...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => pathValue(m[1]!)), fc.constant('')),
         query: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...(op.query.length > 0 ? op.query : ['q'])), fc.string({ maxLength: 6 })), queryValue), { maxLength: 3 }),
         body: op.method === 'GET' || op.method === 'DELETE' ? fc.constant(undefined) : body(op.body),
+        auth: fc.constantFrom(...callers),
       }),
     );
 
     await fc.assert(
-      fc.asyncProperty(request, async ({ op, params, query, body: sent }) => {
+      fc.asyncProperty(request, async ({ op, params, query, body: sent, auth }) => {
         let i = 0;
         const segment = (value: string) => (value.startsWith('RAW:') ? value.slice(4) : encodeURIComponent(value));
         const path = op.path.replace(/\{\w+\}/g, () => segment(params[i++]!));
         const search = new URLSearchParams(query).toString();
         const url = search === '' ? path : `${path}?${search}`;
-        const reply = await httpCall(running, op.method, url, { auth: running.adminApiKey, ...(sent !== undefined && { body: sent }) });
-        const what = `${op.method} ${url}${sent === undefined ? '' : ` ${sent.slice(0, 200)}`} → ${reply.status} ${reply.text.slice(0, 300)}`;
+        const reply = await httpCall(running, op.method, url, { auth, ...(sent !== undefined && { body: sent }) });
+        const what = `${auth === running.adminApiKey ? 'admin' : callers.indexOf(auth)} ${op.method} ${url}${sent === undefined ? '' : ` ${sent.slice(0, 200)}`} → ${reply.status} ${reply.text.slice(0, 300)}`;
         assert.ok(reply.status < 500, what);
         if (reply.status >= 400) {
           const error = reply.json as { status?: unknown; code?: unknown; message?: unknown } | undefined;
