@@ -1,26 +1,32 @@
 import type { Clock } from './clock.js';
 
 /**
- * Lets one line through per `intervalMs` and counts what it held back, so a flood of refused
- * messages costs one log line per interval, not one per message.
+ * Lets at most `linesPerInterval` lines through in any `intervalMs` and counts what it held back, so
+ * a flood of refused messages costs a few log lines per interval, not one per message.
  */
 export class LogThrottle {
-  private lastAt = -Infinity;
+  /** When the last `linesPerInterval` lines passed, oldest at `next`. */
+  private readonly passedAt: number[];
+  private next = 0;
   private suppressed = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs = 10_000,
-  ) {}
+    linesPerInterval = 1,
+  ) {
+    this.passedAt = new Array<number>(linesPerInterval).fill(-Infinity);
+  }
 
   /** The number of lines held back since the last one, or undefined when this one is held back too. */
   pass(): number | undefined {
     const now = this.clock.now();
-    if (now - this.lastAt < this.intervalMs) {
+    if (now - this.passedAt[this.next]! < this.intervalMs) {
       this.suppressed++;
       return undefined;
     }
-    this.lastAt = now;
+    this.passedAt[this.next] = now;
+    this.next = (this.next + 1) % this.passedAt.length;
     const held = this.suppressed;
     this.suppressed = 0;
     return held;
@@ -28,13 +34,12 @@ export class LogThrottle {
 }
 
 /**
- * Up to `linesPerInterval` lines per key (an error code) per `intervalMs`; the first line of the
- * next interval carries how many were held back. For logs of requests anyone can send: a flood of
- * them costs a few lines per code and interval, not one per request. Keys beyond `maxKeys` share one
- * budget, so made-up keys cannot grow the map either.
+ * A LogThrottle per key (an error code), for logs of requests anyone can send: a flood of them costs
+ * a few lines per code and interval, not one per request. Keys beyond `maxKeys` share one throttle,
+ * so made-up keys cannot grow the map either.
  */
 export class KeyedLogThrottle {
-  private readonly windows = new Map<string, { startedAt: number; lines: number; held: number }>();
+  private readonly throttles = new Map<string, LogThrottle>();
 
   constructor(
     private readonly clock: Clock,
@@ -45,23 +50,9 @@ export class KeyedLogThrottle {
 
   /** The number of lines of this key held back before this one, or undefined when this one is held back. */
   pass(key: string): number | undefined {
-    const now = this.clock.now();
-    const bucket = this.windows.has(key) || this.windows.size < this.maxKeys ? key : '*';
-    let window = this.windows.get(bucket);
-    if (!window) {
-      window = { startedAt: now, lines: 0, held: 0 };
-      this.windows.set(bucket, window);
-    } else if (now - window.startedAt >= this.intervalMs) {
-      window.startedAt = now;
-      window.lines = 0;
-    }
-    if (window.lines >= this.linesPerInterval) {
-      window.held++;
-      return undefined;
-    }
-    window.lines++;
-    const held = window.held;
-    window.held = 0;
-    return held;
+    const bucket = this.throttles.has(key) || this.throttles.size < this.maxKeys ? key : '*';
+    let throttle = this.throttles.get(bucket);
+    if (!throttle) this.throttles.set(bucket, (throttle = new LogThrottle(this.clock, this.intervalMs, this.linesPerInterval)));
+    return throttle.pass();
   }
 }

@@ -31,15 +31,14 @@ interface ConnectionRefusals {
  * many it held back: a flood of refusals never becomes a flood of log lines.
  */
 export class Refusals {
-  private readonly serverLines: LogThrottle[];
-  private held = 0;
+  private readonly serverLines: LogThrottle;
 
   constructor(
     private readonly limits: Pick<Limits, 'maxRefusals' | 'refusalWindowMs'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.serverLines = Array.from({ length: LINES_PER_INTERVAL }, () => new LogThrottle(clock, INTERVAL_MS));
+    this.serverLines = new LogThrottle(clock, INTERVAL_MS, LINES_PER_INTERVAL);
   }
 
   /** Counts a refusal on the connection; disconnects it past the limit. */
@@ -63,12 +62,8 @@ export class Refusals {
     state.lastLoggedAt = now;
     const counts = Object.fromEntries(state.unlogged);
     state.unlogged.clear();
-    if (!this.serverLines.some((line) => line.pass() !== undefined)) {
-      this.held++;
-      return;
-    }
-    const held = this.held;
-    this.held = 0;
+    const held = this.serverLines.pass();
+    if (held === undefined) return;
     this.logger.warn(
       {
         code: err.code,
