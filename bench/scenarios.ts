@@ -137,7 +137,6 @@ export async function measureConnects(gen: LoadGenerator, server: RunningServer,
   return connect;
 }
 
-/** RSS of the broker with `plan.idleDevices` connected devices; run on a fresh broker process. */
 /**
  * Idle is a state, not a moment: a fleet sits connected for hours. RSS is read once the server's
  * CPU has been quiet for IDLE_SETTLE_MS, long enough for Tether to give back the heap its busy
@@ -152,6 +151,7 @@ async function settled(pid: number): Promise<void> {
   await waitIdle(pid);
 }
 
+/** RSS of the broker with `plan.idleDevices` connected devices; run on a fresh broker process. */
 export async function measureIdle(gen: LoadGenerator, server: RunningServer, plan: Plan, tokens: string[]): Promise<BrokerFigures['idle']> {
   const count = Math.min(plan.idleDevices, tokens.length);
   await settled(server.pid);
