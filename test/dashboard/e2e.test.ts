@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from '../helpers/test.js';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { DashboardHarness, PASSWORD } from './harness.js';
 import { screenshotDir, unnamedControls } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,6 +26,16 @@ after(async () => {
 });
 
 const openPage = () => harness.openPage();
+
+/**
+ * Presses Enter on a button once it is enabled: the token actions stay disabled until the previous
+ * action's reload is over, a moment after the new status shows, and a key pressed on a disabled
+ * button does nothing (CI once timed out waiting for a dialog that Enter never opened).
+ */
+async function pressWhenEnabled(button: Locator, what: string): Promise<void> {
+  await waitFor(`${what} to be enabled`, () => button.isEnabled(), 10_000);
+  await button.press('Enter');
+}
 
 async function signIn(page: Page): Promise<void> {
   await harness.signIn(page);
@@ -252,10 +262,10 @@ test('an operator manages an endpoint by keyboard: metadata, tokens, errors besi
   const first = rows.filter({ hasText: '…en-1' });
   await first.getByRole('button', { name: 'Suspend token ending en-1' }).press('Enter');
   await waitFor('suspended', async () => (await first.locator('.status').textContent()) === 'SUSPENDED', 10_000);
-  await first.getByRole('button', { name: 'Reactivate token ending en-1' }).press('Enter');
+  await pressWhenEnabled(first.getByRole('button', { name: 'Reactivate token ending en-1' }), 'Reactivate');
   await waitFor('reactivated', async () => (await first.locator('.status').textContent()) === 'ACTIVE', 10_000);
   const other = rows.filter({ hasNotText: '…en-1' });
-  await other.getByRole('button', { name: /^Revoke token ending/ }).press('Enter');
+  await pressWhenEnabled(other.getByRole('button', { name: /^Revoke token ending/ }), 'Revoke');
   await page.getByRole('dialog', { name: 'Revoke this token?' }).getByRole('button', { name: 'Revoke token' }).press('Enter');
   await waitFor('revoked', async () => (await other.locator('.status').textContent()) === 'REVOKED', 10_000);
   assert.equal(await other.getByRole('button').count(), 0, 'a revoked token offers no actions');
